@@ -1,0 +1,576 @@
+"""The `ticketdesk` command line: thin wrappers over the store (see DESIGN.md, CLI contract).
+
+Exit codes: 0 ok, 1 a one-line error on stderr (never a traceback), 2 usage.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from ticketdesk import config
+from ticketdesk.rules.query import QueryError, TicketFilter, parse_date_range, parse_query, parse_sort
+from ticketdesk.rules.text import one_line, printable
+
+app = typer.Typer(
+    name="ticketdesk",
+    help="A keyboard-first helpdesk for the terminal.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Context:
+    db: str | None
+    login: str | None
+
+    @property
+    def url(self) -> str:
+        return config.resolve_db_url(self.db)
+
+    @property
+    def agent(self) -> str:
+        return config.resolve_agent_login(self.login)
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ShowFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+# --- errors and output ---------------------------------------------------------------------
+
+
+def fail(message: str) -> NoReturn:
+    sys.stderr.write(f"ticketdesk: error: {one_line(message)}\n")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Expected failures become one line on stderr and exit 1; nothing half-written."""
+    from ticketdesk.store import StoreError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (StoreError, QueryError, ValueError) as exc:
+        fail(str(exc))
+    except BrokenPipeError:
+        # The reader (head, less) went away: stop quietly, like any Unix filter.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("ticketdesk: interrupted; nothing was changed by the unfinished command\n")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug: still no traceback unless asked for
+        if os.environ.get("TICKETDESK_DEBUG"):
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc} (set TICKETDESK_DEBUG=1 for details)")
+
+
+def open_store(ctx: typer.Context, *, check: bool = True) -> Any:
+    from ticketdesk.store import Store
+
+    state: Context = ctx.obj
+    return Store.open(state.url, login=state.agent, check=check)
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def local(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def echo(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+
+
+# --- global options ---------------------------------------------------------------------
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Database URL or SQLite path [env TICKETDESK_DB; default: the user data dir]"),
+    ] = None,
+    as_agent: Annotated[
+        str | None, typer.Option("--as", help="Act as this agent login [env TICKETDESK_AGENT; default: the OS user]")
+    ] = None,
+) -> None:
+    ctx.obj = Context(db=db, login=as_agent)
+    if ctx.invoked_subcommand is None:
+        # Until the TUI lands, the bare command shows the open queue.
+        ctx.invoke(list_cmd, ctx=ctx, status=["new,open,in_progress,pending,on_hold"])
+
+
+# --- init and demo ---------------------------------------------------------------------
+
+
+@app.command("init")
+def init_cmd(ctx: typer.Context) -> None:
+    """Create or upgrade the schema and seed default teams, types and an admin agent."""
+    with handled():
+        store = open_store(ctx, check=False)
+        before, after, added = store.init()
+        where = ctx.obj.url
+        if before is None:
+            echo(f"initialised {where} (schema {after})")
+        elif before != after:
+            echo(f"upgraded {where} from schema {before} to {after}")
+        else:
+            echo(f"{where} is up to date (schema {after})")
+        for item in added:
+            echo(f"  added {item}")
+
+
+@app.command("demo")
+def demo_cmd(
+    ctx: typer.Context,
+    tickets: Annotated[
+        int, typer.Option("--tickets", min=1, max=5_000_000, help="How many tickets to generate")
+    ] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data)")] = 7,
+) -> None:
+    """Fill the database with realistic demo data (initialising it first if needed)."""
+    import time
+
+    with handled():
+        store = open_store(ctx, check=False)
+        store.init()
+        started = time.perf_counter()
+        summary = store.generate_demo(tickets=tickets, seed=seed)
+        elapsed = time.perf_counter() - started
+        echo(
+            f"demo data: {summary.tickets:,} tickets, {summary.customers:,} customers in"
+            f" {summary.organisations:,} organisations, {summary.agents:,} agents,"
+            f" {summary.comments:,} comments, {summary.events:,} events in {elapsed:.1f} s"
+        )
+        echo("try: ticketdesk list --status open --priority P0,P1   or   ticketdesk show NUMBER")
+
+
+# --- new ---------------------------------------------------------------------
+
+
+@app.command("new")
+def new_cmd(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Option("--subject", "-s", help="One-line summary")],
+    description: Annotated[str, typer.Option("--description", "-d", help="Details; '-' reads stdin")] = "",
+    type_: Annotated[str, typer.Option("--type", help="incident, service_request, question, complaint")] = "incident",
+    category: Annotated[str | None, typer.Option("--category", help="Optional sub-category")] = None,
+    priority: Annotated[str, typer.Option("--priority", "-p", help="P0..P3")] = "P2",
+    channel: Annotated[str, typer.Option("--channel", help="phone, email, web, chat, walk_in")] = "phone",
+    customer: Annotated[str | None, typer.Option("--customer", help='"Name <email>", an email or a name')] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Team key or name")] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", help="Agent login or 'me'")] = None,
+    level: Annotated[str, typer.Option("--level", help="Support level L1..L3")] = "L1",
+    expected: Annotated[str | None, typer.Option("--expected", help="Customer's expected date, YYYY-MM-DD")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable)")] = None,
+) -> None:
+    """Create a ticket and print its number."""
+    from ticketdesk.store import NewTicket
+
+    with handled():
+        if description == "-":
+            description = sys.stdin.read()
+        expected_at = parse_date_range(expected)[0] if expected else None
+        store = open_store(ctx)
+        number = store.create_ticket(
+            NewTicket(
+                subject=subject,
+                description=description,
+                type=type_,
+                category=category,
+                priority=priority,
+                channel=channel,
+                customer=customer,
+                team=team,
+                assignee=assignee,
+                support_level=level,
+                expected_at=expected_at,
+                tags=tuple(_split(tag)),
+            )
+        )
+        echo(number)
+
+
+# --- list ---------------------------------------------------------------------
+
+COLUMNS = ["number", "priority", "status", "sla", "subject", "customer", "assignee", "team", "updated"]
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+@app.command("list")
+def list_cmd(
+    ctx: typer.Context,
+    status: Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")] = None,
+    priority: Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")] = None,
+    type_: Annotated[list[str] | None, typer.Option("--type", help="Ticket types")] = None,
+    channel: Annotated[list[str] | None, typer.Option("--channel", help="Channels")] = None,
+    team: Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")] = None,
+    assignee: Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")] = None,
+    level: Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")] = None,
+    customer: Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")] = None,
+    created: Annotated[
+        str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")
+    ] = None,
+    updated: Annotated[str | None, typer.Option("--updated", help="Date range, as --created")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")
+    ] = None,
+    search: Annotated[str | None, typer.Option("--search", help="Full-text search")] = None,
+    view: Annotated[
+        str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")
+    ] = None,
+    sort: Annotated[
+        str | None, typer.Option("--sort", help="priority (default), updated, created, number; -KEY reverses")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="At most this many rows")] = 50,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table, json or csv")] = ListFormat.table,
+) -> None:
+    """List tickets, filtered and sorted (keyset-paged: fast at any size)."""
+    with handled():
+        flt = _build_filter(
+            status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
+            level=level, tag=tag, customer=customer, created=created, updated=updated, query=query,
+            search=search, view=view,
+        )  # fmt: skip
+        store = open_store(ctx)
+        page = store.list_tickets(flt, sort=parse_sort(sort), limit=limit)
+        _print_rows(page.rows, fmt, more=page.next_after is not None)
+
+
+BUILTIN_VIEWS: dict[str, str] = {
+    "my-open": "assignee:me status:new,open,in_progress,pending,on_hold",
+    "unassigned": "assignee:none status:new,open,in_progress,pending,on_hold",
+    "all-open": "status:new,open,in_progress,pending,on_hold",
+    "waiting": "status:pending",
+}
+
+
+def _build_filter(**opts: Any) -> TicketFilter:
+    from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
+
+    flt = TicketFilter()
+    if opts["view"]:
+        key = opts["view"].strip().lower().replace(" ", "-")
+        if key not in BUILTIN_VIEWS:
+            raise ValueError(f"unknown view {opts['view']!r} (known: {', '.join(BUILTIN_VIEWS)})")
+        flt = parse_query(BUILTIN_VIEWS[key])
+    if opts["query"]:
+        flt = flt.merged(parse_query(opts["query"]))
+    direct: dict[str, Any] = {
+        "statuses": tuple(parse_enum(Status, v, "status") for v in _split(opts["status"])),
+        "priorities": tuple(parse_enum(Priority, v, "priority") for v in _split(opts["priority"])),
+        "types": tuple(_split(opts["type_"])),
+        "channels": tuple(parse_enum(Channel, v, "channel") for v in _split(opts["channel"])),
+        "teams": tuple(_split(opts["team"])),
+        "assignees": tuple(_split(opts["assignee"])),
+        "levels": tuple(parse_enum(SupportLevel, v, "support level") for v in _split(opts["level"])),
+        "tags": tuple(t.lower() for t in _split(opts["tag"])),
+        "customer": opts["customer"],
+        "search": opts["search"],
+    }
+    for name in ("created", "updated"):
+        if opts[name]:
+            direct[f"{name}_from"], direct[f"{name}_to"] = parse_date_range(opts[name])
+    return flt.merged(TicketFilter(**direct))
+
+
+def _row_values(row: Any) -> dict[str, str]:
+    return {
+        "number": row.number,
+        "priority": row.priority,
+        "status": row.status,
+        "sla": row.sla_state or "",
+        "subject": row.subject,
+        "customer": row.customer or "",
+        "assignee": row.assignee or "",
+        "team": row.team or "",
+        "updated": local(row.updated_at),
+    }
+
+
+def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:
+    if fmt == ListFormat.json:
+        json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+        echo()
+        return
+    if fmt == ListFormat.csv:
+        fields = list(rows[0].as_dict()) if rows else ["number"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            data = r.as_dict()
+            data["tags"] = ",".join(data["tags"])
+            writer.writerow(data)
+        return
+    if not is_terminal():
+        # Plain text for pipes: one ticket per line, tab-separated, no decoration.
+        for r in rows:
+            echo("\t".join(one_line(v) for v in _row_values(r).values()))
+        return
+    _rich_table(rows, more=more)
+
+
+def _rich_table(rows: list[Any], *, more: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    if not rows:
+        console.print(
+            Text("No tickets match. Create one with `ticketdesk new --subject ...` or load `ticketdesk demo`.")
+        )
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    styles = {"P0": "bold red", "P1": "yellow", "P2": "", "P3": "dim"}
+    sla_styles = {"breached": "bold red", "warning": "yellow", "ok": "green"}
+    for name in COLUMNS:
+        table.add_column(
+            name.upper(), no_wrap=name != "subject", overflow="ellipsis", max_width=60 if name == "subject" else None
+        )
+    for r in rows:
+        values = _row_values(r)
+        cells = []
+        for name in COLUMNS:
+            style = (
+                styles.get(values[name], "")
+                if name == "priority"
+                else sla_styles.get(values[name], "")
+                if name == "sla"
+                else ""
+            )
+            # Text(), never markup: ticket text comes from customers.
+            cells.append(Text(one_line(values[name]), style=style))
+        table.add_row(*cells)
+    console.print(table)
+    if more:
+        console.print(Text(f"(first {len(rows)} shown; use --limit or narrow the filter)", style="dim"))
+
+
+# --- show ---------------------------------------------------------------------
+
+
+@app.command("show")
+def show_cmd(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Ticket number")],
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text or json")] = ShowFormat.text,
+) -> None:
+    """Show one ticket: fields, customer, links, and the timeline of replies, notes and events."""
+    with handled():
+        detail = open_store(ctx).ticket(number)
+        if fmt == ShowFormat.json:
+            json.dump(detail.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+            echo()
+            return
+        _print_detail(detail)
+
+
+def _print_detail(d: Any) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=not is_terminal(), no_color=not is_terminal())
+
+    def line(label: str, value: str, style: str = "") -> None:
+        text = Text(f"{label:<14}", style="bold")
+        text.append(printable(value), style=style)
+        console.print(text)
+
+    r = d.row
+    title = Text(f"{r.number}  ", style="bold")
+    title.append(one_line(r.subject))
+    console.print(title)
+    line("status", r.status + (f" (merged into {d.merged_into})" if d.merged_into else ""))
+    line(
+        "priority",
+        f"{r.priority}   level {d.support_level}   type {r.type}" + (f" / {d.category}" if d.category else ""),
+    )
+    line("channel", r.channel)
+    line("team", f"{d.team_name or '-'}")
+    line(
+        "assignee",
+        f"{r.assignee or '-'}" + (f" ({d.assignee_name})" if d.assignee_name and d.assignee_name != r.assignee else ""),
+    )
+    if d.customer:
+        c = d.customer
+        who = c.name + (f" <{c.email}>" if c.email else "") + ("  VIP" if c.vip else "")
+        line("customer", who)
+        extra = "  ".join(x for x in (c.phone, c.organisation, c.department, c.industry) if x)
+        if extra:
+            line("", extra)
+    line("tags", ", ".join(r.tags) or "-")
+    line("sla", f"{r.sla_state or '-'}   first response due {local(r.first_response_due) or '-'}"
+         f"   resolution due {local(r.resolution_due) or '-'}")  # fmt: skip
+    line("created", local(r.created_at))
+    line("updated", f"{local(r.updated_at)}   version {r.version}")
+    for label, value in (
+        ("first reply", r.first_responded_at),
+        ("resolved", r.resolved_at),
+        ("closed", d.closed_at),
+        ("expected", d.expected_at),
+    ):
+        if value:
+            line(label, local(value))
+    if d.reopen_count:
+        line("reopened", f"{d.reopen_count} time(s)")
+    if d.resolution:
+        line("resolution", d.resolution)
+    if d.links:
+        console.print(Text("\nLinks", style="bold"))
+        for link in d.links:
+            console.print(Text(f"  {link.kind:<14}{link.number}  [{link.status}]  {one_line(link.subject)}"))
+    console.print(Text("\nDescription", style="bold"))
+    console.print(Text(printable(d.description) or "(none)"))
+    console.print(Text("\nTimeline", style="bold"))
+    timeline: list[tuple[datetime, int, Callable[[], None]]] = []
+    for c in d.comments:
+
+        def show_comment(c: Any = c) -> None:
+            label = "reply" if c.kind == "public" else "note"
+            head = Text(
+                f"{local(c.created_at)}  {label} by {c.author or '?'}", style="bold" if c.kind == "public" else "italic"
+            )
+            if c.ticket_number != r.number:
+                head.append(f"  (from merged {c.ticket_number})")
+            console.print(head)
+            console.print(Text("    " + printable(c.body).replace("\n", "\n    ")))
+
+        timeline.append((c.created_at, 0, show_comment))
+    for e in d.events:
+        if e.kind == "commented":
+            continue
+
+        def show_event(e: Any = e) -> None:
+            change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
+            if e.kind in ("linked", "merged", "created"):
+                change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
+            console.print(Text(f"{local(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim"))
+
+        timeline.append((e.at, 1, show_event))
+    for _, _, show in sorted(timeline, key=lambda item: (item[0], item[1])):
+        show()
+
+
+# --- update, reply, link, merge ---------------------------------------------------------------------
+
+
+@app.command("update")
+def update_cmd(
+    ctx: typer.Context,
+    numbers: Annotated[list[str], typer.Argument(help="Ticket numbers (all change in one transaction)")],
+    status: Annotated[str | None, typer.Option("--status", help="New status")] = None,
+    priority: Annotated[str | None, typer.Option("--priority", "-p", help="P0..P3")] = None,
+    assignee: Annotated[str | None, typer.Option("--assignee", help="Login, 'me' or 'none'")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Team key or name")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Support level L1..L3")] = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Tag to add (repeatable)")] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Tag to remove (repeatable)")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Internal note; the resolution note when resolving")
+    ] = None,
+) -> None:
+    """Change one or many tickets; all or nothing."""
+    from ticketdesk.store import TicketChanges
+
+    with handled():
+        result = open_store(ctx).update_tickets(
+            numbers,
+            TicketChanges(
+                status=status,
+                priority=priority,
+                assignee=assignee,
+                team=team,
+                support_level=level,
+                add_tags=tuple(_split(add_tag)),
+                remove_tags=tuple(_split(remove_tag)),
+                note=note,
+            ),
+        )
+        echo(
+            f"updated {len(result.changed)} ticket(s)"
+            + (f", {len(result.unchanged)} already as asked" if result.unchanged else "")
+        )
+
+
+@app.command("reply")
+def reply_cmd(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Ticket number")],
+    body: Annotated[str | None, typer.Option("--body", "-b", help="Text; '-' reads stdin")] = None,
+    internal: Annotated[bool, typer.Option("--internal", help="An internal note instead of a public reply")] = False,
+) -> None:
+    """Add a public reply (or, with --internal, a note) to a ticket."""
+    with handled():
+        if body is None:
+            fail("give the text with --body (or --body - to read stdin)")
+        if body == "-":
+            body = sys.stdin.read()
+        open_store(ctx).reply(number, body, internal=internal)
+        echo(f"{'note' if internal else 'reply'} added to {number}")
+
+
+@app.command("link")
+def link_cmd(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Ticket number")],
+    other: Annotated[str, typer.Argument(help="The other ticket")],
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="related, duplicate (NUMBER duplicates OTHER), parent (NUMBER is OTHER's parent)"),
+    ] = "related",
+) -> None:
+    """Link two tickets."""
+    with handled():
+        open_store(ctx).link(number, other, kind)
+        echo(f"linked {number} -> {other} ({kind})")
+
+
+@app.command("merge")
+def merge_cmd(
+    ctx: typer.Context,
+    duplicate: Annotated[str, typer.Argument(help="The duplicate ticket (gets closed)")],
+    into: Annotated[str, typer.Argument(help="The ticket that stays")],
+) -> None:
+    """Merge a duplicate into another ticket: closed, linked, its conversation kept."""
+    with handled():
+        open_store(ctx).merge(duplicate, into)
+        echo(f"merged {duplicate} into {into}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,51 @@
+"""Table classes and enums; no behaviour beyond validation."""
+
+from ticketdesk.models.enums import (
+    ACTIVE_STATUSES,
+    Channel,
+    CommentKind,
+    EventKind,
+    LinkKind,
+    Priority,
+    Role,
+    Status,
+    SupportLevel,
+)
+from ticketdesk.models.tables import (
+    Agent,
+    Comment,
+    Customer,
+    Event,
+    Organisation,
+    Tag,
+    Team,
+    Ticket,
+    TicketCounter,
+    TicketLink,
+    TicketTag,
+    TicketType,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Agent",
+    "Channel",
+    "Comment",
+    "CommentKind",
+    "Customer",
+    "Event",
+    "EventKind",
+    "LinkKind",
+    "Organisation",
+    "Priority",
+    "Role",
+    "Status",
+    "SupportLevel",
+    "Tag",
+    "Team",
+    "Ticket",
+    "TicketCounter",
+    "TicketLink",
+    "TicketTag",
+    "TicketType",
+]

@@ -1,0 +1,83 @@
+"""Enumerations shared by the models, the rules and the store."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+#: Statuses in which the ticket still needs work from the team.
+ACTIVE_STATUSES: frozenset[Status] = frozenset(
+    {Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.PENDING, Status.ON_HOLD}
+)
+
+
+class Priority(StrEnum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+    WALK_IN = "walk_in"
+
+
+class SupportLevel(StrEnum):
+    L1 = "L1"
+    L2 = "L2"
+    L3 = "L3"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+class CommentKind(StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class LinkKind(StrEnum):
+    RELATED = "related"
+    DUPLICATE = "duplicate"  # ticket is a duplicate of other
+    PARENT = "parent"  # ticket is the parent of other
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    CHANGED = "changed"
+    COMMENTED = "commented"
+    LINKED = "linked"
+    MERGED = "merged"
+    TAGGED = "tagged"
+    UNTAGGED = "untagged"
+
+
+def parse_enum(enum: type[E], value: str, field: str) -> E:
+    """Accept a value case-insensitively, with '-' or ' ' for '_'; raise ValueError naming the field."""
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    for member in enum:
+        if member.value.lower() == key:
+            return member
+    allowed = ", ".join(m.value for m in enum)
+    raise ValueError(f"unknown {field} {value!r} (expected one of: {allowed})")

@@ -1,0 +1,173 @@
+"""SQLModel table classes. The schema itself is owned by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from ticketdesk.models.types import UTCDateTime, utcnow
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
+    industry: str | None = Field(default=None, max_length=100)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320, unique=True)
+    phone: str | None = Field(default=None, max_length=50)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    department: str | None = Field(default=None, max_length=200)
+    industry: str | None = Field(default=None, max_length=100)
+    vip: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # type: ignore[arg-type]
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=50, unique=True)
+    name: str = Field(max_length=200)
+
+
+class TicketType(SQLModel, table=True):
+    __tablename__ = "ticket_type"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=50, unique=True)
+    name: str = Field(max_length=200)
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agent"
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=100, unique=True)
+    display_name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    role: str = Field(default="agent", max_length=20)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    skills: str = Field(default="", max_length=1000)  # comma-separated
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # type: ignore[arg-type]
+
+
+_version_column = Column("version", Integer, nullable=False, default=1)
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # Queue indexes: equality filters first, then the default sort (priority, updated).
+        Index("ix_ticket_team_queue", "team_id", "status", "priority", "updated_at", "id"),
+        Index("ix_ticket_status_queue", "status", "priority", "updated_at", "id"),
+        Index("ix_ticket_assignee_queue", "assignee_id", "status", "priority", "updated_at", "id"),
+        Index("ix_ticket_priority_updated", "priority", "updated_at", "id"),
+        Index("ix_ticket_updated", "updated_at", "id"),
+        Index("ix_ticket_created", "created_at", "id"),
+    )
+    __mapper_args__ = {"version_id_col": _version_column}
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    number: str = Field(sa_column=Column(String(20), nullable=False, unique=True))
+    subject: str = Field(sa_column=Column(String(500), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    type: str = Field(max_length=50)
+    category: str | None = Field(default=None, max_length=100)
+    priority: str = Field(max_length=2)
+    status: str = Field(max_length=20)
+    channel: str = Field(max_length=20)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id")
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    support_level: str = Field(default="L1", max_length=2)
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    merged_into_id: int | None = Field(default=None, sa_column=Column(ForeignKey("ticket.id"), nullable=True))
+    reopen_count: int = Field(default=0)
+    first_response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    first_responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    version: int = Field(default=1, sa_column=_version_column)
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tag"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+
+
+class TicketTag(SQLModel, table=True):
+    __tablename__ = "ticket_tag"
+    ticket_id: int = Field(sa_column=Column(ForeignKey("ticket.id", ondelete="CASCADE"), primary_key=True))
+    tag_id: int = Field(sa_column=Column(ForeignKey("tag.id"), primary_key=True, index=True))
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comment"
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    ticket_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
+    kind: str = Field(max_length=10)
+    author_id: int | None = Field(default=None, foreign_key="agent.id")
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+
+
+class Event(SQLModel, table=True):
+    """Append-only history: one row per change (who, when, what field, old -> new)."""
+
+    __tablename__ = "event"
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    ticket_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
+    actor_id: int | None = Field(default=None, foreign_key="agent.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    kind: str = Field(max_length=20)
+    field: str | None = Field(default=None, max_length=50)
+    old: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    new: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ticket_version: int | None = Field(default=None)
+
+
+class TicketLink(SQLModel, table=True):
+    __tablename__ = "ticket_link"
+    __table_args__ = (UniqueConstraint("ticket_id", "other_id", "kind", name="uq_ticket_link"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
+    other_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
+    kind: str = Field(max_length=20)
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+
+
+class TicketCounter(SQLModel, table=True):
+    """Per-month serial for ticket numbers, bumped inside the creating transaction."""
+
+    __tablename__ = "ticket_counter"
+    period: str = Field(primary_key=True, max_length=6)
+    last_serial: int = Field(default=0)

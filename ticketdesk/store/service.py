@@ -1,0 +1,175 @@
+"""The store's front door: one method per operation, each its own transaction.
+
+The CLI and the screens call these and get plain read-models back; they never see a
+session. Expected database failures become StoreError subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from ticketdesk.models import Agent, Ticket
+from ticketdesk.rules.query import Sort, TicketFilter
+from ticketdesk.store import queries, tickets
+from ticketdesk.store.engine import Database, check_schema, upgrade_schema
+from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
+from ticketdesk.store.readmodels import Page, StatusPriorityTeamCount, TicketDetail, UpdateResult
+from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.tickets import NewTicket, TicketChanges
+
+R = TypeVar("R")
+
+
+class Store:
+    def __init__(self, db: Database, *, login: str) -> None:
+        self.db = db
+        self.login = login
+
+    @classmethod
+    def open(cls, url: str, *, login: str, check: bool = True) -> Store:
+        store = cls(Database(url), login=login)
+        if check:
+            check_schema(store.db)
+        return store
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    # --- schema ---------------------------------------------------------------------
+
+    def init(self) -> tuple[str | None, str, list[str]]:
+        """Create or upgrade the schema and seed defaults; the acting login becomes admin
+        of a database that has none."""
+        with _translated():
+            before, after = upgrade_schema(self.db)
+            with self.db.write() as session:
+                added = seed_defaults(session, admin_login=self.login)
+        return before, after, added
+
+    def generate_demo(self, *, tickets: int, seed: int = 7) -> Any:
+        from ticketdesk.store.demo import generate_demo
+
+        with _translated(), self.db.write() as session:
+            return generate_demo(session, tickets=tickets, seed=seed)
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _write(self, fn: Callable[[Session, Agent], R]) -> R:
+        with _translated(), self.db.write() as session:
+            actor = tickets.acting_agent(session, self.login)
+            return fn(session, actor)
+
+    def _read(self, fn: Callable[[Session], R]) -> R:
+        with _translated(), self.db.read() as session:
+            return fn(session)
+
+    def actor_id(self, session: Session) -> int:
+        return tickets.acting_agent(session, self.login).id  # type: ignore[return-value]
+
+    # --- writes ---------------------------------------------------------------------
+
+    def create_ticket(self, new: NewTicket, *, now: datetime | None = None) -> str:
+        return self._write(lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now).number)
+
+    def update_tickets(
+        self,
+        numbers: Sequence[str],
+        changes: TicketChanges,
+        *,
+        expected_versions: dict[str, int] | None = None,
+        skip_conflicts: bool = False,
+        now: datetime | None = None,
+    ) -> UpdateResult:
+        def run(session: Session, actor: Agent) -> UpdateResult:
+            return tickets.update_tickets(
+                session,
+                actor=actor,
+                numbers=numbers,
+                changes=changes,
+                expected_versions=expected_versions,
+                skip_conflicts=skip_conflicts,
+                now=now,
+            )
+
+        return self._write(run)
+
+    def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
+        return self._write(
+            lambda s, a: (
+                tickets.add_comment(
+                    s, actor=a, number=number, body=body, internal=internal, expected_version=expected_version
+                ).id
+            )  # type: ignore[return-value, arg-type]
+        )
+
+    def link(self, number: str, other: str, kind: str) -> None:
+        self._write(lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
+
+    def merge(self, duplicate: str, into: str) -> None:
+        self._write(lambda s, a: tickets.merge_tickets(s, actor=a, duplicate=duplicate, into=into))
+
+    # --- reads ---------------------------------------------------------------------
+
+    def list_tickets(
+        self,
+        flt: TicketFilter,
+        *,
+        sort: Sort | None = None,
+        after: Sequence[Any] | None = None,
+        limit: int = 50,
+    ) -> Page:
+        return self._read(
+            lambda s: queries.list_tickets(
+                s, flt=flt, actor_id=self._actor_id_or_none(s), sort=sort, after=after, limit=limit
+            )
+        )
+
+    def count_tickets(self, flt: TicketFilter) -> int:
+        return self._read(lambda s: queries.count_tickets(s, flt=flt, actor_id=self._actor_id_or_none(s)))
+
+    def ticket(self, number: str) -> TicketDetail:
+        return self._read(lambda s: queries.ticket_detail(s, number))
+
+    def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
+        return self._read(queries.counts_by_status_priority_team)
+
+    def latest_event_id(self) -> int:
+        return self._read(queries.latest_event_id)
+
+    def _actor_id_or_none(self, session: Session) -> int | None:
+        return self.actor_id(session)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn the database's expected failures into one-line StoreErrors."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except StaleDataError as exc:
+        raise Conflict(
+            "a ticket was changed by someone else while this change was being saved; nothing was"
+            f" written: reload and try again ({exc})"
+        ) from None
+    except IntegrityError as exc:
+        raise InvalidInput(f"the change breaks a database rule: {_first_line(exc)}") from None
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
+    except DBAPIError as exc:
+        raise InvalidInput(f"the database refused the change: {_first_line(exc)}") from None
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+__all__ = ["NewTicket", "Store", "Ticket", "TicketChanges"]

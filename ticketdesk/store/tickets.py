@@ -1,0 +1,715 @@
+"""Transactional ticket operations: each writes its change and its events together.
+
+Every function takes the open write session first and the acting agent; the caller (the
+`Store` facade) owns the transaction, so a failure anywhere leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from ticketdesk.models import (
+    Agent,
+    Channel,
+    Comment,
+    CommentKind,
+    Customer,
+    Event,
+    EventKind,
+    LinkKind,
+    Priority,
+    Role,
+    Status,
+    SupportLevel,
+    Tag,
+    Team,
+    Ticket,
+    TicketCounter,
+    TicketLink,
+    TicketTag,
+    TicketType,
+)
+from ticketdesk.models.enums import parse_enum
+from ticketdesk.models.types import utcnow
+from ticketdesk.rules import numbering, sla, text, workflow
+from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
+from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
+
+CHUNK = 500
+
+
+# --- lookups ---------------------------------------------------------------------------
+
+
+def get_agent(session: Session, login: str) -> Agent:
+    agent = session.exec(select(Agent).where(Agent.login == login)).scalar_one_or_none()  # type: ignore[call-overload]
+    if agent is None:
+        raise NotFound(f"unknown agent {login!r}")
+    return agent
+
+
+def acting_agent(session: Session, login: str) -> Agent:
+    """The agent the caller acts as; unknown or inactive logins are refused."""
+    agent = session.exec(select(Agent).where(Agent.login == login)).scalar_one_or_none()  # type: ignore[call-overload]
+    if agent is None:
+        raise NotFound(f"no agent with login {login!r}: act as a known agent with --as or TICKETDESK_AGENT")
+    if not agent.active:
+        raise NotFound(f"agent {login!r} is deactivated")
+    return agent
+
+
+def resolve_assignee(session: Session, value: str, actor: Agent) -> Agent | None:
+    """`me`, `none` (unassigned) or a login."""
+    key = value.strip()
+    if key.lower() == "me":
+        return actor
+    if key.lower() in ("none", "nobody", "-", ""):
+        return None
+    agent = session.exec(select(Agent).where(Agent.login == key)).scalar_one_or_none()  # type: ignore[call-overload]
+    if agent is None:
+        raise InvalidInput(f"unknown assignee {value!r}")
+    if not agent.active:
+        raise InvalidInput(f"assignee {value!r} is deactivated")
+    return agent
+
+
+def resolve_team(session: Session, value: str) -> Team:
+    key = value.strip().lower()
+    team = session.exec(  # type: ignore[call-overload]
+        select(Team).where((func.lower(Team.key) == key) | (func.lower(Team.name) == key))
+    ).scalar_one_or_none()
+    if team is None:
+        known = ", ".join(session.exec(select(Team.key).order_by(Team.key)).scalars())  # type: ignore[call-overload]
+        raise InvalidInput(f"unknown team {value!r} (known: {known})")
+    return team
+
+
+def resolve_type(session: Session, value: str) -> str:
+    key = value.strip().lower().replace("-", "_").replace(" ", "_")
+    found = session.exec(select(TicketType.key).where(TicketType.key == key)).scalar_one_or_none()  # type: ignore[call-overload]
+    if found is None:
+        known = ", ".join(session.exec(select(TicketType.key).order_by(TicketType.key)).scalars())  # type: ignore[call-overload]
+        raise InvalidInput(f"unknown type {value!r} (known: {known})")
+    return found
+
+
+def find_or_create_customer(session: Session, spec: str) -> Customer:
+    """`Name <email>`, a bare email, or a bare name."""
+    spec = spec.strip()
+    if "\x00" in spec:
+        raise InvalidInput("customer contains a NUL character")
+    name, email = parseaddr(spec)
+    if "@" not in email:
+        name, email = spec, ""
+    email = email.strip().lower()
+    name = name.strip() or email.split("@")[0]
+    if not name:
+        raise InvalidInput("customer must have a name or an email address")
+    if len(name) > 200 or len(email) > 320:
+        raise InvalidInput("customer name or email is too long")
+    if email:
+        customer = session.exec(select(Customer).where(Customer.email == email)).scalar_one_or_none()  # type: ignore[call-overload]
+    else:
+        customer = session.exec(  # type: ignore[call-overload]
+            select(Customer).where(Customer.name == name).order_by(Customer.id).limit(1)
+        ).scalar_one_or_none()
+    if customer is None:
+        customer = Customer(name=name, email=email or None)
+        session.add(customer)
+        session.flush()
+    return customer
+
+
+def lock_ticket(session: Session, number: str) -> Ticket:
+    ticket = session.exec(select(Ticket).where(Ticket.number == number.strip())).scalar_one_or_none()  # type: ignore[call-overload]
+    if ticket is None:
+        raise NotFound(f"ticket {number} not found")
+    return ticket
+
+
+def load_tickets(session: Session, numbers: Sequence[str]) -> list[Ticket]:
+    """The tickets in the order asked; unknown numbers are named in one error."""
+    wanted = [n.strip() for n in numbers]
+    found: dict[str, Ticket] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        for ticket in session.exec(select(Ticket).where(Ticket.number.in_(chunk))).scalars():  # type: ignore[call-overload, attr-defined]
+            found[ticket.number] = ticket
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise NotFound(f"ticket{'s' if len(missing) > 1 else ''} {shown} not found")
+    seen: set[str] = set()
+    return [found[n] for n in wanted if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
+
+
+# --- numbering ---------------------------------------------------------------------------
+
+
+def next_number(session: Session, now: datetime) -> str:
+    """Bump this month's counter inside the caller's transaction.
+
+    The UPDATE takes the row lock (PostgreSQL) or runs under BEGIN IMMEDIATE (SQLite), so
+    concurrent creators queue on it; the unique index on `number` is the last guard.
+    """
+    period = numbering.period_of(now)
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.period == period)  # type: ignore[arg-type]
+        .values(last_serial=TicketCounter.last_serial + 1)
+        .returning(TicketCounter.last_serial)
+    )
+    serial = session.execute(bump).scalar_one_or_none()
+    if serial is None:
+        _insert_counter(session, period)
+        serial = session.execute(bump).scalar_one()
+    return numbering.format_number(period, serial)
+
+
+def _insert_counter(session: Session, period: str) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(TicketCounter).values(period=period, last_serial=0).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(TicketCounter).values(period=period, last_serial=0).on_conflict_do_nothing()
+    session.execute(stmt)
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Change:
+    field: str
+    old: str | None
+    new: str | None
+    kind: EventKind = EventKind.CHANGED
+
+
+def _event_rows(ticket: Ticket, actor: Agent, at: datetime, changes: Iterable[_Change]) -> list[dict]:
+    return [
+        {
+            "ticket_id": ticket.id,
+            "actor_id": actor.id,
+            "at": at,
+            "kind": c.kind.value,
+            "field": c.field,
+            "old": c.old,
+            "new": c.new,
+            "ticket_version": ticket.version,
+        }
+        for c in changes
+    ]
+
+
+def _write_events(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.execute(insert(Event), rows)
+
+
+def _fmt(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    subject: str
+    description: str = ""
+    type: str = "incident"
+    category: str | None = None
+    priority: str = "P2"
+    channel: str = "phone"
+    customer: str | None = None
+    team: str | None = None
+    assignee: str | None = None
+    support_level: str = "L1"
+    expected_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: datetime | None = None) -> Ticket:
+    now = now or utcnow()
+    try:
+        subject = text.validate_subject(new.subject)
+        description = text.validate_body(new.description, "description")
+        priority = parse_enum(Priority, new.priority, "priority")
+        channel = parse_enum(Channel, new.channel, "channel")
+        level = parse_enum(SupportLevel, new.support_level, "support level")
+        tags = sorted({text.validate_tag(t) for t in new.tags})
+        category = text.validate_body(new.category, "category").strip() or None if new.category else None
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    ticket_type = resolve_type(session, new.type)
+    customer = find_or_create_customer(session, new.customer) if new.customer else None
+    team = resolve_team(session, new.team) if new.team else None
+    assignee = resolve_assignee(session, new.assignee, actor) if new.assignee else None
+    if assignee is not None and team is None and assignee.team_id is not None:
+        team = session.get(Team, assignee.team_id)
+    status = Status.NEW if assignee is None else Status.OPEN
+    first_due, resolution_due = sla.due_dates(priority, now, vip=bool(customer and customer.vip))
+
+    ticket = Ticket(
+        number=next_number(session, now),
+        subject=subject,
+        description=description,
+        type=ticket_type,
+        category=category,
+        priority=priority.value,
+        status=status.value,
+        channel=channel.value,
+        customer_id=customer.id if customer else None,
+        team_id=team.id if team else None,
+        assignee_id=assignee.id if assignee else None,
+        support_level=level.value,
+        first_response_due=first_due,
+        resolution_due=resolution_due,
+        expected_at=new.expected_at,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    _set_tags(session, ticket.id, add=tags, remove=())  # type: ignore[arg-type]
+    changes = [_Change("number", None, ticket.number, EventKind.CREATED)]
+    for name, value in (
+        ("status", status.value),
+        ("priority", priority.value),
+        ("team", team.key if team else None),
+        ("assignee", assignee.login if assignee else None),
+    ):
+        if value is not None:
+            changes.append(_Change(name, None, value))
+    changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in tags)
+    _write_events(session, _event_rows(ticket, actor, now, changes))
+    return ticket
+
+
+# --- tags ---------------------------------------------------------------------------
+
+
+def _tag_ids(session: Session, names: Iterable[str], *, create: bool) -> dict[str, int]:
+    names = sorted(set(names))
+    if not names:
+        return {}
+    found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())  # type: ignore[attr-defined]
+    missing = [n for n in names if n not in found]
+    if missing and create:
+        for name in missing:
+            tag = Tag(name=name)
+            session.add(tag)
+            session.flush()
+            found[name] = tag.id
+    return found  # type: ignore[return-value]
+
+
+def _current_tags(session: Session, ticket_ids: Sequence[int]) -> dict[int, set[str]]:
+    result: dict[int, set[str]] = {tid: set() for tid in ticket_ids}
+    for start in range(0, len(ticket_ids), CHUNK):
+        chunk = list(ticket_ids[start : start + CHUNK])
+        rows = session.execute(
+            select(TicketTag.ticket_id, Tag.name)
+            .join(Tag, Tag.id == TicketTag.tag_id)  # type: ignore[arg-type]
+            .where(TicketTag.ticket_id.in_(chunk))  # type: ignore[attr-defined]
+        )
+        for ticket_id, name in rows:
+            result[ticket_id].add(name)
+    return result
+
+
+def _set_tags(session: Session, ticket_id: int, *, add: Iterable[str], remove: Iterable[str]) -> None:
+    add_ids = _tag_ids(session, add, create=True)
+    if add_ids:
+        session.execute(insert(TicketTag), [{"ticket_id": ticket_id, "tag_id": i} for i in add_ids.values()])
+    remove_ids = _tag_ids(session, remove, create=False)
+    if remove_ids:
+        session.execute(
+            TicketTag.__table__.delete().where(  # type: ignore[attr-defined]
+                (TicketTag.ticket_id == ticket_id) & TicketTag.tag_id.in_(list(remove_ids.values()))  # type: ignore[attr-defined]
+            )
+        )
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketChanges:
+    status: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    support_level: str | None = None
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    note: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.status is None
+            and self.priority is None
+            and self.assignee is None
+            and self.team is None
+            and self.support_level is None
+            and not self.add_tags
+            and not self.remove_tags
+            and not (self.note or "").strip()
+        )
+
+
+def update_tickets(
+    session: Session,
+    *,
+    actor: Agent,
+    numbers: Sequence[str],
+    changes: TicketChanges,
+    expected_versions: dict[str, int] | None = None,
+    skip_conflicts: bool = False,
+    now: datetime | None = None,
+) -> UpdateResult:
+    """Apply the same changes to many tickets in the caller's one transaction.
+
+    A forbidden transition on any ticket raises and so rolls everything back. A ticket whose
+    version differs from `expected_versions` is a conflict: it raises, or with
+    `skip_conflicts` is left alone and reported while the others are changed.
+    """
+    now = now or utcnow()
+    if not numbers:
+        raise InvalidInput("no ticket numbers given")
+    if changes.is_empty:
+        raise InvalidInput("nothing to change: give --status, --priority, --assignee, --team, tags or --note")
+    try:
+        status = parse_enum(Status, changes.status, "status") if changes.status else None
+        priority = parse_enum(Priority, changes.priority, "priority") if changes.priority else None
+        level = parse_enum(SupportLevel, changes.support_level, "support level") if changes.support_level else None
+        add_tags = {text.validate_tag(t) for t in changes.add_tags}
+        remove_tags = {text.validate_tag(t) for t in changes.remove_tags}
+        note = text.validate_body(changes.note, "note").strip() or None if changes.note else None
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    both = add_tags & remove_tags
+    if both:
+        raise InvalidInput(f"tag {sorted(both)[0]!r} is both added and removed")
+    assignee: Agent | None = None
+    unassign = False
+    if changes.assignee is not None:
+        assignee = resolve_assignee(session, changes.assignee, actor)
+        unassign = assignee is None
+    team = resolve_team(session, changes.team) if changes.team else None
+    role = Role(actor.role)
+
+    tickets = load_tickets(session, numbers)
+    conflicts = _conflicts(session, tickets, expected_versions or {})
+    if conflicts and not skip_conflicts:
+        raise Conflict("; ".join(c.message for c in conflicts), numbers=[c.number for c in conflicts])
+    conflicted = {c.number for c in conflicts}
+    tickets = [t for t in tickets if t.number not in conflicted]
+    tags_now = _current_tags(session, [t.id for t in tickets])  # type: ignore[misc]
+    agents = _agent_logins(session, tickets, assignee)
+    teams = _team_keys(session)
+
+    pending_events: list[tuple[Ticket, list[_Change]]] = []
+    note_rows: list[dict] = []
+    unchanged: list[str] = []
+    for ticket in tickets:
+        ticket_changes: list[_Change] = []
+        if priority is not None and ticket.priority != priority.value:
+            ticket_changes.append(_Change("priority", ticket.priority, priority.value))
+            ticket.priority = priority.value
+            first_due, resolution_due = sla.due_dates(priority, ticket.created_at)
+            for name, due in (("first_response_due", first_due), ("resolution_due", resolution_due)):
+                if getattr(ticket, name) != due:
+                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(due)))
+                    setattr(ticket, name, due)
+        if level is not None and ticket.support_level != level.value:
+            ticket_changes.append(_Change("support_level", ticket.support_level, level.value))
+            ticket.support_level = level.value
+        if team is not None and ticket.team_id != team.id:
+            ticket_changes.append(_Change("team", teams.get(ticket.team_id), team.key))  # type: ignore[arg-type]
+            ticket.team_id = team.id
+        new_assignee_id = assignee.id if assignee is not None else (None if unassign else ticket.assignee_id)
+        if new_assignee_id != ticket.assignee_id:
+            ticket_changes.append(
+                _Change("assignee", agents.get(ticket.assignee_id), assignee.login if assignee else None)  # type: ignore[arg-type]
+            )
+            ticket.assignee_id = new_assignee_id
+            implied = workflow.status_after_assignment(Status(ticket.status)) if assignee else None
+            if implied is not None and status is None:
+                ticket_changes.append(_Change("status", ticket.status, implied.value))
+                ticket.status = implied.value
+                ticket.status_changed_at = now
+        if status is not None and ticket.status != status.value:
+            try:
+                plan = workflow.plan_transition(
+                    workflow.TicketState(
+                        number=ticket.number,
+                        status=Status(ticket.status),
+                        priority=Priority(ticket.priority),
+                        has_resolution=bool(ticket.resolution),
+                    ),
+                    status,
+                    actor_role=role,
+                    note=note,
+                    now=now,
+                )
+            except workflow.TransitionError as exc:
+                raise InvalidInput(str(exc)) from None
+            ticket_changes.append(_Change("status", ticket.status, plan.status.value))
+            ticket.status = plan.status.value
+            for name, value in plan.set_timestamps.items():
+                if name != "status_changed_at":
+                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(value)))
+                setattr(ticket, name, value)
+            for name in plan.clear_timestamps:
+                if getattr(ticket, name) is not None:
+                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), None))
+                    setattr(ticket, name, None)
+            if plan.is_reopen:
+                ticket.reopen_count += 1
+            if plan.resolution is not None and plan.resolution != ticket.resolution:
+                ticket_changes.append(_Change("resolution", ticket.resolution, plan.resolution))
+                ticket.resolution = plan.resolution
+        current_tags = tags_now.get(ticket.id, set())  # type: ignore[arg-type]
+        to_add = sorted(add_tags - current_tags)
+        to_remove = sorted(remove_tags & current_tags)
+        if to_add or to_remove:
+            _set_tags(session, ticket.id, add=to_add, remove=to_remove)  # type: ignore[arg-type]
+            ticket_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in to_add)
+            ticket_changes.extend(_Change("tag", t, None, EventKind.UNTAGGED) for t in to_remove)
+        if note:
+            note_rows.append(
+                {
+                    "ticket_id": ticket.id,
+                    "kind": CommentKind.INTERNAL.value,
+                    "author_id": actor.id,
+                    "body": note,
+                    "created_at": now,
+                }
+            )
+            ticket_changes.append(_Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
+        if not ticket_changes:
+            unchanged.append(ticket.number)
+            continue
+        ticket.updated_at = now
+        pending_events.append((ticket, ticket_changes))
+
+    # One flush: the UPDATEs carry `WHERE version = :old`, so a concurrent writer that got
+    # in between our read and this write makes the flush fail instead of being overwritten.
+    session.flush()
+    if note_rows:
+        session.execute(insert(Comment), note_rows)
+    rows: list[dict] = []
+    for ticket, ticket_changes in pending_events:
+        rows.extend(_event_rows(ticket, actor, now, ticket_changes))
+    _write_events(session, rows)
+    return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
+
+
+def _agent_logins(session: Session, tickets: Sequence[Ticket], extra: Agent | None) -> dict[int, str]:
+    ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
+    logins = dict(session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(ids))).all()) if ids else {}  # type: ignore[union-attr]
+    if extra is not None:
+        logins[extra.id] = extra.login
+    return logins  # type: ignore[return-value]
+
+
+def _team_keys(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Team.id, Team.key)).all())  # type: ignore[arg-type]
+
+
+def _conflicts(session: Session, tickets: Sequence[Ticket], expected: dict[str, int]) -> list[ConflictInfo]:
+    result = []
+    for ticket in tickets:
+        want = expected.get(ticket.number)
+        if want is not None and want != ticket.version:
+            result.append(describe_conflict(session, ticket.id, ticket.number, want, ticket.version))  # type: ignore[arg-type]
+    return result
+
+
+def describe_conflict(session: Session, ticket_id: int, number: str, expected: int, current: int) -> ConflictInfo:
+    """Who changed the ticket, and which fields, since version `expected`."""
+    rows = session.execute(
+        select(Agent.login, Event.field)
+        .select_from(Event)
+        .join(Agent, Agent.id == Event.actor_id, isouter=True)  # type: ignore[arg-type]
+        .where(Event.ticket_id == ticket_id, Event.ticket_version > expected)  # type: ignore[arg-type, operator]
+        .order_by(Event.id)  # type: ignore[arg-type]
+    ).all()
+    who = tuple(dict.fromkeys(login or "system" for login, _ in rows))
+    fields = tuple(dict.fromkeys(f for _, f in rows if f))
+    return ConflictInfo(
+        number=number, expected_version=expected, current_version=current, changed_by=who, fields=fields
+    )
+
+
+# --- comments ---------------------------------------------------------------------------
+
+
+def add_comment(
+    session: Session,
+    *,
+    actor: Agent,
+    number: str,
+    body: str,
+    internal: bool,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Comment:
+    now = now or utcnow()
+    try:
+        body = text.validate_body(body, "body")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not body.strip():
+        raise InvalidInput("body must not be empty")
+    ticket = lock_ticket(session, number)
+    if expected_version is not None and ticket.version != expected_version:
+        info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
+        raise Conflict(info.message, numbers=[ticket.number])
+    kind = CommentKind.INTERNAL if internal else CommentKind.PUBLIC
+    comment = Comment(ticket_id=ticket.id, kind=kind.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
+    session.add(comment)
+    changes = [_Change("comment", None, kind.value, EventKind.COMMENTED)]
+    if kind == CommentKind.PUBLIC:
+        if ticket.first_responded_at is None:
+            changes.append(_Change("first_responded_at", None, _fmt(now)))
+            ticket.first_responded_at = now
+        implied = workflow.status_after_public_reply(Status(ticket.status))
+        if implied is not None:
+            changes.append(_Change("status", ticket.status, implied.value))
+            ticket.status = implied.value
+            ticket.status_changed_at = now
+    ticket.updated_at = now
+    session.flush()
+    _write_events(session, _event_rows(ticket, actor, now, changes))
+    return comment
+
+
+# --- links and merge ---------------------------------------------------------------------------
+
+
+def link_tickets(
+    session: Session, *, actor: Agent, number: str, other: str, kind: str, now: datetime | None = None
+) -> None:
+    now = now or utcnow()
+    try:
+        link_kind = parse_enum(LinkKind, kind, "link kind")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if number.strip() == other.strip():
+        raise InvalidInput(f"ticket {number} cannot be linked to itself")
+    ticket, target = load_tickets(session, [number, other])
+    _add_link(session, actor=actor, ticket=ticket, target=target, kind=link_kind, now=now)
+    session.flush()
+
+
+LINK_LABELS: dict[LinkKind, tuple[str, str]] = {
+    # kind: (as seen from the ticket, as seen from the other one)
+    LinkKind.RELATED: ("related", "related"),
+    LinkKind.DUPLICATE: ("duplicate-of", "duplicated-by"),
+    LinkKind.PARENT: ("parent-of", "child-of"),
+}
+
+
+def _add_link(session: Session, *, actor: Agent, ticket: Ticket, target: Ticket, kind: LinkKind, now: datetime) -> None:
+    """One row per link; `related` reads the same from both ends, the others have a direction."""
+    existing = session.execute(
+        select(TicketLink.ticket_id, TicketLink.kind).where(
+            ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == target.id))  # type: ignore[arg-type]
+            | ((TicketLink.ticket_id == target.id) & (TicketLink.other_id == ticket.id))  # type: ignore[arg-type]
+        )
+    ).all()
+    for from_id, existing_kind in existing:
+        same_direction = from_id == ticket.id
+        if existing_kind == kind.value and (same_direction or kind == LinkKind.RELATED):
+            raise InvalidInput(f"ticket {ticket.number} is already linked to {target.number} as {kind.value}")
+        if existing_kind == kind.value and not same_direction:
+            raise InvalidInput(
+                f"ticket {target.number} is already {LINK_LABELS[kind][0]} {ticket.number}: the link would loop"
+            )
+    session.add(
+        TicketLink(ticket_id=ticket.id, other_id=target.id, kind=kind.value, created_by_id=actor.id, created_at=now)
+    )  # type: ignore[arg-type]
+    label, back = LINK_LABELS[kind]
+    ticket.updated_at = now
+    target.updated_at = now
+    session.flush()
+    _write_events(
+        session,
+        _event_rows(ticket, actor, now, [_Change(label, None, target.number, EventKind.LINKED)])
+        + _event_rows(target, actor, now, [_Change(back, None, ticket.number, EventKind.LINKED)]),
+    )
+
+
+def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, now: datetime | None = None) -> None:
+    """Close `duplicate` as a duplicate of `into`: linked, tags carried over, its
+    conversation kept (shown on `into` too), one note on each ticket."""
+    now = now or utcnow()
+    if duplicate.strip() == into.strip():
+        raise InvalidInput(f"ticket {duplicate} cannot be merged into itself")
+    dup, target = load_tickets(session, [duplicate, into])
+    if dup.merged_into_id is not None:
+        raise InvalidInput(f"ticket {dup.number} is already merged")
+    if target.status == Status.CLOSED.value or target.merged_into_id is not None:
+        raise InvalidInput(f"ticket {target.number} is closed: reopen it before merging into it")
+    if dup.status == Status.CLOSED.value:
+        raise InvalidInput(f"ticket {dup.number} is closed: reopen it before merging it")
+    note = f"Merged into {target.number}: {target.subject}"
+    try:
+        plan = workflow.plan_transition(
+            workflow.TicketState(dup.number, Status(dup.status), Priority(dup.priority), bool(dup.resolution)),
+            Status.CLOSED,
+            actor_role=Role(actor.role),
+            note=note,
+            now=now,
+        )
+    except workflow.TransitionError as exc:
+        raise InvalidInput(str(exc)) from None
+    _add_link(session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now)
+    dup_changes = [
+        _Change("status", dup.status, plan.status.value),
+        _Change("merged_into", None, target.number, EventKind.MERGED),
+    ]
+    dup.status = plan.status.value
+    for name, value in plan.set_timestamps.items():
+        setattr(dup, name, value)
+    dup.resolution = dup.resolution or note
+    dup.merged_into_id = target.id
+    dup.updated_at = now
+    missing_tags = sorted(
+        _current_tags(session, [dup.id]).get(dup.id, set()) - _current_tags(session, [target.id]).get(target.id, set())
+    )  # type: ignore[list-item, arg-type]
+    if missing_tags:
+        _set_tags(session, target.id, add=missing_tags, remove=())  # type: ignore[arg-type]
+    target_changes = [_Change("merged_from", None, dup.number, EventKind.MERGED)]
+    target_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
+    session.add(
+        Comment(
+            ticket_id=target.id,  # type: ignore[arg-type]
+            kind=CommentKind.INTERNAL.value,
+            author_id=actor.id,
+            body=f"Merged {dup.number} into this ticket: {dup.subject}",
+            created_at=now,
+        )
+    )
+    target.updated_at = now
+    session.flush()
+    _write_events(session, _event_rows(dup, actor, now, dup_changes) + _event_rows(target, actor, now, target_changes))
