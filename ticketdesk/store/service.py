@@ -59,6 +59,12 @@ class Store:
         with _translated(), self.db.write() as session:
             return generate_demo(session, tickets=tickets, seed=seed)
 
+    def add_agent(self, login: str, *, role: str = "agent", team: str | None = None, name: str | None = None) -> None:
+        from ticketdesk.store.agents import add_agent
+
+        with _translated(), self.db.write() as session:
+            add_agent(session, login=login, role=role, team=team, display_name=name)
+
     # --- helpers ---------------------------------------------------------------------
 
     def _write(self, fn: Callable[[Session, Agent], R]) -> R:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from ticketdesk.models import (
@@ -287,7 +288,7 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
     )
     session.add(ticket)
     session.flush()
-    _set_tags(session, ticket.id, add=tags, remove=())  # type: ignore[arg-type]
+    _apply_tag_ops(session, [(ticket.id, tags, [])])  # type: ignore[list-item]
     changes = [_Change("number", None, ticket.number, EventKind.CREATED)]
     for name, value in (
         ("status", status.value),
@@ -334,17 +335,22 @@ def _current_tags(session: Session, ticket_ids: Sequence[int]) -> dict[int, set[
     return result
 
 
-def _set_tags(session: Session, ticket_id: int, *, add: Iterable[str], remove: Iterable[str]) -> None:
-    add_ids = _tag_ids(session, add, create=True)
-    if add_ids:
-        session.execute(insert(TicketTag), [{"ticket_id": ticket_id, "tag_id": i} for i in add_ids.values()])
-    remove_ids = _tag_ids(session, remove, create=False)
-    if remove_ids:
-        session.execute(
-            TicketTag.__table__.delete().where(  # type: ignore[attr-defined]
-                (TicketTag.ticket_id == ticket_id) & TicketTag.tag_id.in_(list(remove_ids.values()))  # type: ignore[attr-defined]
+def _apply_tag_ops(session: Session, ops: Sequence[tuple[int, list[str], list[str]]]) -> None:
+    """Tag rows for many tickets with one lookup of the tag ids."""
+    if not ops:
+        return
+    ids = _tag_ids(session, {t for _, add, _ in ops for t in add}, create=True)
+    ids |= _tag_ids(session, {t for _, _, remove in ops for t in remove}, create=False)
+    inserts = [{"ticket_id": tid, "tag_id": ids[t]} for tid, add, _ in ops for t in add]
+    if inserts:
+        session.execute(insert(TicketTag), inserts)
+    for tid, _, remove in ops:
+        if remove:
+            session.execute(
+                TicketTag.__table__.delete().where(  # type: ignore[attr-defined]
+                    (TicketTag.ticket_id == tid) & TicketTag.tag_id.in_([ids[t] for t in remove])  # type: ignore[attr-defined]
+                )
             )
-        )
 
 
 # --- update ---------------------------------------------------------------------------
@@ -427,6 +433,7 @@ def update_tickets(
     teams = _team_keys(session)
 
     pending_events: list[tuple[Ticket, list[_Change]]] = []
+    tag_ops: list[tuple[int, list[str], list[str]]] = []
     note_rows: list[dict] = []
     unchanged: list[str] = []
     for ticket in tickets:
@@ -491,7 +498,7 @@ def update_tickets(
         to_add = sorted(add_tags - current_tags)
         to_remove = sorted(remove_tags & current_tags)
         if to_add or to_remove:
-            _set_tags(session, ticket.id, add=to_add, remove=to_remove)  # type: ignore[arg-type]
+            tag_ops.append((ticket.id, to_add, to_remove))  # type: ignore[arg-type]
             ticket_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in to_add)
             ticket_changes.extend(_Change("tag", t, None, EventKind.UNTAGGED) for t in to_remove)
         if note:
@@ -513,7 +520,8 @@ def update_tickets(
 
     # One flush: the UPDATEs carry `WHERE version = :old`, so a concurrent writer that got
     # in between our read and this write makes the flush fail instead of being overwritten.
-    session.flush()
+    _flush_or_conflict(session, [t for t, _ in pending_events])
+    _apply_tag_ops(session, tag_ops)
     if note_rows:
         session.execute(insert(Comment), note_rows)
     rows: list[dict] = []
@@ -521,6 +529,26 @@ def update_tickets(
         rows.extend(_event_rows(ticket, actor, now, ticket_changes))
     _write_events(session, rows)
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
+
+
+def _flush_or_conflict(session: Session, tickets: Sequence[Ticket]) -> None:
+    """Flush; if a versioned UPDATE matched no row, say which ticket and who changed it."""
+    loaded = {t.id: (t.number, inspect(t).attrs.version.loaded_value) for t in tickets}
+    try:
+        session.flush()
+    except StaleDataError:
+        # The session's transaction is dead after a failed flush: ask on a fresh connection.
+        with session.get_bind().connect() as conn, Session(bind=conn) as fresh:
+            current = dict(
+                fresh.execute(select(Ticket.id, Ticket.version).where(Ticket.id.in_(list(loaded)))).all()  # type: ignore[union-attr]
+            )
+            infos = [
+                describe_conflict(fresh, tid, number, version, current.get(tid, version))
+                for tid, (number, version) in loaded.items()
+                if current.get(tid) != version
+            ]
+        message = "; ".join(i.message for i in infos) or "a ticket was changed by someone else meanwhile"
+        raise Conflict(message, numbers=[i.number for i in infos]) from None
 
 
 def _agent_logins(session: Session, tickets: Sequence[Ticket], extra: Agent | None) -> dict[int, str]:
@@ -598,7 +626,7 @@ def add_comment(
             ticket.status = implied.value
             ticket.status_changed_at = now
     ticket.updated_at = now
-    session.flush()
+    _flush_or_conflict(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
     return comment
 
@@ -617,8 +645,9 @@ def link_tickets(
     if number.strip() == other.strip():
         raise InvalidInput(f"ticket {number} cannot be linked to itself")
     ticket, target = load_tickets(session, [number, other])
-    _add_link(session, actor=actor, ticket=ticket, target=target, kind=link_kind, now=now)
+    ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=target, kind=link_kind, now=now)
     session.flush()
+    _write_events(session, _event_rows(ticket, actor, now, [ours]) + _event_rows(target, actor, now, [theirs]))
 
 
 LINK_LABELS: dict[LinkKind, tuple[str, str]] = {
@@ -629,8 +658,11 @@ LINK_LABELS: dict[LinkKind, tuple[str, str]] = {
 }
 
 
-def _add_link(session: Session, *, actor: Agent, ticket: Ticket, target: Ticket, kind: LinkKind, now: datetime) -> None:
-    """One row per link; `related` reads the same from both ends, the others have a direction."""
+def _add_link(
+    session: Session, *, actor: Agent, ticket: Ticket, target: Ticket, kind: LinkKind, now: datetime
+) -> tuple[_Change, _Change]:
+    """Add the link row and touch both tickets; returns the event of each side for the caller
+    to write after its single flush. `related` reads the same from both ends."""
     existing = session.execute(
         select(TicketLink.ticket_id, TicketLink.kind).where(
             ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == target.id))  # type: ignore[arg-type]
@@ -638,30 +670,31 @@ def _add_link(session: Session, *, actor: Agent, ticket: Ticket, target: Ticket,
         )
     ).all()
     for from_id, existing_kind in existing:
-        same_direction = from_id == ticket.id
-        if existing_kind == kind.value and (same_direction or kind == LinkKind.RELATED):
+        if existing_kind != kind.value:
+            continue
+        if from_id == ticket.id or kind == LinkKind.RELATED:
             raise InvalidInput(f"ticket {ticket.number} is already linked to {target.number} as {kind.value}")
-        if existing_kind == kind.value and not same_direction:
-            raise InvalidInput(
-                f"ticket {target.number} is already {LINK_LABELS[kind][0]} {ticket.number}: the link would loop"
-            )
+        raise InvalidInput(
+            f"ticket {target.number} is already {LINK_LABELS[kind][0]} {ticket.number}: the link would loop"
+        )
     session.add(
-        TicketLink(ticket_id=ticket.id, other_id=target.id, kind=kind.value, created_by_id=actor.id, created_at=now)
-    )  # type: ignore[arg-type]
+        TicketLink(
+            ticket_id=ticket.id,  # type: ignore[arg-type]
+            other_id=target.id,  # type: ignore[arg-type]
+            kind=kind.value,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+    )
     label, back = LINK_LABELS[kind]
     ticket.updated_at = now
     target.updated_at = now
-    session.flush()
-    _write_events(
-        session,
-        _event_rows(ticket, actor, now, [_Change(label, None, target.number, EventKind.LINKED)])
-        + _event_rows(target, actor, now, [_Change(back, None, ticket.number, EventKind.LINKED)]),
-    )
+    return _Change(label, None, target.number, EventKind.LINKED), _Change(back, None, ticket.number, EventKind.LINKED)
 
 
 def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, now: datetime | None = None) -> None:
     """Close `duplicate` as a duplicate of `into`: linked, tags carried over, its
-    conversation kept (shown on `into` too), one note on each ticket."""
+    conversation kept (shown on `into` too), a note on the surviving ticket."""
     now = now or utcnow()
     if duplicate.strip() == into.strip():
         raise InvalidInput(f"ticket {duplicate} cannot be merged into itself")
@@ -683,24 +716,29 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
         )
     except workflow.TransitionError as exc:
         raise InvalidInput(str(exc)) from None
-    _add_link(session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now)
-    dup_changes = [
-        _Change("status", dup.status, plan.status.value),
-        _Change("merged_into", None, target.number, EventKind.MERGED),
-    ]
-    dup.status = plan.status.value
-    for name, value in plan.set_timestamps.items():
-        setattr(dup, name, value)
-    dup.resolution = dup.resolution or note
-    dup.merged_into_id = target.id
-    dup.updated_at = now
-    missing_tags = sorted(
-        _current_tags(session, [dup.id]).get(dup.id, set()) - _current_tags(session, [target.id]).get(target.id, set())
-    )  # type: ignore[list-item, arg-type]
-    if missing_tags:
-        _set_tags(session, target.id, add=missing_tags, remove=())  # type: ignore[arg-type]
-    target_changes = [_Change("merged_from", None, dup.number, EventKind.MERGED)]
-    target_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
+    tags = _current_tags(session, [dup.id, target.id])  # type: ignore[list-item]
+    missing_tags = sorted(tags[dup.id] - tags[target.id])  # type: ignore[index]
+
+    with session.no_autoflush:  # one UPDATE per ticket: version bumps once
+        dup_link, target_link = _add_link(
+            session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now
+        )
+        dup_changes = [_Change("status", dup.status, plan.status.value)]
+        dup.status = plan.status.value
+        for name, value in plan.set_timestamps.items():
+            if name != "status_changed_at":
+                dup_changes.append(_Change(name, _fmt(getattr(dup, name)), _fmt(value)))
+            setattr(dup, name, value)
+        if not dup.resolution:
+            dup_changes.append(_Change("resolution", None, note))
+            dup.resolution = note
+        dup.merged_into_id = target.id
+        dup_changes += [dup_link, _Change("merged_into", None, target.number, EventKind.MERGED)]
+        target_changes = [target_link, _Change("merged_from", None, dup.number, EventKind.MERGED)]
+        target_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
+        target_changes.append(_Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
+    session.flush()
+    _apply_tag_ops(session, [(target.id, missing_tags, [])])  # type: ignore[list-item]
     session.add(
         Comment(
             ticket_id=target.id,  # type: ignore[arg-type]
@@ -710,6 +748,5 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
             created_at=now,
         )
     )
-    target.updated_at = now
     session.flush()
     _write_events(session, _event_rows(dup, actor, now, dup_changes) + _event_rows(target, actor, now, target_changes))

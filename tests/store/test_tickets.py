@@ -1,0 +1,230 @@
+"""Store writes on both databases: every operation leaves its events, rules are enforced."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ticketdesk.store import InvalidInput, NewTicket, NotFound, Store, TicketChanges
+from ticketdesk.store.readmodels import TicketDetail
+
+from ..conftest import as_agent
+
+
+def new(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
+    return store.create_ticket(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
+
+
+def changes(detail: TicketDetail) -> list[tuple[str, str | None, str | None, str | None]]:
+    return [(e.kind, e.field, e.old, e.new) for e in detail.events]
+
+
+def test_create_records_every_field_and_event(store: Store) -> None:
+    number = new(
+        store,
+        description="Since 09:00 the VPN disconnects.",
+        priority="P1",
+        channel="email",
+        customer="Ann Lee <Ann@Example.com>",
+        team="support",
+        assignee="alice",
+        type="service_request",
+        category="vpn",
+        tags=("vpn", "Network"),
+    )
+    assert re.fullmatch(rf"{datetime.now(UTC):%Y%m}\d{{3,}}", number)
+    d = store.ticket(number)
+    r = d.row
+    assert (r.subject, r.priority, r.channel, r.type, r.team, r.assignee) == (
+        "VPN drops every hour", "P1", "email", "service_request", "support", "alice"
+    )  # fmt: skip
+    assert r.status == "open"  # assigned on create: new -> open
+    assert r.customer == "Ann Lee" and r.customer_email == "ann@example.com"
+    assert r.tags == ("network", "vpn")
+    assert d.category == "vpn" and d.description.startswith("Since")
+    assert r.version == 1
+    assert r.first_response_due is not None and r.resolution_due is not None
+    assert r.first_response_due - r.created_at == timedelta(hours=4)
+    assert ("created", "number", None, number) in changes(d)
+    for expected in [("changed", "status", None, "open"), ("changed", "priority", None, "P1"),
+                     ("changed", "team", None, "support"), ("changed", "assignee", None, "alice"),
+                     ("tagged", "tag", None, "vpn"), ("tagged", "tag", None, "network")]:  # fmt: skip
+        assert expected in changes(d)
+    assert all(e.actor == "admin" for e in d.events)
+
+
+def test_numbers_restart_each_month(store: Store) -> None:
+    nov = [
+        store.create_ticket(NewTicket(subject="a"), now=datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) for _ in range(2)
+    ]
+    dec = store.create_ticket(NewTicket(subject="b"), now=datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))
+    assert dec == "202612001"
+    assert nov[1][-3:] > nov[0][-3:]
+
+
+def test_same_customer_is_reused(store: Store) -> None:
+    a = new(store, customer="Ann <ann@example.com>")
+    b = new(store, customer="ANN@example.com")
+    assert store.ticket(a).customer == store.ticket(b).customer
+
+
+def test_update_writes_one_event_per_field(store: Store) -> None:
+    number = new(store)
+    before = len(store.ticket(number).events)
+    result = store.update_tickets(
+        [number],
+        TicketChanges(priority="P0", team="ops", assignee="bob", add_tags=("outage",), note="escalating"),
+    )
+    assert result.changed == [number]
+    d = store.ticket(number)
+    fresh = changes(d)[before:]
+    assert ("changed", "priority", "P2", "P0") in fresh
+    assert ("changed", "team", None, "ops") in fresh
+    assert ("changed", "assignee", None, "bob") in fresh
+    assert ("changed", "status", "new", "open") in fresh
+    assert ("tagged", "tag", None, "outage") in fresh
+    assert ("commented", "comment", None, "internal") in fresh
+    assert any(f == "resolution_due" for _, f, _, _ in fresh)  # due dates follow the priority
+    assert d.row.version == 2
+    assert {e.ticket_version for e in d.events[before:]} == {2}
+    assert [c.body for c in d.comments] == ["escalating"]
+
+
+def test_update_that_changes_nothing_writes_nothing(store: Store) -> None:
+    number = new(store, priority="P1")
+    events = len(store.ticket(number).events)
+    result = store.update_tickets([number], TicketChanges(priority="P1"))
+    assert result.unchanged == [number] and result.changed == []
+    d = store.ticket(number)
+    assert len(d.events) == events and d.row.version == 1
+
+
+def test_forbidden_transition_in_a_batch_changes_nothing(store: Store) -> None:
+    a, b = new(store), new(store)
+    store.update_tickets([b], TicketChanges(status="resolved", note="done"))
+    store.update_tickets([b], TicketChanges(status="closed"))
+    versions = {n: store.ticket(n).row.version for n in (a, b)}
+    with pytest.raises(InvalidInput, match=f"ticket {b} is closed"):
+        store.update_tickets([a, b], TicketChanges(status="pending", priority="P0"))
+    assert {n: store.ticket(n).row.version for n in (a, b)} == versions
+    assert store.ticket(a).row.priority == "P2"
+
+
+def test_full_lifecycle_sets_timestamps(store: Store) -> None:
+    number = new(store)
+    store.update_tickets([number], TicketChanges(assignee="alice"))
+    store.update_tickets([number], TicketChanges(status="in_progress"))
+    store.update_tickets([number], TicketChanges(status="pending"))
+    store.update_tickets([number], TicketChanges(status="resolved", note="Replaced the router"))
+    d = store.ticket(number)
+    assert d.row.resolved_at is not None and d.resolution == "Replaced the router"
+    store.update_tickets([number], TicketChanges(status="closed"))
+    assert store.ticket(number).closed_at is not None
+    store.update_tickets([number], TicketChanges(status="open"))
+    d = store.ticket(number)
+    assert d.row.status == "open" and d.reopen_count == 1
+    assert d.row.resolved_at is None and d.closed_at is None
+    statuses = [(e.old, e.new) for e in d.events if e.field == "status"]
+    assert statuses == [(None, "new"), ("new", "open"), ("open", "in_progress"), ("in_progress", "pending"),
+                        ("pending", "resolved"), ("resolved", "closed"), ("closed", "open")]  # fmt: skip
+
+
+def test_closing_p0_needs_a_lead(store: Store) -> None:
+    number = new(store, priority="P0")
+    agent = as_agent(store, "alice")
+    agent.update_tickets([number], TicketChanges(status="resolved", note="fixed"))
+    with pytest.raises(InvalidInput, match="P0"):
+        agent.update_tickets([number], TicketChanges(status="closed"))
+    as_agent(store, "lena").update_tickets([number], TicketChanges(status="closed"))
+    assert store.ticket(number).row.status == "closed"
+
+
+def test_first_public_reply_sets_first_responded_and_opens(store: Store) -> None:
+    number = new(store)
+    store.reply(number, "internal thoughts", internal=True)
+    d = store.ticket(number)
+    assert d.row.first_responded_at is None and d.row.status == "new"
+    store.reply(number, "Hello, we are on it.")
+    d = store.ticket(number)
+    first = d.row.first_responded_at
+    assert first is not None and d.row.status == "open"
+    store.reply(number, "Second reply")
+    assert store.ticket(number).row.first_responded_at == first
+    assert [c.kind for c in store.ticket(number).comments] == ["internal", "public", "public"]
+
+
+def test_reply_refuses_empty_and_unknown(store: Store) -> None:
+    number = new(store)
+    with pytest.raises(InvalidInput, match="empty"):
+        store.reply(number, "   ")
+    with pytest.raises(NotFound, match="ticket 199901999 not found"):
+        store.reply("199901999", "hi")
+
+
+def test_links_read_from_both_ends(store: Store) -> None:
+    parent, child, other = new(store, "Major outage"), new(store, "Site down"), new(store, "Slow site")
+    store.link(parent, child, "parent")
+    store.link(child, other, "related")
+    kinds = {(lk.kind, lk.number) for lk in store.ticket(child).links}
+    assert kinds == {("child-of", parent), ("related", other)}
+    assert {(lk.kind, lk.number) for lk in store.ticket(parent).links} == {("parent-of", child)}
+    assert {(lk.kind, lk.number) for lk in store.ticket(other).links} == {("related", child)}
+    with pytest.raises(InvalidInput, match="already"):
+        store.link(other, child, "related")
+    with pytest.raises(InvalidInput, match="loop"):
+        store.link(child, parent, "parent")
+    with pytest.raises(InvalidInput, match="itself"):
+        store.link(child, child, "related")
+    with pytest.raises(InvalidInput, match="link kind"):
+        store.link(child, other, "sibling")
+    assert ("linked", "parent-of", None, child) in changes(store.ticket(parent))
+
+
+def test_merge_closes_links_and_keeps_the_conversation(store: Store) -> None:
+    keep = new(store, "Printer offline", customer="ann@example.com", tags=("printer",))
+    dup = new(store, "Printer still offline", customer="ann@example.com", tags=("floor3",))
+    store.reply(dup, "Customer says it is the 3rd floor printer")
+    store.merge(dup, keep)
+    d_dup, d_keep = store.ticket(dup), store.ticket(keep)
+    assert d_dup.row.status == "closed" and d_dup.merged_into == keep
+    assert ("duplicate-of", keep) in {(lk.kind, lk.number) for lk in d_dup.links}
+    assert ("duplicated-by", dup) in {(lk.kind, lk.number) for lk in d_keep.links}
+    bodies = {(c.ticket_number, c.body) for c in d_keep.comments}
+    assert (dup, "Customer says it is the 3rd floor printer") in bodies
+    assert set(d_keep.row.tags) == {"printer", "floor3"}
+    assert ("merged", "merged_into", None, keep) in changes(d_dup)
+    assert ("merged", "merged_from", None, dup) in changes(d_keep)
+    with pytest.raises(InvalidInput, match="already merged"):
+        store.merge(dup, keep)
+    with pytest.raises(InvalidInput, match="itself"):
+        store.merge(keep, keep)
+
+
+def test_unknown_agent_is_refused(store: Store) -> None:
+    with pytest.raises(NotFound, match="no agent with login 'mallory'"):
+        as_agent(store, "mallory").create_ticket(NewTicket(subject="x"))
+
+
+def test_every_operation_bumps_version_and_logs(store: Store) -> None:
+    """The event log is complete: each write leaves at least one event at the new version."""
+    a, b = new(store), new(store)
+    operations = [
+        lambda: store.update_tickets([a], TicketChanges(priority="P1")),
+        lambda: store.update_tickets([a], TicketChanges(add_tags=("x",))),
+        lambda: store.update_tickets([a], TicketChanges(remove_tags=("x",))),
+        lambda: store.update_tickets([a], TicketChanges(support_level="L2")),
+        lambda: store.update_tickets([a], TicketChanges(note="just a note")),
+        lambda: store.reply(a, "hello"),
+        lambda: store.reply(a, "note", internal=True),
+        lambda: store.link(a, b, "related"),
+        lambda: store.merge(b, a),
+    ]
+    for op in operations:
+        before = store.ticket(a)
+        op()
+        after = store.ticket(a)
+        assert after.row.version == before.row.version + 1
+        fresh = after.events[len(before.events) :]
+        assert fresh and all(e.ticket_version == after.row.version and e.actor == "admin" for e in fresh)
