@@ -71,15 +71,6 @@ _version_column = Column("version", Integer, nullable=False, default=1)
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
-    __table_args__ = (
-        # Queue indexes: equality filters first, then the default sort (priority, updated).
-        Index("ix_ticket_team_queue", "team_id", "status", "priority", "updated_at", "id"),
-        Index("ix_ticket_status_queue", "status", "priority", "updated_at", "id"),
-        Index("ix_ticket_assignee_queue", "assignee_id", "status", "priority", "updated_at", "id"),
-        Index("ix_ticket_priority_updated", "priority", "updated_at", "id"),
-        Index("ix_ticket_updated", "updated_at", "id"),
-        Index("ix_ticket_created", "created_at", "id"),
-    )
     __mapper_args__ = {"version_id_col": _version_column}
 
     id: int | None = Field(
@@ -110,6 +101,17 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
     version: int = Field(default=1, sa_column=_version_column)
+
+
+# Queue indexes: equality filters first, then the default sort (priority ASC, updated DESC,
+# id DESC) in the same directions, so a keyset page is one index range with no sort step.
+_queue_tail = (Ticket.priority, Ticket.updated_at.desc(), Ticket.id.desc())  # type: ignore[attr-defined, union-attr]
+Index("ix_ticket_team_queue", Ticket.team_id, Ticket.status, *_queue_tail)
+Index("ix_ticket_status_queue", Ticket.status, *_queue_tail)
+Index("ix_ticket_assignee_queue", Ticket.assignee_id, Ticket.status, *_queue_tail)
+Index("ix_ticket_priority_updated", *_queue_tail)
+Index("ix_ticket_updated", Ticket.updated_at, Ticket.id)
+Index("ix_ticket_created", Ticket.created_at, Ticket.id)
 
 
 class Tag(SQLModel, table=True):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, text, tuple_, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select, text, tuple_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -151,16 +152,18 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+def _fts_match(table: str, phrase: str) -> Any:
+    """rowids of an FTS5 table matching a phrase (a unique bind name per use: a query may
+    hold several words)."""
+    return text(f"SELECT rowid FROM {table} WHERE {table} MATCH :q").bindparams(bindparam("q", phrase, unique=True))
+
+
 def _fts_word(word: str) -> ColumnElement[bool]:
     phrase = _fts_phrase(word)
     parts = [
-        T.c.id.in_(text("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :q").bindparams(q=phrase)),
-        T.c.id.in_(
-            select(Comment.ticket_id).where(
-                Comment.id.in_(text("SELECT rowid FROM comment_fts WHERE comment_fts MATCH :q").bindparams(q=phrase))  # type: ignore[union-attr]
-            )
-        ),
-        T.c.customer_id.in_(text("SELECT rowid FROM customer_fts WHERE customer_fts MATCH :q").bindparams(q=phrase)),
+        T.c.id.in_(_fts_match("ticket_fts", phrase)),
+        T.c.id.in_(select(Comment.ticket_id).where(Comment.id.in_(_fts_match("comment_fts", phrase)))),  # type: ignore[union-attr]
+        T.c.customer_id.in_(_fts_match("customer_fts", phrase)),
     ]
     if numbering.looks_like_number(word):
         parts.append(T.c.number == word)
@@ -241,23 +244,24 @@ def page_ids(
     sort: Sort,
     after: Sequence[Any] | None,
     limit: int,
+    alternatives: Sequence[ColumnElement[bool]] = (),
 ) -> list[Any]:
-    """(id + sort keys) of the next `limit` rows, by keyset: never OFFSET."""
+    """(sort keys, id last) of the next `limit` rows, by keyset: never OFFSET.
+
+    `alternatives` (e.g. one `status = x` per wanted status) and the keyset steps become
+    separate branches of a UNION ALL, each a single index range read in index order, and
+    only the few rows they return get merged; an IN list or an OR would make the database
+    sort every matching row instead.
+    """
     key_cols = [T.c[k.column] for k in sort.keys]
-    if not after:
-        stmt = select(*key_cols).where(*conditions).order_by(*_order_by(sort.keys, T)).limit(limit)
-        return list(session.execute(stmt).all())
-    branches = _keyset_branches(sort.keys, after)
-    if len(branches) == 1:
-        stmt = select(*key_cols).where(*conditions, branches[0]).order_by(*_order_by(sort.keys, T)).limit(limit)
-        return list(session.execute(stmt).all())
-    parts: list[Select[Any]] = [
-        select(*key_cols).where(*conditions, branch).order_by(*_order_by(sort.keys, T)).limit(limit)
-        for branch in branches
-    ]
+    steps: list[ColumnElement[bool] | None] = list(_keyset_branches(sort.keys, after)) if after else [None]
+    choices: list[ColumnElement[bool] | None] = list(alternatives) or [None]
+    branches = [[c for c in (*conditions, choice, step) if c is not None] for choice in choices for step in steps]
+    parts = [select(*key_cols).where(*where).order_by(*_order_by(sort.keys, T)).limit(limit) for where in branches]
+    if len(parts) == 1:
+        return list(session.execute(parts[0]).all())
     # SQLite refuses ORDER BY/LIMIT inside a compound select unless each part is a subquery.
-    wrapped = [select(p.subquery().c) for p in parts]
-    combined = union_all(*wrapped).subquery()
+    combined = union_all(*[select(p.subquery().c) for p in parts]).subquery()
     stmt = select(combined).order_by(*_order_by(sort.keys, combined)).limit(limit)
     return list(session.execute(stmt).all())
 
@@ -277,8 +281,12 @@ def list_tickets(
     sort = sort or parse_sort(None)
     if after is not None and len(after) != len(sort.keys):
         raise InvalidInput("page cursor does not match the sort")
+    alternatives: list[ColumnElement[bool]] = []
+    if len(flt.statuses) > 1:
+        alternatives = [T.c.status == s.value for s in flt.statuses]
+        flt = replace(flt, statuses=())
     conditions = filter_conditions(session, flt, actor_id=actor_id)
-    keys = page_ids(session, conditions=conditions, sort=sort, after=after, limit=limit + 1)
+    keys = page_ids(session, conditions=conditions, sort=sort, after=after, limit=limit + 1, alternatives=alternatives)
     has_more = len(keys) > limit
     keys = keys[:limit]
     id_pos = [k.column for k in sort.keys].index("id")

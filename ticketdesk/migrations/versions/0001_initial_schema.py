@@ -145,14 +145,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_ticket_assignee_queue", ["assignee_id", "status", "priority", "updated_at", "id"], unique=False
+            "ix_ticket_assignee_queue",
+            ["assignee_id", "status", "priority", sa.text("updated_at DESC"), sa.text("id DESC")],
+            unique=False,
         )
         batch_op.create_index("ix_ticket_created", ["created_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_ticket_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index("ix_ticket_priority_updated", ["priority", "updated_at", "id"], unique=False)
-        batch_op.create_index("ix_ticket_status_queue", ["status", "priority", "updated_at", "id"], unique=False)
         batch_op.create_index(
-            "ix_ticket_team_queue", ["team_id", "status", "priority", "updated_at", "id"], unique=False
+            "ix_ticket_priority_updated", ["priority", sa.text("updated_at DESC"), sa.text("id DESC")], unique=False
+        )
+        batch_op.create_index(
+            "ix_ticket_status_queue",
+            ["status", "priority", sa.text("updated_at DESC"), sa.text("id DESC")],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_ticket_team_queue",
+            ["team_id", "status", "priority", sa.text("updated_at DESC"), sa.text("id DESC")],
+            unique=False,
         )
         batch_op.create_index("ix_ticket_updated", ["updated_at", "id"], unique=False)
 

@@ -1,0 +1,212 @@
+"""The queue on both databases: keyset pages, filters, full-text search, counts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ticketdesk.rules.query import TicketFilter, parse_query, parse_sort
+from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
+from ticketdesk.store.queries import filter_conditions
+
+BASE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def queue(store: Store) -> Store:
+    """60 tickets with repeated priorities and timestamps, so ties exercise the id tiebreak."""
+    rng = random.Random(3)
+    teams = ["support", "ops", None]
+    for i in range(60):
+        store.create_ticket(
+            NewTicket(
+                subject=f"Case {i}",
+                priority=f"P{rng.randint(0, 3)}",
+                team=teams[i % 3],
+                tags=("vip",) if i % 5 == 0 else (),
+                customer=f"Customer {i % 7} <c{i % 7}@example.com>",
+            ),
+            now=BASE + timedelta(minutes=(i // 4)),  # four tickets share each timestamp
+        )
+    return store
+
+
+def all_pages(store: Store, flt: TicketFilter, sort: str, limit: int) -> list[str]:
+    numbers: list[str] = []
+    after = None
+    for _ in range(1000):
+        page = store.list_tickets(flt, sort=parse_sort(sort), after=after, limit=limit)
+        numbers += [r.number for r in page.rows]
+        if page.next_after is None:
+            return numbers
+        after = page.next_after
+    raise AssertionError("pagination did not end")
+
+
+def expected_order(store: Store, flt: TicketFilter, sort: str) -> list[str]:
+    rows = store.list_tickets(flt, sort=parse_sort(sort), limit=1000).rows
+    keyfuncs = {
+        "priority": lambda r: (r.priority, -r.updated_at.timestamp(), -r.id),
+        "-priority": lambda r: (-int(r.priority[1]), r.updated_at.timestamp(), r.id),
+        "updated": lambda r: (-r.updated_at.timestamp(), -r.id),
+        "-updated": lambda r: (r.updated_at.timestamp(), r.id),
+        "created": lambda r: (-r.created_at.timestamp(), -r.id),
+        "number": lambda r: (r.created_at.timestamp(), r.id),
+    }
+    return [r.number for r in sorted(rows, key=keyfuncs[sort])]
+
+
+@pytest.mark.parametrize("sort", ["priority", "-priority", "updated", "-updated", "created", "number"])
+@pytest.mark.parametrize("limit", [1, 7, 50])
+def test_keyset_pages_cover_everything_once_in_order(queue: Store, sort: str, limit: int) -> None:
+    flt = TicketFilter()
+    numbers = all_pages(queue, flt, sort, limit)
+    assert len(numbers) == 60 == len(set(numbers))
+    assert numbers == expected_order(queue, flt, sort)
+
+
+def test_keyset_pages_with_a_filter(queue: Store) -> None:
+    flt = parse_query("team:support prio:P0,P1,P2")
+    numbers = all_pages(queue, flt, "priority", 4)
+    assert numbers == expected_order(queue, flt, "priority")
+    rows = queue.list_tickets(flt, limit=1000).rows
+    assert rows and all(r.team == "support" and r.priority != "P3" for r in rows)
+
+
+@pytest.mark.parametrize("query", ["", "status:open", "status:open,pending,new", "status:open team:support",
+                                   "assignee:alice status:open"])  # fmt: skip
+def test_sqlite_page_query_is_index_ranges_without_a_big_sort(queue: Store, query: str) -> None:
+    """Every branch of a keyset page reads one index range in order: no full scan, no
+    sort of the matching rows (only the few rows of each branch are merged)."""
+    if not queue.db.is_sqlite:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from sqlalchemy import event
+
+    first = queue.list_tickets(parse_query(query), limit=2)
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if "ORDER BY" in statement and "FROM ticket" in statement and "JOIN" not in statement:
+            statements.append((statement, params))
+
+    event.listen(queue.db.engine, "before_cursor_execute", capture)
+    try:
+        queue.list_tickets(parse_query(query), after=first.next_after, limit=2)
+    finally:
+        event.remove(queue.db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 1
+    statement, params = statements[0]
+    assert "OFFSET" not in statement.upper() or all(p == 0 for p in params[-1:])  # type: ignore[index]
+    with queue.db.read() as session:
+        plan = [row[-1] for row in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
+    reads = [line for line in plan if " ticket" in line]
+    assert reads and all("USING COVERING INDEX" in line or "USING INDEX" in line for line in reads), plan
+    assert not any("RIGHT PART OF ORDER BY" in line for line in plan), plan
+
+
+@pytest.mark.parametrize(
+    ("query", "check"),
+    [
+        ("status:new", lambda r: r.status == "new"),
+        ("prio:P0", lambda r: r.priority == "P0"),
+        ("team:ops", lambda r: r.team == "ops"),
+        ("tag:vip", lambda r: "vip" in r.tags),
+        ("customer:c3@example.com", lambda r: r.customer_email == "c3@example.com"),
+        ("customer:customer\\ 4", lambda r: r.customer == "Customer 4"),
+        ("assignee:none", lambda r: r.assignee is None),
+        ("created:2026-10-01", lambda r: r.created_at.date().isoformat() == "2026-10-01"),
+    ],
+)
+def test_filters_select_exactly_the_matching_rows(queue: Store, query: str, check) -> None:  # type: ignore[no-untyped-def]
+    everything = queue.list_tickets(TicketFilter(), limit=1000).rows
+    matching = queue.list_tickets(parse_query(query), limit=1000).rows
+    assert matching, query
+    assert {r.number for r in matching} == {r.number for r in everything if check(r)}
+    assert queue.count_tickets(parse_query(query)) == len(matching)
+
+
+def test_assignee_me_and_names(queue: Store) -> None:
+    numbers = [r.number for r in queue.list_tickets(TicketFilter(), limit=3).rows]
+    queue.update_tickets(numbers[:2], TicketChanges(assignee="me"))
+    queue.update_tickets(numbers[2:], TicketChanges(assignee="alice"))
+    mine = {r.number for r in queue.list_tickets(parse_query("assignee:me"), limit=100).rows}
+    assert mine == set(numbers[:2])
+    both = {r.number for r in queue.list_tickets(parse_query("assignee:me,alice"), limit=100).rows}
+    assert both == set(numbers)
+    with pytest.raises(InvalidInput, match="unknown assignee 'zed'"):
+        queue.list_tickets(parse_query("assignee:zed"))
+    with pytest.raises(InvalidInput, match="unknown team 'nope'"):
+        queue.list_tickets(parse_query("team:nope"))
+
+
+@pytest.fixture
+def searchable(store: Store) -> dict[str, str]:
+    numbers = {
+        "printer": store.create_ticket(
+            NewTicket(
+                subject="打印机无法连接网络",
+                description="三楼的打印机从早上开始离线",
+                customer="王伟 <wang@example.cn>",
+            )
+        ),
+        "vpn": store.create_ticket(
+            NewTicket(subject="VPN drops every hour", description="Error 809 on Windows", customer="Ann <ann@corp.com>")
+        ),
+        "mail": store.create_ticket(NewTicket(subject="Mailbox full", customer="Bob Stone <bob@stone.io>")),
+    }
+    store.reply(numbers["mail"], "Quota raised to 50GB, please check the archive folder")
+    return numbers
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        ("无法连", {"printer"}),  # a 3-character Chinese fragment (trigram index)
+        ("离线", {"printer"}),  # 2 characters: below trigram size, LIKE fallback
+        ("打印机 网络", {"printer"}),
+        ("vpn", {"vpn"}),  # case-insensitive
+        ("error 809", {"vpn"}),
+        ("archive", {"mail"}),  # in a comment
+        ("stone.io", {"mail"}),  # customer email
+        ("王伟", {"printer"}),  # customer name, 2 characters
+        ("vpn archive", set()),  # every word must match
+        ('"; DROP TABLE ticket; --', set()),
+        ("%", set()),
+        ("_", set()),
+    ],
+)
+def test_full_text_search(store: Store, searchable: dict[str, str], terms: str, expected: set[str]) -> None:
+    found = {r.number for r in store.list_tickets(TicketFilter(search=terms), limit=100).rows}
+    assert found == {searchable[k] for k in expected}
+
+
+def test_search_by_number(store: Store, searchable: dict[str, str]) -> None:
+    number = searchable["vpn"]
+    assert [r.number for r in store.list_tickets(TicketFilter(search=number)).rows] == [number]
+
+
+def test_search_follows_edits(store: Store, searchable: dict[str, str]) -> None:
+    store.reply(searchable["vpn"], "Replaced the ethernet dongle")
+    assert {r.number for r in store.list_tickets(TicketFilter(search="dongle")).rows} == {searchable["vpn"]}
+
+
+def test_counts_by_status_priority_team(queue: Store) -> None:
+    counts = queue.counts_by_status_priority_team()
+    assert sum(c.count for c in counts) == 60
+    rows = queue.list_tickets(TicketFilter(), limit=1000).rows
+    for c in counts:
+        assert c.count == sum(1 for r in rows if (r.status, r.priority, r.team) == (c.status, c.priority, c.team))
+
+
+def test_latest_event_id_moves_with_every_change(queue: Store) -> None:
+    before = queue.latest_event_id()
+    number = queue.list_tickets(TicketFilter(), limit=1).rows[0].number
+    queue.reply(number, "ping")
+    assert queue.latest_event_id() > before
+
+
+def test_filter_conditions_reject_nul_in_search(store: Store) -> None:
+    with store.db.read() as session, pytest.raises(InvalidInput, match="NUL"):
+        filter_conditions(session, TicketFilter(search="a\x00b"), actor_id=None)
