@@ -1,0 +1,62 @@
+"""Migrations: `init` creates and upgrades; other commands refuse an unready database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from ticketdesk.store import SchemaNotReady, Store
+from ticketdesk.store.engine import Database, check_schema, current_revision, head_revision
+
+
+def test_init_creates_schema_and_seeds_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new' / 'td.db'}"  # the directory does not exist yet
+    store = Store.open(url, login="carol", check=False)
+    before, after, added = store.init()
+    assert before is None and after == head_revision()
+    assert "admin agent carol" in added and "team support" in added and "type incident" in added
+    _, _, again = store.init()
+    assert again == []
+    tables = set(inspect(store.db.engine).get_table_names())
+    assert {"ticket", "event", "comment", "customer", "agent", "team", "ticket_link", "tag", "ticket_fts"} <= tables
+    with store.db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+    check_schema(store.db)
+
+
+def test_uninitialised_database_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(SchemaNotReady, match="ticketdesk init"):
+        Store.open(f"sqlite:///{tmp_path / 'empty.db'}", login="x")
+
+
+def test_outdated_or_foreign_revision_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'td.db'}"
+    Store.open(url, login="carol", check=False).init()
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
+    assert current_revision(db) == "0000_older"
+    with pytest.raises(SchemaNotReady, match="0000_older"):
+        check_schema(db)
+
+
+def test_postgres_schema_has_trigram_search(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    db = Database(db_url)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")).scalar() == "pg_trgm"
+        indexes = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'ticket'"))}
+    assert {"ix_ticket_search", "ix_ticket_team_queue", "ix_ticket_status_queue"} <= indexes
+    db.dispose()
+
+
+def test_unreachable_database_is_one_clear_error() -> None:
+    from ticketdesk.store import DatabaseUnavailable
+
+    with pytest.raises(DatabaseUnavailable, match="cannot open database"):
+        Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none", login="x")
