@@ -33,14 +33,28 @@ def test_uninitialised_database_says_what_to_run(tmp_path: Path) -> None:
         Store.open(f"sqlite:///{tmp_path / 'empty.db'}", login="x")
 
 
-def test_outdated_or_foreign_revision_is_refused(tmp_path: Path) -> None:
+def test_outdated_database_says_run_init(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'td.db'}"
+    Store.open(url, login="carol", check=False).init()
+    db = Database(url)
+    # Pretend the code gained a migration this database has not had yet.
+    from unittest import mock
+
+    with (
+        mock.patch("ticketdesk.store.engine.head_revision", return_value="0002_future"),
+        pytest.raises(SchemaNotReady, match="needs 0002_future: run `ticketdesk init`"),
+    ):
+        check_schema(db)
+
+
+def test_database_from_a_newer_ticketdesk_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'td.db'}"
     Store.open(url, login="carol", check=False).init()
     db = Database(url)
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000_older'"))
-    assert current_revision(db) == "0000_older"
-    with pytest.raises(SchemaNotReady, match="0000_older"):
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    assert current_revision(db) == "0099_from_the_future"
+    with pytest.raises(SchemaNotReady, match="newer than this ticketdesk"):
         check_schema(db)
 
 

@@ -210,3 +210,21 @@ def test_latest_event_id_moves_with_every_change(queue: Store) -> None:
 def test_filter_conditions_reject_nul_in_search(store: Store) -> None:
     with store.db.read() as session, pytest.raises(InvalidInput, match="NUL"):
         filter_conditions(session, TicketFilter(search="a\x00b"), actor_id=None)
+
+
+@pytest.mark.parametrize("state", ["ok", "warning", "breached"])
+def test_sla_filter_agrees_with_the_row_state(store: Store, state: str) -> None:
+    now = datetime.now(UTC)
+    # P0: first response due 1 h after creation, resolution 4 h after.
+    for minutes_ago in (5, 30, 50, 70, 200, 300):
+        store.create_ticket(NewTicket(subject=f"{minutes_ago} min old", priority="P0"),
+                            now=now - timedelta(minutes=minutes_ago))  # fmt: skip
+    store.create_ticket(NewTicket(subject="fresh P3", priority="P3"), now=now)
+    answered = store.create_ticket(NewTicket(subject="answered late", priority="P0"), now=now - timedelta(minutes=90))
+    store.reply(answered, "sorry for the wait")
+    rows = store.list_tickets(TicketFilter(), limit=100).rows
+    expected = {r.number for r in rows if r.sla_state == state}
+    assert expected, f"the data set should contain {state} tickets"
+    found = {r.number for r in store.list_tickets(parse_query(f"sla:{state}"), limit=100).rows}
+    assert found == expected
+    assert answered in {r.number for r in rows if r.sla_state == "breached"}

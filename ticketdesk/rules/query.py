@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
+from ticketdesk.rules.sla import SlaState
 
 UNASSIGNED = "none"
 ME = "me"
@@ -31,6 +32,7 @@ class TicketFilter:
     levels: tuple[SupportLevel, ...] = ()
     tags: tuple[str, ...] = ()
     customer: str | None = None
+    sla_states: tuple[SlaState, ...] = ()
     created_from: datetime | None = None
     created_to: datetime | None = None
     updated_from: datetime | None = None
@@ -48,7 +50,7 @@ class TicketFilter:
 
 
 class QueryError(ValueError):
-    """A query the parser cannot read; `position` is the offending token's index."""
+    """A query the parser cannot read; `token` is the offending part."""
 
     def __init__(self, message: str, token: str = "") -> None:
         super().__init__(message)
@@ -70,6 +72,7 @@ _KEYS = {
     "tag": "tags",
     "tags": "tags",
     "customer": "customer",
+    "sla": "sla_states",
     "created": "created",
     "updated": "updated",
 }
@@ -123,6 +126,8 @@ def _parse_items(name: str, items: list[str]) -> tuple[object, ...]:
             return tuple(parse_enum(Channel, i, "channel") for i in items)
         case "levels":
             return tuple(parse_enum(SupportLevel, i, "support level") for i in items)
+        case "sla_states":
+            return tuple(parse_enum(SlaState, i, "SLA state") for i in items)
         case "tags":
             return tuple(i.strip().lower() for i in items)
         case _:

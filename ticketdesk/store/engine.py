@@ -136,11 +136,26 @@ def check_schema(db: Database) -> None:
     head = head_revision()
     if current is None:
         raise SchemaNotReady(f"database {_safe_url(db.url)} is not initialised: run `ticketdesk init` first")
+    if current != head and not _known_revision(current):
+        raise SchemaNotReady(
+            f"database schema revision {current} is newer than this ticketdesk knows (it needs {head}):"
+            " upgrade ticketdesk to use this database"
+        )
     if current != head:
         raise SchemaNotReady(
             f"database schema is at revision {current}, this ticketdesk needs {head}:"
             " run `ticketdesk init` to upgrade it"
         )
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    try:
+        return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def _safe_url(url: str) -> str:

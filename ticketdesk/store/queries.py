@@ -36,9 +36,13 @@ TRIGRAM = 3
 # --- filters ---------------------------------------------------------------------------
 
 
-def filter_conditions(session: Session, flt: TicketFilter, *, actor_id: int | None) -> list[ColumnElement[bool]]:
+def filter_conditions(
+    session: Session, flt: TicketFilter, *, actor_id: int | None, now: datetime | None = None
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions of a filter; names (teams, logins, tags) resolved to ids first."""
     conds: list[ColumnElement[bool]] = []
+    if flt.sla_states:
+        conds.append(or_(*(sla_condition(state, now or utcnow()) for state in flt.sla_states)))
     if flt.statuses:
         conds.append(T.c.status.in_([s.value for s in flt.statuses]))
     if flt.priorities:
@@ -74,6 +78,26 @@ def filter_conditions(session: Session, flt: TicketFilter, *, actor_id: int | No
     if flt.search:
         conds.extend(_search_conditions(session, flt.search))
     return conds
+
+
+def sla_condition(state: sla.SlaState, now: datetime) -> ColumnElement[bool]:
+    """The SQL twin of `rules.sla.sla_state`: breached if a clock ran out (or was met late),
+    warning if one runs out within the warning lead time, ok otherwise."""
+    soon = now + sla.DEFAULT_WARNING
+    clocks = ((T.c.first_response_due, T.c.first_responded_at), (T.c.resolution_due, T.c.resolved_at))
+    breached = or_(
+        *(
+            and_(due.is_not(None), or_(and_(met.is_(None), due <= now), and_(met.is_not(None), met > due)))
+            for due, met in clocks
+        )
+    )
+    warning = or_(*(and_(due.is_not(None), met.is_(None), due > now, due <= soon) for due, met in clocks))
+    running = or_(*(due.is_not(None) for due, _ in clocks))
+    if state == sla.SlaState.BREACHED:
+        return breached
+    if state == sla.SlaState.WARNING:
+        return and_(~breached, warning)
+    return and_(running, ~breached, ~warning)
 
 
 def _team_ids(session: Session, teams: Sequence[str]) -> list[int]:
@@ -285,7 +309,7 @@ def list_tickets(
     if len(flt.statuses) > 1:
         alternatives = [T.c.status == s.value for s in flt.statuses]
         flt = replace(flt, statuses=())
-    conditions = filter_conditions(session, flt, actor_id=actor_id)
+    conditions = filter_conditions(session, flt, actor_id=actor_id, now=now)
     keys = page_ids(session, conditions=conditions, sort=sort, after=after, limit=limit + 1, alternatives=alternatives)
     has_more = len(keys) > limit
     keys = keys[:limit]
@@ -365,8 +389,6 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
 
 
 def _sla_state(r: Any, now: datetime) -> str | None:
-    if r.status in ("resolved", "closed") and r.first_response_due is None:
-        return None
     state = sla.sla_state(
         now=now,
         first_response_due=r.first_response_due,
