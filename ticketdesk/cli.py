@@ -242,6 +242,7 @@ def list_cmd(
     level: Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")] = None,
     customer: Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")] = None,
+    sla: Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")] = None,
     created: Annotated[
         str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")
     ] = None,
@@ -263,7 +264,7 @@ def list_cmd(
     with handled():
         flt = _build_filter(
             status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
-            level=level, tag=tag, customer=customer, created=created, updated=updated, query=query,
+            level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
             search=search, view=view,
         )  # fmt: skip
         store = open_store(ctx)
@@ -281,6 +282,7 @@ BUILTIN_VIEWS: dict[str, str] = {
 
 def _build_filter(**opts: Any) -> TicketFilter:
     from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
+    from ticketdesk.rules.sla import SlaState
 
     flt = TicketFilter()
     if opts["view"]:
@@ -300,6 +302,7 @@ def _build_filter(**opts: Any) -> TicketFilter:
         "levels": tuple(parse_enum(SupportLevel, v, "support level") for v in _split(opts["level"])),
         "tags": tuple(t.lower() for t in _split(opts["tag"])),
         "customer": opts["customer"],
+        "sla_states": tuple(parse_enum(SlaState, v, "SLA state") for v in _split(opts["sla"])),
         "search": opts["search"],
     }
     for name in ("created", "updated"):
