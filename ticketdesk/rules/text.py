@@ -8,6 +8,7 @@ SUBJECT_MAX = 500
 #: Descriptions and comment bodies up to 1 MiB of UTF-8 are kept; larger ones are refused.
 BODY_MAX_BYTES = 1024 * 1024
 TAG_MAX = 100
+CATEGORY_MAX = 100
 
 # C0 controls except tab and newline, DEL, and C1 controls (which include CSI, 0x9b).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -35,6 +36,16 @@ def validate_body(value: str | None, field: str) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError(f"{field} is not valid UTF-8 text") from None
+    return value
+
+
+def validate_category(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    _refuse_nul(value, "category")
+    if len(value) > CATEGORY_MAX:
+        raise ValueError(f"category is {len(value)} characters long (at most {CATEGORY_MAX})")
     return value
 
 

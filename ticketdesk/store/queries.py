@@ -26,6 +26,7 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     TicketRow,
 )
+from ticketdesk.store.tickets import resolve_type
 
 T = Ticket.__table__  # type: ignore[attr-defined]
 MAX_PAGE = 1000
@@ -48,7 +49,7 @@ def filter_conditions(
     if flt.priorities:
         conds.append(T.c.priority.in_([p.value for p in flt.priorities]))
     if flt.types:
-        conds.append(T.c.type.in_([t.lower().replace("-", "_") for t in flt.types]))
+        conds.append(T.c.type.in_([resolve_type(session, t) for t in flt.types]))
     if flt.channels:
         conds.append(T.c.channel.in_([c.value for c in flt.channels]))
     if flt.levels:

@@ -17,7 +17,8 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.query import Sort, TicketFilter
-from ticketdesk.store import queries, tickets
+from ticketdesk.store import demo, queries, tickets
+from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
 from ticketdesk.store.readmodels import Page, StatusPriorityTeamCount, TicketDetail, UpdateResult
@@ -53,11 +54,9 @@ class Store:
                 added = seed_defaults(session, admin_login=self.login)
         return before, after, added
 
-    def generate_demo(self, *, tickets: int, seed: int = 7) -> Any:
-        from ticketdesk.store.demo import generate_demo
-
+    def generate_demo(self, *, tickets: int, seed: int = 7) -> DemoSummary:
         with _translated(), self.db.write() as session:
-            return generate_demo(session, tickets=tickets, seed=seed)
+            return demo.generate_demo(session, tickets=tickets, seed=seed)
 
     def add_agent(self, login: str, *, role: str = "agent", team: str | None = None, name: str | None = None) -> None:
         from ticketdesk.store.agents import add_agent
@@ -72,9 +71,10 @@ class Store:
             actor = tickets.acting_agent(session, self.login)
             return fn(session, actor)
 
-    def _read(self, fn: Callable[[Session], R]) -> R:
+    def _read(self, fn: Callable[[Session, int], R]) -> R:
+        """A read-only transaction; only a known, active agent may read (as for writes)."""
         with _translated(), self.db.read() as session:
-            return fn(session)
+            return fn(session, self.actor_id(session))
 
     def actor_id(self, session: Session) -> int:
         return tickets.acting_agent(session, self.login).id  # type: ignore[return-value]
@@ -132,25 +132,20 @@ class Store:
         limit: int = 50,
     ) -> Page:
         return self._read(
-            lambda s: queries.list_tickets(
-                s, flt=flt, actor_id=self._actor_id_or_none(s), sort=sort, after=after, limit=limit
-            )
+            lambda s, me: queries.list_tickets(s, flt=flt, actor_id=me, sort=sort, after=after, limit=limit)
         )
 
     def count_tickets(self, flt: TicketFilter) -> int:
-        return self._read(lambda s: queries.count_tickets(s, flt=flt, actor_id=self._actor_id_or_none(s)))
+        return self._read(lambda s, me: queries.count_tickets(s, flt=flt, actor_id=me))
 
     def ticket(self, number: str) -> TicketDetail:
-        return self._read(lambda s: queries.ticket_detail(s, number))
+        return self._read(lambda s, _: queries.ticket_detail(s, number))
 
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
-        return self._read(queries.counts_by_status_priority_team)
+        return self._read(lambda s, _: queries.counts_by_status_priority_team(s))
 
     def latest_event_id(self) -> int:
-        return self._read(queries.latest_event_id)
-
-    def _actor_id_or_none(self, session: Session) -> int | None:
-        return self.actor_id(session)
+        return self._read(lambda s, _: queries.latest_event_id(s))
 
 
 @contextmanager

@@ -254,7 +254,7 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
         channel = parse_enum(Channel, new.channel, "channel")
         level = parse_enum(SupportLevel, new.support_level, "support level")
         tags = sorted({text.validate_tag(t) for t in new.tags})
-        category = text.validate_body(new.category, "category").strip() or None if new.category else None
+        category = text.validate_category(new.category)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     ticket_type = resolve_type(session, new.type)
