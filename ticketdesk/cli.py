@@ -358,17 +358,29 @@ def _rich_table(rows: list[Any], *, more: bool) -> None:
             Text("No tickets match. Create one with `ticketdesk new --subject ...` or load `ticketdesk demo`.")
         )
         return
-    table = Table(box=None, header_style="bold", pad_edge=False, expand=False)
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=True)
     styles = {"P0": "bold red", "P1": "yellow", "P2": "", "P3": "dim"}
     sla_styles = {"breached": "bold red", "warning": "yellow", "ok": "green"}
-    for name in COLUMNS:
+    # Narrow terminals lose the least useful columns first; the number is never cut.
+    columns = [c for c in COLUMNS if console.width >= 110 or c not in ("team", "updated")]
+    if console.width < 80:
+        columns = [c for c in columns if c not in ("customer", "assignee")]
+    widths = {"number": (10, None), "priority": (3, None), "status": (11, None), "sla": (8, None),
+              "customer": (None, 16), "assignee": (None, 10), "team": (None, 12), "updated": (16, None)}  # fmt: skip
+    for name in columns:
+        min_width, max_width = widths.get(name, (12, None))
         table.add_column(
-            name.upper(), no_wrap=name != "subject", overflow="ellipsis", max_width=60 if name == "subject" else None
+            "PRI" if name == "priority" else name.upper(),
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=min_width,
+            max_width=max_width,
+            ratio=1 if name == "subject" else None,
         )
     for r in rows:
         values = _row_values(r)
         cells = []
-        for name in COLUMNS:
+        for name in columns:
             style = (
                 styles.get(values[name], "")
                 if name == "priority"
