@@ -140,11 +140,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
+    yield from fresh_postgres_database(request, template="td_template")
+
+
+def fresh_postgres_database(request: pytest.FixtureRequest, *, template: str | None) -> Iterator[str]:
+    """A new database on the session's server (a copy of `template`, or empty), dropped after."""
     server: PostgresServer | None = request.getfixturevalue("pg_server")
     if server is None:
         pytest.skip(PG_SKIP_REASON[0] if PG_SKIP_REASON else "PostgreSQL unavailable")
     name = f"td_{uuid.uuid4().hex[:12]}"
-    server.admin_sql(f"CREATE DATABASE {name} TEMPLATE td_template")
+    server.admin_sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     yield server.url(name)
     for _ in range(20):
         try:

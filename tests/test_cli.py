@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from ticketdesk.cli import app
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
 
-from .conftest import ADMIN, PG_SKIP_REASON, PostgresServer
+from .conftest import ADMIN, fresh_postgres_database
 
 NUMBER = re.compile(r"^\d{6}\d{3,}$")
 MODEL_FIELDS = [
@@ -414,13 +413,7 @@ def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.db'}"
         return
-    server: PostgresServer | None = request.getfixturevalue("pg_server")
-    if server is None:
-        pytest.skip(PG_SKIP_REASON[0] if PG_SKIP_REASON else "PostgreSQL unavailable")
-    name = f"td_blank_{uuid.uuid4().hex[:12]}"
-    server.admin_sql(f"CREATE DATABASE {name}")
-    yield server.url(name)
-    server.admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield from fresh_postgres_database(request, template=None)
 
 
 def test_init_creates_then_reports_up_to_date(blank_db_url: str) -> None:

@@ -48,16 +48,13 @@ CHUNK = 500
 # --- lookups ---------------------------------------------------------------------------
 
 
-def get_agent(session: Session, login: str) -> Agent:
-    agent = session.exec(select(Agent).where(Agent.login == login)).scalar_one_or_none()  # type: ignore[call-overload]
-    if agent is None:
-        raise NotFound(f"unknown agent {login!r}")
-    return agent
+def _agent_by_login(session: Session, login: str) -> Agent | None:
+    return session.exec(select(Agent).where(Agent.login == login)).scalar_one_or_none()  # type: ignore[call-overload]
 
 
 def acting_agent(session: Session, login: str) -> Agent:
     """The agent the caller acts as; unknown or inactive logins are refused."""
-    agent = session.exec(select(Agent).where(Agent.login == login)).scalar_one_or_none()  # type: ignore[call-overload]
+    agent = _agent_by_login(session, login)
     if agent is None:
         raise NotFound(f"no agent with login {login!r}: act as a known agent with --as or TICKETDESK_AGENT")
     if not agent.active:
@@ -72,7 +69,7 @@ def resolve_assignee(session: Session, value: str, actor: Agent) -> Agent | None
         return actor
     if key.lower() in ("none", "nobody", "-", ""):
         return None
-    agent = session.exec(select(Agent).where(Agent.login == key)).scalar_one_or_none()  # type: ignore[call-overload]
+    agent = _agent_by_login(session, key)
     if agent is None:
         raise InvalidInput(f"unknown assignee {value!r}")
     if not agent.active:
