@@ -130,8 +130,7 @@ def main() -> None:
         search_params = {"q": f"%{search_term}%"}
 
     counts_sql = (
-        "SELECT t.status, t.priority, tm.key, count(*) FROM ticket t LEFT JOIN team tm ON tm.id = t.team_id"
-        " GROUP BY t.status, t.priority, tm.key"
+        "SELECT team_id, status, priority, count(*) FROM ticket GROUP BY team_id, status, priority"
     )
 
     results: list[tuple[str, tuple[float, float], tuple[float, float]]] = []

@@ -420,13 +420,14 @@ def count_tickets(session: Session, *, flt: TicketFilter, actor_id: int | None) 
 
 
 def counts_by_status_priority_team(session: Session) -> list[StatusPriorityTeamCount]:
-    stmt = (
-        select(T.c.status, T.c.priority, Team.key, func.count())
-        .select_from(T)
-        .join(Team, Team.id == T.c.team_id, isouter=True)  # type: ignore[arg-type]
-        .group_by(T.c.status, T.c.priority, Team.key)
-    )
-    return [StatusPriorityTeamCount(status=s, priority=p, team=t, count=n) for s, p, t, n in session.execute(stmt)]
+    """Grouped in the order of the team queue index (a covering index scan, no sort, no join);
+    team keys are mapped afterwards."""
+    teams = dict(session.execute(select(Team.id, Team.key)).all())
+    stmt = select(T.c.team_id, T.c.status, T.c.priority, func.count()).group_by(T.c.team_id, T.c.status, T.c.priority)
+    return [
+        StatusPriorityTeamCount(status=s, priority=p, team=teams.get(t) if t is not None else None, count=n)
+        for t, s, p, n in session.execute(stmt)
+    ]
 
 
 def latest_event_id(session: Session) -> int:
