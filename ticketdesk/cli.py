@@ -126,8 +126,18 @@ def main_callback(
 ) -> None:
     ctx.obj = Context(db=db, login=as_agent)
     if ctx.invoked_subcommand is None:
-        # Until the TUI lands, the bare command shows the open queue.
-        ctx.invoke(list_cmd, ctx=ctx, status=["new,open,in_progress,pending,on_hold"])
+        ctx.invoke(tui_cmd, ctx=ctx)
+
+
+@app.command("tui")
+def tui_cmd(ctx: typer.Context) -> None:
+    """Open the terminal UI (the default when no command is given)."""
+    with handled():
+        store = open_store(ctx)
+        store.agents()  # fail here, in plain text, for an unknown agent
+    from ticketdesk.app import TicketdeskApp
+
+    TicketdeskApp(store).run()
 
 
 # --- init and demo ---------------------------------------------------------------------

@@ -180,6 +180,11 @@ class Sort:
     name: str
     keys: tuple[SortKey, ...] = field(default_factory=tuple)
 
+    def reversed(self) -> Sort:
+        """The same order read from the other end (for the bottom of a keyset-paged list)."""
+        name = self.name[1:] if self.name.startswith("-") else f"-{self.name}"
+        return Sort(name=name, keys=tuple(SortKey(k.column, not k.descending) for k in self.keys))
+
 
 # Every sort ends on the ticket id so the order is total (keyset pagination needs that).
 SORTS: dict[str, tuple[SortKey, ...]] = {

@@ -430,6 +430,16 @@ def counts_by_status_priority_team(session: Session) -> list[StatusPriorityTeamC
     ]
 
 
+def matching_numbers(session: Session, *, flt: TicketFilter, actor_id: int | None, limit: int) -> list[str]:
+    conditions = filter_conditions(session, flt, actor_id=actor_id)
+    return list(session.execute(select(T.c.number).where(*conditions).limit(limit)).scalars())
+
+
+def active_agents(session: Session) -> list[tuple[str, str]]:
+    rows = session.execute(select(Agent.login, Agent.display_name).where(Agent.active).order_by(Agent.login))
+    return [(login, name) for login, name in rows]
+
+
 def latest_event_id(session: Session) -> int:
     """A cheap change marker: grows with every change to any ticket."""
     return session.execute(select(func.max(Event.id))).scalar_one() or 0

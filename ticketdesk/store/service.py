@@ -144,6 +144,14 @@ class Store:
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
         return self._read(lambda s, _: queries.counts_by_status_priority_team(s))
 
+    def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
+        """Every ticket number the filter matches (for "mark all"), read in the database."""
+        return self._read(lambda s, me: queries.matching_numbers(s, flt=flt, actor_id=me, limit=limit))
+
+    def agents(self) -> list[tuple[str, str]]:
+        """(login, display name) of the active agents."""
+        return self._read(lambda s, _: queries.active_agents(s))
+
     def latest_event_id(self) -> int:
         return self._read(lambda s, _: queries.latest_event_id(s))
 

@@ -1,0 +1,125 @@
+"""A small set of generic dialogs: pick one of many (fuzzy), type a line, confirm."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+
+class PickDialog(ModalScreen[str | None]):
+    """Pick one option; typing narrows the list (fuzzy); enter picks, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    PickDialog { align: center middle; }
+    PickDialog > Vertical { width: 60; max-width: 90%; height: auto; max-height: 80%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    PickDialog OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"))
+            yield Input(placeholder="type to narrow…", id="narrow")
+            yield OptionList(*self._options(""), id="choices")
+
+    def _options(self, typed: str) -> list[Option]:
+        from textual.fuzzy import Matcher
+
+        matcher = Matcher(typed) if typed else None
+        found = [(label, value) for label, value in self.options if matcher is None or matcher.match(label) > 0]
+        return [Option(Text(label), id=value) for label, value in found]
+
+    @on(Input.Changed, "#narrow")
+    def _narrow(self, event: Input.Changed) -> None:
+        choices = self.query_one(OptionList)
+        choices.clear_options()
+        choices.add_options(self._options(event.value))
+        if choices.option_count:
+            choices.highlighted = 0
+
+    @on(Input.Submitted, "#narrow")
+    def _submit_typed(self) -> None:
+        choices = self.query_one(OptionList)
+        if choices.option_count:
+            index = choices.highlighted or 0
+            self.dismiss(choices.get_option_at_index(index).id)
+
+    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+        # arrows move in the list while the narrowing field keeps the focus
+        choices = self.query_one(OptionList)
+        if event.key in ("down", "up") and self.query_one("#narrow", Input).has_focus:
+            choices.action_cursor_down() if event.key == "down" else choices.action_cursor_up()
+            event.stop()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class InputDialog(ModalScreen[str | None]):
+    """One line of text; enter accepts, esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    InputDialog { align: center middle; }
+    InputDialog > Vertical { width: 70; max-width: 95%; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, prompt: str, value: str = "") -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.prompt, style="bold"))
+            yield Input(value=self.value, id="value")
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """y confirms, n or esc cancels."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+    DEFAULT_CSS = """
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical { width: auto; min-width: 40; height: auto; border: round $warning;
+        background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self.question, style="bold"))
+            yield Label(Text("y  yes     n  no"))
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,358 @@
+"""The queue: filter bar, saved views, the virtual ticket table, marks and batch actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ticketdesk.models.enums import Priority, Status
+from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
+from ticketdesk.screens.dialogs import InputDialog, PickDialog
+from ticketdesk.widgets.ticket_table import TicketTable, rows_between
+
+BUILTIN_VIEWS: list[tuple[str, str]] = [
+    ("My open", "assignee:me status:new,open,in_progress,pending,on_hold"),
+    ("Unassigned", "assignee:none status:new,open,in_progress,pending,on_hold"),
+    ("Breaching today", "sla:breached,warning status:new,open,in_progress,pending,on_hold"),
+    ("Waiting on customer", "status:pending"),
+    ("All open", "status:new,open,in_progress,pending,on_hold"),
+]
+SORTS = ["priority", "updated", "created", "number"]
+
+
+class QueueScreen(Screen[None]):
+    CSS_PATH = "queue.tcss"
+    BINDINGS = [
+        Binding("slash", "search", "Search", show=True),
+        Binding("f", "filter", "Filter", show=True),
+        Binding("v", "views", "Views", show=True),
+        Binding("space", "toggle_mark", "Mark", show=True),
+        Binding("V", "mark_range", "Mark range", show=False),
+        Binding("asterisk", "mark_all", "Mark all matching", show=False),
+        Binding("escape", "clear", "Clear marks", show=False),
+        Binding("a", "assign_me", "Assign to me", show=True),
+        Binding("A", "assign_to", "Assign to…", show=False),
+        Binding("s", "set_status", "Status", show=True),
+        Binding("p", "set_priority", "Priority", show=False),
+        Binding("t", "tags", "Tags", show=False),
+        Binding("o", "sort", "Sort", show=False),
+        Binding("R", "reload", "Refresh", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = "status:new,open,in_progress,pending,on_hold"
+        self.view_name = "All open"
+        self.sort_name = "priority"
+        self.flt: TicketFilter = parse_query(self.query_text)
+        self._range_anchor: int | None = None
+        self._marker = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="bar"):
+            yield Static("", id="view-name")
+            yield Input(value=self.query_text, placeholder="status:open prio:P0,P1 assignee:me words…", id="filter")
+        yield Static("", id="filter-error")
+        yield Static("", id="table-header")
+        yield TicketTable(id="tickets")
+        yield Static("", id="status-line")
+        yield Footer()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    @property
+    def store(self) -> Any:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.reload()
+        self.set_timer(self.app.poll_interval, self.poll)  # type: ignore[attr-defined]
+
+    # --- loading ---------------------------------------------------------------------
+
+    def reload(self, *, keep_cursor: bool = False) -> None:
+        self._count(self.flt, keep_cursor)
+
+    @work(thread=True, exclusive=True, group="queue-count", exit_on_error=False)
+    def _count(self, flt: TicketFilter, keep_cursor: bool) -> None:
+        try:
+            total = self.store.count_tickets(flt)
+            marker = self.store.latest_event_id()
+        except Exception as exc:  # an expected store error, shown, never a crash
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._apply_count, flt, total, marker, keep_cursor)
+
+    def _apply_count(self, flt: TicketFilter, total: int, marker: int, keep_cursor: bool) -> None:
+        self._marker = marker
+        sort = parse_sort(self.sort_name)
+        store = self.store
+
+        def loader(reverse: bool, after: Any, limit: int) -> tuple[list[Any], Any]:
+            page = store.list_tickets(flt, sort=sort.reversed() if reverse else sort, after=after, limit=limit)
+            return page.rows, page.next_after
+
+        self.table.reset(loader, total, keep_cursor=keep_cursor)
+        self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))
+        self.query_one("#table-header", Static).update(
+            self.table.header_text(self.table.scrollable_content_region.width or 80)
+        )
+        self._update_status()
+
+    def poll(self) -> None:
+        """Self-rescheduling: a cheap change marker, then a reload in place only on change."""
+        self._poll_marker()
+
+    @work(thread=True, exclusive=True, group="queue-poll", exit_on_error=False)
+    def _poll_marker(self) -> None:
+        try:
+            marker = self.store.latest_event_id()
+        except Exception:
+            marker = self._marker
+        self.app.call_from_thread(self._after_poll, marker)
+
+    def _after_poll(self, marker: int) -> None:
+        if marker != self._marker and self.is_current:
+            self.reload(keep_cursor=True)
+        self.set_timer(self.app.poll_interval, self.poll)  # type: ignore[attr-defined]
+
+    def on_screen_resume(self) -> None:
+        self.reload(keep_cursor=True)
+
+    def on_resize(self) -> None:
+        self.query_one("#table-header", Static).update(
+            self.table.header_text(self.table.scrollable_content_region.width or 80)
+        )
+
+    @on(TicketTable.CursorMoved)
+    def _cursor_moved(self) -> None:
+        self._update_status()
+
+    def _update_status(self) -> None:
+        table = self.table
+        marks = f"   {len(table.selected)} marked" if table.selected else ""
+        where = f"{table.cursor + 1:,}/{table.total:,}" if table.total else "no tickets match"
+        hint = ""
+        if table.total == 0 and self.flt.is_empty:
+            hint = "   create one with `ticketdesk new` or load `ticketdesk demo`"
+        self.query_one("#status-line", Static).update(Text(f" {where}   sort {self.sort_name}{marks}{hint}"))
+
+    # --- filter, search, views, sort --------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_search(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.focus()
+        if field.value and not field.value.endswith(" "):
+            field.value += " "
+        field.cursor_position = len(field.value)
+
+    @on(Input.Submitted, "#filter")
+    def _apply_filter(self, event: Input.Submitted) -> None:
+        error = self.query_one("#filter-error", Static)
+        try:
+            flt = parse_query(event.value)
+        except QueryError as exc:
+            error.update(Text(f" {exc}", style="bold red"))
+            error.display = True
+            return
+        error.display = False
+        self.query_text, self.flt, self.view_name = event.value, flt, "Filter"
+        self.table.selected.clear()
+        self.table.focus()
+        self.reload()
+
+    def action_views(self) -> None:
+        self._load_views()
+
+    @work(thread=True, exclusive=True, group="queue-views", exit_on_error=False)
+    def _load_views(self) -> None:
+        options = []
+        for name, query in BUILTIN_VIEWS:
+            try:
+                count = self.store.count_tickets(parse_query(query))
+            except Exception:
+                count = 0
+            options.append((f"{name}  ({count:,})", name))
+        self.app.call_from_thread(self._pick_view, options)
+
+    def _pick_view(self, options: list[tuple[str, str]]) -> None:
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            query = dict(BUILTIN_VIEWS)[name]
+            self.view_name, self.query_text, self.flt = name, query, parse_query(query)
+            self.query_one("#filter", Input).value = query
+            self.table.selected.clear()
+            self.reload()
+
+        self.app.push_screen(PickDialog("Saved views", options), chosen)
+
+    def action_sort(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name:
+                self.sort_name = name
+                self.reload()
+
+        options = [(s, s) for s in SORTS] + [(f"{s} (reversed)", f"-{s}") for s in SORTS]
+        self.app.push_screen(PickDialog("Sort by", options), chosen)
+
+    def action_reload(self) -> None:
+        self.reload(keep_cursor=True)
+
+    # --- marks ---------------------------------------------------------------------
+
+    def action_toggle_mark(self) -> None:
+        row = self.table.current
+        if row is None:
+            return
+        self.table.selected.symmetric_difference_update({row.number})
+        self._range_anchor = self.table.cursor
+        self.table.move(1)
+        self.table.refresh()
+        self._update_status()
+
+    def action_mark_range(self) -> None:
+        anchor = self._range_anchor if self._range_anchor is not None else self.table.cursor
+        self.table.selected.update(r.number for r in rows_between(self.table, anchor, self.table.cursor))
+        self._range_anchor = self.table.cursor
+        self.table.refresh()
+        self._update_status()
+
+    def action_mark_all(self) -> None:
+        self._mark_all(self.flt)
+
+    @work(thread=True, exclusive=True, group="queue-mark", exit_on_error=False)
+    def _mark_all(self, flt: TicketFilter) -> None:
+        numbers = self.store.matching_numbers(flt)
+        self.app.call_from_thread(self._marked_all, numbers)
+
+    def _marked_all(self, numbers: list[str]) -> None:
+        self.table.selected = set(numbers)
+        self.table.refresh()
+        self._update_status()
+        self.notify(f"{len(numbers):,} tickets marked")
+
+    def action_clear(self) -> None:
+        if self.table.selected:
+            self.table.selected.clear()
+            self.table.refresh()
+            self._update_status()
+        elif self.query_one("#filter", Input).has_focus:
+            self.table.focus()
+
+    # --- batch actions: on the marked set, else the cursor row -----------------------
+
+    def _targets(self) -> dict[str, int | None]:
+        """Numbers to act on with the version each was seen at (None: not loaded, not checked)."""
+        if self.table.selected:
+            loaded = {r.number: r.version for r in [*self.table.top.rows, *self.table.bottom.rows]}
+            return {n: loaded.get(n) for n in sorted(self.table.selected)}
+        row = self.table.current
+        return {row.number: row.version} if row is not None else {}
+
+    def _batch(self, label: str, **changes: Any) -> None:
+        targets = self._targets()
+        if not targets:
+            self.notify("no ticket under the cursor", severity="warning")
+            return
+        if len(targets) > 1 and changes.get("status") in ("closed", "resolved"):
+
+            def confirmed(ok: bool | None) -> None:
+                if ok:
+                    self._run_batch(targets, label, changes)
+
+            from ticketdesk.screens.dialogs import ConfirmDialog
+
+            self.app.push_screen(ConfirmDialog(f"{label} {len(targets):,} tickets?"), confirmed)
+            return
+        self._run_batch(targets, label, changes)
+
+    @work(thread=True, exclusive=False, group="queue-batch", exit_on_error=False)
+    def _run_batch(self, targets: dict[str, int | None], label: str, changes: dict[str, Any]) -> None:
+        from ticketdesk.store import TicketChanges
+
+        expected = {n: v for n, v in targets.items() if v is not None}
+        try:
+            result = self.store.update_tickets(
+                list(targets), TicketChanges(**changes), expected_versions=expected, skip_conflicts=True
+            )
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        message = f"{label}: {len(result.changed)} changed"
+        if result.unchanged:
+            message += f", {len(result.unchanged)} already so"
+        if result.conflicts:
+            message += f", {len(result.conflicts)} changed by others meanwhile: " + "; ".join(
+                c.message for c in result.conflicts[:3]
+            )
+        severity = "warning" if result.conflicts else "information"
+        self.app.call_from_thread(self._batch_done, message, severity)
+
+    def _batch_done(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=6)  # type: ignore[arg-type]
+        self.table.selected.clear()
+        self.reload(keep_cursor=True)
+
+    def action_assign_me(self) -> None:
+        self._batch("Assign to me", assignee="me")
+
+    def action_assign_to(self) -> None:
+        def chosen(login: str | None) -> None:
+            if login:
+                self._batch(f"Assign to {login}", assignee=login)
+
+        self.app.push_screen(PickDialog("Assign to", self.app.agent_options()), chosen)  # type: ignore[attr-defined]
+
+    def action_set_status(self) -> None:
+        def chosen(status: str | None) -> None:
+            if not status:
+                return
+            if status in ("resolved", "closed"):
+
+                def noted(note: str | None) -> None:
+                    if note:
+                        self._batch(f"Status {status}", status=status, note=note)
+
+                self.app.push_screen(InputDialog(f"Resolution note for {status}"), noted)
+            else:
+                self._batch(f"Status {status}", status=status)
+
+        self.app.push_screen(PickDialog("Set status", [(s.value, s.value) for s in Status if s != Status.NEW]), chosen)
+
+    def action_set_priority(self) -> None:
+        def chosen(priority: str | None) -> None:
+            if priority:
+                self._batch(f"Priority {priority}", priority=priority)
+
+        self.app.push_screen(PickDialog("Set priority", [(p.value, p.value) for p in Priority]), chosen)
+
+    def action_tags(self) -> None:
+        def entered(value: str | None) -> None:
+            if not value:
+                return
+            words = value.split()
+            add = tuple(w.lstrip("+") for w in words if not w.startswith("-"))
+            remove = tuple(w[1:] for w in words if w.startswith("-"))
+            self._batch("Tags", add_tags=add, remove_tags=remove)
+
+        self.app.push_screen(InputDialog("Tags: vip +billing to add, -billing to remove"), entered)
+
+    @on(TicketTable.Opened)
+    def _open(self, event: TicketTable.Opened) -> None:
+        from ticketdesk.screens.ticket import TicketScreen
+
+        self.app.push_screen(TicketScreen(event.row.number))

@@ -1,0 +1,290 @@
+"""One ticket: fields, customer, links, the timeline, and a composer whose draft is never lost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TextArea
+
+from ticketdesk.models.enums import Priority, Status
+from ticketdesk.rules.text import one_line, printable
+from ticketdesk.screens.dialogs import InputDialog, PickDialog
+
+
+class TicketScreen(Screen[None]):
+    CSS_PATH = "ticket.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", show=True),
+        Binding("r", "compose('public')", "Reply", show=True),
+        Binding("n", "compose('internal')", "Note", show=True),
+        Binding("ctrl+s", "send", "Send", show=True, priority=True),
+        Binding("s", "set_status", "Status", show=True),
+        Binding("p", "set_priority", "Priority", show=False),
+        Binding("a", "assign_me", "Assign to me", show=True),
+        Binding("A", "assign_to", "Assign to…", show=False),
+        Binding("t", "tags", "Tags", show=False),
+        Binding("l", "links", "Links", show=False),
+        Binding("j,down", "scroll_down", "Scroll", show=False),
+        Binding("k,up", "scroll_up", "Scroll", show=False),
+        Binding("R", "reload", "Refresh", show=False),
+    ]
+
+    def __init__(self, number: str) -> None:
+        super().__init__()
+        self.number = number
+        self.detail: Any = None
+        self.compose_kind: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="body"):
+            yield Static("loading…", id="fields")
+            yield Static("", id="description")
+            yield Static("", id="timeline")
+        yield Static("", id="composer-label")
+        yield TextArea(id="composer", soft_wrap=True, show_line_numbers=False)
+        yield Footer()
+
+    @property
+    def store(self) -> Any:
+        return self.app.store  # type: ignore[attr-defined]
+
+    @property
+    def drafts(self) -> dict[tuple[str, str], str]:
+        return self.app.drafts  # type: ignore[attr-defined, no-any-return]
+
+    def on_mount(self) -> None:
+        self.query_one("#composer").display = False
+        self.query_one("#composer-label").display = False
+        self.query_one("#body").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self._load(self.number)
+
+    @work(thread=True, exclusive=True, group="ticket-load", exit_on_error=False)
+    def _load(self, number: str) -> None:
+        try:
+            detail = self.store.ticket(number)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show, detail)
+
+    def _show(self, d: Any) -> None:
+        self.detail = d
+        r = d.row
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        customer = "-"
+        if d.customer:
+            c = d.customer
+            customer = c.name + (f" <{c.email}>" if c.email else "") + ("  VIP" if c.vip else "")
+        rows = [
+            ("status", r.status + (f" (merged into {d.merged_into})" if d.merged_into else ""), "priority", r.priority),
+            ("assignee", r.assignee or "-", "team", d.team_name or "-"),
+            ("type", r.type + (f" / {d.category}" if d.category else ""), "level", d.support_level),
+            ("channel", r.channel, "tags", ", ".join(r.tags) or "-"),
+            ("SLA", r.sla_state or "-", "version", str(r.version)),
+            ("first reply due", _when(r.first_response_due), "resolution due", _when(r.resolution_due)),
+            ("created", _when(r.created_at), "updated", _when(r.updated_at)),
+            ("customer", customer, "org", (d.customer.organisation if d.customer else None) or "-"),
+        ]
+        for a, b, c2, d2 in rows:
+            grid.add_row(a, Text(one_line(b)), c2, Text(one_line(d2)))
+        title = Text(f"{r.number}  ", style="bold")
+        title.append(one_line(r.subject))
+        parts: list[Any] = [title, grid]
+        if d.resolution:
+            parts.append(Text("resolution  ", style="bold") + Text(printable(d.resolution)))
+        if d.links:
+            parts.append(Text("links", style="bold"))
+            for link in d.links:
+                parts.append(Text(f"  {link.kind:<14}{link.number}  [{link.status}]  {one_line(link.subject)}"))
+        self.query_one("#fields", Static).update(Group(*parts))
+        self.query_one("#description", Static).update(
+            Group(Text("\nDescription", style="bold"), Text(printable(d.description) or "(none)"))
+        )
+        self.query_one("#timeline", Static).update(Group(Text("\nTimeline", style="bold"), *_timeline(d)))
+
+    # --- composer: drafts live on the app, keyed by ticket and kind, until sent -------------
+
+    def action_compose(self, kind: str) -> None:
+        self._stash_draft()
+        self.compose_kind = kind
+        area = self.query_one("#composer", TextArea)
+        label = self.query_one("#composer-label", Static)
+        label.update(Text(f" {'Public reply' if kind == 'public' else 'Internal note'}  (ctrl+s send, esc keep draft)"))
+        area.text = self.drafts.get((self.number, kind), "")
+        area.display = True
+        label.display = True
+        area.focus()
+
+    def _stash_draft(self) -> None:
+        if self.compose_kind is not None:
+            text = self.query_one("#composer", TextArea).text
+            key = (self.number, self.compose_kind)
+            if text.strip():
+                self.drafts[key] = text
+            else:
+                self.drafts.pop(key, None)
+
+    @on(TextArea.Changed, "#composer")
+    def _draft_changed(self) -> None:
+        self._stash_draft()
+
+    def action_send(self) -> None:
+        if self.compose_kind is None:
+            return
+        body = self.query_one("#composer", TextArea).text
+        if not body.strip():
+            self.notify("nothing to send", severity="warning")
+            return
+        self._send(self.compose_kind, body, self.detail.row.version if self.detail else None)
+
+    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
+    def _send(self, kind: str, body: str, version: int | None) -> None:
+        try:
+            self.store.reply(self.number, body, internal=kind == "internal")
+        except Exception as exc:
+            # the draft stays in the composer and in app.drafts
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self._sent, kind)
+
+    def _sent(self, kind: str) -> None:
+        self.drafts.pop((self.number, kind), None)
+        area = self.query_one("#composer", TextArea)
+        self.compose_kind = None
+        area.text = ""
+        area.display = False
+        self.query_one("#composer-label").display = False
+        self.query_one("#body").focus()
+        self.notify("reply sent" if kind == "public" else "note added")
+        self.reload()
+
+    def action_back(self) -> None:
+        if self.compose_kind is not None:
+            self._stash_draft()
+            self.compose_kind = None
+            self.query_one("#composer").display = False
+            self.query_one("#composer-label").display = False
+            self.query_one("#body").focus()
+            return
+        self.app.pop_screen()
+
+    # --- field changes, guarded by the version this screen shows -----------------------
+
+    def _change(self, label: str, **changes: Any) -> None:
+        if self.detail is None:
+            return
+        self._write_change(label, self.detail.row.version, changes)
+
+    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
+    def _write_change(self, label: str, version: int, changes: dict[str, Any]) -> None:
+        from ticketdesk.store import Conflict, TicketChanges
+
+        try:
+            self.store.update_tickets([self.number], TicketChanges(**changes), expected_versions={self.number: version})
+        except Conflict as exc:
+            self.app.call_from_thread(self.notify, f"{exc} — reloaded, try again", severity="warning", timeout=10)
+            self.app.call_from_thread(self.reload)
+            return
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.notify, label)
+        self.app.call_from_thread(self.reload)
+
+    def action_assign_me(self) -> None:
+        self._change("assigned to you", assignee="me")
+
+    def action_assign_to(self) -> None:
+        def chosen(login: str | None) -> None:
+            if login:
+                self._change(f"assigned to {login}", assignee=login)
+
+        self.app.push_screen(PickDialog("Assign to", self.app.agent_options()), chosen)  # type: ignore[attr-defined]
+
+    def action_set_status(self) -> None:
+        def chosen(status: str | None) -> None:
+            if not status:
+                return
+            if status in ("resolved", "closed"):
+                self.app.push_screen(
+                    InputDialog(f"Resolution note for {status}", (self.detail.resolution or "") if self.detail else ""),
+                    lambda note: note and self._change(f"status {status}", status=status, note=note),
+                )
+            else:
+                self._change(f"status {status}", status=status)
+
+        options = [(s.value, s.value) for s in Status if s != Status.NEW]
+        self.app.push_screen(PickDialog("Set status", options), chosen)
+
+    def action_set_priority(self) -> None:
+        self.app.push_screen(
+            PickDialog("Set priority", [(p.value, p.value) for p in Priority]),
+            lambda p: p and self._change(f"priority {p}", priority=p),
+        )
+
+    def action_tags(self) -> None:
+        def entered(value: str | None) -> None:
+            if value:
+                words = value.split()
+                add = tuple(w.lstrip("+") for w in words if not w.startswith("-"))
+                remove = tuple(w[1:] for w in words if w.startswith("-"))
+                self._change("tags changed", add_tags=add, remove_tags=remove)
+
+        self.app.push_screen(InputDialog("Tags: +vip to add, -vip to remove"), entered)
+
+    def action_links(self) -> None:
+        if not self.detail or not self.detail.links:
+            self.notify("no links")
+            return
+        options = [(f"{lk.kind} {lk.number} {one_line(lk.subject, 50)}", lk.number) for lk in self.detail.links]
+        self.app.push_screen(
+            PickDialog("Jump to linked ticket", options), lambda n: n and self.app.push_screen(TicketScreen(n))
+        )
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#body").scroll_down()
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#body").scroll_up()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+
+def _when(value: Any) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _timeline(d: Any) -> list[Text]:
+    items: list[tuple[Any, int, Text]] = []
+    for c in d.comments:
+        head = Text(
+            f"{_when(c.created_at)}  {'reply' if c.kind == 'public' else 'note'} by {c.author or '?'}",
+            style="bold" if c.kind == "public" else "italic",
+        )
+        if c.ticket_number != d.row.number:
+            head.append(f"  (from merged {c.ticket_number})")
+        items.append((c.created_at, 0, head + Text("\n    " + printable(c.body).replace("\n", "\n    "))))
+    for e in d.events:
+        if e.kind == "commented":
+            continue
+        change = f"{e.field}: {e.old or '-'} -> {e.new or '-'}"
+        if e.kind in ("linked", "merged", "created"):
+            change = f"{e.kind} {e.field} {e.new or e.old or ''}"
+        items.append((e.at, 1, Text(f"{_when(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))
+    return [text for _, _, text in sorted(items, key=lambda item: (item[0], item[1]))]

@@ -1,0 +1,320 @@
+"""The queue table: a Line-API ScrollView that never holds the whole queue.
+
+Rows arrive in keyset pages from a loader the screen provides (run in a worker). Two
+chains are kept: one read forward from the top, one read backwards from the bottom (the
+reversed sort), so `g`, `G`, paging and scrolling near either end never wait for the
+rows in between. A row in the gap is drawn as "loading" while the nearer chain grows
+towards it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ticketdesk.rules.text import one_line
+
+PAGE = 100
+
+
+@dataclass
+class Chain:
+    """Rows read contiguously from one end, and the cursor to read more."""
+
+    rows: list[Any] = field(default_factory=list)
+    after: tuple[Any, ...] | None = None
+    done: bool = False
+
+
+#: (reverse, after, limit) -> (rows, next_after)
+Loader = Callable[[bool, tuple[Any, ...] | None, int], tuple[list[Any], tuple[Any, ...] | None]]
+
+COLUMNS: list[tuple[str, str, int]] = [
+    # key, header, width (0 = takes the free width)
+    ("mark", "", 1),
+    ("number", "NUMBER", 10),
+    ("priority", "PRI", 3),
+    ("status", "STATUS", 11),
+    ("sla", "SLA", 8),
+    ("subject", "SUBJECT", 0),
+    ("customer", "CUSTOMER", 16),
+    ("assignee", "ASSIGNEE", 10),
+    ("team", "TEAM", 11),
+    ("updated", "UPDATED", 11),
+]
+#: columns dropped first when the terminal is narrow
+OPTIONAL = ("team", "updated", "customer", "assignee")
+
+
+class TicketTable(ScrollView, can_focus=True):
+    """The queue. Posts `Opened` on enter; the screen owns every other action."""
+
+    DEFAULT_CSS = """
+    TicketTable { height: 1fr; }
+    TicketTable > .ticket-table--cursor { background: $accent 40%; }
+    TicketTable > .ticket-table--header { text-style: bold; }
+    TicketTable > .ticket-table--selected { color: $warning; }
+    TicketTable > .ticket-table--loading { color: $text-muted; }
+    """
+    COMPONENT_CLASSES = {
+        "ticket-table--cursor",
+        "ticket-table--header",
+        "ticket-table--selected",
+        "ticket-table--loading",
+    }
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False),
+        Binding("k,up", "cursor_up", "Up", show=False),
+        Binding("g,home", "first", "First", show=False),
+        Binding("G,end", "last", "Last", show=False),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("enter", "open", "Open", show=True),
+    ]
+
+    cursor = reactive(0)
+
+    class Opened(Message):
+        def __init__(self, row: Any) -> None:
+            super().__init__()
+            self.row = row
+
+    class CursorMoved(Message):
+        def __init__(self, index: int, total: int) -> None:
+            super().__init__()
+            self.index = index
+            self.total = total
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.loader: Loader | None = None
+        self.total = 0
+        self.top = Chain()
+        self.bottom = Chain()
+        self.selected: set[str] = set()
+        self._generation = 0
+
+    # --- data ---------------------------------------------------------------------
+
+    def reset(self, loader: Loader, total: int, *, keep_cursor: bool = False) -> None:
+        """Start over with a new query (or the same one after a change)."""
+        self.loader = loader
+        self.total = total
+        self._generation += 1
+        self.top = Chain()
+        self.bottom = Chain()
+        if not keep_cursor:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False)
+        self.cursor = min(self.cursor, max(total - 1, 0))
+        self.virtual_size = Size(self.size.width, total + 1)
+        self._ensure(self.cursor)
+        self.refresh()
+
+    def row_at(self, index: int) -> Any | None:
+        if index < len(self.top.rows):
+            return self.top.rows[index]
+        from_bottom = self.total - 1 - index
+        if 0 <= from_bottom < len(self.bottom.rows):
+            return self.bottom.rows[from_bottom]
+        return None
+
+    @property
+    def current(self) -> Any | None:
+        return self.row_at(self.cursor)
+
+    def visible_rows(self) -> list[Any]:
+        start = int(self.scroll_offset.y)
+        return [r for i in range(start, start + self.size.height) if (r := self.row_at(i)) is not None]
+
+    def _ensure(self, index: int) -> None:
+        """Ask for the rows around `index` (and the viewport) if they are not loaded."""
+        if self.loader is None or self.total == 0:
+            return
+        want_to = min(self.total - 1, max(index, int(self.scroll_offset.y) + self.size.height) + 1)
+        want_from = max(0, min(index, int(self.scroll_offset.y)) - 1)
+        top_gap = want_to - len(self.top.rows) + 1
+        bottom_gap = (self.total - len(self.bottom.rows)) - want_from
+        if top_gap <= 0 or bottom_gap <= 0:
+            return
+        if len(self.top.rows) + len(self.bottom.rows) >= self.total:
+            return
+        # grow whichever chain is nearer to the rows we need
+        reverse = bottom_gap < top_gap
+        self._load(reverse, max(PAGE, min(top_gap, bottom_gap) + PAGE), self._generation)
+
+    @work(thread=True, exclusive=True, group="ticket-table", exit_on_error=False)
+    def _load(self, reverse: bool, wanted: int, generation: int) -> None:
+        assert self.loader is not None
+        chain = self.bottom if reverse else self.top
+        rows: list[Any] = []
+        after = chain.after
+        while len(rows) < wanted:
+            page, after = self.loader(reverse, after if (rows or chain.rows) else None, PAGE)
+            rows.extend(page)
+            if after is None:
+                break
+        self.app.call_from_thread(self._extend, reverse, rows, after, generation)
+
+    def _extend(self, reverse: bool, rows: list[Any], after: tuple[Any, ...] | None, generation: int) -> None:
+        if generation != self._generation:
+            return  # a newer query replaced this one
+        chain = self.bottom if reverse else self.top
+        chain.rows.extend(rows)
+        chain.after = after
+        chain.done = after is None
+        self.refresh()
+        self.post_message(self.CursorMoved(self.cursor, self.total))
+        self._ensure(self.cursor)
+
+    # --- drawing ---------------------------------------------------------------------
+
+    def _layout(self, width: int) -> list[tuple[str, str, int]]:
+        columns = list(COLUMNS)
+        fixed = lambda cols: sum(w for _, _, w in cols) + len(cols)  # noqa: E731
+        for name in OPTIONAL:
+            if width - fixed(columns) >= 20:
+                break
+            columns = [c for c in columns if c[0] != name]
+        free = max(width - fixed(columns), 8)
+        return [(k, h, w or free) for k, h, w in columns]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = int(self.scroll_offset.y) + y
+        if index >= self.total:
+            return Strip.blank(width, self.rich_style)
+        row = self.row_at(index)
+        if row is None:
+            self.call_later(self._ensure, index)
+            style = self.get_component_rich_style("ticket-table--loading")
+            return Strip([Segment("  loading…".ljust(width), style)], width)
+        return self._row_strip(row, index, width)
+
+    def header_text(self, width: int) -> Text:
+        text = Text(no_wrap=True)
+        for _, header, w in self._layout(width):
+            text.append(header[:w].ljust(w) + " ")
+        return text
+
+    def _row_strip(self, row: Any, index: int, width: int) -> Strip:
+        values = cells(row, row.number in self.selected)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for key, _, w in self._layout(width):
+            # plain Text: ticket text comes from customers and is never markup
+            text.append(fit(values[key], w), style=CELL_STYLES.get(values[key], ""))
+            text.append(" ")
+        base = self.rich_style
+        if row.number in self.selected:
+            base += self.get_component_rich_style("ticket-table--selected")
+        if index == self.cursor and self.has_focus:
+            base += self.get_component_rich_style("ticket-table--cursor")
+        elif index == self.cursor:
+            base += self.get_component_rich_style("ticket-table--cursor") + Style(dim=True)
+        segments = [
+            Segment(seg.text, base + seg.style if seg.style else base)
+            for seg in text.render(self.app.console)
+            if seg.text != "\n"
+        ]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    # --- cursor ---------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.refresh()
+        self.scroll_to_cursor()
+        self._ensure(new)
+        self.post_message(self.CursorMoved(new, self.total))
+
+    def scroll_to_cursor(self) -> None:
+        top = int(self.scroll_offset.y)
+        height = max(self.size.height, 1)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def move(self, delta: int) -> None:
+        if self.total:
+            self.cursor = max(0, min(self.total - 1, self.cursor + delta))
+
+    def action_cursor_down(self) -> None:
+        self.move(1)
+
+    def action_cursor_up(self) -> None:
+        self.move(-1)
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(self.total - 1, 0)
+
+    def action_page_down(self) -> None:
+        self.move(max(self.size.height - 1, 1))
+
+    def action_page_up(self) -> None:
+        self.move(-max(self.size.height - 1, 1))
+
+    def action_open(self) -> None:
+        if (row := self.current) is not None:
+            self.post_message(self.Opened(row))
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._ensure(self.cursor)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+
+CELL_STYLES = {
+    "P0": "bold red", "P1": "yellow", "P3": "dim", "breached": "bold red", "warning": "yellow", "ok": "green"
+}  # fmt: skip
+
+
+def fit(value: str, width: int) -> str:
+    """One line of exactly `width` cells (CJK characters take two)."""
+    text = Text(one_line(value))
+    text.truncate(width, overflow="ellipsis", pad=True)
+    return text.plain
+
+
+def cells(row: Any, selected: bool) -> dict[str, str]:
+    return {
+        "mark": "●" if selected else " ",
+        "number": row.number,
+        "priority": row.priority,
+        "status": row.status,
+        "sla": row.sla_state or "",
+        "subject": row.subject,
+        "customer": row.customer or "",
+        "assignee": row.assignee or "",
+        "team": row.team or "",
+        "updated": _short(row.updated_at),
+    }
+
+
+def _short(value: datetime | None) -> str:
+    return value.astimezone().strftime("%m-%d %H:%M") if value else ""
+
+
+def rows_between(table: TicketTable, start: int, end: int) -> Sequence[Any]:
+    lo, hi = sorted((start, end))
+    return [r for i in range(lo, hi + 1) if (r := table.row_at(i)) is not None]
