@@ -43,6 +43,7 @@ class QueueScreen(Screen[None]):
         Binding("p", "set_priority", "Priority", show=False),
         Binding("t", "tags", "Tags", show=False),
         Binding("o", "sort", "Sort", show=False),
+        Binding("c", "new_ticket", "New ticket", show=True),
         Binding("R", "reload", "Refresh", show=False),
     ]
 
@@ -350,6 +351,25 @@ class QueueScreen(Screen[None]):
             self._batch("Tags", add_tags=add, remove_tags=remove)
 
         self.app.push_screen(InputDialog("Tags: vip +billing to add, -billing to remove"), entered)
+
+    def action_new_ticket(self) -> None:
+        self._open_new_ticket()
+
+    @work(thread=True, exclusive=True, group="queue-new", exit_on_error=False)
+    def _open_new_ticket(self) -> None:
+        me = self.store.me()
+        teams = self.store.team_keys()
+        self.app.call_from_thread(self._show_new_ticket, me.team, teams)
+
+    def _show_new_ticket(self, team: str | None, teams: list[str]) -> None:
+        from ticketdesk.screens.new_ticket import NewTicketScreen
+
+        def created(number: str | None) -> None:
+            if number:
+                self.notify(f"created {number}")
+                self.reload(keep_cursor=True)
+
+        self.app.push_screen(NewTicketScreen(team=team, teams=teams), created)
 
     @on(TicketTable.Opened)
     def _open(self, event: TicketTable.Opened) -> None:

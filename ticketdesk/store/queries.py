@@ -17,6 +17,7 @@ from ticketdesk.rules import numbering, sla
 from ticketdesk.rules.query import ME, Sort, SortKey, TicketFilter, parse_sort
 from ticketdesk.store.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import (
+    AgentView,
     CommentView,
     CustomerView,
     EventView,
@@ -433,6 +434,19 @@ def counts_by_status_priority_team(session: Session) -> list[StatusPriorityTeamC
 def matching_numbers(session: Session, *, flt: TicketFilter, actor_id: int | None, limit: int) -> list[str]:
     conditions = filter_conditions(session, flt, actor_id=actor_id)
     return list(session.execute(select(T.c.number).where(*conditions).limit(limit)).scalars())
+
+
+def agent_view(session: Session, login: str) -> AgentView:
+    row = session.execute(
+        select(Agent.login, Agent.display_name, Agent.role, Team.key)
+        .join(Team, Team.id == Agent.team_id, isouter=True)  # type: ignore[arg-type]
+        .where(Agent.login == login)
+    ).one()
+    return AgentView(login=row[0], name=row[1], role=row[2], team=row[3])
+
+
+def team_keys(session: Session) -> list[str]:
+    return list(session.execute(select(Team.key).order_by(Team.key)).scalars())
 
 
 def active_agents(session: Session) -> list[tuple[str, str]]:

@@ -180,6 +180,14 @@ class TicketDetail:
 
 
 @dataclass(frozen=True)
+class AgentView:
+    login: str
+    name: str
+    role: str
+    team: str | None
+
+
+@dataclass(frozen=True)
 class ConflictInfo:
     number: str
     expected_version: int

@@ -21,7 +21,7 @@ from ticketdesk.store import demo, queries, tickets
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
-from ticketdesk.store.readmodels import Page, StatusPriorityTeamCount, TicketDetail, UpdateResult
+from ticketdesk.store.readmodels import AgentView, Page, StatusPriorityTeamCount, TicketDetail, UpdateResult
 from ticketdesk.store.seed import seed_defaults
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
@@ -147,6 +147,13 @@ class Store:
     def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
         """Every ticket number the filter matches (for "mark all"), read in the database."""
         return self._read(lambda s, me: queries.matching_numbers(s, flt=flt, actor_id=me, limit=limit))
+
+    def me(self) -> AgentView:
+        """The acting agent (login, name, role, team key)."""
+        return self._read(lambda s, _: queries.agent_view(s, self.login))
+
+    def team_keys(self) -> list[str]:
+        return self._read(lambda s, _: queries.team_keys(s))
 
     def agents(self) -> list[tuple[str, str]]:
         """(login, display name) of the active agents."""
