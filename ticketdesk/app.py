@@ -16,15 +16,17 @@ from ticketdesk.screens.queue import QueueScreen
 class TicketdeskApp(App[None]):
     TITLE = "ticketdesk"
     BINDINGS = [
-        Binding("question_mark", "help", "Help", show=True),
-        Binding("q", "quit", "Quit", show=True),
-        Binding("ctrl+p", "command_palette", "Commands", show=False),
+        Binding("question_mark", "help", "Help", show=True, id="app.help"),
+        Binding("q", "quit", "Quit", show=True, id="app.quit"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.command_palette"),
     ]
 
-    def __init__(self, store: Any, *, poll_interval: float = 1.0) -> None:
+    def __init__(self, store: Any, *, poll_interval: float = 1.0, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.store = store
         self.poll_interval = poll_interval
+        if keymap:
+            self.set_keymap(keymap)
         #: unsent replies and notes, by (ticket number, kind): survive leaving a ticket screen
         self.drafts: dict[tuple[str, str], str] = {}
         self._agents: list[tuple[str, str]] | None = None

@@ -133,11 +133,12 @@ def main_callback(
 def tui_cmd(ctx: typer.Context) -> None:
     """Open the terminal UI (the default when no command is given)."""
     with handled():
+        settings = config.load_settings()
         store = open_store(ctx)
         store.agents()  # fail here, in plain text, for an unknown agent
     from ticketdesk.app import TicketdeskApp
 
-    TicketdeskApp(store).run()
+    TicketdeskApp(store, poll_interval=settings.poll_interval, keymap=settings.keymap).run()
 
 
 # --- init and demo ---------------------------------------------------------------------

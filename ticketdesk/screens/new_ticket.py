@@ -22,8 +22,8 @@ class NewTicketScreen(ModalScreen[str | None]):
 
     CSS_PATH = "new_ticket.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "create", "Create", show=True, priority=True),
-        Binding("escape", "cancel", "Cancel", show=True),
+        Binding("ctrl+s", "create", "Create", show=True, priority=True, id="new_ticket.create"),
+        Binding("escape", "cancel", "Cancel", show=True, id="new_ticket.cancel"),
     ]
 
     def __init__(self, *, team: str | None, teams: list[str]) -> None:

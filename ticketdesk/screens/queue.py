@@ -30,21 +30,21 @@ SORTS = ["priority", "updated", "created", "number"]
 class QueueScreen(Screen[None]):
     CSS_PATH = "queue.tcss"
     BINDINGS = [
-        Binding("slash", "search", "Search", show=True),
-        Binding("f", "filter", "Filter", show=True),
-        Binding("v", "views", "Views", show=True),
-        Binding("space", "toggle_mark", "Mark", show=True),
-        Binding("V", "mark_range", "Mark range", show=False),
-        Binding("asterisk", "mark_all", "Mark all matching", show=False),
-        Binding("escape", "clear", "Clear marks", show=False),
-        Binding("a", "assign_me", "Assign to me", show=True),
-        Binding("A", "assign_to", "Assign to…", show=False),
-        Binding("s", "set_status", "Status", show=True),
-        Binding("p", "set_priority", "Priority", show=False),
-        Binding("t", "tags", "Tags", show=False),
-        Binding("o", "sort", "Sort", show=False),
-        Binding("c", "new_ticket", "New ticket", show=True),
-        Binding("R", "reload", "Refresh", show=False),
+        Binding("slash", "search", "Search", show=True, id="queue.search"),
+        Binding("f", "filter", "Filter", show=True, id="queue.filter"),
+        Binding("v", "views", "Views", show=True, id="queue.views"),
+        Binding("space", "toggle_mark", "Mark", show=True, id="queue.toggle_mark"),
+        Binding("V", "mark_range", "Mark range", show=False, id="queue.mark_range"),
+        Binding("asterisk", "mark_all", "Mark all matching", show=False, id="queue.mark_all"),
+        Binding("escape", "clear", "Clear marks", show=False, id="queue.clear"),
+        Binding("a", "assign_me", "Assign to me", show=True, id="queue.assign_me"),
+        Binding("A", "assign_to", "Assign to…", show=False, id="queue.assign_to"),
+        Binding("s", "set_status", "Status", show=True, id="queue.set_status"),
+        Binding("p", "set_priority", "Priority", show=False, id="queue.set_priority"),
+        Binding("t", "tags", "Tags", show=False, id="queue.tags"),
+        Binding("o", "sort", "Sort", show=False, id="queue.sort"),
+        Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
+        Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
     ]
 
     def __init__(self) -> None:

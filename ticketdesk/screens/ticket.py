@@ -22,19 +22,19 @@ from ticketdesk.screens.dialogs import InputDialog, PickDialog
 class TicketScreen(Screen[None]):
     CSS_PATH = "ticket.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=True),
-        Binding("r", "compose('public')", "Reply", show=True),
-        Binding("n", "compose('internal')", "Note", show=True),
-        Binding("ctrl+s", "send", "Send", show=True, priority=True),
-        Binding("s", "set_status", "Status", show=True),
-        Binding("p", "set_priority", "Priority", show=False),
-        Binding("a", "assign_me", "Assign to me", show=True),
-        Binding("A", "assign_to", "Assign to…", show=False),
-        Binding("t", "tags", "Tags", show=False),
-        Binding("l", "links", "Links", show=False),
-        Binding("j,down", "scroll_down", "Scroll", show=False),
-        Binding("k,up", "scroll_up", "Scroll", show=False),
-        Binding("R", "reload", "Refresh", show=False),
+        Binding("escape", "back", "Back", show=True, id="ticket.back"),
+        Binding("r", "compose('public')", "Reply", show=True, id="ticket.compose_public"),
+        Binding("n", "compose('internal')", "Note", show=True, id="ticket.compose_internal"),
+        Binding("ctrl+s", "send", "Send", show=True, priority=True, id="ticket.send"),
+        Binding("s", "set_status", "Status", show=True, id="ticket.set_status"),
+        Binding("p", "set_priority", "Priority", show=False, id="ticket.set_priority"),
+        Binding("a", "assign_me", "Assign to me", show=True, id="ticket.assign_me"),
+        Binding("A", "assign_to", "Assign to…", show=False, id="ticket.assign_to"),
+        Binding("t", "tags", "Tags", show=False, id="ticket.tags"),
+        Binding("l", "links", "Links", show=False, id="ticket.links"),
+        Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
+        Binding("k,up", "scroll_up", "Scroll", show=False, id="ticket.scroll_up"),
+        Binding("R", "reload", "Refresh", show=False, id="ticket.reload"),
     ]
 
     def __init__(self, number: str) -> None:

@@ -76,13 +76,13 @@ class TicketTable(ScrollView, can_focus=True):
         "ticket-table--loading",
     }
     BINDINGS = [
-        Binding("j,down", "cursor_down", "Down", show=False),
-        Binding("k,up", "cursor_up", "Up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
-        Binding("enter", "open", "Open", show=True),
+        Binding("j,down", "cursor_down", "Down", show=False, id="table.cursor_down"),
+        Binding("k,up", "cursor_up", "Up", show=False, id="table.cursor_up"),
+        Binding("g,home", "first", "First", show=False, id="table.first"),
+        Binding("G,end", "last", "Last", show=False, id="table.last"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up"),
+        Binding("enter", "open", "Open", show=True, id="table.open"),
     ]
 
     cursor = reactive(0)
