@@ -65,11 +65,14 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres")
         self.data = self.dir / "data"
         self.port = _free_port()
-        subprocess.run(
-            _as_postgres([initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"]),
-            check=True,
-            capture_output=True,
-        )
+        # A UTF-8 ctype, as a team's server would have: pg_trgm only makes trigrams of
+        # letters its ctype knows, and in the C locale Chinese text gets none.
+        base = [initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
+        try:
+            subprocess.run(_as_postgres([*base, "--locale=C.UTF-8"]), check=True, capture_output=True)
+        except subprocess.CalledProcessError:
+            shutil.rmtree(self.data, ignore_errors=True)
+            subprocess.run(_as_postgres([*base, "--no-locale"]), check=True, capture_output=True)
         opts = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=100"

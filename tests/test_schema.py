@@ -74,3 +74,21 @@ def test_unreachable_database_is_one_clear_error() -> None:
 
     with pytest.raises(DatabaseUnavailable, match="cannot open database"):
         Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none", login="x")
+
+
+def test_postgres_chinese_search_uses_the_trigram_index(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    db = Database(db_url)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT show_trgm('打印机无法连接')")).scalar() != []
+        conn.execute(text("SET enable_seqscan = off"))
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                text("EXPLAIN SELECT id FROM ticket WHERE (subject || ' ' || description) ILIKE '%打印机%'")
+            )
+        )
+    assert "ix_ticket_search" in plan
+    assert Store(db, login="admin").warnings() == []
+    db.dispose()

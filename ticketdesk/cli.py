@@ -159,6 +159,8 @@ def init_cmd(ctx: typer.Context) -> None:
             echo(f"{where} is up to date (schema {after})")
         for item in added:
             echo(f"  added {item}")
+        for warning in store.warnings():
+            sys.stderr.write(f"ticketdesk: warning: {warning}\n")
 
 
 @app.command("demo")

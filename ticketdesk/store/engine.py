@@ -130,6 +130,21 @@ def upgrade_schema(db: Database) -> tuple[str | None, str]:
     return before, head_revision()
 
 
+def schema_warnings(db: Database) -> list[str]:
+    """Things that work but will disappoint, said once at `init`."""
+    if db.is_sqlite:
+        return []
+    with db.engine.connect() as conn:
+        ctype = conn.execute(text("SELECT datctype FROM pg_database WHERE datname = current_database()")).scalar()
+    if ctype in ("C", "POSIX"):
+        return [
+            f"the database's LC_CTYPE is {ctype}: pg_trgm makes no trigrams of Chinese (or other non-ASCII)"
+            " text there, so such searches scan every ticket. Create the database with"
+            " LC_CTYPE 'C.UTF-8' (or another UTF-8 locale) for indexed search."
+        ]
+    return []
+
+
 def check_schema(db: Database) -> None:
     """Refuse to work on an uninitialised or outdated database, saying what to run."""
     current = current_revision(db)

@@ -17,12 +17,21 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.query import Sort, TicketFilter
-from ticketdesk.store import demo, queries, tickets
+from ticketdesk.store import demo, queries, templates, tickets, views
 from ticketdesk.store.demo import DemoSummary
-from ticketdesk.store.engine import Database, check_schema, upgrade_schema
+from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
-from ticketdesk.store.readmodels import AgentView, Page, StatusPriorityTeamCount, TicketDetail, UpdateResult
+from ticketdesk.store.readmodels import (
+    AgentView,
+    Page,
+    SavedViewInfo,
+    StatusPriorityTeamCount,
+    TemplateInfo,
+    TicketDetail,
+    UpdateResult,
+)
 from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
 R = TypeVar("R")
@@ -44,6 +53,10 @@ class Store:
         self.db.dispose()
 
     # --- schema ---------------------------------------------------------------------
+
+    def warnings(self) -> list[str]:
+        with _translated():
+            return schema_warnings(self.db)
 
     def init(self) -> tuple[str | None, str, list[str]]:
         """Create or upgrade the schema and seed defaults; the acting login becomes admin
@@ -162,6 +175,66 @@ class Store:
     def latest_event_id(self) -> int:
         return self._read(lambda s, _: queries.latest_event_id(s))
 
+    # --- reply templates and saved views ---------------------------------------------
+    # Templates are shared by the desk (leads and admins manage them, everyone applies
+    # them); saved views belong to the acting agent.
+
+    def add_template(self, spec: TemplateSpec) -> TemplateInfo:
+        return self._write(lambda s, a: templates.add_template(s, actor=a, spec=spec))
+
+    def list_templates(self) -> list[TemplateInfo]:
+        return self._read(lambda s, _: templates.list_templates(s))
+
+    def template(self, name: str) -> TemplateInfo:
+        return self._read(lambda s, _: templates.get_template(s, name))
+
+    def edit_template(self, name: str, edit: TemplateEdit) -> TemplateInfo:
+        return self._write(lambda s, a: templates.edit_template(s, actor=a, name=name, edit=edit))
+
+    def remove_template(self, name: str) -> None:
+        self._write(lambda s, a: templates.remove_template(s, actor=a, name=name))
+
+    def apply_template(
+        self,
+        numbers: Sequence[str],
+        name: str,
+        *,
+        expected_versions: dict[str, int] | None = None,
+        skip_conflicts: bool = False,
+        internal: bool | None = None,
+        now: datetime | None = None,
+    ) -> UpdateResult:
+        """Reply to every ticket with the template rendered for it and apply its fields: one
+        transaction; a rendering failure on any ticket writes nothing."""
+
+        def run(session: Session, actor: Agent) -> UpdateResult:
+            return templates.apply_template(
+                session,
+                actor=actor,
+                numbers=numbers,
+                name=name,
+                expected_versions=expected_versions,
+                skip_conflicts=skip_conflicts,
+                internal=internal,
+                now=now,
+            )
+
+        return self._write(run)
+
+    def preview_template(self, number: str, name: str) -> str:
+        return self._read(
+            lambda s, me: templates.preview_template(s, actor=s.get(Agent, me), number=number, name=name)  # type: ignore[arg-type]
+        )
+
+    def list_views(self) -> list[SavedViewInfo]:
+        return self._read(lambda s, me: views.list_views(s, agent=s.get(Agent, me)))  # type: ignore[arg-type]
+
+    def save_view(self, name: str, query: str, sort: str | None = None) -> SavedViewInfo:
+        return self._write(lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))
+
+    def delete_view(self, name: str) -> None:
+        self._write(lambda s, a: views.delete_view(s, agent=a, name=name))
+
 
 @contextmanager
 def _translated() -> Iterator[None]:
@@ -188,4 +261,4 @@ def _first_line(exc: DBAPIError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-__all__ = ["NewTicket", "Store", "Ticket", "TicketChanges"]
+__all__ = ["NewTicket", "Store", "TemplateEdit", "TemplateSpec", "Ticket", "TicketChanges"]
