@@ -44,6 +44,7 @@ class QueueScreen(Screen[None]):
         Binding("t", "tags", "Tags", show=False, id="queue.tags"),
         Binding("o", "sort", "Sort", show=False, id="queue.sort"),
         Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
+        Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
         Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
     ]
 
@@ -351,6 +352,11 @@ class QueueScreen(Screen[None]):
             self._batch("Tags", add_tags=add, remove_tags=remove)
 
         self.app.push_screen(InputDialog("Tags: vip +billing to add, -billing to remove"), entered)
+
+    def action_dashboard(self) -> None:
+        from ticketdesk.screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())
 
     def action_new_ticket(self) -> None:
         self._open_new_ticket()

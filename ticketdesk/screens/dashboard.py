@@ -1,0 +1,152 @@
+"""`d`: the lead's dashboard. Follows the database live by watching the change marker
+(the newest event id) and recomputing only when it moved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ticketdesk.rules.text import one_line
+
+BAR = "█"
+
+
+class DashboardScreen(Screen[None]):
+    CSS_PATH = "dashboard.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", show=True, id="dashboard.back"),
+        Binding("R", "refresh_now", "Refresh", show=True, id="dashboard.refresh_now"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._marker: int | None = None
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="panels"):
+            for panel in ("status", "priority", "teams", "sla", "aging", "agents"):
+                yield Static("…", id=panel, classes="panel")
+        yield Static("", id="daily", classes="panel")
+        yield Static("", id="dash-status")
+        yield Footer()
+
+    @property
+    def store(self) -> Any:
+        return self.app.store  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self._compute()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh_now(self) -> None:
+        self._compute()
+
+    def _schedule(self) -> None:
+        self.set_timer(self.app.poll_interval, self._poll)  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="dashboard-poll", exit_on_error=False)
+    def _poll(self) -> None:
+        try:
+            marker = self.store.latest_event_id()
+        except Exception as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        if marker != self._marker and self.is_attached:
+            self._compute_now()
+        else:
+            self.app.call_from_thread(self._schedule)
+
+    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+    def _compute(self) -> None:
+        self._compute_now()
+
+    def _compute_now(self) -> None:
+        try:
+            board = self.store.dashboard()
+        except Exception as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._show, board)
+
+    def _failed(self, exc: Exception) -> None:
+        self.query_one("#dash-status", Static).update(Text(f" {exc}", style="bold red"))
+        self._schedule()
+
+    def _show(self, b: Any) -> None:
+        self._marker = b.latest_event_id
+        self.query_one("#status", Static).update(_counts("By status", b.by_status))
+        self.query_one("#priority", Static).update(_counts("Open by priority", b.by_priority))
+        self.query_one("#teams", Static).update(
+            _counts("Open by team", {t.team or "(none)": t.open for t in b.by_team})
+        )
+        sla = Table.grid(padding=(0, 1))
+        sla.add_column()
+        sla.add_column(justify="right")
+        sla.add_row("open", f"{b.open_total:,}")
+        sla.add_row("unassigned", Text(f"{b.unassigned:,}", style="yellow" if b.unassigned else ""))
+        sla.add_row("SLA at risk", Text(f"{b.sla_warning:,}", style="yellow" if b.sla_warning else ""))
+        sla.add_row("SLA breached", Text(f"{b.sla_breached:,}", style="bold red" if b.sla_breached else ""))
+        self.query_one("#sla", Static).update(Group(Text("Queue", style="bold"), sla))
+        self.query_one("#aging", Static).update(_counts("Age of open tickets", {a.label: a.count for a in b.aging}))
+        agents = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        agents.add_column("agent", no_wrap=True, overflow="ellipsis")
+        agents.add_column("open", justify="right")
+        agents.add_column("P0/P1", justify="right")
+        for a in sorted(b.agents, key=lambda a: (-a.open, a.login))[:12]:
+            agents.add_row(
+                Text(one_line(a.login)), f"{a.open:,}", Text(f"{a.urgent:,}", style="red" if a.urgent else "")
+            )
+        self.query_one("#agents", Static).update(Group(Text("Open load per agent", style="bold"), agents))
+        self.query_one("#daily", Static).update(_daily(b.daily, self.size.width))
+        self.query_one("#dash-status", Static).update(
+            Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
+        )
+        self._schedule()
+
+
+def _counts(title: str, counts: dict[str, int]) -> Group:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right")
+    table.add_column()
+    top = max(counts.values(), default=0) or 1
+    for key, value in counts.items():
+        table.add_row(Text(one_line(str(key))), f"{value:,}", Text(BAR * max(1 if value else 0, value * 12 // top)))
+    return Group(Text(title, style="bold"), table)
+
+
+def _daily(days: Any, width: int) -> Group:
+    """Created vs resolved per day as paired bars (rich bars: no plotting dependency)."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right")
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right")
+    table.add_column(no_wrap=True)
+    top = max((max(d.created, d.resolved) for d in days), default=0) or 1
+    span = max((width - 30) // 2, 5)
+    for d in days:
+        table.add_row(
+            f"{d.day:%m-%d}",
+            f"{d.created:,}",
+            Text(BAR * (d.created * span // top), style="cyan"),
+            f"{d.resolved:,}",
+            Text(BAR * (d.resolved * span // top), style="green"),
+        )
+    title = Text("Created ", style="bold")
+    title.append("■", style="cyan")
+    title.append(" vs resolved ", style="bold")
+    title.append("■", style="green")
+    title.append(f" per day, last {len(days)} days", style="bold")
+    return Group(title, table)
