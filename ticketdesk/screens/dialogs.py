@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from ticketdesk.rules.text import printable
+
 
 class PickDialog(ModalScreen[str | None]):
     """Pick one option; typing narrows the list (fuzzy); enter picks, esc cancels."""
@@ -108,17 +110,22 @@ class ConfirmDialog(ModalScreen[bool]):
     ]
     DEFAULT_CSS = """
     ConfirmDialog { align: center middle; }
-    ConfirmDialog > Vertical { width: auto; min-width: 40; height: auto; border: round $warning;
-        background: $surface; padding: 1 2; }
+    ConfirmDialog > Vertical { width: auto; min-width: 40; max-width: 95%; height: auto; max-height: 90%;
+        border: round $warning; background: $surface; padding: 1 2; }
+    ConfirmDialog #body { border: round $panel; padding: 0 1; margin: 1 0; width: 100%; }
     """
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, body: str = "") -> None:
         super().__init__()
         self.question = question
+        self.body = body
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(Text(self.question, style="bold"))
+            if self.body:
+                # a rendered template: customer data inside it is shown literally
+                yield Label(Text(printable(self.body)), id="body")
             yield Label(Text("y  yes     n  no"))
 
     def action_answer(self, yes: bool) -> None:

@@ -45,6 +45,8 @@ class QueueScreen(Screen[None]):
         Binding("o", "sort", "Sort", show=False, id="queue.sort"),
         Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
         Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
+        Binding("m", "template", "Template", show=False, id="queue.template"),
+        Binding("S", "save_view", "Save view", show=False, id="queue.save_view"),
         Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
     ]
 
@@ -181,21 +183,31 @@ class QueueScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="queue-views", exit_on_error=False)
     def _load_views(self) -> None:
+        views = list(BUILTIN_VIEWS)
+        try:
+            views += [(v.name, v.query) for v in self.store.list_views()]
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
         options = []
-        for name, query in BUILTIN_VIEWS:
+        for name, query in views:
             try:
-                count = self.store.count_tickets(parse_query(query))
+                count = f"{self.store.count_tickets(parse_query(query)):,}"
             except Exception:
-                count = 0
-            options.append((f"{name}  ({count:,})", name))
-        self.app.call_from_thread(self._pick_view, options)
+                count = "?"
+            options.append((f"{name}  ({count})", name))
+        self.app.call_from_thread(self._pick_view, options, dict(views))
 
-    def _pick_view(self, options: list[tuple[str, str]]) -> None:
+    def _pick_view(self, options: list[tuple[str, str]], queries: dict[str, str]) -> None:
         def chosen(name: str | None) -> None:
             if name is None:
                 return
-            query = dict(BUILTIN_VIEWS)[name]
-            self.view_name, self.query_text, self.flt = name, query, parse_query(query)
+            query = queries[name]
+            try:
+                flt = parse_query(query)
+            except QueryError as exc:
+                self.notify(f"view {name}: {exc}", severity="error")
+                return
+            self.view_name, self.query_text, self.flt = name, query, flt
             self.query_one("#filter", Input).value = query
             self.table.selected.clear()
             self.reload()
@@ -352,6 +364,33 @@ class QueueScreen(Screen[None]):
             self._batch("Tags", add_tags=add, remove_tags=remove)
 
         self.app.push_screen(InputDialog("Tags: vip +billing to add, -billing to remove"), entered)
+
+    def action_template(self) -> None:
+        from ticketdesk.screens.template_flow import TemplateFlow
+
+        targets = self._targets()
+        if not targets:
+            self.notify("no ticket under the cursor", severity="warning")
+            return
+        TemplateFlow(self, targets, self._batch_done).start()
+
+    def action_save_view(self) -> None:
+        query = self.query_one("#filter", Input).value
+
+        def named(name: str | None) -> None:
+            if name:
+                self._save_view(name, query)
+
+        self.app.push_screen(InputDialog(f"Save '{query}' as view named"), named)
+
+    @work(thread=True, group="queue-views", exit_on_error=False)
+    def _save_view(self, name: str, query: str) -> None:
+        try:
+            self.store.save_view(name, query, self.sort_name)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"view '{name}' saved")
 
     def action_dashboard(self) -> None:
         from ticketdesk.screens.dashboard import DashboardScreen

@@ -32,6 +32,7 @@ class TicketScreen(Screen[None]):
         Binding("A", "assign_to", "Assign to…", show=False, id="ticket.assign_to"),
         Binding("t", "tags", "Tags", show=False, id="ticket.tags"),
         Binding("l", "links", "Links", show=False, id="ticket.links"),
+        Binding("m", "template", "Template", show=True, id="ticket.template"),
         Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
         Binding("k,up", "scroll_up", "Scroll", show=False, id="ticket.scroll_up"),
         Binding("R", "reload", "Refresh", show=False, id="ticket.reload"),
@@ -246,6 +247,18 @@ class TicketScreen(Screen[None]):
                 self._change("tags changed", add_tags=add, remove_tags=remove)
 
         self.app.push_screen(InputDialog("Tags: +vip to add, -vip to remove"), entered)
+
+    def action_template(self) -> None:
+        from ticketdesk.screens.template_flow import TemplateFlow
+
+        if self.detail is None:
+            return
+
+        def done(message: str, severity: str) -> None:
+            self.notify(message, severity=severity)  # type: ignore[arg-type]
+            self.reload()
+
+        TemplateFlow(self, {self.number: self.detail.row.version}, done).start()
 
     def action_links(self) -> None:
         if not self.detail or not self.detail.links:
