@@ -1,0 +1,87 @@
+"""Shared bits for the Textual pilot tests: run a coroutine test, wait for a condition, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from ticketdesk.app import TicketdeskApp
+from ticketdesk.store import NewTicket, Store
+
+SIZE = (120, 40)
+POLL = 0.2
+
+
+def run_async(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test body with asyncio.run (pytest-asyncio is not a dependency).
+
+    functools.wraps keeps the signature, so pytest still injects fixtures.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        asyncio.run(fn(*args, **kwargs))
+
+    return wrapper
+
+
+async def until(cond: Callable[[], Any], timeout: float = 5, pilot: Pilot[Any] | None = None) -> Any:
+    """Poll `cond` (letting the app run between tries) until it is truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {getattr(cond, '__doc__', None) or cond}")
+        if pilot is not None:
+            await pilot.pause(0.02)
+        else:
+            await asyncio.sleep(0.02)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let pending messages run and every worker finish (workers hop back with call_from_thread)."""
+    app = pilot.app
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def make_app(store: Store, poll_interval: float = POLL) -> TicketdeskApp:
+    return TicketdeskApp(store, poll_interval=poll_interval)
+
+
+async def queue_ready(pilot: Pilot[Any]) -> Any:
+    """The queue screen once its first count and first page arrived."""
+    from ticketdesk.screens.queue import QueueScreen
+
+    app = pilot.app
+    screen = await until(lambda: isinstance(app.screen, QueueScreen) and app.screen, pilot=pilot)
+    await until(lambda: screen.table.total == 0 or screen.table.current is not None, pilot=pilot)
+    await settle(pilot)
+    return screen
+
+
+def new(store: Store, subject: str, **kw: Any) -> str:
+    return store.create_ticket(NewTicket(subject=subject, **kw))
+
+
+def text_of(widget: Any) -> str:
+    """The plain text a Static currently shows."""
+    return str(widget.render())
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows now, as plain lines."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def notifications(app: Any) -> list[tuple[str, str]]:
+    return [(n.message, n.severity) for n in app._notifications]

@@ -1,0 +1,226 @@
+"""The ticket screen through the pilot: reply, note drafts, assign, help, back; checked in the database."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from ticketdesk.rules.query import parse_query
+from ticketdesk.rules.text import one_line
+from ticketdesk.screens.help import HelpScreen
+from ticketdesk.screens.queue import QueueScreen
+from ticketdesk.screens.ticket import TicketScreen
+from ticketdesk.store import Store
+
+from .helpers import SIZE, make_app, new, queue_ready, run_async, screen_text, settle, until
+
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+async def open_ticket(pilot: Pilot[Any], number: str) -> TicketScreen:
+    """From the queue: move the cursor to `number`, press enter, wait for the ticket to load."""
+    queue = await queue_ready(pilot)
+    for _ in range(queue.table.total):
+        if queue.table.current is not None and queue.table.current.number == number:
+            break
+        await pilot.press("j")
+    assert queue.table.current.number == number
+    await pilot.press("enter")
+    screen = await until(lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen, pilot=pilot)
+    await until(lambda: screen.detail is not None, pilot=pilot)
+    await settle(pilot)
+    return screen
+
+
+@run_async
+async def test_reply_is_sent_with_ctrl_s(store: Store) -> None:
+    """Runs on SQLite and PostgreSQL."""
+    number = new(store, "VPN drops every hour", priority="P1", customer="Ann Lee <ann@example.com>")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        area = screen.query_one("#composer", TextArea)
+        assert not area.display
+        await pilot.press("r")
+        await until(lambda: area.display and area.has_focus, pilot=pilot)
+        await pilot.press(*"Hi", "enter", *"Ann")
+        assert area.text == "Hi\nAnn"
+        await pilot.press("ctrl+s")
+        await until(lambda: not area.display, pilot=pilot)
+        await until(lambda: any(c.body == "Hi\nAnn" for c in screen.detail.comments), pilot=pilot)
+        await settle(pilot)
+        comments = store.ticket(number).comments
+        assert [(c.kind, c.author, c.body) for c in comments] == [("public", "admin", "Hi\nAnn")]
+        assert store.ticket(number).row.first_responded_at is not None
+        assert (number, "public") not in pilot.app.drafts
+        assert "reply by admin" in screen_text(pilot.app)
+
+
+@sqlite_only
+@run_async
+async def test_note_draft_is_kept_on_escape_and_restored(store: Store) -> None:
+    number = new(store, "Printer jams", priority="P2")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        area = screen.query_one("#composer", TextArea)
+        await pilot.press("n")
+        await until(lambda: area.display and area.has_focus, pilot=pilot)
+        await pilot.press(*"ask", "space", *"IT")
+        await pilot.press("escape")  # closes the composer, keeps the draft
+        await until(lambda: not area.display, pilot=pilot)
+        assert pilot.app.drafts == {(number, "internal"): "ask IT"}
+        assert isinstance(pilot.app.screen, TicketScreen)
+        await pilot.press("escape")  # back to the queue: the draft lives on the app
+        await until(lambda: isinstance(pilot.app.screen, QueueScreen), pilot=pilot)
+        assert pilot.app.drafts == {(number, "internal"): "ask IT"}
+        assert store.ticket(number).comments == []  # nothing was sent
+
+        screen = await open_ticket(pilot, number)
+        area = screen.query_one("#composer", TextArea)
+        await pilot.press("n")
+        await until(lambda: area.display and area.has_focus, pilot=pilot)
+        assert area.text == "ask IT"
+        await pilot.press("ctrl+s")
+        await until(lambda: not area.display, pilot=pilot)
+        await until(lambda: store.ticket(number).comments, pilot=pilot)
+        await settle(pilot)
+        comments = store.ticket(number).comments
+        assert [(c.kind, c.author, c.body) for c in comments] == [("internal", "admin", "ask IT")]
+        assert store.ticket(number).row.first_responded_at is None  # a note is not a reply
+        assert pilot.app.drafts == {}
+
+
+@sqlite_only
+@run_async
+async def test_assign_help_and_back_to_the_queue(store: Store) -> None:
+    number = new(store, "Laptop battery", priority="P2")
+    other = new(store, "Mail server down", priority="P0")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        version = screen.detail.row.version
+
+        await pilot.press("question_mark")
+        help_screen = await until(lambda: isinstance(pilot.app.screen, HelpScreen) and pilot.app.screen, pilot=pilot)
+        await settle(pilot)
+        shown = screen_text(pilot.app)
+        assert "Keys: Ticket" in shown
+        for words in ("Reply", "Note", "Send", "Assign to me", "Back"):
+            assert words in shown, words
+        assert help_screen.for_screen is screen
+        await pilot.press("escape")
+        await until(lambda: pilot.app.screen is screen, pilot=pilot)
+        assert store.ticket(number).row.version == version  # looking at help changes nothing
+
+        await pilot.press("a")
+        await until(lambda: store.ticket(number).row.assignee == "admin", pilot=pilot)
+        await until(lambda: screen.detail.row.assignee == "admin", pilot=pilot)
+        await settle(pilot)
+        row = store.ticket(number).row
+        assert (row.assignee, row.status, row.version) == ("admin", "open", version + 1)
+        assert store.ticket(other).row.assignee is None
+
+        await pilot.press("escape")
+        queue = await until(lambda: isinstance(pilot.app.screen, QueueScreen) and pilot.app.screen, pilot=pilot)
+        # the queue reloads on return and shows the change, cursor still on the ticket
+        await until(
+            lambda: (
+                queue.table.current is not None
+                and queue.table.current.number == number
+                and queue.table.current.assignee == "admin"
+            ),
+            pilot=pilot,
+        )
+
+
+# --- the real console script in a real terminal (tmux) ------------------------------------
+
+
+def _tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
+
+
+def _wait_pane(socket: str, session: str, cond: Any, timeout: float = 15) -> str:
+    deadline = time.monotonic() + timeout
+    pane = ""
+    while time.monotonic() < deadline:
+        pane = _tmux(socket, "capture-pane", "-p", "-t", session).stdout
+        if cond(pane):
+            return pane
+        time.sleep(0.1)
+    raise AssertionError(f"the terminal never showed what was expected; last screen:\n{pane}")
+
+
+QUEUE_ROW = re.compile(r"^\s+(\d{9,})\s+P\d\s", re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    script = Path(sys.executable).parent / "ticketdesk"
+    if not script.exists():
+        pytest.skip(f"console script not installed at {script}")
+    db = tmp_path / "demo.db"
+    env = {**os.environ, "TICKETDESK_DB": str(db), "TICKETDESK_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("TICKETDESK_AGENT", None)
+    # `--as admin` on demo too: demo initialises the database with the acting login as its admin
+    subprocess.run([str(script), "--as", "admin", "demo", "--tickets", "200"], env=env, check=True,
+                   capture_output=True, timeout=60)  # fmt: skip
+    store = Store.open(f"sqlite:///{db}", login="admin")
+    try:
+        assert store.count_tickets(parse_query("")) == 200
+        open_count = store.count_tickets(parse_query("status:new,open,in_progress,pending,on_hold"))
+    finally:
+        store.close()
+
+    name = f"td-{uuid.uuid4().hex[:10]}"  # also a private tmux server: never touches the user's sessions
+    command = " ".join(
+        [
+            f"TICKETDESK_DB={shlex.quote(str(db))}",
+            f"TICKETDESK_CONFIG={shlex.quote(env['TICKETDESK_CONFIG'])}",
+            shlex.quote(str(script)),
+            "--as admin",
+        ]
+    )
+    try:
+        started = _tmux(name, "new", "-d", "-s", name, "-x", "100", "-y", "30", command)
+        assert started.returncode == 0, started.stderr
+        queue = _wait_pane(name, name, lambda p: f"All open ({open_count})" in p and len(QUEUE_ROW.findall(p)) >= 2)
+        rows = QUEUE_ROW.findall(queue)
+        assert len(rows) >= 2, queue
+        _tmux(name, "send-keys", "-t", name, "j")
+        _wait_pane(name, name, lambda p: f" 2/{open_count}" in p)
+        _tmux(name, "send-keys", "-t", name, "Enter")
+        ticket = _wait_pane(name, name, lambda p: "Timeline" in p)
+        assert ticket.lstrip().startswith(f"{rows[1]}  "), ticket  # the second row was opened
+
+        _tmux(name, "send-keys", "-t", name, "Escape")
+        _wait_pane(name, name, lambda p: f"All open ({open_count})" in p and "Timeline" not in p)
+        _tmux(name, "send-keys", "-t", name, "q")
+        deadline = time.monotonic() + 10
+        while _tmux(name, "has-session", "-t", name).returncode == 0:  # q ends the app, and so the session
+            assert time.monotonic() < deadline, "q did not quit the app"
+            time.sleep(0.1)
+    finally:
+        _tmux(name, "kill-session", "-t", name)
+        _tmux(name, "kill-server")
+
+    store = Store.open(f"sqlite:///{db}", login="admin")
+    try:
+        detail = store.ticket(rows[1])
+        assert one_line(detail.row.subject)[:40] in ticket  # what the screen showed is what the database holds
+        assert re.search(rf"\bversion\s+{detail.row.version}\b", ticket), ticket
+        assert store.count_tickets(parse_query("")) == 200
+    finally:
+        store.close()
