@@ -136,12 +136,6 @@ async def test_slash_search_finds_a_chinese_fragment(store: Store) -> None:
 
 
 @sqlite_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="`/` replaces the filter instead of appending to it: the #filter Input keeps Textual's default"
-    " select_on_focus=True, so its focus handler selects the whole value after action_search put the cursor"
-    " at the end, and the first typed character overwrites the filter",
-)
 @run_async
 async def test_slash_search_adds_a_chinese_fragment_to_the_current_filter(store: Store) -> None:
     """`/` appends search words to the filter shown (it puts the cursor after a space at the end)."""

@@ -62,7 +62,12 @@ class QueueScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="bar"):
             yield Static("", id="view-name")
-            yield Input(value=self.query_text, placeholder="status:open prio:P0,P1 assignee:me words…", id="filter")
+            yield Input(
+                value=self.query_text,
+                placeholder="status:open prio:P0,P1 assignee:me words…",
+                id="filter",
+                select_on_focus=False,  # `/` appends search words; `f` selects all itself
+            )
         yield Static("", id="filter-error")
         yield Static("", id="table-header")
         yield TicketTable(id="tickets")
@@ -154,7 +159,9 @@ class QueueScreen(Screen[None]):
     # --- filter, search, views, sort --------------------------------------------------
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        field = self.query_one("#filter", Input)
+        field.focus()
+        field.select_all()
 
     def action_search(self) -> None:
         field = self.query_one("#filter", Input)
