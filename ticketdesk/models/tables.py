@@ -173,3 +173,38 @@ class TicketCounter(SQLModel, table=True):
     __tablename__ = "ticket_counter"
     period: str = Field(primary_key=True, max_length=6)
     last_serial: int = Field(default=0)
+
+
+class ReplyTemplate(SQLModel, table=True):
+    """A canned reply (macro): a Jinja2 body plus the fields it sets when applied.
+
+    `key` is the normalised name (case-folded, one kind of dash and space) and is what makes
+    names unique; `name` is kept as typed, for display.
+    """
+
+    __tablename__ = "reply_template"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String(100), nullable=False, unique=True))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    sets_status: str | None = Field(default=None, max_length=20)
+    sets_priority: str | None = Field(default=None, max_length=2)
+    add_tags: str = Field(default="", sa_column=Column(String(1000), nullable=False, default=""))  # comma-separated
+    internal: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class SavedView(SQLModel, table=True):
+    """An agent's own named queue filter, written in the query language of rules/query.py."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("agent_id", "name", name="uq_saved_view_agent_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(sa_column=Column(ForeignKey("agent.id", ondelete="CASCADE"), nullable=False))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    query: str = Field(sa_column=Column(Text, nullable=False))
+    sort: str | None = Field(default=None, max_length=50)
+    position: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]

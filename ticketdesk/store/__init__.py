@@ -10,6 +10,7 @@ from ticketdesk.store.errors import (
     StoreError,
 )
 from ticketdesk.store.service import Store
+from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
 __all__ = [
@@ -22,5 +23,7 @@ __all__ = [
     "SchemaNotReady",
     "Store",
     "StoreError",
+    "TemplateEdit",
+    "TemplateSpec",
     "TicketChanges",
 ]

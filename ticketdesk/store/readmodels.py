@@ -220,5 +220,53 @@ class StatusPriorityTeamCount:
     count: int
 
 
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A reply template: its body and what applying it sets besides the reply."""
+
+    name: str
+    body: str
+    sets_status: str | None
+    sets_priority: str | None
+    add_tags: tuple[str, ...]
+    internal: bool
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "body": self.body,
+            "sets_status": self.sets_status,
+            "sets_priority": self.sets_priority,
+            "add_tags": list(self.add_tags),
+            "internal": self.internal,
+            "created_by": self.created_by,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+@dataclass(frozen=True)
+class SavedViewInfo:
+    """One of an agent's saved queue filters."""
+
+    name: str
+    query: str
+    sort: str | None
+    position: int
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "query": self.query,
+            "sort": self.sort,
+            "position": self.position,
+            "created_at": _iso(self.created_at),
+        }
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None

@@ -1,4 +1,4 @@
-"""Reference data every database starts with: teams, ticket types, the first admin."""
+"""Reference data every database starts with: teams, ticket types, the first admin, reply templates."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role, Team, TicketType
+from ticketdesk.store.templates import seed_templates
 
 DEFAULT_TEAMS: list[tuple[str, str]] = [
     ("servicedesk", "Service Desk"),
@@ -42,4 +43,5 @@ def seed_defaults(session: Session, *, admin_login: str) -> list[str]:
     if not has_admin and existing is None:
         session.add(Agent(login=admin_login, display_name=admin_login, role=Role.ADMIN.value))
         added.append(f"admin agent {admin_login}")
+    added += seed_templates(session)
     return added

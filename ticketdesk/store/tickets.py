@@ -6,7 +6,7 @@ Every function takes the open write session first and the acting agent; the call
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -386,6 +386,8 @@ def update_tickets(
     changes: TicketChanges,
     expected_versions: dict[str, int] | None = None,
     skip_conflicts: bool = False,
+    replies: Mapping[str, str] | None = None,
+    replies_internal: bool = False,
     now: datetime | None = None,
 ) -> UpdateResult:
     """Apply the same changes to many tickets in the caller's one transaction.
@@ -393,12 +395,18 @@ def update_tickets(
     A forbidden transition on any ticket raises and so rolls everything back. A ticket whose
     version differs from `expected_versions` is a conflict: it raises, or with
     `skip_conflicts` is left alone and reported while the others are changed.
+
+    `replies` (ticket number -> text) adds a per-ticket reply, or note with
+    `replies_internal`, before the shared changes, in the same single version bump (reply
+    templates use this). A status change that needs a resolution note and has no `note`
+    takes the ticket's reply as its resolution.
     """
     now = now or utcnow()
     if not numbers:
         raise InvalidInput("no ticket numbers given")
-    if changes.is_empty:
+    if changes.is_empty and not replies:
         raise InvalidInput("nothing to change: give --status, --priority, --assignee, --team, tags or --note")
+    replies = {n.strip(): _comment_body(body) for n, body in (replies or {}).items()}
     try:
         status = parse_enum(Status, changes.status, "status") if changes.status else None
         priority = parse_enum(Priority, changes.priority, "priority") if changes.priority else None
@@ -435,6 +443,11 @@ def update_tickets(
     unchanged: list[str] = []
     for ticket in tickets:
         ticket_changes: list[_Change] = []
+        reply = replies.get(ticket.number)
+        if reply is not None:
+            ticket_changes.extend(
+                stage_comment(session, actor=actor, ticket=ticket, body=reply, internal=replies_internal, now=now)[1]
+            )
         if priority is not None and ticket.priority != priority.value:
             ticket_changes.append(_Change("priority", ticket.priority, priority.value))
             ticket.priority = priority.value
@@ -471,7 +484,7 @@ def update_tickets(
                     ),
                     status,
                     actor_role=role,
-                    note=note,
+                    note=note or reply,
                     now=now,
                 )
             except workflow.TransitionError as exc:
@@ -599,16 +612,32 @@ def add_comment(
     now: datetime | None = None,
 ) -> Comment:
     now = now or utcnow()
+    body = _comment_body(body)
+    ticket = lock_ticket(session, number)
+    if expected_version is not None and ticket.version != expected_version:
+        info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
+        raise Conflict(info.message, numbers=[ticket.number])
+    comment, changes = stage_comment(session, actor=actor, ticket=ticket, body=body, internal=internal, now=now)
+    _flush_or_conflict(session, [ticket])
+    _write_events(session, _event_rows(ticket, actor, now, changes))
+    return comment
+
+
+def _comment_body(body: str) -> str:
     try:
         body = text.validate_body(body, "body")
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     if not body.strip():
         raise InvalidInput("body must not be empty")
-    ticket = lock_ticket(session, number)
-    if expected_version is not None and ticket.version != expected_version:
-        info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
-        raise Conflict(info.message, numbers=[ticket.number])
+    return body
+
+
+def stage_comment(
+    session: Session, *, actor: Agent, ticket: Ticket, body: str, internal: bool, now: datetime
+) -> tuple[Comment, list[_Change]]:
+    """Add a comment to `ticket` and apply what it implies (first response, new -> open),
+    without flushing; returns it and the changes for the caller's events."""
     kind = CommentKind.INTERNAL if internal else CommentKind.PUBLIC
     comment = Comment(ticket_id=ticket.id, kind=kind.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
     session.add(comment)
@@ -623,9 +652,7 @@ def add_comment(
             ticket.status = implied.value
             ticket.status_changed_at = now
     ticket.updated_at = now
-    _flush_or_conflict(session, [ticket])
-    _write_events(session, _event_rows(ticket, actor, now, changes))
-    return comment
+    return comment, changes
 
 
 # --- links and merge ---------------------------------------------------------------------------
