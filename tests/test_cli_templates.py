@@ -1,0 +1,103 @@
+"""`ticketdesk template ...` and `reply --template`, end to end on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from ticketdesk.store import NewTicket, Store, TicketChanges
+
+from .test_cli import fails, ok, run, show
+
+
+def mk(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
+    return store.create_ticket(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
+
+
+def test_template_add_show_list_edit_remove(store: Store, db_url: str) -> None:
+    out = ok(
+        db_url, "template", "add", "Password reset", "--body", "Hi {{ customer_name }}, done.\n",
+        "--status", "resolved", "--priority", "P3", "--tag", "account", "-t", "password", login="lena",
+    )  # fmt: skip
+    assert out == "added template 'Password reset'\n"
+    shown = ok(db_url, "template", "show", "password reset")
+    assert "name      Password reset\n" in shown
+    assert "kind      public reply\n" in shown
+    assert "sets      status resolved, priority P3, +account, +password\n" in shown
+    assert "by lena" in shown
+    assert shown.endswith("\nHi {{ customer_name }}, done.\n")  # the body as written
+
+    data = json.loads(ok(db_url, "template", "show", "Password reset", "--format", "json"))
+    assert (data["sets_status"], data["sets_priority"], data["add_tags"]) == ("resolved", "P3", ["account", "password"])
+
+    listed = json.loads(ok(db_url, "template", "list", "--format", "json"))
+    assert "Password reset" in [t["name"] for t in listed] and len(listed) == 6  # five defaults + ours
+    lines = ok(db_url, "template", "list").splitlines()  # piped: tab-separated, one per line
+    row = next(line.split("\t") for line in lines if line.startswith("Password reset"))
+    assert row[:3] == ["Password reset", "reply", "status resolved, priority P3, +account, +password"]
+    assert len(lines) == 6
+
+    out = ok(db_url, "template", "edit", "Password reset", "--status", "none", "--no-tags", "--internal",
+             "--rename", "Password note", "--body", "-", input="Reset for {{ ticket_number }}\n")  # fmt: skip
+    assert out == "updated template 'Password note'\n"
+    data = json.loads(ok(db_url, "template", "show", "password note", "--format", "json"))
+    assert (data["sets_status"], data["sets_priority"], data["add_tags"], data["internal"]) == (None, "P3", [], True)
+    assert data["body"] == "Reset for {{ ticket_number }}\n"
+
+    assert ok(db_url, "template", "remove", "Password note") == "removed template 'Password note'\n"
+    assert "no reply template named 'Password note'" in fails(db_url, "template", "show", "Password note")
+
+
+def test_template_errors_are_one_line(store: Store, db_url: str) -> None:
+    err = fails(db_url, "template", "add", "Bad", "--body", "Hello {{ custmer_name }}")
+    assert "template 'Bad': 'custmer_name' is undefined on line 1" in err
+    err = fails(db_url, "template", "add", "Bad", "--body", "line\ntwo\n{% endif %}")
+    assert "template 'Bad': syntax error on line 3" in err
+    assert "not allowed" in fails(db_url, "template", "add", "Bad", "--body", "{{ ''.__class__.__mro__ }}")
+    assert "already exists" in fails(db_url, "template", "add", "ACKNOWLEDGE", "--body", "x")
+    assert "cannot set status new" in fails(db_url, "template", "add", "Bad", "--body", "x", "--status", "new")
+    assert "only a team lead or an admin" in fails(db_url, "template", "add", "Mine", "--body", "x", login="alice")
+    assert "nothing to change" in fails(db_url, "template", "edit", "Acknowledge")
+    assert "--tag or --no-tags" in fails(db_url, "template", "edit", "Acknowledge", "--tag", "x", "--no-tags")
+    assert "no reply template named 'Nope'" in fails(db_url, "template", "remove", "Nope")
+    assert run(db_url, "template", "add", "NoBody").exit_code == 2  # usage: --body is required
+
+
+def test_reply_with_a_template(store: Store, db_url: str) -> None:
+    number = mk(store, customer="Ann Lee <ann@example.com>", assignee="alice")
+    out = ok(db_url, "reply", number, "--template", "need more info", login="alice")
+    assert out == f"template 'need more info' applied to {number}\n"
+    d = show(db_url, number)
+    assert d["status"] == "pending" and d["version"] == 2
+    reply = d["comments"][-1]
+    assert reply["kind"] == "public" and reply["author"] == "alice"
+    assert reply["body"].startswith("Hello Ann Lee,\n") and number in reply["body"]
+    assert reply["body"].endswith("Alice Agent\n")
+
+    ok(db_url, "reply", number, "-T", "Acknowledge", "--internal")  # --internal makes it a note
+    assert show(db_url, number)["comments"][-1]["kind"] == "internal"
+
+
+def test_reply_needs_exactly_one_of_body_and_template(store: Store, db_url: str) -> None:
+    number = mk(store)
+    assert "either --body" in fails(db_url, "reply", number)
+    assert "not both" in fails(db_url, "reply", number, "--body", "hi", "--template", "Acknowledge")
+    assert show(db_url, number)["comments"] == []
+
+
+def test_reply_template_failure_changes_nothing(store: Store, db_url: str) -> None:
+    number = mk(store)
+    store.update_tickets([number], TicketChanges(status="closed", note="done"))
+    before = show(db_url, number)
+    err = fails(db_url, "reply", number, "--template", "Need more info")
+    assert f"ticket {number} is closed" in err
+    assert "no reply template named 'Nope'" in fails(db_url, "reply", number, "--template", "Nope")
+    assert show(db_url, number) == before
+
+
+def test_template_preview_renders_customer_text_literally(store: Store, db_url: str) -> None:
+    number = mk(store, subject="{{ 7*7 }} \x1b[31mred", customer="Ann <ann@example.com>")
+    out = ok(db_url, "template", "preview", "Acknowledge", number)
+    assert out.startswith("Hello Ann,\n")
+    assert '"{{ 7*7 }} \\x1b[31mred"' in out  # not evaluated; the escape shown, not obeyed
+    assert "\x1b" not in out
+    assert show(db_url, number)["comments"] == []  # a preview writes nothing
