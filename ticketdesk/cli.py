@@ -126,7 +126,11 @@ def main_callback(
 ) -> None:
     ctx.obj = Context(db=db, login=as_agent)
     if ctx.invoked_subcommand is None:
-        ctx.invoke(tui_cmd, ctx=ctx)
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(tui_cmd, ctx=ctx)
+        else:
+            # Piped or scripted: no TUI, the open queue as plain text.
+            ctx.invoke(list_cmd, ctx=ctx, status=["new,open,in_progress,pending,on_hold"])
 
 
 @app.command("tui")

@@ -172,6 +172,13 @@ class Store:
         """(login, display name) of the active agents."""
         return self._read(lambda s, _: queries.active_agents(s))
 
+    def dashboard(self, *, days: int = 14) -> Any:
+        """The lead's dashboard (see store/dashboard.py), computed in one read transaction."""
+        from ticketdesk.models.types import utcnow
+        from ticketdesk.store.dashboard import dashboard
+
+        return self._read(lambda s, _: dashboard(s, now=utcnow(), days=days))
+
     def latest_event_id(self) -> int:
         return self._read(lambda s, _: queries.latest_event_id(s))
 

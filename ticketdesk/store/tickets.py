@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import func, insert, inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
@@ -212,7 +212,7 @@ def _event_rows(ticket: Ticket, actor: Agent, at: datetime, changes: Iterable[_C
 
 def _write_events(session: Session, rows: list[dict]) -> None:
     if rows:
-        session.execute(insert(Event), rows)
+        session.connection().execute(Event.__table__.insert(), rows)  # type: ignore[attr-defined]  # Core executemany
 
 
 def _fmt(value: object) -> str | None:
@@ -340,7 +340,7 @@ def _apply_tag_ops(session: Session, ops: Sequence[tuple[int, list[str], list[st
     ids |= _tag_ids(session, {t for _, _, remove in ops for t in remove}, create=False)
     inserts = [{"ticket_id": tid, "tag_id": ids[t]} for tid, add, _ in ops for t in add]
     if inserts:
-        session.execute(insert(TicketTag), inserts)
+        session.connection().execute(TicketTag.__table__.insert(), inserts)  # type: ignore[attr-defined]
     for tid, _, remove in ops:
         if remove:
             session.execute(
@@ -533,7 +533,7 @@ def update_tickets(
     _flush_or_conflict(session, [t for t, _ in pending_events])
     _apply_tag_ops(session, tag_ops)
     if note_rows:
-        session.execute(insert(Comment), note_rows)
+        session.connection().execute(Comment.__table__.insert(), note_rows)  # type: ignore[attr-defined]
     rows: list[dict] = []
     for ticket, ticket_changes in pending_events:
         rows.extend(_event_rows(ticket, actor, now, ticket_changes))
