@@ -15,7 +15,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 70; max-width: 95%; height: auto; max-height: 90%;
+    HelpScreen > VerticalScroll { width: 80; max-width: 95%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1; }
     """
 
@@ -27,11 +27,12 @@ class HelpScreen(ModalScreen[None]):
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
+        table.add_column(style="dim")
         seen: set[str] = set()
         for key, binding in key_bindings(self.for_screen):
             if binding.description and (key, binding.description) not in seen:
                 seen.add(key)
-                table.add_row(Text(key), Text(binding.description))
+                table.add_row(Text(key), Text(binding.description), Text(binding.id or ""))
         with VerticalScroll():
             yield Static(Text(f"Keys: {type(self.for_screen).__name__.removesuffix('Screen')}", style="bold"))
             yield Static(table)
