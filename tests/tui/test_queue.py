@@ -310,3 +310,21 @@ async def test_enter_opens_the_ticket_under_the_cursor(store: Store) -> None:
         assert screen.detail.row.subject == store.ticket(number).row.subject
         assert f"{number}  {store.ticket(number).row.subject}" in screen_text(pilot.app)
         assert "Timeline" in screen_text(pilot.app)
+
+
+@sqlite_only
+@run_async
+async def test_capital_t_moves_marked_tickets_to_a_team(store: Store) -> None:
+    seed(store)
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        table = queue.table
+        first, second = (table.row_at(i).number for i in range(2))
+        await pilot.press("space", "space")
+        await until(lambda: table.selected == {first, second}, pilot=pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        await pilot.press("p", "r", "o", "d", "enter")  # narrow the team picker to "product"
+        await until(lambda: store.ticket(first).row.team == "product", pilot=pilot)
+        await settle(pilot)
+        assert store.ticket(second).row.team == "product"

@@ -17,6 +17,23 @@ from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.widgets.ticket_table import TicketTable, rows_between
 
+
+def pick_team(screen: Screen[Any], then: Any) -> None:
+    """Ask for a team (list read in a worker), then call `then(team_key)`."""
+
+    def run() -> None:
+        try:
+            teams = screen.app.store.team_keys()  # type: ignore[attr-defined]
+        except Exception as exc:
+            screen.app.call_from_thread(screen.notify, str(exc), severity="error")
+            return
+        screen.app.call_from_thread(
+            screen.app.push_screen, PickDialog("Set team", [(t, t) for t in teams]), lambda t: t and then(t)
+        )
+
+    screen.run_worker(run, thread=True, group="pick-team", exit_on_error=False)
+
+
 BUILTIN_VIEWS: list[tuple[str, str]] = [
     ("My open", "assignee:me status:new,open,in_progress,pending,on_hold"),
     ("Unassigned", "assignee:none status:new,open,in_progress,pending,on_hold"),
@@ -42,6 +59,7 @@ class QueueScreen(Screen[None]):
         Binding("s", "set_status", "Status", show=True, id="queue.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="queue.set_priority"),
         Binding("t", "tags", "Tags", show=False, id="queue.tags"),
+        Binding("T", "set_team", "Team", show=False, id="queue.set_team"),
         Binding("o", "sort", "Sort", show=False, id="queue.sort"),
         Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
         Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
@@ -360,6 +378,9 @@ class QueueScreen(Screen[None]):
                 self._batch(f"Priority {priority}", priority=priority)
 
         self.app.push_screen(PickDialog("Set priority", [(p.value, p.value) for p in Priority]), chosen)
+
+    def action_set_team(self) -> None:
+        pick_team(self, lambda team: self._batch(f"Team {team}", team=team))
 
     def action_tags(self) -> None:
         def entered(value: str | None) -> None:

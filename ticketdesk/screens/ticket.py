@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from ticketdesk.models.enums import Priority, Status
+from ticketdesk.models.enums import Priority, Status, SupportLevel
 from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 
@@ -31,6 +31,8 @@ class TicketScreen(Screen[None]):
         Binding("a", "assign_me", "Assign to me", show=True, id="ticket.assign_me"),
         Binding("A", "assign_to", "Assign to…", show=False, id="ticket.assign_to"),
         Binding("t", "tags", "Tags", show=False, id="ticket.tags"),
+        Binding("T", "set_team", "Team", show=False, id="ticket.set_team"),
+        Binding("L", "set_level", "Support level", show=False, id="ticket.set_level"),
         Binding("l", "links", "Links", show=False, id="ticket.links"),
         Binding("m", "template", "Template", show=True, id="ticket.template"),
         Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
@@ -236,6 +238,17 @@ class TicketScreen(Screen[None]):
         self.app.push_screen(
             PickDialog("Set priority", [(p.value, p.value) for p in Priority]),
             lambda p: p and self._change(f"priority {p}", priority=p),
+        )
+
+    def action_set_team(self) -> None:
+        from ticketdesk.screens.queue import pick_team
+
+        pick_team(self, lambda team: self._change(f"team {team}", team=team))
+
+    def action_set_level(self) -> None:
+        self.app.push_screen(
+            PickDialog("Support level", [(lv.value, lv.value) for lv in SupportLevel]),
+            lambda lv: lv and self._change(f"level {lv}", support_level=lv),
         )
 
     def action_tags(self) -> None:
