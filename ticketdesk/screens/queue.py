@@ -12,27 +12,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from ticketdesk.models.enums import Priority, Status
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
+from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.ticket_table import TicketTable, rows_between
-
-
-def pick_team(screen: Screen[Any], then: Any) -> None:
-    """Ask for a team (list read in a worker), then call `then(team_key)`."""
-
-    def run() -> None:
-        try:
-            teams = screen.app.store.team_keys()  # type: ignore[attr-defined]
-        except Exception as exc:
-            screen.app.call_from_thread(screen.notify, str(exc), severity="error")
-            return
-        screen.app.call_from_thread(
-            screen.app.push_screen, PickDialog("Set team", [(t, t) for t in teams]), lambda t: t and then(t)
-        )
-
-    screen.run_worker(run, thread=True, group="pick-team", exit_on_error=False)
-
 
 BUILTIN_VIEWS: list[tuple[str, str]] = [
     ("My open", "assignee:me status:new,open,in_progress,pending,on_hold"),
@@ -44,7 +27,7 @@ BUILTIN_VIEWS: list[tuple[str, str]] = [
 SORTS = ["priority", "updated", "created", "number"]
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(FieldActions, Screen[None]):
     CSS_PATH = "queue.tcss"
     BINDINGS = [
         Binding("slash", "search", "Search", show=True, id="queue.search"),
@@ -346,52 +329,8 @@ class QueueScreen(Screen[None]):
         self.table.selected.clear()
         self.reload(keep_cursor=True)
 
-    def action_assign_me(self) -> None:
-        self._batch("Assign to me", assignee="me")
-
-    def action_assign_to(self) -> None:
-        def chosen(login: str | None) -> None:
-            if login:
-                self._batch(f"Assign to {login}", assignee=login)
-
-        self.app.push_screen(PickDialog("Assign to", self.app.agent_options()), chosen)  # type: ignore[attr-defined]
-
-    def action_set_status(self) -> None:
-        def chosen(status: str | None) -> None:
-            if not status:
-                return
-            if status in ("resolved", "closed"):
-
-                def noted(note: str | None) -> None:
-                    if note:
-                        self._batch(f"Status {status}", status=status, note=note)
-
-                self.app.push_screen(InputDialog(f"Resolution note for {status}"), noted)
-            else:
-                self._batch(f"Status {status}", status=status)
-
-        self.app.push_screen(PickDialog("Set status", [(s.value, s.value) for s in Status if s != Status.NEW]), chosen)
-
-    def action_set_priority(self) -> None:
-        def chosen(priority: str | None) -> None:
-            if priority:
-                self._batch(f"Priority {priority}", priority=priority)
-
-        self.app.push_screen(PickDialog("Set priority", [(p.value, p.value) for p in Priority]), chosen)
-
-    def action_set_team(self) -> None:
-        pick_team(self, lambda team: self._batch(f"Team {team}", team=team))
-
-    def action_tags(self) -> None:
-        def entered(value: str | None) -> None:
-            if not value:
-                return
-            words = value.split()
-            add = tuple(w.lstrip("+") for w in words if not w.startswith("-"))
-            remove = tuple(w[1:] for w in words if w.startswith("-"))
-            self._batch("Tags", add_tags=add, remove_tags=remove)
-
-        self.app.push_screen(InputDialog("Tags: vip +billing to add, -billing to remove"), entered)
+    def apply_change(self, label: str, **changes: Any) -> None:
+        self._batch(label, **changes)
 
     def action_template(self) -> None:
         from ticketdesk.screens.template_flow import TemplateFlow

@@ -14,12 +14,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from ticketdesk.models.enums import Priority, Status, SupportLevel
 from ticketdesk.rules.text import one_line, printable
-from ticketdesk.screens.dialogs import InputDialog, PickDialog
+from ticketdesk.screens.dialogs import PickDialog
+from ticketdesk.screens.field_actions import FieldActions
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(FieldActions, Screen[None]):
     CSS_PATH = "ticket.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", show=True, id="ticket.back"),
@@ -209,57 +209,11 @@ class TicketScreen(Screen[None]):
         self.app.call_from_thread(self.notify, label)
         self.app.call_from_thread(self.reload)
 
-    def action_assign_me(self) -> None:
-        self._change("assigned to you", assignee="me")
+    def apply_change(self, label: str, **changes: Any) -> None:
+        self._change(label, **changes)
 
-    def action_assign_to(self) -> None:
-        def chosen(login: str | None) -> None:
-            if login:
-                self._change(f"assigned to {login}", assignee=login)
-
-        self.app.push_screen(PickDialog("Assign to", self.app.agent_options()), chosen)  # type: ignore[attr-defined]
-
-    def action_set_status(self) -> None:
-        def chosen(status: str | None) -> None:
-            if not status:
-                return
-            if status in ("resolved", "closed"):
-                self.app.push_screen(
-                    InputDialog(f"Resolution note for {status}", (self.detail.resolution or "") if self.detail else ""),
-                    lambda note: note and self._change(f"status {status}", status=status, note=note),
-                )
-            else:
-                self._change(f"status {status}", status=status)
-
-        options = [(s.value, s.value) for s in Status if s != Status.NEW]
-        self.app.push_screen(PickDialog("Set status", options), chosen)
-
-    def action_set_priority(self) -> None:
-        self.app.push_screen(
-            PickDialog("Set priority", [(p.value, p.value) for p in Priority]),
-            lambda p: p and self._change(f"priority {p}", priority=p),
-        )
-
-    def action_set_team(self) -> None:
-        from ticketdesk.screens.queue import pick_team
-
-        pick_team(self, lambda team: self._change(f"team {team}", team=team))
-
-    def action_set_level(self) -> None:
-        self.app.push_screen(
-            PickDialog("Support level", [(lv.value, lv.value) for lv in SupportLevel]),
-            lambda lv: lv and self._change(f"level {lv}", support_level=lv),
-        )
-
-    def action_tags(self) -> None:
-        def entered(value: str | None) -> None:
-            if value:
-                words = value.split()
-                add = tuple(w.lstrip("+") for w in words if not w.startswith("-"))
-                remove = tuple(w[1:] for w in words if w.startswith("-"))
-                self._change("tags changed", add_tags=add, remove_tags=remove)
-
-        self.app.push_screen(InputDialog("Tags: +vip to add, -vip to remove"), entered)
+    def current_resolution(self) -> str:
+        return (self.detail.resolution or "") if self.detail else ""
 
     def action_template(self) -> None:
         from ticketdesk.screens.template_flow import TemplateFlow

@@ -1,0 +1,90 @@
+"""The field-changing actions shared by the queue (on the marks or the cursor row) and the
+ticket screen (on that ticket): each asks what it needs, then calls `apply_change`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.screen import Screen
+
+from ticketdesk.models.enums import Priority, Status, SupportLevel
+from ticketdesk.screens.dialogs import InputDialog, PickDialog
+
+
+class FieldActions:
+    """Mixed into a Screen; the screen implements `apply_change(label, **changes)`."""
+
+    def apply_change(self, label: str, **changes: Any) -> None:
+        raise NotImplementedError
+
+    def current_resolution(self) -> str:
+        return ""
+
+    @property
+    def _screen(self) -> Screen[Any]:
+        return self  # type: ignore[return-value]
+
+    def action_assign_me(self) -> None:
+        self.apply_change("Assign to me", assignee="me")
+
+    def action_assign_to(self) -> None:
+        app = self._screen.app
+        app.push_screen(
+            PickDialog("Assign to", app.agent_options()),  # type: ignore[attr-defined]
+            lambda login: login and self.apply_change(f"Assign to {login}", assignee=login),
+        )
+
+    def action_set_status(self) -> None:
+        app = self._screen.app
+
+        def chosen(status: str | None) -> None:
+            if not status:
+                return
+            if status in ("resolved", "closed"):  # the workflow needs a resolution note
+                app.push_screen(
+                    InputDialog(f"Resolution note for {status}", self.current_resolution()),
+                    lambda note: note and self.apply_change(f"Status {status}", status=status, note=note),
+                )
+            else:
+                self.apply_change(f"Status {status}", status=status)
+
+        app.push_screen(PickDialog("Set status", [(s.value, s.value) for s in Status if s != Status.NEW]), chosen)
+
+    def action_set_priority(self) -> None:
+        self._screen.app.push_screen(
+            PickDialog("Set priority", [(p.value, p.value) for p in Priority]),
+            lambda p: p and self.apply_change(f"Priority {p}", priority=p),
+        )
+
+    def action_set_level(self) -> None:
+        self._screen.app.push_screen(
+            PickDialog("Support level", [(lv.value, lv.value) for lv in SupportLevel]),
+            lambda lv: lv and self.apply_change(f"Level {lv}", support_level=lv),
+        )
+
+    def action_set_team(self) -> None:
+        screen = self._screen
+
+        def run() -> None:
+            try:
+                teams = screen.app.store.team_keys()  # type: ignore[attr-defined]
+            except Exception as exc:
+                screen.app.call_from_thread(screen.notify, str(exc), severity="error")
+                return
+            screen.app.call_from_thread(
+                screen.app.push_screen,
+                PickDialog("Set team", [(t, t) for t in teams]),
+                lambda t: t and self.apply_change(f"Team {t}", team=t),
+            )
+
+        screen.run_worker(run, thread=True, group="pick-team", exit_on_error=False)
+
+    def action_tags(self) -> None:
+        def entered(value: str | None) -> None:
+            if value:
+                words = value.split()
+                add = tuple(w.lstrip("+") for w in words if not w.startswith("-"))
+                remove = tuple(w[1:] for w in words if w.startswith("-"))
+                self.apply_change("Tags", add_tags=add, remove_tags=remove)
+
+        self._screen.app.push_screen(InputDialog("Tags: vip or +vip to add, -vip to remove"), entered)
