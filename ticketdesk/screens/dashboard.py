@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Group
@@ -18,6 +19,7 @@ from textual.widgets import Footer, Static
 from ticketdesk.rules.text import one_line
 
 BAR = "█"
+CLOCK_REFRESH_S = 60
 
 
 class DashboardScreen(Screen[None]):
@@ -30,6 +32,7 @@ class DashboardScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._marker: int | None = None
+        self._computed_at = 0.0
 
     def compose(self) -> ComposeResult:
         with Grid(id="panels"):
@@ -62,7 +65,8 @@ class DashboardScreen(Screen[None]):
         except Exception as exc:
             self.app.call_from_thread(self._failed, exc)
             return
-        if marker != self._marker and self.is_attached:
+        stale = time.monotonic() - self._computed_at > CLOCK_REFRESH_S  # SLA and aging move with the clock
+        if (marker != self._marker or stale) and self.is_attached:
             self._compute_now()
         else:
             self.app.call_from_thread(self._schedule)
@@ -85,6 +89,7 @@ class DashboardScreen(Screen[None]):
 
     def _show(self, b: Any) -> None:
         self._marker = b.latest_event_id
+        self._computed_at = time.monotonic()
         self.query_one("#status", Static).update(_counts("By status", b.by_status))
         self.query_one("#priority", Static).update(_counts("Open by priority", b.by_priority))
         self.query_one("#teams", Static).update(
