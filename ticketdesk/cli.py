@@ -9,7 +9,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -489,33 +489,10 @@ def _print_detail(d: Any) -> None:
     console.print(Text("\nDescription", style="bold"))
     console.print(Text(printable(d.description) or "(none)"))
     console.print(Text("\nTimeline", style="bold"))
-    timeline: list[tuple[datetime, int, Callable[[], None]]] = []
-    for c in d.comments:
+    from ticketdesk.widgets.timeline import timeline_texts
 
-        def show_comment(c: Any = c) -> None:
-            label = "reply" if c.kind == "public" else "note"
-            head = Text(
-                f"{local(c.created_at)}  {label} by {c.author or '?'}", style="bold" if c.kind == "public" else "italic"
-            )
-            if c.ticket_number != r.number:
-                head.append(f"  (from merged {c.ticket_number})")
-            console.print(head)
-            console.print(Text("    " + printable(c.body).replace("\n", "\n    ")))
-
-        timeline.append((c.created_at, 0, show_comment))
-    for e in d.events:
-        if e.kind == "commented":
-            continue
-
-        def show_event(e: Any = e) -> None:
-            change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
-            if e.kind in ("linked", "merged", "created"):
-                change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
-            console.print(Text(f"{local(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim"))
-
-        timeline.append((e.at, 1, show_event))
-    for _, _, show in sorted(timeline, key=lambda item: (item[0], item[1])):
-        show()
+    for text in timeline_texts(d):
+        console.print(text)
 
 
 # --- update, reply, link, merge ---------------------------------------------------------------------

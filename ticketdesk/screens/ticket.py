@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static, TextArea
 from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.screens.field_actions import FieldActions
+from ticketdesk.widgets.timeline import timeline_texts, when
 
 
 class TicketScreen(FieldActions, Screen[None]):
@@ -99,8 +100,8 @@ class TicketScreen(FieldActions, Screen[None]):
             ("type", r.type + (f" / {d.category}" if d.category else ""), "level", d.support_level),
             ("channel", r.channel, "tags", ", ".join(r.tags) or "-"),
             ("SLA", r.sla_state or "-", "version", str(r.version)),
-            ("first reply due", _when(r.first_response_due), "resolution due", _when(r.resolution_due)),
-            ("created", _when(r.created_at), "updated", _when(r.updated_at)),
+            ("first reply due", when(r.first_response_due), "resolution due", when(r.resolution_due)),
+            ("created", when(r.created_at), "updated", when(r.updated_at)),
             ("customer", customer, "org", (d.customer.organisation if d.customer else None) or "-"),
         ]
         for a, b, c2, d2 in rows:
@@ -118,7 +119,7 @@ class TicketScreen(FieldActions, Screen[None]):
         self.query_one("#description", Static).update(
             Group(Text("\nDescription", style="bold"), Text(printable(d.description) or "(none)"))
         )
-        self.query_one("#timeline", Static).update(Group(Text("\nTimeline", style="bold"), *_timeline(d)))
+        self.query_one("#timeline", Static).update(Group(Text("\nTimeline", style="bold"), *timeline_texts(d)))
 
     # --- composer: drafts live on the app, keyed by ticket and kind, until sent -------------
 
@@ -244,27 +245,3 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def action_reload(self) -> None:
         self.reload()
-
-
-def _when(value: Any) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def _timeline(d: Any) -> list[Text]:
-    items: list[tuple[Any, int, Text]] = []
-    for c in d.comments:
-        head = Text(
-            f"{_when(c.created_at)}  {'reply' if c.kind == 'public' else 'note'} by {c.author or '?'}",
-            style="bold" if c.kind == "public" else "italic",
-        )
-        if c.ticket_number != d.row.number:
-            head.append(f"  (from merged {c.ticket_number})")
-        items.append((c.created_at, 0, head + Text("\n    " + printable(c.body).replace("\n", "\n    "))))
-    for e in d.events:
-        if e.kind == "commented":
-            continue
-        change = f"{e.field}: {e.old or '-'} -> {e.new or '-'}"
-        if e.kind in ("linked", "merged", "created"):
-            change = f"{e.kind} {e.field} {e.new or e.old or ''}"
-        items.append((e.at, 1, Text(f"{_when(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))
-    return [text for _, _, text in sorted(items, key=lambda item: (item[0], item[1]))]

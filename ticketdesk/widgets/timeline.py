@@ -1,0 +1,38 @@
+"""A ticket's timeline as Rich text: replies, notes and field events, oldest first.
+
+Shared by `ticketdesk show` and the ticket screen. Customer text is made printable and
+never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+from ticketdesk.rules.text import one_line, printable
+
+
+def when(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def timeline_texts(detail: Any) -> list[Text]:
+    items: list[tuple[datetime, int, Text]] = []
+    for c in detail.comments:
+        head = Text(
+            f"{when(c.created_at)}  {'reply' if c.kind == 'public' else 'note'} by {c.author or '?'}",
+            style="bold" if c.kind == "public" else "italic",
+        )
+        if c.ticket_number != detail.row.number:
+            head.append(f"  (from merged {c.ticket_number})")
+        items.append((c.created_at, 0, head + Text("\n    " + printable(c.body).replace("\n", "\n    "))))
+    for e in detail.events:
+        if e.kind == "commented":  # the comment itself is in the timeline
+            continue
+        change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
+        if e.kind in ("linked", "merged", "created"):
+            change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
+        items.append((e.at, 1, Text(f"{when(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))
+    return [text for _, _, text in sorted(items, key=lambda item: (item[0], item[1]))]
