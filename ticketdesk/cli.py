@@ -329,17 +329,11 @@ def _build_filter(**opts: Any) -> TicketFilter:
 
 
 def _row_values(row: Any) -> dict[str, str]:
-    return {
-        "number": row.number,
-        "priority": row.priority,
-        "status": row.status,
-        "sla": row.sla_state or "",
-        "subject": row.subject,
-        "customer": row.customer or "",
-        "assignee": row.assignee or "",
-        "team": row.team or "",
-        "updated": local(row.updated_at),
-    }
+    from ticketdesk.widgets.columns import cells
+
+    values = cells(row, selected=False, when=local)
+    del values["mark"]
+    return values
 
 
 def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from rich.segment import Segment
@@ -26,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.columns import cells
 
 PAGE = 100
 
@@ -294,25 +294,6 @@ def fit(value: str, width: int) -> str:
     text = Text(one_line(value))
     text.truncate(width, overflow="ellipsis", pad=True)
     return text.plain
-
-
-def cells(row: Any, selected: bool) -> dict[str, str]:
-    return {
-        "mark": "●" if selected else " ",
-        "number": row.number,
-        "priority": row.priority,
-        "status": row.status,
-        "sla": row.sla_state or "",
-        "subject": row.subject,
-        "customer": row.customer or "",
-        "assignee": row.assignee or "",
-        "team": row.team or "",
-        "updated": _short(row.updated_at),
-    }
-
-
-def _short(value: datetime | None) -> str:
-    return value.astimezone().strftime("%m-%d %H:%M") if value else ""
 
 
 def rows_between(table: TicketTable, start: int, end: int) -> Sequence[Any]:
