@@ -90,11 +90,9 @@ class DashboardScreen(Screen[None]):
     def _show(self, b: Any) -> None:
         self._marker = b.latest_event_id
         self._computed_at = time.monotonic()
-        self.query_one("#status", Static).update(_counts("By status", b.by_status))
-        self.query_one("#priority", Static).update(_counts("Open by priority", b.by_priority))
-        self.query_one("#teams", Static).update(
-            _counts("Open by team", {t.team or "(none)": t.open for t in b.by_team})
-        )
+        self._panel("status", "By status", b.by_status)
+        self._panel("priority", "Open by priority", b.by_priority)
+        self._panel("teams", "Open by team", {t.team or "(none)": t.open for t in b.by_team})
         sla = Table.grid(padding=(0, 1))
         sla.add_column()
         sla.add_column(justify="right")
@@ -103,7 +101,7 @@ class DashboardScreen(Screen[None]):
         sla.add_row("SLA at risk", Text(f"{b.sla_warning:,}", style="yellow" if b.sla_warning else ""))
         sla.add_row("SLA breached", Text(f"{b.sla_breached:,}", style="bold red" if b.sla_breached else ""))
         self.query_one("#sla", Static).update(Group(Text("Queue", style="bold"), sla))
-        self.query_one("#aging", Static).update(_counts("Age of open tickets", {a.label: a.count for a in b.aging}))
+        self._panel("aging", "Age of open tickets", {a.label: a.count for a in b.aging})
         agents = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         agents.add_column("agent", no_wrap=True, overflow="ellipsis")
         agents.add_column("open", justify="right")
@@ -119,15 +117,24 @@ class DashboardScreen(Screen[None]):
         )
         self._schedule()
 
+    def _panel(self, panel: str, title: str, counts: dict[str, int]) -> None:
+        static = self.query_one(f"#{panel}", Static)
+        static.update(_counts(title, counts, static.content_size.width))
 
-def _counts(title: str, counts: dict[str, int]) -> Group:
+
+def _counts(title: str, counts: dict[str, int], width: int) -> Group:
+    """Label, count and a bar scaled to the room left in a panel `width` cells wide."""
+    labels = {key: one_line(str(key)) for key in counts}
+    numbers = {key: f"{value:,}" for key, value in counts.items()}
+    room = width - max(map(len, labels.values()), default=0) - max(map(len, numbers.values()), default=0) - 2
+    span = max(1, min(12, room))
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
-    table.add_column(justify="right")
-    table.add_column()
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True, overflow="crop")
     top = max(counts.values(), default=0) or 1
     for key, value in counts.items():
-        table.add_row(Text(one_line(str(key))), f"{value:,}", Text(BAR * max(1 if value else 0, value * 12 // top)))
+        table.add_row(Text(labels[key]), numbers[key], Text(BAR * max(1 if value else 0, value * span // top)))
     return Group(Text(title, style="bold"), table)
 
 
