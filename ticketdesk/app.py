@@ -52,7 +52,7 @@ class TicketdeskApp(App[None]):
                 continue
             seen.add(binding.action)
             yield SystemCommand(
-                f"{binding.description}  [{key}]",
+                f"{binding.description}  ({key})",
                 f"{binding.description} (key {key})",
                 lambda action=binding.action: self.run_action(action, screen),  # type: ignore[misc]
             )

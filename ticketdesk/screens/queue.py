@@ -47,6 +47,7 @@ class QueueScreen(FieldActions, Screen[None]):
         Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
         Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
         Binding("m", "template", "Template", show=False, id="queue.template"),
+        Binding("M", "manage_templates", "Manage templates", show=False, id="queue.manage_templates"),
         Binding("S", "save_view", "Save view", show=False, id="queue.save_view"),
         Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
     ]
@@ -363,6 +364,11 @@ class QueueScreen(FieldActions, Screen[None]):
         from ticketdesk.screens.dashboard import DashboardScreen
 
         self.app.push_screen(DashboardScreen())
+
+    def action_manage_templates(self) -> None:
+        from ticketdesk.screens.templates import TemplatesScreen
+
+        self.app.push_screen(TemplatesScreen())
 
     def action_new_ticket(self) -> None:
         self._open_new_ticket()

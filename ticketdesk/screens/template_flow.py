@@ -26,7 +26,8 @@ class TemplateFlow:
 
     def _pick(self, names: list[str]) -> None:
         if not names:
-            self.app.notify("no reply templates: add one with `ticketdesk template add`", severity="warning")
+            hint = "no reply templates: add one with M (manage templates) or `ticketdesk template add`"
+            self.app.notify(hint, severity="warning")
             return
         self.app.push_screen(PickDialog("Reply template", [(n, n) for n in names]), self._picked)
 
