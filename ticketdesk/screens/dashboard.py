@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.styles import style
 
 BAR = "█"
 CLOCK_REFRESH_S = 60
@@ -84,7 +85,7 @@ class DashboardScreen(Screen[None]):
         self.app.call_from_thread(self._show, board)
 
     def _failed(self, exc: Exception) -> None:
-        self.query_one("#dash-status", Static).update(Text(f" {exc}", style="bold red"))
+        self.query_one("#dash-status", Static).update(Text(f" {exc}", style=self._style("danger")))
         self._schedule()
 
     def _show(self, b: Any) -> None:
@@ -97,9 +98,9 @@ class DashboardScreen(Screen[None]):
         sla.add_column()
         sla.add_column(justify="right")
         sla.add_row("open", f"{b.open_total:,}")
-        sla.add_row("unassigned", Text(f"{b.unassigned:,}", style="yellow" if b.unassigned else ""))
-        sla.add_row("SLA at risk", Text(f"{b.sla_warning:,}", style="yellow" if b.sla_warning else ""))
-        sla.add_row("SLA breached", Text(f"{b.sla_breached:,}", style="bold red" if b.sla_breached else ""))
+        sla.add_row("unassigned", Text(f"{b.unassigned:,}", style=self._style("warning") if b.unassigned else ""))
+        sla.add_row("SLA at risk", Text(f"{b.sla_warning:,}", style=self._style("warning") if b.sla_warning else ""))
+        sla.add_row("SLA breached", Text(f"{b.sla_breached:,}", style=self._style("danger") if b.sla_breached else ""))
         self.query_one("#sla", Static).update(Group(Text("Queue", style="bold"), sla))
         self._panel("aging", "Age of open tickets", {a.label: a.count for a in b.aging})
         agents = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -107,15 +108,17 @@ class DashboardScreen(Screen[None]):
         agents.add_column("open", justify="right")
         agents.add_column("P0/P1", justify="right")
         for a in sorted(b.agents, key=lambda a: (-a.open, a.login))[:12]:
-            agents.add_row(
-                Text(one_line(a.login)), f"{a.open:,}", Text(f"{a.urgent:,}", style="red" if a.urgent else "")
-            )
+            urgent = Text(f"{a.urgent:,}", style=self._style("alert") if a.urgent else "")
+            agents.add_row(Text(one_line(a.login)), f"{a.open:,}", urgent)
         self.query_one("#agents", Static).update(Group(Text("Open load per agent", style="bold"), agents))
-        self.query_one("#daily", Static).update(_daily(b.daily, self.size.width))
+        self.query_one("#daily", Static).update(_daily(b.daily, self.size.width, self.app.no_color))
         self.query_one("#dash-status", Static).update(
             Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
         )
         self._schedule()
+
+    def _style(self, meaning: str) -> str:
+        return style(meaning, self.app.no_color)
 
     def _panel(self, panel: str, title: str, counts: dict[str, int]) -> None:
         static = self.query_one(f"#{panel}", Static)
@@ -138,7 +141,7 @@ def _counts(title: str, counts: dict[str, int], width: int) -> Group:
     return Group(Text(title, style="bold"), table)
 
 
-def _daily(days: Any, width: int) -> Group:
+def _daily(days: Any, width: int, no_color: bool) -> Group:
     """Created vs resolved per day as paired bars (rich bars: no plotting dependency)."""
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True)
@@ -152,13 +155,13 @@ def _daily(days: Any, width: int) -> Group:
         table.add_row(
             f"{d.day:%m-%d}",
             f"{d.created:,}",
-            Text(BAR * (d.created * span // top), style="cyan"),
+            Text((BAR if not no_color else "▒") * (d.created * span // top), style=style("created", no_color)),
             f"{d.resolved:,}",
-            Text(BAR * (d.resolved * span // top), style="green"),
+            Text(BAR * (d.resolved * span // top), style=style("resolved", no_color)),
         )
     title = Text("Created ", style="bold")
-    title.append("■", style="cyan")
+    title.append("▒" if no_color else "■", style=style("created", no_color))
     title.append(" vs resolved ", style="bold")
-    title.append("■", style="green")
+    title.append("█" if no_color else "■", style=style("resolved", no_color))
     title.append(f" per day, last {len(days)} days", style="bold")
     return Group(title, table)

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ticketdesk.models.enums import Channel, Priority, SupportLevel
+from ticketdesk.widgets.styles import style
 
 TYPES = ["incident", "service_request", "question", "complaint"]
 
@@ -93,7 +94,7 @@ class NewTicketScreen(ModalScreen[str | None]):
 
     def _error(self, message: str) -> None:
         error = self.query_one("#error", Static)
-        error.update(Text(message, style="bold red"))
+        error.update(Text(message, style=style("danger", self.app.no_color)))
 
     @on(Input.Submitted)
     def _next_field(self) -> None:

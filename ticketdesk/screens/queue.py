@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
+from ticketdesk.widgets.styles import style
 from ticketdesk.widgets.ticket_table import TicketTable, rows_between
 
 BUILTIN_VIEWS: list[tuple[str, str]] = [
@@ -178,7 +179,7 @@ class QueueScreen(FieldActions, Screen[None]):
         try:
             flt = parse_query(event.value)
         except QueryError as exc:
-            error.update(Text(f" {exc}", style="bold red"))
+            error.update(Text(f" {exc}", style=style("danger", self.app.no_color)))
             error.display = True
             return
         error.display = False

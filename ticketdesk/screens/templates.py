@@ -23,6 +23,7 @@ from ticketdesk.rules.templates import PLACEHOLDERS
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.dialogs import ConfirmDialog
 from ticketdesk.store.templates import CLEAR as UNSET  # a status / priority the template leaves alone
+from ticketdesk.widgets.styles import style
 
 
 class TemplatesScreen(Screen[None]):
@@ -141,7 +142,7 @@ class TemplatesScreen(Screen[None]):
 
     def _say(self, message: str, *, error: bool = False) -> None:
         self.query_one("#templates-status", Static).update(
-            Text(f" {message}", style="bold red" if error else "dim")
+            Text(f" {message}", style=style("danger", self.app.no_color) if error else "dim")
         )
 
 
@@ -251,7 +252,7 @@ class TemplateForm(ModalScreen[str | None]):
         self.app.call_from_thread(self.dismiss, name)
 
     def _error(self, message: str) -> None:
-        self.query_one("#error", Static).update(Text(message, style="bold red"))
+        self.query_one("#error", Static).update(Text(message, style=style("danger", self.app.no_color)))
 
     @on(Input.Submitted)
     def _next_field(self) -> None:

@@ -26,6 +26,7 @@ from textual.strip import Strip
 
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.columns import cells
+from ticketdesk.widgets.styles import cell_style
 
 PAGE = 100
 
@@ -215,7 +216,7 @@ class TicketTable(ScrollView, can_focus=True):
         text = Text(no_wrap=True, overflow="ellipsis")
         for key, _, w in self._layout(width):
             # plain Text: ticket text comes from customers and is never markup
-            text.append(fit(values[key], w), style=CELL_STYLES.get(values[key], ""))
+            text.append(fit(values[key], w), style=cell_style(values[key], self.app.no_color))
             text.append(" ")
         base = self.rich_style
         if row.number in self.selected:
@@ -282,11 +283,6 @@ class TicketTable(ScrollView, can_focus=True):
 
     def on_blur(self) -> None:
         self.refresh()
-
-
-CELL_STYLES = {
-    "P0": "bold red", "P1": "yellow", "P3": "dim", "breached": "bold red", "warning": "yellow", "ok": "green"
-}  # fmt: skip
 
 
 def fit(value: str, width: int) -> str:
