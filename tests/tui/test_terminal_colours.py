@@ -104,8 +104,8 @@ def test_sixteen_colour_terminal_gets_only_the_sixteen_colours(breached_db: Path
     colours = [c for params in _sgr_params(pane) for c in _colours(params)]
     assert colours, "no colour at all in a colour terminal"
     assert {kind for kind, _ in colours} == {"16"}, sorted(set(colours))[:10]
-    # the breached P0 still stands out in colour
-    before_breached = re.search(r"((?:\x1b\[[0-9;]*m)+)breached", pane)
+    # the breached P0 (its SLA-left cell is negative) still stands out in colour
+    before_breached = re.search(r"((?:\x1b\[[0-9;]*m)+)-\dd", pane)
     assert before_breached is not None, pane
     assert any(not _is_grey(k, v) for p in _sgr_params(before_breached.group(1)) for k, v in _colours(p))
 
@@ -114,6 +114,6 @@ def test_no_color_uses_no_colour_and_marks_the_breach_by_reverse_video(breached_
     pane = _screen(breached_db, tmp_path, {"TERM": "xterm-256color", "NO_COLOR": "1"})
     colours = [c for params in _sgr_params(pane) for c in _colours(params)]
     assert all(_is_grey(kind, value) for kind, value in colours), sorted(c for c in set(colours) if not _is_grey(*c))
-    before_breached = re.search(r"((?:\x1b\[[0-9;]*m)+)breached", pane)
+    before_breached = re.search(r"((?:\x1b\[[0-9;]*m)+)-\dd", pane)
     assert before_breached is not None, pane
     assert any(7 in params for params in _sgr_params(before_breached.group(1))), repr(before_breached.group(1))

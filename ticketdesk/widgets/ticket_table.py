@@ -24,8 +24,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ticketdesk.models.types import utcnow
 from ticketdesk.rules.text import one_line
-from ticketdesk.widgets.columns import cells
+from ticketdesk.widgets.columns import cells, sla_left
 from ticketdesk.widgets.styles import cell_style
 
 PAGE = 100
@@ -49,7 +50,7 @@ COLUMNS: list[tuple[str, str, int]] = [
     ("number", "NUMBER", 10),
     ("priority", "PRI", 3),
     ("status", "STATUS", 11),
-    ("sla", "SLA", 8),
+    ("sla", "SLA LEFT", 8),
     ("subject", "SUBJECT", 0),
     ("customer", "CUSTOMER", 16),
     ("assignee", "ASSIGNEE", 10),
@@ -213,10 +214,13 @@ class TicketTable(ScrollView, can_focus=True):
 
     def _row_strip(self, row: Any, index: int, width: int) -> Strip:
         values = cells(row, row.number in self.selected)
+        values["sla"] = sla_left(row, utcnow())
+        no_color = self.app.no_color
         text = Text(no_wrap=True, overflow="ellipsis")
         for key, _, w in self._layout(width):
             # plain Text: ticket text comes from customers and is never markup
-            text.append(fit(values[key], w), style=cell_style(values[key], self.app.no_color))
+            style = cell_style(row.sla_state or "", no_color) if key == "sla" else cell_style(values[key], no_color)
+            text.append(fit(values[key], w), style=style)
             text.append(" ")
         base = self.rich_style
         if row.number in self.selected:
