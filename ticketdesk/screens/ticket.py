@@ -14,9 +14,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
+from ticketdesk.models.types import utcnow
 from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.screens.field_actions import FieldActions
+from ticketdesk.widgets.columns import sla_left
+from ticketdesk.widgets.styles import cell_style
 from ticketdesk.widgets.timeline import timeline_texts, when
 
 
@@ -99,13 +102,20 @@ class TicketScreen(FieldActions, Screen[None]):
             ("assignee", r.assignee or "-", "team", d.team_name or "-"),
             ("type", r.type + (f" / {d.category}" if d.category else ""), "level", d.support_level),
             ("channel", r.channel, "tags", ", ".join(r.tags) or "-"),
-            ("SLA", r.sla_state or "-", "version", str(r.version)),
-            ("first reply due", when(r.first_response_due), "resolution due", when(r.resolution_due)),
+            ("SLA", sla_summary(r), "version", str(r.version)),
+            (
+                "first reply due",
+                clock(r.first_response_due, "replied", r.first_responded_at),
+                "resolution due",
+                clock(r.resolution_due, "resolved", r.resolved_at),
+            ),
             ("created", when(r.created_at), "updated", when(r.updated_at)),
             ("customer", customer, "org", (d.customer.organisation if d.customer else None) or "-"),
         ]
+        no_color = self.app.no_color
         for a, b, c2, d2 in rows:
-            grid.add_row(a, Text(one_line(b)), c2, Text(one_line(d2)))
+            look = cell_style(r.sla_state or "", no_color) if a == "SLA" else ""
+            grid.add_row(a, Text(one_line(b), style=look), c2, Text(one_line(d2)))
         title = Text(f"{r.number}  ", style="bold")
         title.append(one_line(r.subject))
         parts: list[Any] = [title, grid]
@@ -245,3 +255,18 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def action_reload(self) -> None:
         self.reload()
+
+
+def sla_summary(row: Any) -> str:
+    """The SLA state and the time left on the nearest running clock: "warning, 42m left"."""
+    if not row.sla_state:
+        return "-"
+    left = sla_left(row, utcnow())
+    if row.status in ("resolved", "closed") or not left:
+        return row.sla_state
+    return f"{row.sla_state}, {left.removeprefix('-')} {'overdue' if left.startswith('-') else 'left'}"
+
+
+def clock(due: Any, stopped_by: str, stopped_at: Any) -> str:
+    """A due time, and when the clock stopped if it did."""
+    return when(due) + (f"  ({stopped_by} {when(stopped_at)})" if stopped_at else "")
