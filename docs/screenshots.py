@@ -21,12 +21,12 @@ import time_machine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.tui.helpers import queue_ready, settle, until  # noqa: E402
 from ticketdesk.app import TicketdeskApp  # noqa: E402
 from ticketdesk.screens.dashboard import DashboardScreen  # noqa: E402
 from ticketdesk.screens.templates import TemplatesScreen  # noqa: E402
 from ticketdesk.screens.ticket import TicketScreen  # noqa: E402
 from ticketdesk.store import Store  # noqa: E402
-from tests.tui.helpers import queue_ready, settle, until  # noqa: E402
 
 FROZEN = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
 OUT = ROOT / "docs" / "screenshots"
