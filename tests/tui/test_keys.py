@@ -422,3 +422,22 @@ async def test_command_palette_lists_every_queue_action_and_runs_one(store: Stor
         await pilot.press(*"Dashboard", "enter")
         await screen_of(pilot, DashboardScreen)
     assert notifications(pilot.app) == [] or all(sev != "error" for _, sev in notifications(pilot.app))
+
+
+@sqlite_only
+@run_async
+async def test_help_lists_the_screens_keys_first_each_action_once(store: Store) -> None:
+    from ticketdesk.screens.help import HelpScreen, help_sections
+
+    async with make_app(store).run_test(size=(100, 60)) as pilot:
+        queue = await queue_ready(pilot)
+        sections = help_sections(queue)
+        assert [title for title, _ in sections] == ["Queue", "Table", "Everywhere"]
+        ids = [binding_id for _, rows in sections for _, _, binding_id in rows]
+        assert len(ids) == len(set(ids))
+        assert {b.id for b in QueueScreen.BINDINGS} <= set(ids)  # type: ignore[attr-defined]
+        assert ("↓ j", "Down", "table.cursor_down") in sections[1][1]
+        await pilot.press("question_mark")
+        await screen_of(pilot, HelpScreen)
+        shown = screen_text(pilot.app)
+        assert shown.index("Manage templates") < shown.index("Page down") < shown.index("Quit")
