@@ -328,3 +328,37 @@ async def test_capital_t_moves_marked_tickets_to_a_team(store: Store) -> None:
         await until(lambda: store.ticket(first).row.team == "product", pilot=pilot)
         await settle(pilot)
         assert store.ticket(second).row.team == "product"
+
+
+@sqlite_only
+@run_async
+async def test_fast_paging_loads_every_row_once_in_order(store: Store) -> None:
+    """Keys faster than the pages arrive must not load a page twice (no duplicate or
+    out-of-order rows), and the rows shown are the database's, in its order."""
+    store.generate_demo(tickets=1000, seed=3)
+    query = "status:closed"
+    expected = [r.number for r in store.list_tickets(parse_query(query), limit=1000).rows]
+    assert 600 < len(expected) < 1000
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        await pilot.press("f")
+        field = queue.query_one("#filter")
+        await until(lambda: field.has_focus, pilot=pilot)
+        field.value = query
+        await pilot.press("enter")
+        table = queue.table
+        await until(lambda: table.total == len(expected), pilot=pilot)
+        table.focus()
+        for _ in range(15):
+            table.action_page_down()  # no waiting between keys
+        await settle(pilot)
+        await until(lambda: table.row_at(table.cursor) is not None, pilot=pilot)
+        await settle(pilot)
+        top = [r.number for r in table.top.rows]
+        assert len(top) == len(set(top)), "a page was loaded twice"
+        assert top == expected[: len(top)]
+        assert table.current.number == expected[table.cursor]
+        table.action_last()
+        await until(lambda: table.current is not None, pilot=pilot)
+        bottom = [r.number for r in table.bottom.rows]
+        assert bottom == expected[::-1][: len(bottom)]

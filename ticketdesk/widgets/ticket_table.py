@@ -30,6 +30,8 @@ from ticketdesk.widgets.columns import cells, sla_left
 from ticketdesk.widgets.styles import cell_style
 
 PAGE = 100
+#: most rows one load reads: a jump further than this fills in over a few loads
+MAX_LOAD = 1000
 
 
 @dataclass
@@ -47,7 +49,7 @@ Loader = Callable[[bool, tuple[Any, ...] | None, int], tuple[list[Any], tuple[An
 COLUMNS: list[tuple[str, str, int]] = [
     # key, header, width (0 = takes the free width)
     ("mark", "", 1),
-    ("number", "NUMBER", 10),
+    ("number", "NUMBER", 11),
     ("priority", "PRI", 3),
     ("status", "STATUS", 11),
     ("sla", "SLA LEFT", 8),
@@ -108,6 +110,8 @@ class TicketTable(ScrollView, can_focus=True):
         self.bottom = Chain()
         self.selected: set[str] = set()
         self._generation = 0
+        #: (generation, reverse) of the chains being loaded now
+        self._loading: set[tuple[int, bool]] = set()
 
     # --- data ---------------------------------------------------------------------
 
@@ -154,27 +158,38 @@ class TicketTable(ScrollView, can_focus=True):
             return
         if len(self.top.rows) + len(self.bottom.rows) >= self.total:
             return
-        # grow whichever chain is nearer to the rows we need
+        # grow whichever chain is nearer to the rows we need, one load per chain at a time
         reverse = bottom_gap < top_gap
-        self._load(reverse, max(PAGE, min(top_gap, bottom_gap) + PAGE), self._generation)
+        if (self._generation, reverse) in self._loading:
+            return
+        self._loading.add((self._generation, reverse))
+        chain = self.bottom if reverse else self.top
+        wanted = min(max(PAGE, min(top_gap, bottom_gap) + PAGE), MAX_LOAD)
+        self._load(reverse, chain.after if chain.rows else None, wanted, self._generation)
 
-    @work(thread=True, exclusive=True, group="ticket-table", exit_on_error=False)
-    def _load(self, reverse: bool, wanted: int, generation: int) -> None:
+    @work(thread=True, group="ticket-table", exit_on_error=False)
+    def _load(self, reverse: bool, after: tuple[Any, ...] | None, wanted: int, generation: int) -> None:
         assert self.loader is not None
-        chain = self.bottom if reverse else self.top
-        rows: list[Any] = []
-        after = chain.after
-        while len(rows) < wanted:
-            page, after = self.loader(reverse, after if (rows or chain.rows) else None, PAGE)
-            rows.extend(page)
-            if after is None:
-                break
-        self.app.call_from_thread(self._extend, reverse, rows, after, generation)
+        try:
+            rows, next_after = self.loader(reverse, after, wanted)  # one query, however far the jump
+        except Exception:
+            self.app.call_from_thread(self._extend, reverse, after, None, None, generation)
+            raise
+        self.app.call_from_thread(self._extend, reverse, after, rows, next_after, generation)
 
-    def _extend(self, reverse: bool, rows: list[Any], after: tuple[Any, ...] | None, generation: int) -> None:
-        if generation != self._generation:
-            return  # a newer query replaced this one
+    def _extend(
+        self,
+        reverse: bool,
+        started_after: tuple[Any, ...] | None,
+        rows: list[Any] | None,
+        after: tuple[Any, ...] | None,
+        generation: int,
+    ) -> None:
+        """Append a loaded page (None: the load failed) to its chain, on the UI thread."""
+        self._loading.discard((generation, reverse))
         chain = self.bottom if reverse else self.top
+        if rows is None or generation != self._generation or chain.after != started_after:
+            return  # failed, or a newer query replaced this one, or this page is already in
         chain.rows.extend(rows)
         chain.after = after
         chain.done = after is None
@@ -239,7 +254,8 @@ class TicketTable(ScrollView, can_focus=True):
     # --- cursor ---------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh()
+        self.refresh_line(old)  # only the two rows that changed; a scroll repaints the rest
+        self.refresh_line(new)
         self.scroll_to_cursor()
         self._ensure(new)
         self.post_message(self.CursorMoved(new, self.total))
