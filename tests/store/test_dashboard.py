@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +19,9 @@ from ticketdesk.rules import sla
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.dashboard import AgeBucket, AgentLoad, Dashboard, DayCount, TeamLoad, changed_since, dashboard
+from ticketdesk.store.engine import Database
+
+from ..conftest import fresh_postgres_database
 
 NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
 OPEN = {"new", "open", "in_progress", "pending", "on_hold"}
@@ -274,8 +279,11 @@ def test_bad_arguments_are_refused(store: Store, now: datetime, days: int) -> No
 
 
 #: sqlite_stat1 of a mature 1M-ticket database as a full ANALYZE sees it: only averages, so
-#: "status IN (five open statuses)" looks like 5/7 of the table although it is ~6 %.
+#: "status IN (five open statuses)" looks like 5/7 of the table although it is ~6 % (which
+#: only the partial index's own row count tells).
 MATURE_STATS = {
+    "ix_ticket_open_board": "60000 12000 3000 600 200 2 1 1 1 1",
+    "ix_ticket_status_resolved": "1000000 142858 2",
     "ix_ticket_status_queue": "1000000 142858 35715 2 1",
     "ix_ticket_team_queue": "1000000 166667 23810 5953 2 1",
     "ix_ticket_assignee_queue": "1000000 50000 7143 1786 2 1",
@@ -289,8 +297,10 @@ MATURE_STATS = {
 
 @pytest.mark.parametrize("stats", ["analyzed", "mature"])
 def test_sqlite_plans_read_index_ranges_only(desk: Store, stats: str) -> None:
-    """Every read of the ticket table is a SEARCH (index ranges), never a SCAN of the whole
-    table or of a whole index, whatever the planner statistics say."""
+    """Every read of the ticket table is a SEARCH (index ranges) of a covering index, with
+    no sort step, whatever the planner statistics say; the one exception is the bare
+    `count(*)` of the table, which SQLite answers by counting the cells of an index's pages
+    (the `Count` opcode) without visiting its entries."""
     if not desk.db.is_sqlite:
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     statements: list[tuple[str, object]] = []
@@ -315,9 +325,152 @@ def test_sqlite_plans_read_index_ranges_only(desk: Store, stats: str) -> None:
         board(desk)
     finally:
         event.remove(desk.db.engine, "before_cursor_execute", capture)
-    assert len(statements) == 4
+    assert len(statements) == 3  # open groups, finished counts, daily counts
+    plans = []
     with desk.db.read() as session:
+        conn = session.connection()
         for statement, params in statements:
-            plan = [r[-1] for r in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
+            plan = [r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]
             reads = [line for line in plan if " ticket" in line]
-            assert reads and all(line.startswith("SEARCH") for line in reads), (statement, plan)
+            scans = [line for line in reads if not line.startswith("SEARCH")]
+            page_counts = [r for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params) if r[1] == "Count"]
+            assert reads and all("USING COVERING INDEX" in line for line in reads), (statement, plan)
+            assert len(scans) <= len(page_counts), (statement, plan)
+            assert not any("TEMP B-TREE" in line for line in plan), (statement, plan)
+            plans.append(plan)
+    open_groups, _, daily = plans
+    assert open_groups == ["SEARCH ticket USING COVERING INDEX ix_ticket_open_board (status=?)"]
+    assert {line.split(" INDEX ")[1].split()[0] for line in daily if " ticket" in line} == {
+        "ix_ticket_created",
+        "ix_ticket_status_resolved",
+    }
+
+
+# --- the indexes behind it (migration 0003) -------------------------------------------------
+
+BOARD_INDEXES = {"ix_ticket_open_board", "ix_ticket_status_resolved"}
+
+
+def test_open_predicate_is_the_partial_index_predicate() -> None:
+    """The query's `IS_OPEN` must say what the index's WHERE says, word for word (SQLite
+    matches a partial index by the terms of the query), and mean the open statuses."""
+    from sqlalchemy.dialects import sqlite
+
+    from ticketdesk.models.enums import ACTIVE_STATUSES
+    from ticketdesk.store.dashboard import IS_OPEN, OPEN_STATUSES, T
+
+    index = next(ix for ix in T.indexes if ix.name == "ix_ticket_open_board")
+    predicate = str(index.dialect_options["sqlite"]["where"])
+    assert str(index.dialect_options["postgresql"]["where"]) == predicate
+    assert str(IS_OPEN.compile(dialect=sqlite.dialect())) == f"ticket.{predicate}"
+    assert set(OPEN_STATUSES) == {s.value for s in ACTIVE_STATUSES}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database (no schema): a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    yield from fresh_postgres_database(request, template=None)
+
+
+def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
+    from alembic import command
+
+    from ticketdesk.store.engine import _alembic_config
+
+    with db.engine.begin() as conn:
+        (command.downgrade if down else command.upgrade)(_alembic_config(conn), revision)
+
+
+def _ticket_indexes(db: Database) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {ix["name"] for ix in inspect(db.engine).get_indexes("ticket")} & BOARD_INDEXES
+
+
+def test_models_declare_the_migrated_indexes(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    db = Database(db_url)
+    try:
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        assert [d for d in diffs if any(name in repr(d) for name in BOARD_INDEXES)] == []
+        assert _ticket_indexes(db) == BOARD_INDEXES
+    finally:
+        db.dispose()
+
+
+def test_migration_0003_upgrades_and_downgrades(empty_url: str) -> None:
+    """Up from 0002 and back, on its own (later revisions play no part)."""
+    db = Database(empty_url)
+    try:
+        _migrate(db, "0002")
+        assert _ticket_indexes(db) == set()
+        _migrate(db, "0003")
+        assert _ticket_indexes(db) == BOARD_INDEXES
+        _migrate(db, "0002", down=True)
+        assert _ticket_indexes(db) == set()
+    finally:
+        db.dispose()
+
+
+def test_sqlite_upgrade_gives_the_new_indexes_statistics(tmp_path: Path) -> None:
+    """An index without a sqlite_stat1 row looks very selective to the planner (which then
+    picks it over the analysed queue indexes), so on a database that has statistics the
+    upgrade analyses the new indexes; on one without, it leaves them all to defaults."""
+    for analysed in (True, False):
+        db = Database(f"sqlite:///{tmp_path / f'td-{analysed}.db'}")
+        try:
+            _migrate(db, "0002")
+            with db.engine.begin() as conn:
+                for i, status in enumerate(["new", "open", "pending", "resolved", "closed", "closed"]):
+                    conn.execute(
+                        text(
+                            "INSERT INTO ticket (number, subject, description, type, priority, status, channel,"
+                            " support_level, reopen_count, created_at, updated_at, version) VALUES (:n, 's', '',"
+                            " 'incident', 'P2', :status, 'email', 'L1', 0, :at, :at, 1)"
+                        ),
+                        {"n": f"T-{i}", "status": status, "at": "2026-10-20 12:00:00.000000"},
+                    )
+                if analysed:
+                    conn.execute(text("ANALYZE"))
+            _migrate(db, "0003")
+            with db.engine.connect() as conn:
+                has_stats = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first()
+                stats = dict(conn.execute(text("SELECT idx, stat FROM sqlite_stat1")).all()) if has_stats else {}
+            if analysed:
+                assert stats["ix_ticket_open_board"].split()[0] == "3"
+                assert stats["ix_ticket_status_resolved"].split()[0] == "6"
+            else:
+                assert stats == {}
+        finally:
+            db.dispose()
+
+
+def test_postgres_open_groups_can_use_the_partial_index(desk: Store) -> None:
+    """PostgreSQL proves the query implies the index predicate (with the planner told to
+    avoid scanning the table, as it would on a large one)."""
+    if desk.db.is_sqlite:
+        pytest.skip("PostgreSQL only")
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if "GROUP BY ticket.status, ticket.priority" in statement:
+            statements.append((statement, params))
+
+    event.listen(desk.db.engine, "before_cursor_execute", capture)
+    try:
+        board(desk)
+    finally:
+        event.remove(desk.db.engine, "before_cursor_execute", capture)
+    [(statement, params)] = statements
+    with desk.db.read() as session:
+        conn = session.connection()
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))  # type: ignore[arg-type]
+    assert "Index Only Scan using ix_ticket_open_board" in plan, plan

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -112,6 +113,25 @@ Index("ix_ticket_assignee_queue", Ticket.assignee_id, Ticket.status, *_queue_tai
 Index("ix_ticket_priority_updated", *_queue_tail)
 Index("ix_ticket_updated", Ticket.updated_at, Ticket.id)
 Index("ix_ticket_created", Ticket.created_at, Ticket.id)
+# Dashboard (store/dashboard.py, migration 0003): the open tickets with every column their
+# panels read (partial, so it stays small and the GROUP BY reads no table rows; the query
+# repeats the predicate word for word), and finished tickets by resolution time.
+_open_predicate = text("status IN ('new', 'open', 'in_progress', 'pending', 'on_hold')")
+Index(
+    "ix_ticket_open_board",
+    Ticket.status,
+    Ticket.priority,
+    Ticket.team_id,
+    Ticket.assignee_id,
+    Ticket.created_at,
+    Ticket.first_response_due,
+    Ticket.first_responded_at,
+    Ticket.resolution_due,
+    Ticket.resolved_at,
+    sqlite_where=_open_predicate,
+    postgresql_where=_open_predicate,
+)
+Index("ix_ticket_status_resolved", Ticket.status, Ticket.resolved_at)
 
 
 class Tag(SQLModel, table=True):
