@@ -92,3 +92,32 @@ def test_postgres_chinese_search_uses_the_trigram_index(db_url: str) -> None:
     assert "ix_ticket_search" in plan
     assert Store(db, login="admin").warnings() == []
     db.dispose()
+
+
+def test_service_rules_migration_matches_the_models_and_downgrades_with_tickets(db_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from ticketdesk.store import NewTicket
+    from ticketdesk.store.engine import _alembic_config, upgrade_schema
+
+    store = Store.open(db_url, login="admin")
+    store.create_ticket(NewTicket(subject="kept across the downgrade"))
+    db = store.db
+    try:
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        # the search indexes (pg_trgm, FTS) are the migrations' own; the rest must match the models
+        assert [d for d in diffs if "_search" not in repr(d) and "_fts" not in repr(d)] == [], diffs
+        with db.engine.begin() as conn:
+            command.downgrade(_alembic_config(conn), "0003")
+        columns = {c["name"] for c in inspect(db.engine).get_columns("ticket")}
+        assert "sla_paused_at" not in columns and "setting" not in inspect(db.engine).get_table_names()
+        upgrade_schema(db)
+        assert current_revision(db) == head_revision()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT sla_paused_seconds FROM ticket")).scalar() == 0
+    finally:
+        store.close()

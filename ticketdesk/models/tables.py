@@ -45,6 +45,8 @@ class Team(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=50, unique=True)
     name: str = Field(max_length=200)
+    #: where round-robin assignment in this team continues from
+    last_assigned_id: int | None = Field(default=None)
 
 
 class TicketType(SQLModel, table=True):
@@ -101,6 +103,11 @@ class Ticket(SQLModel, table=True):
     first_responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    #: set while the SLA clocks stand still (pending, on hold)
+    sla_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    #: business time spent paused so far (and resolved, before a reopen): pushes the due times back
+    sla_paused_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    last_customer_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
     version: int = Field(default=1, sa_column=_version_column)
 
 
@@ -128,6 +135,7 @@ Index(
     Ticket.first_responded_at,
     Ticket.resolution_due,
     Ticket.resolved_at,
+    Ticket.sla_paused_at,  # migration 0004
     sqlite_where=_open_predicate,
     postgresql_where=_open_predicate,
 )
@@ -228,3 +236,33 @@ class SavedView(SQLModel, table=True):
     sort: str | None = Field(default=None, max_length=50)
     position: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+
+
+class Setting(SQLModel, table=True):
+    """A settings document (JSON): "sla" (the SLA policy), "rules" (routing, automations, sweep)."""
+
+    __tablename__ = "setting"
+    key: str = Field(primary_key=True, max_length=50)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    updated_by_id: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class RuleFiring(SQLModel, table=True):
+    """A rule that fired on a ticket for one occurrence: the unique key makes it at most once."""
+
+    __tablename__ = "rule_firing"
+    __table_args__ = (UniqueConstraint("rule", "ticket_id", "occurrence", name="uq_rule_firing"),)
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    )
+    rule: str = Field(max_length=120)
+    ticket_id: int = Field(
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ticket.id"), nullable=False)
+    )
+    occurrence: str = Field(max_length=200)
+    fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+
+
+Index("ix_rule_firing_ticket", RuleFiring.ticket_id)
