@@ -332,6 +332,38 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
     assert _scalar(store, select(func.count()).select_from(Tag).where(Tag.name == "x")) == 0
 
 
+def test_reply_racing_a_concurrent_commit_is_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The single-ticket write (a reply) is guarded the same way as the batch."""
+    _skip_on_sqlite(store)
+    number = store.create_ticket(NewTicket(subject="raced reply", priority="P2"))
+    v0 = store.ticket(number).row.version
+    alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
+
+    original = tickets.stage_comment
+    fired: list[bool] = []
+
+    def interleave(session, **kw):  # type: ignore[no-untyped-def]
+        if not fired:  # alice has read the ticket; bob commits before she writes
+            fired.append(True)
+            done, errors = _in_thread(lambda: bob.update_tickets([number], TicketChanges(priority="P1")))
+            assert done.wait(WAIT), "the concurrent update did not finish"
+            assert errors == []
+        return original(session, **kw)
+
+    monkeypatch.setattr(tickets, "stage_comment", interleave)
+    with pytest.raises(Conflict) as caught:
+        alice.reply(number, "Looking into it now.")
+    assert fired == [True]
+    assert caught.value.numbers == [number]
+    assert number in str(caught.value) and "bob" in str(caught.value) and "priority" in str(caught.value)
+    monkeypatch.undo()
+
+    detail = store.ticket(number)
+    assert (detail.row.priority, detail.row.version, detail.row.status) == ("P1", v0 + 1, "new")
+    assert detail.comments == [] and detail.row.first_responded_at is None
+    assert {e.actor for e in detail.events if e.ticket_version == v0 + 1} == {"bob"}
+
+
 # --- 4. crash consistency ------------------------------------------------------------
 
 BULK = 1000

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from ticketdesk.store import InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store.readmodels import TicketDetail
@@ -110,6 +111,51 @@ def test_forbidden_transition_in_a_batch_changes_nothing(store: Store) -> None:
         store.update_tickets([a, b], TicketChanges(status="pending", priority="P0"))
     assert {n: store.ticket(n).row.version for n in (a, b)} == versions
     assert store.ticket(a).row.priority == "P2"
+
+
+def test_batch_writes_its_tickets_with_one_update_statement(store: Store) -> None:
+    numbers = [new(store, subject=f"printer {i}") for i in range(3)]
+    statements: list[tuple[str, bool]] = []
+
+    def seen(_conn, _cursor, statement, _params, _context, executemany):  # type: ignore[no-untyped-def]
+        statements.append((statement.lstrip(), executemany))
+
+    event.listen(store.db.engine, "before_cursor_execute", seen)
+    try:
+        store.update_tickets(numbers, TicketChanges(priority="P1", add_tags=("printer",), note="batch"))
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", seen)
+    updates = [many for sql, many in statements if sql.upper().startswith("UPDATE TICKET ")]
+    assert updates == [True], "one executemany for the batch, not one UPDATE per ticket"
+    assert all(store.ticket(n).row.version == 2 for n in numbers)
+
+
+def test_batch_changes_on_each_ticket_only_what_its_change_reaches(store: Store) -> None:
+    """The batch's one UPDATE sets every column changed on any ticket: each ticket keeps its
+    own value of the columns its change did not touch."""
+    fresh = new(store, priority="P1")  # new -> open: status only
+    taken = new(store, priority="P3", assignee="alice")  # open already: priority and due dates only
+    before = {n: store.ticket(n) for n in (fresh, taken)}
+
+    result = store.update_tickets([fresh, taken], TicketChanges(status="open", priority="P1"))
+
+    assert sorted(result.changed) == sorted([fresh, taken])
+    a, b = store.ticket(fresh), store.ticket(taken)
+    assert (a.row.status, a.row.priority, a.row.version) == ("open", "P1", 2)
+    assert (a.row.first_response_due, a.row.resolution_due) == (
+        before[fresh].row.first_response_due,
+        before[fresh].row.resolution_due,
+    )
+    assert changes(a)[len(before[fresh].events) :] == [("changed", "status", "new", "open")]
+    assert (b.row.status, b.row.priority, b.row.assignee, b.row.version) == ("open", "P1", "alice", 2)
+    assert b.status_changed_at == before[taken].status_changed_at
+    assert b.row.resolution_due is not None and b.row.resolution_due < before[taken].row.resolution_due  # type: ignore[operator]
+    assert {f for _, f, _, _ in changes(b)[len(before[taken].events) :]} == {
+        "priority",
+        "first_response_due",
+        "resolution_due",
+    }
+    assert {e.ticket_version for d in (a, b) for e in d.events[len(before[d.row.number].events) :]} == {2}
 
 
 def test_full_lifecycle_sets_timestamps(store: Store) -> None:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 
-from sqlalchemy import func, inspect, select, update
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import bindparam, func, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from ticketdesk.models import (
@@ -528,9 +528,9 @@ def update_tickets(
         ticket.updated_at = now
         pending_events.append((ticket, ticket_changes))
 
-    # One flush: the UPDATEs carry `WHERE version = :old`, so a concurrent writer that got
-    # in between our read and this write makes the flush fail instead of being overwritten.
-    _flush_or_conflict(session, [t for t, _ in pending_events])
+    # The UPDATE carries `WHERE version = <as read>`, so a concurrent writer that got in
+    # between our read and this write makes it fail instead of being overwritten.
+    _save_tickets(session, [t for t, _ in pending_events])
     _apply_tag_ops(session, tag_ops)
     if note_rows:
         session.connection().execute(Comment.__table__.insert(), note_rows)  # type: ignore[attr-defined]
@@ -541,24 +541,50 @@ def update_tickets(
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
 
 
-def _flush_or_conflict(session: Session, tickets: Sequence[Ticket]) -> None:
-    """Flush; if a versioned UPDATE matched no row, say which ticket and who changed it."""
-    loaded = {t.id: (t.number, inspect(t).attrs.version.loaded_value) for t in tickets}
-    try:
-        session.flush()
-    except StaleDataError:
-        # The session's transaction is dead after a failed flush: ask on a fresh connection.
-        with session.get_bind().connect() as conn, Session(bind=conn) as fresh:
-            current = dict(
-                fresh.execute(select(Ticket.id, Ticket.version).where(Ticket.id.in_(list(loaded)))).all()  # type: ignore[union-attr]
-            )
-            infos = [
-                describe_conflict(fresh, tid, number, version, current.get(tid, version))
-                for tid, (number, version) in loaded.items()
-                if current.get(tid) != version
-            ]
-        message = "; ".join(i.message for i in infos) or "a ticket was changed by someone else meanwhile"
-        raise Conflict(message, numbers=[i.number for i in infos]) from None
+def _save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
+    """Write what was changed on `tickets`, bumping each version once, then flush the rest of
+    the session (such as the comments staged with the change).
+
+    One UPDATE executemany for them all (the ORM would send one versioned UPDATE per row): it
+    sets every column changed on any of the tickets, a ticket whose column did not change
+    getting its own value back, and each row is guarded by `version = <the version we read>`.
+    So if another writer committed one of the tickets since we read it, fewer rows match and
+    the change is refused with a Conflict naming that ticket, who changed it and what.
+    """
+    if tickets:
+        columns = set(inspect(Ticket).column_attrs.keys())
+        states = [inspect(t) for t in tickets]
+        changed = sorted(set().union(*(columns - state.unmodified for state in states)))
+        table = Ticket.__table__  # type: ignore[attr-defined]
+        write = (
+            update(table)
+            .where(table.c.id == bindparam("ticket_id"), table.c.version == bindparam("read_version"))
+            .values(version=table.c.version + 1)
+        )  # SET also has the columns named in the rows below
+        rows = [{"ticket_id": t.id, "read_version": t.version, **{c: getattr(t, c) for c in changed}} for t in tickets]
+        if session.connection().execute(write, rows).rowcount != len(rows):
+            raise _lost_race(session, tickets)
+        for ticket in tickets:
+            # Written: out of the ORM's unit of work, lest it write them again (and bump
+            # the version twice); still readable, now at their new version.
+            set_committed_value(ticket, "version", ticket.version + 1)
+            session.expunge(ticket)
+    session.flush()
+
+
+def _lost_race(session: Session, tickets: Sequence[Ticket]) -> Conflict:
+    """The Conflict for the tickets another writer committed after we read them, asked on a
+    fresh connection: it sees their commit, and not our own writes, which are being refused."""
+    read = {t.id: (t.number, t.version) for t in tickets}
+    with session.get_bind().connect() as conn, Session(bind=conn) as fresh:
+        current = dict(fresh.execute(select(Ticket.id, Ticket.version).where(Ticket.id.in_(list(read)))).all())  # type: ignore[union-attr]
+        infos = [
+            describe_conflict(fresh, tid, number, version, current.get(tid, version))
+            for tid, (number, version) in read.items()
+            if current.get(tid) != version
+        ]
+    message = "; ".join(i.message for i in infos) or "a ticket was changed by someone else meanwhile"
+    return Conflict(message, numbers=[i.number for i in infos])
 
 
 def _agent_logins(session: Session, tickets: Sequence[Ticket], extra: Agent | None) -> dict[int, str]:
@@ -618,7 +644,7 @@ def add_comment(
         info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
         raise Conflict(info.message, numbers=[ticket.number])
     comment, changes = stage_comment(session, actor=actor, ticket=ticket, body=body, internal=internal, now=now)
-    _flush_or_conflict(session, [ticket])
+    _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
     return comment
 
