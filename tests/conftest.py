@@ -173,6 +173,18 @@ def store(db_url: str) -> Iterator[Store]:
     s.close()
 
 
+def use_24x7_sla(store: Store) -> None:
+    """Every priority's clocks on the wall clock (24×7): for tests whose arithmetic is about
+    something else than business hours."""
+    from ticketdesk.rules.sla_policy import SlaPolicy
+    from ticketdesk.store import settings
+    from ticketdesk.store.tickets import acting_agent
+
+    with store.db.write() as session:
+        doc = {"always_24x7": ["P0", "P1", "P2", "P3"]}
+        settings.write_document(session, "sla", doc, actor=acting_agent(session, ADMIN), parse=SlaPolicy.from_dict)
+
+
 def as_agent(store: Store, login: str) -> Store:
     """The same database, acting as another agent."""
     return Store(store.db, login=login)

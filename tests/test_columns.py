@@ -52,3 +52,5 @@ def test_overdue_is_negative_and_finished_tickets_say_met_or_missed() -> None:
     assert sla_left(row(status="resolved", sla_state="breached"), NOW) == "missed"
     assert sla_left(row(status="closed", sla_state="ok"), NOW) == "met"
     assert sla_left(row(), NOW) == ""
+    paused = row(status="pending", first_response_due=NOW - timedelta(hours=5), sla_paused_at=NOW - timedelta(hours=6))
+    assert sla_left(paused, NOW) == "paused"

@@ -21,7 +21,7 @@ from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.dashboard import AgeBucket, AgentLoad, Dashboard, DayCount, TeamLoad, changed_since, dashboard
 from ticketdesk.store.engine import Database
 
-from ..conftest import fresh_postgres_database
+from ..conftest import fresh_postgres_database, use_24x7_sla
 
 NOW = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
 OPEN = {"new", "open", "in_progress", "pending", "on_hold"}
@@ -80,6 +80,7 @@ SPECS = [
 
 @pytest.fixture
 def desk(store: Store) -> Store:
+    use_24x7_sla(store)  # the specs' due times are wall-clock arithmetic
     store.add_agent("carol", role="agent", team="ops", name="Carol Gone")
     for spec in SPECS:
         number = store.create_ticket(

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
+from ticketdesk.rules.calendar import business_time_between
+from ticketdesk.rules.sla_policy import DEFAULT_CALENDAR
 from ticketdesk.store import InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store.readmodels import TicketDetail
 
@@ -47,7 +49,9 @@ def test_create_records_every_field_and_event(store: Store) -> None:
     assert d.category == "vpn" and d.description.startswith("Since")
     assert r.version == 1
     assert r.first_response_due is not None and r.resolution_due is not None
-    assert r.first_response_due - r.created_at == timedelta(hours=4)
+    # P1: 4 h of business time on the default calendar (Monday to Friday, 09:00-17:00 UTC)
+    assert business_time_between(DEFAULT_CALENDAR, r.created_at, r.first_response_due) == timedelta(hours=4)
+    assert r.first_response_due - r.created_at >= timedelta(hours=4)
     assert ("created", "number", None, number) in changes(d)
     for expected in [("changed", "status", None, "open"), ("changed", "priority", None, "P1"),
                      ("changed", "team", None, "support"), ("changed", "assignee", None, "alice"),

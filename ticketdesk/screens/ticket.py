@@ -261,6 +261,8 @@ def sla_summary(row: Any) -> str:
     """The SLA state and the time left on the nearest running clock: "warning, 42m left"."""
     if not row.sla_state:
         return "-"
+    if row.sla_paused_at is not None:
+        return f"{row.sla_state}, paused since {when(row.sla_paused_at)}"
     left = sla_left(row, utcnow())
     if row.status in ("resolved", "closed") or not left:
         return row.sla_state

@@ -48,6 +48,7 @@ from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
 from ticketdesk.rules import sla
 from ticketdesk.store.errors import InvalidInput
 from ticketdesk.store.queries import T, latest_event_id, sla_condition
+from ticketdesk.store.sla import warning_lead
 
 #: Open statuses in workflow order; finished ones are the rest.
 OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s in ACTIVE_STATUSES)
@@ -208,7 +209,7 @@ def _open_groups(session: Session, now: datetime) -> list[Any]:
         T.c.team_id,
         T.c.assignee_id,
         func.count().label("n"),
-        tally(sla_condition(sla.SlaState.WARNING, now)).label("warning"),
+        tally(sla_condition(sla.SlaState.WARNING, now, warning_lead(session))).label("warning"),
         tally(sla_condition(sla.SlaState.BREACHED, now)).label("breached"),
         *younger,
     )

@@ -29,7 +29,9 @@ from sqlmodel import Session, SQLModel
 
 from ticketdesk.models import Priority
 from ticketdesk.models.types import utcnow
-from ticketdesk.rules import numbering, sla
+from ticketdesk.rules import numbering
+from ticketdesk.rules.sla_policy import due_dates
+from ticketdesk.store import sla as sla_clocks
 
 
 @dataclass(frozen=True)
@@ -843,7 +845,7 @@ _TICKET_COLUMNS = (
     "id", "number", "subject", "description", "type", "category", "priority", "status", "channel",
     "customer_id", "team_id", "assignee_id", "support_level", "resolution", "merged_into_id", "reopen_count",
     "first_response_due", "resolution_due", "expected_at", "created_at", "updated_at", "status_changed_at",
-    "first_responded_at", "resolved_at", "closed_at", "version",
+    "first_responded_at", "resolved_at", "closed_at", "version", "sla_paused_at",
 )  # fmt: skip
 _COMMENT_COLUMNS = ("id", "ticket_id", "kind", "author_id", "customer_id", "body", "created_at")
 _EVENT_COLUMNS = ("id", "ticket_id", "actor_id", "at", "kind", "field", "old", "new", "ticket_version")
@@ -1320,6 +1322,7 @@ class _TicketWriter:
         self.t_ticket, self.t_tag = _table("ticket"), _table("ticket_tag")
         self.t_comment, self.t_event = _table("comment"), _table("event")
         self.bulk = _Bulk(session)
+        self.policy = sla_clocks.policy(session)
         self.first_ticket = self.next_ticket = self._max_id(self.t_ticket) + 1
         self.first_comment = self.next_comment = self._max_id(self.t_comment) + 1
         self.next_event = self._max_id(self.t_event) + 1
@@ -1491,7 +1494,8 @@ class _TicketWriter:
             names.append(choice(_GENERAL_TAGS))
         names = list(dict.fromkeys(names))[:3]
 
-        first_due, resolution_due = sla.due_dates(Priority(priority), created, vip=vip)
+        clocks = due_dates(self.policy, priority=Priority(priority), team=team_key, vip=vip, created_at=created)
+        first_due, resolution_due = clocks.first_response_due, clocks.resolution_due
         fr_target = (first_due - created).total_seconds()
         res_target = (resolution_due - created).total_seconds()
         plan = self._timeline(status, fr_target, res_target, age, incident=incident, vip=vip)
@@ -1570,6 +1574,7 @@ class _TicketWriter:
                 assignee.id if assignee else None, level, resolution, None, reopen_count,
                 dt(first_due), dt(resolution_due), expected_at, created_v, at, status_changed,
                 first_responded, resolved, closed, version,
+                status_changed if current in ("pending", "on_hold") else None,  # SLA clocks paused since
             )
         )  # fmt: skip
 

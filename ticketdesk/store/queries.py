@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select, text, tuple_, union_all
@@ -15,6 +15,7 @@ from ticketdesk.models import Agent, Comment, Customer, Event, Organisation, Tag
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering, sla
 from ticketdesk.rules.query import ME, Sort, SortKey, TicketFilter, parse_sort
+from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import (
     AgentView,
@@ -44,7 +45,8 @@ def filter_conditions(
     """The WHERE conditions of a filter; names (teams, logins, tags) resolved to ids first."""
     conds: list[ColumnElement[bool]] = []
     if flt.sla_states:
-        conds.append(or_(*(sla_condition(state, now or utcnow()) for state in flt.sla_states)))
+        lead = sla_clocks.warning_lead(session)
+        conds.append(or_(*(sla_condition(state, now or utcnow(), lead) for state in flt.sla_states)))
     if flt.statuses:
         conds.append(T.c.status.in_([s.value for s in flt.statuses]))
     if flt.priorities:
@@ -82,24 +84,33 @@ def filter_conditions(
     return conds
 
 
-def sla_condition(state: sla.SlaState, now: datetime) -> ColumnElement[bool]:
+def sla_condition(
+    state: sla.SlaState, now: datetime, warning: timedelta = sla.DEFAULT_WARNING
+) -> ColumnElement[bool]:
     """The SQL twin of `rules.sla.sla_state`: breached if a clock ran out (or was met late),
-    warning if one runs out within the warning lead time, ok otherwise."""
-    soon = now + sla.DEFAULT_WARNING
+    warning if one runs out within the warning lead time, ok otherwise. A paused ticket
+    (pending, on hold) is judged as of its pause: breached only if it ran out before, and
+    never in warning while its clock stands still."""
+    soon = now + warning
+    running = T.c.sla_paused_at.is_(None)
     clocks = ((T.c.first_response_due, T.c.first_responded_at), (T.c.resolution_due, T.c.resolved_at))
+
+    def ran_out(due: Any) -> ColumnElement[bool]:
+        return or_(and_(running, due <= now), and_(~running, due <= T.c.sla_paused_at))
+
     breached = or_(
         *(
-            and_(due.is_not(None), or_(and_(met.is_(None), due <= now), and_(met.is_not(None), met > due)))
+            and_(due.is_not(None), or_(and_(met.is_(None), ran_out(due)), and_(met.is_not(None), met > due)))
             for due, met in clocks
         )
     )
-    warning = or_(*(and_(due.is_not(None), met.is_(None), due > now, due <= soon) for due, met in clocks))
-    running = or_(*(due.is_not(None) for due, _ in clocks))
+    warning_soon = or_(*(and_(due.is_not(None), met.is_(None), running, due > now, due <= soon) for due, met in clocks))
+    any_clock = or_(*(due.is_not(None) for due, _ in clocks))
     if state == sla.SlaState.BREACHED:
         return breached
     if state == sla.SlaState.WARNING:
-        return and_(~breached, warning)
-    return and_(running, ~breached, ~warning)
+        return and_(~breached, warning_soon)
+    return and_(any_clock, ~breached, ~warning_soon)
 
 
 def _team_ids(session: Session, teams: Sequence[str]) -> list[int]:
@@ -348,6 +359,7 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
             T.c.resolution_due,
             T.c.first_responded_at,
             T.c.resolved_at,
+            T.c.sla_paused_at,
             T.c.version,
         )
         .select_from(T)
@@ -358,6 +370,7 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
     )
     by_id = {r.id: r for r in session.execute(stmt)}
     tags = tags_by_ticket(session, list(by_id))
+    lead = sla_clocks.warning_lead(session)
     result = []
     for ticket_id in ids:
         r = by_id.get(ticket_id)
@@ -383,20 +396,23 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
                 resolution_due=r.resolution_due,
                 first_responded_at=r.first_responded_at,
                 resolved_at=r.resolved_at,
-                sla_state=_sla_state(r, now),
+                sla_state=_sla_state(r, now, lead),
                 version=r.version,
+                sla_paused_at=r.sla_paused_at,
             )
         )
     return result
 
 
-def _sla_state(r: Any, now: datetime) -> str | None:
+def _sla_state(r: Any, now: datetime, warning: timedelta = sla.DEFAULT_WARNING) -> str | None:
+    paused = r.sla_paused_at is not None  # judged as of the pause, no warning while it stands still
     state = sla.sla_state(
-        now=now,
+        now=r.sla_paused_at if paused else now,
         first_response_due=r.first_response_due,
         first_responded_at=r.first_responded_at,
         resolution_due=r.resolution_due,
         resolved_at=r.resolved_at,
+        warning=timedelta(0) if paused else warning,
     )
     return state.value if state else None
 

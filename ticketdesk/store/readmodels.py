@@ -29,6 +29,8 @@ class TicketRow:
     resolved_at: datetime | None
     sla_state: str | None
     version: int
+    #: when the SLA clocks stopped for pending / on hold (None: running)
+    sla_paused_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -38,7 +38,8 @@ from ticketdesk.models import (
 )
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.models.types import utcnow
-from ticketdesk.rules import numbering, sla, text, workflow
+from ticketdesk.rules import numbering, text, workflow
+from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
 from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
 
@@ -261,7 +262,6 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
     if assignee is not None and team is None and assignee.team_id is not None:
         team = session.get(Team, assignee.team_id)
     status = Status.NEW if assignee is None else Status.OPEN
-    first_due, resolution_due = sla.due_dates(priority, now, vip=bool(customer and customer.vip))
 
     ticket = Ticket(
         number=next_number(session, now),
@@ -276,13 +276,12 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
         team_id=team.id if team else None,
         assignee_id=assignee.id if assignee else None,
         support_level=level.value,
-        first_response_due=first_due,
-        resolution_due=resolution_due,
         expected_at=new.expected_at,
         created_at=now,
         updated_at=now,
         status_changed_at=now,
     )
+    sla_clocks.start_clocks(session, ticket)
     session.add(ticket)
     session.flush()
     _apply_tag_ops(session, [(ticket.id, tags, [])])  # type: ignore[list-item]
@@ -443,6 +442,7 @@ def update_tickets(
     unchanged: list[str] = []
     for ticket in tickets:
         ticket_changes: list[_Change] = []
+        before = sla_clocks.Before.of(ticket)
         reply = replies.get(ticket.number)
         if reply is not None:
             ticket_changes.extend(
@@ -451,11 +451,6 @@ def update_tickets(
         if priority is not None and ticket.priority != priority.value:
             ticket_changes.append(_Change("priority", ticket.priority, priority.value))
             ticket.priority = priority.value
-            first_due, resolution_due = sla.due_dates(priority, ticket.created_at)
-            for name, due in (("first_response_due", first_due), ("resolution_due", resolution_due)):
-                if getattr(ticket, name) != due:
-                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(due)))
-                    setattr(ticket, name, due)
         if level is not None and ticket.support_level != level.value:
             ticket_changes.append(_Change("support_level", ticket.support_level, level.value))
             ticket.support_level = level.value
@@ -504,6 +499,8 @@ def update_tickets(
             if plan.resolution is not None and plan.resolution != ticket.resolution:
                 ticket_changes.append(_Change("resolution", ticket.resolution, plan.resolution))
                 ticket.resolution = plan.resolution
+        for name, was, due in sla_clocks.after_change(session, ticket, before, now):
+            ticket_changes.append(_Change(name, _fmt(was), _fmt(due)))
         current_tags = tags_now.get(ticket.id, set())  # type: ignore[arg-type]
         to_add = sorted(add_tags - current_tags)
         to_remove = sorted(remove_tags & current_tags)
@@ -643,7 +640,11 @@ def add_comment(
     if expected_version is not None and ticket.version != expected_version:
         info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
         raise Conflict(info.message, numbers=[ticket.number])
+    before = sla_clocks.Before.of(ticket)
     comment, changes = stage_comment(session, actor=actor, ticket=ticket, body=body, internal=internal, now=now)
+    changes += [
+        _Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
+    ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
     return comment

@@ -31,6 +31,8 @@ def sla_left(row: Any, now: datetime) -> str:
     finished ticket whether its SLA was met."""
     if row.status in ("resolved", "closed"):
         return "missed" if row.sla_state == "breached" else "met"
+    if getattr(row, "sla_paused_at", None) is not None:
+        return "paused"
     running = [row.resolution_due]
     if row.first_responded_at is None:
         running.append(row.first_response_due)
