@@ -71,6 +71,9 @@ class EventKind(StrEnum):
     MERGED = "merged"
     TAGGED = "tagged"
     UNTAGGED = "untagged"
+    AUTOMATION = "automation"  # a rule's decision: routing, auto-assignment, an automation, a duplicate flag
+    ESCALATED = "escalated"
+    SLA = "sla"  # a warning or a breach raised by the sweep
 
 
 def parse_enum(enum: type[E], value: str, field: str) -> E:

@@ -24,6 +24,7 @@ from ticketdesk.models import (
     Event,
     EventKind,
     LinkKind,
+    Organisation,
     Priority,
     Role,
     Status,
@@ -39,6 +40,8 @@ from ticketdesk.models import (
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering, text, workflow
+from ticketdesk.rules.routing import TicketFacts
+from ticketdesk.store import automation
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
 from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
@@ -261,6 +264,22 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
     assignee = resolve_assignee(session, new.assignee, actor) if new.assignee else None
     if assignee is not None and team is None and assignee.team_id is not None:
         team = session.get(Team, assignee.team_id)
+    routed = automation.route_new(
+        session,
+        TicketFacts(
+            number="", subject=subject, description=description, type=ticket_type, category=category,
+            priority=priority.value, status=Status.NEW.value, channel=channel.value,
+            team=team.key if team else None, assignee=assignee.login if assignee else None,
+            support_level=level.value, tags=frozenset(tags), customer_vip=bool(customer and customer.vip),
+            organisation=_organisation_name(session, customer), created_at=now, updated_at=now,
+        ),
+        team=team,
+        level_given=new.support_level != NewTicket.support_level,
+        assignee=assignee,
+    )  # fmt: skip
+    team, assignee = routed.team, routed.assignee
+    if routed.level is not None:
+        level = SupportLevel(routed.level)
     status = Status.NEW if assignee is None else Status.OPEN
 
     ticket = Ticket(
@@ -295,8 +314,27 @@ def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: dateti
         if value is not None:
             changes.append(_Change(name, None, value))
     changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in tags)
-    _write_events(session, _event_rows(ticket, actor, now, changes))
+    changes.extend(_Change(name, None, text_, EventKind.AUTOMATION) for name, text_ in routed.decisions)
+    rows = _event_rows(ticket, actor, now, changes)
+    duplicate = automation.suspected_duplicate(session, ticket)
+    if duplicate is not None:
+        other, score = duplicate
+        ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=other, kind=LinkKind.DUPLICATE, now=now)
+        flag = _Change(
+            "duplicate", None, f"suspected duplicate of {other.number} ({score:.0f}% alike)", EventKind.AUTOMATION
+        )
+        rows += _event_rows(ticket, actor, now, [ours, flag]) + _event_rows(other, actor, now, [theirs])
+    _write_events(session, rows)
+    automation.fire(session, [ticket.id], "created", now)  # type: ignore[list-item]
     return ticket
+
+
+def _organisation_name(session: Session, customer: Customer | None) -> str | None:
+    if customer is None or customer.organisation_id is None:
+        return None
+    with session.no_autoflush:
+        org = session.get(Organisation, customer.organisation_id)
+    return org.name if org else None
 
 
 # --- tags ---------------------------------------------------------------------------
@@ -388,6 +426,9 @@ def update_tickets(
     replies: Mapping[str, str] | None = None,
     replies_internal: bool = False,
     now: datetime | None = None,
+    cause: str | None = None,
+    escalation: str | None = None,
+    depth: int = 0,
 ) -> UpdateResult:
     """Apply the same changes to many tickets in the caller's one transaction.
 
@@ -522,6 +563,10 @@ def update_tickets(
         if not ticket_changes:
             unchanged.append(ticket.number)
             continue
+        if escalation:
+            ticket_changes.append(_Change("escalation", None, escalation, EventKind.ESCALATED))
+        if cause:  # an automatic change names the rule that made it
+            ticket_changes.append(_Change("rule", None, cause, EventKind.AUTOMATION))
         ticket.updated_at = now
         pending_events.append((ticket, ticket_changes))
 
@@ -535,6 +580,8 @@ def update_tickets(
     for ticket, ticket_changes in pending_events:
         rows.extend(_event_rows(ticket, actor, now, ticket_changes))
     _write_events(session, rows)
+    trigger = "replied" if replies and not replies_internal else "updated"
+    automation.fire(session, [t.id for t, _ in pending_events], trigger, now, depth=depth)  # type: ignore[misc]
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
 
 
@@ -647,6 +694,7 @@ def add_comment(
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
+    automation.fire(session, [ticket.id], "updated" if internal else "replied", now)  # type: ignore[list-item]
     return comment
 
 
@@ -771,8 +819,17 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
     missing_tags = sorted(tags[dup.id] - tags[target.id])  # type: ignore[index]
 
     with session.no_autoflush:  # one UPDATE per ticket: version bumps once
-        dup_link, target_link = _add_link(
-            session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now
+        already = session.execute(  # flagged as a suspected duplicate on create: the merge completes it
+            select(TicketLink.id).where(
+                TicketLink.ticket_id == dup.id,  # type: ignore[arg-type]
+                TicketLink.other_id == target.id,  # type: ignore[arg-type]
+                TicketLink.kind == LinkKind.DUPLICATE.value,  # type: ignore[arg-type]
+            )
+        ).first()
+        links = (
+            []
+            if already
+            else list(_add_link(session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now))
         )
         dup_changes = [_Change("status", dup.status, plan.status.value)]
         dup.status = plan.status.value
@@ -784,8 +841,8 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
             dup_changes.append(_Change("resolution", None, note))
             dup.resolution = note
         dup.merged_into_id = target.id
-        dup_changes += [dup_link, _Change("merged_into", None, target.number, EventKind.MERGED)]
-        target_changes = [target_link, _Change("merged_from", None, dup.number, EventKind.MERGED)]
+        dup_changes += [*links[:1], _Change("merged_into", None, target.number, EventKind.MERGED)]
+        target_changes = [*links[1:], _Change("merged_from", None, dup.number, EventKind.MERGED)]
         target_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
         target_changes.append(_Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
     session.flush()
