@@ -68,8 +68,9 @@ def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: dat
         dialect.insert(table)
         .values(rule=rule[:120], ticket_id=ticket_id, occurrence=occurrence[:200], fired_at=now)
         .on_conflict_do_nothing(index_elements=["rule", "ticket_id", "occurrence"])
+        .returning(table.c.id)  # a row back only if this claim inserted it (rowcount is unreliable here)
     )
-    return session.connection().execute(stmt).rowcount == 1
+    return session.connection().execute(stmt).first() is not None
 
 
 # --- facts -----------------------------------------------------------------------------

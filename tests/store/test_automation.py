@@ -1,0 +1,163 @@
+"""Routing, assignment, duplicates, automations and escalation in the store, on SQLite and
+PostgreSQL: each decision is checked in the database and in the events naming its rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
+from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
+from ticketdesk.store.automation import escalate
+from ticketdesk.store.tickets import acting_agent
+
+from ..conftest import as_agent
+
+
+def set_rules(store: Store, doc: dict[str, Any]) -> None:
+    with store.db.write() as session:
+        actor = acting_agent(session, store.login)
+        settings.write_document(session, "rules", doc, actor=actor, parse=parse_rules_document)
+
+
+def automatic(store: Store, number: str) -> list[tuple[str, str | None]]:
+    return [(e.field, e.new) for e in store.ticket(number).events if e.kind == "automation"]
+
+
+ROUTING = {
+    "teams": {"ops": {"assign": "round_robin"}, "support": {"assign": "least_open"}},
+    "routing": [
+        {"name": "Printers", "keywords": ["printer", "打印机"], "team": "ops", "support_level": "L2"},
+        {"name": "Phones", "channels": ["phone"], "team": "support"},
+    ],
+}
+
+
+def test_routing_sets_team_and_level_and_names_the_rule(store: Store) -> None:
+    set_rules(store, ROUTING)
+    number = store.create_ticket(NewTicket(subject="办公室打印机坏了", channel="email"))
+    detail = store.ticket(number)
+    assert (detail.row.team, detail.support_level) == ("ops", "L2")
+    decisions = dict(automatic(store, number))
+    assert "Printers" in decisions["routing"] and "打印机" in decisions["routing"]
+    assert detail.row.assignee == "bob"  # the only active agent of ops, by round robin
+    assert "round_robin" in decisions["auto_assign"]
+
+
+def test_manual_team_wins_over_routing(store: Store) -> None:
+    set_rules(store, ROUTING)
+    number = store.create_ticket(NewTicket(subject="printer jams", team="support"))
+    assert store.ticket(number).row.team == "support"
+    assert "routing" not in dict(automatic(store, number))
+
+
+def test_round_robin_and_least_open_skip_inactive_agents(store: Store) -> None:
+    store.add_agent("olga", role="agent", team="ops", name="Olga Ops")
+    store.add_agent("otto", role="agent", team="ops", name="Otto Off")
+    with store.db.write() as session:
+        from sqlalchemy import update
+
+        from ticketdesk.models import Agent
+
+        session.execute(update(Agent).where(Agent.login == "otto").values(active=False))  # type: ignore[arg-type]
+    set_rules(store, ROUTING)
+    picked = [
+        store.ticket(store.create_ticket(NewTicket(subject=f"printer {i}", channel="web"))).row.assignee
+        for i in range(4)
+    ]
+    assert picked == ["bob", "olga", "bob", "olga"]
+    # support: least open; alice already holds one, lena none -> lena, then alternate by load
+    store.create_ticket(NewTicket(subject="old", team="support", assignee="alice"))
+    by_phone = [
+        store.ticket(store.create_ticket(NewTicket(subject=f"call {i}", channel="phone"))).row.assignee
+        for i in range(3)
+    ]
+    assert by_phone == ["lena", "alice", "lena"]
+
+
+def test_a_similar_ticket_of_the_same_customer_is_flagged_and_merge_completes_it(store: Store) -> None:
+    first = store.create_ticket(NewTicket(subject="Printer on floor 3 not printing", customer="ann@example.com"))
+    other_customer = store.create_ticket(NewTicket(subject="Printer on floor 3 not printing", customer="bo@x.com"))
+    second = store.create_ticket(NewTicket(subject="printer on floor 3 is not printing", customer="ann@example.com"))
+    links = {(lk.kind, lk.number) for lk in store.ticket(second).links}
+    assert links == {("duplicate-of", first)}
+    assert any("suspected duplicate of" in (text or "") for _, text in automatic(store, second))
+    assert store.ticket(other_customer).links == []
+    store.merge(second, first)
+    assert store.ticket(second).merged_into == first
+
+
+AUTOMATIONS = {
+    "automation": [
+        {
+            "name": "VIP tag",
+            "trigger": "created",
+            "conditions": [{"field": "priority", "op": "is", "value": "P0"}],
+            "actions": [
+                {"action": "add_tag", "tag": "urgent"},
+                {"action": "note", "text": "P0: page the on-call"},
+            ],
+        },
+        {
+            "name": "Ping-pong A",
+            "trigger": "updated",
+            "conditions": [{"field": "tags", "op": "contains", "value": "ping"}],
+            "actions": [{"action": "remove_tag", "tag": "ping"}, {"action": "add_tag", "tag": "pong"}],
+        },
+        {
+            "name": "Ping-pong B",
+            "trigger": "updated",
+            "conditions": [{"field": "tags", "op": "contains", "value": "pong"}],
+            "actions": [{"action": "remove_tag", "tag": "pong"}, {"action": "add_tag", "tag": "ping"}],
+        },
+    ]
+}
+
+
+def test_created_rule_fires_once_as_the_system_agent(store: Store) -> None:
+    set_rules(store, AUTOMATIONS)
+    number = store.create_ticket(NewTicket(subject="Mail down", priority="P0"))
+    detail = store.ticket(number)
+    assert "urgent" in detail.row.tags
+    assert [(c.kind, c.author, c.body) for c in detail.comments] == [("internal", "system", "P0: page the on-call")]
+    assert ("rule", "rule 'VIP tag'") in automatic(store, number)
+    store.update_tickets([number], TicketChanges(priority="P1"))
+    assert [c.body for c in store.ticket(number).comments].count("P0: page the on-call") == 1
+
+
+def test_rules_that_trigger_each_other_stop(store: Store) -> None:
+    set_rules(store, AUTOMATIONS)
+    number = store.create_ticket(NewTicket(subject="loop"))
+    store.update_tickets([number], TicketChanges(add_tags=("ping",)))
+    rules_fired = [text for field, text in automatic(store, number) if field == "rule"]
+    # each change re-triggers the other rule, but only MAX_CHAIN_DEPTH deep: the request ends
+    assert 2 <= len(rules_fired) <= 2 * MAX_CHAIN_DEPTH
+    assert store.ticket(number).row.version == 2 + len(rules_fired)
+
+
+def test_technical_and_management_escalation(store: Store) -> None:
+    number = store.create_ticket(NewTicket(subject="ERP down", team="support", assignee="alice"))
+    with store.db.write() as session:
+        actor = acting_agent(session, "alice")
+        done = escalate(session, actor=actor, number=number, kind="technical", reason="needs a DBA", now=None)  # type: ignore[arg-type]
+    assert done == "technical L1 → L2"
+    with store.db.write() as session:
+        actor = acting_agent(session, "alice")
+        done = escalate(session, actor=actor, number=number, kind="management", reason="customer angry", now=None)  # type: ignore[arg-type]
+    assert done == "management → lena"
+    detail = store.ticket(number)
+    assert detail.support_level == "L2" and detail.row.assignee == "alice"  # held: the lead is told, not assigned
+    escalations = [e.new for e in detail.events if e.kind == "escalated"]
+    assert escalations == ["technical L1 → L2", "management → lena"]
+    notes = [c.body for c in detail.comments if c.kind == "internal"]
+    assert notes == ["Escalated (technical L1 → L2): needs a DBA", "Escalated to Lena Lead (lena): customer angry"]
+    with store.db.write() as session, pytest.raises(InvalidInput, match="needs a reason"):
+        escalate(session, actor=acting_agent(session, "alice"), number=number, kind="technical", reason=" ", now=None)  # type: ignore[arg-type]
+
+
+def test_agents_cannot_change_the_rules(store: Store) -> None:
+    from ticketdesk.store import Forbidden
+
+    with pytest.raises(Forbidden):
+        set_rules(as_agent(store, "alice"), ROUTING)
