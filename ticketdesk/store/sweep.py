@@ -1,0 +1,241 @@
+"""The time-driven work (`ticketdesk sweep`): SLA warnings and breaches, escalation on
+breach and on "no update for N hours", time automations, and auto-closing resolved and
+long-pending tickets.
+
+It reads only open tickets (plus the resolved ones due to close), decides in Python, and
+acts on each ticket that needs something in its own short write transaction. Each action
+first claims its (rule, ticket, occurrence) row in `rule_firing`: a second sweep — a
+retry, or another host on the same PostgreSQL — finds the claim taken and does nothing,
+and an action on a ticket changed meanwhile is refused by its version and tried again on
+the next run. So warnings, breaches, escalations and closes happen exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, Status, Ticket
+from ticketdesk.models.types import utcnow
+from ticketdesk.rules import automation as rules_automation
+from ticketdesk.rules.sla_policy import pauses
+from ticketdesk.store import automation, sla
+from ticketdesk.store.engine import Database
+from ticketdesk.store.errors import Conflict, InvalidInput
+
+OPEN = tuple(s.value for s in ACTIVE_STATUSES)
+#: open tickets read per query
+BATCH = 5000
+CLOCKS = (
+    ("first_response", "first_response_due", "first_responded_at"),
+    ("resolution", "resolution_due", "resolved_at"),
+)
+
+
+@dataclass
+class SweepReport:
+    examined: int = 0
+    warnings: int = 0
+    breaches: int = 0
+    escalations: int = 0
+    automations: int = 0
+    closed: int = 0
+    skipped: int = 0  # changed by someone meanwhile, or already done by another sweep
+    queries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "notes"} | {"notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One thing to do to one ticket, once per occurrence."""
+
+    kind: str  # sla_warning, sla_breach, escalate_breach, escalate_stale, close_resolved, close_pending, automation
+    ticket_id: int
+    number: str
+    version: int
+    occurrence: str
+    detail: str = ""
+    rule: Any = None
+
+
+def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
+    now = now or utcnow()
+    report = SweepReport()
+    with db.read() as session:
+        doc = automation.document(session)
+        policy = sla.policy(session)
+        jobs = list(_plan(session, now, doc, policy, report))
+    for job in jobs:
+        try:
+            with db.write() as session:
+                if not automation.claim(session, job.kind if job.rule is None else f"automation:{job.rule.name}",
+                                        job.ticket_id, job.occurrence, now):  # fmt: skip
+                    report.skipped += 1
+                    continue
+                _act(session, job, now, doc, report)
+        except (Conflict, InvalidInput) as exc:  # changed meanwhile, or nothing to escalate to
+            report.skipped += 1
+            report.notes.append(f"{job.number}: {job.kind}: {exc}")
+    return report
+
+
+def _open_rows(session: Session, report: SweepReport) -> Iterator[Any]:
+    """Open tickets in id order, a batch per query (an index range per open status)."""
+    t = Ticket.__table__  # type: ignore[attr-defined]
+    after = 0
+    while True:
+        rows = session.execute(
+            select(
+                t.c.id, t.c.number, t.c.version, t.c.status, t.c.team_id, t.c.updated_at, t.c.status_changed_at,
+                t.c.first_response_due, t.c.first_responded_at, t.c.resolution_due, t.c.resolved_at,
+                t.c.sla_paused_at, t.c.last_customer_reply_at,
+            )
+            .where(t.c.status.in_(OPEN), t.c.id > after)
+            .order_by(t.c.id)
+            .limit(BATCH)
+        ).all()  # fmt: skip
+        report.queries += 1
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1].id
+
+
+def _plan(session: Session, now: datetime, doc: Any, policy: Any, report: SweepReport) -> Iterator[_Job]:
+    settings = doc.sweep
+    stale_after = timedelta(hours=settings.escalate_after_hours_without_update)
+    pending_after = timedelta(days=settings.close_pending_after_days)
+    time_rules = rules_automation.applicable(doc.automation, "time")
+    rule_candidates: list[Any] = []
+    for r in _open_rows(session, report):
+        report.examined += 1
+
+        def job(kind: str, occurrence: str, detail: str = "", r: Any = r) -> _Job:
+            return _Job(kind, r.id, r.number, r.version, occurrence, detail)
+
+        reference = r.sla_paused_at or now
+        for clock, due_name, met_name in CLOCKS:
+            due, met = getattr(r, due_name), getattr(r, met_name)
+            if due is None or met is not None:
+                continue
+            stamp = f"{clock}@{due.isoformat()}"
+            if due <= reference:
+                yield job("sla_breach", stamp, f"{clock} due {due:%Y-%m-%d %H:%M} UTC missed")
+                if settings.escalate_on_breach:
+                    yield job("escalate_breach", stamp, f"SLA breached: {clock} was due {due:%Y-%m-%d %H:%M} UTC")
+            elif r.sla_paused_at is None and due - now <= policy.warning:
+                left = int((due - now).total_seconds() // 60)
+                yield job("sla_warning", stamp, f"{clock} due in {left} min")
+        if stale_after and not pauses(r.status) and r.updated_at <= now - stale_after:
+            hours = settings.escalate_after_hours_without_update
+            yield job("escalate_stale", f"updated@{r.updated_at.isoformat()}", f"no update for {hours} h")
+        if (
+            settings.close_pending_after_days
+            and r.status == Status.PENDING.value
+            and r.status_changed_at is not None
+            and r.status_changed_at <= now - pending_after
+            and (r.last_customer_reply_at is None or r.last_customer_reply_at < r.status_changed_at)
+        ):
+            yield job("close_pending", f"pending@{r.status_changed_at.isoformat()}")
+        if time_rules:
+            rule_candidates.append(r)
+    yield from _resolved_to_close(session, now, settings, report)
+    for start in range(0, len(rule_candidates), BATCH):
+        chunk = rule_candidates[start : start + BATCH]
+        facts = automation.facts_for(session, [r.id for r in chunk], now)
+        report.queries += 2
+        for r in chunk:
+            f = facts.get(r.id)
+            for rule in time_rules:
+                if f is not None and rules_automation.matches(rule, f, now):
+                    occurrence = rules_automation.occurrence(rule, f, event_marker=None)
+                    yield _Job("automation", r.id, r.number, r.version, occurrence, rule=rule)
+
+
+def _resolved_to_close(session: Session, now: datetime, settings: Any, report: SweepReport) -> Iterator[_Job]:
+    if not settings.close_resolved_after_days:
+        return
+    t = Ticket.__table__  # type: ignore[attr-defined]
+    cutoff = now - timedelta(days=settings.close_resolved_after_days)
+    rows = session.execute(
+        select(t.c.id, t.c.number, t.c.version, t.c.resolved_at).where(
+            t.c.status == Status.RESOLVED.value, t.c.resolved_at <= cutoff
+        )
+    ).all()
+    report.queries += 1
+    for r in rows:
+        yield _Job("close_resolved", r.id, r.number, r.version, f"resolved@{r.resolved_at.isoformat()}")
+
+
+def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport) -> None:
+    from ticketdesk.store import templates
+    from ticketdesk.store.tickets import TicketChanges, update_tickets
+
+    system = automation.system_agent(session)
+    expected = {job.number: job.version}
+    if job.kind in ("sla_warning", "sla_breach"):
+        _event(session, job, system.id, now)  # type: ignore[arg-type]
+        if job.kind == "sla_warning":
+            report.warnings += 1
+        else:
+            report.breaches += 1
+    elif job.kind in ("escalate_breach", "escalate_stale"):
+        _check_version(session, job)
+        try:
+            automation.escalate(session, actor=system, number=job.number, kind="management", reason=job.detail,
+                                now=now, cause=f"sweep: {job.detail}")  # fmt: skip
+        except InvalidInput:  # no team lead: up a support level instead
+            automation.escalate(session, actor=system, number=job.number, kind="technical", reason=job.detail,
+                                now=now, cause=f"sweep: {job.detail}")  # fmt: skip
+        report.escalations += 1
+    elif job.kind == "close_resolved":
+        days = doc.sweep.close_resolved_after_days
+        update_tickets(session, actor=system, numbers=[job.number], expected_versions=expected, now=now,
+                       changes=TicketChanges(status="closed"), cause=f"sweep: resolved for {days} days")  # fmt: skip
+        report.closed += 1
+    elif job.kind == "close_pending":
+        days = doc.sweep.close_pending_after_days
+        note = f"No answer from the customer in {days} days"
+        template = doc.sweep.pending_close_template
+        if template:
+            templates.apply_template(session, actor=system, numbers=[job.number], name=template,
+                                     expected_versions=expected, now=now)  # fmt: skip
+        status = session.execute(select(Ticket.status).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+        if status != Status.CLOSED.value:
+            closing = TicketChanges(status="closed", note=note)
+            update_tickets(session, actor=system, numbers=[job.number], now=now, changes=closing,
+                           cause=f"sweep: {note.lower()}")  # fmt: skip
+        report.closed += 1
+    elif job.kind == "automation":
+        _check_version(session, job)
+        automation.run_actions(session, job.rule, job.number, now, depth=0)
+        report.automations += 1
+
+
+def _check_version(session: Session, job: _Job) -> None:
+    current = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+    if current != job.version:
+        raise Conflict(f"ticket {job.number} changed since the sweep read it; next run")
+
+
+def _event(session: Session, job: _Job, actor_id: int, now: datetime) -> None:
+    clock = job.occurrence.split("@", 1)[0]
+    session.add(
+        Event(
+            ticket_id=job.ticket_id,
+            actor_id=actor_id,
+            at=now,
+            kind=EventKind.SLA.value,
+            field=clock,
+            new=("warning: " if job.kind == "sla_warning" else "breached: ") + job.detail,
+            ticket_version=job.version,
+        )
+    )
