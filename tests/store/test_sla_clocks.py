@@ -133,3 +133,19 @@ def test_warning_lead_time_comes_from_the_policy(desk: Store) -> None:
     number = new(desk, priority="P0")  # 24x7, 1 h
     assert listed(desk, "sla:warning", WED_10 + 35 * timedelta(minutes=1)) == [number]  # 25 min left
     assert listed(desk, "sla:warning", WED_10 + 25 * timedelta(minutes=1)) == []  # 35 min left
+
+
+def test_customer_tier_change_recomputes_open_tickets(desk: Store) -> None:
+    from ticketdesk.store.tickets import set_customer_vip
+
+    number = new(desk, priority="P1", customer="Vera <vera@example.com>")
+    done = new(desk, priority="P1", customer="vera@example.com")
+    desk.update_tickets([done], TicketChanges(status="resolved", note="ok"), now=WED_10 + H)
+    before = dues(desk, number)
+    assert before[0] == shanghai(2026, 9, 30, 15, 30)
+    with desk.db.write() as session:
+        moved = set_customer_vip(session, actor=acting_agent(session, "admin"), customer="VERA@example.com", vip=True)
+    assert moved == [number]  # the resolved one keeps its clocks
+    assert dues(desk, number)[0] == WED_10 + H  # the VIP first response
+    events = [(e.field, e.new) for e in desk.ticket(number).events]
+    assert ("customer_vip", "true") in events and any(f == "first_response_due" for f, _ in events)

@@ -87,10 +87,13 @@ def after_change(session: Session, ticket: Ticket, before: Before, now: datetime
     if reopened:  # the resolved period does not count against the resolution clock
         ticket.sla_paused_seconds += int(paused_time(old_cal, before.resolved_at, now).total_seconds())  # type: ignore[arg-type]
     moved = resumed or reopened or ticket.priority != before.priority or ticket.team_id != before.team_id
-    if not moved:
-        return []
+    return recompute(session, ticket) if moved else []
+
+
+def recompute(session: Session, ticket: Ticket) -> list[tuple[str, Any, Any]]:
+    """Recompute the running clocks (after a change of the customer's tier, say)."""
     old = (ticket.first_response_due, ticket.resolution_due)
-    _set_dues(session, ticket, pol)
+    _set_dues(session, ticket, policy(session))
     return [
         (name, was, getattr(ticket, name))
         for name, was in zip(("first_response_due", "resolution_due"), old, strict=True)

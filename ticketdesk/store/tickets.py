@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from ticketdesk.models import (
+    ACTIVE_STATUSES,
     Agent,
     Channel,
     Comment,
@@ -858,3 +859,51 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
     )
     session.flush()
     _write_events(session, _event_rows(dup, actor, now, dup_changes) + _event_rows(target, actor, now, target_changes))
+
+
+# --- customers ---------------------------------------------------------------------------
+
+
+def set_customer_vip(
+    session: Session, *, actor: Agent, customer: str, vip: bool, now: datetime | None = None
+) -> list[str]:
+    """Change a customer's tier (VIP or not): the SLA clocks of their open tickets are
+    recomputed, each with its events, in this one transaction. Returns the tickets moved."""
+    now = now or utcnow()
+    spec = customer.strip().lower()
+    with session.no_autoflush:
+        found = (
+            session.execute(
+                select(Customer).where((func.lower(Customer.email) == spec) | (func.lower(Customer.name) == spec))  # type: ignore[arg-type]
+            )
+            .scalars()
+            .all()
+        )
+    if not found:
+        raise NotFound(f"no customer {customer!r} (give an email or an exact name)")
+    if len(found) > 1:
+        raise InvalidInput(f"{len(found)} customers are called {customer!r}: give the email")
+    (who,) = found
+    if who.vip == vip:
+        return []
+    who.vip = vip
+    session.flush()
+    tickets = list(
+        session.execute(
+            select(Ticket).where(Ticket.customer_id == who.id, Ticket.status.in_([s.value for s in ACTIVE_STATUSES]))  # type: ignore[arg-type, attr-defined]
+        ).scalars()
+    )
+    pending: list[tuple[Ticket, list[_Change]]] = []
+    for ticket in tickets:
+        moved = sla_clocks.recompute(session, ticket)
+        if moved:
+            ticket.updated_at = now
+            changes = [_Change("customer_vip", str(not vip).lower(), str(vip).lower())]
+            changes += [_Change(name, _fmt(was), _fmt(due)) for name, was, due in moved]
+            pending.append((ticket, changes))
+    _save_tickets(session, [t for t, _ in pending])
+    rows: list[dict] = []
+    for ticket, changes in pending:
+        rows.extend(_event_rows(ticket, actor, now, changes))
+    _write_events(session, rows)
+    return [t.number for t, _ in pending]
