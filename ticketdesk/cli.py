@@ -759,5 +759,537 @@ def template_preview_cmd(
         sys.stdout.write(printable(rendered) + ("" if rendered.endswith("\n") else "\n"))
 
 
+# --- service rules: SLA policy and rules documents -------------------------------------------
+# Both are versioned documents the store validates whole (store/service_rules.py). Edits
+# read the document, change one entry and write it back based on the version read, so a
+# lead editing at the same time gets a conflict, never a silent overwrite.
+
+
+class DocFormat(StrEnum):
+    toml = "toml"
+    json = "json"
+
+
+sla_app = typer.Typer(
+    name="sla",
+    help="The SLA policy: targets per priority (desk-wide, per team, for VIPs), calendars, warning lead.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(sla_app)
+
+rules_app = typer.Typer(
+    name="rules",
+    help="Routing rules, automations, in-team assignment and the sweep settings.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(rules_app)
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    """A TOML file (or stdin for '-') as a dict; errors name the file and the line."""
+    import tomllib
+
+    name = "stdin" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"{name}: {(exc.strerror or str(exc)).lower()}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(_toml_error(name, exc)) from None
+
+
+def _toml_error(name: str, exc: Exception) -> str:
+    import re
+
+    message = str(exc)
+    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, flags=re.S)
+    if found:
+        return f"{name}: line {found[2]}: {found[1]} (column {found[3]})"
+    found = re.fullmatch(r"(.*) \(at end of document\)", message, flags=re.S)
+    if found:
+        return f"{name}: at the end: {found[1]}"
+    return f"{name}: {message}"
+
+
+def _toml_shaped(value: Any, *, top: bool = False) -> Any:
+    """Plain data ready for tomlkit: nulls dropped (TOML has none); lists of tables below
+    the top level become arrays of inline tables, one per line, as people write them
+    (`conditions = [{ field = ... }, ...]`), while top-level ones stay `[[routing]]`."""
+    import tomlkit
+
+    if isinstance(value, dict):
+        return {k: _toml_shaped(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        items = [_toml_shaped(v) for v in value if v is not None]
+        if top or not items or not all(isinstance(v, dict) for v in items):
+            return items
+        array = tomlkit.array()
+        for item in items:
+            table = tomlkit.inline_table()
+            table.update(item)
+            array.append(table)
+        return array.multiline(True)
+    return value
+
+
+def _to_toml(doc: dict[str, Any]) -> str:
+    """TOML text of a settings document (tomllib reads back the same document)."""
+    import tomlkit
+
+    return tomlkit.dumps({k: _toml_shaped(v, top=True) for k, v in doc.items() if v is not None})
+
+
+def _dump_json(data: Any) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    echo()
+
+
+def _commented(text: str) -> str:
+    return "".join(f"# {line}\n" if line else "#\n" for line in text.splitlines())
+
+
+def _comma_list(value: str | None) -> list[str] | None:
+    """None stays None (not given); '' is the empty list."""
+    if value is None:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# --- sla ---------------------------------------------------------------------
+
+
+def _sla_toml(doc: dict[str, Any], version: int) -> str:
+    from ticketdesk.store.service_rules import default_sla_document, tidy_sla
+
+    if version == 0:
+        example = {
+            **default_sla_document(),
+            "default_calendar": "office",
+            "calendars": {
+                "office": {
+                    "timezone": "Asia/Shanghai",
+                    "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                    "hours": ["09:00-12:00", "13:30-18:00"],
+                    "country": "CN",
+                }
+            },
+            "teams": {"support": {"calendar": "office", "targets": {"P2": {"first_response": "6h"}}}},
+        }
+        return (
+            "# No SLA policy is stored, so the defaults of SPEC §3 are in force: warning, always_24x7,\n"
+            "# [targets] and [vip] below, with business days on a Monday to Friday, 09:00-17:00 UTC\n"
+            "# calendar. default_calendar, [calendars.office] and [teams.support] are an example.\n"
+            "# To change the policy: save this, uncomment and edit what you need, and load it with\n"
+            "# `ticketdesk sla import FILE`.\n"
+            "#\n" + _commented(_to_toml(tidy_sla(example)))
+        )
+    return f"# ticketdesk SLA policy, version {version} (load with `ticketdesk sla import FILE`)\n\n" + _to_toml(doc)
+
+
+def _print_sla(ctx: typer.Context, fmt: DocFormat) -> None:
+    from ticketdesk.store.service_rules import default_sla_document
+
+    doc, version = open_store(ctx).sla_document()
+    if fmt == DocFormat.json:
+        _dump_json(doc if version else default_sla_document())
+        return
+    sys.stdout.write(_sla_toml(doc, version))
+
+
+@sla_app.command("show")
+def sla_show_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[DocFormat, typer.Option("--format", "-f", help="toml or json")] = DocFormat.toml,
+) -> None:
+    """Print the SLA policy in force (with none stored: the defaults, as a commented example)."""
+    with handled():
+        _print_sla(ctx, fmt)
+
+
+@sla_app.command("export")
+def sla_export_cmd(ctx: typer.Context) -> None:
+    """Print the SLA policy as TOML, ready for `sla import` (same as `sla show`)."""
+    with handled():
+        _print_sla(ctx, DocFormat.toml)
+
+
+@sla_app.command("import")
+def sla_import_cmd(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="TOML file ('-' reads stdin); replaces the whole policy")],
+) -> None:
+    """Replace the SLA policy with a TOML file, once all of it is valid (team leads and admins)."""
+    with handled():
+        doc = _read_toml(file)
+        version = open_store(ctx).set_sla_document(doc)
+        echo(f"imported {'stdin' if file == '-' else file} as the SLA policy (version {version})")
+
+
+@sla_app.command("set")
+def sla_set_cmd(
+    ctx: typer.Context,
+    priority: Annotated[str, typer.Option("--priority", "-p", help="P0..P3")],
+    team: Annotated[str | None, typer.Option("--team", help="Only for this team (its key)")] = None,
+    vip: Annotated[bool, typer.Option("--vip", help="Only for VIP customers")] = False,
+    first_response: Annotated[
+        str | None, typer.Option("--first-response", help="e.g. 30m, 4h, 2d, 1bd; 'default' drops the entry")
+    ] = None,
+    resolution: Annotated[
+        str | None, typer.Option("--resolution", help="e.g. 8h, 3bd (business days); 'default' drops the entry")
+    ] = None,
+) -> None:
+    """Set the targets of one priority, desk-wide or for a team, for everyone or VIPs."""
+    from ticketdesk.store.service_rules import sla_with_target
+
+    with handled():
+        if first_response is None and resolution is None:
+            fail("give --first-response and/or --resolution")
+        store = open_store(ctx)
+        doc, version = store.sla_document()
+        new = sla_with_target(
+            doc, priority=priority, team=team, vip=vip, first_response=first_response, resolution=resolution
+        )
+        version = store.set_sla_document(new, expected_version=version)
+        scope = ", ".join([f"team {team}" if team else "desk-wide", *(["VIP customers"] if vip else [])])
+        changes = [
+            f"{label} " + ("back to the default" if value.strip().casefold() == "default" else value.strip())
+            for label, value in (("first response", first_response), ("resolution", resolution))
+            if value is not None
+        ]
+        echo(f"{priority.strip().upper()} ({scope}): {', '.join(changes)} (SLA policy version {version})")
+
+
+@sla_app.command("warning")
+def sla_warning_cmd(
+    ctx: typer.Context,
+    lead: Annotated[str, typer.Argument(help="How long before a breach a clock turns to warning, e.g. 30m, 2h")],
+) -> None:
+    """Set the warning lead: how long before a due time a ticket shows as at risk."""
+    from ticketdesk.store.service_rules import sla_with_warning
+
+    with handled():
+        store = open_store(ctx)
+        doc, version = store.sla_document()
+        version = store.set_sla_document(sla_with_warning(doc, lead), expected_version=version)
+        echo(f"warning lead {lead.strip()} (SLA policy version {version})")
+
+
+@sla_app.command("calendar")
+def sla_calendar_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Calendar name, e.g. office, cn-office")],
+    timezone: Annotated[
+        str | None, typer.Option("--timezone", help="e.g. Asia/Shanghai (needed for a new calendar)")
+    ] = None,
+    hours: Annotated[
+        str | None, typer.Option("--hours", help="e.g. 09:00-12:00,13:30-18:00 (needed for a new calendar)")
+    ] = None,
+    weekdays: Annotated[str | None, typer.Option("--weekdays", help="e.g. mon,tue,wed,thu,fri (the default)")] = None,
+    country: Annotated[
+        str | None, typer.Option("--country", help="Public holidays of this country, e.g. CN; 'none' drops it")
+    ] = None,
+    subdivision: Annotated[str | None, typer.Option("--subdivision", help="State or province, e.g. BY")] = None,
+    closed: Annotated[
+        str | None, typer.Option("--closed", help="Extra closed days, e.g. 2026-10-01,2026-10-02 (replaces the list)")
+    ] = None,
+    extra_working: Annotated[
+        str | None, typer.Option("--extra-working", help="Extra working days, e.g. 2026-10-10 (replaces the list)")
+    ] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the desk's default calendar")] = False,
+    team: Annotated[str | None, typer.Option("--team", help="Make it this team's calendar (team key)")] = None,
+) -> None:
+    """Add or change a business calendar; fields not given stay as they are."""
+    from ticketdesk.store.service_rules import sla_with_calendar
+
+    with handled():
+        store = open_store(ctx)
+        doc, version = store.sla_document()
+        existed = name.strip() in (doc.get("calendars") or {})
+        new = sla_with_calendar(
+            doc, name, timezone=timezone, hours=_comma_list(hours), weekdays=_comma_list(weekdays),
+            country=country, subdivision=subdivision, closed_days=_comma_list(closed),
+            extra_working_days=_comma_list(extra_working), default=default, team=team,
+        )  # fmt: skip
+        version = store.set_sla_document(new, expected_version=version)
+        roles = [*(["the default"] if default else []), *([f"team {team}'s"] if team else [])]
+        echo(
+            f"{'updated' if existed else 'added'} calendar {one_line(name.strip())!r}"
+            + (f", now {' and '.join(roles)}" if roles else "")
+            + f" (SLA policy version {version})"
+        )
+
+
+# --- rules ---------------------------------------------------------------------
+
+
+class RuleKind(StrEnum):
+    routing = "routing"
+    automation = "automation"
+
+
+def _parsed_rules(doc: dict[str, Any]) -> Any:
+    from ticketdesk.rules.automation import parse_rules_document
+
+    try:
+        return parse_rules_document(doc)
+    except ValueError as exc:  # stored before a change of the rules: say so, in one line
+        raise ValueError(f"the stored rules are not valid any more: {exc}; import a fixed file") from None
+
+
+def _condition_text(c: Any) -> str:
+    if c.value is None:
+        return f"{c.field} {c.op}"
+    value = "[" + ", ".join(str(v) for v in c.value) + "]" if isinstance(c.value, tuple) else str(c.value)
+    return f"{c.field} {c.op} {value}"
+
+
+def _action_text(a: Any) -> str:
+    detail = {
+        "set": f"{a.field} {a.value}",
+        "assign": a.to,
+        "add_tag": a.tag,
+        "remove_tag": a.tag,
+        "escalate": a.kind,
+        "template": repr(a.name),
+    }.get(a.action)
+    return f"{a.action} {detail}" if detail else a.action
+
+
+def _routing_texts(r: Any) -> tuple[str, str]:
+    criteria = [
+        f"{label} {', '.join(sorted(values))}"
+        for label, values in (
+            ("types", r.types),
+            ("categories", r.categories),
+            ("channels", r.channels),
+            ("organisations", r.organisations),
+        )
+        if values
+    ]
+    if r.keywords:
+        criteria.append("keywords " + ", ".join(r.keywords))
+    target = [f"team {r.team}"] if r.team else []
+    if r.support_level:
+        target.append(f"level {r.support_level}")
+    if r.skills:
+        target.append("skills " + ", ".join(r.skills))
+    return "; ".join(criteria) or "every ticket", ", ".join(target)
+
+
+def _rules_rows(rules: Any) -> dict[str, list[tuple[str, ...]]]:
+    return {
+        "routing": [(str(i), r.name, *_routing_texts(r)) for i, r in enumerate(rules.routing, 1)],
+        "automation": [
+            (
+                str(i),
+                r.name,
+                r.trigger,
+                "on" if r.active else "off",
+                " and ".join(_condition_text(c) for c in r.conditions) or "always",
+                "; ".join(_action_text(a) for a in r.actions),
+            )
+            for i, r in enumerate(rules.automation, 1)
+        ],
+        "team": [(key, t.assign) for key, t in rules.teams.items()],
+        "sweep": [(key, json.dumps(value, ensure_ascii=False)) for key, value in rules.sweep.to_dict().items()],
+    }
+
+
+@rules_app.command("list")
+def rules_list_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[TemplateFormat, typer.Option("--format", "-f", help="table or json")] = TemplateFormat.table,
+) -> None:
+    """Routing rules in order (first match wins), automations, team strategies, sweep settings."""
+    with handled():
+        doc, version = open_store(ctx).rules_document()
+        rules = _parsed_rules(doc)
+        if fmt == TemplateFormat.json:
+            data = rules.to_dict()
+            data["routing"] = [{"position": i, **r} for i, r in enumerate(data["routing"], 1)]
+            data["automation"] = [
+                {"position": i, **r.to_dict(), "active": r.active} for i, r in enumerate(rules.automation, 1)
+            ]
+            _dump_json({"version": version, **data})
+            return
+        sections = _rules_rows(rules)
+        if not is_terminal():
+            for section, rows in sections.items():
+                for row in rows:
+                    echo("\t".join([section, *(one_line(v) for v in row)]))
+            return
+        _rules_tables(sections)
+
+
+def _rules_tables(sections: dict[str, list[tuple[str, ...]]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console()
+    headers = {
+        "routing": ("Routing (first match wins)", ("#", "NAME", "WHEN", "SENDS TO")),
+        "automation": ("Automations", ("#", "NAME", "TRIGGER", "ON", "IF", "THEN")),
+        "team": ("Assignment within teams", ("TEAM", "STRATEGY")),
+        "sweep": ("Sweep", ("SETTING", "VALUE")),
+    }
+    empty = {
+        "routing": "No routing rules: new tickets keep the team they are given.",
+        "automation": "No automations.",
+        "team": "No team assigns automatically (set one with `ticketdesk rules assign TEAM least_open`).",
+    }
+    for section, rows in sections.items():
+        title, columns = headers[section]
+        console.print(Text(title, style="bold"))
+        if not rows:
+            console.print(Text(f"  {empty[section]}", style="dim"))
+            console.print()
+            continue
+        wide_columns = ("WHEN", "IF", "THEN", "SENDS TO")
+        table = Table(box=None, header_style="bold", pad_edge=False, expand=any(c in wide_columns for c in columns))
+        for column in columns:
+            wide = column in wide_columns
+            table.add_column(column, overflow="fold" if wide else "ellipsis", ratio=1 if wide else None)
+        for row in rows:
+            table.add_row(*(Text(one_line(v)) for v in row))
+        console.print(table)
+        console.print()
+
+
+@rules_app.command("show")
+def rules_show_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Rule name (any case)")],
+    kind: Annotated[RuleKind | None, typer.Option("--kind", help="routing or automation, if both have it")] = None,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text (TOML) or json")] = ShowFormat.text,
+) -> None:
+    """Show one routing or automation rule, as it would be written in the rules file."""
+    from ticketdesk.store.service_rules import find_rule
+
+    with handled():
+        doc, _ = open_store(ctx).rules_document()
+        rules = _parsed_rules(doc)
+        section, index = find_rule(doc, name, kind.value if kind else None)
+        rule = getattr(rules, section)[index]
+        if fmt == ShowFormat.json:
+            extra = {"active": rule.active} if section == "automation" else {}
+            _dump_json({"kind": section, "position": index + 1, **rule.to_dict(), **extra})
+            return
+        state = "" if section == "routing" else (", on" if rule.active else ", off (disabled)")
+        echo(f"# {section} rule {index + 1} of {len(getattr(rules, section))}{state}")
+        sys.stdout.write(_to_toml({section: [doc[section][index]]}))
+
+
+@rules_app.command("export")
+def rules_export_cmd(ctx: typer.Context) -> None:
+    """Print the rules as TOML, ready for `rules import`."""
+    with handled():
+        doc, version = open_store(ctx).rules_document()
+        if version == 0:
+            echo("# No rules are stored: no routing, no automations, no automatic assignment; the sweep")
+            echo("# runs with its defaults, shown here. Add rules and load with `ticketdesk rules import FILE`.")
+            echo()
+            sys.stdout.write(_to_toml({"sweep": _parsed_rules({}).sweep.to_dict()}))
+            return
+        echo(f"# ticketdesk rules, version {version} (load with `ticketdesk rules import FILE`)")
+        echo()
+        sys.stdout.write(_to_toml(doc))
+
+
+@rules_app.command("import")
+def rules_import_cmd(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="TOML file ('-' reads stdin); replaces all the rules")],
+) -> None:
+    """Replace the rules with a TOML file, once all of it is valid (team leads and admins)."""
+    with handled():
+        doc = _read_toml(file)
+        version = open_store(ctx).set_rules_document(doc)
+        rules = _parsed_rules(doc)
+        counts = [
+            _count(len(rules.routing), "routing rule"),
+            _count(len(rules.automation), "automation"),
+            _count(len(rules.teams), "team strategy", "team strategies"),
+        ]
+        echo(f"imported {'stdin' if file == '-' else file}: {', '.join(counts)} (rules version {version})")
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def _edit_rules(ctx: typer.Context, edit: Any) -> int:
+    store = open_store(ctx)
+    doc, version = store.rules_document()
+    return store.set_rules_document(edit(doc), expected_version=version)
+
+
+@rules_app.command("enable")
+def rules_enable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Automation rule name")]) -> None:
+    """Turn an automation rule on."""
+    from ticketdesk.store.service_rules import rules_with_active
+
+    with handled():
+        version = _edit_rules(ctx, lambda doc: rules_with_active(doc, name, True))
+        echo(f"enabled automation {one_line(name)!r} (rules version {version})")
+
+
+@rules_app.command("disable")
+def rules_disable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Automation rule name")]) -> None:
+    """Turn an automation rule off (it stays in the rules, ready to be enabled again)."""
+    from ticketdesk.store.service_rules import rules_with_active
+
+    with handled():
+        version = _edit_rules(ctx, lambda doc: rules_with_active(doc, name, False))
+        echo(f"disabled automation {one_line(name)!r} (rules version {version})")
+
+
+@rules_app.command("remove")
+def rules_remove_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Rule name (any case)")],
+    kind: Annotated[RuleKind | None, typer.Option("--kind", help="routing or automation, if both have it")] = None,
+) -> None:
+    """Remove a routing or automation rule."""
+    from ticketdesk.store.service_rules import rules_without
+
+    with handled():
+        removed: list[str] = []
+
+        def edit(doc: dict[str, Any]) -> dict[str, Any]:
+            new, section = rules_without(doc, name, kind.value if kind else None)
+            removed.append(section)
+            return new
+
+        version = _edit_rules(ctx, edit)
+        echo(f"removed {removed[0]} rule {one_line(name)!r} (rules version {version})")
+
+
+@rules_app.command("assign")
+def rules_assign_cmd(
+    ctx: typer.Context,
+    team: Annotated[str, typer.Argument(help="Team key")],
+    strategy: Annotated[str, typer.Argument(help="round_robin, least_open, skills or none")],
+) -> None:
+    """Choose how new tickets of a team are given to its agents."""
+    from ticketdesk.store.service_rules import rules_with_strategy
+
+    with handled():
+        version = _edit_rules(ctx, lambda doc: rules_with_strategy(doc, team, strategy))
+        echo(f"team {one_line(team.strip())} assigns by {one_line(strategy.strip())} (rules version {version})")
+
+
 def main() -> None:
     app()

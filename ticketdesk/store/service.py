@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.query import Sort, TicketFilter
-from ticketdesk.store import demo, queries, templates, tickets, views
+from ticketdesk.store import demo, queries, service_rules, settings, templates, tickets, views
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
@@ -241,6 +241,41 @@ class Store:
 
     def delete_view(self, name: str) -> None:
         self._write(lambda s, a: views.delete_view(s, agent=a, name=name))
+
+    # --- service rules settings ---------------------------------------------------------
+    # Two versioned documents: "sla" (rules/sla_policy.py) and "rules" (routing,
+    # automations, team assignment, sweep: rules/automation.py). Everyone may read them;
+    # leads and admins replace them whole, after validation against the rules and the
+    # database (store/service_rules.py). Pass the version you read as `expected_version`
+    # and a concurrent change is a Conflict instead of a lost update.
+
+    def sla_document(self) -> tuple[dict[str, Any], int]:
+        """The stored SLA document (in reading order) and its version; ({}, 0) if none."""
+        return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), service_rules.tidy_sla))
+
+    def set_sla_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
+        """Replace the SLA document; returns its new version."""
+        return self._write(
+            lambda s, a: service_rules.write_sla(s, actor=a, document=doc, expected_version=expected_version)
+        )
+
+    def rules_document(self) -> tuple[dict[str, Any], int]:
+        """The stored rules document (in reading order) and its version; ({}, 0) if none."""
+        return self._read(
+            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), service_rules.tidy_rules)
+        )
+
+    def set_rules_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
+        """Replace the rules document; returns its new version."""
+        return self._write(
+            lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version)
+        )
+
+
+def _tidied(
+    read: tuple[dict[str, Any], int], tidy: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[dict[str, Any], int]:
+    return tidy(read[0]), read[1]
 
 
 @contextmanager
