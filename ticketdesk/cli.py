@@ -571,6 +571,75 @@ def link_cmd(
         echo(f"linked {number} -> {other} ({kind})")
 
 
+@app.command("escalate")
+def escalate_cmd(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Ticket number")],
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why (required)")],
+    management: Annotated[
+        bool, typer.Option("--management/--technical", help="To the team lead, or up one support level (default)")
+    ] = False,
+    team: Annotated[str | None, typer.Option("--team", help="Technical: also move to this (L2/L3) team")] = None,
+) -> None:
+    """Escalate a ticket: technical (up a support level) or management (to the team lead)."""
+    with handled():
+        done = open_store(ctx).escalate(number, "management" if management else "technical", reason, team=team)
+        echo(f"escalated {number}: {done}")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    ctx: typer.Context,
+    every: Annotated[
+        int | None, typer.Option("--every", min=10, help="Keep running, one sweep every N seconds (cron: leave out)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Run the time-driven work: SLA warnings and breaches, escalations, time automations,
+    auto-close. Safe to run from several hosts at once against one PostgreSQL."""
+    import time
+
+    if fmt not in ("text", "json"):
+        fail(f"unknown format {fmt!r} (text or json)")
+    with handled():
+        store = open_store(ctx)
+        while True:
+            started = time.perf_counter()
+            report = store.sweep()
+            elapsed = time.perf_counter() - started
+            if fmt == "json":
+                echo(json.dumps(report.as_dict() | {"seconds": round(elapsed, 3)}))
+            else:
+                echo(
+                    f"sweep: {report.examined:,} open tickets in {elapsed:.2f} s: {report.warnings} SLA warnings,"
+                    f" {report.breaches} breaches, {report.escalations} escalations, {report.automations} automations,"
+                    f" {report.closed} closed" + (f", {report.skipped} skipped" if report.skipped else "")
+                )
+                for note in report.notes[:20]:
+                    echo(f"  {note}")
+            if every is None:
+                return
+            time.sleep(max(0.0, every - elapsed))
+
+
+customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP) and what it does to SLA clocks.")
+app.add_typer(customer_app)
+
+
+@customer_app.command("vip")
+def customer_vip_cmd(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="Email (or exact name)")],
+    off: Annotated[bool, typer.Option("--off", help="Back to the normal tier")] = False,
+) -> None:
+    """Make a customer VIP (or not): the SLA clocks of their open tickets are recomputed."""
+    with handled():
+        moved = open_store(ctx).set_customer_vip(customer, not off)
+        echo(f"{customer}: {'normal tier' if off else 'VIP'}; clocks recomputed on {len(moved)} open ticket(s)")
+        for number in moved:
+            echo(f"  {number}")
+
+
 @app.command("merge")
 def merge_cmd(
     ctx: typer.Context,

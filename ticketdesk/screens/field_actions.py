@@ -17,6 +17,17 @@ class FieldActions:
     def apply_change(self, label: str, **changes: Any) -> None:
         raise NotImplementedError
 
+    def escalation_targets(self) -> list[str]:
+        raise NotImplementedError
+
+    def escalated(self, done: list[str], failed: list[str]) -> None:
+        """Report an escalation (each screen reloads what it shows)."""
+        screen = self._screen
+        if done:
+            screen.notify("escalated " + "; ".join(done[:3]) + (f" (+{len(done) - 3})" if len(done) > 3 else ""))
+        if failed:
+            screen.notify("; ".join(failed[:3]), severity="error", timeout=8)
+
     def current_resolution(self) -> str:
         return ""
 
@@ -88,3 +99,32 @@ class FieldActions:
                 self.apply_change("Tags", add_tags=add, remove_tags=remove)
 
         self._screen.app.push_screen(InputDialog("Tags: vip or +vip to add, -vip to remove"), entered)
+
+    def action_escalate(self) -> None:
+        app = self._screen.app
+        kinds = [("technical: up one support level", "technical"), ("management: to the team lead", "management")]
+
+        def kind_chosen(kind: str | None) -> None:
+            if kind:
+                app.push_screen(
+                    InputDialog(f"Reason for the {kind} escalation (required)"),
+                    lambda reason: reason and self._escalate(kind, reason),
+                )
+
+        app.push_screen(PickDialog("Escalate", kinds), kind_chosen)
+
+    def _escalate(self, kind: str, reason: str) -> None:
+        screen = self._screen
+        numbers = self.escalation_targets()
+
+        def run() -> None:
+            done: list[str] = []
+            failed: list[str] = []
+            for number in numbers:
+                try:
+                    done.append(f"{number}: {screen.app.store.escalate(number, kind, reason)}")  # type: ignore[attr-defined]
+                except Exception as exc:  # the store's one-line message
+                    failed.append(str(exc))
+            screen.app.call_from_thread(self.escalated, done, failed)
+
+        screen.run_worker(run, thread=True, group="escalate", exit_on_error=False)

@@ -48,6 +48,7 @@ class QueueScreen(FieldActions, Screen[None]):
         Binding("c", "new_ticket", "New ticket", show=True, id="queue.new_ticket"),
         Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
         Binding("m", "template", "Template", show=False, id="queue.template"),
+        Binding("E", "escalate", "Escalate", show=False, id="queue.escalate"),
         Binding("M", "manage_templates", "Manage templates", show=False, id="queue.manage_templates"),
         Binding("S", "save_view", "Save view", show=False, id="queue.save_view"),
         Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
@@ -333,6 +334,14 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def apply_change(self, label: str, **changes: Any) -> None:
         self._batch(label, **changes)
+
+    def escalation_targets(self) -> list[str]:
+        return list(self._targets())
+
+    def escalated(self, done: list[str], failed: list[str]) -> None:
+        super().escalated(done, failed)
+        self.table.selected.clear()
+        self.reload(keep_cursor=True)
 
     def action_template(self) -> None:
         from ticketdesk.screens.template_flow import TemplateFlow

@@ -39,6 +39,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("L", "set_level", "Support level", show=False, id="ticket.set_level"),
         Binding("l", "links", "Links", show=False, id="ticket.links"),
         Binding("m", "template", "Template", show=True, id="ticket.template"),
+        Binding("E", "escalate", "Escalate", show=False, id="ticket.escalate"),
         Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
         Binding("k,up", "scroll_up", "Scroll", show=False, id="ticket.scroll_up"),
         Binding("R", "reload", "Refresh", show=False, id="ticket.reload"),
@@ -222,6 +223,13 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def apply_change(self, label: str, **changes: Any) -> None:
         self._change(label, **changes)
+
+    def escalation_targets(self) -> list[str]:
+        return [self.number]
+
+    def escalated(self, done: list[str], failed: list[str]) -> None:
+        super().escalated(done, failed)
+        self.reload()
 
     def current_resolution(self) -> str:
         return (self.detail.resolution or "") if self.detail else ""

@@ -134,6 +134,32 @@ class Store:
     def merge(self, duplicate: str, into: str) -> None:
         self._write(lambda s, a: tickets.merge_tickets(s, actor=a, duplicate=duplicate, into=into))
 
+    def escalate(self, number: str, kind: str, reason: str, *, team: str | None = None) -> str:
+        """Technical (up a support level, optionally to `team`) or management (to the team
+        lead); returns what was done, e.g. "technical L1 → L2"."""
+        from ticketdesk.models.types import utcnow
+        from ticketdesk.store.automation import escalate
+
+        return self._write(
+            lambda s, a: escalate(s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow())
+        )
+
+    def set_customer_vip(self, customer: str, vip: bool) -> list[str]:
+        """Change a customer's tier; returns the open tickets whose SLA clocks moved."""
+        return self._write(lambda s, a: tickets.set_customer_vip(s, actor=a, customer=customer, vip=vip))
+
+    def sweep(self, *, now: datetime | None = None) -> Any:
+        """The time-driven work once (store/sweep.py); returns its SweepReport."""
+        from ticketdesk.store.sweep import sweep
+
+        with _translated():
+            self.actor_id_check()
+            return sweep(self.db, now=now)
+
+    def actor_id_check(self) -> None:
+        """Only a known, active agent may run the sweep (as for any other operation)."""
+        self._read(lambda s, me: me)
+
     # --- reads ---------------------------------------------------------------------
 
     def list_tickets(

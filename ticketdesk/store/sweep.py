@@ -13,14 +13,14 @@ the next run. So warnings, breaches, escalations and closes happen exactly once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, Status, Ticket
+from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Status, Ticket
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import automation as rules_automation
 from ticketdesk.rules.sla_policy import pauses
@@ -72,19 +72,49 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
     with db.read() as session:
         doc = automation.document(session)
         policy = sla.policy(session)
-        jobs = list(_plan(session, now, doc, policy, report))
+        planned = list(_plan(session, now, doc, policy, report))
+        jobs = [job for job in planned if (_rule(job), job.ticket_id, job.occurrence) not in _claimed(session, planned)]
+        report.queries += 1
+    ours: dict[int, tuple[int, int]] = {}  # ticket id -> (version planned from, version after our own change)
     for job in jobs:
+        if job.ticket_id in ours and ours[job.ticket_id][0] == job.version:
+            job = replace(job, version=ours[job.ticket_id][1])  # our earlier job changed it, not someone else
         try:
             with db.write() as session:
-                if not automation.claim(session, job.kind if job.rule is None else f"automation:{job.rule.name}",
-                                        job.ticket_id, job.occurrence, now):  # fmt: skip
-                    report.skipped += 1
+                if not automation.claim(session, _rule(job), job.ticket_id, job.occurrence, now):
+                    report.skipped += 1  # another sweep got there first
                     continue
                 _act(session, job, now, doc, report)
+                version = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+            planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
+            ours[job.ticket_id] = (planned_from, version)
         except (Conflict, InvalidInput) as exc:  # changed meanwhile, or nothing to escalate to
             report.skipped += 1
             report.notes.append(f"{job.number}: {job.kind}: {exc}")
     return report
+
+
+def _rule(job: _Job) -> str:
+    return job.kind if job.rule is None else f"automation:{job.rule.name}"
+
+
+def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
+    """The (rule, ticket, occurrence) of `jobs` already done: one query per 1,000 tickets, so
+    a sweep with nothing new to do opens no write transaction at all."""
+    cache = session.info.get("sweep_claimed")
+    if cache is None:
+        table = RuleFiring.__table__  # type: ignore[attr-defined]
+        ids = sorted({j.ticket_id for j in jobs})
+        cache = set()
+        for start in range(0, len(ids), 1000):
+            rows = session.execute(
+                select(table.c.rule, table.c.ticket_id, table.c.occurrence).where(
+                    table.c.ticket_id.in_(ids[start : start + 1000])
+                )
+            ).all()
+            cache.update((r.rule, r.ticket_id, r.occurrence) for r in rows)
+        session.info["sweep_claimed"] = cache
+    return cache
 
 
 def _open_rows(session: Session, report: SweepReport) -> Iterator[Any]:
