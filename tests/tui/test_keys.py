@@ -441,3 +441,42 @@ async def test_help_lists_the_screens_keys_first_each_action_once(store: Store) 
         await screen_of(pilot, HelpScreen)
         shown = screen_text(pilot.app)
         assert shown.index("Manage templates") < shown.index("Page down") < shown.index("Quit")
+
+
+@sqlite_only
+@run_async
+async def test_capital_e_escalates_from_the_ticket_screen(store: Store) -> None:
+    number = new(store, "ERP down", priority="P1", team="support", assignee="alice")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        await pilot.press("E")
+        await pick(pilot, "techn")
+        await answer(pilot, "needs a DBA")
+        await until(lambda: store.ticket(number).support_level == "L2", pilot=pilot)
+        await until(lambda: screen.detail.support_level == "L2", pilot=pilot)
+        await pilot.press("E")
+        await pick(pilot, "manage")
+        await answer(pilot, "customer angry")
+        await until(lambda: any(e.kind == "escalated" and "lena" in (e.new or "") for e in store.ticket(number).events),
+                    pilot=pilot)  # fmt: skip
+        await settle(pilot)
+        assert "escalation" in screen_text(pilot.app)
+    notes = [c.body for c in store.ticket(number).comments]
+    assert notes == ["Escalated (technical L1 → L2): needs a DBA", "Escalated to Lena Lead (lena): customer angry"]
+
+
+@sqlite_only
+@run_async
+async def test_capital_e_in_the_queue_escalates_the_marked_tickets(store: Store) -> None:
+    first = new(store, "one", team="support")
+    second = new(store, "two", team="support")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        await pilot.press("asterisk")
+        await until(lambda: len(queue.table.selected) == 2, pilot=pilot)
+        await pilot.press("E")
+        await pick(pilot, "techn")
+        await answer(pilot, "batch")
+        await until(lambda: store.ticket(second).support_level == "L2", pilot=pilot)
+        await until(lambda: not queue.table.selected, pilot=pilot)
+    assert store.ticket(first).support_level == "L2"
