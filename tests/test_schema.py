@@ -121,3 +121,29 @@ def test_service_rules_migration_matches_the_models_and_downgrades_with_tickets(
             assert conn.execute(text("SELECT sla_paused_seconds FROM ticket")).scalar() == 0
     finally:
         store.close()
+
+
+def test_people_and_quality_migration_matches_the_models_and_downgrades(db_url: str) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from ticketdesk.store.engine import _alembic_config, upgrade_schema
+
+    store = Store.open(db_url, login="admin")
+    db = store.db
+    try:
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        assert [d for d in diffs if "_search" not in repr(d) and "_fts" not in repr(d)] == [], diffs
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO kb_article (title, symptoms, scope, steps, solution, prevention, tags,"
+                              " created_at, updated_at, version) VALUES ('打印机无法打印', '', '', '', '', '', '',"
+                              " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))  # fmt: skip
+            command.downgrade(_alembic_config(conn), "0004")
+        assert not {"audit_log", "survey", "qa_review", "kb_article"} & set(inspect(db.engine).get_table_names())
+        upgrade_schema(db)
+        assert current_revision(db) == head_revision()
+    finally:
+        store.close()

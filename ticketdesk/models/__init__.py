@@ -11,6 +11,7 @@ from ticketdesk.models.enums import (
     Status,
     SupportLevel,
 )
+from ticketdesk.models.quality import AuditEntry, KbArticle, QaReview, Survey
 from ticketdesk.models.tables import (
     Agent,
     Comment,
@@ -33,15 +34,18 @@ from ticketdesk.models.tables import (
 __all__ = [
     "ACTIVE_STATUSES",
     "Agent",
+    "AuditEntry",
     "Channel",
     "Comment",
     "CommentKind",
     "Customer",
     "Event",
     "EventKind",
+    "KbArticle",
     "LinkKind",
     "Organisation",
     "Priority",
+    "QaReview",
     "ReplyTemplate",
     "Role",
     "RuleFiring",
@@ -49,6 +53,7 @@ __all__ = [
     "Setting",
     "Status",
     "SupportLevel",
+    "Survey",
     "Tag",
     "Team",
     "Ticket",

@@ -1,0 +1,92 @@
+"""Tables of people and quality (issue 6): the audit log, CSAT surveys, QA samples and
+reviews, and knowledge-base articles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ticketdesk.models.types import UTCDateTime, utcnow
+
+_BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only record of a sensitive action (or a refused one: ok is False)."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, sa_column=Column(_BIG_ID, primary_key=True))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    actor_id: int | None = Field(default=None, foreign_key="agent.id")
+    #: the login as it was, kept even if the agent is renamed or removed
+    actor_login: str = Field(max_length=100)
+    #: e.g. role_change, export, merge, unmask, settings_change, rules_change, permission_denied
+    action: str = Field(max_length=50)
+    #: what it was done to: a ticket number, a login, a settings key, a file name
+    target: str | None = Field(default=None, max_length=200)
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    ok: bool = Field(default=True)
+
+
+Index("ix_audit_log_at", AuditEntry.at)
+Index("ix_audit_log_action_at", AuditEntry.action, AuditEntry.at)
+
+
+class Survey(SQLModel, table=True):
+    """The customer's satisfaction with one resolved ticket: five 1-5 scores and a comment."""
+
+    __tablename__ = "survey"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=False, unique=True))
+    speed: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    efficiency: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    attitude: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    effectiveness: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    overall: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: cli, csv, email
+    source: str = Field(default="cli", max_length=20)
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    recorded_by_id: int | None = Field(default=None, foreign_key="agent.id")
+
+
+class QaReview(SQLModel, table=True):
+    """A closed ticket sampled for quality review, and the review once done."""
+
+    __tablename__ = "qa_review"
+    __table_args__ = (UniqueConstraint("batch", "ticket_id", name="uq_qa_review_batch_ticket"),)
+    id: int | None = Field(default=None, primary_key=True)
+    #: the sample it belongs to, e.g. "2026-11-01..2026-11-30 rate 0.05 seed 7"
+    batch: str = Field(max_length=100)
+    ticket_id: int = Field(sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=False, index=True))
+    sampled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    sampled_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    reviewer_id: int | None = Field(default=None, foreign_key="agent.id")
+    score: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    #: the checklist answers, JSON: {"greeting": true, "correct_solution": true, ...}
+    checklist: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+
+
+class KbArticle(SQLModel, table=True):
+    """A knowledge-base article (searchable in English and Chinese)."""
+
+    __tablename__ = "kb_article"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(String(300), nullable=False))
+    symptoms: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    steps: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    solution: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    prevention: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    tags: str = Field(default="", sa_column=Column(String(1000), nullable=False, default=""))  # comma-separated
+    source_ticket_id: int | None = Field(
+        default=None, sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=True)
+    )
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
