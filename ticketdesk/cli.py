@@ -1360,5 +1360,16 @@ def rules_assign_cmd(
         echo(f"team {one_line(team.strip())} assigns by {one_line(strategy.strip())} (rules version {version})")
 
 
+def _register_areas() -> None:
+    """Sub-commands kept in ticketdesk/commands/, one module per area."""
+    from ticketdesk.commands import kb, people, quality, reports
+
+    for area in (people, quality, kb, reports):
+        area.register(app)
+
+
+_register_areas()
+
+
 def main() -> None:
     app()

@@ -21,6 +21,9 @@ from ticketdesk.store import demo, queries, service_rules, settings, templates, 
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
+from ticketdesk.store.kb_ops import KbOps
+from ticketdesk.store.people_ops import PeopleOps
+from ticketdesk.store.quality_ops import QualityOps
 from ticketdesk.store.readmodels import (
     AgentView,
     Page,
@@ -30,6 +33,7 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     UpdateResult,
 )
+from ticketdesk.store.reports_ops import ReportsOps
 from ticketdesk.store.seed import seed_defaults
 from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
@@ -37,7 +41,7 @@ from ticketdesk.store.tickets import NewTicket, TicketChanges
 R = TypeVar("R")
 
 
-class Store:
+class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
     def __init__(self, db: Database, *, login: str) -> None:
         self.db = db
         self.login = login

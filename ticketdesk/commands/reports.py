@@ -1,0 +1,9 @@
+"""`ticketdesk` sub-commands for reports (issue 6)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the main app (called by cli.py)."""

@@ -1,0 +1,7 @@
+"""Store operations for quality (issue 6), mixed into the Store facade (store/service.py)."""
+
+from __future__ import annotations
+
+
+class QualityOps:
+    """Methods use the facade's `_read` / `_write` (one transaction each)."""
