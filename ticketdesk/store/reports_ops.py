@@ -1,7 +1,68 @@
-"""Store operations for reports (issue 6), mixed into the Store facade (store/service.py)."""
+"""Store operations for reports (issue 6), mixed into the Store facade (store/service.py):
+KPIs of a period (store/kpis.py) and the streaming ticket export (store/export.py)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from ticketdesk.rules.query import TicketFilter
 
 
 class ReportsOps:
     """Methods use the facade's `_read` / `_write` (one transaction each)."""
+
+    _read: Callable[..., Any]
+    db: Any
+
+    def kpi_report(
+        self,
+        *,
+        period: str | None = None,
+        offset: int = -1,
+        first_day: date | None = None,
+        last_day: date | None = None,
+        by: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> Any:
+        """KPIs of a week / month (offset -1: the last complete one, 0: the current one so
+        far) or of local days first_day..last_day, in total and per breakdown; a KpiReport."""
+        from ticketdesk.models.types import utcnow
+        from ticketdesk.store.kpis import BREAKDOWNS, kpi_report
+
+        when = now or utcnow()
+        return self._read(
+            lambda s, _: kpi_report(
+                s,
+                now=when,
+                period=period,
+                offset=offset,
+                first_day=first_day,
+                last_day=last_day,
+                by=BREAKDOWNS if by is None else tuple(by),
+            )
+        )
+
+    def desk_timezone(self) -> str:
+        """The time zone of report periods: the SLA policy's default calendar's, else UTC."""
+        from ticketdesk.store.kpis import desk_timezone
+
+        return self._read(lambda s, _: desk_timezone(s))
+
+    def export_tickets(
+        self, flt: TicketFilter, *, page_size: int | None = None, now: datetime | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Stream every matching ticket as a flat dict (store/export.py EXPORT_COLUMNS),
+        masked for the acting agent's role. One read transaction, held while the caller
+        iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
+        from ticketdesk.models.types import utcnow
+        from ticketdesk.store.export import PAGE, export_rows
+        from ticketdesk.store.service import _translated
+
+        masking = self.masking() if hasattr(self, "masking") else None  # type: ignore[attr-defined]
+        when = now or utcnow()
+        with _translated(), self.db.read() as session:
+            me = self.actor_id(session)  # type: ignore[attr-defined]
+            for row in export_rows(session, flt=flt, actor_id=me, now=when, page_size=page_size or PAGE):
+                yield masking.row(row) if masking is not None else row
