@@ -1,9 +1,248 @@
-"""`ticketdesk` sub-commands for reports (issue 6)."""
+"""`ticketdesk report` (KPIs of a week, month or date range) and `ticketdesk export`
+(every ticket a filter matches, streamed to CSV, JSON lines or XLSX)."""
 
 from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import typer
 
 
+class ReportFormat(StrEnum):
+    text = "text"
+    md = "md"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+    jsonl = "jsonl"
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{option}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@contextlib.contextmanager
+def _atomic(path: str, *, binary: bool = False) -> Iterator[tuple[str, IO[Any] | None]]:
+    """A temporary file beside `path`, renamed over it only when the block succeeds: a failed
+    command leaves nothing behind (and an old file as it was). Yields (temp path, open file)."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"--out {path} is a directory")
+    if not target.parent.exists():
+        raise ValueError(f"--out {path}: no such directory {str(target.parent)!r}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        if binary:
+            os.close(fd)
+            yield tmp, None
+        else:
+            with open(fd, "w", encoding="utf-8", newline="") as fh:
+                yield tmp, fh
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
+    from ticketdesk.cli import _build_filter, echo, handled, open_store
+
+    @app.command("report")
+    def report_cmd(
+        ctx: typer.Context,
+        period: Annotated[
+            str | None, typer.Argument(help="weekly or monthly: the last complete week (Monday start) or month")
+        ] = None,
+        from_: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (desk time zone)")] = None,
+        to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, inclusive")] = None,
+        current: Annotated[
+            bool, typer.Option("--current", help="With weekly/monthly: the current period so far")
+        ] = False,
+        by: Annotated[
+            list[str] | None,
+            typer.Option("--by", help="Breakdown(s): team, agent, type, channel, priority (default: all)"),
+        ] = None,
+        fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, md, csv or xlsx")] = ReportFormat.text,
+        out: Annotated[str | None, typer.Option("--out", "-o", help="Write to this file (xlsx needs one)")] = None,
+    ) -> None:
+        """KPIs of a period: response and resolution times, SLA attainment, first-contact
+        resolution, reopen rate, backlog, CSAT and QA, in total and per breakdown."""
+        from ticketdesk.store.kpis import BREAKDOWNS
+
+        with handled():
+            if period is not None and period.strip().lower() not in ("weekly", "monthly", "week", "month"):
+                raise ValueError(f"unknown period {period!r} (expected weekly or monthly, or --from/--to)")
+            if period is None and from_ is None and to is None:
+                raise ValueError("give a period: weekly, monthly, or --from D --to D")
+            if current and period is None:
+                raise ValueError("--current goes with weekly or monthly")
+            breakdowns = [b.strip().lower() for value in by or [] for b in value.split(",") if b.strip()]
+            for b in breakdowns:
+                if b not in BREAKDOWNS:
+                    raise ValueError(f"unknown breakdown {b!r} (expected one of: {', '.join(BREAKDOWNS)})")
+            if fmt == ReportFormat.xlsx and (out is None or out == "-"):
+                raise ValueError("--format xlsx needs --out FILE")
+            first, last = _date(from_, "--from"), _date(to, "--to")
+            store = open_store(ctx)
+            report = store.kpi_report(
+                period=period.strip().lower() if period else None,
+                offset=0 if current else -1,
+                first_day=first,
+                last_day=last,
+                by=breakdowns or None,
+            )
+            _write_report(report, fmt, out)
+            if out and out != "-":
+                echo(f"wrote {fmt.value} report ({report.label}) to {out}")
+
+    @app.command("export")
+    def export_cmd(
+        ctx: typer.Context,
+        status: Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")] = None,
+        priority: Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")] = None,
+        type_: Annotated[list[str] | None, typer.Option("--type", help="Ticket types")] = None,
+        channel: Annotated[list[str] | None, typer.Option("--channel", help="Channels")] = None,
+        team: Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")] = None,
+        assignee: Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")] = None,
+        level: Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")] = None,
+        tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")] = None,
+        customer: Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")] = None,
+        sla: Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")] = None,
+        created: Annotated[
+            str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")
+        ] = None,
+        updated: Annotated[str | None, typer.Option("--updated", help="Date range, as --created")] = None,
+        query: Annotated[
+            str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")
+        ] = None,
+        search: Annotated[str | None, typer.Option("--search", help="Full-text search")] = None,
+        view: Annotated[
+            str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")
+        ] = None,
+        fmt: Annotated[ExportFormat | None, typer.Option("--format", "-f", help="csv, xlsx or jsonl")] = None,
+        out: Annotated[
+            str | None, typer.Option("--out", "-o", help="File to write; '-' for stdout (csv, jsonl)")
+        ] = None,
+    ) -> None:
+        """Export every ticket the filters match (streamed: any number of tickets, flat
+        memory); contact details masked for roles that do not see them; audited."""
+        with handled():
+            if out is None:
+                raise ValueError("--out FILE is required ('-' writes csv or jsonl to stdout)")
+            fmt = fmt or _format_from_name(out)
+            if fmt == ExportFormat.xlsx and out == "-":
+                raise ValueError("--format xlsx cannot go to stdout: give --out FILE.xlsx")
+            flt = _build_filter(
+                status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
+                level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
+                search=search, view=view,
+            )  # fmt: skip
+            store = open_store(ctx)
+            n = _export(store, flt, fmt, out)
+            if hasattr(store, "audit"):
+                store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
+            if out != "-":
+                echo(f"exported {n:,} tickets to {out}")
+
+
+def _format_from_name(out: str) -> ExportFormat:
+    suffix = Path(out).suffix.lower().lstrip(".")
+    for f in ExportFormat:
+        if suffix == f.value or (suffix == "json" and f == ExportFormat.jsonl):
+            return f
+    raise ValueError("--format csv|xlsx|jsonl is required (not guessable from the file name)")
+
+
+def _describe(flt: Any) -> str:
+    from dataclasses import fields
+
+    parts = []
+    for f in fields(flt):
+        value = getattr(flt, f.name)
+        if value not in (None, (), "", False):
+            shown = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+            parts.append(f"{f.name}={shown}")
+    return " ".join(parts) or "all tickets"
+
+
+def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
+    from ticketdesk.commands import report_formats as rf
+
+    if fmt == ReportFormat.xlsx:
+        assert out is not None
+        with _atomic(out, binary=True) as (tmp, _):
+            rf.write_report_xlsx(report, tmp)
+        return
+
+    def write(fh: IO[str], *, terminal: bool) -> None:
+        if fmt == ReportFormat.md:
+            fh.write(rf.render_md(report))
+        elif fmt == ReportFormat.csv:
+            rf.write_report_csv(report, fh)
+        else:
+            from rich.console import Console
+
+            if terminal:
+                console = Console(file=fh, highlight=False)
+            else:
+                console = Console(file=fh, width=120, no_color=True, color_system=None, highlight=False)
+            rf.render_text(report, console)
+
+    if out is None or out == "-":
+        write(sys.stdout, terminal=sys.stdout.isatty())
+        return
+    with _atomic(out) as (_, fh):
+        assert fh is not None
+        write(fh, terminal=False)
+
+
+def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
+    from ticketdesk.commands import report_formats as rf
+    from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
+
+    rows = store.export_tickets(flt)
+    try:
+        # Pull the first row before anything is opened: a bad filter fails with nothing written.
+        first = next(rows, None)
+        stream = _chain(first, rows)
+        writers: dict[ExportFormat, Callable[[IO[str]], int]] = {
+            ExportFormat.csv: lambda fh: rf.write_export_csv(EXPORT_COLUMNS, stream, fh),
+            ExportFormat.jsonl: lambda fh: rf.write_export_jsonl(stream, fh),
+        }
+        if fmt == ExportFormat.xlsx:
+            with _atomic(out, binary=True) as (tmp, _):
+                return rf.write_export_xlsx(EXPORT_COLUMNS, stream, tmp, datetime_columns=DATETIME_COLUMNS)
+        if out == "-":
+            n = writers[fmt](sys.stdout)
+            sys.stdout.flush()
+            return n
+        with _atomic(out) as (_, fh):
+            return writers[fmt](fh)  # type: ignore[arg-type]
+    finally:
+        rows.close()
+
+
+def _chain(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    if first is None:
+        return
+    yield first
+    yield from rest
