@@ -417,8 +417,9 @@ def _text_score(row: Any, words: Sequence[str]) -> float:
 
 
 def snippet(row: Any, words: Sequence[str], width: int = SNIPPET) -> str:
-    """One line around the first place a word occurs in the article's body (or its start)."""
-    for name in ("symptoms", "solution", "steps", "scope", "prevention", "tags", "title"):
+    """One line around the first place a word occurs in the article's body, else the start
+    of its body (the title is shown beside it anyway)."""
+    for name in ("symptoms", "solution", "steps", "scope", "prevention", "tags"):
         value: str = getattr(row, name)
         low = value.lower()
         hits = [i for i in (low.find(w) for w in words) if i >= 0]
