@@ -424,6 +424,10 @@ def show_cmd(
             echo()
             return
         _print_detail(detail)
+        if detail.row.status in ("resolved", "closed"):  # CSAT scores (commands/quality.py)
+            from ticketdesk.commands.quality import print_survey
+
+            print_survey(open_store(ctx, check=False), number)
 
 
 def _print_detail(d: Any) -> None:
