@@ -28,7 +28,8 @@ def test_add_show_list(store: Store, db_url: str) -> None:
     data = show(db_url, printer)
     assert data["title"] == "办公室打印机无法打印"
     assert data["tags"] == ["printer", "打印", "hardware"]
-    assert (data["scope"], data["prevention"], data["version"], data["created_by"]) == ("2F", "每月更新驱动", 1, "admin")
+    expected = ("2F", "每月更新驱动", 1, "admin")
+    assert (data["scope"], data["prevention"], data["version"], data["created_by"]) == expected
     assert show(db_url, vpn)["steps"] == "1. open\n2. update\n"  # '-' read stdin
 
     text = ok(db_url, "kb", "show", f"#{vpn}")
@@ -38,9 +39,7 @@ def test_add_show_list(store: Store, db_url: str) -> None:
 
     listed = json.loads(ok(db_url, "kb", "list", "--format", "json"))
     assert [a["id"] for a in listed] == [vpn, printer]
-    assert [a["id"] for a in json.loads(ok(db_url, "kb", "list", "--tag", "hardware", "--format", "json"))] == [
-        printer
-    ]
+    assert [a["id"] for a in json.loads(ok(db_url, "kb", "list", "--tag", "hardware", "--format", "json"))] == [printer]
     lines = ok(db_url, "kb", "list").splitlines()  # piped: tab-separated
     assert lines[1].split("\t")[:3] == [f"#{printer}", "办公室打印机无法打印", "printer,打印,hardware"]
     assert ok(db_url, "kb", "list", "--tag", "nothing", "--format", "json").strip() == "[]"
