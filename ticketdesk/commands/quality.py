@@ -171,6 +171,17 @@ def survey_show_cmd(
             echo(line)
 
 
+def print_survey(store: Any, number: str) -> None:
+    """The ticket's survey as a block under `ticketdesk show` (nothing if it has none)."""
+    from ticketdesk.cli import echo, local
+
+    view = store.ticket_survey(number)
+    if view is not None:
+        echo("\nSurvey")
+        for line in survey_lines(view, local):
+            echo(line)
+
+
 def survey_lines(view: Any, local: Any) -> list[str]:
     """The survey as plain lines (also used by `ticketdesk show`)."""
     from ticketdesk.store.csat import SCORE_LABELS, SCORES

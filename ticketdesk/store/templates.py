@@ -119,6 +119,23 @@ DEFAULT_TEMPLATES: list[TemplateSpec] = [
         ),
         sets_status="closed",
     ),
+    TemplateSpec(
+        # For resolved tickets: asks for the five CSAT scores (recorded with `ticketdesk survey`).
+        name="Survey request",
+        body=(
+            "Hello {{ customer_name or 'there' }},\n\n"
+            'ticket {{ ticket_number }} ("{{ subject }}") has been resolved. Would you tell us how we'
+            " did? Please reply with a score from 1 (poor) to 5 (excellent) for each of:\n\n"
+            "- response speed:\n"
+            "- resolution efficiency:\n"
+            "- attitude:\n"
+            "- effectiveness:\n"
+            "- overall:\n\n"
+            "and any comment you would like to add. It takes a minute and helps us improve.\n\n"
+            "Best regards,\n{{ agent_name }}\n"
+        ),
+        add_tags=("survey-sent",),
+    ),
 ]
 
 
