@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid
+from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -39,7 +39,9 @@ class DashboardScreen(Screen[None]):
         with Grid(id="panels"):
             for panel in ("status", "priority", "teams", "sla", "aging", "agents"):
                 yield Static("…", id=panel, classes="panel")
-        yield Static("", id="daily", classes="panel")
+        with Horizontal(id="bottom"):
+            yield Static("", id="daily", classes="panel")
+            yield Static("", id="csat", classes="panel")
         yield Static("", id="dash-status")
         yield Footer()
 
@@ -111,7 +113,11 @@ class DashboardScreen(Screen[None]):
             urgent = Text(f"{a.urgent:,}", style=self._style("alert") if a.urgent else "")
             agents.add_row(Text(one_line(a.login)), f"{a.open:,}", urgent)
         self.query_one("#agents", Static).update(Group(Text("Open load per agent", style="bold"), agents))
-        self.query_one("#daily", Static).update(_daily(b.daily, self.size.width, self.app.no_color))
+        daily = self.query_one("#daily", Static)
+        room = daily.content_size.width + 4 if daily.content_size.width else self.size.width - 34
+        daily.update(_daily(b.daily, room, self.app.no_color))
+        csat = self.query_one("#csat", Static)
+        csat.update(_csat(b.csat, csat.content_size.width, self._style))
         self.query_one("#dash-status", Static).update(
             Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
         )
@@ -165,3 +171,25 @@ def _daily(days: Any, width: int, no_color: bool) -> Group:
     title.append("█" if no_color else "■", style=style("resolved", no_color))
     title.append(f" per day, last {len(days)} days", style="bold")
     return Group(title, table)
+
+
+def _csat(c: Any, width: int, styled: Any) -> Group:
+    """CSAT of the last days: average overall score and the 1-5 distribution as bars."""
+    title = Text(f"CSAT, last {c.days} days", style="bold")
+    if not c.count:
+        return Group(title, Text("no surveys", style="dim"))
+    meaning = "danger" if c.average < 3 else "warning" if c.average < 4 else "resolved"
+    head = Text("average ")
+    head.append(f"{c.average:.1f}", style=f"bold {styled(meaning)}".strip())
+    head.append(f"/5  ({c.count:,} survey{'s' if c.count != 1 else ''})")
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(no_wrap=True, overflow="crop")
+    numbers = [f"{n:,}" for n in c.distribution]
+    span = max(1, min(16, width - 4 - max(map(len, numbers)) - 2))
+    top = max(c.distribution) or 1
+    for score in range(5, 0, -1):
+        n = c.distribution[score - 1]
+        table.add_row(f"{score}★", numbers[score - 1], Text(BAR * max(1 if n else 0, n * span // top)))
+    return Group(title, head, table)
