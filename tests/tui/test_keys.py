@@ -480,3 +480,24 @@ async def test_capital_e_in_the_queue_escalates_the_marked_tickets(store: Store)
         await until(lambda: store.ticket(second).support_level == "L2", pilot=pilot)
         await until(lambda: not queue.table.selected, pilot=pilot)
     assert store.ticket(first).support_level == "L2"
+
+
+@sqlite_only
+@run_async
+async def test_capital_q_and_p_open_qa_reviews_and_reports_from_the_queue(store: Store) -> None:
+    from ticketdesk.screens.qa import QaScreen
+    from ticketdesk.screens.reports import ReportsScreen
+
+    new(store, "Mail down", priority="P0")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        await pilot.press("Q")
+        await screen_of(pilot, QaScreen)
+        await settle(pilot)
+        await pilot.press("escape")
+        await until(lambda: pilot.app.screen is queue, pilot=pilot)
+        await pilot.press("P")
+        await screen_of(pilot, ReportsScreen)
+        await settle(pilot)
+        await pilot.press("escape")
+        await until(lambda: pilot.app.screen is queue, pilot=pilot)

@@ -49,6 +49,8 @@ class QueueScreen(FieldActions, Screen[None]):
         Binding("d", "dashboard", "Dashboard", show=True, id="queue.dashboard"),
         Binding("m", "template", "Template", show=False, id="queue.template"),
         Binding("E", "escalate", "Escalate", show=False, id="queue.escalate"),
+        Binding("Q", "qa", "QA reviews", show=False, id="queue.qa"),
+        Binding("P", "reports", "Reports", show=False, id="queue.reports"),
         Binding("M", "manage_templates", "Manage templates", show=False, id="queue.manage_templates"),
         Binding("S", "save_view", "Save view", show=False, id="queue.save_view"),
         Binding("R", "reload", "Refresh", show=False, id="queue.reload"),
@@ -374,6 +376,16 @@ class QueueScreen(FieldActions, Screen[None]):
         from ticketdesk.screens.dashboard import DashboardScreen
 
         self.app.push_screen(DashboardScreen())
+
+    def action_qa(self) -> None:
+        from ticketdesk.screens.qa import QaScreen
+
+        self.app.push_screen(QaScreen())
+
+    def action_reports(self) -> None:
+        from ticketdesk.screens.reports import ReportsScreen
+
+        self.app.push_screen(ReportsScreen())
 
     def action_manage_templates(self) -> None:
         from ticketdesk.screens.templates import TemplatesScreen
