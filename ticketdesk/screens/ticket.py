@@ -40,6 +40,16 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("l", "links", "Links", show=False, id="ticket.links"),
         Binding("m", "template", "Template", show=True, id="ticket.template"),
         Binding("E", "escalate", "Escalate", show=False, id="ticket.escalate"),
+        Binding("K", "insert_article", "Insert KB article", show=False, id="ticket.insert_article"),
+        Binding(
+            "ctrl+g",
+            "insert_article",
+            "Insert KB article (while writing)",
+            show=False,
+            priority=True,
+            id="ticket.insert_article_writing",
+        ),
+        Binding("B", "article_from_ticket", "KB article from ticket", show=False, id="ticket.article_from_ticket"),
         Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
         Binding("k,up", "scroll_up", "Scroll", show=False, id="ticket.scroll_up"),
         Binding("R", "reload", "Refresh", show=False, id="ticket.reload"),
@@ -50,10 +60,13 @@ class TicketScreen(FieldActions, Screen[None]):
         self.number = number
         self.detail: Any = None
         self.compose_kind: str | None = None
+        #: the knowledge-base articles suggested for this ticket (None: not loaded yet)
+        self.suggestions: list[Any] | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
             yield Static("loading…", id="fields")
+            yield Static("", id="suggestions")
             yield Static("", id="description")
             yield Static("", id="timeline")
         yield Static("", id="composer-label")
@@ -71,8 +84,10 @@ class TicketScreen(FieldActions, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
         self.query_one("#composer-label").display = False
+        self.query_one("#suggestions").display = False
         self.query_one("#body").focus()
         self.reload()
+        self._suggest(self.number)
 
     def reload(self) -> None:
         self._load(self.number)
@@ -254,6 +269,103 @@ class TicketScreen(FieldActions, Screen[None]):
         self.app.push_screen(
             PickDialog("Jump to linked ticket", options), lambda n: n and self.app.push_screen(TicketScreen(n))
         )
+
+    # --- knowledge base: suggestions, insert into a reply, article from this ticket -------
+
+    @work(thread=True, exclusive=True, group="ticket-suggest", exit_on_error=False)
+    def _suggest(self, number: str) -> None:
+        try:
+            found = self.store.suggest_articles(number, limit=3)
+        except Exception:
+            found = []  # suggestions are a help, never an error on the screen
+        self.app.call_from_thread(self._show_suggestions, found)
+
+    def _show_suggestions(self, found: list[Any]) -> None:
+        self.suggestions = found
+        block = self.query_one("#suggestions", Static)
+        if not found:
+            block.update("")
+            block.display = False
+            return
+        lines: list[Any] = [
+            Text("Suggested articles", style="bold") + Text("  (K inserts one into a reply)", style="dim")
+        ]
+        for a in found:
+            lines.append(Text(f"  #{a.id:<5} ") + Text(one_line(a.title, 100)))
+        block.update(Group(*lines))
+        block.display = True
+
+    def action_insert_article(self) -> None:
+        if self.detail is None:
+            return
+        self._article_choices()
+
+    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
+    def _article_choices(self) -> None:
+        try:
+            suggested = self.suggestions if self.suggestions is not None else self.store.suggest_articles(self.number)
+            others = self.store.list_articles(limit=1000)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self._pick_article, suggested, others)
+
+    def _pick_article(self, suggested: list[Any], others: list[Any]) -> None:
+        seen = {a.id for a in suggested}
+        options = [(f"★ #{a.id} {one_line(a.title, 70)}", str(a.id)) for a in suggested]
+        options += [(f"#{a.id} {one_line(a.title, 70)}", str(a.id)) for a in others if a.id not in seen]
+        if not options:
+            self.notify("the knowledge base has no articles yet (B writes one from a resolved ticket)")
+            return
+
+        def picked(value: str | None) -> None:
+            if value:
+                self._fetch_article(int(value))
+
+        self.app.push_screen(PickDialog("Insert article into the reply (★ suggested; type to search)", options), picked)
+
+    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
+    def _fetch_article(self, article_id: int) -> None:
+        try:
+            article = self.store.article(article_id)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.insert_text, article.reply_text(), f"inserted article #{article.id}")
+
+    def insert_text(self, text: str, message: str = "") -> None:
+        """Append to the open composer (a public reply if none is open); the draft is kept."""
+        if self.compose_kind is None:
+            self.action_compose("public")
+        area = self.query_one("#composer", TextArea)
+        current = area.text
+        area.text = (current.rstrip("\n") + "\n\n" if current.strip() else "") + text
+        area.move_cursor(area.document.end)
+        area.focus()
+        self._stash_draft()
+        if message:
+            self.notify(message)
+
+    def action_article_from_ticket(self) -> None:
+        if self.detail is None:
+            return
+        if self.detail.row.status not in ("resolved", "closed"):
+            self.notify(
+                f"ticket {self.number} is {self.detail.row.status}:"
+                " only a resolved or closed ticket becomes an article",
+                severity="warning",
+            )
+            return
+        self._article_from_ticket(self.number)
+
+    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
+    def _article_from_ticket(self, number: str) -> None:
+        try:
+            article = self.store.article_from_ticket(number)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.notify, f"knowledge-base article #{article.id} written from {number}")
 
     def action_scroll_down(self) -> None:
         self.query_one("#body").scroll_down()
