@@ -415,10 +415,13 @@ def show_cmd(
     ctx: typer.Context,
     number: Annotated[str, typer.Argument(help="Ticket number")],
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text or json")] = ShowFormat.text,
+    unmask: Annotated[
+        bool, typer.Option("--unmask", help="Show the customer's contact details in clear (audited; not auditors)")
+    ] = False,
 ) -> None:
     """Show one ticket: fields, customer, links, and the timeline of replies, notes and events."""
     with handled():
-        detail = open_store(ctx).ticket(number)
+        detail = open_store(ctx).ticket(number, unmask=unmask)
         if fmt == ShowFormat.json:
             json.dump(detail.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
             echo()

@@ -26,6 +26,8 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)
     #: seconds between checks of the change marker in live screens
     poll_interval: float = 1.0
+    #: personal-data fields masked besides the defaults (customer email and phone)
+    masking_fields: tuple[str, ...] = ()
 
 
 def config_path() -> Path:
@@ -41,9 +43,9 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    unknown = set(data) - {"keymap", "tui"}
+    unknown = set(data) - {"keymap", "tui", "masking"}
     if unknown:
-        raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui)")
+        raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking)")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
         raise ConfigError(f'{path}: [keymap] maps binding ids to keys, e.g. "queue.assign_me" = "ctrl+a"')
@@ -51,7 +53,25 @@ def load_settings(path: Path | None = None) -> Settings:
     interval = tui.get("poll_interval", 1.0) if isinstance(tui, dict) else None
     if not isinstance(interval, int | float) or not 0.2 <= interval <= 60:
         raise ConfigError(f"{path}: [tui] poll_interval must be a number of seconds between 0.2 and 60")
-    return Settings(keymap=dict(keymap), poll_interval=float(interval))
+    return Settings(keymap=dict(keymap), poll_interval=float(interval), masking_fields=_masking_fields(path, data))
+
+
+def _masking_fields(path: Path, data: dict) -> tuple[str, ...]:
+    """`[masking] fields = ["customer", "organisation"]`: masked on top of email and phone."""
+    from ticketdesk.rules.masking import KNOWN_FIELDS
+
+    masking = data.get("masking", {})
+    if not isinstance(masking, dict) or set(masking) - {"fields"}:
+        raise ConfigError(f'{path}: [masking] has one key, fields = ["customer", ...]')
+    fields = masking.get("fields", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise ConfigError(f'{path}: [masking] fields is a list of field names, e.g. ["customer", "organisation"]')
+    for name in fields:
+        if name not in KNOWN_FIELDS:
+            raise ConfigError(
+                f"{path}: [masking] fields: unknown field {name!r} (known: {', '.join(sorted(KNOWN_FIELDS))})"
+            )
+    return tuple(fields)
 
 
 def default_db_path() -> Path:

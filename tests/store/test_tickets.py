@@ -10,7 +10,7 @@ from sqlalchemy import event
 
 from ticketdesk.rules.calendar import business_time_between
 from ticketdesk.rules.sla_policy import DEFAULT_CALENDAR
-from ticketdesk.store import InvalidInput, NewTicket, NotFound, Store, TicketChanges
+from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store.readmodels import TicketDetail
 
 from ..conftest import as_agent
@@ -185,7 +185,7 @@ def test_closing_p0_needs_a_lead(store: Store) -> None:
     number = new(store, priority="P0")
     agent = as_agent(store, "alice")
     agent.update_tickets([number], TicketChanges(status="resolved", note="fixed"))
-    with pytest.raises(InvalidInput, match="P0"):
+    with pytest.raises(Forbidden, match="P0"):
         agent.update_tickets([number], TicketChanges(status="closed"))
     as_agent(store, "lena").update_tickets([number], TicketChanges(status="closed"))
     assert store.ticket(number).row.status == "closed"

@@ -1,9 +1,189 @@
-"""`ticketdesk` sub-commands for people (issue 6)."""
+"""`ticketdesk` sub-commands for people (issue 6): `agent ...` and `audit`."""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated
+
 import typer
+
+from ticketdesk.rules.text import one_line
+
+
+class OutFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+agent_app = typer.Typer(
+    name="agent",
+    help="Agents and their roles (admins manage; everyone may list).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@agent_app.command("add")
+def agent_add_cmd(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="Login (the OS user name or what --as / TICKETDESK_AGENT gives)")],
+    role: Annotated[str, typer.Option("--role", help="agent, lead, admin or auditor")] = "agent",
+    team: Annotated[str | None, typer.Option("--team", help="Team key")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Display name")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="The agent's email")] = None,
+    skills: Annotated[str, typer.Option("--skills", help="Comma-separated skills, e.g. vpn,printing")] = "",
+) -> None:
+    """Add an agent (admins only; audited)."""
+    from ticketdesk.cli import echo, handled, open_store
+
+    with handled():
+        added = open_store(ctx).add_agent(login, role=role, team=team, name=name, email=email, skills=skills)
+        echo(f"added {one_line(added.login)} ({added.role}" + (f", team {added.team})" if added.team else ")"))
+
+
+@agent_app.command("list")
+def agent_list_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
+    active_only: Annotated[bool, typer.Option("--active", help="Only active agents")] = False,
+) -> None:
+    """List agents: login, role, team, name (tab-separated when piped)."""
+    from ticketdesk.cli import echo, handled, is_terminal, open_store
+
+    with handled():
+        rows = open_store(ctx).list_agents(include_inactive=not active_only)
+        if fmt == OutFormat.json:
+            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+            echo()
+            return
+        if not is_terminal():
+            for r in rows:
+                cells = (
+                    r.login,
+                    r.role,
+                    r.team or "-",
+                    r.name,
+                    "active" if r.active else "inactive",
+                    ",".join(r.skills),
+                )
+                echo("\t".join(one_line(c) for c in cells))
+            return
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("LOGIN", "ROLE", "TEAM", "NAME", "EMAIL", "SKILLS", "STATUS"):
+            table.add_column(column, no_wrap=True, overflow="ellipsis")
+        for r in rows:
+            status = Text("active") if r.active else Text("inactive", style="dim")
+            cells = (r.login, r.role, r.team or "-", r.name, r.email or "-", ", ".join(r.skills) or "-")
+            table.add_row(*(Text(one_line(c)) for c in cells), status)
+        Console().print(table)
+
+
+@agent_app.command("set-role")
+def agent_set_role_cmd(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="Agent login")],
+    role: Annotated[str, typer.Argument(help="agent, lead, admin or auditor")],
+) -> None:
+    """Change an agent's role (admins only; audited)."""
+    from ticketdesk.cli import echo, handled, open_store
+
+    with handled():
+        old, new = open_store(ctx).set_role(login, role)
+        echo(
+            f"{one_line(login.strip())}: {old} -> {new}"
+            if old != new
+            else f"{one_line(login.strip())} is already {new}"
+        )
+
+
+@agent_app.command("deactivate")
+def agent_deactivate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
+    """Deactivate an agent: the login can no longer act; its history stays (admins; audited)."""
+    from ticketdesk.cli import echo, handled, open_store
+
+    with handled():
+        changed = open_store(ctx).deactivate_agent(login)
+        echo(f"{one_line(login.strip())} " + ("deactivated" if changed else "was already inactive"))
+
+
+@agent_app.command("activate")
+def agent_activate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
+    """Reactivate a deactivated agent (admins; audited)."""
+    from ticketdesk.cli import echo, handled, open_store
+
+    with handled():
+        changed = open_store(ctx).activate_agent(login)
+        echo(f"{one_line(login.strip())} " + ("activated" if changed else "was already active"))
+
+
+def audit_cmd(
+    ctx: typer.Context,
+    action: Annotated[str | None, typer.Option("--action", help="e.g. role_change, unmask, permission_denied")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Login of who did it")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="A date (2026-11-01), today, or 7d")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100_000, help="At most this many")] = 100,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
+) -> None:
+    """Read the audit log, newest first (admins and auditors)."""
+    from ticketdesk.cli import echo, handled, is_terminal, local, open_store
+    from ticketdesk.rules.query import parse_date_range
+
+    with handled():
+        start = None
+        if since is not None:
+            if ".." in since:
+                raise ValueError(f"--since takes one date, today or Nd, not a range: {since!r}")
+            start, _ = parse_date_range(since.strip())
+            if start is None:
+                raise ValueError(f"--since: cannot read {since!r} as a date")
+        rows = open_store(ctx).audit_entries(action=action, actor=actor, since=start, limit=limit)
+        if fmt == OutFormat.json:
+            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+            echo()
+            return
+        if not is_terminal():
+            for r in rows:
+                cells = (
+                    r.at.isoformat(),
+                    r.actor,
+                    r.action,
+                    r.target or "-",
+                    "ok" if r.ok else "DENIED",
+                    r.detail or "",
+                )
+                echo("\t".join(one_line(c) for c in cells))
+            return
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        console = Console()
+        if not rows:
+            console.print(Text("No audit entries match."))
+            return
+        table = Table(box=None, header_style="bold", pad_edge=False, expand=True)
+        for column in ("WHEN", "WHO", "ACTION", "TARGET", "OK", "DETAIL"):
+            table.add_column(
+                column, no_wrap=column != "DETAIL", overflow="ellipsis", ratio=1 if column == "DETAIL" else None
+            )
+        for r in rows:
+            ok = Text("ok", style="green") if r.ok else Text("DENIED", style="bold red")
+            table.add_row(
+                Text(local(r.at)), Text(one_line(r.actor)), Text(r.action), Text(one_line(r.target or "-")), ok,
+                Text(one_line(r.detail or "")),
+            )  # fmt: skip
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
+    app.add_typer(agent_app)
+    app.command("audit")(audit_cmd)

@@ -1,7 +1,7 @@
 """Masking of personal data (customer email and phone) for roles that do not need it.
 
-    mask_email("john.smith@example.com") -> "j***@example.com"
-    mask_phone("13812345678")            -> "138****5678"
+mask_email("john.smith@example.com") -> "j***@example.com"
+mask_phone("13812345678")            -> "138****5678"
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ from ticketdesk.models.enums import Role
 
 #: Roles that see contact details in clear (they call customers back, fix records).
 SEES_PERSONAL_DATA = frozenset({Role.LEAD, Role.ADMIN})
-#: Fields masked by default; the config file can add more (`[masking] fields = [...]`).
+#: Fields masked by default; the config file can add more (`[masking] fields = [...]`) but
+#: never take these away.
 DEFAULT_FIELDS = frozenset({"customer_email", "email", "customer_phone", "phone"})
+#: Every field name the config may list (customer contact and identity fields, under the
+#: names the read models and export rows use); anything else is a typo and is refused.
+KNOWN_FIELDS = DEFAULT_FIELDS | frozenset(
+    {"customer", "customer_name", "organisation", "customer_organisation", "department", "industry"}
+)
 
 _DIGITS = re.compile(r"\d")
 
@@ -64,10 +70,24 @@ class Masking:
     def for_role(cls, role: Role | str, extra_fields: Iterable[str] = ()) -> Masking:
         return cls(Role(role) not in SEES_PERSONAL_DATA, DEFAULT_FIELDS | frozenset(extra_fields))
 
+    @classmethod
+    def clear(cls) -> Masking:
+        """Nothing masked (a role that sees personal data, or an audited unmask)."""
+        return cls(False)
+
     def value(self, field: str, value: str | None) -> str | None:
         if not self.enabled or field not in self.fields:
             return value
         return masker_for(field)(value)
+
+    def any_of(self, names: Iterable[str], value: str | None) -> str | None:
+        """`value` masked if any of its names (e.g. "email", "customer_email") is masked."""
+        if not self.enabled:
+            return value
+        for name in names:
+            if name in self.fields:
+                return masker_for(name)(value)
+        return value
 
     def row(self, data: dict[str, object]) -> dict[str, object]:
         """A copy of a flat record (export row, JSON dict) with its masked fields masked."""

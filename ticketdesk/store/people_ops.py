@@ -1,7 +1,169 @@
-"""Store operations for people (issue 6), mixed into the Store facade (store/service.py)."""
+"""Store operations for people (issue 6), mixed into the Store facade (store/service.py):
+agent management (admins), personal-data masking, and the audit log."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ticketdesk.models import Role
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from ticketdesk.models import Agent
+    from ticketdesk.rules.masking import Masking
+    from ticketdesk.store.agents import AgentInfo
+    from ticketdesk.store.audit import AuditView
+
+R = TypeVar("R")
 
 
 class PeopleOps:
     """Methods use the facade's `_read` / `_write` (one transaction each)."""
+
+    if TYPE_CHECKING:
+        login: str
+        db: Any
+
+        def _write(
+            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
+        ) -> R: ...
+
+        def _read_as(
+            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
+        ) -> R: ...
+
+        def _masking_for(self, actor: Agent) -> Masking: ...
+
+    # --- agents (admins manage; everyone may list) ---------------------------------------
+
+    def add_agent(
+        self,
+        login: str,
+        *,
+        role: str = "agent",
+        team: str | None = None,
+        name: str | None = None,
+        email: str | None = None,
+        skills: str | Sequence[str] = "",
+    ) -> AgentInfo:
+        from ticketdesk.store import agents, audit, roles
+
+        def run(session: Session, actor: Agent) -> AgentInfo:
+            roles.require(actor, roles.ADMINS, "add agents")
+            added = agents.add_agent(
+                session, login=login, role=role, team=team, display_name=name, email=email, skills=skills
+            )
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.AGENT_ADD, target=added.login,
+                detail=f"role {added.role}" + (f", team {team.strip()}" if team else ""),
+            )  # fmt: skip
+            return next(a for a in agents.list_agents(session) if a.login == added.login)
+
+        return self._write(run, action="agent_add", target=login.strip())
+
+    def list_agents(self, *, include_inactive: bool = True) -> list[AgentInfo]:
+        from ticketdesk.store import agents
+
+        return self._read_as(lambda s, _: agents.list_agents(s, include_inactive=include_inactive))
+
+    def set_role(self, login: str, role: str) -> tuple[str, str]:
+        """Change an agent's role (admins; never the last active admin away). Returns the
+        old and the new role."""
+        from ticketdesk.store import agents, audit, roles
+        from ticketdesk.store.errors import InvalidInput
+
+        def run(session: Session, actor: Agent) -> tuple[str, str]:
+            roles.require(actor, roles.ADMINS, "change roles")
+            new = agents.parse_role(role)
+            agent = agents.find_agent(session, login)
+            old = agent.role
+            if old == new.value:
+                return old, old
+            if old == Role.ADMIN.value and agent.active and roles.admin_count(session) <= 1:
+                raise InvalidInput(f"{agent.login} is the last active admin: make another admin first")
+            agent.role = new.value
+            session.flush()
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.ROLE_CHANGE, target=agent.login,
+                detail=f"{old} -> {new.value}",
+            )  # fmt: skip
+            return old, new.value
+
+        return self._write(run, action="set_role", target=login.strip())
+
+    def set_agent_active(self, login: str, active: bool) -> bool:
+        """Deactivate (or reactivate) an agent (admins). A deactivated login can no longer act;
+        its history stays. Returns whether anything changed."""
+        from ticketdesk.store import agents, audit, roles
+        from ticketdesk.store.errors import InvalidInput
+
+        verb = "activate" if active else "deactivate"
+
+        def run(session: Session, actor: Agent) -> bool:
+            roles.require(actor, roles.ADMINS, f"{verb} agents")
+            agent = agents.find_agent(session, login)
+            if agent.active == active:
+                return False
+            if not active and agent.role == Role.ADMIN.value and roles.admin_count(session) <= 1:
+                raise InvalidInput(f"{agent.login} is the last active admin: make another admin first")
+            agent.active = active
+            session.flush()
+            audit.record(
+                session,
+                actor=actor,
+                login=actor.login,
+                action=audit.AGENT_ACTIVATE if active else audit.AGENT_DEACTIVATE,
+                target=agent.login,
+            )
+            return True
+
+        return self._write(run, action=f"agent_{verb}", target=login.strip())
+
+    def deactivate_agent(self, login: str) -> bool:
+        return self.set_agent_active(login, False)
+
+    def activate_agent(self, login: str) -> bool:
+        return self.set_agent_active(login, True)
+
+    # --- masking -------------------------------------------------------------------------
+
+    def masking(self) -> Masking:
+        """How personal data is masked for the acting agent: `masking().row(dict)` masks an
+        export row, `masking().value(field, v)` one value."""
+        return self._read_as(lambda _, a: self._masking_for(a))
+
+    # --- audit log ------------------------------------------------------------------------
+
+    def audit(self, action: str, target: str | None = None, detail: str | None = None) -> None:
+        """Append an entry for a sensitive action the acting agent just did (an export, an
+        unmask): its own short transaction. Any known, active agent (auditors too)."""
+        from ticketdesk.store import audit, tickets
+        from ticketdesk.store.service import _translated
+
+        with _translated(), self.db.write() as session:
+            actor = tickets.acting_agent(session, self.login)
+            audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
+
+    def audit_entries(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditView]:
+        """The audit log, newest first (admins and auditors; a refusal is itself audited)."""
+        from ticketdesk.store import audit, roles
+        from ticketdesk.store.errors import InvalidInput
+
+        if not 1 <= limit <= 100_000:
+            raise InvalidInput("limit must be between 1 and 100000")
+
+        def run(session: Session, me: Agent) -> list[AuditView]:
+            roles.require(me, roles.AUDIT_READERS, "read the audit log")
+            return audit.entries(session, action=action, actor=actor, since=since, limit=limit)
+
+        return self._read_as(run, action="audit_read")

@@ -6,7 +6,8 @@ session. Expected database failures become StoreError subclasses with one-line m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -16,11 +17,23 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
+from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.query import Sort, TicketFilter
-from ticketdesk.store import demo, queries, service_rules, settings, templates, tickets, views
+from ticketdesk.store import (
+    audit,
+    demo,
+    personal_data,
+    queries,
+    roles,
+    service_rules,
+    settings,
+    templates,
+    tickets,
+    views,
+)
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
-from ticketdesk.store.errors import Conflict, DatabaseUnavailable, InvalidInput, StoreError
+from ticketdesk.store.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
 from ticketdesk.store.kb_ops import KbOps
 from ticketdesk.store.people_ops import PeopleOps
 from ticketdesk.store.quality_ops import QualityOps
@@ -42,9 +55,11 @@ R = TypeVar("R")
 
 
 class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
-    def __init__(self, db: Database, *, login: str) -> None:
+    def __init__(self, db: Database, *, login: str, masked_fields: Iterable[str] | None = None) -> None:
         self.db = db
         self.login = login
+        #: extra personal-data fields to mask (config `[masking] fields`); None: read the config
+        self.masked_fields = None if masked_fields is None else tuple(masked_fields)
 
     @classmethod
     def open(cls, url: str, *, login: str, check: bool = True) -> Store:
@@ -72,26 +87,71 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         return before, after, added
 
     def generate_demo(self, *, tickets: int, seed: int = 7) -> DemoSummary:
-        with _translated(), self.db.write() as session:
+        """Fill the database with demo data (admins: it adds agents and customers)."""
+
+        def run(session: Session, actor: Agent) -> DemoSummary:
+            roles.require(actor, roles.ADMINS, "load demo data")
             return demo.generate_demo(session, tickets=tickets, seed=seed)
 
-    def add_agent(self, login: str, *, role: str = "agent", team: str | None = None, name: str | None = None) -> None:
-        from ticketdesk.store.agents import add_agent
-
-        with _translated(), self.db.write() as session:
-            add_agent(session, login=login, role=role, team=team, display_name=name)
+        return self._write(run)
 
     # --- helpers ---------------------------------------------------------------------
 
-    def _write(self, fn: Callable[[Session, Agent], R]) -> R:
-        with _translated(), self.db.write() as session:
-            actor = tickets.acting_agent(session, self.login)
-            return fn(session, actor)
+    def _write(self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None) -> R:
+        """One write transaction as the acting agent. Auditors are refused here, whatever
+        the operation; any Forbidden (and an unknown login) is recorded in the audit log
+        once the refused transaction has rolled back. `action` names the operation in that
+        record (default: the calling method's name)."""
+        action = action or sys._getframe(1).f_code.co_name
+        unknown: NotFound | None = None
+        try:
+            with _translated(), self.db.write() as session:
+                try:
+                    actor = tickets.acting_agent(session, self.login)
+                except NotFound as exc:
+                    unknown = exc
+                    raise
+                roles.require_writer(actor)
+                return fn(session, actor)
+        except (Forbidden, NotFound) as exc:
+            if isinstance(exc, Forbidden) or exc is unknown:
+                self._record_refusal(action, target, exc)
+            raise
 
-    def _read(self, fn: Callable[[Session, int], R]) -> R:
+    def _read(self, fn: Callable[[Session, int], R], *, action: str | None = None) -> R:
         """A read-only transaction; only a known, active agent may read (as for writes)."""
-        with _translated(), self.db.read() as session:
-            return fn(session, self.actor_id(session))
+        action = action or sys._getframe(1).f_code.co_name
+        return self._read_as(lambda s, a: fn(s, a.id), action=action)  # type: ignore[arg-type]
+
+    def _read_as(self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None) -> R:
+        """As `_read`, handing `fn` the acting Agent; a Forbidden is audited."""
+        action = action or sys._getframe(1).f_code.co_name
+        try:
+            with _translated(), self.db.read() as session:
+                return fn(session, tickets.acting_agent(session, self.login))
+        except Forbidden as exc:
+            self._record_refusal(action, target, exc)
+            raise
+
+    def _record_refusal(self, action: str, target: str | None, exc: StoreError) -> None:
+        detail = f"{action}: {exc}"
+        try:
+            with _translated():
+                audit.record_apart(
+                    self.db, login=self.login, action=audit.PERMISSION_DENIED, target=target or action, detail=detail
+                )
+        except StoreError as failed:
+            exc.args = (f"{exc} (and the refusal could not be written to the audit log: {failed})",)
+
+    def _masking_for(self, actor: Agent) -> Masking:
+        if self.masked_fields is None:
+            from ticketdesk import config
+
+            try:
+                self.masked_fields = config.load_settings().masking_fields
+            except config.ConfigError as exc:
+                raise InvalidInput(str(exc)) from None
+        return Masking.for_role(actor.role, self.masked_fields)
 
     def actor_id(self, session: Session) -> int:
         return tickets.acting_agent(session, self.login).id  # type: ignore[return-value]
@@ -111,6 +171,10 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         now: datetime | None = None,
     ) -> UpdateResult:
         def run(session: Session, actor: Agent) -> UpdateResult:
+            roles.check_ticket_changes(
+                session, actor, numbers,
+                status=changes.status, priority=changes.priority, team=changes.team, assignee=changes.assignee,
+            )  # fmt: skip
             return tickets.update_tickets(
                 session,
                 actor=actor,
@@ -136,7 +200,15 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         self._write(lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
 
     def merge(self, duplicate: str, into: str) -> None:
-        self._write(lambda s, a: tickets.merge_tickets(s, actor=a, duplicate=duplicate, into=into))
+        def run(session: Session, actor: Agent) -> None:
+            roles.check_closing(session, actor, [duplicate])
+            tickets.merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.MERGE, target=duplicate.strip(),
+                detail=f"merged {duplicate.strip()} into {into.strip()}",
+            )  # fmt: skip
+
+        self._write(run, target=duplicate.strip())
 
     def escalate(self, number: str, kind: str, reason: str, *, team: str | None = None) -> str:
         """Technical (up a support level, optionally to `team`) or management (to the team
@@ -149,8 +221,14 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         )
 
     def set_customer_vip(self, customer: str, vip: bool) -> list[str]:
-        """Change a customer's tier; returns the open tickets whose SLA clocks moved."""
-        return self._write(lambda s, a: tickets.set_customer_vip(s, actor=a, customer=customer, vip=vip))
+        """Change a customer's tier (leads and admins); returns the open tickets whose SLA
+        clocks moved."""
+
+        def run(session: Session, actor: Agent) -> list[str]:
+            roles.require(actor, roles.TIER_SETTERS, "change a customer's tier (VIP)")
+            return tickets.set_customer_vip(session, actor=actor, customer=customer, vip=vip)
+
+        return self._write(run, target=customer)
 
     def sweep(self, *, now: datetime | None = None) -> Any:
         """The time-driven work once (store/sweep.py); returns its SweepReport."""
@@ -161,8 +239,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
             return sweep(self.db, now=now)
 
     def actor_id_check(self) -> None:
-        """Only a known, active agent may run the sweep (as for any other operation)."""
-        self._read(lambda s, me: me)
+        """Only a known, active agent that may write runs the sweep (auditors may not)."""
+        self._read_as(lambda s, a: roles.require_writer(a), action="sweep")
 
     # --- reads ---------------------------------------------------------------------
 
@@ -174,15 +252,34 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         after: Sequence[Any] | None = None,
         limit: int = 50,
     ) -> Page:
-        return self._read(
-            lambda s, me: queries.list_tickets(s, flt=flt, actor_id=me, sort=sort, after=after, limit=limit)
+        return self._read_as(
+            lambda s, a: personal_data.mask_page(
+                self._masking_for(a),
+                queries.list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
+            )
         )
 
     def count_tickets(self, flt: TicketFilter) -> int:
         return self._read(lambda s, me: queries.count_tickets(s, flt=flt, actor_id=me))
 
-    def ticket(self, number: str) -> TicketDetail:
-        return self._read(lambda s, _: queries.ticket_detail(s, number))
+    def ticket(self, number: str, *, unmask: bool = False) -> TicketDetail:
+        """One ticket, personal data masked for roles that do not need it. `unmask` asks
+        for it in clear: refused to auditors, and recorded in the audit log when it reveals
+        something the role would not otherwise see."""
+
+        def run(session: Session, actor: Agent) -> tuple[TicketDetail, bool]:
+            masking = self._masking_for(actor)
+            if unmask:
+                roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
+            detail = queries.ticket_detail(session, number)
+            if unmask:
+                return detail, masking.enabled
+            return personal_data.mask_detail(masking, detail), False
+
+        detail, revealed = self._read_as(run, action="unmask" if unmask else "ticket", target=number.strip())
+        if revealed:
+            self.audit(audit.UNMASK, detail.row.number, "personal data shown in clear")
+        return detail
 
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
         return self._read(lambda s, _: queries.counts_by_status_priority_team(s))
@@ -213,11 +310,16 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         return self._read(lambda s, _: queries.latest_event_id(s))
 
     # --- reply templates and saved views ---------------------------------------------
-    # Templates are shared by the desk (leads and admins manage them, everyone applies
-    # them); saved views belong to the acting agent.
+    # Templates are shared by the desk (admins manage them, everyone applies them); saved
+    # views belong to the acting agent.
 
     def add_template(self, spec: TemplateSpec) -> TemplateInfo:
-        return self._write(lambda s, a: templates.add_template(s, actor=a, spec=spec))
+        def run(session: Session, actor: Agent) -> TemplateInfo:
+            info = templates.add_template(session, actor=actor, spec=spec)
+            audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_ADD, target=info.name)
+            return info
+
+        return self._write(run, target=spec.name)
 
     def list_templates(self) -> list[TemplateInfo]:
         return self._read(lambda s, _: templates.list_templates(s))
@@ -226,10 +328,22 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         return self._read(lambda s, _: templates.get_template(s, name))
 
     def edit_template(self, name: str, edit: TemplateEdit) -> TemplateInfo:
-        return self._write(lambda s, a: templates.edit_template(s, actor=a, name=name, edit=edit))
+        def run(session: Session, actor: Agent) -> TemplateInfo:
+            info = templates.edit_template(session, actor=actor, name=name, edit=edit)
+            detail = f"renamed from {name.strip()}" if info.name != name.strip() else None
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.TEMPLATE_EDIT, target=info.name, detail=detail
+            )
+            return info
+
+        return self._write(run, target=name)
 
     def remove_template(self, name: str) -> None:
-        self._write(lambda s, a: templates.remove_template(s, actor=a, name=name))
+        def run(session: Session, actor: Agent) -> None:
+            templates.remove_template(session, actor=actor, name=name)
+            audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_REMOVE, target=name.strip())
+
+        self._write(run, target=name)
 
     def apply_template(
         self,
@@ -245,6 +359,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         transaction; a rendering failure on any ticket writes nothing."""
 
         def run(session: Session, actor: Agent) -> UpdateResult:
+            if (templates.get_template(session, name).sets_status or "") == "closed":
+                roles.check_closing(session, actor, numbers)
             return templates.apply_template(
                 session,
                 actor=actor,
@@ -275,7 +391,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
     # --- service rules settings ---------------------------------------------------------
     # Two versioned documents: "sla" (rules/sla_policy.py) and "rules" (routing,
     # automations, team assignment, sweep: rules/automation.py). Everyone may read them;
-    # leads and admins replace them whole, after validation against the rules and the
+    # admins replace them whole (audited), after validation against the rules and the
     # database (store/service_rules.py). Pass the version you read as `expected_version`
     # and a concurrent change is a Conflict instead of a lost update.
 

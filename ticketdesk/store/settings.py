@@ -2,7 +2,8 @@
 
 A document is read once per transaction (cached on the session) and replaced whole, after
 validation by its rules-layer parser; a write based on a stale version is a Conflict, so
-two leads editing the policy at once cannot silently overwrite each other.
+two admins editing the policy at once cannot silently overwrite each other. Only admins
+change them, and every change is in the audit log (same transaction).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput
 P = TypeVar("P")
 
 #: Roles that may change settings documents.
-MANAGERS = frozenset({Role.LEAD, Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN})
 
 setting = Setting.__table__  # type: ignore[attr-defined]
 
@@ -58,7 +59,7 @@ def write_document(
 ) -> int:
     """Validate and store a whole document; returns its new version."""
     if Role(actor.role) not in MANAGERS:
-        raise Forbidden(f"only a team lead or an admin may change the {key} settings")
+        raise Forbidden(f"only an admin may change the {key} settings ({actor.login} is {actor.role})")
     try:
         parse(document)
     except ValueError as exc:
@@ -69,9 +70,7 @@ def write_document(
     value = json.dumps(document, ensure_ascii=False, sort_keys=True)
     now = now or utcnow()
     if version == 0:
-        session.execute(
-            insert(setting).values(key=key, value=value, version=1, updated_at=now, updated_by_id=actor.id)
-        )
+        session.execute(insert(setting).values(key=key, value=value, version=1, updated_at=now, updated_by_id=actor.id))
     else:
         done = session.execute(
             update(setting)
@@ -80,6 +79,17 @@ def write_document(
         )
         if done.rowcount != 1:
             raise Conflict(f"the {key} settings were changed by someone else meanwhile; try again")
+    from ticketdesk.store import audit
+
+    audit.record(
+        session,
+        actor=actor,
+        login=actor.login,
+        action=audit.RULES_CHANGE if key == "rules" else audit.SETTINGS_CHANGE,
+        target=key,
+        detail=f"version {version} -> {version + 1}",
+        now=now,
+    )
     session.info.get("settings", {}).pop(key, None)
     session.info.get("parsed_settings", {}).pop(key, None)
     return version + 1

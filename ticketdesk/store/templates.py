@@ -4,7 +4,7 @@ Applying a template renders its body for each ticket (rules/templates.py) and ha
 replies and the template's field changes to `update_tickets`, so every ticket gets its
 reply, its changes and their events in the caller's one transaction with one version bump.
 Everything is rendered before anything is written: one ticket whose rendering fails stops
-the whole batch. Only team leads and admins manage templates; every agent may apply them.
+the whole batch. Only admins manage templates; every agent may apply them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
 from ticketdesk.store.tickets import CHUNK, TicketChanges, load_tickets, lock_ticket, update_tickets
 
 #: Roles that may add, edit and remove templates (they are shared by the whole desk).
-MANAGERS = frozenset({Role.LEAD, Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN})
 #: The word that clears a template's status or priority in an edit.
 CLEAR = "none"
 
@@ -305,7 +305,7 @@ def _contexts(session: Session, actor: Agent, tickets: Sequence[Ticket], now: da
 
 def _require_manager(actor: Agent, verb: str) -> None:
     if Role(actor.role) not in MANAGERS:
-        raise Forbidden(f"only a team lead or an admin may {verb} reply templates ({actor.login} is {actor.role})")
+        raise Forbidden(f"only an admin may {verb} reply templates ({actor.login} is {actor.role})")
 
 
 def _new_row(spec: TemplateSpec, *, created_by_id: int | None, now: datetime) -> ReplyTemplate:
