@@ -264,20 +264,14 @@ def _xlsx_value(value: Any, kind: str) -> Any:
 # --- exports ------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return ",".join(value)
-    return value
-
-
 def write_export_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(columns))
     n = 0
     for row in rows:
-        writer.writerow([_text(v) for v in row.values()])
+        writer.writerow(
+            [v.isoformat() if type(v) is datetime else ",".join(v) if type(v) is list else v for v in row.values()]
+        )
         n += 1
     return n
 
@@ -285,7 +279,7 @@ def write_export_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]], out
 def write_export_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     n = 0
     for row in rows:
-        data = {k: v if isinstance(v, list) else _text(v) for k, v in row.items()}
+        data = {k: v.isoformat() if type(v) is datetime else v for k, v in row.items()}
         out.write(json.dumps(data, ensure_ascii=False))
         out.write("\n")
         n += 1
