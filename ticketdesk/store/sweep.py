@@ -73,10 +73,18 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
         doc = automation.document(session)
         policy = sla.policy(session)
         planned = list(_plan(session, now, doc, policy, report))
-        jobs = [job for job in planned if (_rule(job), job.ticket_id, job.occurrence) not in _claimed(session, planned)]
+        claimed = _claimed(session, planned)
         report.queries += 1
+    breached = {(r, t, o.split("@", 1)[0]) for r, t, o in claimed if r in ("sla_breach", "escalate_breach")}
+    jobs = [
+        job
+        for job in planned
+        if (_rule(job), job.ticket_id, job.occurrence) not in claimed and not _breached_before(job, breached)
+    ]
     ours: dict[int, tuple[int, int]] = {}  # ticket id -> (version planned from, version after our own change)
     for job in jobs:
+        if job.kind == "escalate_stale" and job.ticket_id in ours and ours[job.ticket_id][0] != ours[job.ticket_id][1]:
+            continue  # our earlier job in this run updated the ticket: it is no longer without update
         if job.ticket_id in ours and ours[job.ticket_id][0] == job.version:
             job = replace(job, version=ours[job.ticket_id][1])  # our earlier job changed it, not someone else
         try:
@@ -96,6 +104,16 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
 
 def _rule(job: _Job) -> str:
     return job.kind if job.rule is None else f"automation:{job.rule.name}"
+
+
+def _breached_before(job: _Job, breached: set[tuple[str, int, str]]) -> bool:
+    """A clock breaches (and is escalated for it) once. Resuming from a pause, a reopen or a new
+    priority moves the due time of a clock that has already breached; that is still the
+    target it missed: no new breach, escalation or warning for it under the new due time."""
+    clock = job.occurrence.split("@", 1)[0]
+    if job.kind in ("sla_breach", "escalate_breach"):
+        return (job.kind, job.ticket_id, clock) in breached
+    return job.kind == "sla_warning" and ("sla_breach", job.ticket_id, clock) in breached
 
 
 def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
