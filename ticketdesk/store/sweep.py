@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Status, Ticket
@@ -26,7 +27,7 @@ from ticketdesk.rules import automation as rules_automation
 from ticketdesk.rules.sla_policy import pauses
 from ticketdesk.store import automation, sla
 from ticketdesk.store.engine import Database
-from ticketdesk.store.errors import Conflict, InvalidInput
+from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
@@ -96,9 +97,12 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
                 version = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
             planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
             ours[job.ticket_id] = (planned_from, version)
-        except (Conflict, InvalidInput) as exc:  # changed meanwhile, or nothing to escalate to
+        except (Conflict, InvalidInput, Forbidden, NotFound) as exc:  # changed meanwhile, nothing to escalate to
             report.skipped += 1
             report.notes.append(f"{job.number}: {job.kind}: {exc}")
+        except IntegrityError as exc:  # a concurrent writer won a race on some row: this job, next run
+            report.skipped += 1
+            report.notes.append(f"{job.number}: {job.kind}: {str(exc.orig).splitlines()[0]}")
     return report
 
 

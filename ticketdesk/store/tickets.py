@@ -12,6 +12,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from sqlalchemy import bindparam, func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -348,11 +349,14 @@ def _tag_ids(session: Session, names: Iterable[str], *, create: bool) -> dict[st
     found = dict(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())  # type: ignore[attr-defined]
     missing = [n for n in names if n not in found]
     if missing and create:
-        for name in missing:
-            tag = Tag(name=name)
-            session.add(tag)
-            session.flush()
-            found[name] = tag.id
+        # ON CONFLICT: another transaction may be creating the same tag right now (two
+        # agents, two sweeps); it waits for that one and then reads its row
+        table = Tag.__table__  # type: ignore[attr-defined]
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(
+            dialect.insert(table).values([{"name": n} for n in missing]).on_conflict_do_nothing(index_elements=["name"])
+        )
+        found.update(session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(missing))).all())  # type: ignore[attr-defined, arg-type]
     return found  # type: ignore[return-value]
 
 
