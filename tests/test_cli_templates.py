@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.templates import DEFAULT_TEMPLATES
 
 from .test_cli import fails, ok, run, show
 
@@ -31,11 +32,11 @@ def test_template_add_show_list_edit_remove(store: Store, db_url: str) -> None:
     assert (data["sets_status"], data["sets_priority"], data["add_tags"]) == ("resolved", "P3", ["account", "password"])
 
     listed = json.loads(ok(db_url, "template", "list", "--format", "json"))
-    assert "Password reset" in [t["name"] for t in listed] and len(listed) == 6  # five defaults + ours
+    assert "Password reset" in [t["name"] for t in listed] and len(listed) == len(DEFAULT_TEMPLATES) + 1  # + ours
     lines = ok(db_url, "template", "list").splitlines()  # piped: tab-separated, one per line
     row = next(line.split("\t") for line in lines if line.startswith("Password reset"))
     assert row[:3] == ["Password reset", "reply", "status resolved, priority P3, +account, +password"]
-    assert len(lines) == 6
+    assert len(lines) == len(DEFAULT_TEMPLATES) + 1
 
     out = ok(db_url, "template", "edit", "Password reset", "--status", "none", "--no-tags", "--internal",
              "--rename", "Password note", "--body", "-", input="Reset for {{ ticket_number }}\n")  # fmt: skip
