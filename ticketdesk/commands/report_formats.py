@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.kpi_format import kpi_text
 
 #: (Kpis attribute, header, kind): kind is count, dur (seconds -> hours), pct (0..1) or avg
 COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -51,7 +52,6 @@ SHORT: tuple[tuple[str, str], ...] = (
 )
 KINDS = {name: kind for name, _, kind in COLUMNS}
 BAR = "█"
-DASH = "—"
 
 
 def value_of(k: Any, name: str) -> Any:
@@ -59,17 +59,7 @@ def value_of(k: Any, name: str) -> Any:
 
 
 def fmt(k: Any, name: str) -> str:
-    value = value_of(k, name)
-    kind = KINDS[name]
-    if value is None:
-        return DASH
-    if kind == "dur":
-        return f"{value / 3600:.1f} h"
-    if kind == "pct":
-        return f"{value * 100:.1f}%"
-    if kind == "avg":
-        return f"{value:.2f}"
-    return f"{value:,}"
+    return kpi_text(value_of(k, name), KINDS[name])
 
 
 def period_line(report: Any) -> str:

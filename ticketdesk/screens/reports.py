@@ -17,9 +17,9 @@ from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.kpi_format import kpi_text as shown
 
 BREAKDOWNS = ("team", "agent", "type", "channel", "priority")
-DASH = "—"
 #: (attribute, header, kind) of the table columns
 COLUMNS = (
     ("created", "new", "count"),
@@ -35,18 +35,6 @@ COLUMNS = (
     ("csat_avg", "CSAT", "avg"),
     ("qa_avg", "QA", "avg"),
 )
-
-
-def shown(value: Any, kind: str) -> str:
-    if value is None:
-        return DASH
-    if kind == "dur":
-        return f"{value / 3600:.1f} h"
-    if kind == "pct":
-        return f"{value * 100:.1f}%"
-    if kind == "avg":
-        return f"{value:.2f}"
-    return f"{value:,}"
 
 
 class ReportsScreen(Screen[None]):
