@@ -501,3 +501,18 @@ async def test_capital_q_and_p_open_qa_reviews_and_reports_from_the_queue(store:
         await settle(pilot)
         await pilot.press("escape")
         await until(lambda: pilot.app.screen is queue, pilot=pilot)
+
+
+@sqlite_only
+@run_async
+async def test_ticket_screen_shows_the_csat_survey(store: Store) -> None:
+    number = new(store, "Printer jams", priority="P2")
+    store.update_tickets([number], TicketChanges(status="resolved", note="new toner"))
+    store.record_survey(number, speed=5, efficiency=4, attitude=5, effectiveness=3, overall=4, comment="ok [b]fast[/b]")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        await queue_ready(pilot)
+        await pilot.app.push_screen(TicketScreen(number))  # resolved: not in the open queue
+        await until(lambda: "CSAT" in screen_text(pilot.app), pilot=pilot)
+        shown = screen_text(pilot.app)
+        assert "overall 4" in shown and "effectiveness 3" in shown
+        assert "[b]fast[/b]" in shown  # customer text shown literally

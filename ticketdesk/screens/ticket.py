@@ -96,12 +96,13 @@ class TicketScreen(FieldActions, Screen[None]):
     def _load(self, number: str) -> None:
         try:
             detail = self.store.ticket(number)
+            survey = self.store.ticket_survey(number) if detail.row.status in ("resolved", "closed") else None
         except Exception as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        self.app.call_from_thread(self._show, detail)
+        self.app.call_from_thread(self._show, detail, survey)
 
-    def _show(self, d: Any) -> None:
+    def _show(self, d: Any, survey: Any = None) -> None:
         self.detail = d
         r = d.row
         grid = Table.grid(padding=(0, 2))
@@ -137,6 +138,12 @@ class TicketScreen(FieldActions, Screen[None]):
         parts: list[Any] = [title, grid]
         if d.resolution:
             parts.append(Text("resolution  ", style="bold") + Text(printable(d.resolution)))
+        if survey is not None:
+            scores = "  ".join(f"{name} {value}" for name, value in survey.scores.items())
+            line = Text("CSAT  ", style="bold") + Text(scores)
+            if survey.comment:
+                line.append(f"  “{one_line(survey.comment)}”")
+            parts.append(line)
         if d.links:
             parts.append(Text("links", style="bold"))
             for link in d.links:
