@@ -191,7 +191,7 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
                     tags=frozenset(tags.get(r.id, ())), customer_vip=bool(e and e.vip),
                     organisation=e.organisation if e else None, created_at=r.created_at, updated_at=r.updated_at,
                     status_changed_at=r.status_changed_at, last_customer_reply_at=r.last_customer_reply_at,
-                    sla_state=_sla_state(r, now, warning),
+                    sla_state=_sla_state(r, now, warning) if "sla_state" in used else None,
                 )
             )  # fmt: skip
     return facts
