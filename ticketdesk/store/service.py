@@ -234,13 +234,10 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
         """The time-driven work once (store/sweep.py); returns its SweepReport."""
         from ticketdesk.store.sweep import sweep
 
-        with _translated():
-            self.actor_id_check()
-            return sweep(self.db, now=now)
-
-    def actor_id_check(self) -> None:
-        """Only a known, active agent that may write runs the sweep (auditors may not)."""
+        # only a known, active agent that may write runs it (auditors may not)
         self._read_as(lambda s, a: roles.require_writer(a), action="sweep")
+        with _translated():
+            return sweep(self.db, now=now)
 
     # --- reads ---------------------------------------------------------------------
 
