@@ -247,30 +247,42 @@ def _split(values: list[str] | None) -> list[str]:
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
 
 
+# The filter options of `list` and `export`, declared once.
+StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")]
+PriorityOpt = Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")]
+TypeOpt = Annotated[list[str] | None, typer.Option("--type", help="Ticket types")]
+ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Channels")]
+TeamOpt = Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")]
+AssigneeOpt = Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")]
+LevelOpt = Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")]
+CustomerOpt = Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")]
+SlaOpt = Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")]
+CreatedOpt = Annotated[str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")]
+UpdatedOpt = Annotated[str | None, typer.Option("--updated", help="Date range, as --created")]
+QueryOpt = Annotated[str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")]
+SearchOpt = Annotated[str | None, typer.Option("--search", help="Full-text search")]
+ViewOpt = Annotated[str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")]
+
+
 @app.command("list")
 def list_cmd(
     ctx: typer.Context,
-    status: Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")] = None,
-    priority: Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")] = None,
-    type_: Annotated[list[str] | None, typer.Option("--type", help="Ticket types")] = None,
-    channel: Annotated[list[str] | None, typer.Option("--channel", help="Channels")] = None,
-    team: Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")] = None,
-    assignee: Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")] = None,
-    level: Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")] = None,
-    customer: Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")] = None,
-    sla: Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")] = None,
-    created: Annotated[
-        str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")
-    ] = None,
-    updated: Annotated[str | None, typer.Option("--updated", help="Date range, as --created")] = None,
-    query: Annotated[
-        str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")
-    ] = None,
-    search: Annotated[str | None, typer.Option("--search", help="Full-text search")] = None,
-    view: Annotated[
-        str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")
-    ] = None,
+    status: StatusOpt = None,
+    priority: PriorityOpt = None,
+    type_: TypeOpt = None,
+    channel: ChannelOpt = None,
+    team: TeamOpt = None,
+    assignee: AssigneeOpt = None,
+    level: LevelOpt = None,
+    tag: TagOpt = None,
+    customer: CustomerOpt = None,
+    sla: SlaOpt = None,
+    created: CreatedOpt = None,
+    updated: UpdatedOpt = None,
+    query: QueryOpt = None,
+    search: SearchOpt = None,
+    view: ViewOpt = None,
     sort: Annotated[
         str | None, typer.Option("--sort", help="priority (default), updated, created, number; -KEY reverses")
     ] = None,
@@ -279,7 +291,7 @@ def list_cmd(
 ) -> None:
     """List tickets, filtered and sorted (keyset-paged: fast at any size)."""
     with handled():
-        flt = _build_filter(
+        flt = build_filter(
             status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
             level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
             search=search, view=view,
@@ -297,7 +309,7 @@ BUILTIN_VIEWS: dict[str, str] = {
 }
 
 
-def _build_filter(**opts: Any) -> TicketFilter:
+def build_filter(**opts: Any) -> TicketFilter:
     from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
     from ticketdesk.rules.sla import SlaState
 

@@ -15,6 +15,28 @@ from typing import IO, Annotated, Any
 
 import typer
 
+from ticketdesk.cli import (
+    AssigneeOpt,
+    ChannelOpt,
+    CreatedOpt,
+    CustomerOpt,
+    LevelOpt,
+    PriorityOpt,
+    QueryOpt,
+    SearchOpt,
+    SlaOpt,
+    StatusOpt,
+    TagOpt,
+    TeamOpt,
+    TypeOpt,
+    UpdatedOpt,
+    ViewOpt,
+    build_filter,
+    echo,
+    handled,
+    open_store,
+)
+
 
 class ReportFormat(StrEnum):
     text = "text"
@@ -64,7 +86,6 @@ def _atomic(path: str, *, binary: bool = False) -> Iterator[tuple[str, IO[Any] |
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
-    from ticketdesk.cli import _build_filter, echo, handled, open_store
 
     @app.command("report")
     def report_cmd(
@@ -117,27 +138,21 @@ def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
         ctx: typer.Context,
-        status: Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")] = None,
-        priority: Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")] = None,
-        type_: Annotated[list[str] | None, typer.Option("--type", help="Ticket types")] = None,
-        channel: Annotated[list[str] | None, typer.Option("--channel", help="Channels")] = None,
-        team: Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")] = None,
-        assignee: Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")] = None,
-        level: Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")] = None,
-        tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")] = None,
-        customer: Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")] = None,
-        sla: Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")] = None,
-        created: Annotated[
-            str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")
-        ] = None,
-        updated: Annotated[str | None, typer.Option("--updated", help="Date range, as --created")] = None,
-        query: Annotated[
-            str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")
-        ] = None,
-        search: Annotated[str | None, typer.Option("--search", help="Full-text search")] = None,
-        view: Annotated[
-            str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")
-        ] = None,
+        status: StatusOpt = None,
+        priority: PriorityOpt = None,
+        type_: TypeOpt = None,
+        channel: ChannelOpt = None,
+        team: TeamOpt = None,
+        assignee: AssigneeOpt = None,
+        level: LevelOpt = None,
+        tag: TagOpt = None,
+        customer: CustomerOpt = None,
+        sla: SlaOpt = None,
+        created: CreatedOpt = None,
+        updated: UpdatedOpt = None,
+        query: QueryOpt = None,
+        search: SearchOpt = None,
+        view: ViewOpt = None,
         fmt: Annotated[ExportFormat | None, typer.Option("--format", "-f", help="csv, xlsx or jsonl")] = None,
         out: Annotated[
             str | None, typer.Option("--out", "-o", help="File to write; '-' for stdout (csv, jsonl)")
@@ -151,15 +166,14 @@ def register(app: typer.Typer) -> None:
             fmt = fmt or _format_from_name(out)
             if fmt == ExportFormat.xlsx and out == "-":
                 raise ValueError("--format xlsx cannot go to stdout: give --out FILE.xlsx")
-            flt = _build_filter(
+            flt = build_filter(
                 status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
                 level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
                 search=search, view=view,
             )  # fmt: skip
             store = open_store(ctx)
             n = _export(store, flt, fmt, out)
-            if hasattr(store, "audit"):
-                store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
+            store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
             if out != "-":
                 echo(f"exported {n:,} tickets to {out}")
 

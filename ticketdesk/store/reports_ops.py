@@ -60,9 +60,9 @@ class ReportsOps:
         from ticketdesk.store.export import PAGE, export_rows
         from ticketdesk.store.service import _translated
 
-        masking = self.masking() if hasattr(self, "masking") else None  # type: ignore[attr-defined]
+        masking = self.masking()  # type: ignore[attr-defined]
         when = now or utcnow()
         with _translated(), self.db.read() as session:
             me = self.actor_id(session)  # type: ignore[attr-defined]
             for row in export_rows(session, flt=flt, actor_id=me, now=when, page_size=page_size or PAGE):
-                yield masking.row(row) if masking is not None else row
+                yield masking.row(row)
