@@ -1,5 +1,6 @@
 """Table classes and enums; no behaviour beyond validation."""
 
+from ticketdesk.models.channels import Attachment, ImportRef, MailMessage, OutboxMail
 from ticketdesk.models.enums import (
     ACTIVE_STATUSES,
     Channel,
@@ -34,6 +35,7 @@ from ticketdesk.models.tables import (
 __all__ = [
     "ACTIVE_STATUSES",
     "Agent",
+    "Attachment",
     "AuditEntry",
     "Channel",
     "Comment",
@@ -41,9 +43,12 @@ __all__ = [
     "Customer",
     "Event",
     "EventKind",
+    "ImportRef",
     "KbArticle",
     "LinkKind",
+    "MailMessage",
     "Organisation",
+    "OutboxMail",
     "Priority",
     "QaReview",
     "ReplyTemplate",

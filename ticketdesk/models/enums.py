@@ -74,6 +74,8 @@ class EventKind(StrEnum):
     AUTOMATION = "automation"  # a rule's decision: routing, auto-assignment, an automation, a duplicate flag
     ESCALATED = "escalated"
     SLA = "sla"  # a warning or a breach raised by the sweep
+    MAIL = "mail"  # a reply mailed to the customer, or its delivery failing for good
+    IMPORTED = "imported"  # the ticket came from another helpdesk (new: "zendesk #123")
 
 
 def parse_enum(enum: type[E], value: str, field: str) -> E:
