@@ -44,3 +44,41 @@ def test_db_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("TICKETDESK_DB", "sqlite:////srv/td.db")
     assert resolve_db_url(None) == "sqlite:////srv/td.db"
     assert resolve_db_url(None).startswith("sqlite:///")
+
+
+def test_mail_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ticketdesk.config import ENV_CONFIG, ENV_SMTP_PASSWORD, mail_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[mail]\nfrom_address = "Acme Support <support@acme.example>"\nsmtp_host = "mx.acme.example"\n'
+        'smtp_port = 587\nsmtp_security = "starttls"\nsmtp_username = "desk"\nsmtp_timeout = 5\n'
+    )
+    mail = load_settings(path).mail
+    assert (mail.smtp_host, mail.smtp_port, mail.smtp_security, mail.smtp_timeout) == (
+        "mx.acme.example",
+        587,
+        "starttls",
+        5.0,
+    )
+    assert mail.domain == "acme.example"
+    monkeypatch.setenv(ENV_CONFIG, str(path))
+    monkeypatch.setenv(ENV_SMTP_PASSWORD, "s3cret")
+    assert mail_settings().smtp_password == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[mail]\nsmtp_hots = "x"\n', "unknown key 'smtp_hots'"),
+        ('[mail]\nsmtp_port = "25"\n', "smtp_port must be a whole number"),
+        ('[mail]\nsmtp_security = "tls"\n', "smtp_security must be one of"),
+        ('[mail]\nfrom_address = "support"\n', "from_address must be an address"),
+        ("[mail]\nmax_attempts = 0\n", "max_attempts"),
+    ],
+)
+def test_bad_mail_section_names_the_key(tmp_path: Path, text: str, fragment: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=fragment):
+        load_settings(path)

@@ -14,10 +14,55 @@ APP_NAME = "ticketdesk"
 ENV_DB = "TICKETDESK_DB"
 ENV_AGENT = "TICKETDESK_AGENT"
 ENV_CONFIG = "TICKETDESK_CONFIG"
+ENV_SMTP_PASSWORD = "TICKETDESK_SMTP_PASSWORD"
+ENV_IMAP_PASSWORD = "TICKETDESK_IMAP_PASSWORD"
 
 
 class ConfigError(ValueError):
     """The config file cannot be used; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The `[mail]` section: how this host sends and receives the desk's mail.
+
+    Secrets may stay out of the file: the SMTP and IMAP passwords are read from
+    TICKETDESK_SMTP_PASSWORD / TICKETDESK_IMAP_PASSWORD when the file has none.
+    """
+
+    #: the desk's address, the From of every reply, e.g. "Acme Support <support@acme.example>"
+    from_address: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    #: "none", "starttls" or "ssl"
+    smtp_security: str = "none"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout: float = 30.0
+    imap_password: str = ""
+    #: where attachments are kept; empty: in the database
+    attachments_dir: str = ""
+    #: larger attachments are not stored (the ticket notes that one was dropped)
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    #: where messages that cannot be parsed are kept, with the reason; empty: the user data dir
+    failed_dir: str = ""
+    #: delivery attempts before a reply is marked failed for good
+    max_attempts: int = 8
+
+    @property
+    def domain(self) -> str:
+        """The domain of `from_address`, for Message-IDs; a reserved name when unset."""
+        from email.utils import parseaddr
+
+        _, addr = parseaddr(self.from_address)
+        return addr.rpartition("@")[2].strip().lower() or "ticketdesk.invalid"
+
+    def failed_path(self) -> Path:
+        return (
+            Path(self.failed_dir).expanduser()
+            if self.failed_dir
+            else Path(user_data_dir(APP_NAME, appauthor=False)) / "mail-failed"
+        )
 
 
 @dataclass(frozen=True)
@@ -28,6 +73,7 @@ class Settings:
     poll_interval: float = 1.0
     #: personal-data fields masked besides the defaults (customer email and phone)
     masking_fields: tuple[str, ...] = ()
+    mail: MailSettings = field(default_factory=MailSettings)
 
 
 def config_path() -> Path:
@@ -43,9 +89,9 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    unknown = set(data) - {"keymap", "tui", "masking"}
+    unknown = set(data) - {"keymap", "tui", "masking", "mail"}
     if unknown:
-        raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking)")
+        raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking, mail)")
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
         raise ConfigError(f'{path}: [keymap] maps binding ids to keys, e.g. "queue.assign_me" = "ctrl+a"')
@@ -53,7 +99,56 @@ def load_settings(path: Path | None = None) -> Settings:
     interval = tui.get("poll_interval", 1.0) if isinstance(tui, dict) else None
     if not isinstance(interval, int | float) or not 0.2 <= interval <= 60:
         raise ConfigError(f"{path}: [tui] poll_interval must be a number of seconds between 0.2 and 60")
-    return Settings(keymap=dict(keymap), poll_interval=float(interval), masking_fields=_masking_fields(path, data))
+    return Settings(
+        keymap=dict(keymap),
+        poll_interval=float(interval),
+        masking_fields=_masking_fields(path, data),
+        mail=_mail_settings(path, data.get("mail", {})),
+    )
+
+
+_SMTP_SECURITY = ("none", "starttls", "ssl")
+_TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number"}
+
+
+def _mail_settings(path: Path, section: object) -> MailSettings:
+    """`[mail]`: every key is checked against MailSettings' fields and their types."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [mail] must be a table of settings")
+    defaults = MailSettings()
+    values: dict[str, object] = {}
+    for key, value in section.items():
+        if not hasattr(defaults, key) or key == "domain":
+            known = ", ".join(MailSettings.__dataclass_fields__)
+            raise ConfigError(f"{path}: [mail] unknown key {key!r} (known: {known})")
+        expected = type(getattr(defaults, key))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ConfigError(f"{path}: [mail] {key} must be {_TYPE_NAMES[expected]}")
+        values[key] = value
+    mail = MailSettings(**values)  # type: ignore[arg-type]
+    if mail.smtp_security not in _SMTP_SECURITY:
+        raise ConfigError(f"{path}: [mail] smtp_security must be one of {', '.join(_SMTP_SECURITY)}")
+    if not 0 < mail.smtp_port < 65536:
+        raise ConfigError(f"{path}: [mail] smtp_port must be between 1 and 65535")
+    if mail.max_attachment_bytes < 0 or mail.max_attempts < 1:
+        raise ConfigError(f"{path}: [mail] max_attachment_bytes must be >= 0 and max_attempts >= 1")
+    if mail.from_address and "@" not in mail.from_address:
+        raise ConfigError(f'{path}: [mail] from_address must be an address, e.g. "Support <support@acme.example>"')
+    return mail
+
+
+def mail_settings() -> MailSettings:
+    """The `[mail]` settings with passwords from the environment where the file has none."""
+    import dataclasses
+
+    mail = load_settings().mail
+    return dataclasses.replace(
+        mail,
+        smtp_password=mail.smtp_password or os.environ.get(ENV_SMTP_PASSWORD, ""),
+        imap_password=mail.imap_password or os.environ.get(ENV_IMAP_PASSWORD, ""),
+    )
 
 
 def _masking_fields(path: Path, data: dict) -> tuple[str, ...]:

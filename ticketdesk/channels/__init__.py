@@ -1,0 +1,1 @@
+"""Channels: email in (stdin, Maildir, mbox, IMAP) and out (the SMTP outbox)."""
