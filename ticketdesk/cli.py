@@ -1381,10 +1381,13 @@ def rules_assign_cmd(
 
 def _register_areas() -> None:
     """Sub-commands kept in ticketdesk/commands/, one module per area."""
-    from ticketdesk.commands import kb, people, quality, reports
+    from ticketdesk.commands import imports, kb, mail, mail_in, mail_out, people, quality, reports
 
-    for area in (people, quality, kb, reports):
+    for area in (people, quality, kb, reports, imports):
         area.register(app)
+    app.add_typer(mail.mail_app, name="mail")
+    for area in (mail_in, mail_out):
+        area.register(mail.mail_app)
 
 
 _register_areas()

@@ -84,9 +84,7 @@ def filter_conditions(
     return conds
 
 
-def sla_condition(
-    state: sla.SlaState, now: datetime, warning: timedelta = sla.DEFAULT_WARNING
-) -> ColumnElement[bool]:
+def sla_condition(state: sla.SlaState, now: datetime, warning: timedelta = sla.DEFAULT_WARNING) -> ColumnElement[bool]:
     """The SQL twin of `rules.sla.sla_state`: breached if a clock ran out (or was met late),
     warning if one runs out within the warning lead time, ok otherwise. A paused ticket
     (pending, on hold) is judged as of its pause: breached only if it ran out before, and

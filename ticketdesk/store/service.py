@@ -34,7 +34,10 @@ from ticketdesk.store import (
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
 from ticketdesk.store.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
+from ticketdesk.store.import_ops import ImportOps
 from ticketdesk.store.kb_ops import KbOps
+from ticketdesk.store.mail_ops import MailOps
+from ticketdesk.store.outbox_ops import OutboxOps
 from ticketdesk.store.people_ops import PeopleOps
 from ticketdesk.store.quality_ops import QualityOps
 from ticketdesk.store.readmodels import (
@@ -54,7 +57,7 @@ from ticketdesk.store.tickets import NewTicket, TicketChanges
 R = TypeVar("R")
 
 
-class Store(PeopleOps, QualityOps, KbOps, ReportsOps):
+class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, ImportOps):
     def __init__(self, db: Database, *, login: str, masked_fields: Iterable[str] | None = None) -> None:
         self.db = db
         self.login = login

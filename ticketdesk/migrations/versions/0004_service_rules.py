@@ -96,7 +96,8 @@ def _open_board_index(columns: list[str]) -> None:
         postgresql_where=sa.text(OPEN_PREDICATE),
     )
     bind = op.get_bind()
-    if bind.dialect.name == "sqlite" and bind.execute(
-        sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
-    ).first():
+    if (
+        bind.dialect.name == "sqlite"
+        and bind.execute(sa.text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")).first()
+    ):
         op.execute("ANALYZE ix_ticket_open_board")
