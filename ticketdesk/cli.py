@@ -1388,6 +1388,7 @@ def _register_areas() -> None:
     app.add_typer(mail.mail_app, name="mail")
     for area in (mail_in, mail_out):
         area.register(mail.mail_app)
+    mail_in.register_attachments(app)
 
 
 _register_areas()

@@ -13,6 +13,7 @@ from ticketdesk.rules.workflow import (
     TransitionError,
     plan_transition,
     status_after_assignment,
+    status_after_customer_reply,
     status_after_public_reply,
 )
 
@@ -129,3 +130,14 @@ def test_implied_transitions() -> None:
     assert status_after_assignment(S.PENDING) is None
     assert status_after_public_reply(S.NEW) == S.OPEN
     assert status_after_public_reply(S.ON_HOLD) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "after"),
+    [(S.NEW, None), (S.OPEN, None), (S.IN_PROGRESS, None), (S.PENDING, S.OPEN), (S.ON_HOLD, None),
+     (S.RESOLVED, S.OPEN), (S.CLOSED, None)],
+)  # fmt: skip
+def test_customer_reply_brings_waiting_and_resolved_tickets_back(status: Status, after: Status | None) -> None:
+    assert status_after_customer_reply(status) == after
+    if after is not None:  # and the rules allow the move it implies
+        assert after in TRANSITIONS[status]

@@ -117,3 +117,10 @@ def status_after_assignment(status: Status) -> Status | None:
 def status_after_public_reply(status: Status) -> Status | None:
     """An agent's first public reply on a new ticket opens it."""
     return S.OPEN if status == S.NEW else None
+
+
+def status_after_customer_reply(status: Status) -> Status | None:
+    """The customer writing back puts the ball in our court: a pending ticket (waiting for
+    them) goes back to open and a resolved one is reopened. On hold (waiting for a third
+    party) stays; a closed ticket is not reopened by mail (the mail opens a follow-up)."""
+    return S.OPEN if status in (S.PENDING, S.RESOLVED) else None

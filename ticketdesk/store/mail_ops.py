@@ -1,7 +1,54 @@
-"""Store operations of the inbound mail channel (issue 7)."""
+"""Store operations of the inbound mail channel (issue 7), mixed into the Store facade
+(store/service.py); the work is done in store/mail_in.py."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ticketdesk.rules.mail_parse import InboundMail
+from ticketdesk.store import mail_in
+from ticketdesk.store.errors import InvalidInput
+from ticketdesk.store.mail_in import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlmodel import Session
+
+    from ticketdesk.models import Agent
 
 
 class MailOps:
     """Ingest of parsed mail and the attachments of a ticket."""
+
+    if TYPE_CHECKING:
+
+        def _read(self, fn: Callable[[Session, int], Any]) -> Any: ...
+        def _write(self, fn: Callable[[Session, Agent], Any]) -> Any: ...
+
+    def ingest_mail(
+        self, mail: InboundMail, *, policy: AttachmentPolicy | None = None, now: datetime | None = None
+    ) -> IngestResult:
+        """One message in one transaction: a new ticket, a customer comment, or nothing
+        (already ingested, or an automatic mail). Any writing agent may run the gateway; the
+        changes are made by the `system` agent."""
+        policy = policy or AttachmentPolicy()
+        try:
+            return self._write(lambda s, _: mail_in.ingest(s, mail=mail, policy=policy, now=now))  # type: ignore[no-any-return]
+        except InvalidInput:
+            # Two gateways took the same message at once: the unique Message-ID refused
+            # the second. Recognise that; anything else is a real error.
+            if self._read(lambda s, _: mail_in.message_ticket(s, mail.message_id)) is None:
+                raise
+            return IngestResult(Outcome.DUPLICATE, self._read(lambda s, _: mail_in.message_ticket(s, mail.message_id)))
+
+    def attachments(self, number: str) -> list[AttachmentInfo]:
+        return self._read(lambda s, _: mail_in.attachments_of(s, number))  # type: ignore[no-any-return]
+
+    def attachment_content(self, attachment_id: int, *, folder: Path | None = None) -> tuple[AttachmentInfo, bytes]:
+        return self._read(lambda s, _: mail_in.attachment_content(s, attachment_id, folder))  # type: ignore[no-any-return]
+
+
+__all__ = ["AttachmentInfo", "AttachmentPolicy", "IngestResult", "MailOps", "Outcome"]
