@@ -35,7 +35,8 @@ from ticketdesk.models import (
 )
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import text, workflow
-from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, clean_subject, ticket_number_in_subject
+from ticketdesk.rules import mail_parse
+from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
 from ticketdesk.store import automation
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
@@ -153,7 +154,7 @@ def _customer_spec(mail: InboundMail) -> str:
 
 
 def _subject(mail: InboundMail) -> str:
-    subject = text.one_line(clean_subject(mail.subject)).strip() or "(no subject)"
+    subject = text.one_line(mail_parse.clean_subject(mail.subject)).strip() or "(no subject)"
     return subject[: text.SUBJECT_MAX]
 
 
