@@ -1,7 +1,87 @@
-"""Store operations of imports from other helpdesks (issue 7)."""
+"""Store operations of imports from other helpdesks (issue 7), mixed into the Store facade
+(store/service.py); the work is done in store/importer.py."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ticketdesk.models.types import utcnow
+from ticketdesk.rules.import_map import Record
+from ticketdesk.store import audit, importer
+from ticketdesk.store.importer import BATCH, ImportRejected, ImportReport
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlmodel import Session
+
+    from ticketdesk.models import Agent
 
 
 class ImportOps:
     """Import tickets from CSV, JSON Lines or a Zendesk export."""
+
+    if TYPE_CHECKING:
+
+        def _write(self, fn: Callable[[Session, Agent], Any], *, action: str | None = None) -> Any: ...
+        def _read_as(self, fn: Callable[[Session, Agent], Any], *, action: str | None = None) -> Any: ...
+
+    def import_tickets(
+        self,
+        records: Iterable[Record],
+        *,
+        source: str,
+        dry_run: bool = False,
+        batch_size: int = BATCH,
+        now: datetime | None = None,
+    ) -> ImportReport:
+        """Validate every record, then (unless `dry_run`) write the new ones in batches of
+        `batch_size` tickets per transaction. Leads and admins only.
+
+        `records` is read twice (validation, then writing): pass something re-iterable,
+        e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
+        a list first. Any problem raises ImportRejected listing them all, before anything is
+        written. A record whose (source, external id) was imported before is skipped, so
+        importing the same file again adds nothing.
+        """
+        source = importer.check_source(source)
+        if iter(records) is records:  # a generator: keep it for the second pass
+            records = list(records)
+        now = now or utcnow()
+
+        def check(session: Session, actor: Agent) -> importer.Validation:
+            importer.require_importer(actor)
+            return importer.validate(session, records, source=source)
+
+        found = self._read_as(check, action="import_tickets")
+        if found.total_problems:
+            raise ImportRejected(found.problems, found.total_problems)
+        if dry_run:
+            return ImportReport(
+                source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
+                without_id=found.without_id,
+            )  # fmt: skip
+
+        writer = importer.Writer(source=source, now=now)
+        for batch in importer.batches(records, max(1, batch_size)):
+            self._write(lambda s, a, b=batch: writer.write(s, a, b), action="import_tickets")
+        totals = writer.totals
+        report = ImportReport(
+            source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
+            without_id=found.without_id, customers_created=totals.customers,
+            organisations_created=totals.organisations, unmatched_agents=totals.unmatched_agents,
+        )  # fmt: skip
+
+        def finish(session: Session, actor: Agent) -> None:
+            importer.after_load(session, totals.imported)
+            audit.record(
+                session, actor=actor, login=actor.login, action="import", target=source, detail=report.summary()
+            )
+
+        self._write(finish, action="import_tickets")
+        return report
+
+
+__all__ = ["ImportOps", "ImportRejected", "ImportReport"]
