@@ -820,7 +820,7 @@ def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mappin
     if created is None:
         raise ValueError("created_at: missing")
     name = _str(author.get("name")) if author else None
-    if author is None and c.get("author_id") is not None:
+    if author is None and c.get("author_id") is not None and str(c["author_id"]) not in people:
         name = f"Zendesk user {c['author_id']}"
     return ImportedComment(
         author_kind=kind,

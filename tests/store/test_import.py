@@ -1,0 +1,288 @@
+"""Imports in the store (store/importer.py via Store.import_tickets), on SQLite and PostgreSQL:
+a Zendesk export with its people, organisations, tags and comments; original dates kept;
+values mapped; re-import adds nothing; any error writes nothing; imported text is searchable;
+leads and admins only."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from ticketdesk.models import Customer, Organisation, Tag
+from ticketdesk.models.channels import ImportRef
+from ticketdesk.rules.import_map import Record, parse_mapping, read_csv, read_jsonl, read_zendesk
+from ticketdesk.rules.query import TicketFilter
+from ticketdesk.store import Forbidden, InvalidInput, NewTicket, Store
+from ticketdesk.store.importer import ImportRejected
+
+from ..conftest import as_agent
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
+TABLES = ("ticket", "comment", "event", "customer", "organisation", "tag", "ticket_tag", "import_ref", "audit_log")
+
+
+class Records:
+    """Re-iterable records of a fixture file (as the CLI gives them: read afresh each time)."""
+
+    def __init__(self, name: str) -> None:
+        self.path = DATA / name
+
+    def __iter__(self) -> Iterator[Record]:
+        with open(self.path, encoding="utf-8") as fh:
+            yield from read_zendesk(fh, now=NOW)
+
+
+def csv_records(src: str, mapping: str | None = None) -> list[Record]:
+    return list(read_csv(io.StringIO(src), parse_mapping(mapping), now=NOW))
+
+
+def counts(store: Store) -> dict[str, int]:
+    with store.db.read() as session:
+        return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def by_subject(store: Store) -> dict[str, Any]:
+    rows = store.list_tickets(TicketFilter(), limit=200).rows
+    return {r.subject: store.ticket(r.number) for r in rows}
+
+
+@pytest.fixture
+def chen(store: Store) -> str:
+    """The Zendesk agent Chen Wei exists here (matched by email, whatever its case)."""
+    store.add_agent("chen", role="agent", team="support", name="Chen Wei", email="chen.wei@acme-support.example")
+    return "chen"
+
+
+def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
+    report = store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    assert (report.imported, report.already, report.comments) == (7, 0, 9)
+    assert (report.customers_created, report.organisations_created) == (5, 3)
+    assert report.summary() == "imported 7 tickets (9 comments), 0 already imported, 0 errors"
+    got = by_subject(store)
+    assert len(got) == 7
+
+    vpn = got["VPN 无法连接，提示证书过期"]
+    assert (vpn.row.status, vpn.row.priority, vpn.row.type, vpn.row.channel) == ("new", "P0", "incident", "web")
+    assert vpn.row.created_at == datetime(2024, 3, 4, 1, 15, 22, tzinfo=UTC)
+    assert vpn.row.number.startswith("202403")
+    assert set(vpn.row.tags) == {"vpn", "网络", "finance"}
+    assert vpn.customer is not None
+    assert (vpn.customer.name, vpn.customer.email, vpn.customer.organisation) == (
+        "王芳", "wang.fang@huaxinbank.cn", "华信银行股份有限公司",
+    )  # fmt: skip
+    assert vpn.comments == []  # its only comment was the description
+    assert vpn.row.first_response_due is not None and vpn.row.resolution_due is not None  # open: SLA clocks
+    imported = [e for e in vpn.events if e.kind == "imported"]
+    assert [(e.new, e.actor, e.ticket_version) for e in imported] == [("zendesk #35436", "admin", 1)]
+    created = [e for e in vpn.events if e.kind == "created"]
+    assert [(e.at, e.new) for e in created] == [(vpn.row.created_at, vpn.row.number)]
+
+    question = got["How do I export last month's statements as CSV?"]
+    assert (question.row.status, question.row.priority, question.row.channel) == ("open", "P1", "email")
+    assert question.row.assignee == "chen" and question.row.team == "support"  # the assignee's team
+    assert [(c.kind, c.author) for c in question.comments] == [("public", "chen"), ("internal", "chen")]
+    assert question.row.first_responded_at == datetime(2024, 3, 5, 10, 15, tzinfo=UTC)
+    assert question.row.updated_at == datetime(2024, 3, 5, 11, 40, 13, tzinfo=UTC)
+
+    portal = got["Please add two new users to the portal"]
+    assert (portal.row.status, portal.row.type, portal.row.channel) == ("pending", "service_request", "chat")
+    assert portal.row.assignee is None  # Mark Okafor is no agent here: not created
+    (reply,) = portal.comments
+    assert reply.author == "admin" and reply.kind == "public"
+    assert reply.body.splitlines()[0] == "(from Mark Okafor <mark.okafor@acme-support.example>)"
+    assert portal.row.sla_paused_at is not None  # pending: the clocks stand still
+
+    printer = got["打印机卡纸，三楼东侧"]
+    assert (printer.row.status, printer.row.priority, printer.row.channel) == ("on_hold", "P3", "phone")
+    (note,) = printer.comments
+    assert note.kind == "internal" and note.body.startswith("(from Zhao Min <zhao.min@acme-support.example>)")
+
+    invoice = got["Invoice INV-2024-0412 shows the wrong VAT number"]
+    assert (invoice.row.status, invoice.row.priority, invoice.row.type) == ("resolved", "P2", "incident")
+    assert invoice.row.resolved_at == datetime(2024, 4, 17, 9, 10, tzinfo=UTC)
+    assert [(c.author, c.kind) for c in invoice.comments] == [("chen", "public"), ("Sarah Johnson", "public")]
+    assert invoice.row.first_response_due is None  # finished tickets get no SLA clocks
+
+    outage = got["Email delivery delayed for all users"]
+    assert (outage.row.status, outage.row.priority) == ("closed", "P0")
+    assert outage.row.number.startswith("202311")
+    assert outage.closed_at == datetime(2023, 11, 10, 12, tzinfo=UTC)
+    assert outage.row.resolved_at == outage.closed_at
+
+    chat = got["请问发票抬头可以修改吗？"]
+    assert chat.row.channel == "chat" and chat.description.startswith("请问发票抬头可以修改吗？\n")
+    assert chat.customer is not None and chat.customer.email == "wang.fang@huaxinbank.cn"  # one customer per email
+
+
+def test_reimport_creates_nothing(store: Store, chen: str) -> None:
+    store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    before = counts(store)
+    again = store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    assert (again.imported, again.already, again.comments) == (0, 7, 0)
+    assert again.summary() == "imported 0 tickets (0 comments), 7 already imported, 0 errors"
+    after = counts(store)
+    assert after.pop("audit_log") == before.pop("audit_log") + 1  # the import itself is audited
+    assert after == before
+
+
+def test_ndjson_export_and_an_existing_customer(store: Store, chen: str) -> None:
+    number = store.create_ticket(NewTicket(subject="earlier", customer="Oliver H <Oliver.Hughes@MeridianRetail.com>"))
+    report = store.import_tickets(Records("zendesk_export.ndjson"), source="zendesk")
+    assert (report.imported, report.comments, report.customers_created) == (3, 3, 2)
+    got = by_subject(store)
+    login = got["Cannot log in to the HR portal"]
+    assert login.row.assignee == "chen"
+    assert login.customer is not None and login.customer.name == "Oliver H"  # matched by email, not changed
+    assert login.row.customer_email == store.ticket(number).row.customer_email
+    assert got["报销系统登录后白屏"].row.status == "resolved"
+    assert got["New laptop for a starter"].row.channel == "phone"
+
+
+def test_same_ids_from_another_source_are_other_tickets(store: Store) -> None:
+    src = "external_id,subject\n1,First\n"
+    store.import_tickets(csv_records(src), source="helpscout")
+    report = store.import_tickets(csv_records(src), source="freshdesk")
+    assert report.imported == 1
+    with store.db.read() as session:
+        refs = session.execute(select(ImportRef.source, ImportRef.external_id).order_by(ImportRef.source)).all()
+    assert [tuple(r) for r in refs] == [("freshdesk", "1"), ("helpscout", "1")]
+
+
+def test_any_error_writes_nothing(store: Store) -> None:
+    before = counts(store)
+    src = (
+        "external_id,subject,priority,team,type\n"
+        "1,ok,P1,support,incident\n"
+        "2,bad priority,urgentish,,\n"
+        "3,bad team,P2,nowhere,\n"
+        "1,same id again,P2,,\n"
+        "4,bad type,P2,,gripe\n"
+    )
+    with pytest.raises(ImportRejected) as err:
+        store.import_tickets(csv_records(src), source="csv")
+    assert err.value.problems == [
+        "line 3: priority: unknown priority 'urgentish' (expected one of: P0, P1, P2, P3)",
+        "line 4: team: unknown team 'nowhere' (known: ops, product, rnd, servicedesk, support)",
+        "line 5: external_id: external id '1' again (first at line 2)",
+        "line 6: type: unknown type 'gripe' (known: complaint, incident, question, service_request)",
+    ]
+    assert err.value.total == 4
+    assert str(err.value).startswith("4 errors in the input, nothing imported: line 3: priority:")
+    assert isinstance(err.value, InvalidInput)
+    assert counts(store) == before
+
+
+def test_dry_run_writes_nothing(store: Store) -> None:
+    before = counts(store)
+    report = store.import_tickets(Records("zendesk_export.json"), source="zendesk", dry_run=True)
+    assert (report.imported, report.comments, report.already, report.dry_run) == (7, 9, 0, True)
+    assert report.summary().startswith("would import 7 tickets (9 comments)")
+    assert counts(store) == before
+
+
+def test_imported_text_is_searchable(store: Store) -> None:
+    store.import_tickets(Records("zendesk_export.json"), source="zendesk", batch_size=3)
+
+    def found(words: str) -> list[str]:
+        return sorted(r.subject for r in store.list_tickets(TicketFilter(search=words)).rows)
+
+    assert found("证书过期") == ["VPN 无法连接，提示证书过期"]
+    assert found("搓纸轮") == ["打印机卡纸，三楼东侧"]  # an internal note's text
+    assert found("statements") == ["How do I export last month's statements as CSV?"]
+    assert found("corrected invoice") == ["Invoice INV-2024-0412 shows the wrong VAT number"]  # a reply
+    assert found("northbridgebank") == sorted(  # the customer's email
+        ["How do I export last month's statements as CSV?", "Invoice INV-2024-0412 shows the wrong VAT number"]
+    )
+    # tickets created after the import are still indexed (the triggers are back)
+    store.create_ticket(NewTicket(subject="新的证书过期问题"))
+    assert len(found("证书过期")) == 2
+
+
+def test_numbers_continue_the_month_counter(store: Store) -> None:
+    now = datetime.now(UTC)
+    first = store.create_ticket(NewTicket(subject="made here"))
+    src = f"subject,created_at\nimported one,{now.isoformat()}\nimported two,{now.isoformat()}\n"
+    store.import_tickets(csv_records(src), source="csv")
+    later = store.create_ticket(NewTicket(subject="made after"))
+    numbers = sorted(r.number for r in store.list_tickets(TicketFilter()).rows)
+    assert numbers[0] == first and numbers[-1] == later
+    assert [int(n[6:]) for n in numbers] == [1, 2, 3, 4]
+
+
+def test_csv_customers_organisations_tags_and_batches(store: Store) -> None:
+    src = (
+        "external_id,subject,customer_name,customer_email,organisation,tags,status,channel,assignee\n"
+        "a,One,Ann,ann@x.com,Acme,printer,open,web,alice\n"
+        "b,Two,Ann,ANN@x.com,Acme,printer vpn,closed,chat,nobody-here\n"
+        "c,Three,Walk In,,,,new,walk_in,\n"
+        "d,Four,Walk In,,,,new,phone,\n"
+        "e,Five,,,,,new,email,\n"
+    )
+    report = store.import_tickets(csv_records(src), source="csv", batch_size=2)
+    assert (report.imported, report.customers_created, report.organisations_created) == (5, 2, 1)
+    assert report.unmatched_agents == 1
+    with store.db.read() as session:
+        assert session.execute(select(func.count()).select_from(Organisation)).scalar_one() == 1
+        assert session.execute(select(func.count()).select_from(Customer)).scalar_one() == 2
+        assert set(session.execute(select(Tag.name)).scalars()) >= {"printer", "vpn"}
+    got = by_subject(store)
+    assert got["One"].row.assignee == "alice" and got["Two"].row.assignee is None
+    assert got["Three"].customer is not None and got["Three"].customer.name == "Walk In"
+    assert got["Five"].customer is None
+    assert {s: d.row.channel for s, d in got.items()} == {
+        "One": "web", "Two": "chat", "Three": "walk_in", "Four": "phone", "Five": "email",
+    }  # fmt: skip
+
+
+def test_jsonl_with_comments_of_customers_and_agents(store: Store) -> None:
+    src = (
+        '{"external_id": "x1", "subject": "Chat about billing", "channel": "chat", "customer_email": "c@x.com",'
+        ' "customer_name": "Cat", "comments": ['
+        '{"body": "hello", "author_kind": "customer", "created_at": "2024-01-01T10:00:00Z"},'
+        '{"body": "hi Cat", "author_kind": "agent", "author_email": "nobody@x.com", "author_name": "Ghost",'
+        ' "created_at": "2024-01-01T10:01:00Z"},'
+        '{"body": "me too", "author_kind": "customer", "author_email": "d@x.com", "author_name": "Dan",'
+        ' "created_at": "2024-01-01T10:02:00Z"},'
+        '{"body": "by alice", "author_kind": "agent", "author_name": "alice", "public": false,'
+        ' "created_at": "2024-01-01T10:03:00Z"}]}\n'
+    )
+    report = store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot")
+    assert (report.imported, report.comments) == (1, 4)
+    (detail,) = by_subject(store).values()
+    assert [(c.author, c.kind, c.body.splitlines()[0]) for c in detail.comments] == [
+        ("Cat", "public", "hello"),
+        ("admin", "public", "(from Ghost <nobody@x.com>)"),
+        ("Dan", "public", "me too"),
+        ("alice", "internal", "by alice"),
+    ]
+    assert detail.row.first_responded_at == datetime(2024, 1, 1, 10, 1, tzinfo=UTC)
+
+
+def test_a_generator_is_read_once_and_kept(store: Store) -> None:
+    def gen() -> Iterator[Record]:
+        yield from csv_records("subject\nfrom a generator\n")
+
+    assert store.import_tickets(gen(), source="csv").imported == 1
+
+
+def test_bad_source_name(store: Store) -> None:
+    with pytest.raises(InvalidInput, match="--source 'no spaces please'"):
+        store.import_tickets([], source="no spaces please")
+
+
+def test_agents_may_not_import(store: Store) -> None:
+    before = counts(store)
+    with pytest.raises(Forbidden, match="only a lead or an admin may import tickets"):
+        as_agent(store, "alice").import_tickets(Records("zendesk_export.json"), source="zendesk")
+    after = counts(store)
+    assert after.pop("audit_log") == before.pop("audit_log") + 1  # the refusal is audited
+    assert after == before
+    report = as_agent(store, "lena").import_tickets(Records("zendesk_export.json"), source="zendesk")
+    assert report.imported == 7
