@@ -157,6 +157,13 @@ class TicketDetail:
     comments: list[CommentView] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
     links: list[LinkView] = field(default_factory=list)
+    #: the ticket's outgoing mail (store/outbox.py), newest first
+    outbox: tuple[OutboxInfo, ...] = ()
+
+    @property
+    def mail_failures(self) -> tuple[OutboxInfo, ...]:
+        """Replies whose delivery failed for good (shown on the ticket until retried)."""
+        return tuple(o for o in self.outbox if o.status == "failed")
 
     def as_dict(self) -> dict[str, Any]:
         data = self.row.as_dict()
@@ -176,9 +183,49 @@ class TicketDetail:
                 "comments": [c.as_dict() for c in self.comments],
                 "events": [e.as_dict() for e in self.events],
                 "links": [link.as_dict() for link in self.links],
+                "outbox": [o.as_dict() for o in self.outbox],
             }
         )
         return data
+
+
+@dataclass(frozen=True)
+class OutboxInfo:
+    """One outgoing mail (a public reply) and how its delivery is going."""
+
+    id: int
+    number: str
+    to_addr: str | None
+    subject: str
+    message_id: str
+    #: queued, sending, sent, failed
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "to": self.to_addr,
+            "subject": self.subject,
+            "message_id": self.message_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "created_at": _iso(self.created_at),
+            "next_attempt_at": _iso(self.next_attempt_at),
+            "sent_at": _iso(self.sent_at),
+            "last_error": self.last_error,
+        }
+
+    def failure_text(self) -> str:
+        """`reply of 14:02 failed — 550 mailbox unavailable (ticketdesk mail retry 12)`, one line."""
+        when = self.created_at.astimezone().strftime("%H:%M")
+        why = " ".join((self.last_error or "undeliverable").split())[:200]
+        return f"reply of {when} failed — {why} (ticketdesk mail retry {self.id})"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ session. Expected database failures become StoreError subclasses with one-line m
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -272,6 +273,9 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             if unmask:
                 roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
             detail = queries.ticket_detail(session, number)
+            # its outgoing mail (store/outbox.py), the address masked as the customer's is
+            mail = self._outbox_of(session, detail.row.id, None if unmask else masking)
+            detail = dataclasses.replace(detail, outbox=mail)
             if unmask:
                 return detail, masking.enabled
             return personal_data.mask_detail(masking, detail), False

@@ -43,7 +43,7 @@ from ticketdesk.models.enums import parse_enum
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering, text, workflow
 from ticketdesk.rules.routing import TicketFacts
-from ticketdesk.store import automation
+from ticketdesk.store import automation, outbox
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
 from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
@@ -731,6 +731,7 @@ def stage_comment(
             changes.append(_Change("status", ticket.status, implied.value))
             ticket.status = implied.value
             ticket.status_changed_at = now
+        outbox.queue_reply(session, ticket, comment, now)  # its mail, written with the comment
     ticket.updated_at = now
     return comment, changes
 

@@ -1,0 +1,329 @@
+"""The SMTP outbox in the store (issue 7), on SQLite and PostgreSQL: a public reply queues its
+mail in its own transaction; senders claim rows so that none is taken twice; failures are
+retried with backoff or shown on the ticket; leads retry a failed reply."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ticketdesk.models.channels import MailMessage, OutboxMail
+from ticketdesk.models.types import utcnow
+from ticketdesk.rules.automation import parse_rules_document
+from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, settings
+from ticketdesk.store import outbox as outbox_module
+from ticketdesk.store.tickets import acting_agent
+
+from ..conftest import as_agent
+
+ANN = "Ann Lee <ann.lee@example.com>"
+
+
+@pytest.fixture(autouse=True)
+def _mail_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A config file with the desk's address (its domain goes into the Message-IDs)."""
+    path = tmp_path / "config.toml"
+    path.write_text('[mail]\nfrom_address = "Acme Support <support@acme.example>"\n', encoding="utf-8")
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(path))
+
+
+def mk(store: Store, subject: str = "VPN drops every hour", customer: str | None = ANN, **kw: Any) -> str:
+    kw.setdefault("team", "support")
+    return store.create_ticket(NewTicket(subject=subject, customer=customer, **kw))
+
+
+def outbox_rows(store: Store) -> list[OutboxMail]:
+    with store.db.read() as session:
+        rows = list(session.execute(select(OutboxMail).order_by(OutboxMail.id)).scalars())  # type: ignore[arg-type]
+        session.expunge_all()
+        return rows
+
+
+def mail_messages(store: Store) -> list[MailMessage]:
+    with store.db.read() as session:
+        rows = list(session.execute(select(MailMessage).order_by(MailMessage.id)).scalars())  # type: ignore[arg-type]
+        session.expunge_all()
+        return rows
+
+
+def add_inbound(store: Store, number: str, message_id: str, subject: str) -> None:
+    """A customer's mail on the ticket, as the inbound channel records it."""
+    with store.db.write() as session:
+        ticket_id = store.ticket(number).row.id
+        session.add(
+            MailMessage(
+                message_id=message_id, ticket_id=ticket_id, direction="in", from_addr="ann.lee@example.com",
+                subject=subject, created_at=utcnow(),
+            )
+        )  # fmt: skip
+
+
+def mail_events(store: Store, number: str) -> list[tuple[str | None, str | None]]:
+    return [(e.field, e.new) for e in store.ticket(number).events if e.kind == "mail"]
+
+
+# --- queueing ---------------------------------------------------------------------------
+
+
+def test_a_reply_queues_its_mail_and_mail_message_in_its_transaction(store: Store) -> None:
+    number = mk(store)
+    version = store.ticket(number).row.version
+    comment_id = store.reply(number, "Please restart the VPN client.")
+    assert store.ticket(number).row.version == version + 1  # one bump, as before
+    (row,) = outbox_rows(store)
+    assert (row.comment_id, row.to_addr, row.status, row.attempts) == (comment_id, "ann.lee@example.com", "queued", 0)
+    assert row.subject == f"Re: VPN drops every hour [#{number}]"
+    assert row.body.startswith("Please restart the VPN client.\n") and number in row.body
+    assert re.fullmatch(rf"td\.{number}\.[0-9a-f]{{16}}@acme\.example", row.message_id)
+    assert (row.in_reply_to, row.thread_refs) == (None, None)
+    (sent,) = mail_messages(store)
+    assert (sent.message_id, sent.direction, sent.comment_id, sent.subject) == (
+        row.message_id, "out", comment_id, row.subject,
+    )  # fmt: skip
+    (info,) = store.ticket(number).outbox
+    assert (info.id, info.status, info.message_id) == (row.id, "queued", row.message_id)
+
+
+def test_reply_and_mail_are_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    number = mk(store)
+    store.reply(number, "first")
+    taken = outbox_rows(store)[0].message_id
+    monkeypatch.setattr(outbox_module, "new_message_id", lambda number, domain: taken)  # a duplicate: refused
+    with pytest.raises(InvalidInput):
+        store.reply(number, "second")
+    assert [c.body for c in store.ticket(number).comments] == ["first"]  # the reply went with its mail
+    assert len(outbox_rows(store)) == 1
+
+
+def test_no_mail_for_notes_or_customers_without_email(store: Store) -> None:
+    noted = mk(store)
+    store.reply(noted, "internal only", internal=True)
+    nameless = mk(store, customer="Walk-in Wang")
+    store.reply(nameless, "see you at the desk")
+    nobody = mk(store, customer=None)
+    store.reply(nobody, "hello?")
+    assert outbox_rows(store) == []
+    assert store.ticket(noted).outbox == ()
+
+
+def test_template_replies_queue_mail_for_each_ticket(store: Store) -> None:
+    first, second = mk(store), mk(store, "Printer jams", customer="Bo Chen <bo@example.com>")
+    store.apply_template([first, second], "Acknowledge")
+    rows = outbox_rows(store)
+    assert sorted(r.to_addr for r in rows) == ["ann.lee@example.com", "bo@example.com"]
+    assert {r.subject for r in rows} == {f"Re: VPN drops every hour [#{first}]", f"Re: Printer jams [#{second}]"}
+    store.apply_template([first], "Acknowledge", internal=True)  # as a note: no mail
+    assert len(outbox_rows(store)) == 2
+
+
+def test_an_automation_reply_queues_mail_once(store: Store) -> None:
+    rules = {"automation": [{"name": "Welcome", "trigger": "created", "actions": [
+        {"action": "template", "name": "Acknowledge"}]}]}  # fmt: skip
+    with store.db.write() as session:
+        settings.write_document(
+            session, "rules", rules, actor=acting_agent(session, store.login), parse=parse_rules_document
+        )
+    number = mk(store)
+    (row,) = outbox_rows(store)
+    (comment,) = store.ticket(number).comments
+    assert (row.comment_id, row.to_addr) == (comment.id, "ann.lee@example.com")
+    assert comment.author == "system"
+
+
+def test_a_reply_threads_to_the_customers_latest_mail(store: Store) -> None:
+    number = mk(store)
+    add_inbound(store, number, "first@mail.example", "VPN drops every hour")
+    add_inbound(store, number, "second@mail.example", f"RE: Re: VPN drops (still) [#{number}]")
+    store.reply(number, "On it.")
+    store.reply(number, "Fixed?")
+    one, two = outbox_rows(store)
+    assert one.in_reply_to == two.in_reply_to == "second@mail.example"
+    assert one.subject == two.subject == f"Re: VPN drops (still) [#{number}]"  # never doubled
+    assert one.thread_refs == "first@mail.example second@mail.example"
+    assert two.thread_refs == f"first@mail.example second@mail.example {one.message_id}"
+    assert [m.direction for m in mail_messages(store)] == ["in", "in", "out", "out"]
+
+
+def test_references_are_capped(store: Store) -> None:
+    number = mk(store)
+    for i in range(30):
+        add_inbound(store, number, f"m{i}@mail.example", "VPN")
+    store.reply(number, "ok")
+    (row,) = outbox_rows(store)
+    refs = row.thread_refs.split()  # type: ignore[union-attr]
+    assert len(refs) == outbox_module.MAX_REFERENCES
+    assert refs[0] == "m0@mail.example" and refs[-1] == "m29@mail.example" == row.in_reply_to
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ("VPN drops", "Re: VPN drops [#202611001]"),
+        ("Re: VPN drops", "Re: VPN drops [#202611001]"),
+        ("RE: Aw: re[2]: VPN drops [#202611001]", "Re: VPN drops [#202611001]"),
+        ("回复：打印机坏了", "Re: 打印机坏了 [#202611001]"),
+        ("Fwd: about [#202609004]", "Re: about [#202609004] [#202611001]"),  # another ticket's tag stays
+        ("line\nbreak", "Re: line break [#202611001]"),
+    ],
+)
+def test_reply_subject(subject: str, expected: str) -> None:
+    assert outbox_module.reply_subject(subject, "202611001") == expected
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+
+def test_claim_takes_due_rows_once_and_mark_sent_needs_the_token(store: Store) -> None:
+    numbers = [mk(store, f"ticket {i}") for i in range(3)]
+    for number in numbers:
+        store.reply(number, "hello")
+    now = utcnow()
+    batch = store.claim_outbox(limit=2, now=now)
+    assert [m.number for m in batch] == numbers[:2] and {m.attempts for m in batch} == {1}
+    rest = store.claim_outbox(limit=10, now=now)
+    assert [m.number for m in rest] == numbers[2:]
+    assert store.claim_outbox(limit=10, now=now) == []
+    first = batch[0]
+    assert not store.mark_sent(first.id, rest[0].claim_token, now=now)  # someone else's token
+    version = store.ticket(first.number).row.version
+    assert store.mark_sent(first.id, first.claim_token, now=now)
+    assert not store.mark_sent(first.id, first.claim_token, now=now)  # once
+    assert store.ticket(first.number).row.version == version  # delivery does not touch the ticket
+    assert mail_events(store, first.number) == [("delivery", f"sent {first.message_id}")]
+    (info,) = store.outbox_list(status="sent")
+    assert (info.id, info.sent_at) == (first.id, now)
+
+
+def test_an_expired_lease_is_claimed_again_and_the_old_claim_is_void(store: Store) -> None:
+    store.reply(mk(store), "hello")
+    now = utcnow()
+    (old,) = store.claim_outbox(lease_seconds=60, now=now)
+    assert store.claim_outbox(now=now + timedelta(seconds=30)) == []
+    (new,) = store.claim_outbox(now=now + timedelta(seconds=61))
+    assert (new.id, new.attempts) == (old.id, 2) and new.claim_token != old.claim_token
+    assert not store.mark_sent(old.id, old.claim_token, now=now)
+    assert store.mark_failed_attempt(old.id, old.claim_token, "451 late", now=now) == "lost"
+    assert store.mark_sent(new.id, new.claim_token, now=now)
+
+
+def test_two_senders_never_claim_the_same_row(store: Store, db_url: str) -> None:
+    for i in range(12):
+        store.reply(mk(store, f"ticket {i}"), "hello")
+    stores = [Store.open(db_url, login="admin") for _ in range(2)]
+    claimed: list[list[int]] = [[], []]
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def sender(i: int) -> None:
+        try:
+            start.wait()
+            while batch := stores[i].claim_outbox(limit=2):
+                claimed[i].extend(m.id for m in batch)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in stores:
+        s.close()
+    assert errors == []
+    everything = claimed[0] + claimed[1]
+    assert len(everything) == len(set(everything)) == 12
+    assert {r.status for r in outbox_rows(store)} == {"sending"}
+
+
+# --- failures and retry ---------------------------------------------------------------------
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    waits = [outbox_module.backoff(n) for n in range(1, 12)]
+    assert waits[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert waits[-1] == timedelta(hours=6) == max(waits)
+
+
+def test_a_temporary_failure_is_retried_later_with_backoff(store: Store) -> None:
+    number = mk(store)
+    store.reply(number, "hello")
+    now = utcnow()
+    (mail,) = store.claim_outbox(now=now)
+    assert store.mark_failed_attempt(mail.id, mail.claim_token, "451 4.3.0 try later", now=now) == "retry"
+    (info,) = store.outbox_list()
+    assert (info.status, info.attempts, info.last_error) == ("queued", 1, "451 4.3.0 try later")
+    assert info.next_attempt_at == now + timedelta(minutes=1)
+    assert store.claim_outbox(now=now + timedelta(seconds=59)) == []
+    (again,) = store.claim_outbox(now=now + timedelta(seconds=60))
+    later = now + timedelta(seconds=60)
+    assert store.mark_failed_attempt(again.id, again.claim_token, "451 again", now=later) == "retry"
+    assert store.outbox_list()[0].next_attempt_at == later + timedelta(minutes=2)
+    assert mail_events(store, number) == []  # nothing to see on the ticket yet
+    assert store.ticket(number).mail_failures == ()
+
+
+def test_used_up_attempts_fail_for_good(store: Store) -> None:
+    number = mk(store)
+    store.reply(number, "hello")
+    now = utcnow()
+    (mail,) = store.claim_outbox(now=now)
+    assert store.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "retry"
+    (mail,) = store.claim_outbox(now=now + timedelta(hours=1))
+    assert store.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "failed"
+    assert mail_events(store, number) == [("delivery", "failed: timed out (after 2 attempts)")]
+    assert store.claim_outbox(now=now + timedelta(days=1)) == []
+
+
+def test_a_permanent_failure_is_shown_on_the_ticket(store: Store) -> None:
+    number = mk(store)
+    store.reply(number, "hello")
+    now = utcnow()
+    (mail,) = store.claim_outbox(now=now)
+    error = "550 5.1.1 <ANN.LEE@example.com>: mailbox unavailable"
+    assert store.mark_failed_attempt(mail.id, mail.claim_token, error, permanent=True, now=now) == "failed"
+    detail = store.ticket(number)
+    (failure,) = detail.mail_failures
+    assert failure.last_error == "550 5.1.1 <<recipient>>: mailbox unavailable"  # no address in the history
+    assert (failure.id, failure.status) == (mail.id, "failed")
+    assert mail_events(store, number) == [("delivery", "failed: 550 5.1.1 <<recipient>>: mailbox unavailable")]
+    text = failure.failure_text()
+    assert "failed — 550 5.1.1" in text and text.endswith(f"(ticketdesk mail retry {mail.id})")
+    assert detail.as_dict()["outbox"][0]["status"] == "failed"
+    assert store.claim_outbox(now=now + timedelta(days=1)) == []
+
+
+def test_leads_and_admins_retry_a_failed_reply(store: Store) -> None:
+    number = mk(store)
+    store.reply(number, "hello")
+    now = utcnow()
+    (mail,) = store.claim_outbox(now=now)
+    store.mark_failed_attempt(mail.id, mail.claim_token, "550 no such user", permanent=True, now=now)
+    with pytest.raises(Forbidden, match="only a lead or an admin may retry outgoing mail"):
+        as_agent(store, "alice").retry_outbox(mail.id)
+    info = as_agent(store, "lena").retry_outbox(mail.id, now=now)
+    assert (info.status, info.attempts, info.last_error) == ("queued", 0, None)
+    assert store.ticket(number).mail_failures == ()
+    assert mail_events(store, number)[-1] == ("delivery", "queued again")
+    (again,) = store.claim_outbox(now=now)
+    assert again.attempts == 1
+    store.mark_sent(again.id, again.claim_token, now=now)
+    with pytest.raises(InvalidInput, match="is sent"):
+        store.retry_outbox(mail.id)
+    with pytest.raises(NotFound):
+        store.retry_outbox(999_999)
+
+
+def test_outbox_list_filters_and_masks_the_address_for_agents(store: Store) -> None:
+    store.reply(mk(store), "hello")
+    assert [r.to_addr for r in store.outbox_list()] == ["ann.lee@example.com"]  # admin
+    assert [r.to_addr for r in as_agent(store, "alice").outbox_list()] == ["a***@example.com"]
+    assert as_agent(store, "alice").ticket(store.outbox_list()[0].number).outbox[0].to_addr == "a***@example.com"
+    assert store.outbox_list(status="failed") == []
+    with pytest.raises(InvalidInput, match="unknown outbox status"):
+        store.outbox_list(status="lost")
