@@ -76,8 +76,9 @@ def ingest_cmd(
             folder=Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None,
             max_bytes=settings.max_attachment_bytes,
         )
-        store = open_store(ctx)
+        store = None
         try:
+            store = open_store(ctx)
             with open_source(
                 stdin=None if chosen else sys.stdin.buffer,
                 maildir=maildir,
@@ -93,7 +94,8 @@ def ingest_cmd(
         except (OSError, ConnectionError) as exc:
             fail(f"cannot read the mail source: {exc}")
         finally:
-            store.close()
+            if store is not None:
+                store.close()
     if verbose:
         for line in report.handled:
             echo(one_line(line))
