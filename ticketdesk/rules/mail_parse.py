@@ -236,6 +236,22 @@ def _guess_strict(data: bytes) -> tuple[str, str] | None:
     return candidates[0] if candidates else None
 
 
+def _maybe_utf8(data: bytes, text: str, codec: str, declared: str, what: str, notes: list[str]) -> str:
+    """UTF-8 labelled as a Chinese charset decodes without error but as nonsense; prefer
+    UTF-8 when the bytes are valid UTF-8 and read as more plausible CJK text."""
+    if codec not in {"gb18030", "big5hkscs"} or data.isascii():
+        return text
+    try:
+        utf8 = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+    check = "gb2312" if codec == "gb18030" else "big5"
+    if _cjk_score(utf8, "gb18030") > _cjk_score(text, check):
+        notes.append(f"{what}: not valid {declared}, read as utf-8")
+        return utf8
+    return text
+
+
 def decode_text(data: bytes, charset: str | None, what: str, notes: list[str]) -> str:
     """Bytes to text by the declared charset, with fallbacks recorded in `notes`."""
     if not data:
@@ -246,9 +262,11 @@ def decode_text(data: bytes, charset: str | None, what: str, notes: list[str]) -
         notes.append(f"{what}: unknown charset {declared!r}")
     if codec:
         try:
-            return data.decode(codec)
+            text = data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             pass
+        else:
+            return _maybe_utf8(data, text, codec, declared, what, notes)
     elif data.isascii():
         return data.decode("ascii")
     guess = _guess_strict(data)
@@ -496,6 +514,12 @@ _BLOCK1 = {
 _DROP = {"script", "style", "head", "title", "noscript", "template", "meta", "link", "object", "iframe", "svg"}
 
 
+class _Pre(str):
+    """Text from inside <pre>: its spacing is kept."""
+
+    __slots__ = ()
+
+
 class _Break:
     __slots__ = ("lines",)
 
@@ -511,7 +535,7 @@ def _render(node: Tag, out: list[str | _Break], pre: bool = False, word: bool = 
             continue
         if isinstance(child, NavigableString):
             text = str(child).replace("\xa0", " ")
-            out.append(text if pre else re.sub(r"\s+", " ", text))
+            out.append(_Pre(text) if pre else re.sub(r"\s+", " ", text))
             continue
         if not isinstance(child, Tag):
             continue
@@ -572,16 +596,25 @@ def _same_link(text: str, href: str) -> bool:
 
 
 def _assemble(parts: list[str | _Break]) -> str:
+    """Join text and breaks; outside <pre>, spaces at the start of a line are dropped."""
     chunks: list[str] = []
     pending = 0
+    line_start = True
     for part in parts:
         if isinstance(part, _Break):
             pending = max(pending, part.lines)
             continue
         if pending and chunks:
             chunks.append("\n" * pending)
+            line_start = True
         pending = 0
-        chunks.append(part)
+        if not isinstance(part, _Pre):
+            if line_start:
+                part = part.lstrip(" ")
+            part = re.sub(r"\n +", "\n", part)
+        if part:
+            chunks.append(part)
+            line_start = part.endswith("\n")
     return "".join(chunks)
 
 
@@ -601,10 +634,7 @@ def _soup(html: str) -> BeautifulSoup:
 def _soup_to_text(soup: BeautifulSoup) -> str:
     out: list[str | _Break] = []
     _render(soup, out, word=soup.find(class_=re.compile(r"^Mso")) is not None)
-    text = _assemble(out)
-    # spaces around line breaks come from the HTML's own indentation
-    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
-    return _tidy(text)
+    return _tidy(_assemble(out))
 
 
 def html_to_text(html: str) -> str:
@@ -670,6 +700,10 @@ def _cut_index(lines: list[str]) -> int | None:
     return None
 
 
+def _first_content(lines: list[str]) -> int:
+    return next((index for index, line in enumerate(lines) if line.strip()), len(lines))
+
+
 def trim_quoted(text: str) -> str:
     """The text without quoted history (attribution lines, Original Message blocks, header
     blocks, trailing "> " runs) and without a short trailing "-- " signature.
@@ -697,6 +731,10 @@ def trim_quoted(text: str) -> str:
             if "\n".join(lines[:index]).strip():
                 lines = lines[:index]
             break
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if lines and _cut_index(lines) is not None and _cut_index(lines) == _first_content(lines):
+        return text  # only an attribution line is left: the whole text is history
     trimmed = "\n".join(lines).strip("\n")
     trimmed = re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in trimmed.split("\n")))
     return trimmed if trimmed.strip() else text
