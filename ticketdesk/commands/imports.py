@@ -144,6 +144,9 @@ def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> No
     try:
         report = store.import_tickets(records, source=source, dry_run=dry_run)
     except ImportRejected as exc:
+        if exc.total == 1 and exc.problems:  # the CLI contract's one line
+            sys.stderr.write(f"ticketdesk: error: {one_line(exc.problems[0])} (nothing was imported)\n")
+            raise typer.Exit(1) from None
         for problem in exc.problems[:SHOWN_ERRORS]:
             sys.stderr.write(f"ticketdesk: error: {one_line(problem)}\n")
         if exc.total > SHOWN_ERRORS:
