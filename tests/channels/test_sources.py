@@ -557,3 +557,9 @@ def test_imap_unknown_folder_untrusted_certificate_and_no_server(imap_server: Im
             source.__enter__()
     with pytest.raises(ImapError, match=r"cannot reach IMAP server 127.0.0.1:\d+"):
         open_source(imap_url=f"imap://desk@127.0.0.1:{_free_port()}/INBOX", imap_password="x").__enter__()
+
+
+def test_source_errors_are_os_errors_for_the_caller() -> None:
+    # the CLI reports OSError / ConnectionError as "cannot read the mail source"
+    assert issubclass(MailSourceError, OSError) and issubclass(ImapError, ConnectionError)
+    assert str(ImapError("IMAP login as u at h:143 refused: no")) == "IMAP login as u at h:143 refused: no"

@@ -45,8 +45,9 @@ FAILED_KEYWORD = "$TicketdeskFailed"
 IMAP_TIMEOUT = 60.0
 
 
-class MailSourceError(Exception):
-    """A source cannot be opened or read; the message says why in one line."""
+class MailSourceError(OSError):
+    """A source cannot be opened or read (locked, vanished, refused); the message says why
+    in one line. An OSError, so callers catch it with the file and network errors."""
 
 
 class ImapError(MailSourceError, ConnectionError):
