@@ -26,6 +26,7 @@ from ticketdesk.store import Store
 from ticketdesk.store.engine import Database, upgrade_schema
 from ticketdesk.store.seed import seed_defaults
 
+pytest_plugins = ["tests.mailserver"]
 ADMIN = "admin"
 PG_SKIP_REASON: list[str] = []
 
