@@ -499,6 +499,8 @@ def _print_detail(d: Any) -> None:
         console.print(Text("\nLinks", style="bold"))
         for link in d.links:
             console.print(Text(f"  {link.kind:<14}{link.number}  [{link.status}]  {one_line(link.subject)}"))
+    for mail in d.mail_failures:  # a reply that could not be mailed (store/outbox.py)
+        line("mail", mail.failure_text(), "red")
     console.print(Text("\nDescription", style="bold"))
     console.print(Text(printable(d.description) or "(none)"))
     console.print(Text("\nTimeline", style="bold"))
@@ -615,7 +617,8 @@ def sweep_cmd(
     fmt: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Run the time-driven work: SLA warnings and breaches, escalations, time automations,
-    auto-close. Safe to run from several hosts at once against one PostgreSQL."""
+    auto-close; then send the due replies when [mail] from_address is configured. Safe to
+    run from several hosts at once against one PostgreSQL."""
     import time
 
     if fmt not in ("text", "json"):
@@ -626,8 +629,10 @@ def sweep_cmd(
             started = time.perf_counter()
             report = store.sweep()
             elapsed = time.perf_counter() - started
+            mail = _sweep_mail(store)  # the replies due, when [mail] from_address is set
             if fmt == "json":
-                echo(json.dumps(report.as_dict() | {"seconds": round(elapsed, 3)}))
+                extra = {"mail": mail.as_dict()} if mail is not None else {}
+                echo(json.dumps(report.as_dict() | {"seconds": round(elapsed, 3)} | extra))
             else:
                 echo(
                     f"sweep: {report.examined:,} open tickets in {elapsed:.2f} s: {report.warnings} SLA warnings,"
@@ -636,9 +641,35 @@ def sweep_cmd(
                 )
                 for note in report.notes[:20]:
                     echo(f"  {note}")
+                if mail is not None and (mail.sent or mail.retried or mail.failed or mail.lost):
+                    echo(f"mail: {mail.summary()}")
             if every is None:
                 return
             time.sleep(max(0.0, every - elapsed))
+
+
+def _sweep_mail(store: Any) -> Any:
+    """Deliver the due replies (channels/smtp_send.py) when `[mail] from_address` is
+    configured; returns the DeliveryReport, or None. A mail problem is said on stderr and
+    never stops the sweep."""
+    try:
+        settings = config.mail_settings()
+    except config.ConfigError as exc:
+        sys.stderr.write(f"ticketdesk: sweep: mail not sent: {one_line(str(exc))}\n")
+        return None
+    if not settings.from_address:
+        return None
+    from ticketdesk.channels.smtp_send import deliver_due
+    from ticketdesk.store import StoreError
+
+    try:
+        mail = deliver_due(store, settings)
+    except (StoreError, ValueError) as exc:
+        sys.stderr.write(f"ticketdesk: sweep: mail not sent: {one_line(str(exc))}\n")
+        return None
+    if mail.error:
+        sys.stderr.write(f"ticketdesk: sweep: {one_line(mail.error)}\n")
+    return mail
 
 
 customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP) and what it does to SLA clocks.")

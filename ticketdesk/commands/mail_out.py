@@ -1,9 +1,149 @@
-"""`ticketdesk ...` commands of issue 7 (mail_out)."""
+"""`ticketdesk mail send | outbox | retry`: the outgoing side of the email channel (issue 7).
+
+Replies are queued by the reply itself; `mail send` delivers what is due over SMTP (the
+`[mail]` section of the config file), `mail outbox` lists the queue, `mail retry` sends a
+failed reply again.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
 import typer
+
+from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
+from ticketdesk.rules.text import one_line
+
+
+class OutboxStatus(StrEnum):
+    queued = "queued"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class OutboxFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the main app (called by cli.py)."""
+    """Add `send`, `outbox` and `retry` to the `mail` group (called by cli.py)."""
+    app.command("send")(send_cmd)
+    app.command("outbox")(outbox_cmd)
+    app.command("retry")(retry_cmd)
+
+
+def send_cmd(
+    ctx: typer.Context,
+    every: Annotated[
+        int | None, typer.Option("--every", min=5, help="Keep running: send what is due every N seconds")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many messages per run")] = 100,
+) -> None:
+    """Send the queued replies that are due, over SMTP ([mail] in the config file).
+
+    Prints "sent N, retrying N, failed N". A reply the server refuses for good (5xx) is
+    marked failed and shown on its ticket; a temporary failure is tried again later, with a
+    growing wait. Several senders may run at once: no message is sent twice. Without
+    --every, an unusable server or config is an error (exit 1); with it, the run goes on.
+    """
+    import time
+
+    from ticketdesk import config
+    from ticketdesk.channels.smtp_send import deliver_due
+    from ticketdesk.store import DatabaseUnavailable
+
+    with handled():
+        try:
+            settings = config.mail_settings()
+        except config.ConfigError as exc:
+            fail(str(exc))
+        store = open_store(ctx)
+        while True:
+            started = time.monotonic()
+            try:
+                report = deliver_due(store, settings, limit=limit)
+            except ValueError as exc:  # MailConfigError: no run can succeed
+                fail(str(exc))
+            except DatabaseUnavailable as exc:  # --every waits for the database to come back
+                if every is None:
+                    raise
+                sys.stderr.write(f"ticketdesk: mail send: {one_line(str(exc))}\n")
+                report = None
+            if report is not None:
+                echo(report.summary())
+                if report.error:
+                    if every is None:
+                        fail(report.error)
+                    sys.stderr.write(f"ticketdesk: mail send: {one_line(report.error)}\n")
+            if every is None:
+                return
+            sys.stdout.flush()
+            time.sleep(max(0.0, every - (time.monotonic() - started)))
+
+
+def outbox_cmd(
+    ctx: typer.Context,
+    status: Annotated[OutboxStatus | None, typer.Option("--status", help="Only mail in this state")] = None,
+    fmt: Annotated[OutboxFormat, typer.Option("--format", "-f", help="text or json")] = OutboxFormat.text,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first")] = 100,
+) -> None:
+    """List outgoing mail, newest first: id, ticket, status, attempts, recipient, subject
+    (and the last error). Tab-separated when piped."""
+    with handled():
+        rows = open_store(ctx).outbox_list(status=status.value if status else None, limit=limit)
+        if fmt == OutboxFormat.json:
+            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
+            echo()
+            return
+        _print_outbox(rows)
+
+
+def _print_outbox(rows: list[Any]) -> None:
+    def when(r: Any) -> str:
+        if r.status == "sent":
+            return f"sent {local(r.sent_at)}"
+        if r.status == "queued" and r.attempts:
+            return f"next try {local(r.next_attempt_at)}"
+        return local(r.created_at)
+
+    if not is_terminal():
+        for r in rows:
+            cells = [str(r.id), r.number, r.status, str(r.attempts), r.to_addr or "", r.subject, when(r),
+                     r.last_error or ""]  # fmt: skip
+            echo("\t".join(one_line(c) for c in cells))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not rows:
+        console.print(Text("no outgoing mail"))
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False, expand=True)
+    for name in ("ID", "TICKET", "STATUS", "TRIES", "TO", "SUBJECT", "WHEN", "LAST ERROR"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    for r in rows:
+        table.add_row(
+            *(Text(one_line(c)) for c in (str(r.id), r.number, r.status, str(r.attempts), r.to_addr or "",
+                                          r.subject, when(r), r.last_error or ""))
+        )  # fmt: skip
+    console.print(table)
+
+
+def retry_cmd(
+    ctx: typer.Context,
+    outbox_id: Annotated[str, typer.Argument(metavar="ID", help="The id shown by `ticketdesk mail outbox`")],
+) -> None:
+    """Send a failed reply again at the next `mail send` (leads and admins)."""
+    key = outbox_id.strip().lstrip("#")
+    if not key.isdigit():
+        fail(f"outgoing mail id must be a number, not {outbox_id!r}")
+    with handled():
+        info = open_store(ctx).retry_outbox(int(key))
+        echo(f"mail {info.id} of ticket {info.number} queued again")

@@ -138,6 +138,8 @@ class TicketScreen(FieldActions, Screen[None]):
         parts: list[Any] = [title, grid]
         if d.resolution:
             parts.append(Text("resolution  ", style="bold") + Text(printable(d.resolution)))
+        for mail in d.mail_failures:  # a reply that could not be mailed to the customer
+            parts.append(Text("Mail: ", style="bold") + Text(one_line(mail.failure_text()), style="red"))
         if survey is not None:
             scores = "  ".join(f"{name} {value}" for name, value in survey.scores.items())
             line = Text("CSAT  ", style="bold") + Text(scores)
