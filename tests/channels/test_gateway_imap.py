@@ -36,8 +36,9 @@ def test_imap_gateway_moves_what_it_ingested_and_keeps_what_failed(
     raws = [(CORPUS / n).read_bytes() for n in ("01_plain_new.eml", "13_reply_tagged_subject.eml")]
     broken = (CORPUS / "16_unparseable_binary.eml").read_bytes()
     folder = imap_server.folder_with(*raws, broken)
+    done = f"{folder}-done"
 
-    args = ["--db", db_url, "--as", ADMIN, "mail", "ingest", "--imap", imap_server.url(folder), "--move-to", "Done"]
+    args = ["--db", db_url, "--as", ADMIN, "mail", "ingest", "--imap", imap_server.url(folder), "--move-to", done]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, (result.stdout, result.stderr)
     assert result.stdout.strip() == "1 created, 1 threaded, 0 duplicate, 0 ignored, 1 failed"
@@ -46,7 +47,7 @@ def test_imap_gateway_moves_what_it_ingested_and_keeps_what_failed(
 
     left = imap_server.uids(folder)
     assert len(left) == 1 and next(iter(left.values()))[0][:8] == broken[:8]  # the unreadable one stays
-    moved = sorted(body for body, _ in imap_server.uids("Done").values())
+    moved = sorted(body for body, _ in imap_server.uids(done).values())
     assert len(moved) == 2 and any(b"Subject: VPN drops every 10 minutes" in body for body in moved)
     assert len(list((tmp_path / "failed").glob("*.eml"))) == 1
 
