@@ -44,12 +44,13 @@ def send_cmd(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many messages per run")] = 100,
 ) -> None:
-    """Send the queued replies that are due, over SMTP ([mail] in the config file).
+    """Send the due replies over SMTP.
 
-    Prints "sent N, retrying N, failed N". A reply the server refuses for good (5xx) is
-    marked failed and shown on its ticket; a temporary failure is tried again later, with a
-    growing wait. Several senders may run at once: no message is sent twice. Without
-    --every, an unusable server or config is an error (exit 1); with it, the run goes on.
+    Uses the [mail] section of the config file. Prints "sent N, retrying N, failed N".
+    A reply the server refuses for good (5xx) is marked failed and shown on its ticket;
+    a temporary failure is tried again later, with a growing wait. Several senders may
+    run at once: no message is sent twice. Without --every, an unusable server or
+    config is an error (exit 1); with it, the run goes on.
     """
     import time
 
@@ -92,8 +93,10 @@ def outbox_cmd(
     fmt: Annotated[OutboxFormat, typer.Option("--format", "-f", help="text or json")] = OutboxFormat.text,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first")] = 100,
 ) -> None:
-    """List outgoing mail, newest first: id, ticket, status, attempts, recipient, subject
-    (and the last error). Tab-separated when piped."""
+    """List outgoing mail, newest first.
+
+    Id, ticket, status, attempts, recipient, subject, when and the last error;
+    tab-separated when piped."""
     with handled():
         rows = open_store(ctx).outbox_list(status=status.value if status else None, limit=limit)
         if fmt == OutboxFormat.json:
@@ -140,7 +143,9 @@ def retry_cmd(
     ctx: typer.Context,
     outbox_id: Annotated[str, typer.Argument(metavar="ID", help="The id shown by `ticketdesk mail outbox`")],
 ) -> None:
-    """Send a failed reply again at the next `mail send` (leads and admins)."""
+    """Queue a failed reply again (leads and admins).
+
+    It goes out at the next `mail send` (or sweep), its attempts counted afresh."""
     key = outbox_id.strip().lstrip("#")
     if not key.isdigit():
         fail(f"outgoing mail id must be a number, not {outbox_id!r}")
