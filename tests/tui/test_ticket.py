@@ -224,3 +224,26 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
         assert store.count_tickets(parse_query("")) == 200
     finally:
         store.close()
+
+
+@sqlite_only
+@run_async
+async def test_ticket_shows_its_attachments_and_a_failed_reply_mail(store: Store) -> None:
+    from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
+
+    mail = InboundMail(
+        message_id="att@customer.example", in_reply_to=None, references=(), from_name="Ann Lee",
+        from_addr="ann@example.com", to_addrs=(), subject="Scanner output [bold]garbled[/]", body="See the scan.",
+        full_body="See the scan.", attachments=(ParsedAttachment("scan-0042.pdf", "application/pdf", b"%PDF" * 400),),
+    )  # fmt: skip
+    number = store.ingest_mail(mail).number
+    assert number is not None
+    store.reply(number, "Which scanner model is it?")
+    [queued] = store.claim_outbox(limit=1)
+    store.mark_failed_attempt(queued.id, queued.claim_token, "550 5.1.1 mailbox unavailable", permanent=True)
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        await open_ticket(pilot, number)
+        text = screen_text(pilot.app)
+        assert re.search(r"#\d+\s+scan-0042\.pdf\s+application/pdf\s+1\.6 KB", text), text
+        assert "Mail: " in text and "550 5.1.1 mailbox unavailable" in text, text
+        assert "Scanner output [bold]garbled[/]" in text

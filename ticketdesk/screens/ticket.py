@@ -19,7 +19,7 @@ from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
-from ticketdesk.widgets.styles import cell_style
+from ticketdesk.widgets.styles import cell_style, style
 from ticketdesk.widgets.timeline import timeline_texts, when
 
 
@@ -97,12 +97,13 @@ class TicketScreen(FieldActions, Screen[None]):
         try:
             detail = self.store.ticket(number)
             survey = self.store.ticket_survey(number) if detail.row.status in ("resolved", "closed") else None
+            files = self.store.attachments(number)
         except Exception as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        self.app.call_from_thread(self._show, detail, survey)
+        self.app.call_from_thread(self._show, detail, survey, files)
 
-    def _show(self, d: Any, survey: Any = None) -> None:
+    def _show(self, d: Any, survey: Any = None, files: list[Any] | None = None) -> None:
         self.detail = d
         r = d.row
         grid = Table.grid(padding=(0, 2))
@@ -139,13 +140,18 @@ class TicketScreen(FieldActions, Screen[None]):
         if d.resolution:
             parts.append(Text("resolution  ", style="bold") + Text(printable(d.resolution)))
         for mail in d.mail_failures:  # a reply that could not be mailed to the customer
-            parts.append(Text("Mail: ", style="bold") + Text(one_line(mail.failure_text()), style="red"))
+            alert = style("danger", self.app.no_color)
+            parts.append(Text("Mail: ", style="bold") + Text(one_line(mail.failure_text()), style=alert))
         if survey is not None:
             scores = "  ".join(f"{name} {value}" for name, value in survey.scores.items())
             line = Text("CSAT  ", style="bold") + Text(scores)
             if survey.comment:
                 line.append(f"  “{one_line(survey.comment)}”")
             parts.append(line)
+        if files:
+            parts.append(Text("attachments", style="bold") + Text("  (ticketdesk attachment save ID)", style="dim"))
+            for f in files:
+                parts.append(Text(f"  #{f.id:<6}{one_line(f.filename, 60)}  {f.content_type}  {human_size(f.size)}"))
         if d.links:
             parts.append(Text("links", style="bold"))
             for link in d.links:
@@ -401,3 +407,12 @@ def sla_summary(row: Any) -> str:
 def clock(due: Any, stopped_by: str, stopped_at: Any) -> str:
     """A due time, and when the clock stopped if it did."""
     return when(due) + (f"  ({stopped_by} {when(stopped_at)})" if stopped_at else "")
+
+
+def human_size(size: int) -> str:
+    """1536 -> "1.5 KB": sizes as people read them."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
