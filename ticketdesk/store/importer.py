@@ -285,12 +285,14 @@ class Writer:
         self.now = now
         self.look: _Lookups | None = None
         self.totals = Totals()
+        self.analyzed_at = 0  # tickets written when import_ref was last analysed
 
     def write(self, session: Session, actor: Agent, batch: list[ImportedTicket]) -> None:
         require_importer(actor)
         if self.look is None:
             self.look = _Lookups.load(session)
         look = self.look
+        self._keep_statistics(session)
         done = _imported_ids(session, self.source, [t.external_id for t in batch])
         todo = [t for t in batch if t.external_id not in done]
         self.totals.already += len(batch) - len(todo)
@@ -385,6 +387,16 @@ class Writer:
             _resume_fts_triggers(session, suspended, {"ticket": ids[0], "comment": first_comment})
         self.totals.imported += len(todo)
         self.totals.comments += len(comments)
+
+    def _keep_statistics(self, session: Session) -> None:
+        """PostgreSQL: re-analyse import_ref each time this import has doubled it. With stale
+        statistics (a few rows) the planner looks a batch's ids up by `source` alone and
+        filters every row of that source: quadratic over a big import."""
+        if session.connection().dialect.name != "postgresql":
+            return
+        if self.totals.imported >= max(BATCH, 2 * self.analyzed_at):
+            session.execute(text("ANALYZE import_ref"))
+            self.analyzed_at = self.totals.imported
 
     def _team_key(self, team_id: int | None) -> str | None:
         if team_id is None or self.look is None:
