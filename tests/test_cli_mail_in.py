@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import mailbox
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ def test_the_whole_corpus_through_stdin(store: Store, db_url: str, mail_config: 
     pdf = by_subject["Scanner output garbled (sample attached)"]
     names = _names(db_url, pdf)
     assert "scan-0042.pdf" in names and "error.png" in names
+    assert [a["filename"] for a in show(db_url, pdf)["attachments"]] == names
+    shown = ok(db_url, "show", pdf)
+    assert re.search(r"#\d+\s+scan-0042\.pdf  application/pdf  [\d,]+ bytes", shown), shown
 
 
 def _names(db_url: str, number: str) -> list[str]:

@@ -433,19 +433,23 @@ def show_cmd(
 ) -> None:
     """Show one ticket: fields, customer, links, and the timeline of replies, notes and events."""
     with handled():
-        detail = open_store(ctx).ticket(number, unmask=unmask)
+        store = open_store(ctx)
+        detail = store.ticket(number, unmask=unmask)
+        files = store.attachments(detail.row.number)
         if fmt == ShowFormat.json:
-            json.dump(detail.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+            data = detail.as_dict()
+            data["attachments"] = [f.as_dict() for f in files]
+            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
             echo()
             return
-        _print_detail(detail)
+        _print_detail(detail, files)
         if detail.row.status in ("resolved", "closed"):  # CSAT scores (commands/quality.py)
             from ticketdesk.commands.quality import print_survey
 
             print_survey(open_store(ctx, check=False), number)
 
 
-def _print_detail(d: Any) -> None:
+def _print_detail(d: Any, files: list[Any]) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -499,6 +503,10 @@ def _print_detail(d: Any) -> None:
         console.print(Text("\nLinks", style="bold"))
         for link in d.links:
             console.print(Text(f"  {link.kind:<14}{link.number}  [{link.status}]  {one_line(link.subject)}"))
+    if files:
+        console.print(Text("\nAttachments", style="bold") + Text("  (ticketdesk attachment save ID)", style="dim"))
+        for f in files:
+            console.print(Text(f"  #{f.id:<6}{one_line(f.filename)}  {f.content_type}  {f.size:,} bytes"))
     for mail in d.mail_failures:  # a reply that could not be mailed (store/outbox.py)
         line("mail", mail.failure_text(), "red")
     console.print(Text("\nDescription", style="bold"))
