@@ -84,7 +84,14 @@ def send_cmd(
             if every is None:
                 return
             sys.stdout.flush()
-            time.sleep(max(0.0, every - (time.monotonic() - started)))
+            _pause(max(0.0, every - (time.monotonic() - started)))
+
+
+def _pause(seconds: float) -> None:
+    """The wait between rounds of `mail send --every` (tests replace it)."""
+    import time
+
+    time.sleep(seconds)
 
 
 def outbox_cmd(
