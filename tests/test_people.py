@@ -7,6 +7,7 @@ outcome in the database, and each refusal in the audit log.
 from __future__ import annotations
 
 import inspect
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from ticketdesk.models import Customer
+from ticketdesk.models import Channel, Customer
+from ticketdesk.models.types import utcnow
+from ticketdesk.rules.import_map import read_csv
+from ticketdesk.rules.mail_parse import InboundMail
 from ticketdesk.rules.masking import Masking, mask_email, mask_phone
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
@@ -56,6 +60,16 @@ class Action:
     act: Callable[[Store, Any], Any]
     #: did the action take effect? (read as the admin)
     done: Callable[[Store, Any], bool] | None
+
+
+_GATEWAY_MAIL = InboundMail(
+    message_id="matrix@customer.example", in_reply_to=None, references=(), from_name="Ann", from_addr="ann@example.com",
+    to_addrs=(), subject="matrix mail", body="hello", full_body="hello",
+)  # fmt: skip
+
+
+def _csv_records(text: str) -> list[Any]:
+    return list(read_csv(io.StringIO(text), {}, now=utcnow()))
 
 
 def _none(store: Store) -> None:
@@ -306,6 +320,20 @@ MATRIX: dict[str, Action] = {
         lambda s, outbox_id: s.retry_outbox(outbox_id),
         lambda st, _: _mail_status(st) == "queued",
     ),
+    "ingest_mail": Action(  # the mail gateway runs as any working agent, never as an auditor
+        frozenset({"agent", "lead", "admin"}),
+        _none,
+        lambda s, _: s.ingest_mail(_GATEWAY_MAIL),
+        lambda st, _: st.count_tickets(TicketFilter(channels=(Channel.EMAIL,))) == 1,
+    ),
+    "import_tickets": Action(
+        frozenset({"lead", "admin"}),
+        _none,
+        lambda s, _: s.import_tickets(
+            list(read_csv(io.StringIO("subject\nimported\n"), {}, now=utcnow())), source="csv"
+        ),
+        lambda st, _: st.count_tickets(TicketFilter()) == 1,
+    ),
     "audit_entry": Action(  # recording one's own export: everyone, auditors included
         frozenset({"agent", "lead", "admin", "auditor"}),
         _none,
@@ -321,14 +349,15 @@ def test_the_matrix_covers_every_write_of_the_facade() -> None:
         "warnings", "init", "close", "open", "actor_id", "list_tickets", "count_tickets",
         "ticket", "counts_by_status_priority_team", "matching_numbers", "me", "team_keys", "agents", "dashboard",
         "latest_event_id", "list_templates", "template", "preview_template", "list_views", "sla_document",
-        "rules_document", "list_agents", "masking", "audit_entries", "outbox_list",
+        "rules_document", "list_agents", "masking", "audit_entries", "outbox_list", "attachments",
+        "attachment_content",
     }  # fmt: skip
     covered = {
         "create_ticket", "update_tickets", "reply", "link", "merge", "escalate", "apply_template", "add_template",
         "edit_template", "remove_template", "set_sla_document", "set_rules_document", "save_view", "delete_view",
         "set_customer_vip", "sweep", "add_agent", "set_role", "deactivate_agent", "activate_agent",
         "set_agent_active", "generate_demo", "audit", "claim_outbox", "mark_sent", "mark_failed_attempt",
-        "retry_outbox",
+        "retry_outbox", "ingest_mail", "import_tickets",
     }  # fmt: skip
     from ticketdesk.store.service import Store as Facade
 
@@ -337,7 +366,11 @@ def test_the_matrix_covers_every_write_of_the_facade() -> None:
     from ticketdesk.store.people_ops import PeopleOps
 
     mine = {n for n in vars(Facade) if not n.startswith("_")} | {n for n in vars(PeopleOps) if not n.startswith("_")}
-    mine |= {n for n in vars(OutboxOps) if not n.startswith("_")}
+    from ticketdesk.store.import_ops import ImportOps
+    from ticketdesk.store.mail_ops import MailOps
+
+    for mixin in (OutboxOps, MailOps, ImportOps):
+        mine |= {n for n in vars(mixin) if not n.startswith("_")}
     assert (own & mine) - reads - covered == set()
 
 
