@@ -206,3 +206,24 @@ def test_mail_refused_for_want_of_auth_is_retried_not_failed(
     assert (report.sent, report.retried, report.failed) == (0, 1, 0)
     assert store.outbox_list()[0].last_error == "530 5.7.0 Authentication required"
     assert server.received == []
+
+
+def test_an_automations_reply_is_marked_auto_submitted_and_a_persons_is_not(
+    store: Store, smtp_server: MailServer
+) -> None:
+    from ticketdesk.rules.automation import parse_rules_document
+    from ticketdesk.store import settings
+    from ticketdesk.store.tickets import acting_agent
+
+    rules = {"automation": [{"name": "Welcome", "trigger": "created", "actions": [
+        {"action": "template", "name": "Acknowledge"}]}]}  # fmt: skip
+    with store.db.write() as session:
+        settings.write_document(
+            session, "rules", rules, actor=acting_agent(session, store.login), parse=parse_rules_document
+        )
+    number = mk(store)
+    store.reply(number, "A person writing.")
+    assert deliver_due(store, smtp_server.settings()) == DeliveryReport(sent=2)
+    welcome, person = sorted(smtp_server.wait_for(2), key=lambda m: "A person" in m.get_content())
+    assert welcome["Auto-Submitted"] == "auto-generated" and welcome["X-Auto-Response-Suppress"] == "All"
+    assert person["Auto-Submitted"] is None

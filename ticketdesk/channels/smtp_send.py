@@ -87,6 +87,9 @@ def build_message(mail: Any, settings: MailSettings, *, now: datetime | None = N
     if refs:
         msg["References"] = " ".join(f"<{r}>" for r in refs)
     msg["X-Ticketdesk-Ticket"] = mail.number
+    if getattr(mail, "automatic", False):  # an automation's reply: auto-responders must not answer it
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(mail.body, charset="utf-8")
     return msg
 

@@ -26,10 +26,11 @@ from typing import Any
 from sqlalchemy import and_, event, or_, select, update
 from sqlmodel import Session
 
-from ticketdesk.models import Agent, CommentKind, Customer, Event, EventKind, Role, Ticket
+from ticketdesk.models import Agent, Comment, CommentKind, Customer, Event, EventKind, Role, Ticket
 from ticketdesk.models.channels import MailMessage, OutboxMail
 from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.text import one_line
+from ticketdesk.store import automation
 from ticketdesk.store.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import OutboxInfo
 
@@ -199,6 +200,9 @@ class OutgoingMail:
     references: tuple[str, ...]
     attempts: int
     created_at: datetime
+    #: written by an automation (the `system` agent), not a person: marked Auto-Submitted
+    #: so the customer's auto-responder does not answer it (RFC 3834)
+    automatic: bool = False
 
 
 def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) -> list[OutgoingMail]:
@@ -235,8 +239,10 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(
-        select(OutboxMail, Ticket.number)
+        select(OutboxMail, Ticket.number, Agent.login)
         .join(Ticket, Ticket.id == OutboxMail.ticket_id)  # type: ignore[arg-type]
+        .outerjoin(Comment, Comment.id == OutboxMail.comment_id)  # type: ignore[arg-type]
+        .outerjoin(Agent, Agent.id == Comment.author_id)  # type: ignore[arg-type]
         .where(OutboxMail.claim_token == token)  # type: ignore[arg-type]
         .order_by(OutboxMail.id)  # type: ignore[arg-type]
     ).all()
@@ -253,8 +259,9 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
             references=tuple((m.thread_refs or "").split()),
             attempts=m.attempts,
             created_at=m.created_at,
+            automatic=author == automation.SYSTEM_LOGIN,
         )
-        for m, number in rows
+        for m, number, author in rows
     ]
 
 
