@@ -17,7 +17,6 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -36,7 +35,7 @@ class _SurveyGroup(TyperGroup):
     """`survey NUMBER ...` records a survey: a first word that is no sub-command is a ticket
     number for `survey record`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             args = ["record", *args]
         return super().parse_args(ctx, args)
