@@ -48,6 +48,15 @@ def test_a_new_conversation_becomes_an_email_ticket_of_the_sender(store: Store) 
     assert detail.row.status == "new"
 
 
+@pytest.mark.parametrize("name", ["Smith, John", "support@acme.example", 'O"Brien; (Sales) <x>'])
+def test_the_sender_is_the_customer_whatever_the_display_name(store: Store, name: str) -> None:
+    # A display name is text: a comma, a quote or an address in it must not pick the customer
+    result = store.ingest_mail(mail(from_name=name, from_addr="john.smith@customer.example"))
+    customer = store.ticket(result.number, unmask=True).customer  # type: ignore[arg-type]
+    assert customer is not None
+    assert (customer.name, customer.email) == (name.replace("<", "").replace(">", ""), "john.smith@customer.example")
+
+
 def test_the_same_message_twice_creates_nothing_new(store: Store) -> None:
     first = store.ingest_mail(mail())
     again = store.ingest_mail(mail(subject="different text, same Message-ID"))

@@ -149,8 +149,11 @@ def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
 
 
 def _customer_spec(mail: InboundMail) -> str:
+    """`"Name" <address>`, the name quoted: a comma, a quote or an address in a display name
+    ("Smith, John", "support@acme.example") must not change which customer the sender is."""
     name = text.one_line(mail.from_name or mail.from_addr.partition("@")[0], 200).replace("<", "").replace(">", "")
-    return f"{name} <{mail.from_addr}>"
+    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{mail.from_addr}>'
 
 
 def _subject(mail: InboundMail) -> str:
