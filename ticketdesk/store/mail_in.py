@@ -34,8 +34,7 @@ from ticketdesk.models import (
     Ticket,
 )
 from ticketdesk.models.types import utcnow
-from ticketdesk.rules import text, workflow
-from ticketdesk.rules import mail_parse
+from ticketdesk.rules import mail_parse, text, workflow
 from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
 from ticketdesk.store import automation
 from ticketdesk.store import sla as sla_clocks
@@ -48,6 +47,7 @@ from ticketdesk.store.tickets import (
     _fmt,
     _save_tickets,
     _write_events,
+    apply_transition,
     create_ticket,
     find_or_create_customer,
 )
@@ -205,15 +205,7 @@ def _customer_reply(
             note=None,
             now=now,
         )
-        changes.append(_Change("status", ticket.status, plan.status.value))
-        ticket.status = plan.status.value
-        ticket.status_changed_at = now
-        for name in plan.clear_timestamps:
-            if getattr(ticket, name) is not None:
-                changes.append(_Change(name, _fmt(getattr(ticket, name)), None))
-                setattr(ticket, name, None)
-        if plan.is_reopen:
-            ticket.reopen_count += 1
+        changes += apply_transition(ticket, plan)
     ticket.last_customer_reply_at = now
     ticket.updated_at = now
     changes += [

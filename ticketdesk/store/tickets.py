@@ -530,21 +530,7 @@ def update_tickets(
                 )
             except workflow.TransitionError as exc:
                 raise InvalidInput(str(exc)) from None
-            ticket_changes.append(_Change("status", ticket.status, plan.status.value))
-            ticket.status = plan.status.value
-            for name, value in plan.set_timestamps.items():
-                if name != "status_changed_at":
-                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(value)))
-                setattr(ticket, name, value)
-            for name in plan.clear_timestamps:
-                if getattr(ticket, name) is not None:
-                    ticket_changes.append(_Change(name, _fmt(getattr(ticket, name)), None))
-                    setattr(ticket, name, None)
-            if plan.is_reopen:
-                ticket.reopen_count += 1
-            if plan.resolution is not None and plan.resolution != ticket.resolution:
-                ticket_changes.append(_Change("resolution", ticket.resolution, plan.resolution))
-                ticket.resolution = plan.resolution
+            ticket_changes += apply_transition(ticket, plan)
         for name, was, due in sla_clocks.after_change(session, ticket, before, now):
             ticket_changes.append(_Change(name, _fmt(was), _fmt(due)))
         current_tags = tags_now.get(ticket.id, set())  # type: ignore[arg-type]
@@ -588,6 +574,26 @@ def update_tickets(
     trigger = "replied" if replies and not replies_internal else "updated"
     automation.fire(session, [t.id for t, _ in pending_events], trigger, now, depth=depth)  # type: ignore[misc]
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
+
+
+def apply_transition(ticket: Ticket, plan: workflow.TransitionPlan) -> list[_Change]:
+    """Set what a planned status change sets on `ticket`; returns the changes for its events."""
+    changes = [_Change("status", ticket.status, plan.status.value)]
+    ticket.status = plan.status.value
+    for name, value in plan.set_timestamps.items():
+        if name != "status_changed_at":
+            changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(value)))
+        setattr(ticket, name, value)
+    for name in plan.clear_timestamps:
+        if getattr(ticket, name) is not None:
+            changes.append(_Change(name, _fmt(getattr(ticket, name)), None))
+            setattr(ticket, name, None)
+    if plan.is_reopen:
+        ticket.reopen_count += 1
+    if plan.resolution is not None and plan.resolution != ticket.resolution:
+        changes.append(_Change("resolution", ticket.resolution, plan.resolution))
+        ticket.resolution = plan.resolution
+    return changes
 
 
 def _save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
