@@ -100,6 +100,15 @@ def test_references_thread_a_reply_to_any_earlier_message(store: Store) -> None:
     assert store.ingest_mail(later).number == number
 
 
+def test_a_mail_with_a_huge_references_header_is_still_ingested(store: Store) -> None:
+    # One query for all the ids would pass PostgreSQL's 65,535 parameters: "database
+    # unavailable", and the gateway would stop at this message on every run
+    number = store.ingest_mail(mail()).number
+    refs = (*(f"r{i}@spam.example" for i in range(70_000)), "m1@customer.example")
+    result = store.ingest_mail(mail("m9@customer.example", subject="no tag", references=refs))
+    assert (result.outcome, result.number) == (Outcome.THREADED, number)
+
+
 def test_a_reply_to_a_closed_ticket_opens_a_linked_follow_up(store: Store) -> None:
     number = store.ingest_mail(mail()).number
     assert number is not None

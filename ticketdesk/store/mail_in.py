@@ -54,6 +54,8 @@ from ticketdesk.store.tickets import (
 
 #: how far a merge chain is followed (merges of merges)
 MAX_MERGE_HOPS = 10
+#: In-Reply-To and the latest References looked up to thread a mail
+MAX_THREAD_IDS = 100
 
 
 class Outcome(StrEnum):
@@ -127,7 +129,8 @@ def message_ticket(session: Session, message_id: str) -> str | None:
 
 
 def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
-    ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i]
+    # the latest ids only: a huge References header must not become a query too big to run
+    ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i][:MAX_THREAD_IDS]
     ticket_id = None
     if ids:
         found = dict(
