@@ -124,6 +124,20 @@ def test_451_is_retried_later_and_550_fails_and_shows(store: Store, smtp_server:
     assert msg["To"] == "busy@example.com"
 
 
+def test_a_reply_that_cannot_be_made_a_message_fails_alone(store: Store, smtp_server: MailServer) -> None:
+    # A line break in the address (a quoted local part typed with --customer) cannot go into
+    # a header: that one reply fails for good, and the queue behind it still goes out
+    bad = store.create_ticket(NewTicket(subject="VPN", customer='Ann <"ann\nBcc: x@evil.example"@example.com>'))
+    store.reply(bad, "hello")
+    store.reply(mk(store), "hello")
+    report = deliver_due(store, smtp_server.settings())
+    assert (report.sent, report.failed, report.error) == (1, 1, None)
+    (failure,) = store.ticket(bad).mail_failures
+    assert (failure.last_error or "").startswith("cannot build the message: ")
+    assert "evil" not in (failure.last_error or "") and len(smtp_server.wait_for(1)) == 1
+    assert deliver_due(store, smtp_server.settings()) == DeliveryReport()
+
+
 def test_a_refusal_after_data_is_classified_too(store: Store, smtp_server: MailServer) -> None:
     number = mk(store, email="spam@example.com")
     smtp_server.refuse("spam@example.com", "554 5.7.1 rejected as spam", at="data")

@@ -12,6 +12,7 @@ lease nears its end the run stops, and the rows left are claimed again later.
 
 from __future__ import annotations
 
+import email.errors
 import smtplib
 import ssl
 import time
@@ -155,9 +156,12 @@ def deliver_due(
             if time.monotonic() - started > lease - margin:
                 break  # the rest are claimed again once this run's lease ends
             try:
-                smtp.send_message(
-                    build_message(mail, settings, now=now), from_addr=envelope_from, to_addrs=[mail.to_addr]
-                )
+                message = build_message(mail, settings, now=now)
+            except (ValueError, email.errors.MessageError) as exc:  # e.g. a line break in the address
+                failed(mail, f"cannot build the message: {_describe(exc)}", True)
+                continue
+            try:
+                smtp.send_message(message, from_addr=envelope_from, to_addrs=[mail.to_addr])
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
                 failed(mail, _reply(code, text), code >= 500)
