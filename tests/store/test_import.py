@@ -265,6 +265,26 @@ def test_jsonl_with_comments_of_customers_and_agents(store: Store) -> None:
     assert detail.row.first_responded_at == datetime(2024, 1, 1, 10, 1, tzinfo=UTC)
 
 
+def test_a_bad_comment_author_email_is_an_input_error_not_a_partial_import(store: Store) -> None:
+    # The customer a comment author becomes is written with that email: checked like the
+    # requester's, in the validation pass (PostgreSQL refused it mid-way, after a batch)
+    before = counts(store)
+    long = "a" * 400 + "@x.com"
+    src = (
+        '{"external_id": "ok", "subject": "First", "customer_email": "c@x.com"}\n'
+        '{"external_id": "bad", "subject": "Second", "customer_email": "c@x.com", "comments": ['
+        f'{{"body": "hi", "author_kind": "customer", "author_email": "{long}"}},'
+        '{"body": "yo", "author_kind": "customer", "author_email": "dan at x.com"}]}\n'
+    )
+    with pytest.raises(ImportRejected) as err:
+        store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot", batch_size=1)
+    assert [p.split(": ", 2)[1:] for p in err.value.problems] == [
+        ["comments[0]", f"author_email: not an email address: {long!r}"],
+        ["comments[1]", "author_email: not an email address: 'dan at x.com'"],
+    ]
+    assert counts(store) == before
+
+
 def test_a_generator_is_read_once_and_kept(store: Store) -> None:
     def gen() -> Iterator[Record]:
         yield from csv_records("subject\nfrom a generator\n")

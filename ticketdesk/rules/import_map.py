@@ -588,7 +588,7 @@ def _jsonl_comments(
                 ImportedComment(
                     author_kind=kind,
                     author_name=_str(item.get("author_name")),
-                    author_email=(_str(item.get("author_email")) or "").lower() or None,
+                    author_email=_author_email(item.get("author_email"), kind),
                     public=public or kind == "customer",
                     body=_comment_body(item.get("body") if "body" in item else item.get("plain_body")),
                     created_at=parse_datetime(item.get("created_at"), "created_at") or now,
@@ -597,6 +597,16 @@ def _jsonl_comments(
         except ValueError as exc:
             problems.append(ImportProblem(where, field, str(exc), line=line))
     return tuple(out), problems
+
+
+def _author_email(value: Any, kind: str) -> str | None:
+    """A comment author's email, lower-cased; a customer's is checked as the requester's is
+    (it becomes a customer's address)."""
+    email = (_str(value) or "").lower() or None
+    bad = email is not None and ("@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email))
+    if bad and kind == "customer":
+        raise ValueError(f"author_email: not an email address: {email!r}")
+    return email
 
 
 def _comment_body(value: Any) -> str:
@@ -825,7 +835,7 @@ def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mappin
     return ImportedComment(
         author_kind=kind,
         author_name=name,
-        author_email=((_str(author.get("email")) or "").lower() or None) if author else None,
+        author_email=_author_email(author.get("email"), kind) if author else None,
         public=public or kind == "customer",
         body=_comment_body(body),
         created_at=created,
