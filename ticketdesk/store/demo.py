@@ -32,6 +32,7 @@ from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.rules.sla_policy import due_dates
 from ticketdesk.store import sla as sla_clocks
+from ticketdesk.store.bulk import BulkWriter, insert_rows, resume_fts_triggers, suspend_fts_triggers
 
 
 @dataclass(frozen=True)
@@ -852,7 +853,6 @@ _EVENT_COLUMNS = ("id", "ticket_id", "actor_id", "at", "kind", "field", "old", "
 _TICKET_TAG_COLUMNS = ("ticket_id", "tag_id")
 
 _CHUNK_TICKETS = 5_000  # tickets generated per round: bounds memory for any --tickets
-_CHUNK_ROWS = 10_000  # rows per executemany call
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -875,118 +875,6 @@ class _Slots(dict[str, str]):
 
 def _table(name: str) -> Table:
     return SQLModel.metadata.tables[name]
-
-
-def _insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    # Core executemany on the Table (not the ORM class): no identity map, no RETURNING.
-    for start in range(0, len(rows), _CHUNK_ROWS):
-        session.execute(insert(table), rows[start : start + _CHUNK_ROWS])
-
-
-class _Bulk:
-    """Row tuples straight to the driver, for the big tables.
-
-    Core `insert(table)` with a list of dicts spends more time in SQLAlchemy's per-row
-    parameter processing than SQLite spends storing the rows, so the rows are built
-    pre-bound (datetimes already in the column's storage form) and handed to the driver's
-    executemany; PostgreSQL with psycopg gets COPY, faster still. Other drivers fall back to
-    Core. Runs on the session's connection, so it is part of the caller's transaction.
-    """
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.conn = session.connection()
-        dialect = self.conn.dialect
-        self.sqlite = dialect.name == "sqlite"
-        self.copy = dialect.name == "postgresql" and dialect.driver == "psycopg"
-        self.placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
-        self.quote = dialect.identifier_preparer.quote
-
-    def bind_datetime(self, value: datetime) -> Any:
-        """A UTC datetime as UTCDateTime would bind it: naive-UTC text on SQLite (same format as
-        SQLAlchemy's), the aware value elsewhere."""
-        return value.isoformat(" ", "microseconds")[:26] if self.sqlite else value
-
-    def insert(self, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        names = ", ".join(self.quote(c) for c in columns)
-        target = self.quote(table.name)
-        if self.copy:
-            dbapi: Any = self.conn.connection.dbapi_connection
-            with dbapi.cursor() as cursor, cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        elif self.placeholder is not None:
-            sql = f"INSERT INTO {target} ({names}) VALUES ({', '.join([self.placeholder] * len(columns))})"
-            for start in range(0, len(rows), _CHUNK_ROWS):
-                self.conn.exec_driver_sql(sql, rows[start : start + _CHUNK_ROWS])
-        else:
-            _insert_rows(self.session, table, [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _suspend_fts_triggers(session: Session, tables: Sequence[str]) -> dict[str, list[str]]:
-    """SQLite: drop the insert triggers that feed the FTS5 indexes of `tables`; returns their
-    SQL by table, for `_resume_fts_triggers`.
-
-    Per-row triggers make FTS5 flush tiny segments and merge them over and over (about 4x
-    the cost of indexing the same rows in one statement, see `_index_new_rows`). The drop,
-    the bulk load, the indexing and the re-creation share the caller's transaction, so no
-    other connection sees the gap and a failure rolls all of it back.
-    """
-    conn = session.connection()
-    suspended: dict[str, list[str]] = {}
-    for table in tables:
-        fts = _fts_tables(session, table)
-        rows = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?"
-            " AND upper(sql) LIKE '%AFTER INSERT%'",
-            (table,),
-        ).all()
-        for name, sql in rows:
-            # Only triggers that feed one of the FTS tables: `_index_new_rows` redoes their work.
-            if any(f in sql for f in fts):
-                conn.exec_driver_sql(f"DROP TRIGGER {_quote_sqlite(name)}")
-                suspended.setdefault(table, []).append(sql)
-    return suspended
-
-
-def _resume_fts_triggers(session: Session, suspended: dict[str, list[str]], first_ids: dict[str, int]) -> None:
-    """Index the rows added since the triggers were dropped, then re-create the triggers."""
-    conn = session.connection()
-    for table, triggers in suspended.items():
-        _index_new_rows(session, table, first_ids[table])
-        for sql in triggers:
-            conn.exec_driver_sql(sql)
-
-
-def _index_new_rows(session: Session, table: str, first_id: int) -> None:
-    """Add rows with id >= first_id of `table` to its FTS5 tables, as the triggers would have."""
-    conn = session.connection()
-    for fts in _fts_tables(session, table):
-        columns = [row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({_quote_sqlite(fts)})")]
-        names = ", ".join(_quote_sqlite(c) for c in columns)
-        conn.exec_driver_sql(
-            f"INSERT INTO {_quote_sqlite(fts)}(rowid, {names})"
-            f" SELECT id, {names} FROM {_quote_sqlite(table)} WHERE id >= ? ORDER BY id",
-            (first_id,),
-        )
-
-
-def _fts_tables(session: Session, table: str) -> list[str]:
-    """The FTS5 tables whose external content is `table`."""
-    rows = session.connection().exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
-    )
-    return [
-        name
-        for name, sql in rows
-        if "fts5" in sql.lower() and (f"content='{table}'" in sql or f'content="{table}"' in sql)
-    ]
-
-
-def _quote_sqlite(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _cum(weights: Sequence[float]) -> list[float]:
@@ -1070,7 +958,7 @@ def _generate(
     tag_ids = _ensure_tags(session)
 
     writer = _TicketWriter(session, rng, now, team_ids, type_keys, agents, customers, tag_ids)
-    suspended = _suspend_fts_triggers(session, ("ticket", "comment")) if dialect == "sqlite" else {}
+    suspended = suspend_fts_triggers(session, ("ticket", "comment")) if dialect == "sqlite" else {}
     done = 0
     for batch in _batches(_creation_times(rng, now, tickets), _CHUNK_TICKETS):
         writer.write(batch)
@@ -1078,7 +966,7 @@ def _generate(
         if progress is not None:
             progress(done)
     writer.save_counters()
-    _resume_fts_triggers(session, suspended, {"ticket": writer.first_ticket, "comment": writer.first_comment})
+    resume_fts_triggers(session, suspended, {"ticket": writer.first_ticket, "comment": writer.first_comment})
 
     if dialect == "postgresql":
         # Ids were assigned here, so move the sequences past them for later normal inserts.
@@ -1113,7 +1001,7 @@ def _ensure_organisations(session: Session) -> tuple[list[tuple[int, str, str, b
     existing = dict(session.execute(select(org.c.name, org.c.id).where(org.c.name.in_(names))).all())
     missing = [{"name": name, "industry": industry} for name, industry, _, _ in _ORGS if name not in existing]
     if missing:
-        _insert_rows(session, org, missing)
+        insert_rows(session, org, missing)
         existing = dict(session.execute(select(org.c.name, org.c.id).where(org.c.name.in_(names))).all())
     return [(existing[name], industry, domain, zh) for name, industry, domain, zh in _ORGS], len(missing)
 
@@ -1141,7 +1029,7 @@ def _ensure_agents(
         if login not in existing
     ]
     if rows:
-        _insert_rows(session, agent, rows)
+        insert_rows(session, agent, rows)
     key_of = {tid: key for key, tid in team_ids.items()}
     found = session.execute(
         select(agent.c.id, agent.c.login, agent.c.display_name, agent.c.team_id, agent.c.role, agent.c.skills)
@@ -1176,7 +1064,7 @@ def _ensure_tags(session: Session) -> dict[str, int]:
     existing = set(session.execute(select(tag.c.name).where(tag.c.name.in_(names))).scalars())
     missing = [{"name": n} for n in names if n not in existing]
     if missing:
-        _insert_rows(session, tag, missing)
+        insert_rows(session, tag, missing)
     return dict(session.execute(select(tag.c.name, tag.c.id).where(tag.c.name.in_(names))).all())  # type: ignore[arg-type]
 
 
@@ -1245,7 +1133,7 @@ def _insert_customers(
         out.dept.append(dept)
         out.chinese.append(zh)
         next_id += 1
-    _insert_rows(session, customer, rows)
+    insert_rows(session, customer, rows)
     return out
 
 
@@ -1321,7 +1209,7 @@ class _TicketWriter:
         self.tag_ids = tag_ids
         self.t_ticket, self.t_tag = _table("ticket"), _table("ticket_tag")
         self.t_comment, self.t_event = _table("comment"), _table("event")
-        self.bulk = _Bulk(session)
+        self.bulk = BulkWriter(session)
         self.policy = sla_clocks.policy(session)
         self.first_ticket = self.next_ticket = self._max_id(self.t_ticket) + 1
         self.first_comment = self.next_comment = self._max_id(self.t_comment) + 1

@@ -19,7 +19,7 @@ matched to agents by email or login; agents are never created: an unknown author
 is written by the importing agent, with "(from Name <email>)" as its first line.
 
 On SQLite the FTS5 insert triggers are suspended for each batch and the batch is indexed
-in one statement (as store/demo.py does), inside the same transaction.
+in one statement (store/bulk.py, as for demo data), inside the same transaction.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ticketdesk.rules.import_map import ImportedTicket, ImportProblem, Record
 from ticketdesk.rules.sla_policy import SlaPolicy, due_dates, pauses
 from ticketdesk.store import roles
 from ticketdesk.store import sla as sla_clocks
-from ticketdesk.store.demo import _Bulk, _resume_fts_triggers, _suspend_fts_triggers
+from ticketdesk.store.bulk import BulkWriter, resume_fts_triggers, suspend_fts_triggers
 from ticketdesk.store.errors import InvalidInput
 
 #: Roles that import tickets (it creates customers and organisations in bulk).
@@ -298,7 +298,7 @@ class Writer:
         self.totals.already += len(batch) - len(todo)
         if not todo:
             return
-        bulk = _Bulk(session)
+        bulk = BulkWriter(session)
         dt = bulk.bind_datetime
         conn = session.connection()
         sqlite = conn.dialect.name == "sqlite"
@@ -376,7 +376,7 @@ class Writer:
                     events.append((tid, me, at, "commented", "comment", None, "public", 1))
             refs.append((self.source, t.external_id, tid, imported_at))
 
-        suspended = _suspend_fts_triggers(session, ("ticket", "comment")) if sqlite else {}
+        suspended = suspend_fts_triggers(session, ("ticket", "comment")) if sqlite else {}
         first_comment = _max_id(session, "comment") + 1 if sqlite else 0
         bulk.insert(_t("ticket"), _TICKET_COLUMNS, tickets)
         bulk.insert(_t("ticket_tag"), _TAG_COLUMNS, tags)
@@ -384,7 +384,7 @@ class Writer:
         bulk.insert(_t("event"), _EVENT_COLUMNS, events)
         bulk.insert(_t("import_ref"), _REF_COLUMNS, refs)
         if sqlite:
-            _resume_fts_triggers(session, suspended, {"ticket": ids[0], "comment": first_comment})
+            resume_fts_triggers(session, suspended, {"ticket": ids[0], "comment": first_comment})
         self.totals.imported += len(todo)
         self.totals.comments += len(comments)
 
