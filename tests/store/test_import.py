@@ -285,6 +285,24 @@ def test_a_bad_comment_author_email_is_an_input_error_not_a_partial_import(store
     assert counts(store) == before
 
 
+def test_a_nul_character_anywhere_is_an_input_error_not_a_partial_import(store: Store) -> None:
+    # PostgreSQL refuses NUL in text: found in the validation pass, not after a batch is in
+    before = counts(store)
+    src = (
+        '{"external_id": "ok", "subject": "First", "customer_email": "c@x.com"}\n'
+        '{"external_id": "a", "subject": "A", "customer_phone": "555\\u0000"}\n'
+        '{"external_id": "b", "subject": "B", "comments": [{"body": "hi", "author_kind": "customer",'
+        ' "author_email": "d@x.com", "author_name": "D\\u0000an"}]}\n'
+        '{"external_id": "c", "subject": "C", "comments": [{"body": "hi", "author_kind": "agent",'
+        ' "author_email": "ghost\\u0000@x.com"}]}\n'
+    )
+    with pytest.raises(ImportRejected) as err:
+        store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot", batch_size=1)
+    assert [p.split(": ")[1] for p in err.value.problems] == ["customer_phone", "comments[0]", "comments[0]"]
+    assert all("NUL" in p for p in err.value.problems)
+    assert counts(store) == before
+
+
 def test_a_generator_is_read_once_and_kept(store: Store) -> None:
     def gen() -> Iterator[Record]:
         yield from csv_records("subject\nfrom a generator\n")

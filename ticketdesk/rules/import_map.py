@@ -395,7 +395,7 @@ def build_ticket(
     organisation = _str(values.get("organisation"))
     if organisation is not None and len(organisation) > NAME_MAX:
         bad.add("organisation", f"is {len(organisation)} characters long (at most {NAME_MAX})")
-    for field in ("customer_name", "organisation", "team", "assignee"):
+    for field in ("customer_name", "customer_email", "customer_phone", "organisation", "team", "assignee"):
         value = _str(values.get(field))
         if value is not None and "\x00" in value:
             bad.add(field, "contains a NUL character")
@@ -587,7 +587,7 @@ def _jsonl_comments(
             out.append(
                 ImportedComment(
                     author_kind=kind,
-                    author_name=_str(item.get("author_name")),
+                    author_name=_author_name(item.get("author_name")),
                     author_email=_author_email(item.get("author_email"), kind),
                     public=public or kind == "customer",
                     body=_comment_body(item.get("body") if "body" in item else item.get("plain_body")),
@@ -603,10 +603,19 @@ def _author_email(value: Any, kind: str) -> str | None:
     """A comment author's email, lower-cased; a customer's is checked as the requester's is
     (it becomes a customer's address)."""
     email = (_str(value) or "").lower() or None
+    if email is not None and "\x00" in email:
+        raise ValueError("author_email: contains a NUL character")
     bad = email is not None and ("@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email))
     if bad and kind == "customer":
         raise ValueError(f"author_email: not an email address: {email!r}")
     return email
+
+
+def _author_name(value: Any) -> str | None:
+    name = _str(value)
+    if name is not None and "\x00" in name:
+        raise ValueError("author_name: contains a NUL character")
+    return name
 
 
 def _comment_body(value: Any) -> str:
@@ -829,7 +838,7 @@ def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mappin
     created = parse_datetime(c.get("created_at"), "created_at")
     if created is None:
         raise ValueError("created_at: missing")
-    name = _str(author.get("name")) if author else None
+    name = _author_name(author.get("name")) if author else None
     if author is None and c.get("author_id") is not None and str(c["author_id"]) not in people:
         name = f"Zendesk user {c['author_id']}"
     return ImportedComment(
