@@ -150,6 +150,20 @@ def test_attachment_save_writes_the_bytes_and_never_overwrites(
     assert "attachment 999 not found" in fails(db_url, "attachment", "save", "999")
 
 
+def test_an_attachments_content_type_cannot_reach_the_terminal(store: Store, db_url: str, mail_config: Path) -> None:
+    raw = (
+        b"From: Ann <ann@x.example>\r\nSubject: file\r\nMessage-ID: <ct1@x.example>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+        b"--BB\r\nContent-Type: application/x\x1b[2J\x1b[31mred\r\nContent-Disposition: attachment; filename=a.bin"
+        b"\r\n\r\nxyz\r\n--BB--\r\n"
+    )
+    result = runner.invoke(app, ["--db", db_url, "--as", ADMIN, "mail", "ingest", "-v"], input=raw)
+    assert result.exit_code == 0, result.stdout
+    number = result.stdout.split()[2]
+    out = ok(db_url, "show", number)
+    assert "a.bin" in out and "\x1b" not in out
+
+
 def test_bad_sources_are_one_line_errors(store: Store, db_url: str, mail_config: Path, tmp_path: Path) -> None:
     assert "give one source" in fails(db_url, "mail", "ingest", "--mbox", "a", "--maildir", "b")
     assert "--move-to is for --imap" in fails(db_url, "mail", "ingest", "--mbox", "a", "--move-to", "Done")

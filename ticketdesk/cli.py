@@ -506,7 +506,7 @@ def _print_detail(d: Any, files: list[Any]) -> None:
     if files:
         console.print(Text("\nAttachments", style="bold") + Text("  (ticketdesk attachment save ID)", style="dim"))
         for f in files:
-            console.print(Text(f"  #{f.id:<6}{one_line(f.filename)}  {f.content_type}  {f.size:,} bytes"))
+            console.print(Text(f"  #{f.id:<6}{one_line(f.filename)}  {one_line(f.content_type)}  {f.size:,} bytes"))
     for mail in d.mail_failures:  # a reply that could not be mailed (store/outbox.py)
         line("mail", mail.failure_text(), "red")
     console.print(Text("\nDescription", style="bold"))

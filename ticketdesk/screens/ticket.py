@@ -151,7 +151,9 @@ class TicketScreen(FieldActions, Screen[None]):
         if files:
             parts.append(Text("attachments", style="bold") + Text("  (ticketdesk attachment save ID)", style="dim"))
             for f in files:
-                parts.append(Text(f"  #{f.id:<6}{one_line(f.filename, 60)}  {f.content_type}  {human_size(f.size)}"))
+                parts.append(
+                    Text(f"  #{f.id:<6}{one_line(f.filename, 60)}  {one_line(f.content_type)}  {human_size(f.size)}")
+                )
         if d.links:
             parts.append(Text("links", style="bold"))
             for link in d.links:
