@@ -131,9 +131,7 @@ def main() -> None:
         )
         search_params = {"q": f"%{search_term}%"}
 
-    counts_sql = (
-        "SELECT team_id, status, priority, count(*) FROM ticket GROUP BY team_id, status, priority"
-    )
+    counts_sql = "SELECT team_id, status, priority, count(*) FROM ticket GROUP BY team_id, status, priority"
 
     results: list[tuple[str, tuple[float, float], tuple[float, float]]] = []
 

@@ -176,3 +176,24 @@ def test_an_unreachable_database_tells_the_mta_to_retry(mail_config: Path, tmp_p
     result = runner.invoke(app, ["--db", url, "--as", ADMIN, "mail", "ingest"], input=b"From: a@b.example\n\nhi\n")
     assert result.exit_code == 75, (result.stdout, result.stderr)
     assert result.stderr.startswith("ticketdesk: error: ") and "Traceback" not in result.stderr
+
+
+def test_an_unwritable_attachments_folder_keeps_the_mail_for_a_retry(
+    store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the folder should be")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mail]\nattachments_dir = "{blocked}"\nfailed_dir = "{tmp_path / "failed"}"\n')
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
+    code, out, err = pipe(db_url, "04_mixed_pdf_png.eml")
+    assert code == 75 and out == "", (out, err)  # the MTA keeps it and tries again
+    assert err.startswith("ticketdesk: error: cannot read the mail or store its files") and err.count("\n") == 1
+    assert json.loads(ok(db_url, "list", "--format", "json")) == []  # nothing half-written
+
+
+def test_odd_ids_are_one_line_errors(store: Store, db_url: str, mail_config: Path) -> None:
+    assert "must be a number" in fails(db_url, "mail", "retry", "²")
+    assert "no outgoing mail 99999999999" in fails(db_url, "mail", "retry", "99999999999")
+    result = run(db_url, "attachment", "save", str(2**70))
+    assert result.exit_code == 2 and "Traceback" not in result.stderr

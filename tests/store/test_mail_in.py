@@ -206,3 +206,11 @@ def _all():
     from ticketdesk.rules.query import TicketFilter
 
     return TicketFilter()
+
+
+def test_a_message_id_longer_than_the_column_is_still_recognised(store: Store) -> None:
+    long_id = "x" * 1200 + "@customer.example"
+    first = store.ingest_mail(mail(long_id))
+    assert first.outcome == Outcome.CREATED
+    assert store.ingest_mail(mail(long_id)).outcome == Outcome.DUPLICATE
+    assert store.ingest_mail(mail("reply@customer.example", in_reply_to=long_id)).number == first.number

@@ -105,9 +105,7 @@ def test_a_customer_answer_keeps_a_pending_ticket_open(desk: Store) -> None:
 
 
 def test_two_sweeps_at_once_act_once(desk: Store) -> None:
-    numbers = [
-        desk.create_ticket(NewTicket(subject=f"t{i}", priority="P2", team="support"), now=T0) for i in range(12)
-    ]
+    numbers = [desk.create_ticket(NewTicket(subject=f"t{i}", priority="P2", team="support"), now=T0) for i in range(12)]
     at = T0 + 9 * H  # every P2 first response (8 h) breached
     reports: list[Any] = []
     barrier = threading.Barrier(2)

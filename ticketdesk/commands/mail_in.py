@@ -92,7 +92,10 @@ def ingest_cmd(
             sys.stderr.write(f"ticketdesk: error: {one_line(str(exc))}\n")
             raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
         except (OSError, ConnectionError) as exc:
-            fail(f"cannot read the mail source: {exc}")
+            # The source, or the attachments folder: the message stays where it was (an MTA
+            # piping to us is told to retry rather than bounce it).
+            sys.stderr.write(f"ticketdesk: error: {one_line(f'cannot read the mail or store its files: {exc}')}\n")
+            raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
         finally:
             if store is not None:
                 store.close()
@@ -124,7 +127,7 @@ def attachment_list_cmd(
 @attachment_app.command("save")
 def attachment_save_cmd(
     ctx: typer.Context,
-    attachment_id: Annotated[int, typer.Argument(help="Attachment id (from `attachment list`)")],
+    attachment_id: Annotated[int, typer.Argument(help="Attachment id (from `attachment list`)", max=2**62)],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write ('-': stdout; default: its own name here)")
     ] = None,

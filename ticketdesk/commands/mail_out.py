@@ -154,7 +154,7 @@ def retry_cmd(
 
     It goes out at the next `mail send` (or sweep), its attempts counted afresh."""
     key = outbox_id.strip().lstrip("#")
-    if not key.isdigit():
+    if not (key.isascii() and key.isdigit()) or len(key) > 18:
         fail(f"outgoing mail id must be a number, not {outbox_id!r}")
     with handled():
         info = open_store(ctx).retry_outbox(int(key))

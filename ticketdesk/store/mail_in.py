@@ -52,6 +52,8 @@ from ticketdesk.store.tickets import (
     find_or_create_customer,
 )
 
+#: the column's width: a longer Message-ID is stored, and so looked up, cut to it
+MESSAGE_ID_MAX = 998
 #: how far a merge chain is followed (merges of merges)
 MAX_MERGE_HOPS = 10
 #: In-Reply-To and the latest References looked up to thread a mail
@@ -124,13 +126,13 @@ def message_ticket(session: Session, message_id: str) -> str | None:
     return session.execute(
         select(Ticket.number)
         .join(MailMessage, MailMessage.ticket_id == Ticket.id)  # type: ignore[arg-type]
-        .where(MailMessage.message_id == message_id)  # type: ignore[arg-type]
+        .where(MailMessage.message_id == message_id[:MESSAGE_ID_MAX])  # type: ignore[arg-type]
     ).scalar_one_or_none()
 
 
 def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
     # the latest ids only: a huge References header must not become a query too big to run
-    ids = [i for i in (mail.in_reply_to, *reversed(mail.references)) if i][:MAX_THREAD_IDS]
+    ids = [i[:MESSAGE_ID_MAX] for i in (mail.in_reply_to, *reversed(mail.references)) if i][:MAX_THREAD_IDS]
     ticket_id = None
     if ids:
         found = dict(
@@ -239,7 +241,7 @@ def _note_automatic_mail(session: Session, *, actor: Agent, ticket: Ticket, mail
 def _record_message(session: Session, mail: InboundMail, ticket: Ticket, comment_id: int | None) -> None:
     session.add(
         MailMessage(
-            message_id=mail.message_id[:998],
+            message_id=mail.message_id[:MESSAGE_ID_MAX],
             ticket_id=ticket.id,  # type: ignore[arg-type]
             comment_id=comment_id,
             direction="in",
