@@ -36,6 +36,7 @@ from ticketdesk.models import (
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import mail_parse, text, workflow
 from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
+from ticketdesk.rules.masking import mask_email
 from ticketdesk.store import automation
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
@@ -225,7 +226,9 @@ def _customer_reply(
 def _note_automatic_mail(session: Session, *, actor: Agent, ticket: Ticket, mail: InboundMail, now: datetime) -> None:
     """An auto-reply or bounce about a ticket becomes an internal note (never a reply, so no loop)."""
     summary = text.one_line(mail.body or mail.full_body, 500)
-    body = f"Automatic mail from {mail.from_addr} ({mail.auto_reason}): {text.one_line(mail.subject, 200)}"
+    # The note is read by every role: the sender's address is shown masked, as everywhere else.
+    sender = mask_email(mail.from_addr)
+    body = f"Automatic mail from {sender} ({mail.auto_reason}): {text.one_line(mail.subject, 200)}"
     if summary:
         body += f"\n\n{summary}"
     session.add(
