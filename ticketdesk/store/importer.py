@@ -404,20 +404,9 @@ class Writer:
         return next((key for tid, key in self.look.teams.values() if tid == team_id), None)
 
     def _organisations(self, session: Session, names: set[str]) -> dict[str, int]:
-        look = self.look
-        assert look is not None
-        missing = sorted(n for n in names if n not in look.orgs)
-        if missing:
-            org = _t("organisation")
-            for start in range(0, len(missing), _CHUNK):
-                chunk = missing[start : start + _CHUNK]
-                look.orgs.update(session.execute(select(org.c.name, org.c.id).where(org.c.name.in_(chunk))).all())  # type: ignore[arg-type]
-            missing = [n for n in missing if n not in look.orgs]
-            if missing:
-                rows = session.execute(insert(org).returning(org.c.name, org.c.id), [{"name": n} for n in missing])
-                look.orgs.update(rows.all())  # type: ignore[arg-type]
-                self.totals.organisations += len(missing)
-        return look.orgs
+        assert self.look is not None
+        self.totals.organisations += _ids_by_name(session, _t("organisation"), names, self.look.orgs)
+        return self.look.orgs
 
     def _customers(
         self, session: Session, todo: Sequence[ImportedTicket], org_ids: dict[str, int]
@@ -483,19 +472,9 @@ class Writer:
         return found
 
     def _tags(self, session: Session, names: set[str]) -> dict[str, int]:
-        look = self.look
-        assert look is not None
-        missing = sorted(n for n in names if n not in look.tags)
-        if missing:
-            tag = _t("tag")
-            for start in range(0, len(missing), _CHUNK):
-                chunk = missing[start : start + _CHUNK]
-                look.tags.update(session.execute(select(tag.c.name, tag.c.id).where(tag.c.name.in_(chunk))).all())  # type: ignore[arg-type]
-            missing = [n for n in missing if n not in look.tags]
-            if missing:
-                rows = session.execute(insert(tag).returning(tag.c.name, tag.c.id), [{"name": n} for n in missing])
-                look.tags.update(rows.all())  # type: ignore[arg-type]
-        return look.tags
+        assert self.look is not None
+        _ids_by_name(session, _t("tag"), names, self.look.tags)
+        return self.look.tags
 
 
 def _customer_key(email: str | None, name: str | None) -> str:
@@ -583,3 +562,17 @@ def after_load(session: Session, imported: int) -> None:
         conn.exec_driver_sql("PRAGMA analysis_limit = 0")
     else:
         session.execute(text("ANALYZE"))
+
+
+def _ids_by_name(session: Session, table: Any, names: set[str], known: dict[str, int]) -> int:
+    """Fill `known` (name -> id) for `names` from a table with a unique `name`, creating the
+    rows that are missing; returns how many were created."""
+    missing = sorted(n for n in names if n not in known)
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        known.update(session.execute(select(table.c.name, table.c.id).where(table.c.name.in_(chunk))).all())  # type: ignore[arg-type]
+    missing = [n for n in missing if n not in known]
+    if missing:
+        rows = session.execute(insert(table).returning(table.c.name, table.c.id), [{"name": n} for n in missing])
+        known.update(rows.all())  # type: ignore[arg-type]
+    return len(missing)
