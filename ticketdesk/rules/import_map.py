@@ -20,7 +20,7 @@ import csv
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
@@ -533,18 +533,12 @@ def read_jsonl(stream: TextIO, mapping: Mapping[str, str], *, now: datetime) -> 
     optionally "comments": [{"body", "created_at", "public", "author_kind", "author_name",
     "author_email"}]."""
     keys = {column: field for field, column in mapping.items()}
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
+    for item in _json_objects(stream, "an object"):
+        if isinstance(item, ImportProblem):
+            yield item
             continue
+        number, obj = item
         where = f"line {number}"
-        try:
-            obj = json.loads(raw)
-        except ValueError as exc:
-            yield ImportProblem(where, "json", f"not valid JSON ({exc})", line=number)
-            continue
-        if not isinstance(obj, dict):
-            yield ImportProblem(where, "json", "expected an object", line=number)
-            continue
         if number == 1 and isinstance(obj.get("tickets"), list):
             yield ImportProblem(where, "json", "this is a Zendesk export document: use --format zendesk", line=number)
             return
@@ -688,20 +682,12 @@ def zendesk_document(doc: Mapping[str, Any], *, now: datetime) -> Iterator[Recor
 
 
 def _zendesk_lines(first: str, stream: TextIO, *, now: datetime) -> Iterator[Record]:
-    number = 0
-    for raw in _chain(first, stream):
-        number += 1
-        if not raw.strip():
+    for item in _json_objects(_chain(first, stream), "a ticket object"):
+        if isinstance(item, ImportProblem):
+            yield item
             continue
+        number, ticket = item
         where = f"line {number}"
-        try:
-            ticket = json.loads(raw)
-        except ValueError as exc:
-            yield ImportProblem(where, "json", f"not valid JSON ({exc})", line=number)
-            continue
-        if not isinstance(ticket, dict):
-            yield ImportProblem(where, "json", "expected a ticket object", line=number)
-            continue
         result = zendesk_ticket(
             ticket, where=where, line=number, users={}, orgs={}, comments=ticket.get("comments") or [], now=now
         )
@@ -709,6 +695,22 @@ def _zendesk_lines(first: str, stream: TextIO, *, now: datetime) -> Iterator[Rec
             yield from result
         else:
             yield result
+
+
+def _json_objects(lines: Iterable[str], expected: str) -> Iterator[tuple[int, dict[str, Any]] | ImportProblem]:
+    """(line number, object) for each non-blank line, or the problem with that line."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            yield ImportProblem(f"line {number}", "json", f"not valid JSON ({exc})", line=number)
+            continue
+        if not isinstance(obj, dict):
+            yield ImportProblem(f"line {number}", "json", f"expected {expected}", line=number)
+            continue
+        yield number, obj
 
 
 def _chain(first: str, stream: TextIO) -> Iterator[str]:
