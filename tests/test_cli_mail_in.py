@@ -197,3 +197,39 @@ def test_odd_ids_are_one_line_errors(store: Store, db_url: str, mail_config: Pat
     assert "no outgoing mail 99999999999" in fails(db_url, "mail", "retry", "99999999999")
     result = run(db_url, "attachment", "save", str(2**70))
     assert result.exit_code == 2 and "Traceback" not in result.stderr
+
+
+@time_machine.travel(NOVEMBER, tick=True)
+def test_ingest_every_polls_the_maildir_and_rides_out_a_database_outage(
+    store: Store, db_url: str, mail_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ticketdesk.commands import mail_in
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(mailbox.MaildirMessage((CORPUS / "01_plain_new.eml").read_bytes()))
+    naps: list[float] = []
+    url = {"now": db_url}
+
+    def pause(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 1:  # a reply arrives while the database is away
+            box.add(mailbox.MaildirMessage((CORPUS / "13_reply_tagged_subject.eml").read_bytes()))
+            url["now"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+        elif len(naps) == 2:
+            url["now"] = db_url
+        elif len(naps) == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(mail_in, "_pause", pause)
+    monkeypatch.setattr(mail_in, "open_store", lambda ctx: Store.open(url["now"], login=ADMIN))
+    result = run(db_url, "mail", "ingest", "--maildir", str(tmp_path / "Maildir"), "--every", "5")
+    assert result.exit_code == 130, (result.stdout, result.stderr)
+    # round 1 files the new mail; round 2 cannot reach the database (reported, the mail left
+    # in place); round 3 files the reply; round 4 finds nothing and says nothing
+    assert result.stdout.splitlines() == [
+        "1 created, 0 threaded, 0 duplicate, 0 ignored, 0 failed",
+        "0 created, 1 threaded, 0 duplicate, 0 ignored, 0 failed",
+    ]
+    assert result.stderr.count("cannot open database") == 1 and "Traceback" not in result.stderr
+    assert len(show(db_url, "202611001")["comments"]) == 1
+    assert "--every polls" in fails(db_url, "mail", "ingest", "--mbox", "x.mbox", "--every", "5")

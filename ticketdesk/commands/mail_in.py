@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,6 +46,10 @@ def ingest_cmd(
         str | None, typer.Option("--move-to", help="IMAP: move ingested messages to this folder (default: flag seen)")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="One line per message")] = False,
+    every: Annotated[
+        int | None,
+        typer.Option("--every", min=5, help="Keep running: poll the Maildir or IMAP folder every N seconds"),
+    ] = None,
 ) -> None:
     """Turn incoming mail into tickets and threaded replies.
 
@@ -53,16 +58,17 @@ def ingest_cmd(
     acknowledged (Maildir: moved to cur/, IMAP: flagged seen or moved) only once it is in
     the database; one that cannot be read is kept in the failed folder with the reason and
     the run goes on. Ingesting the same message twice does nothing the second time.
+    With --every it keeps polling (a round that finds nothing prints nothing); a database
+    or server that is away is reported and tried again at the next round.
     """
     from ticketdesk import config
-    from ticketdesk.channels.ingest import ingest_all
-    from ticketdesk.channels.sources import open_source
-    from ticketdesk.store import DatabaseUnavailable
     from ticketdesk.store.mail_ops import AttachmentPolicy
 
     chosen = [name for name, value in (("--maildir", maildir), ("--mbox", mbox), ("--imap", imap)) if value]
     if len(chosen) > 1:
         fail(f"give one source, not {' and '.join(chosen)}")
+    if every is not None and not (maildir or imap):
+        fail("--every polls a Maildir or an IMAP folder: give --maildir or --imap")
     if not chosen and sys.stdin.isatty():
         fail("no message on standard input: pipe one in, or give --maildir, --mbox or --imap")
     if move_to and not imap:
@@ -72,39 +78,70 @@ def ingest_cmd(
             settings = config.mail_settings()
         except config.ConfigError as exc:
             fail(str(exc))
-        policy = AttachmentPolicy(
-            folder=Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None,
-            max_bytes=settings.max_attachment_bytes,
-        )
-        store = None
-        try:
-            store = open_store(ctx)
-            with open_source(
-                stdin=None if chosen else sys.stdin.buffer,
-                maildir=maildir,
-                mbox=mbox,
-                imap_url=imap,
-                imap_password=settings.imap_password,
-                move_to=move_to,
-            ) as source:
-                report = ingest_all(store, source, policy=policy, failed_folder=settings.failed_path())
-        except DatabaseUnavailable as exc:
-            sys.stderr.write(f"ticketdesk: error: {one_line(str(exc))}\n")
-            raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
-        except (OSError, ConnectionError) as exc:
-            # The source, or the attachments folder: the message stays where it was (an MTA
-            # piping to us is told to retry rather than bounce it).
-            sys.stderr.write(f"ticketdesk: error: {one_line(f'cannot read the mail or store its files: {exc}')}\n")
-            raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
-        finally:
-            if store is not None:
-                store.close()
-    if verbose:
-        for line in report.handled:
-            echo(one_line(line))
-    for line in report.failures:
-        sys.stderr.write(f"ticketdesk: failed: {one_line(line)}\n")
-    echo(report.summary())
+    policy = AttachmentPolicy(
+        folder=Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None,
+        max_bytes=settings.max_attachment_bytes,
+    )
+    source_options = {
+        "stdin": None if chosen else sys.stdin.buffer,
+        "maildir": maildir,
+        "mbox": mbox,
+        "imap_url": imap,
+        "imap_password": settings.imap_password,
+        "move_to": move_to,
+    }
+    while True:
+        started = time.monotonic()
+        with handled():  # a refusal or a bad option: no later round can do better
+            try:
+                report = _ingest_once(ctx, source_options, policy, settings.failed_path())
+            except _SourceTrouble as trouble:
+                sys.stderr.write(f"ticketdesk: error: {one_line(str(trouble))}\n")
+                if every is None:  # an MTA piping to us keeps the message and retries: never a bounce
+                    raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
+                report = None
+        if report is not None:
+            if verbose:
+                for line in report.handled:
+                    echo(one_line(line))
+            for line in report.failures:
+                sys.stderr.write(f"ticketdesk: failed: {one_line(line)}\n")
+            if every is None or report.counts:
+                echo(report.summary())
+        if every is None:
+            return
+        sys.stdout.flush()
+        with handled():  # ctrl+c while waiting ends the service quietly (exit 130)
+            _pause(max(0.0, every - (time.monotonic() - started)))
+
+
+class _SourceTrouble(Exception):
+    """The database, the mail source or the attachments folder cannot be used now: the
+    messages stay in the source for the next run."""
+
+
+def _ingest_once(ctx: typer.Context, source_options: dict[str, Any], policy: Any, failed: Path) -> Any:
+    from ticketdesk.channels.ingest import ingest_all
+    from ticketdesk.channels.sources import open_source
+    from ticketdesk.store import DatabaseUnavailable
+
+    store = None
+    try:
+        store = open_store(ctx)
+        with open_source(**source_options) as source:
+            return ingest_all(store, source, policy=policy, failed_folder=failed)
+    except DatabaseUnavailable as exc:
+        raise _SourceTrouble(str(exc)) from None
+    except (OSError, ConnectionError) as exc:
+        raise _SourceTrouble(f"cannot read the mail or store its files: {exc}") from None
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _pause(seconds: float) -> None:
+    """The wait between rounds of `mail ingest --every` (tests replace it)."""
+    time.sleep(seconds)
 
 
 @attachment_app.command("list")
