@@ -233,3 +233,16 @@ def test_ingest_every_polls_the_maildir_and_rides_out_a_database_outage(
     assert result.stderr.count("cannot open database") == 1 and "Traceback" not in result.stderr
     assert len(show(db_url, "202611001")["comments"]) == 1
     assert "--every polls" in fails(db_url, "mail", "ingest", "--mbox", "x.mbox", "--every", "5")
+
+
+@pytest.mark.parametrize("login", ["nobody-here", "audrey"])
+def test_a_misconfigured_gateway_agent_keeps_the_mail_with_the_mta(
+    store: Store, db_url: str, mail_config: Path, login: str
+) -> None:
+    store.add_agent("audrey", role="auditor", name="Audrey Auditor")
+    data = (CORPUS / "01_plain_new.eml").read_bytes()
+    result = runner.invoke(app, ["--db", db_url, "--as", login, "mail", "ingest"], input=data)
+    assert result.exit_code == 75, (result.stdout, result.stderr)  # retried later, never bounced
+    assert result.stderr.startswith("ticketdesk: error: ") and result.stderr.count("\n") == 1
+    assert not mail_config.exists() or not list(mail_config.iterdir())  # not dumped as "failed"
+    assert json.loads(ok(db_url, "list", "--format", "json")) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 from ticketdesk.channels.sources import MailSource, RawMail, save_failed
 from ticketdesk.rules.mail_parse import UnparseableMail, parse_message
 from ticketdesk.store import Store
-from ticketdesk.store.errors import DatabaseUnavailable, StoreError
+from ticketdesk.store.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
 from ticketdesk.store.mail_ops import AttachmentPolicy, IngestResult
 
 
@@ -53,8 +53,8 @@ def ingest_all(
             continue
         try:
             result = store.ingest_mail(parsed, policy=policy, now=now() if now else None)
-        except DatabaseUnavailable:
-            raise
+        except (DatabaseUnavailable, Forbidden, NotFound):
+            raise  # not this message's fault (the database, the gateway's agent): stop, keep the rest
         except StoreError as exc:
             _failed(source, mail, f"refused by the store: {exc}", failed_folder, report)
             continue

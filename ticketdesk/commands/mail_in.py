@@ -95,7 +95,7 @@ def ingest_cmd(
         with handled():  # a refusal or a bad option: no later round can do better
             try:
                 report = _ingest_once(ctx, source_options, policy, settings.failed_path())
-            except _SourceTrouble as trouble:
+            except _NotNow as trouble:
                 sys.stderr.write(f"ticketdesk: error: {one_line(str(trouble))}\n")
                 if every is None:  # an MTA piping to us keeps the message and retries: never a bounce
                     raise typer.Exit(EX_TEMPFAIL if not chosen else 1) from None
@@ -115,25 +115,25 @@ def ingest_cmd(
             _pause(max(0.0, every - (time.monotonic() - started)))
 
 
-class _SourceTrouble(Exception):
-    """The database, the mail source or the attachments folder cannot be used now: the
-    messages stay in the source for the next run."""
+class _NotNow(Exception):
+    """The database, the mail source, the attachments folder or the gateway's agent cannot
+    be used now: the messages stay in the source for the next run (or the MTA's retry)."""
 
 
 def _ingest_once(ctx: typer.Context, source_options: dict[str, Any], policy: Any, failed: Path) -> Any:
     from ticketdesk.channels.ingest import ingest_all
     from ticketdesk.channels.sources import open_source
-    from ticketdesk.store import DatabaseUnavailable
+    from ticketdesk.store import DatabaseUnavailable, Forbidden, NotFound
 
     store = None
     try:
         store = open_store(ctx)
         with open_source(**source_options) as source:
             return ingest_all(store, source, policy=policy, failed_folder=failed)
-    except DatabaseUnavailable as exc:
-        raise _SourceTrouble(str(exc)) from None
+    except (DatabaseUnavailable, Forbidden, NotFound) as exc:  # NotFound: the gateway's agent
+        raise _NotNow(str(exc)) from None
     except (OSError, ConnectionError) as exc:
-        raise _SourceTrouble(f"cannot read the mail or store its files: {exc}") from None
+        raise _NotNow(f"cannot read the mail or store its files: {exc}") from None
     finally:
         if store is not None:
             store.close()
