@@ -12,13 +12,23 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import event, select, text, update
 
 from ticketdesk.models import Agent
+from ticketdesk.models.channels import OutboxMail
 from ticketdesk.rules import sla
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
-from ticketdesk.store.dashboard import AgeBucket, AgentLoad, Dashboard, DayCount, TeamLoad, changed_since, dashboard
+from ticketdesk.store.dashboard import (
+    AgeBucket,
+    AgentLoad,
+    Dashboard,
+    DayCount,
+    MailSummary,
+    TeamLoad,
+    changed_since,
+    dashboard,
+)
 from ticketdesk.store.engine import Database
 
 from ..conftest import fresh_postgres_database, use_24x7_sla
@@ -475,3 +485,112 @@ def test_postgres_open_groups_can_use_the_partial_index(desk: Store) -> None:
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
         plan = "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {statement}", params))  # type: ignore[arg-type]
     assert "Index Only Scan using ix_ticket_open_board" in plan, plan
+
+
+# --- outgoing mail ---------------------------------------------------------------------------
+
+
+def mail_desk(store: Store) -> dict[str, int]:
+    """Five replies to Ann, aged by hand, then: one failed, one sent now, one sent two days
+    ago, one being sent (claimed), one still queued. Returns the outbox ids by role."""
+    numbers = [store.create_ticket(NewTicket(subject=f"Mail {i}", customer="Ann <ann@example.com>")) for i in range(5)]
+    for number in numbers:
+        store.reply(number, "We are on it.")
+    store.reply(numbers[0], "internal only", internal=True)  # no mail
+    with store.db.write() as session:
+        ids = list(session.execute(select(OutboxMail.id).order_by(OutboxMail.id)).scalars())  # type: ignore[arg-type]
+        assert len(ids) == 5
+        # oldest first: failed 5 h, sent 4 h, old-sent 3 days, sending 3 h, queued 2 h ago
+        for outbox_id, age in zip(ids, [5 * H, 4 * H, 3 * D, 3 * H, 2 * H], strict=True):
+            session.execute(
+                update(OutboxMail)
+                .where(OutboxMail.id == outbox_id)  # type: ignore[arg-type]
+                .values(created_at=NOW - age, next_attempt_at=NOW - age)
+            )
+    failed, sent, old_sent, sending, queued = ids
+    (m,) = store.claim_outbox(limit=1, now=NOW - 2.9 * D)
+    assert m.id == old_sent and store.mark_sent(m.id, m.claim_token, now=NOW - 2 * D)
+    (m,) = store.claim_outbox(limit=1, now=NOW - H)
+    assert m.id == failed
+    assert store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True, now=NOW - H) == "failed"
+    (m,) = store.claim_outbox(limit=1, now=NOW - H)
+    assert m.id == sent and store.mark_sent(m.id, m.claim_token, now=NOW - 0.5 * H)
+    (m,) = store.claim_outbox(limit=1, now=NOW)
+    assert m.id == sending  # claimed, not yet sent
+    return {"failed": failed, "sent": sent, "old_sent": old_sent, "sending": sending, "queued": queued}
+
+
+def test_mail_counts_waiting_failed_and_sent_in_24_hours(store: Store) -> None:
+    mail_desk(store)
+    m = board(store).mail
+    assert m == MailSummary(queued=2, failed=1, oldest_queued_at=NOW - 3 * H, sent_24h=1, ever_queued=True)
+    assert board(store, now=NOW + D).mail.sent_24h == 0  # a day later
+    assert board(store, now=NOW - 1.5 * D).mail.sent_24h == 1  # the old one, seen back then
+    assert json.loads(json.dumps(board(store).as_dict()))["mail"] == {
+        "queued": 2,
+        "failed": 1,
+        "oldest_queued_at": "2026-10-20T09:00:00+00:00",
+        "sent_24h": 1,
+        "ever_queued": True,
+    }
+
+
+def test_mail_without_any_outgoing_mail(store: Store) -> None:
+    assert board(store).mail == MailSummary(0, 0, None, 0, False)
+    assert board(store).as_dict()["mail"]["ever_queued"] is False
+    store.create_ticket(NewTicket(subject="no customer, no mail"))
+    assert board(store).mail.ever_queued is False
+
+
+def test_mail_only_old_sent_mail_is_not_no_mail(store: Store) -> None:
+    mail_desk(store)
+    m = board(store, now=NOW + 10 * D).mail
+    assert (m.sent_24h, m.ever_queued) == (0, True)
+
+
+#: sqlite_stat1 of an outbox whose ANALYZE saw only queued and sent rows: "queued or
+#: sending" looks like the whole table (it is a handful of rows).
+MATURE_OUTBOX_STATS = {"ix_outbox_due": "2000000 1000000 2", "ix_outbox_ticket_id": "2000000 2"}
+
+
+@pytest.mark.parametrize("stats", ["analyzed", "mature"])
+def test_mail_reads_outbox_index_ranges(store: Store, stats: str) -> None:
+    """One statement; every read of the outbox a range of `ix_outbox_due` whatever the
+    planner statistics say (the EXISTS reads one entry): its cost follows the mail in
+    play, not the sent history."""
+    if not store.db.is_sqlite:
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    mail_desk(store)
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if "FROM outbox" in statement:
+            statements.append((statement, params))
+
+    with store.db.write() as session:
+        session.execute(text("ANALYZE"))
+        if stats == "mature":
+            session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'outbox'"))
+            for idx, stat in MATURE_OUTBOX_STATS.items():
+                session.execute(
+                    text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('outbox', :idx, :stat)"),
+                    {"idx": idx, "stat": stat},
+                )
+            session.execute(text("ANALYZE sqlite_schema"))
+    store.db.dispose()
+    event.listen(store.db.engine, "before_cursor_execute", capture)
+    try:
+        board(store)
+    finally:
+        event.remove(store.db.engine, "before_cursor_execute", capture)
+    [(statement, params)] = statements
+    with store.db.read() as session:
+        plan = [r[-1] for r in session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)]  # type: ignore[arg-type]
+    reads = [line for line in plan if " outbox" in line]
+    assert " ticket" not in " ".join(plan) and len(reads) == 5, plan
+    *ranges, first_entry = reads
+    assert all(
+        line.startswith("SEARCH outbox USING ") and "INDEX ix_outbox_due (status=?" in line for line in ranges
+    ), plan
+    assert sum("next_attempt_at>?" in line for line in ranges) == 1, plan  # sent: the recent ones only
+    assert first_entry.startswith("SCAN outbox USING COVERING INDEX"), plan  # EXISTS: stops at one

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from rich.console import Group
@@ -21,6 +22,8 @@ from ticketdesk.widgets.styles import style
 
 BAR = "█"
 CLOCK_REFRESH_S = 60
+#: a reply waiting longer than this makes the mail line a warning
+OLD_QUEUE = timedelta(minutes=15)
 
 
 class DashboardScreen(Screen[None]):
@@ -42,6 +45,7 @@ class DashboardScreen(Screen[None]):
         with Horizontal(id="bottom"):
             yield Static("", id="daily", classes="panel")
             yield Static("", id="csat", classes="panel")
+        yield Static("", id="mail")
         yield Static("", id="dash-status")
         yield Footer()
 
@@ -118,6 +122,7 @@ class DashboardScreen(Screen[None]):
         daily.update(_daily(b.daily, room, self.app.no_color))
         csat = self.query_one("#csat", Static)
         csat.update(_csat(b.csat, csat.content_size.width, self._style))
+        self.query_one("#mail", Static).update(_mail(b.mail, b.generated_at, self._style))
         self.query_one("#dash-status", Static).update(
             Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
         )
@@ -193,3 +198,34 @@ def _csat(c: Any, width: int, styled: Any) -> Group:
         n = c.distribution[score - 1]
         table.add_row(f"{score}★", numbers[score - 1], Text(BAR * max(1 if n else 0, n * span // top)))
     return Group(title, head, table)
+
+
+def _mail(m: Any, now: Any, styled: Any) -> Text:
+    """One line on the outgoing mail, from numbers only: waiting (and for how long), failed,
+    sent in the last 24 hours."""
+    line = Text()
+    line.append("Mail", style="bold")
+    if not m.ever_queued:
+        line.append("  no outgoing mail yet", style=styled("muted"))
+        return line
+    waiting = f"queued {m.queued:,}"
+    old = False
+    if m.oldest_queued_at is not None:
+        age = max(now - m.oldest_queued_at, timedelta(0))
+        waiting += f" (oldest {_age(age)})"
+        old = age > OLD_QUEUE
+    line.append("  ")
+    line.append(waiting, style=styled("warning") if old else "")
+    line.append("  ")
+    line.append(f"failed {m.failed:,}", style=styled("danger") if m.failed else "")
+    line.append(f"  sent 24h {m.sent_24h:,}")
+    return line
+
+
+def _age(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 1:
+        return "<1 min"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h" if minutes < 48 * 60 else f"{minutes // (24 * 60)} d"

@@ -31,6 +31,16 @@ finished ones were counted entry by entry and the resolved ones looked up row by
    score (average and 1-5 distribution). It reads the `survey` table, one row per answered
    survey (a fraction of the resolved tickets), never the tickets.
 
+5. Outgoing mail: one row of scalar subqueries on the `outbox` table, each a range of
+   `ix_outbox_due (status, next_attempt_at)`, so its cost follows the mail still in play
+   and the last two days' mail, not the outbox's whole history (sent rows are kept
+   forever). The waiting and failed counts read index entries only; the oldest waiting
+   reply reads the rows of the queue (short, unless mail is stuck); "sent in the last 24
+   hours" reads the sent rows that came due within the last `SENT_HOURS` + `LATE_HOURS`
+   hours (a row is claimed only once due, so it is sent after `next_attempt_at`): exact
+   unless a reply went out more than `LATE_HOURS` hours after it was due (after an outage
+   that long the catch-up is under-counted for a day; the queue line shows the outage).
+
 Both indexes come from migration 0003. Callers keep the returned `latest_event_id` and
 refresh only when `changed_since` says so, plus now and then for the time-driven panels
 (SLA, aging, today), which move without events.
@@ -48,6 +58,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, s
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Team
+from ticketdesk.models.channels import OutboxMail
 from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
 from ticketdesk.models.quality import Survey
 from ticketdesk.rules import sla
@@ -69,6 +80,13 @@ AGE_BOUNDS: tuple[int, ...] = (1, 3, 7, 30)
 MAX_DAYS = 366
 #: The CSAT panel looks this many days back.
 CSAT_DAYS = 30
+#: The mail line counts the replies sent in this many hours...
+SENT_HOURS = 24
+#: ...among those that came due at most this many hours before the window (see 5. above).
+LATE_HOURS = 24
+#: Outbox statuses of a reply still to go out (`sending`: claimed by a sender right now).
+WAITING: tuple[str, ...] = ("queued", "sending")
+OUTBOX = OutboxMail.__table__  # type: ignore[attr-defined]
 
 
 class AgeBucket(NamedTuple):
@@ -95,6 +113,28 @@ class CsatSummary(NamedTuple):
 
 
 NO_CSAT = CsatSummary(CSAT_DAYS, 0, None, (0, 0, 0, 0, 0))
+
+
+class MailSummary(NamedTuple):
+    """Health of the outgoing mail (the SMTP outbox): numbers and a time, nothing else."""
+
+    #: replies waiting to go out or being sent (status queued or sending)
+    queued: int
+    #: replies given up on (status failed) until a lead retries them
+    failed: int
+    #: created_at of the oldest waiting reply; None when none waits
+    oldest_queued_at: datetime | None
+    #: replies delivered in the last SENT_HOURS hours
+    sent_24h: int
+    #: False while the outbox has never held a row (no outgoing mail yet)
+    ever_queued: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        oldest = self.oldest_queued_at.isoformat() if self.oldest_queued_at else None
+        return self._asdict() | {"oldest_queued_at": oldest}
+
+
+NO_MAIL = MailSummary(0, 0, None, 0, False)
 
 
 class TeamLoad(NamedTuple):
@@ -135,6 +175,8 @@ class Dashboard:
     generated_at: datetime
     #: customer satisfaction over the last CSAT_DAYS days
     csat: CsatSummary = NO_CSAT
+    #: outgoing mail: waiting, failed, sent in the last SENT_HOURS hours
+    mail: MailSummary = NO_MAIL
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -156,6 +198,7 @@ class Dashboard:
                 "average": self.csat.average,
                 "distribution": {str(score): n for score, n in enumerate(self.csat.distribution, start=1)},
             },
+            "mail": self.mail.as_dict(),
         }
 
 
@@ -224,6 +267,7 @@ def dashboard(session: Session, *, now: datetime, days: int = 14) -> Dashboard:
         latest_event_id=marker,
         generated_at=now,
         csat=_csat(session, now),
+        mail=_mail(session, now),
     )
 
 
@@ -283,6 +327,36 @@ def _csat(session: Session, now: datetime) -> CsatSummary:
     total = sum(counts.values())
     average = round(sum(score * n for score, n in counts.items()) / total, 2) if total else None
     return CsatSummary(CSAT_DAYS, total, average, tuple(counts.values()))  # type: ignore[arg-type]
+
+
+def _mail(session: Session, now: datetime) -> MailSummary:
+    """The outbox in one statement of scalar subqueries, each a range of `ix_outbox_due`
+    (status, next_attempt_at); see 5. in the module docstring."""
+    since = now - timedelta(hours=SENT_HOURS)
+    waiting: ColumnElement[bool] = OUTBOX.c.status.in_(WAITING)
+    if session.get_bind().dialect.name == "sqlite":
+        # sqlite_stat1 only knows the average rows per status: once every status has been
+        # seen, "queued or sending" looks like half the table (sent rows are the bulk), and
+        # the planner reads every row for the oldest one. `unlikely` says what is true of a
+        # working outbox, and keeps the index range.
+        waiting = func.unlikely(waiting)
+    queued, failed, oldest, sent, ever = session.execute(
+        select(
+            select(func.count()).where(waiting).scalar_subquery(),
+            select(func.count()).where(OUTBOX.c.status == "failed").scalar_subquery(),
+            select(func.min(OUTBOX.c.created_at)).where(waiting).scalar_subquery(),
+            select(func.count())
+            .where(
+                OUTBOX.c.status == "sent",
+                OUTBOX.c.next_attempt_at > since - timedelta(hours=LATE_HOURS),
+                OUTBOX.c.sent_at > since,
+                OUTBOX.c.sent_at <= now,
+            )
+            .scalar_subquery(),
+            select(OUTBOX.c.id).limit(1).exists(),
+        )
+    ).one()
+    return MailSummary(queued, failed, oldest, sent, bool(ever))
 
 
 def _aging(open_total: int, younger: list[int]) -> tuple[AgeBucket, ...]:

@@ -1,0 +1,84 @@
+"""The dashboard's outgoing-mail line: from the store through the pilot, and its styles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ticketdesk.screens.dashboard import DashboardScreen, _mail
+from ticketdesk.store import NewTicket, Store
+from ticketdesk.store.dashboard import NO_MAIL, MailSummary
+from ticketdesk.widgets.styles import style
+
+from ..conftest import as_agent
+from .helpers import make_app, queue_ready, run_async, screen_text, until
+
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+NOW = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
+
+
+def one_line(app: object) -> str:
+    return " ".join(screen_text(app).split())
+
+
+@sqlite_only
+@run_async
+async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
+    async with make_app(store, poll_interval=0.2).run_test(size=(160, 48)) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("d")
+        board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        await until(lambda: board._marker is not None, pilot=pilot)
+        assert "Mail no outgoing mail yet" in one_line(pilot.app)
+        # another agent replies to two customers; the first reply bounces for good
+        alice = as_agent(store, "alice")
+        for subject in ("Invoice", "Refund"):
+            number = alice.create_ticket(NewTicket(subject=subject, customer="Ann <ann@example.com>", team="support"))
+            alice.reply(number, "Done, see attached.")
+        (m,) = store.claim_outbox(limit=1)
+        assert store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True) == "failed"
+        await until(lambda: "failed 1" in one_line(pilot.app), timeout=3, pilot=pilot)
+        text = one_line(pilot.app)
+        assert "Mail queued 1 (oldest <1 min) failed 1 sent 24h 0" in text, text
+        assert "Ann" not in text and "example.com" not in text
+
+
+@pytest.mark.parametrize("no_color", [False, True])
+def test_mail_line_styles_failed_and_old_queue(no_color: bool) -> None:
+    def styled(meaning: str) -> str:
+        return style(meaning, no_color)
+
+    def spans(line: object) -> dict[str, str]:
+        return {str(line)[s.start : s.end]: str(s.style) for s in line.spans}  # type: ignore[attr-defined]
+
+    fresh = MailSummary(queued=3, failed=0, oldest_queued_at=NOW - timedelta(minutes=14), sent_24h=57, ever_queued=True)
+    line = _mail(fresh, NOW, styled)
+    assert str(line) == "Mail  queued 3 (oldest 14 min)  failed 0  sent 24h 57"
+    assert spans(line) == {"Mail": "bold"}  # nothing to worry about
+
+    stuck = fresh._replace(failed=2, oldest_queued_at=NOW - timedelta(minutes=16))
+    line = _mail(stuck, NOW, styled)
+    assert str(line) == "Mail  queued 3 (oldest 16 min)  failed 2  sent 24h 57"
+    assert spans(line) == {"Mail": "bold", "queued 3 (oldest 16 min)": styled("warning"), "failed 2": styled("danger")}
+
+    drained = fresh._replace(queued=0, oldest_queued_at=None)
+    assert str(_mail(drained, NOW, styled)) == "Mail  queued 0  failed 0  sent 24h 57"
+    line = _mail(NO_MAIL, NOW, styled)
+    assert str(line) == "Mail  no outgoing mail yet" and spans(line)["  no outgoing mail yet"] == "dim"
+
+
+@pytest.mark.parametrize(
+    ("age", "shown"),
+    [
+        (timedelta(seconds=30), "<1 min"),
+        (timedelta(minutes=119), "119 min"),
+        (timedelta(hours=2), "2 h"),
+        (timedelta(hours=47, minutes=59), "47 h"),
+        (timedelta(days=3, hours=5), "3 d"),
+        (timedelta(minutes=-5), "<1 min"),  # a clock behind the database's
+    ],
+)
+def test_mail_line_age_of_the_oldest(age: timedelta, shown: str) -> None:
+    waiting = MailSummary(queued=1, failed=0, oldest_queued_at=NOW - age, sent_24h=0, ever_queued=True)
+    assert f"(oldest {shown})" in str(_mail(waiting, NOW, lambda meaning: style(meaning, False)))
