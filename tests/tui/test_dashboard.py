@@ -42,6 +42,23 @@ async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
         text = one_line(pilot.app)
         assert "Mail queued 1 (oldest <1 min) failed 1 sent 24h 0" in text, text
         assert "Ann" not in text and "example.com" not in text
+        assert "mail failed 1" in text  # also in the Queue panel, above the fold of a small terminal
+        assert "mail waiting" not in text  # the queued one is minutes old, not stuck
+
+
+@sqlite_only
+@run_async
+async def test_a_failed_mail_is_visible_without_scrolling_at_80x24(store: Store) -> None:
+    number = store.create_ticket(NewTicket(subject="Invoice", customer="Ann <ann@example.com>", team="support"))
+    store.reply(number, "Done.")
+    (m,) = store.claim_outbox(limit=1)
+    store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True)
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("d")
+        board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        await until(lambda: board._marker is not None, pilot=pilot)
+        assert "mail failed 1" in one_line(pilot.app)
 
 
 @pytest.mark.parametrize("no_color", [False, True])

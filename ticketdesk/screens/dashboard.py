@@ -107,6 +107,11 @@ class DashboardScreen(Screen[None]):
         sla.add_row("unassigned", Text(f"{b.unassigned:,}", style=self._style("warning") if b.unassigned else ""))
         sla.add_row("SLA at risk", Text(f"{b.sla_warning:,}", style=self._style("warning") if b.sla_warning else ""))
         sla.add_row("SLA breached", Text(f"{b.sla_breached:,}", style=self._style("danger") if b.sla_breached else ""))
+        # Mail trouble also shows here, above the fold of a small terminal (the full line is below).
+        if b.mail.failed:
+            sla.add_row("mail failed", Text(f"{b.mail.failed:,}", style=self._style("danger")))
+        if b.mail.oldest_queued_at is not None and b.generated_at - b.mail.oldest_queued_at > OLD_QUEUE:
+            sla.add_row("mail waiting", Text(f"{b.mail.queued:,}", style=self._style("warning")))
         self.query_one("#sla", Static).update(Group(Text("Queue", style="bold"), sla))
         self._panel("aging", "Age of open tickets", {a.label: a.count for a in b.aging})
         agents = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
