@@ -214,3 +214,28 @@ def test_a_message_id_longer_than_the_column_is_still_recognised(store: Store) -
     assert first.outcome == Outcome.CREATED
     assert store.ingest_mail(mail(long_id)).outcome == Outcome.DUPLICATE
     assert store.ingest_mail(mail("reply@customer.example", in_reply_to=long_id)).number == first.number
+
+
+def test_someone_else_naming_the_ticket_in_a_subject_only_leaves_an_internal_note(store: Store) -> None:
+    number = store.ingest_mail(mail()).number
+    assert number is not None
+    store.update_tickets([number], TicketChanges(status="pending"))
+    spoof = mail(
+        "spoof@evil.example", from_name="Wang Fang", from_addr="attacker@evil.example",
+        subject=f"Re: [#{number}] please send the invoice to my new address", body="Use attacker@evil.example.",
+    )  # fmt: skip
+    result = store.ingest_mail(spoof)
+    assert (result.outcome, result.number) == (Outcome.THREADED, number)
+    assert result.detail == "as an internal note: the sender is not the ticket's customer"
+    detail = store.ticket(number)
+    assert detail.row.status == "pending"  # not brought back by a stranger
+    note = detail.comments[-1]
+    assert note.kind == "internal" and note.body.startswith("Mail from a***@evil.example, who is not")
+    store.reply(number, "Noted.")
+    assert [m.to_addr for m in store.outbox_list()] == ["wang.fang@customer.example"]  # replies go to the customer
+    # the customer's own reply (same address, any case) and a reply by headers are replies
+    own = mail("own@customer.example", from_addr="Wang.Fang@Customer.Example", subject=f"Re: [#{number}]")
+    assert store.ingest_mail(own).detail is None
+    by_headers = mail("cc@customer.example", from_addr="colleague@customer.example", in_reply_to="m1@customer.example")
+    assert store.ingest_mail(by_headers).detail is None
+    assert [c.kind for c in store.ticket(number).comments][-2:] == ["public", "public"]

@@ -91,14 +91,13 @@ def ingest(
     if (seen := message_ticket(session, mail.message_id)) is not None:
         return IngestResult(Outcome.DUPLICATE, seen or None)
     actor = automation.system_agent(session)
-    ticket = _thread_target(session, mail)
+    ticket, by_headers = _thread_target(session, mail)
     if mail.auto_reason:
         if ticket is None:
             return IngestResult(Outcome.IGNORED, detail=mail.auto_reason)
         _note_automatic_mail(session, actor=actor, ticket=ticket, mail=mail, now=now)
         _record_message(session, mail, ticket, None)
         return IngestResult(Outcome.IGNORED, ticket.number, f"noted on the ticket: {mail.auto_reason}")
-    customer = find_or_create_customer(session, _customer_spec(mail))
     detail = None
     if ticket is not None and ticket.status == Status.CLOSED.value:
         closed = ticket
@@ -109,7 +108,14 @@ def ingest(
         detail = f"follow-up of closed {closed.number}"
         comment_id = None
         outcome = Outcome.CREATED
+    elif ticket is not None and not by_headers and not _from_its_customer(session, ticket, mail):
+        # Only the number in the subject ties it to the ticket, and anyone can type that: an
+        # internal note for the agents to judge, never a reply that reopens or redirects.
+        comment_id = _note_from_stranger(session, actor=actor, ticket=ticket, mail=mail, now=now).id
+        detail = "as an internal note: the sender is not the ticket's customer"
+        outcome = Outcome.THREADED
     elif ticket is not None:
+        customer = find_or_create_customer(session, _customer_spec(mail))
         comment = _customer_reply(session, actor=actor, ticket=ticket, customer=customer, mail=mail, now=now)
         comment_id = comment.id
         outcome = Outcome.THREADED
@@ -131,7 +137,9 @@ def message_ticket(session: Session, message_id: str) -> str | None:
     ).scalar_one_or_none()
 
 
-def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
+def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, bool]:
+    """The ticket the mail belongs to, and whether its headers (not only the subject's
+    number) say so."""
     # the latest ids only: a huge References header must not become a query too big to run
     ids = [i[:MESSAGE_ID_MAX] for i in (mail.in_reply_to, *reversed(mail.references)) if i][:MAX_THREAD_IDS]
     ticket_id = None
@@ -143,6 +151,7 @@ def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
         )
         ticket_id = next((found[i] for i in ids if i in found), None)
     ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    by_headers = ticket is not None
     if ticket is None:
         number = ticket_number_in_subject(mail.subject)
         if number is not None:
@@ -151,7 +160,36 @@ def _thread_target(session: Session, mail: InboundMail) -> Ticket | None:
         if ticket is None or ticket.merged_into_id is None:
             break
         ticket = session.get(Ticket, ticket.merged_into_id)
-    return ticket
+    return ticket, by_headers
+
+
+def _from_its_customer(session: Session, ticket: Ticket, mail: InboundMail) -> bool:
+    if ticket.customer_id is None:
+        return False
+    email = session.execute(select(Customer.email).where(Customer.id == ticket.customer_id)).scalar_one_or_none()  # type: ignore[arg-type]
+    return bool(email) and email.lower() == mail.from_addr.lower()
+
+
+def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail: InboundMail, now: datetime) -> Comment:
+    sender = mask_email(mail.from_addr)
+    body = (
+        f"Mail from {sender}, who is not this ticket's customer (it names the ticket in its subject):\n\n{_body(mail)}"
+    )
+    comment = Comment(
+        ticket_id=ticket.id,  # type: ignore[arg-type]
+        kind=CommentKind.INTERNAL.value,
+        author_id=actor.id,
+        body=body[: text.BODY_MAX_BYTES // 4],
+        created_at=now,
+    )
+    session.add(comment)
+    ticket.updated_at = now
+    _save_tickets(session, [ticket])
+    _write_events(
+        session,
+        _event_rows(ticket, actor, now, [_Change("comment", None, "mail from another sender", EventKind.COMMENTED)]),
+    )
+    return comment
 
 
 def _customer_spec(mail: InboundMail) -> str:
