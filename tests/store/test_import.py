@@ -324,3 +324,11 @@ def test_agents_may_not_import(store: Store) -> None:
     assert after == before
     report = as_agent(store, "lena").import_tickets(Records("zendesk_export.json"), source="zendesk")
     assert report.imported == 7
+
+
+def test_progress_is_reported_after_each_committed_batch(store: Store) -> None:
+    rows = "external_id,subject\n" + "".join(f"{i},ticket {i}\n" for i in range(1, 6))
+    store.import_tickets(csv_records(rows)[:2], source="csv")
+    seen: list[tuple[int, int]] = []
+    store.import_tickets(csv_records(rows), source="csv", batch_size=2, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(2, 5), (4, 5), (5, 5)]  # the 2 already imported count as handled too

@@ -142,7 +142,7 @@ def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> No
     from ticketdesk.store.importer import ImportRejected
 
     try:
-        report = store.import_tickets(records, source=source, dry_run=dry_run)
+        report = store.import_tickets(records, source=source, dry_run=dry_run, progress=_progress())
     except ImportRejected as exc:
         if exc.total == 1 and exc.problems:  # the CLI contract's one line
             sys.stderr.write(f"ticketdesk: error: {one_line(exc.problems[0])} (nothing was imported)\n")
@@ -163,6 +163,20 @@ def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> No
             f"{report.unmatched_agents:,} assignees or comment authors matched no agent (by email or login):"
             " left unassigned, or written by you with a '(from …)' first line"
         )
+
+
+def _progress() -> Any:
+    """In a terminal, a line on stderr that counts the committed records (a big import takes
+    a while); nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\rimporting… {done:,} of {total:,} records{end}")
+        sys.stderr.flush()
+
+    return show
 
 
 @contextlib.contextmanager

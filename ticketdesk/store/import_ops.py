@@ -36,6 +36,7 @@ class ImportOps:
         dry_run: bool = False,
         batch_size: int = BATCH,
         now: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> ImportReport:
         """Validate every record, then (unless `dry_run`) write the new ones in batches of
         `batch_size` tickets per transaction. Leads and admins only.
@@ -44,7 +45,8 @@ class ImportOps:
         e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
         a list first. Any problem raises ImportRejected listing them all, before anything is
         written. A record whose (source, external id) was imported before is skipped, so
-        importing the same file again adds nothing.
+        importing the same file again adds nothing. `progress(done, total)` is called after
+        each committed batch with the records handled so far and in all.
         """
         source = importer.check_source(source)
         if iter(records) is records:  # a generator: keep it for the second pass
@@ -65,8 +67,12 @@ class ImportOps:
             )  # fmt: skip
 
         writer = importer.Writer(source=source, now=now)
+        done = 0
         for batch in importer.batches(records, max(1, batch_size)):
             self._write(lambda s, a, b=batch: writer.write(s, a, b), action="import_tickets")
+            done += len(batch)
+            if progress is not None:
+                progress(done, found.new + found.already)
         totals = writer.totals
         report = ImportReport(
             source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
