@@ -24,7 +24,7 @@ from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.screens.ticket import TicketScreen
 from ticketdesk.store import Store
 
-from .helpers import SIZE, make_app, new, queue_ready, run_async, screen_text, settle, until
+from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, screen_text, settle, until
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -65,6 +65,8 @@ async def test_reply_is_sent_with_ctrl_s(store: Store) -> None:
         assert store.ticket(number).row.first_responded_at is not None
         assert (number, "public") not in pilot.app.drafts
         assert "reply by admin" in screen_text(pilot.app)
+        assert ("reply sent; the customer gets it by email", "information") in notifications(pilot.app)
+        assert [m.to_addr for m in store.outbox_list()] == ["ann@example.com"]
 
 
 @sqlite_only

@@ -217,7 +217,13 @@ class TicketScreen(FieldActions, Screen[None]):
         area.display = False
         self.query_one("#composer-label").display = False
         self.query_one("#body").focus()
-        self.notify("reply sent" if kind == "public" else "note added")
+        customer = self.detail.customer if self.detail is not None else None
+        if kind != "public":
+            self.notify("note added")
+        elif customer is not None and customer.email:
+            self.notify("reply sent; the customer gets it by email")
+        else:
+            self.notify("reply sent (the customer has no email address)")
         self.reload()
 
     def action_back(self) -> None:
