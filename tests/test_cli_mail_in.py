@@ -248,3 +248,15 @@ def test_a_misconfigured_gateway_agent_keeps_the_mail_with_the_mta(
     assert result.stderr.startswith("ticketdesk: error: ") and result.stderr.count("\n") == 1
     assert not mail_config.exists() or not list(mail_config.iterdir())  # not dumped as "failed"
     assert json.loads(ok(db_url, "list", "--format", "json")) == []
+
+
+def test_an_mbox_read_again_keeps_its_unreadable_message_once(
+    store: Store, db_url: str, mail_config: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "support.mbox"
+    box = mailbox.mbox(path)
+    box.add(mailbox.mboxMessage(b"From: \n\n"))  # no sender at all: cannot be a ticket
+    box.flush()
+    for _ in range(3):
+        assert run(db_url, "mail", "ingest", "--mbox", str(path)).stdout.strip().endswith("1 failed")
+    assert len(list(mail_config.glob("*.eml"))) == 1

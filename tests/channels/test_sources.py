@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -208,22 +208,22 @@ def test_mbox_locked_by_another_program_or_missing(tmp_path: Path) -> None:
 # --- the failed folder ----------------------------------------------------------------------
 
 
-def test_save_failed_keeps_exact_bytes_and_reason_never_overwrites(tmp_path: Path) -> None:
+def test_save_failed_keeps_exact_bytes_and_reason_once(tmp_path: Path) -> None:
     folder = tmp_path / "a" / "failed"
     raw = b"\x00\xffbroken\r\n"
     bad = RawMail(raw=raw, origin="imap INBOX uid 42", key="42")
     now = datetime(2026, 11, 23, 18, 5, 7, tzinfo=UTC)
     first = save_failed(folder, bad, "no From header", now=now)
-    second = save_failed(folder, bad, "still broken", now=now)
+    again = save_failed(folder, bad, "still broken", now=now + timedelta(hours=1))  # an mbox re-read
+    other = save_failed(folder, RawMail(raw=b"\x00other", origin="stdin", key=""), "no From header", now=now)
     assert first.parent == folder and first.name.startswith("20261123T180507Z-") and first.suffix == ".eml"
-    assert second != first and second.name.endswith("-1.eml")
-    assert first.read_bytes() == raw == second.read_bytes()
+    assert again == first and other != first
+    assert first.read_bytes() == raw and other.read_bytes() == b"\x00other"
     reason = first.with_name(first.name.removesuffix(".eml") + ".reason.txt").read_text()
     assert reason == "origin: imap INBOX uid 42\nreason: no From header\ntime: 2026-11-23T18:05:07+00:00\n"
-    assert "still broken" in second.with_name(second.name.removesuffix(".eml") + ".reason.txt").read_text()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [first.name, second.name, first.name[:-4] + ".reason.txt", second.name[:-4] + ".reason.txt"]
-    )  # no temporary files left
+        [first.name, other.name, first.name[:-4] + ".reason.txt", other.name[:-4] + ".reason.txt"]
+    )  # no temporary files left, the same bytes kept once
     assert (folder.stat().st_mode & 0o777) == 0o700 and (first.stat().st_mode & 0o777) == 0o600
 
 

@@ -119,11 +119,17 @@ def open_source(
 def save_failed(folder: Path, mail: RawMail, reason: str, now: datetime | None = None) -> Path:
     """Keep a message that could not be ingested: `<folder>/<UTC time>-<hash>.eml` (the exact
     bytes) and `<same>.reason.txt` (origin, reason, time). Creates the folder (private to
-    the user: mail holds personal data); never overwrites a file. Returns the .eml path."""
+    the user: mail holds personal data); never overwrites a file, and keeps the same bytes
+    only once. Returns the .eml path."""
     when = (now or datetime.now(UTC)).astimezone(UTC)
     folder = Path(folder)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    stem = f"{when:%Y%m%dT%H%M%SZ}-{hashlib.sha256(mail.raw).hexdigest()[:12]}"
+    digest = hashlib.sha256(mail.raw).hexdigest()[:12]
+    # The same bytes failing again (an mbox is read whole on every run) are kept once.
+    for kept in (*folder.glob(f"*-{digest}.eml"), *folder.glob(f"*-{digest}-*.eml")):
+        if kept.read_bytes() == mail.raw:
+            return kept
+    stem = f"{when:%Y%m%dT%H%M%SZ}-{digest}"
     reason_text = f"origin: {mail.origin}\nreason: {reason}\ntime: {when.isoformat()}\n"
     # Written to a temporary file, then hard-linked to a free name: the link fails rather
     # than replace an existing file, and a reader never sees half a message.
