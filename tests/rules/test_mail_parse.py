@@ -286,12 +286,18 @@ def test_16_binary_garbage_is_unparseable() -> None:
         load("16_unparseable_binary.eml")
 
 
-def test_17_missing_message_id_is_synthesised_from_the_bytes() -> None:
+def test_17_missing_message_id_is_synthesised_from_the_content() -> None:
     raw = (CORPUS / "17_no_message_id.eml").read_bytes()
     mail = parse_message(raw)
-    assert mail.message_id == f"sha256-{sha(raw)[:32]}@ticketdesk.invalid"
+    assert re.fullmatch(r"sha256-[0-9a-f]{32}@ticketdesk\.invalid", mail.message_id)
     assert parse_message(raw).message_id == mail.message_id
+    # delivered again by another route: new trace headers, CRLF line ends; the same message
+    hop = b"Received: from relay2.example.net (relay2 [192.0.2.9])\n\tby mx.example.com; Mon, 23 Nov 2026\n"
+    again = (hop + b"Delivered-To: support@helpdesk.example.com\n" + raw).replace(b"\n", b"\r\n")
+    assert parse_message(again).message_id == mail.message_id
+    # but any other change of headers or text is another message
     assert parse_message(raw + b"\n").message_id != mail.message_id
+    assert parse_message(raw.replace(b"Subject: ", b"Subject: Re: ", 1)).message_id != mail.message_id
     assert (mail.from_name, mail.from_addr) == ("Web form", "helpdesk-form@example.com")
     assert "Role: FI_AP_CLERK" in mail.body
     assert any("Message-ID" in note for note in mail.notes)

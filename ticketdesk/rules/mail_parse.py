@@ -45,7 +45,7 @@ class ParsedAttachment:
 
 @dataclass(frozen=True)
 class InboundMail:
-    #: the Message-ID without angle brackets; synthesised from a hash of the raw bytes when
+    #: the Message-ID without angle brackets; synthesised from a hash of the content when
     #: the message has none, so ingesting it twice is still recognised
     message_id: str
     #: In-Reply-To and References, without angle brackets, oldest first
@@ -1065,8 +1065,28 @@ def _defect_text(defect: object) -> str:
 # --------------------------------------------------------------------------- the parser
 
 
+#: headers each hop adds or rewrites: left out of the content hash, so the same message
+#: delivered twice (by another route, or retried by a server) hashes the same
+_TRACE_HEADER = re.compile(
+    rb"(received|return-path|delivered-to|x-original-to|envelope-to|dkim-signature|arc-[a-z-]+"
+    rb"|authentication-results|received-spf|x-spam-[a-z-]+|x-virus-[a-z-]+)\s*:",
+    re.IGNORECASE,
+)
+
+
 def _synthetic_id(raw: bytes) -> str:
-    return f"sha256-{hashlib.sha256(raw).hexdigest()[:32]}@ticketdesk.invalid"
+    """An id for a message without a Message-ID: a hash of its content without the trace
+    headers, line endings normalised."""
+    head, gap, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(b"\n"):
+        if line[:1] not in (b" ", b"\t"):  # not a folded continuation: a new header
+            skipping = bool(_TRACE_HEADER.match(line))
+        if not skipping:
+            kept.append(line)
+    digest = hashlib.sha256(b"\n".join(kept) + gap + body).hexdigest()
+    return f"sha256-{digest[:32]}@ticketdesk.invalid"
 
 
 def parse_message(raw: bytes) -> InboundMail:
