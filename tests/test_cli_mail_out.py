@@ -176,3 +176,25 @@ def test_the_ticket_screen_shows_a_failed_reply(store: Store) -> None:
             assert f"(ticketdesk mail retry {mail.id})" in text
 
     asyncio.run(body())
+
+
+def test_mail_check_logs_in_sends_a_test_and_names_what_fails(
+    smtp_server_factory: Callable[..., MailServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_url = str(tmp_path / "unused.db")  # the check never opens the database
+    server = smtp_server_factory(security="starttls", username="desk", password="s3cret")
+    configure(monkeypatch, tmp_path, server, smtp_username="desk")
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.cafile))
+    monkeypatch.setenv("TICKETDESK_SMTP_PASSWORD", "s3cret")
+    out = ok(db_url, "mail", "check")
+    assert out == f"smtp: ok ({server.host}:{server.port}, starttls, logged in as desk)\n"
+    assert server.received == []  # a check sends nothing unless asked
+    out = ok(db_url, "mail", "check", "--send-to", "it@acme.example")
+    assert "test message accepted for it@acme.example" in out
+    [test] = server.wait_for(1)
+    assert test["Subject"] == "ticketdesk mail check" and test["Auto-Submitted"] == "auto-generated"
+    monkeypatch.setenv("TICKETDESK_SMTP_PASSWORD", "wrong")
+    error = fails(db_url, "mail", "check")
+    assert error.startswith(f"ticketdesk: error: cannot use SMTP server {server.host}:{server.port}: 535")
+    configure(monkeypatch, tmp_path, None)
+    assert "from_address is not set" in fails(db_url, "mail", "check")

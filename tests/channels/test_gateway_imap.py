@@ -13,6 +13,7 @@ from ticketdesk.cli import app
 from ticketdesk.store import Store
 
 from ..conftest import ADMIN
+from ..mailserver import MailServer
 from ..test_cli import show
 from .test_sources import PASSWORD, ImapServer, certificate, imap_server  # noqa: F401 - fixtures
 
@@ -53,3 +54,27 @@ def test_imap_gateway_moves_what_it_ingested_and_keeps_what_failed(
 
     again = runner.invoke(app, args)
     assert again.stdout.strip() == "0 created, 0 threaded, 0 duplicate, 0 ignored, 0 failed", again.stderr
+
+
+def test_mail_check_logs_in_to_smtp_and_the_imap_folder(
+    imap_server: ImapServer,  # noqa: F811 - the fixture imported above
+    smtp_server: MailServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[mail]\nfrom_address = "Desk <desk@acme.example>"\nsmtp_host = "{smtp_server.host}"\n'
+        f"smtp_port = {smtp_server.port}\n"
+    )
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
+    monkeypatch.setenv("SSL_CERT_FILE", str(imap_server.cafile))
+    monkeypatch.setenv("TICKETDESK_IMAP_PASSWORD", PASSWORD)
+    args = ["--db", str(tmp_path / "unused.db"), "mail", "check", "--imap", imap_server.url(imap_server.folder_with())]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "imap: ok (logged in, folder selected)"
+    monkeypatch.setenv("TICKETDESK_IMAP_PASSWORD", "wrong")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and result.stderr.startswith("ticketdesk: error: imap: ")
+    assert "wrong" not in result.stderr and result.stderr.count("\n") == 1

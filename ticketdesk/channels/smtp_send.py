@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from ticketdesk.config import MailSettings
@@ -216,3 +216,39 @@ def _close(smtp: smtplib.SMTP) -> None:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
         smtp.close()
+
+
+def check_connection(
+    settings: MailSettings, *, send_to: str | None = None, ssl_context: ssl.SSLContext | None = None
+) -> str:
+    """Connect, encrypt and log in as configured (and with `send_to`, send a short test
+    message there); a one-line description of what worked. Raises MailConfigError with
+    the reason when something does not."""
+    envelope_from = check_settings(settings)
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    try:
+        smtp = connect(settings, ssl_context=ssl_context)
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+        raise MailConfigError(f"cannot use SMTP server {where}: {_describe(exc)}") from None
+    done = [where, settings.smtp_security]
+    if settings.smtp_username:
+        done.append(f"logged in as {settings.smtp_username}")
+    try:
+        if send_to:
+            test = EmailMessage(policy=SMTP)
+            test["From"] = settings.from_address
+            test["To"] = send_to
+            test["Subject"] = "ticketdesk mail check"
+            test["Date"] = format_datetime(utcnow())
+            test["Message-ID"] = make_msgid(domain=settings.domain)
+            test["Auto-Submitted"] = "auto-generated"
+            test.set_content("This is a test message from `ticketdesk mail check`: outgoing mail works.\n")
+            smtp.send_message(test, from_addr=envelope_from, to_addrs=[send_to])
+            done.append(f"test message accepted for {send_to}")
+        else:
+            smtp.noop()
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        raise MailConfigError(f"SMTP server {where}: {_describe(exc)}") from None
+    finally:
+        _close(smtp)
+    return ", ".join(done)

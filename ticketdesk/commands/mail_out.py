@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("send")(send_cmd)
     app.command("outbox")(outbox_cmd)
     app.command("retry")(retry_cmd)
+    app.command("check")(check_cmd)
 
 
 def send_cmd(
@@ -159,3 +160,34 @@ def retry_cmd(
     with handled():
         info = open_store(ctx).retry_outbox(int(key))
         echo(f"mail {info.id} of ticket {info.number} queued again")
+
+
+def check_cmd(
+    send_to: Annotated[
+        str | None, typer.Option("--send-to", help="Also send a short test message to this address")
+    ] = None,
+    imap: Annotated[
+        str | None, typer.Option("--imap", help="Also log in to this IMAP folder: imaps://user@host/INBOX")
+    ] = None,
+) -> None:
+    """Check the [mail] settings: connect to the SMTP server, encrypt and log in as
+    configured (optionally send a test message), and log in to an IMAP folder. Nothing in
+    the database is read or changed."""
+    from ticketdesk import config
+    from ticketdesk.channels.smtp_send import check_connection
+
+    with handled():
+        try:
+            settings = config.mail_settings()
+        except config.ConfigError as exc:
+            fail(str(exc))
+        echo(f"smtp: ok ({check_connection(settings, send_to=send_to)})")
+        if imap:
+            from ticketdesk.channels.sources import open_source
+
+            try:
+                with open_source(imap_url=imap, imap_password=settings.imap_password):
+                    pass
+            except (OSError, ConnectionError) as exc:
+                fail(f"imap: {exc}")
+            echo("imap: ok (logged in, folder selected)")
