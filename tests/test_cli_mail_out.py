@@ -173,9 +173,39 @@ def test_the_ticket_screen_shows_a_failed_reply(store: Store) -> None:
             await settle(pilot)
             text = screen_text(pilot.app)
             assert "Mail: reply of" in text and "failed — 550 5.1.1 [mailbox] unavailable" in text  # literal
-            assert f"(ticketdesk mail retry {mail.id})" in text
+            assert "(ctrl+r retries)" in text  # the TUI names its key, the CLI its command
 
     asyncio.run(body())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_ctrl_r_on_the_ticket_screen_retries_failed_mail_for_leads_only(store: Store) -> None:
+    import asyncio
+
+    from ticketdesk.screens.ticket import TicketScreen
+
+    from .conftest import as_agent
+    from .tui.helpers import SIZE, make_app, notifications, settle, until
+
+    number = replied(store)
+    (mail,) = store.claim_outbox()
+    store.mark_failed_attempt(mail.id, mail.claim_token, "550 5.1.1 unavailable", permanent=True)
+
+    async def press_ctrl_r(who: Store) -> list[tuple[str, str]]:
+        async with make_app(who).run_test(size=SIZE) as pilot:
+            screen = TicketScreen(number)
+            await pilot.app.push_screen(screen)
+            await until(lambda: screen.detail is not None, pilot=pilot)
+            await settle(pilot)
+            await pilot.press("ctrl+r")
+            await until(lambda: len(notifications(pilot.app)) > 0, pilot=pilot)
+            return notifications(pilot.app)
+
+    refused = asyncio.run(press_ctrl_r(as_agent(store, "alice")))
+    assert refused[0][1] == "error" and store.outbox_list()[0].status == "failed"
+    done = asyncio.run(press_ctrl_r(store))
+    assert done[0][0] == "1 mail queued again; the next `mail send` delivers"
+    assert store.outbox_list()[0].status == "queued"
 
 
 def test_mail_check_logs_in_sends_a_test_and_names_what_fails(

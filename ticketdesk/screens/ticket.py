@@ -53,6 +53,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("j,down", "scroll_down", "Scroll", show=False, id="ticket.scroll_down"),
         Binding("k,up", "scroll_up", "Scroll", show=False, id="ticket.scroll_up"),
         Binding("R", "reload", "Refresh", show=False, id="ticket.reload"),
+        Binding("ctrl+r", "retry_mail", "Retry failed mail (leads)", show=False, id="ticket.retry_mail"),
     ]
 
     def __init__(self, number: str) -> None:
@@ -141,7 +142,9 @@ class TicketScreen(FieldActions, Screen[None]):
             parts.append(Text("resolution  ", style="bold") + Text(printable(d.resolution)))
         for mail in d.mail_failures:  # a reply that could not be mailed to the customer
             alert = style("danger", self.app.no_color)
-            parts.append(Text("Mail: ", style="bold") + Text(one_line(mail.failure_text()), style=alert))
+            parts.append(
+                Text("Mail: ", style="bold") + Text(one_line(mail.failure_text("ctrl+r retries")), style=alert)
+            )
         if survey is not None:
             scores = "  ".join(f"{name} {value}" for name, value in survey.scores.items())
             line = Text("CSAT  ", style="bold") + Text(scores)
@@ -268,6 +271,26 @@ class TicketScreen(FieldActions, Screen[None]):
     def escalated(self, done: list[str], failed: list[str]) -> None:
         super().escalated(done, failed)
         self.reload()
+
+    def action_retry_mail(self) -> None:
+        failed = [m.id for m in self.detail.mail_failures] if self.detail is not None else []
+        if not failed:
+            self.notify("no failed mail on this ticket")
+            return
+        self._retry_mail(failed)
+
+    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
+    def _retry_mail(self, outbox_ids: list[int]) -> None:
+        try:
+            for outbox_id in outbox_ids:
+                self.store.retry_outbox(outbox_id)
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        count = len(outbox_ids)
+        message = f"{count} mail{'s' if count > 1 else ''} queued again; the next `mail send` delivers"
+        self.app.call_from_thread(self.notify, message)
+        self.app.call_from_thread(self.reload)
 
     def current_resolution(self) -> str:
         return (self.detail.resolution or "") if self.detail else ""

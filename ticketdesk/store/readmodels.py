@@ -221,11 +221,12 @@ class OutboxInfo:
             "last_error": self.last_error,
         }
 
-    def failure_text(self) -> str:
-        """`reply of 14:02 failed — 550 mailbox unavailable (ticketdesk mail retry 12)`, one line."""
+    def failure_text(self, retry_hint: str | None = None) -> str:
+        """`reply of 14:02 failed — 550 mailbox unavailable (ticketdesk mail retry 12)`, one
+        line; `retry_hint` replaces the command in brackets (the TUI names its key)."""
         when = self.created_at.astimezone().strftime("%H:%M")
         why = " ".join((self.last_error or "undeliverable").split())[:200]
-        return f"reply of {when} failed — {why} (ticketdesk mail retry {self.id})"
+        return f"reply of {when} failed — {why} ({retry_hint or f'ticketdesk mail retry {self.id}'})"
 
 
 @dataclass(frozen=True)
