@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, bindparam, event, or_, select, update
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, CommentKind, Customer, Event, EventKind, Role, Ticket
@@ -266,11 +266,21 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
 
 
 def mark_sent(session: Session, *, actor: Agent, outbox_id: int, token: str, now: datetime) -> bool:
-    """The row was delivered; False if this sender no longer holds its claim."""
-    row = _claimed(session, outbox_id, token)
+    """The row was delivered; False if this sender no longer holds its claim. Two
+    statements: it runs once per message sent."""
+    row = session.execute(
+        update(OutboxMail)
+        .where(
+            OutboxMail.id == outbox_id,  # type: ignore[arg-type]
+            OutboxMail.claim_token == token,  # type: ignore[arg-type]
+            OutboxMail.status == "sending",  # type: ignore[arg-type]
+        )
+        .values(status="sent", sent_at=now, last_error=None, claim_token=None, claimed_until=None)
+        .returning(OutboxMail.ticket_id, OutboxMail.message_id)
+        .execution_options(synchronize_session=False)
+    ).first()
     if row is None:
         return False
-    _release(session, outbox_id, token, status="sent", sent_at=now, last_error=None)
     _event(session, actor, row.ticket_id, "delivery", None, f"sent {row.message_id}", now)
     return True
 
@@ -334,17 +344,16 @@ def _release(session: Session, outbox_id: int, token: str, **values: Any) -> Non
 def _event(
     session: Session, actor: Agent, ticket_id: int, field: str, old: str | None, new: str, now: datetime
 ) -> None:
-    """A MAIL event at the ticket's current version (delivery does not change the ticket)."""
-    version = session.execute(select(Ticket.version).where(Ticket.id == ticket_id)).scalar_one()  # type: ignore[arg-type]
-    session.execute(
-        Event.__table__.insert(),  # type: ignore[attr-defined]
-        [
-            {
-                "ticket_id": ticket_id, "actor_id": actor.id, "at": now, "kind": EventKind.MAIL.value,
-                "field": field, "old": old, "new": new, "ticket_version": version,
-            }
-        ],
-    )  # fmt: skip
+    """A MAIL event at the ticket's current version (delivery does not change the ticket),
+    in one INSERT … SELECT."""
+    events = Event.__table__  # type: ignore[attr-defined]
+    values = {
+        "ticket_id": ticket_id, "actor_id": actor.id, "at": now, "kind": EventKind.MAIL.value,
+        "field": field, "old": old, "new": new,
+    }  # fmt: skip
+    columns = [bindparam(name, value, type_=events.c[name].type) for name, value in values.items()]
+    source = select(*columns, Ticket.version).where(Ticket.id == ticket_id)  # type: ignore[arg-type]
+    session.execute(events.insert().from_select([*values, "ticket_version"], source))
 
 
 # --- lists and retry ------------------------------------------------------------------------
