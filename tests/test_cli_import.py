@@ -162,3 +162,15 @@ def test_agents_are_refused(db_url: str) -> None:
     ok(db_url, "agent", "add", "alice", "--role", "agent", "--team", "support", login=ADMIN)
     message = fails(db_url, "import", "-", "--format", "csv", input="subject\nx\n", login="alice")
     assert message == "ticketdesk: error: only a lead or an admin may import tickets (alice is agent)"
+
+
+def test_zendesk_groups_without_a_team_are_named(db_url: str, tmp_path: Path) -> None:
+    doc = {
+        "groups": [{"id": 2, "name": "Billing"}],
+        "tickets": [{"id": 7, "subject": "Invoice", "description": "y", "status": "open", "group_id": 2,
+                     "created_at": "2026-10-02T08:00:00Z", "updated_at": "2026-10-02T09:00:00Z"}],
+    }  # fmt: skip
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    out = ok(db_url, "import", str(path), "--format", "zendesk")
+    assert "groups that name no team here (their tickets were imported without a team): Billing" in out

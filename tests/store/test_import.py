@@ -332,3 +332,24 @@ def test_progress_is_reported_after_each_committed_batch(store: Store) -> None:
     seen: list[tuple[int, int]] = []
     store.import_tickets(csv_records(rows), source="csv", batch_size=2, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(2, 5), (4, 5), (5, 5)]  # the 2 already imported count as handled too
+
+
+def test_zendesk_groups_that_name_a_team_set_it_and_the_others_are_reported(store: Store) -> None:
+    import json
+
+    doc = {
+        "groups": [{"id": 1, "name": "Ops"}, {"id": 2, "name": "Billing"}],
+        "users": [{"id": 9, "name": "Eve", "email": "eve@example.com", "role": "end-user"}],
+        "tickets": [
+            {"id": 101, "subject": "Server down", "description": "x", "status": "open", "requester_id": 9,
+             "group_id": 1, "created_at": "2026-10-01T08:00:00Z", "updated_at": "2026-10-01T09:00:00Z"},
+            {"id": 102, "subject": "Invoice", "description": "y", "status": "open", "requester_id": 9,
+             "group_id": 2, "created_at": "2026-10-02T08:00:00Z", "updated_at": "2026-10-02T09:00:00Z"},
+        ],
+    }  # fmt: skip
+    records = list(read_zendesk(io.StringIO(json.dumps(doc)), now=NOW))
+    assert [r.team_hint for r in records] == ["Ops", "Billing"]  # type: ignore[union-attr]
+    report = store.import_tickets(records, source="zendesk")
+    assert report.unmatched_groups == ("Billing",)
+    teams = {row.subject: row.team for row in store.list_tickets(TicketFilter()).rows}
+    assert teams == {"Server down": "ops", "Invoice": None}

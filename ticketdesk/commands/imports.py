@@ -158,6 +158,10 @@ def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> No
         echo(f"new customers: {report.customers_created:,}, new organisations: {report.organisations_created:,}")
     if report.without_id:
         echo(f"{report.without_id:,} records had no external id: each is known by a hash of its content")
+    if report.unmatched_groups:
+        names = ", ".join(one_line(g, 60) for g in report.unmatched_groups[:10])
+        more = f" and {len(report.unmatched_groups) - 10} more" if len(report.unmatched_groups) > 10 else ""
+        echo(f"groups that name no team here (their tickets were imported without a team): {names}{more}")
     if report.unmatched_agents:
         echo(
             f"{report.unmatched_agents:,} assignees or comment authors matched no agent (by email or login):"

@@ -17,6 +17,7 @@ with one ticket object per line (the admin-center JSON export, comments embedded
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -187,6 +188,8 @@ class ImportedTicket:
     closed_at: datetime | None
     resolution: str | None
     comments: tuple[ImportedComment, ...] = ()
+    #: the source's group (Zendesk): sets the team when it names one of ours, else ignored
+    team_hint: str | None = None
 
     @property
     def hashed_id(self) -> bool:
@@ -665,6 +668,7 @@ def read_zendesk(stream: TextIO, *, now: datetime) -> Iterator[Record]:
 def zendesk_document(doc: Mapping[str, Any], *, now: datetime) -> Iterator[Record]:
     users = _by_id(doc.get("users"))
     orgs = _by_id(doc.get("organizations"))
+    groups = _by_id(doc.get("groups"))
     side = _comment_index(doc.get("comments"))
     for i, ticket in enumerate(doc["tickets"]):
         if not isinstance(ticket, dict):
@@ -674,7 +678,9 @@ def zendesk_document(doc: Mapping[str, Any], *, now: datetime) -> Iterator[Recor
         comments = ticket.get("comments")
         if comments is None:
             comments = side.get(str(ticket.get("id")), [])
-        result = zendesk_ticket(ticket, where=where, line=None, users=users, orgs=orgs, comments=comments, now=now)
+        result = zendesk_ticket(
+            ticket, where=where, line=None, users=users, orgs=orgs, groups=groups, comments=comments, now=now
+        )
         if isinstance(result, list):
             yield from result
         else:
@@ -754,6 +760,7 @@ def zendesk_ticket(
     orgs: Mapping[str, dict[str, Any]],
     comments: Any,
     now: datetime,
+    groups: Mapping[str, dict[str, Any]] | None = None,
 ) -> ImportedTicket | list[ImportProblem]:
     """One Zendesk ticket (API shape) -> a ticket; statuses, priorities, types and channels
     mapped to ours, the requester and organisation from `users` / `orgs` (or embedded)."""
@@ -820,10 +827,15 @@ def zendesk_ticket(
         "updated_at": ticket.get("updated_at"),
         "resolved_at": ticket.get("solved_at"),
     }
-    return build_ticket(
+    result = build_ticket(
         values, where=where, line=line, now=now, comments=tuple(sorted(parsed, key=lambda c: c.created_at)),
         lenient_subject=True,
     )  # fmt: skip
+    group_ref = ticket.get("group") or ticket.get("group_id")
+    group = group_ref if isinstance(group_ref, dict) else (groups or {}).get(str(group_ref)) if group_ref else None
+    if isinstance(result, ImportedTicket) and group and _str(group.get("name")):
+        result = dataclasses.replace(result, team_hint=_str(group.get("name")))
+    return result
 
 
 def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mapping[str, str]) -> ImportedComment:

@@ -78,6 +78,7 @@ class ImportOps:
             source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
             without_id=found.without_id, customers_created=totals.customers,
             organisations_created=totals.organisations, unmatched_agents=totals.unmatched_agents,
+            unmatched_groups=tuple(sorted(totals.unmatched_groups)),
         )  # fmt: skip
 
         def finish(session: Session, actor: Agent) -> None:

@@ -97,6 +97,8 @@ class ImportReport:
     organisations_created: int = 0
     #: assignees or comment authors that matched no agent (by email or login)
     unmatched_agents: int = 0
+    #: the source's groups that name none of our teams (those tickets have no team)
+    unmatched_groups: tuple[str, ...] = ()
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
@@ -259,6 +261,7 @@ class Totals:
     customers: int = 0
     organisations: int = 0
     unmatched_agents: int = 0
+    unmatched_groups: set[str] = field(default_factory=set)
 
 
 def batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[ImportedTicket]]:
@@ -320,7 +323,9 @@ class Writer:
         me = actor.id
         for t, tid, number in zip(todo, ids, numbers, strict=True):
             cust = customers.get(_customer_key(t.customer_email, t.customer_name))
-            team = look.team(t.team)
+            team = look.team(t.team) or look.team(t.team_hint)
+            if t.team is None and t.team_hint and team is None:
+                self.totals.unmatched_groups.add(t.team_hint)
             assignee = look.agent(t.assignee) if t.assignee else None
             if t.assignee and assignee is None:
                 self.totals.unmatched_agents += 1
