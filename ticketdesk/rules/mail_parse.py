@@ -94,6 +94,14 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _FORWARD_PREFIX = re.compile(rf"^\s*(?:\[#\d{{9,12}}\]\s*)?(?:{_FORWARD_WORDS})\s*[:：]", re.IGNORECASE)
+_REPLY_OR_FORWARD = re.compile(
+    rf"^\s*(?:(?:{_REPLY_WORDS}|{_FORWARD_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+", re.IGNORECASE
+)
+
+
+def strip_reply_prefixes(subject: str) -> str:
+    """The subject without its leading Re:/Fwd:/AW:/回复:/转发: ... prefixes (tags kept)."""
+    return _REPLY_OR_FORWARD.sub("", subject)
 
 
 def clean_subject(subject: str) -> str:

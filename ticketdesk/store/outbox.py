@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, CommentKind, Customer, Event, EventKind, Role, Ticket
 from ticketdesk.models.channels import MailMessage, OutboxMail
+from ticketdesk.rules.mail_parse import strip_reply_prefixes
 from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.text import one_line
 from ticketdesk.store import automation
@@ -47,10 +48,6 @@ RETRIERS = frozenset({Role.LEAD, Role.ADMIN})
 CHUNK = 500
 
 _PENDING = "ticketdesk.outbox.pending"
-#: "Re:", "RE[2]:", "AW:", "Fwd:", "回复："… at the start of a subject, repeated
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:(?:re|aw|sv|antw|fw|fwd|wg|回复|答复|转发)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE
-)
 
 
 # --- the Message-ID domain ---------------------------------------------------------------
@@ -89,7 +86,7 @@ def reply_subject(subject: str, number: str) -> str:
     """`Re: <subject> [#<number>]`: never a second "Re:" nor a second tag."""
     tag = f"[#{number}]"
     base = " ".join(subject.replace(tag, " ").split())
-    base = _REPLY_PREFIX.sub("", base).strip()
+    base = strip_reply_prefixes(base).strip()
     if len(base) > 500:
         base = base[:499] + "…"
     return f"Re: {base} {tag}" if base else f"Re: {tag}"
