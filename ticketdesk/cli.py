@@ -446,7 +446,7 @@ def show_cmd(
         if detail.row.status in ("resolved", "closed"):  # CSAT scores (commands/quality.py)
             from ticketdesk.commands.quality import print_survey
 
-            print_survey(open_store(ctx, check=False), number)
+            print_survey(store, number)
 
 
 def _print_detail(d: Any, files: list[Any]) -> None:
