@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Table, cast, func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text
 from sqlmodel import Session, SQLModel
 
 from ticketdesk.models import Agent, Role
@@ -43,6 +43,7 @@ from ticketdesk.store import roles
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.bulk import BulkWriter, resume_fts_triggers, suspend_fts_triggers
 from ticketdesk.store.errors import InvalidInput
+from ticketdesk.store.tickets import reserve_serials
 
 #: Roles that import tickets (it creates customers and organisations in bulk).
 IMPORTERS = frozenset({Role.LEAD, Role.ADMIN})
@@ -513,47 +514,12 @@ def _numbers(session: Session, periods: Sequence[str]) -> list[str]:
     wanted: dict[str, int] = defaultdict(int)
     for p in periods:
         wanted[p] += 1
-    counter = _t("ticket_counter")
-    next_serial: dict[str, int] = {}
-    for period, k in sorted(wanted.items()):
-        bump = (
-            update(counter)
-            .where(counter.c.period == period)
-            .values(last_serial=counter.c.last_serial + k)
-            .returning(counter.c.last_serial)
-        )
-        last = session.execute(bump).scalar_one_or_none()
-        if last is None:
-            _insert_counter(session, period, _used_serial(session, period))
-            last = session.execute(bump).scalar_one()
-        next_serial[period] = last - k + 1
+    next_serial = {period: reserve_serials(session, period, k) for period, k in sorted(wanted.items())}
     out: list[str] = []
     for p in periods:
         out.append(numbering.format_number(p, next_serial[p]))
         next_serial[p] += 1
     return out
-
-
-def _used_serial(session: Session, period: str) -> int:
-    """The highest serial a ticket number of `period` already has (a month without a counter
-    row may still have tickets, e.g. from demo data of an older version)."""
-    t = _t("ticket")
-    next_period = str(int(period) + 1)
-    used = session.execute(
-        select(func.max(cast(func.substr(t.c.number, len(period) + 1), Integer))).where(
-            t.c.number > period, t.c.number < next_period
-        )
-    ).scalar()
-    return int(used or 0)
-
-
-def _insert_counter(session: Session, period: str, start: int) -> None:
-    if session.connection().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    counter = _t("ticket_counter")
-    session.execute(dialect_insert(counter).values(period=period, last_serial=start).on_conflict_do_nothing())
 
 
 def after_load(session: Session, imported: int) -> None:
