@@ -45,11 +45,8 @@ def ingest_all(
     for mail in source.messages():
         try:
             parsed = parse_message(mail.raw)
-        except UnparseableMail as exc:
+        except UnparseableMail as exc:  # the parser turns its own errors into this one too
             _failed(source, mail, f"cannot be parsed: {exc}", failed_folder, report)
-            continue
-        except Exception as exc:  # a parser bug must not lose the mail or stop the run
-            _failed(source, mail, f"parser error {type(exc).__name__}: {exc}", failed_folder, report)
             continue
         try:
             result = store.ingest_mail(parsed, policy=policy, now=now() if now else None)
