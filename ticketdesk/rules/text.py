@@ -77,3 +77,59 @@ def one_line(value: str, width: int | None = None) -> str:
     if width is not None and len(flat) > width:
         return flat[: max(width - 1, 0)] + "…"
     return flat
+
+
+# --- single-line fields, email addresses, spreadsheet cells ---------------------------------
+
+
+def has_control(value: str) -> bool:
+    """Whether a single-line value holds any control character (tab and newline included)."""
+    return _CONTROL_ONE_LINE.search(value) is not None
+
+
+def validate_line(value: str | None, field: str) -> str:
+    """A single-line field typed by a person (subject, names, tags, addresses, team and view
+    names): stripped; any control character is refused with a message naming the field."""
+    value = (value or "").strip()
+    match = _CONTROL_ONE_LINE.search(value)
+    if match is not None:
+        raise ValueError(f"{field} contains a control character (\\x{ord(match.group()):02x}); use plain text")
+    return value
+
+
+def strip_line(value: str) -> tuple[str, bool]:
+    """A single-line value from mail or an import: control characters removed (tabs and line
+    breaks become spaces). Returns the text and whether anything was removed, so the caller
+    can say so in the ticket's events."""
+    cleaned = _CONTROL_ONE_LINE.sub(lambda m: " " if m.group() in "\t\n\r" else "", value)
+    cleaned = " ".join(cleaned.split()) if cleaned != value else cleaned
+    return cleaned, cleaned != value
+
+
+def validate_email(value: str, field: str = "email") -> str:
+    """An email address checked by a real parser (email-validator, syntax only: no DNS).
+
+    Internal domains without a dot (`zoe@corp`) are accepted: a helpdesk's agents and a
+    company's customers often live on intranet names. Returns the address as given with
+    the domain lower-cased (the local part is the owner's, RFC 5321)."""
+    from email_validator import EmailNotValidError
+    from email_validator import validate_email as _validate
+
+    value = (value or "").strip()
+    if has_control(value):
+        raise ValueError(f"{field} contains a control character")
+    try:
+        result = _validate(value, check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"{field} {value!r} is not a valid email address: {exc}") from None
+    return str(result.normalized)
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: str) -> str:
+    """A text cell a spreadsheet will show literally: one that starts like a formula gets a
+    leading apostrophe (Excel and LibreOffice hide it and never evaluate the cell)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
