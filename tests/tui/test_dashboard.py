@@ -38,7 +38,12 @@ async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
             alice.reply(number, "Done, see attached.")
         (m,) = store.claim_outbox(limit=1)
         assert store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True) == "failed"
-        await until(lambda: "failed 1" in one_line(pilot.app), timeout=3, pilot=pilot)
+        # the Mail line and the Queue panel are painted by separate refreshes: wait for both
+        await until(
+            lambda: "sent 24h 0" in one_line(pilot.app) and "mail failed 1" in one_line(pilot.app),
+            timeout=3,
+            pilot=pilot,
+        )
         text = one_line(pilot.app)
         assert "Mail queued 1 (oldest <1 min) failed 1 sent 24h 0" in text, text
         assert "Ann" not in text and "example.com" not in text
