@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,7 +350,7 @@ def test_the_matrix_covers_every_write_of_the_facade() -> None:
         "warnings", "init", "close", "open", "actor_id", "list_tickets", "count_tickets",
         "ticket", "counts_by_status_priority_team", "matching_numbers", "me", "team_keys", "agents", "dashboard",
         "latest_event_id", "list_templates", "template", "preview_template", "list_views", "sla_document",
-        "rules_document", "list_agents", "masking", "audit_entries", "outbox_list", "attachments",
+        "rules_document", "list_agents", "masking", "audit_entries", "verify_audit", "outbox_list", "attachments",
         "attachment_content",
     }  # fmt: skip
     covered = {
@@ -649,7 +650,9 @@ def test_a_failed_change_leaves_no_audit_entry_but_a_refusal_does(desk: Store) -
 
 def test_the_audit_log_has_no_way_to_change_it() -> None:
     source = inspect.getsource(audit_module)
-    assert "update(" not in source and "delete(" not in source
+    # entries are only inserted; the one row that moves is the chain's head
+    assert "delete(" not in source and "DELETE FROM" not in source.upper()
+    assert set(re.findall(r"(?<!\w)update\((\w*)", source)) == {"audit_head"} and ".update(" not in source
     assert not [n for n in dir(Store) if "audit" in n and any(w in n for w in ("delete", "update", "edit", "clear"))]
 
 
@@ -728,3 +731,43 @@ def test_cli_audit_command(desk: Store, db_url: str) -> None:
     assert "--since takes one date" in fails(db_url, "audit", "--since", "2026-01-01..2026-02-01")
     assert "date 'soon'" in fails(db_url, "audit", "--since", "soon")
     assert run(db_url, "audit", "--limit", "0").exit_code == 2
+
+
+def test_cli_audit_verify(desk: Store, db_url: str) -> None:
+    from sqlalchemy import text
+
+    fails(db_url, "sla", "warning", "10m", login="alice")  # a refusal: 5 entries
+    out = ok(db_url, "audit", "verify", login="audrey")
+    match = re.fullmatch(r"audit log ok: 5 entries, head ([0-9a-f]{64})\n", out)
+    assert match, out
+    head = match.group(1)
+    data = json.loads(ok(db_url, "audit", "verify", "--format", "json"))
+    assert data == {"ok": True, "count": 5, "head": head, "first_bad_id": None, "problem": None}
+    assert ok(db_url, "audit", "verify", "--head", head, "--count", "5") == out
+    assert "only an admin or an auditor may verify the audit log" in fails(db_url, "audit", "verify", login="lena")
+    assert "head must be a SHA-256 of 64 hex digits" in fails(db_url, "audit", "verify", "--head", "nope")
+    assert run(db_url, "audit", "verify", "--count", "-1").exit_code == 2
+    assert run(db_url, "audit", "verify", "--bogus").exit_code == 2
+    # the bare form still lists, and takes its options
+    assert len(ok(db_url, "audit", "--limit", "2").splitlines()) == 2
+
+    with desk.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET detail = 'role agent' WHERE id = 4"))
+    assert fails(db_url, "audit", "verify") == (
+        "ticketdesk: error: audit log broken at entry 4: entry 4 was changed: its content does not match its hash"
+    )
+    result = run(db_url, "audit", "verify", "--format", "json")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert json.loads(result.stdout)["first_bad_id"] == 4 and json.loads(result.stdout)["ok"] is False
+
+    # the tail cut off with the head row rolled back: only the anchor sees it
+    with desk.db.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET detail = 'role auditor' WHERE id = 4"))
+    anchor = re.fullmatch(r"audit log ok: (\d+) entries, head ([0-9a-f]{64})\n", ok(db_url, "audit", "verify"))
+    assert anchor and anchor.group(1) == "6"  # lena's refused verify is in the log too
+    with desk.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = 6"))
+        conn.execute(text("UPDATE audit_head SET last_id = 5, hash = (SELECT hash FROM audit_log WHERE id = 5)"))
+    assert ok(db_url, "audit", "verify").startswith("audit log ok: 5 entries")
+    line = fails(db_url, "audit", "verify", "--head", anchor.group(2), "--count", anchor.group(1))
+    assert line.startswith("ticketdesk: error: audit log broken at entry 6: entries after entry 5 are missing")

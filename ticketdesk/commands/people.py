@@ -1,14 +1,13 @@
-"""`ticketdesk` sub-commands for people (issue 6): `agent ...` and `audit`."""
+"""`ticketdesk` sub-commands for people (issue 6): `agent ...`, `audit` and `audit verify`."""
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from ticketdesk.commands.output import dump_json
 from ticketdesk.rules.text import one_line
 
 
@@ -57,8 +56,7 @@ def agent_list_cmd(
     with handled():
         rows = open_store(ctx).list_agents(include_inactive=not active_only)
         if fmt == OutFormat.json:
-            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json([r.as_dict() for r in rows])
             return
         if not is_terminal():
             for r in rows:
@@ -124,6 +122,18 @@ def agent_activate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(
         echo(f"{one_line(login.strip())} " + ("activated" if changed else "was already active"))
 
 
+audit_app = typer.Typer(
+    name="audit",
+    help="Read the audit log, newest first (admins and auditors); `audit verify` checks its hash chain.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@audit_app.callback(invoke_without_command=True)
 def audit_cmd(
     ctx: typer.Context,
     action: Annotated[str | None, typer.Option("--action", help="e.g. role_change, unmask, permission_denied")] = None,
@@ -133,6 +143,8 @@ def audit_cmd(
     fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
 ) -> None:
     """Read the audit log, newest first (admins and auditors)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from ticketdesk.cli import echo, handled, is_terminal, local, open_store
     from ticketdesk.rules.query import parse_date_range
 
@@ -146,8 +158,7 @@ def audit_cmd(
                 raise ValueError(f"--since: cannot read {since!r} as a date")
         rows = open_store(ctx).audit_entries(action=action, actor=actor, since=start, limit=limit)
         if fmt == OutFormat.json:
-            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json([r.as_dict() for r in rows])
             return
         if not is_terminal():
             for r in rows:
@@ -183,7 +194,31 @@ def audit_cmd(
         console.print(table)
 
 
+@audit_app.command("verify")
+def audit_verify_cmd(
+    ctx: typer.Context,
+    head: Annotated[
+        str | None, typer.Option("--head", help="A head hash an earlier verify printed (kept outside the database)")
+    ] = None,
+    count: Annotated[int | None, typer.Option("--count", min=0, help="The entry count printed with that head")] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
+) -> None:
+    """Check the audit log's hash chain end to end (admins and auditors): exit 0 and the head
+    hash and entry count, or exit 1 naming the first entry that was changed, removed or reordered.
+    With --head/--count from an earlier run, also that the log still holds that entry there."""
+    from ticketdesk.cli import echo, fail, handled, open_store
+
+    with handled():
+        check = open_store(ctx).verify_audit(head=head, count=count)
+        if fmt == OutFormat.json:
+            dump_json(check.as_dict())
+        elif check.ok:
+            echo(f"audit log ok: {check.count} entries, head {check.head or '-'}")
+        if not check.ok:
+            fail(f"audit log broken at entry {check.first_bad_id}: {check.problem}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
     app.add_typer(agent_app)
-    app.command("audit")(audit_cmd)
+    app.add_typer(audit_app)

@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from ticketdesk.models.types import UTCDateTime, utcnow
@@ -28,10 +39,26 @@ class AuditEntry(SQLModel, table=True):
     target: str | None = Field(default=None, max_length=200)
     detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     ok: bool = Field(default=True)
+    #: the hash chain (rules/audit_chain.py): the previous entry's hash (None for the first
+    #: entry) and SHA-256 over this entry's content and prev_hash
+    prev_hash: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
 Index("ix_audit_log_at", AuditEntry.at)
 Index("ix_audit_log_action_at", AuditEntry.action, AuditEntry.at)
+
+
+class AuditHead(SQLModel, table=True):
+    """The end of the audit chain: one row (id 1), locked by every writer that appends, so
+    concurrent writers never fork the chain. Created with the first chained entry."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_audit_head_one_row"),)
+    id: int = Field(default=1, sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    #: the id and hash of the newest entry
+    last_id: int = Field(sa_column=Column(_BIG_ID, nullable=False))
+    hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
 class Survey(SQLModel, table=True):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ticketdesk.models import Agent
     from ticketdesk.rules.masking import Masking
     from ticketdesk.store.agents import AgentInfo
-    from ticketdesk.store.audit import AuditView
+    from ticketdesk.store.audit import AuditView, ChainCheck
 
 R = TypeVar("R")
 
@@ -167,3 +167,24 @@ class PeopleOps:
             return audit.entries(session, action=action, actor=actor, since=since, limit=limit)
 
         return self._read_as(run, action="audit_read")
+
+    def verify_audit(self, *, head: str | None = None, count: int | None = None) -> ChainCheck:
+        """Check the audit log's hash chain end to end (admins and auditors, like reading it).
+        `head` and `count` are an anchor an earlier check printed and kept outside the
+        database: the chain must still pass through that entry, at that position."""
+        from ticketdesk.rules.audit_chain import is_hash
+        from ticketdesk.store import audit, roles
+        from ticketdesk.store.errors import InvalidInput
+
+        if head is not None:
+            head = head.strip().lower()
+            if not is_hash(head):
+                raise InvalidInput(f"head must be a SHA-256 of 64 hex digits, as verify prints it: {head!r}")
+        if count is not None and count < 0:
+            raise InvalidInput("count must be 0 or more")
+
+        def run(session: Session, me: Agent) -> ChainCheck:
+            roles.require(me, roles.AUDIT_READERS, "verify the audit log")
+            return audit.verify_chain(session, expect_head=head, expect_count=count)
+
+        return self._read_as(run, action="audit_verify")
