@@ -1,0 +1,92 @@
+"""`ticketdesk customer erase`: a customer's personal data erased on request (store/erase.py).
+The `customer` group itself (and `customer vip`) lives in cli.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ticketdesk.rules.text import one_line
+
+#: how each count is said in the text listing
+LABELS = {
+    "customer": "customer record",
+    "tickets": "ticket texts",
+    "comments_erased": "comments they wrote",
+    "comments_redacted": "other comments naming them",
+    "events": "events",
+    "mail_messages": "mail messages",
+    "attachments": "attachments",
+    "attachment_files": "attachment files",
+    "outbox": "outgoing mails",
+    "outbox_cancelled": "replies not sent",
+    "surveys": "surveys",
+    "qa_reviews": "QA reviews",
+    "kb_articles": "articles",
+    "import_refs": "import references",
+    "saved_views": "saved views",
+    "organisation": "organisation",
+}
+KEPT = {
+    "audit_log": "audit log entries (append-only)",
+    "settings": "settings documents (edit the rules yourself)",
+}
+
+
+class EraseFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def register(customer_app: typer.Typer) -> None:
+    customer_app.command("erase")(customer_erase_cmd)
+
+
+def customer_erase_cmd(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The customer's email address")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would change; change nothing")] = False,
+    fmt: Annotated[EraseFormat, typer.Option("--format", "-f", help="text or json")] = EraseFormat.text,
+) -> None:
+    """Erase a customer's personal data (admins; GDPR art. 17, PIPL art. 47): name, email and
+    phone become [erased] in their record, tickets, comments, mail, attachments and history.
+    Ticket numbers, times and metrics stay; the erasure is in the audit log."""
+    from ticketdesk import config
+    from ticketdesk.cli import echo, fail, handled, open_store
+
+    with handled():
+        settings = config.mail_settings()
+        folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
+        result = open_store(ctx).erase_customer(email, dry_run=dry_run, folder=folder)
+    if fmt == EraseFormat.json:
+        json.dump(result.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        echo()
+    else:
+        for line in _lines(result):
+            echo(line)
+    if result.file_errors:
+        fail(
+            f"the database is erased, but {len(result.file_errors)} attachment file(s) could not be deleted: "
+            + "; ".join(result.file_errors)
+        )
+
+
+def _lines(result: Any) -> list[str]:
+    n = len(result.tickets)
+    if result.dry_run:
+        head = f"dry run, nothing changed: erasing customer {result.customer_id} would change {n} ticket(s)"
+    else:
+        head = f"erased customer {result.customer_id}: {n} ticket(s) changed, each with an event; audited"
+    lines = [head]
+    lines += [f"  {LABELS.get(k, k):<28}{v}" for k, v in result.counts.items() if v]
+    if any(result.kept.values()):
+        lines.append("kept, and still naming them:")
+        lines += [f"  {KEPT.get(k, k):<28}{v}" for k, v in result.kept.items() if v]
+    if result.tickets:
+        lines.append("tickets: " + " ".join(one_line(t) for t in result.tickets))
+    return lines
