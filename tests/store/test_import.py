@@ -1,11 +1,13 @@
 """Imports in the store (store/importer.py via Store.import_tickets), on SQLite and PostgreSQL:
 a Zendesk export with its people, organisations, tags and comments; original dates kept;
 values mapped; re-import adds nothing; any error writes nothing; imported text is searchable;
-leads and admins only."""
+leads and admins only. Real recorded Zendesk API responses (tests/data/real, see its README)
+import with their repairs listed and said in the tickets' events; `strict` refuses them."""
 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +18,7 @@ from sqlalchemy import func, select, text
 
 from ticketdesk.models import Customer, Organisation, Tag
 from ticketdesk.models.channels import ImportRef
-from ticketdesk.rules.import_map import Record, parse_mapping, read_csv, read_jsonl, read_zendesk
+from ticketdesk.rules.import_map import Record, parse_mapping, read_csv, read_jsonl, read_zendesk, zendesk_document
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, Store
 from ticketdesk.store.importer import ImportRejected
@@ -24,6 +26,7 @@ from ticketdesk.store.importer import ImportRejected
 from ..conftest import as_agent
 
 DATA = Path(__file__).resolve().parent.parent / "data"
+REAL = DATA / "real"
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 TABLES = ("ticket", "comment", "event", "customer", "organisation", "tag", "ticket_tag", "import_ref", "audit_log")
 
@@ -64,7 +67,12 @@ def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
     report = store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
     assert (report.imported, report.already, report.comments) == (7, 0, 9)
     assert (report.customers_created, report.organisations_created) == (5, 3)
-    assert report.summary() == "imported 7 tickets (9 comments), 0 already imported, 0 errors"
+    assert report.summary() == "imported 7 tickets (9 comments), 0 already imported, 2 warnings, 0 errors"
+    assert [str(r) for r in report.repairs] == [
+        "ticket #35436: group_id: group 360001 is not in the file: no team from it",
+        "ticket #35442: subject: blank: set to '请问发票抬头可以修改吗？' (the first line of the description)",
+    ]
+    assert report.missing == (("group 360001", 1),)
     got = by_subject(store)
     assert len(got) == 7
 
@@ -80,7 +88,10 @@ def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
     assert vpn.comments == []  # its only comment was the description
     assert vpn.row.first_response_due is not None and vpn.row.resolution_due is not None  # open: SLA clocks
     imported = [e for e in vpn.events if e.kind == "imported"]
-    assert [(e.new, e.actor, e.ticket_version) for e in imported] == [("zendesk #35436", "admin", 1)]
+    assert [(e.field, e.old, e.new, e.actor, e.ticket_version) for e in imported] == [
+        ("source", None, "zendesk #35436", "admin", 1),
+        ("group_id", "360001", "group 360001 is not in the file: no team from it", "admin", 1),  # the repair, said
+    ]
     created = [e for e in vpn.events if e.kind == "created"]
     assert [(e.at, e.new) for e in created] == [(vpn.row.created_at, vpn.row.number)]
 
@@ -119,6 +130,9 @@ def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
     chat = got["请问发票抬头可以修改吗？"]
     assert chat.row.channel == "chat" and chat.description.startswith("请问发票抬头可以修改吗？\n")
     assert chat.customer is not None and chat.customer.email == "wang.fang@huaxinbank.cn"  # one customer per email
+    assert [(e.field, e.new) for e in chat.events if e.kind == "imported"][1:] == [
+        ("subject", "请问发票抬头可以修改吗？")
+    ]
 
 
 def test_reimport_creates_nothing(store: Store, chen: str) -> None:
@@ -265,28 +279,48 @@ def test_jsonl_with_comments_of_customers_and_agents(store: Store) -> None:
     assert detail.row.first_responded_at == datetime(2024, 1, 1, 10, 1, tzinfo=UTC)
 
 
-def test_a_bad_comment_author_email_is_an_input_error_not_a_partial_import(store: Store) -> None:
+def test_a_bad_comment_author_email_is_repaired_in_the_validation_pass(store: Store) -> None:
     # The customer a comment author becomes is written with that email: checked like the
-    # requester's, in the validation pass (PostgreSQL refused it mid-way, after a batch)
-    before = counts(store)
+    # requester's, in the validation pass (PostgreSQL refused a bad one mid-way, after a
+    # batch). A bad address is dropped, the author kept; --strict refuses it, writing nothing.
     long = "a" * 400 + "@x.com"
     src = (
         '{"external_id": "ok", "subject": "First", "customer_email": "c@x.com"}\n'
         '{"external_id": "bad", "subject": "Second", "customer_email": "c@x.com", "comments": ['
         f'{{"body": "hi", "author_kind": "customer", "author_email": "{long}"}},'
-        '{"body": "yo", "author_kind": "customer", "author_email": "dan at x.com"}]}\n'
+        '{"body": "yo", "author_kind": "customer", "author_name": "Dan", "author_email": "dan at x.com"}]}\n'
     )
+    records = list(read_jsonl(io.StringIO(src), {}, now=NOW))
+    before = counts(store)
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot", batch_size=1)
-    assert [p.split(": ", 2)[1:] for p in err.value.problems] == [
-        ["comments[0]", f"author_email: not an email address: {long!r}"],
-        ["comments[1]", "author_email: not an email address: 'dan at x.com'"],
+        store.import_tickets(records, source="chatbot", batch_size=1, strict=True)
+    assert err.value.problems == [
+        "line 2 (ticket bad): comments[0].author_email: not an email address (The email address is too long"
+        " (152 characters too many).) (refused by --strict)",
+        "line 2 (ticket bad): comments[1].author_email: not an email address (An email address must have an"
+        " @-sign.) (refused by --strict)",
     ]
     assert counts(store) == before
 
+    report = store.import_tickets(records, source="chatbot", batch_size=1)
+    assert (report.imported, report.comments, report.total_repairs) == (2, 2, 2)
+    assert [(r.label, r.field, r.action) for r in report.repairs] == [
+        ("line 2 (ticket bad)", "comments[0].author_email", "kept without the address"),
+        ("line 2 (ticket bad)", "comments[1].author_email", "kept without the address"),
+    ]
+    second = by_subject(store)["Second"]
+    # without an address, a customer's comment is the requester's, naming its author
+    assert [(c.author, c.body) for c in second.comments] == [
+        ("c", f"(from {long[:200]})\n\nhi"),
+        ("c", "(from Dan)\n\nyo"),
+    ]
+    with store.db.read() as session:
+        assert set(session.execute(select(Customer.email)).scalars()) == {"c@x.com"}
 
-def test_a_nul_character_anywhere_is_an_input_error_not_a_partial_import(store: Store) -> None:
-    # PostgreSQL refuses NUL in text: found in the validation pass, not after a batch is in
+
+def test_a_nul_character_anywhere_is_removed_before_anything_is_written(store: Store) -> None:
+    # PostgreSQL refuses NUL in text: found in the validation pass (not after a batch is in)
+    # and stripped from single-line fields; --strict refuses it instead
     before = counts(store)
     src = (
         '{"external_id": "ok", "subject": "First", "customer_email": "c@x.com"}\n'
@@ -296,11 +330,23 @@ def test_a_nul_character_anywhere_is_an_input_error_not_a_partial_import(store: 
         '{"external_id": "c", "subject": "C", "comments": [{"body": "hi", "author_kind": "agent",'
         ' "author_email": "ghost\\u0000@x.com"}]}\n'
     )
+    records = list(read_jsonl(io.StringIO(src), {}, now=NOW))
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot", batch_size=1)
-    assert [p.split(": ")[1] for p in err.value.problems] == ["customer_phone", "comments[0]", "comments[0]"]
-    assert all("NUL" in p for p in err.value.problems)
+        store.import_tickets(records, source="chatbot", batch_size=1, strict=True)
+    assert [p.split(": ")[1] for p in err.value.problems] == [
+        "customer_phone", "comments[0].author_name", "comments[0].author_email",
+    ]  # fmt: skip
+    assert all("control characters (refused by --strict)" in p for p in err.value.problems)
     assert counts(store) == before
+
+    report = store.import_tickets(records, source="chatbot", batch_size=1)
+    assert (report.imported, report.total_repairs) == (4, 3)
+    got = by_subject(store)
+    assert got["A"].customer is None  # a phone number alone makes no customer (as before)
+    assert [c.author for c in got["B"].comments] == ["Dan"]
+    assert got["C"].comments[0].body.startswith("(from <ghost@x.com>)")
+    phone = next(e for e in got["A"].events if e.field == "customer_phone")
+    assert (phone.kind, phone.old, phone.new) == ("imported", "555\\x00", "555")  # the event says what was removed
 
 
 def test_a_generator_is_read_once_and_kept(store: Store) -> None:
@@ -353,3 +399,113 @@ def test_zendesk_groups_that_name_a_team_set_it_and_the_others_are_reported(stor
     assert report.unmatched_groups == ("Billing",)
     teams = {row.subject: row.team for row in store.list_tickets(TicketFilter()).rows}
     assert teams == {"Server down": "ops", "Invoice": None}
+
+
+# --- real exports (tests/data/real/README.md) ---------------------------------------------------
+
+MAIL_SUBJECT = "Mail to create fixture ticket for testing"
+
+
+def test_a_real_zendesk_tickets_response_imports_with_what_it_knows(store: Store) -> None:
+    # nukosuke/go-zendesk's recording of GET /api/v2/tickets.json on a real account: two
+    # tickets, no sideloads; the requester, assignee, organisation and group are only ids
+    report = store.import_tickets(Records("real/go-zendesk_tickets.json"), source="zendesk", now=NOW)
+    assert (report.imported, report.comments, report.already) == (2, 0, 0)
+    assert report.summary() == "imported 2 tickets (0 comments), 0 already imported, 8 warnings, 0 errors"
+    assert report.missing == (("group 360004077472", 2), ("organization 360363695492", 2), ("user 377922500012", 2))
+    assert [str(r) for r in report.repairs][:2] == [
+        "ticket #2: requester_id: user 377922500012 is not in the file: the customer is the mail's sender,"
+        " Yosuke Tamura <nukosuke@lavabit.com>",
+        "ticket #2: assignee_id: user 377922500012 is not in the file: left unassigned",
+    ]
+    got = by_subject(store)
+    assert set(got) == {MAIL_SUBJECT, "にゃー"}
+    mail = got[MAIL_SUBJECT]
+    row = mail.row
+    assert (row.status, row.priority, row.type, row.channel, row.assignee, row.team) == (
+        "resolved", "P2", "incident", "email", None, None,
+    )  # fmt: skip
+    assert row.number.startswith("201906")
+    assert row.created_at == datetime(2019, 6, 3, 2, 23, 47, tzinfo=UTC)
+    assert row.updated_at == row.resolved_at == datetime(2019, 6, 5, 1, 13, 24, tzinfo=UTC)
+    assert mail.description == "Mail to create fixture ticket for testing\n\nnukosuke (●ↀ ω ↀ●)"
+    assert mail.customer is not None
+    assert (mail.customer.name, mail.customer.email) == ("Yosuke Tamura", "nukosuke@lavabit.com")  # via.source.from
+    assert [(e.field, e.old) for e in mail.events if e.kind == "imported"] == [
+        ("source", None),
+        ("requester_id", "377922500012"),
+        ("assignee_id", "377922500012"),
+        ("organization_id", "360363695492"),
+        ("group_id", "360004077472"),
+    ]
+    cat = got["にゃー"]
+    assert (cat.row.status, cat.row.channel, cat.description, cat.customer) == ("resolved", "web", "ぬこすけ", None)
+    assert cat.row.created_at == datetime(2019, 6, 3, 2, 34, 52, tzinfo=UTC)
+
+    # the same ticket recorded as GET /api/v2/tickets/2.json: known; the search response: one more
+    one = store.import_tickets(Records("real/go-zendesk_ticket.json"), source="zendesk", now=NOW)
+    assert (one.imported, one.already, one.total_repairs, one.repairs) == (0, 1, 0, ())
+    found = store.import_tickets(Records("real/go-zendesk_search_ticket.json"), source="zendesk", now=NOW)
+    assert (found.imported, found.total_repairs) == (1, 3)
+    urgent = by_subject(store)["nyanyanyanya"]
+    assert (urgent.row.status, urgent.row.priority, urgent.row.channel) == ("new", "P0", "web")
+    assert urgent.description == "(●ↀ ω ↀ )"
+    assert urgent.row.first_response_due is not None  # open: SLA clocks from its original creation
+
+    before = counts(store)
+    for name in ("go-zendesk_tickets.json", "go-zendesk_ticket.json", "go-zendesk_search_ticket.json"):
+        again = store.import_tickets(Records(f"real/{name}"), source="zendesk", now=NOW)
+        assert (again.imported, again.total_repairs) == (0, 0)
+    after = counts(store)
+    assert after.pop("audit_log") == before.pop("audit_log") + 3
+    assert after == before
+
+
+def test_strict_refuses_a_real_file_naming_the_first_problem(store: Store) -> None:
+    before = counts(store)
+    with pytest.raises(ImportRejected) as err:
+        store.import_tickets(Records("real/go-zendesk_tickets.json"), source="zendesk", strict=True)
+    assert err.value.total == 8
+    assert err.value.problems[0] == (
+        "ticket #2: requester_id: user 377922500012 is not in the file (refused by --strict)"
+    )
+    assert str(err.value).startswith("8 errors in the input, nothing imported: ticket #2: requester_id:")
+    assert counts(store) == before
+
+
+def test_a_real_ticket_with_its_comments_response(store: Store) -> None:
+    # GET /api/v2/tickets/2.json and GET /api/v2/tickets/2/comments.json, as recorded by
+    # go-zendesk, in one document: "plain_body" is "" beside the text, and the first comment
+    # is an hour before the ticket (the recording's clock skew)
+    doc = json.loads((REAL / "go-zendesk_ticket.json").read_text(encoding="utf-8"))
+    doc |= json.loads((REAL / "go-zendesk_ticket_comments.json").read_text(encoding="utf-8"))
+    report = store.import_tickets(list(zendesk_document(doc, now=NOW)), source="zendesk")
+    assert (report.imported, report.comments) == (1, 2)
+    skew = [str(r) for r in report.repairs if r.field.startswith("comments")]
+    assert skew == [
+        "ticket #2: comments[0].created_at: 2019-06-03T01:23:47+00:00 is before created_at"
+        " 2019-06-03T02:23:47+00:00: set to created_at"
+    ]
+    (ticket,) = by_subject(store).values()
+    created = datetime(2019, 6, 3, 2, 23, 47, tzinfo=UTC)
+    assert [(c.body.rsplit("\n", 1)[-1], c.created_at) for c in ticket.comments] == [(MAIL_SUBJECT, created)] * 2
+    event = next(e for e in ticket.events if e.field == "comments[0].created_at")
+    assert (event.kind, event.old, event.new) == ("imported", "2019-06-03T01:23:47+00:00", "2019-06-03T02:23:47+00:00")
+
+
+def test_an_unknown_type_with_a_nearest_one_is_repaired(store: Store) -> None:
+    src = "external_id,subject,type\n1,Screen flickers,Technical issue\n2,Refund please,Refund request\n3,x,gripe\n"
+    with pytest.raises(ImportRejected) as err:
+        store.import_tickets(csv_records(src), source="csv")
+    assert err.value.problems == [
+        "line 4: type: unknown type 'gripe' (known: complaint, incident, question, service_request)"
+    ]  # no nearest type: still an error
+    report = store.import_tickets(csv_records(src.rsplit("3,", 1)[0]), source="csv")
+    assert [str(r) for r in report.repairs] == [
+        "line 2 (ticket 1): type: unknown type 'technical_issue': imported as incident",
+        "line 3 (ticket 2): type: unknown type 'refund_request': imported as service_request",
+    ]
+    got = by_subject(store)
+    assert (got["Screen flickers"].row.type, got["Refund please"].row.type) == ("incident", "service_request")
+    event = next(e for e in got["Screen flickers"].events if e.field == "type")
+    assert (event.old, event.new) == ("technical_issue", "incident")

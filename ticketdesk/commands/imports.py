@@ -22,8 +22,10 @@ import typer
 from ticketdesk.cli import echo, handled, open_store
 from ticketdesk.rules.text import one_line
 
-#: Errors printed before "… and N more".
+#: Errors (and warnings) printed before "… and N more".
 SHOWN_ERRORS = 20
+#: References missing from the file named before "and N more".
+SHOWN_MISSING = 20
 
 
 class ImportFormat(StrEnum):
@@ -98,6 +100,10 @@ def register(app: typer.Typer) -> None:
             typer.Option("--source", help="Name of the system the tickets come from [default: the format name]"),
         ] = None,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check the whole file; write nothing")] = False,
+        strict: Annotated[
+            bool,
+            typer.Option("--strict", help="Refuse what would be repaired (every warning is an error; nothing written)"),
+        ] = False,
         delimiter: Annotated[
             str | None, typer.Option("--delimiter", help="CSV field separator (default ',', 'tab' for a tab)")
         ] = None,
@@ -118,6 +124,14 @@ def register(app: typer.Typer) -> None:
         known by a hash of its subject, description, customer and creation time. The whole
         file is checked first; any error is reported with its line and field, and nothing is
         written. Team leads and admins only.
+
+        Small inconsistencies of real exports are repaired and said (a warning on stderr
+        naming the record, ticket and field, and an event on the ticket): times out of order
+        by clock skew are clamped, users, organisations and groups missing from the file are
+        listed (the ticket keeps what is known), a vendor's status, priority or type becomes
+        the nearest of ours, a blank subject the first line of the description, duplicate
+        or invalid tags, over-long fields, bad email addresses (the customer is kept) and
+        control characters are cleaned. --strict refuses them instead.
         """
         with handled():
             from ticketdesk.rules.import_map import parse_mapping
@@ -135,14 +149,14 @@ def register(app: typer.Typer) -> None:
             with _input_file(file) as path:
                 records = _FileRecords(path, fmt, mapping, sep)
                 store = open_store(ctx)
-                _run(store, records, source=source or fmt.value, dry_run=dry_run)
+                _run(store, records, source=source or fmt.value, dry_run=dry_run, strict=strict)
 
 
-def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> None:
+def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool, strict: bool) -> None:
     from ticketdesk.store.importer import ImportRejected
 
     try:
-        report = store.import_tickets(records, source=source, dry_run=dry_run, progress=_progress())
+        report = store.import_tickets(records, source=source, dry_run=dry_run, strict=strict, progress=_progress())
     except ImportRejected as exc:
         if exc.total == 1 and exc.problems:  # the CLI contract's one line
             sys.stderr.write(f"ticketdesk: error: {one_line(exc.problems[0])} (nothing was imported)\n")
@@ -166,6 +180,27 @@ def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool) -> No
         echo(
             f"{report.unmatched_agents:,} assignees or comment authors matched no agent (by email or login):"
             " left unassigned, or written by you with a '(from …)' first line"
+        )
+    _warn(report)
+
+
+def _warn(report: Any) -> None:
+    """The repairs, on stderr after the import: each (the first SHOWN_ERRORS), then the
+    users, organisations and groups the file refers to but does not hold, once each."""
+    told = [r for r in report.repairs if not r.missing][:SHOWN_ERRORS]
+    for fix in told:
+        sys.stderr.write(f"ticketdesk: warning: {one_line(str(fix))}\n")
+    rest = report.total_repairs - report.total_missing - len(told)
+    if rest > 0:
+        note = " (each is in its ticket's events)" if not report.dry_run else ""
+        sys.stderr.write(f"ticketdesk: warning: … and {rest:,} more repairs{note}\n")
+    if report.missing:
+        names = ", ".join(
+            f"{one_line(ref, 80)} ({n:,} ticket{'s' if n != 1 else ''})" for ref, n in report.missing[:SHOWN_MISSING]
+        )
+        more = f" and {len(report.missing) - SHOWN_MISSING:,} more" if len(report.missing) > SHOWN_MISSING else ""
+        sys.stderr.write(
+            f"ticketdesk: warning: not in the file (the tickets were imported with what is known): {names}{more}\n"
         )
 
 

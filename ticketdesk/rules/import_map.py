@@ -7,6 +7,14 @@ so a caller can report every error of a file and stream 100,000 records in flat 
 What only the database can tell (is the team known, was the ticket imported before) is
 checked by the store (store/importer.py).
 
+Real exports from other desks carry small inconsistencies (clock skew, a requester missing
+from the file, a vendor's status we don't have, a blank subject, a bad address, control
+characters). What is obviously repairable is repaired and said: the ticket carries an
+`ImportRepair` per change (where, field, what was wrong, what was kept), the store lists them
+after the import and writes each into the ticket's events; `strict` imports refuse them. Only
+what cannot be represented (a date that is no date, a value with no nearest one of ours) is
+an `ImportProblem`.
+
 CSV and JSON Lines carry our field names (`FIELDS`); `--map subject=Title,...` renames
 columns (or JSON keys) of the file to our fields. Zendesk exports are read in their own
 shape: the API's `{"tickets": [...], "users": [...], "organizations": [...]}` document
@@ -25,6 +33,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
+from functools import lru_cache
 from typing import Any, TextIO
 
 from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
@@ -129,6 +138,100 @@ ZENDESK_CHANNEL: dict[str, Channel] = {
 }
 ZENDESK_AGENT_ROLES = frozenset({"agent", "admin"})
 
+# Words in other desks' values that name the nearest of ours: a value none of our words or
+# aliases match is repaired to the first of these words it contains ("Pending Customer
+# Response" -> pending, Zendesk's "deleted" -> closed), with a warning. A value with none of
+# them ("urgentish", "gone") has no nearest: an error.
+STATUS_NEAREST: dict[str, Status] = {
+    "new": Status.NEW,
+    "unassigned": Status.NEW,
+    "open": Status.OPEN,
+    "reopened": Status.OPEN,
+    "escalated": Status.OPEN,
+    "active": Status.OPEN,
+    "progress": Status.IN_PROGRESS,
+    "investigating": Status.IN_PROGRESS,
+    "pending": Status.PENDING,
+    "waiting": Status.PENDING,
+    "awaiting": Status.PENDING,
+    "hold": Status.ON_HOLD,
+    "onhold": Status.ON_HOLD,
+    "suspended": Status.ON_HOLD,
+    "resolved": Status.RESOLVED,
+    "solved": Status.RESOLVED,
+    "fixed": Status.RESOLVED,
+    "closed": Status.CLOSED,
+    "deleted": Status.CLOSED,
+    "archived": Status.CLOSED,
+    "cancelled": Status.CLOSED,
+    "canceled": Status.CLOSED,
+    "rejected": Status.CLOSED,
+    "spam": Status.CLOSED,
+    "merged": Status.CLOSED,
+}
+PRIORITY_NEAREST: dict[str, Priority] = {
+    "urgent": Priority.P0,
+    "critical": Priority.P0,
+    "blocker": Priority.P0,
+    "highest": Priority.P0,
+    "emergency": Priority.P0,
+    "high": Priority.P1,
+    "major": Priority.P1,
+    "important": Priority.P1,
+    "normal": Priority.P2,
+    "medium": Priority.P2,
+    "moderate": Priority.P2,
+    "standard": Priority.P2,
+    "low": Priority.P3,
+    "lowest": Priority.P3,
+    "minor": Priority.P3,
+    "trivial": Priority.P3,
+}
+TYPE_NEAREST: dict[str, str] = {
+    "incident": "incident",
+    "issue": "incident",
+    "problem": "incident",
+    "bug": "incident",
+    "fault": "incident",
+    "error": "incident",
+    "outage": "incident",
+    "technical": "incident",
+    "question": "question",
+    "inquiry": "question",
+    "enquiry": "question",
+    "query": "question",
+    "request": "service_request",
+    "task": "service_request",
+    "change": "service_request",
+    "refund": "service_request",
+    "cancellation": "service_request",
+    "access": "service_request",
+    "complaint": "complaint",
+    "feedback": "complaint",
+    "suggestion": "complaint",
+}
+CHANNEL_NEAREST: dict[str, Channel] = {
+    "email": Channel.EMAIL,
+    "mail": Channel.EMAIL,
+    "phone": Channel.PHONE,
+    "voice": Channel.PHONE,
+    "call": Channel.PHONE,
+    "sms": Channel.PHONE,
+    "chat": Channel.CHAT,
+    "whatsapp": Channel.CHAT,
+    "messenger": Channel.CHAT,
+    "web": Channel.WEB,
+    "social": Channel.WEB,
+    "twitter": Channel.WEB,
+    "facebook": Channel.WEB,
+    "instagram": Channel.WEB,
+    "forum": Channel.WEB,
+    "form": Channel.WEB,
+}
+_WORDS = re.compile(r"[^\W_]+")
+#: The most of an original value an event or a warning repeats.
+SHOWN_MAX = 200
+
 _TAG_SPLIT = re.compile(r"[,;\s]+")
 
 
@@ -142,6 +245,37 @@ class ImportProblem(ValueError):
         self.field = field
         self.message = message
         self.line = line
+
+
+@dataclass(frozen=True)
+class ImportRepair:
+    """Something a record had that we repaired instead of refusing: where it is, the
+    field, what was wrong (`problem`) and what was done (`action`); `old`/`new` are the
+    values for the ticket's event. `missing` names a record the file refers to but does not
+    hold ("user 377922500012"), so the import can list them once at the end."""
+
+    where: str
+    line: int | None
+    field: str
+    problem: str
+    action: str
+    old: str | None = None
+    new: str | None = None
+    missing: str | None = None
+    #: the ticket's id in the source, when the record has one and `where` does not say it
+    ticket: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.where} (ticket {self.ticket})" if self.ticket else self.where
+
+    def __str__(self) -> str:
+        """The warning: `line 4 (ticket 1595): status: unknown status 'deleted': imported as closed`."""
+        return f"{self.label}: {self.field}: {self.problem}: {self.action}"
+
+    def refusal(self) -> str:
+        """The error `--strict` makes of it."""
+        return f"{self.label}: {self.field}: {self.problem} (refused by --strict)"
 
 
 @dataclass(frozen=True)
@@ -190,6 +324,8 @@ class ImportedTicket:
     comments: tuple[ImportedComment, ...] = ()
     #: the source's group (Zendesk): sets the team when it names one of ours, else ignored
     team_hint: str | None = None
+    #: what was repaired in this record (empty for a clean one)
+    repairs: tuple[ImportRepair, ...] = ()
 
     @property
     def hashed_id(self) -> bool:
@@ -295,11 +431,24 @@ def type_key(value: str) -> str:
     return TYPE_ALIASES.get(key, key)
 
 
-def split_tags(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = [str(v) for v in value] if isinstance(value, list | tuple) else _TAG_SPLIT.split(str(value))
-    return tuple(dict.fromkeys(text.validate_tag(t) for t in items if t and t.strip()))
+def nearest(value: str, table: Mapping[str, Any]) -> Any:
+    """The value of the first word of `value` that `table` knows, or None."""
+    for word in _WORDS.findall(value.lower()):
+        found = table.get(word)
+        if found is not None:
+            return found
+    return None
+
+
+def nearest_type(value: str, known: Iterable[str]) -> str | None:
+    """The nearest of the database's ticket types to an unknown one ("Technical issue" ->
+    incident), or None."""
+    known = set(known)
+    found = nearest(value.replace("_", " "), TYPE_NEAREST)
+    return found if found in known else None
+
+
+_TAG_BAD = re.compile(r"[^\w.\-:/+]+")
 
 
 def content_id(*parts: object) -> str:
@@ -321,16 +470,119 @@ def _str(value: Any) -> str | None:
     return s or None
 
 
+def shown(value: str | None) -> str | None:
+    """An original value as an event or a warning repeats it: at most SHOWN_MAX characters,
+    a NUL written as `\\x00` (PostgreSQL stores no NUL; the rest is escaped on display)."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "\\x00")
+    return value if len(value) <= SHOWN_MAX else value[: SHOWN_MAX - 1] + "…"
+
+
+@lru_cache(maxsize=65_536)
+def _checked_email(value: str) -> tuple[str | None, str]:
+    """(the address, lower-cased) or (None, why it is not one); cached: a big import
+    meets the same customers many times and checks every record twice."""
+    try:
+        return text.validate_email(value, "address").lower(), ""
+    except ValueError as exc:
+        why = str(exc)
+        return None, why.rpartition("is not a valid email address: ")[2] or why.removeprefix("address ")
+
+
 # --- one record ----------------------------------------------------------------------------------
 
 
 class _Problems:
-    def __init__(self, where: str, line: int | None) -> None:
+    """What is wrong with one record: problems (it cannot be imported) and repairs (it was
+    imported with a change, said)."""
+
+    def __init__(self, where: str, line: int | None, repairs: Iterable[ImportRepair] = ()) -> None:
         self.where, self.line = where, line
         self.found: list[ImportProblem] = []
+        self.fixes: list[ImportRepair] = list(repairs)
 
     def add(self, field: str, message: str) -> None:
         self.found.append(ImportProblem(self.where, field, message, line=self.line))
+
+    def fix(
+        self, field: str, problem: str, action: str, *, old: str | None = None, new: str | None = None,
+        missing: str | None = None,
+    ) -> None:  # fmt: skip
+        self.fixes.append(ImportRepair(self.where, self.line, field, problem, action, shown(old), shown(new), missing))
+
+    def line_text(self, field: str, value: Any, limit: int | None = None) -> str | None:
+        """A single-line field: control characters stripped (`strip_line`), cut to `limit`
+        characters; each change is a repair. Empty is None."""
+        raw = _str(value)
+        if raw is None:
+            return None
+        if text.has_control(raw):
+            cleaned, _ = text.strip_line(raw)
+            self.fix(field, "control characters", "removed", old=raw, new=cleaned)
+            raw = cleaned.strip() or None
+            if raw is None:
+                return None
+        if limit is not None and len(raw) > limit:
+            self.fix(field, f"{len(raw)} characters long (at most {limit})", f"cut to {limit}", old=raw)
+            raw = raw[:limit].rstrip()
+        return raw
+
+    def body(self, field: str, value: Any) -> str:
+        """A description, resolution or comment: NUL characters removed, text that is not
+        UTF-8 replaced, cut to text.BODY_MAX_BYTES; each change is a repair."""
+        raw = "" if value is None else str(value)
+        if "\x00" in raw:
+            raw = raw.replace("\x00", "")
+            self.fix(field, "NUL characters", "removed")
+        try:
+            data = raw.encode("utf-8")
+        except UnicodeEncodeError:
+            data = raw.encode("utf-8", "replace")
+            raw = data.decode("utf-8")
+            self.fix(field, "text that is not UTF-8", "replaced with '?'")
+        if len(data) > text.BODY_MAX_BYTES:
+            raw = data[: text.BODY_MAX_BYTES].decode("utf-8", "ignore")
+            self.fix(field, f"{len(data):,} bytes (at most {text.BODY_MAX_BYTES:,})", "cut to the limit")
+        return raw
+
+    def email(self, field: str, value: Any) -> tuple[str | None, str | None]:
+        """(a checked address or None, the raw text when it was no address); a bad address
+        is dropped with a repair, keeping the person."""
+        raw = self.line_text(field, value)
+        if raw is None:
+            return None, None
+        address, why = _checked_email(raw)
+        if address is None or len(address) > EMAIL_MAX:
+            self.fix(field, f"not an email address ({why or 'too long'})", "kept without the address", old=raw)
+            return None, raw
+        return address, None
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, list | tuple):
+            items = [str(v) for v in value if v is not None]
+        else:
+            items = _TAG_SPLIT.split(str(value))
+        out: dict[str, None] = {}
+        for item in items:
+            raw = item.strip()
+            if not raw:
+                continue
+            try:
+                tag = text.validate_tag(raw)
+            except ValueError:
+                tag = _TAG_BAD.sub("-", raw.lower()).strip("-.:/+")[: text.TAG_MAX].strip("-.:/+")
+                if not tag:
+                    self.fix("tags", f"tag {raw!r} has no letters or digits", "dropped", old=raw)
+                    continue
+                self.fix("tags", f"tag {raw!r} is not valid", f"kept as {tag!r}", old=raw, new=tag)
+            if tag in out:
+                self.fix("tags", f"tag {raw!r} twice", "kept once", old=raw, new=tag)
+                continue
+            out[tag] = None
+        return tuple(out)
 
 
 def build_ticket(
@@ -340,10 +592,11 @@ def build_ticket(
     line: int | None,
     now: datetime,
     comments: tuple[ImportedComment, ...] = (),
-    lenient_subject: bool = False,
+    repairs: Iterable[ImportRepair] = (),
 ) -> ImportedTicket | list[ImportProblem]:
-    """Our fields (strings, or JSON values) -> a ticket, or every problem of the record."""
-    bad = _Problems(where, line)
+    """Our fields (strings, or JSON values) -> a ticket with its repairs, or every problem
+    of the record. `repairs` are the reader's own (a Zendesk user missing from the file)."""
+    bad = _Problems(where, line, repairs)
 
     def conv(field: str, fn: Any, default: Any = None) -> Any:
         raw = values.get(field)
@@ -355,70 +608,81 @@ def build_ticket(
             bad.add(field, str(exc).removeprefix(f"{field}: "))
             return default
 
-    external = _str(values.get("external_id"))
+    def vocab(field: str, parse: Any, table: Mapping[str, Any], default: Any) -> Any:
+        """Ours or an alias, silently; else the nearest (a repair); else a problem."""
+        raw = _str(values.get(field))
+        if raw is None:
+            return default.value
+        try:
+            return parse(raw).value
+        except ValueError as exc:
+            found = nearest(raw.replace("_", " "), table)
+            if found is None:
+                bad.add(field, str(exc))
+                return default.value
+            bad.fix(field, f"unknown {field} {raw!r}", f"imported as {found.value}", old=raw, new=found.value)
+            return found.value
+
+    external = bad.line_text("external_id", values.get("external_id"))
     if external is not None and len(external) > EXTERNAL_ID_MAX:
         bad.add("external_id", f"is {len(external)} characters long (at most {EXTERNAL_ID_MAX})")
-    description = conv("description", lambda v: text.validate_body(str(v), "description"), "")
-    subject_raw = _str(values.get("subject"))
-    if subject_raw is None and lenient_subject:
+    description = bad.body("description", values.get("description"))
+    subject = bad.line_text("subject", values.get("subject"), text.SUBJECT_MAX)
+    if subject is None:
         first = next((ln.strip() for ln in description.splitlines() if ln.strip()), "")
-        subject_raw = (first[:120] + "…") if len(first) > 120 else (first or "(no subject)")
-    try:
-        subject = text.validate_subject(subject_raw)
-    except ValueError as exc:
-        bad.add("subject", str(exc).removeprefix("subject "))
-        subject = ""
-    status = conv("status", lambda v: parse_status(str(v)).value, Status.NEW.value)
-    priority = conv("priority", lambda v: parse_priority(str(v)).value, DEFAULT_PRIORITY.value)
+        first, _ = text.strip_line(first)
+        subject = (first[:120] + "…") if len(first) > 120 else (first or "(no subject)")
+        source = "the first line of the description" if first else "none in the description either"
+        bad.fix("subject", "blank", f"set to {subject!r} ({source})", new=subject)
+    status = vocab("status", parse_status, STATUS_NEAREST, Status.NEW)
+    priority = vocab("priority", parse_priority, PRIORITY_NEAREST, DEFAULT_PRIORITY)
+    channel = vocab("channel", parse_channel, CHANNEL_NEAREST, Channel.WEB)
     ticket_type = conv("type", lambda v: type_key(str(v)), DEFAULT_TYPE)
-    channel = conv("channel", lambda v: parse_channel(str(v)).value, Channel.WEB.value)
     level = conv("support_level", lambda v: parse_enum(SupportLevel, str(v), "support level").value, "L1")
-    category = conv("category", lambda v: text.validate_category(str(v)))
-    tags = conv("tags", split_tags, ())
-    resolution = conv("resolution", lambda v: text.validate_body(str(v), "resolution") or None)
+    category = bad.line_text("category", values.get("category"), text.CATEGORY_MAX)
+    tags = bad.tags(values.get("tags"))
+    resolution = bad.body("resolution", values["resolution"]) or None if values.get("resolution") else None
     dates = {f: conv(f, lambda v, f=f: parse_datetime(v, f)) for f in DATE_FIELDS}
 
-    name, email = _str(values.get("customer_name")), _str(values.get("customer_email"))
-    spec = _str(values.get("customer"))
+    name = bad.line_text("customer_name", values.get("customer_name"))
+    email, not_address = bad.email("customer_email", values.get("customer_email"))
+    spec = bad.line_text("customer", values.get("customer"))
     if spec is not None:
         spec_name, spec_email = parseaddr(spec)
-        if "@" in spec_email:
-            name, email = name or (spec_name.strip() or None), email or spec_email
-        else:
+        if "@" in spec_email and email is None and not_address is None:
+            email, not_address = bad.email("customer", spec_email)
+            name = name or (spec_name.strip() or None)
+        elif "@" not in spec_email:
             name = name or spec
-    if email is not None:
-        email = email.lower()
-        if "@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email):
-            bad.add("customer_email", f"not an email address: {email!r}")
+    name = name or not_address
     if name is not None and len(name) > NAME_MAX:
-        bad.add("customer_name", f"is {len(name)} characters long (at most {NAME_MAX})")
-    phone = _str(values.get("customer_phone"))
-    if phone is not None and len(phone) > PHONE_MAX:
-        bad.add("customer_phone", f"is {len(phone)} characters long (at most {PHONE_MAX})")
-    organisation = _str(values.get("organisation"))
-    if organisation is not None and len(organisation) > NAME_MAX:
-        bad.add("organisation", f"is {len(organisation)} characters long (at most {NAME_MAX})")
-    for field in ("customer_name", "customer_email", "customer_phone", "organisation", "team", "assignee"):
-        value = _str(values.get(field))
-        if value is not None and "\x00" in value:
-            bad.add(field, "contains a NUL character")
+        bad.fix("customer_name", f"{len(name)} characters long (at most {NAME_MAX})", f"cut to {NAME_MAX}", old=name)
+        name = name[:NAME_MAX].rstrip()
+    phone = bad.line_text("customer_phone", values.get("customer_phone"), PHONE_MAX)
+    organisation = bad.line_text("organisation", values.get("organisation"), NAME_MAX)
+    team = bad.line_text("team", values.get("team"))
+    assignee = bad.line_text("assignee", values.get("assignee"))
     if bad.found:
         return bad.found
 
     created = dates["created_at"]
-    times = _complete_times(
+    # no creation time in the file: the earliest thing it says happened to the ticket, else now
+    earliest = [t for t in dates.values() if t is not None] + [c.created_at for c in comments]
+    comments, times = _complete_times(
+        bad,
         status,
-        created or now,
+        created or (min(earliest) if earliest else now),
         dates["updated_at"],
         dates["resolved_at"],
         dates["closed_at"],
         dates["first_responded_at"],
         comments,
     )
-    if times[1] < times[0]:
-        return [ImportProblem(where, "updated_at", "is before created_at", line=line)]
     if external is None:
         external = content_id(subject, description, email, name, created.isoformat() if created else None)
+    fixes = tuple(bad.fixes)
+    if fixes and not external.startswith("hash:") and external not in where:
+        fixes = tuple(dataclasses.replace(r, ticket=external) for r in fixes)
     return ImportedTicket(
         where=where,
         line=line,
@@ -435,8 +699,8 @@ def build_ticket(
         customer_email=email,
         customer_phone=phone,
         organisation=organisation,
-        team=_str(values.get("team")),
-        assignee=_str(values.get("assignee")),
+        team=team,
+        assignee=assignee,
         tags=tags,
         created_at=times[0],
         updated_at=times[1],
@@ -445,10 +709,12 @@ def build_ticket(
         closed_at=times[4],
         resolution=resolution,
         comments=comments,
+        repairs=fixes,
     )
 
 
 def _complete_times(
+    bad: _Problems,
     status: str,
     created: datetime,
     updated: datetime | None,
@@ -456,14 +722,46 @@ def _complete_times(
     closed: datetime | None,
     first_response: datetime | None,
     comments: tuple[ImportedComment, ...],
-) -> tuple[datetime, datetime, datetime | None, datetime | None, datetime | None]:
-    """Fill what the file left out: updated is the latest known moment; a resolved or closed
-    ticket gets its resolved/closed time (from updated); the first response is the first
-    public agent comment."""
+) -> tuple[tuple[ImportedComment, ...], tuple[datetime, datetime, datetime | None, datetime | None, datetime | None]]:
+    """Put the ticket's own times in order and fill what the file left out.
+
+    Clock skew between a vendor's servers puts a time a little before the one it follows:
+    a time before the creation is clamped to it (updated, resolved, closed, first response,
+    a comment), closed before resolved moves resolved to it, updated before a later known
+    moment moves to that moment; each is a repair. Then: updated is the latest known
+    moment; a resolved or closed ticket gets its resolved/closed time (from updated); the
+    first response is the first public agent comment."""
+
+    def clamp(field: str, value: datetime | None, floor: datetime, what: str) -> datetime | None:
+        if value is None or value >= floor:
+            return value
+        bad.fix(field, f"{value.isoformat()} is before {what} {floor.isoformat()}", f"set to {what}",
+                old=value.isoformat(), new=floor.isoformat())  # fmt: skip
+        return floor
+
+    if any(c.created_at < created for c in comments):
+        fixed = []
+        for i, c in enumerate(comments):
+            at = clamp(f"comments[{i}].created_at", c.created_at, created, "created_at")
+            fixed.append(c if at == c.created_at else dataclasses.replace(c, created_at=at))
+        comments = tuple(fixed)
+    resolved = clamp("resolved_at", resolved, created, "created_at")
+    closed = clamp("closed_at", closed, created, "created_at")
+    first_response = clamp("first_responded_at", first_response, created, "created_at")
+    if closed is not None and resolved is not None and closed < resolved:
+        bad.fix("resolved_at", f"{resolved.isoformat()} is after closed_at {closed.isoformat()}",
+                "set to closed_at", old=resolved.isoformat(), new=closed.isoformat())  # fmt: skip
+        resolved = closed
     known = [t for t in (created, resolved, closed, first_response) if t is not None]
     known += [c.created_at for c in comments]
+    latest = max(known)
     if updated is None:
-        updated = max(known)
+        updated = latest
+    elif updated < latest:
+        what = "created_at" if latest == created else "the last thing that happened to it"
+        bad.fix("updated_at", f"{updated.isoformat()} is before {what} {latest.isoformat()}", f"set to {what}",
+                old=updated.isoformat(), new=latest.isoformat())  # fmt: skip
+        updated = latest
     if status == Status.CLOSED.value:
         closed = closed or updated
         resolved = resolved or closed
@@ -475,7 +773,7 @@ def _complete_times(
     if first_response is None:
         replies = [c.created_at for c in comments if c.author_kind == "agent" and c.public]
         first_response = min(replies) if replies else None
-    return created, updated, first_response, resolved, closed
+    return comments, (created, updated, first_response, resolved, closed)
 
 
 # --- CSV and JSON Lines ----------------------------------------------------------------------------
@@ -542,34 +840,33 @@ def read_jsonl(stream: TextIO, mapping: Mapping[str, str], *, now: datetime) -> 
             continue
         number, obj = item
         where = f"line {number}"
-        if number == 1 and isinstance(obj.get("tickets"), list):
+        if number == 1 and _is_document(obj):
             yield ImportProblem(where, "json", "this is a Zendesk export document: use --format zendesk", line=number)
             return
         values = {keys.get(k, k): v for k, v in obj.items()}
-        comments, problems = _jsonl_comments(values.get("comments"), where, number, now)
-        if problems:
-            yield from problems
+        bad = _Problems(where, number)
+        comments = _jsonl_comments(values.get("comments"), bad, now)
+        if bad.found:
+            yield from bad.found
             continue
-        result = build_ticket(values, where=where, line=number, now=now, comments=comments)
+        result = build_ticket(values, where=where, line=number, now=now, comments=comments, repairs=bad.fixes)
         if isinstance(result, list):
             yield from result
         else:
             yield result
 
 
-def _jsonl_comments(
-    items: Any, where: str, line: int, now: datetime
-) -> tuple[tuple[ImportedComment, ...], list[ImportProblem]]:
+def _jsonl_comments(items: Any, bad: _Problems, now: datetime) -> tuple[ImportedComment, ...]:
     if items is None:
-        return (), []
+        return ()
     if not isinstance(items, list):
-        return (), [ImportProblem(where, "comments", "expected a list of objects", line=line)]
+        bad.add("comments", "expected a list of objects")
+        return ()
     out: list[ImportedComment] = []
-    problems: list[ImportProblem] = []
     for i, item in enumerate(items):
         field = f"comments[{i}]"
         if not isinstance(item, dict):
-            problems.append(ImportProblem(where, field, "expected an object", line=line))
+            bad.add(field, "expected an object")
             continue
         try:
             kind = _norm(str(item.get("author_kind") or item.get("author") or "customer"))
@@ -581,44 +878,37 @@ def _jsonl_comments(
                 public = _bool(item["public"])
             else:
                 public = _norm(str(item.get("kind") or "public")) != "internal"
-            out.append(
-                ImportedComment(
-                    author_kind=kind,
-                    author_name=_author_name(item.get("author_name")),
-                    author_email=_author_email(item.get("author_email"), kind),
-                    public=public or kind == "customer",
-                    body=_comment_body(item.get("body") if "body" in item else item.get("plain_body")),
-                    created_at=parse_datetime(item.get("created_at"), "created_at") or now,
-                )
-            )
+            created = parse_datetime(item.get("created_at"), "created_at") or now
         except ValueError as exc:
-            problems.append(ImportProblem(where, field, str(exc), line=line))
-    return tuple(out), problems
+            bad.add(field, str(exc))
+            continue
+        body = _comment_body(item.get("body") if "body" in item else item.get("plain_body"), field, bad)
+        if body is None:
+            continue
+        name, email = _author(item.get("author_name"), item.get("author_email"), kind, field, bad)
+        out.append(ImportedComment(kind, name, email, public or kind == "customer", body, created))
+    return tuple(out)
 
 
-def _author_email(value: Any, kind: str) -> str | None:
-    """A comment author's email, lower-cased; a customer's is checked as the requester's is
-    (it becomes a customer's address)."""
-    email = (_str(value) or "").lower() or None
-    if email is not None and "\x00" in email:
-        raise ValueError("author_email: contains a NUL character")
-    bad = email is not None and ("@" not in email or len(email) > EMAIL_MAX or any(c.isspace() for c in email))
-    if bad and kind == "customer":
-        raise ValueError(f"author_email: not an email address: {email!r}")
-    return email
+def _author(name: Any, email: Any, kind: str, field: str, bad: _Problems) -> tuple[str | None, str | None]:
+    """A comment author's name and email (lower-cased), control characters stripped. A
+    customer's address is checked as the requester's is (it becomes a customer's address);
+    an agent's is only used to find the agent."""
+    clean_name = bad.line_text(f"{field}.author_name", name, NAME_MAX)
+    if kind == "customer":
+        address, not_address = bad.email(f"{field}.author_email", email)
+        who = clean_name or not_address
+        return who[:NAME_MAX] if who else None, address
+    raw = bad.line_text(f"{field}.author_email", email)
+    return clean_name, raw.lower() if raw else None
 
 
-def _author_name(value: Any) -> str | None:
-    name = _str(value)
-    if name is not None and "\x00" in name:
-        raise ValueError("author_name: contains a NUL character")
-    return name
-
-
-def _comment_body(value: Any) -> str:
-    body = text.validate_body(_str(value) or "", "body")
+def _comment_body(value: Any, field: str, bad: _Problems) -> str | None:
+    """The body, repaired like a description; an empty comment is skipped (a repair)."""
+    body = bad.body(f"{field}.body", _str(value) or "")
     if not body.strip():
-        raise ValueError("body: empty")
+        bad.fix(field, "empty (no body)", "skipped")
+        return None
     return body
 
 
@@ -635,10 +925,15 @@ def _bool(value: Any) -> bool:
 
 # --- Zendesk ---------------------------------------------------------------------------------
 
+#: The API responses read as they are: a ticket list (also the incremental export and a
+#: response with sideloads), one ticket (`GET /api/v2/tickets/{id}`) and search results.
+ZENDESK_DOCUMENT_KEYS = ("tickets", "ticket", "results")
+
 
 def read_zendesk(stream: TextIO, *, now: datetime) -> Iterator[Record]:
-    """A Zendesk export: the API document `{"tickets": [...], "users": [...], ...}` (loaded
-    whole), or NDJSON with one ticket per line (streamed)."""
+    """A Zendesk export: an API document (`{"tickets": [...], "users": [...], ...}`,
+    `{"ticket": {...}}` or search `{"results": [...]}`, loaded whole), or NDJSON with one
+    ticket per line (streamed)."""
     first = stream.readline()
     while first and not first.strip():
         first = stream.readline()
@@ -650,7 +945,7 @@ def read_zendesk(stream: TextIO, *, now: datetime) -> Iterator[Record]:
         obj = json.loads(first)
     except ValueError:
         obj = None
-    if isinstance(obj, dict) and "tickets" not in obj:
+    if isinstance(obj, dict) and not _is_document(obj):
         yield from _zendesk_lines(first, stream, now=now)
         return
     if obj is None:
@@ -659,18 +954,36 @@ def read_zendesk(stream: TextIO, *, now: datetime) -> Iterator[Record]:
         except ValueError as exc:
             yield ImportProblem(f"line {getattr(exc, 'lineno', 1)}", "json", f"not valid JSON ({exc})", line=1)
             return
-    if not isinstance(obj, dict) or not isinstance(obj.get("tickets"), list):
+    if not isinstance(obj, dict) or _zendesk_tickets(obj) is None:
         yield ImportProblem("line 1", "json", 'expected a Zendesk export: {"tickets": [...], "users": [...]}', line=1)
         return
     yield from zendesk_document(obj, now=now)
+
+
+def _is_document(obj: Mapping[str, Any]) -> bool:
+    """An API response document rather than one ticket (a ticket has an id)."""
+    return "id" not in obj and _zendesk_tickets(obj) is not None
+
+
+def _zendesk_tickets(doc: Mapping[str, Any]) -> list[Any] | None:
+    if isinstance(doc.get("tickets"), list):
+        return list(doc["tickets"])
+    if isinstance(doc.get("ticket"), dict):
+        return [doc["ticket"]]
+    if isinstance(doc.get("results"), list):  # search: only the results that are tickets
+        return [r for r in doc["results"] if not isinstance(r, dict) or r.get("result_type", "ticket") == "ticket"]
+    return None
 
 
 def zendesk_document(doc: Mapping[str, Any], *, now: datetime) -> Iterator[Record]:
     users = _by_id(doc.get("users"))
     orgs = _by_id(doc.get("organizations"))
     groups = _by_id(doc.get("groups"))
-    side = _comment_index(doc.get("comments"))
-    for i, ticket in enumerate(doc["tickets"]):
+    tickets = _zendesk_tickets(doc) or []
+    # one ticket's document with its comments response merged in: {"ticket": ..., "comments": [...]}
+    only = str(doc["ticket"].get("id")) if isinstance(doc.get("ticket"), dict) and "tickets" not in doc else None
+    side = _comment_index(doc.get("comments"), only)
+    for i, ticket in enumerate(tickets):
         if not isinstance(ticket, dict):
             yield ImportProblem(f"tickets[{i}]", "json", "expected an object")
             continue
@@ -730,8 +1043,10 @@ def _by_id(items: Any) -> dict[str, dict[str, Any]]:
     return {str(item["id"]): item for item in items if isinstance(item, dict) and item.get("id") is not None}
 
 
-def _comment_index(items: Any) -> dict[str, list[Any]]:
-    """Top-level comments: {"<ticket id>": [...]} or [{"ticket_id": ..., ...}]."""
+def _comment_index(items: Any, only: str | None = None) -> dict[str, list[Any]]:
+    """Top-level comments: {"<ticket id>": [...]} or [{"ticket_id": ..., ...}]; in a
+    document of `only` one ticket, comments without a ticket_id are that ticket's (the
+    API's comments response carries none)."""
     if isinstance(items, dict):
         return {str(k): v for k, v in items.items() if isinstance(v, list)}
     index: dict[str, list[Any]] = {}
@@ -739,6 +1054,8 @@ def _comment_index(items: Any) -> dict[str, list[Any]]:
         for item in items:
             if isinstance(item, dict) and item.get("ticket_id") is not None:
                 index.setdefault(str(item["ticket_id"]), []).append(item)
+            elif isinstance(item, dict) and only is not None:
+                index.setdefault(only, []).append(item)
     return index
 
 
@@ -749,6 +1066,20 @@ def _person(ref: Any, users: Mapping[str, dict[str, Any]]) -> dict[str, Any] | N
     if ref is None:
         return None
     return users.get(str(ref))
+
+
+def _zendesk_value(bad: _Problems, field: str, raw: str, ours: Mapping[str, Any], table: Mapping[str, Any]) -> Any:
+    """A Zendesk status or priority: Zendesk's own word, else the nearest of ours (a
+    repair), else a problem."""
+    found = ours.get(raw.lower())
+    if found is not None:
+        return found
+    near = nearest(raw, table)
+    if near is None:
+        bad.add(field, f"unknown Zendesk {field} {raw!r} (expected one of: {', '.join(ours)})")
+        return None
+    bad.fix(field, f"unknown Zendesk {field} {raw!r}", f"imported as {near.value}", old=raw, new=near.value)
+    return near
 
 
 def zendesk_ticket(
@@ -763,31 +1094,72 @@ def zendesk_ticket(
     groups: Mapping[str, dict[str, Any]] | None = None,
 ) -> ImportedTicket | list[ImportProblem]:
     """One Zendesk ticket (API shape) -> a ticket; statuses, priorities, types and channels
-    mapped to ours, the requester and organisation from `users` / `orgs` (or embedded)."""
+    mapped to ours, the requester and organisation from `users` / `orgs` (or embedded).
+
+    A user, organisation or group the ticket refers to that the file does not hold is a
+    repair naming it (`missing`): the ticket is imported with what is known (an email
+    ticket's requester is the mail's sender, `via.source.from`)."""
     bad = _Problems(where, line)
     zid = _str(ticket.get("id"))
     if zid is None:
         bad.add("id", "missing (every Zendesk ticket has one)")
-    status_raw = (_str(ticket.get("status")) or "new").lower()
-    status = ZENDESK_STATUS.get(status_raw)
-    if status is None:
-        bad.add("status", f"unknown Zendesk status {status_raw!r} (expected one of: {', '.join(ZENDESK_STATUS)})")
+    status = _zendesk_value(bad, "status", _str(ticket.get("status")) or "new", ZENDESK_STATUS, STATUS_NEAREST)
     priority_raw = _str(ticket.get("priority"))
-    priority = ZENDESK_PRIORITY.get(priority_raw.lower()) if priority_raw else DEFAULT_PRIORITY
-    if priority is None:
-        known = ", ".join(ZENDESK_PRIORITY)
-        bad.add("priority", f"unknown Zendesk priority {priority_raw!r} (expected one of: {known})")
-    type_raw = (_str(ticket.get("type")) or "").lower()
+    priority = (
+        _zendesk_value(bad, "priority", priority_raw, ZENDESK_PRIORITY, PRIORITY_NEAREST)
+        if priority_raw
+        else DEFAULT_PRIORITY
+    )
+    type_raw = _str(ticket.get("type"))
+    ticket_type = ZENDESK_TYPE.get(type_raw.lower()) if type_raw else DEFAULT_TYPE
+    if ticket_type is None and type_raw:
+        ticket_type = nearest(type_raw, TYPE_NEAREST) or DEFAULT_TYPE
+        bad.fix(
+            "type", f"unknown Zendesk type {type_raw!r}", f"imported as {ticket_type}", old=type_raw, new=ticket_type
+        )
     via = ticket.get("via")
     channel_raw = (_str(via.get("channel")) if isinstance(via, dict) else _str(via)) or "web"
     channel = ZENDESK_CHANNEL.get(channel_raw.lower(), Channel.WEB)
+    try:
+        created = parse_datetime(ticket.get("created_at"), "created_at") or now
+    except ValueError:
+        created = now  # build_ticket reports it
 
-    requester = _person(ticket.get("requester") or ticket.get("requester_id"), users)
-    assignee = _person(ticket.get("assignee") or ticket.get("assignee_id"), users)
+    # the people and organisations this ticket names, embedded or from the document
+    known = dict(users)
+    for key in ("requester", "assignee", "submitter"):
+        embedded = ticket.get(key)
+        if isinstance(embedded, dict) and embedded.get("id") is not None:
+            known.setdefault(str(embedded["id"]), embedded)
+    requester = _person(ticket.get("requester") or ticket.get("requester_id"), known)
+    if requester is None and ticket.get("requester_id") is not None:
+        rid = ticket["requester_id"]
+        sender = via.get("source", {}).get("from") if isinstance(via, dict) else None
+        if isinstance(sender, dict) and _str(sender.get("address")):
+            requester = {"name": sender.get("name"), "email": sender.get("address"), "role": "end-user"}
+            who = f"{_str(sender.get('name')) or ''} <{_str(sender.get('address'))}>".strip()
+            action = f"the customer is the mail's sender, {who}"
+        else:
+            action = "imported without a customer"
+        bad.fix("requester_id", f"user {rid} is not in the file", action, old=str(rid), missing=f"user {rid}")
+    assignee = _person(ticket.get("assignee") or ticket.get("assignee_id"), known)
+    if assignee is None and ticket.get("assignee_id") is not None:
+        aid = ticket["assignee_id"]
+        bad.fix("assignee_id", f"user {aid} is not in the file", "left unassigned", old=str(aid), missing=f"user {aid}")
+    org_field = "organization_id"
     org_ref = ticket.get("organization") or ticket.get("organization_id")
     if org_ref is None and requester is not None:
         org_ref = requester.get("organization") or requester.get("organization_id")
+        org_field = "requester's organization_id"
     org = org_ref if isinstance(org_ref, dict) else orgs.get(str(org_ref)) if org_ref is not None else None
+    if org is None and org_ref is not None:
+        bad.fix(org_field, f"organization {org_ref} is not in the file", "imported without an organisation",
+                old=str(org_ref), missing=f"organization {org_ref}")  # fmt: skip
+    group_ref = ticket.get("group") or ticket.get("group_id")
+    group = group_ref if isinstance(group_ref, dict) else (groups or {}).get(str(group_ref)) if group_ref else None
+    if group is None and group_ref is not None:
+        bad.fix("group_id", f"group {group_ref} is not in the file", "no team from it",
+                old=str(group_ref), missing=f"group {group_ref}")  # fmt: skip
 
     people = {str(ticket.get("requester_id")): "customer"} if ticket.get("requester_id") is not None else {}
     if ticket.get("assignee_id") is not None:
@@ -797,10 +1169,9 @@ def zendesk_ticket(
         bad.add("comments", "expected a list")
         comments = []
     for i, c in enumerate(comments):
-        try:
-            parsed.append(_zendesk_comment(c, users, people))
-        except ValueError as exc:
-            bad.add(f"comments[{i}]", str(exc))
+        comment = _zendesk_comment(c, f"comments[{i}]", known, people, bad, created)
+        if comment is not None:
+            parsed.append(comment)
     description = _str(ticket.get("description")) or ""
     # Zendesk's description is the first comment: keep it once, as the description.
     if parsed and description and parsed[0].body.strip() == description.strip():
@@ -815,7 +1186,7 @@ def zendesk_ticket(
         "description": description,
         "status": status.value,
         "priority": priority.value,
-        "type": ZENDESK_TYPE.get(type_raw, DEFAULT_TYPE),
+        "type": ticket_type,
         "channel": channel.value,
         "customer_name": requester.get("name") if requester else None,
         "customer_email": requester.get("email") if requester else None,
@@ -829,38 +1200,58 @@ def zendesk_ticket(
     }
     result = build_ticket(
         values, where=where, line=line, now=now, comments=tuple(sorted(parsed, key=lambda c: c.created_at)),
-        lenient_subject=True,
+        repairs=bad.fixes,
     )  # fmt: skip
-    group_ref = ticket.get("group") or ticket.get("group_id")
-    group = group_ref if isinstance(group_ref, dict) else (groups or {}).get(str(group_ref)) if group_ref else None
     if isinstance(result, ImportedTicket) and group and _str(group.get("name")):
         result = dataclasses.replace(result, team_hint=_str(group.get("name")))
     return result
 
 
-def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mapping[str, str]) -> ImportedComment:
+def _zendesk_comment(
+    c: Any,
+    field: str,
+    users: Mapping[str, dict[str, Any]],
+    people: Mapping[str, str],
+    bad: _Problems,
+    ticket_created: datetime,
+) -> ImportedComment | None:
+    """One comment, or None when it is skipped (empty: a repair) or bad (a problem)."""
     if not isinstance(c, dict):
-        raise ValueError("expected a comment object")
-    author = _person(c.get("author") or c.get("author_id"), users)
+        bad.add(field, "expected a comment object")
+        return None
+    author_id = c.get("author_id")
+    author = _person(c.get("author") or author_id, users)
     role = (_str(author.get("role")) or "").lower() if author else ""
-    if role:
-        kind = "agent" if role in ZENDESK_AGENT_ROLES else "customer"
-    else:
-        kind = people.get(str(c.get("author_id")), "agent")
-    public = _bool(c.get("public", True))
-    body = c.get("plain_body") if c.get("plain_body") is not None else c.get("body")
-    created = parse_datetime(c.get("created_at"), "created_at")
+    by_role = "agent" if role in ZENDESK_AGENT_ROLES else "customer"
+    kind = by_role if role else people.get(str(author_id), "agent")
+    try:
+        public = _bool(c.get("public", True))
+        created = parse_datetime(c.get("created_at"), "created_at")
+    except ValueError as exc:
+        bad.add(field, str(exc))
+        return None
     if created is None:
-        raise ValueError("created_at: missing")
-    name = _author_name(author.get("name")) if author else None
-    if author is None and c.get("author_id") is not None and str(c["author_id"]) not in people:
-        name = f"Zendesk user {c['author_id']}"
+        bad.fix(f"{field}.created_at", "missing", "set to the ticket's created_at")
+        created = ticket_created
+    # plain_body, else body: a recorded response may carry "plain_body": "" beside the text
+    raw = next((v for v in (c.get("plain_body"), c.get("body"), c.get("html_body")) if _str(v)), None)
+    body = _comment_body(raw, field, bad)
+    if body is None:
+        return None
+    if author is not None:
+        name, email = _author(author.get("name"), author.get("email"), kind, field, bad)
+    else:
+        name = email = None
+        if author_id is not None and str(author_id) not in people:
+            name = f"Zendesk user {author_id}"
+            bad.fix(f"{field}.author_id", f"user {author_id} is not in the file", f"written as {name!r}",
+                    old=str(author_id), missing=f"user {author_id}")  # fmt: skip
     return ImportedComment(
         author_kind=kind,
         author_name=name,
-        author_email=_author_email(author.get("email"), kind) if author else None,
+        author_email=email,
         public=public or kind == "customer",
-        body=_comment_body(body),
+        body=body,
         created_at=created,
     )
 
@@ -868,10 +1259,13 @@ def _zendesk_comment(c: Any, users: Mapping[str, dict[str, Any]], people: Mappin
 __all__ = [
     "FIELDS",
     "ImportProblem",
+    "ImportRepair",
     "ImportedComment",
     "ImportedTicket",
     "Record",
     "build_ticket",
+    "nearest",
+    "nearest_type",
     "parse_datetime",
     "parse_mapping",
     "read_csv",

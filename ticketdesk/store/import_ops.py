@@ -34,6 +34,7 @@ class ImportOps:
         *,
         source: str,
         dry_run: bool = False,
+        strict: bool = False,
         batch_size: int = BATCH,
         now: datetime | None = None,
         progress: Callable[[int, int], None] | None = None,
@@ -44,8 +45,11 @@ class ImportOps:
         `records` is read twice (validation, then writing): pass something re-iterable,
         e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
         a list first. Any problem raises ImportRejected listing them all, before anything is
-        written. A record whose (source, external id) was imported before is skipped, so
-        importing the same file again adds nothing. `progress(done, total)` is called after
+        written. What the readers repaired (rules/import_map.py) is in the report's
+        `repairs` and in each written ticket's events; with `strict` every repair is a
+        problem instead. A record whose (source, external id) was imported before is
+        skipped (its repairs are not reported again), so importing the same file again adds
+        nothing. `progress(done, total)` is called after
         each committed batch with the records handled so far and in all.
         """
         source = importer.check_source(source)
@@ -55,15 +59,19 @@ class ImportOps:
 
         def check(session: Session, actor: Agent) -> importer.Validation:
             importer.require_importer(actor)
-            return importer.validate(session, records, source=source)
+            return importer.validate(session, records, source=source, strict=strict)
 
         found = self._read_as(check, action="import_tickets")
         if found.total_problems:
             raise ImportRejected(found.problems, found.total_problems)
+        repaired: dict[str, Any] = {
+            "repairs": tuple(found.repairs), "total_repairs": found.total_repairs, "missing": found.most_missing(),
+            "total_missing": found.total_missing,
+        }  # fmt: skip
         if dry_run:
             return ImportReport(
                 source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
-                without_id=found.without_id,
+                without_id=found.without_id, **repaired,
             )  # fmt: skip
 
         writer = importer.Writer(source=source, now=now)
@@ -78,7 +86,7 @@ class ImportOps:
             source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
             without_id=found.without_id, customers_created=totals.customers,
             organisations_created=totals.organisations, unmatched_agents=totals.unmatched_agents,
-            unmatched_groups=tuple(sorted(totals.unmatched_groups)),
+            unmatched_groups=tuple(sorted(totals.unmatched_groups)), **repaired,
         )  # fmt: skip
 
         def finish(session: Session, actor: Agent) -> None:

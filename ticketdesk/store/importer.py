@@ -5,6 +5,10 @@ An import runs in two passes over the records:
 1. **validate** (one read transaction): every problem of the file, the database checks
    (team and type known, external id not twice in the file) and the count of records
    already imported. Any problem: nothing is written (`ImportRejected` lists them all).
+   The repairs the readers made (rules/import_map.py: clock skew clamped, a user missing
+   from the file, a vendor's status mapped to the nearest...) and an unknown ticket type
+   with a nearest known one are collected for the report; with `strict` each is a
+   problem instead.
 2. **write**, `BATCH` tickets per transaction with Core bulk inserts (COPY on PostgreSQL):
    customers (matched by email, or by name when there is none), organisations (by name),
    tags, tickets (numbered YYYYMM of their original creation + the month's serial, the
@@ -12,7 +16,9 @@ An import runs in two passes over the records:
    re-import skip the ticket. A failure mid-way keeps the batches already committed; run
    the import again and it carries on where it stopped.
 
-Imported tickets keep their original dates. Nothing is routed, no automation fires and no
+Each repair of a written ticket is an `imported` event of that ticket (field, the original
+value, what was kept), so the ticket says what the import changed. Imported tickets keep
+their original dates. Nothing is routed, no automation fires and no
 duplicate check runs. Open tickets get SLA due dates from the policy (as if created at their
 original time); resolved and closed ones get none. Comment authors and assignees are
 matched to agents by email or login; agents are never created: an unknown author's comment
@@ -25,7 +31,7 @@ in one statement (store/bulk.py, as for demo data), inside the same transaction.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +43,7 @@ from sqlmodel import Session, SQLModel
 from ticketdesk.models import Agent, Role
 from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
 from ticketdesk.rules import numbering
-from ticketdesk.rules.import_map import ImportedTicket, ImportProblem, Record
+from ticketdesk.rules.import_map import ImportedTicket, ImportProblem, ImportRepair, Record, nearest_type
 from ticketdesk.rules.sla_policy import SlaPolicy, due_dates, pauses
 from ticketdesk.store import roles
 from ticketdesk.store import sla as sla_clocks
@@ -100,12 +106,23 @@ class ImportReport:
     unmatched_agents: int = 0
     #: the source's groups that name none of our teams (those tickets have no team)
     unmatched_groups: tuple[str, ...] = ()
+    #: what was repaired in the tickets written (the first MAX_PROBLEMS, in file order)
+    repairs: tuple[ImportRepair, ...] = ()
+    #: every repair, counted
+    total_repairs: int = 0
+    #: records the file refers to but does not hold ("user 377922500012"), with the number
+    #: of tickets imported without them, most tickets first
+    missing: tuple[tuple[str, int], ...] = ()
+    #: the repairs (of total_repairs) that are such references
+    total_missing: int = 0
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
+        warnings = self.total_repairs
+        repaired = f" {warnings:,} warning{'s' if warnings != 1 else ''}," if warnings else ""
         line = (
             f"{verb} {self.imported:,} ticket{'s' if self.imported != 1 else ''} ({self.comments:,} comments),"
-            f" {self.already:,} already imported, 0 errors"
+            f" {self.already:,} already imported,{repaired} 0 errors"
         )
         if self.dry_run:
             return line + " (dry run: nothing written)"
@@ -183,28 +200,72 @@ class Validation:
     without_id: int = 0
     problems: list[str] = field(default_factory=list)
     total_problems: int = 0
+    #: repairs of the new records (the first MAX_PROBLEMS), all counted
+    repairs: list[ImportRepair] = field(default_factory=list)
+    total_repairs: int = 0
+    #: "user 377922500012" -> how many new tickets refer to it
+    missing: Counter[str] = field(default_factory=Counter)
+    #: the repairs that are such references
+    total_missing: int = 0
 
     def problem(self, message: str) -> None:
         self.total_problems += 1
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(message)
 
+    def repaired(self, repairs: Sequence[ImportRepair]) -> None:
+        self.total_repairs += len(repairs)
+        room = MAX_PROBLEMS - len(self.repairs)
+        if room > 0:
+            self.repairs.extend(repairs[:room])
+        refs = [r.missing for r in repairs if r.missing]
+        self.total_missing += len(refs)
+        self.missing.update(set(refs))
 
-def validate(session: Session, records: Iterable[Record], *, source: str) -> Validation:
-    """Read every record once: its problems, the database's objections, and how many are new."""
+    def most_missing(self) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted(self.missing.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def resolve_type(record: ImportedTicket, types: set[str]) -> tuple[str | None, ImportRepair | None]:
+    """The record's ticket type if the database has it; else the nearest one it has (and
+    the repair that says so); else (None, None)."""
+    if record.type in types:
+        return record.type, None
+    near = nearest_type(record.type, types)
+    if near is None:
+        return None, None
+    ticket = None if record.hashed_id or record.external_id in record.where else record.external_id
+    fix = ImportRepair(
+        record.where, record.line, "type", f"unknown type {record.type!r}", f"imported as {near}",
+        old=record.type, new=near, ticket=ticket,
+    )  # fmt: skip
+    return near, fix
+
+
+def repairs_of(record: ImportedTicket, types: set[str]) -> tuple[ImportRepair, ...]:
+    """Every repair of a record: the reader's and the database's (a type mapped)."""
+    _, fix = resolve_type(record, types)
+    return (*record.repairs, fix) if fix is not None else record.repairs
+
+
+def validate(session: Session, records: Iterable[Record], *, source: str, strict: bool = False) -> Validation:
+    """Read every record once: its problems, the database's objections, its repairs (each a
+    problem when `strict`), and how many are new."""
     look = _Lookups.load(session)
     result = Validation()
     seen: dict[str, str] = {}  # external id -> where
-    pending: list[ImportedTicket] = []
+    pending: list[tuple[ImportedTicket, tuple[ImportRepair, ...]]] = []
 
     def flush() -> None:
-        done = _imported_ids(session, source, [t.external_id for t in pending])
-        for t in pending:
+        done = _imported_ids(session, source, [t.external_id for t, _ in pending])
+        for t, repairs in pending:
             if t.external_id in done:
                 result.already += 1
             else:
                 result.new += 1
                 result.comments += len(t.comments)
+                if repairs:
+                    result.repaired(repairs)
         pending.clear()
 
     for record in records:
@@ -223,15 +284,21 @@ def validate(session: Session, records: Iterable[Record], *, source: str) -> Val
             known = ", ".join(sorted({key for _, key in look.teams.values()}))
             result.problem(f"{record.where}: team: unknown team {record.team!r} (known: {known})")
             ok = False
-        if record.type not in look.types:
+        ticket_type, _ = resolve_type(record, look.types)
+        if ticket_type is None:
             result.problem(
                 f"{record.where}: type: unknown type {record.type!r} (known: {', '.join(sorted(look.types))})"
             )
             ok = False
+        repairs = repairs_of(record, look.types) if ticket_type is not None else record.repairs
+        if strict and repairs:
+            for fix in repairs:
+                result.problem(fix.refusal())
+            ok = False
         if not ok:
             continue
         result.without_id += record.hashed_id
-        pending.append(record)
+        pending.append((record, repairs))
         if len(pending) >= _CHUNK:
             flush()
     flush()
@@ -332,6 +399,7 @@ class Writer:
                 self.totals.unmatched_agents += 1
             team_id = team[0] if team else (assignee[1] if assignee else None)
             team_key = team[1] if team else self._team_key(team_id)
+            ticket_type, type_fix = resolve_type(t, look.types)
             first_due = resolution_due = None
             if Status(t.status) in ACTIVE_STATUSES and look.policy is not None:
                 clocks = due_dates(
@@ -342,7 +410,7 @@ class Writer:
             created, updated = dt(t.created_at), dt(t.updated_at)
             tickets.append(
                 (
-                    tid, number, t.subject, t.description, t.type, t.category, t.priority, t.status, t.channel,
+                    tid, number, t.subject, t.description, ticket_type, t.category, t.priority, t.status, t.channel,
                     cust[0] if cust else None, team_id, assignee[0] if assignee else None, t.support_level,
                     t.resolution, 0, first_due, resolution_due, created, updated, updated,
                     _opt(dt, t.first_responded_at), _opt(dt, t.resolved_at), _opt(dt, t.closed_at), 1,
@@ -352,6 +420,9 @@ class Writer:
             origin = f"{self.source} {t.where}" if t.hashed_id else f"{self.source} #{t.external_id}"
             events.append((tid, me, created, "created", "number", None, number, 1))
             events.append((tid, me, imported_at, "imported", "source", None, origin, 1))
+            for fix in t.repairs if type_fix is None else (*t.repairs, type_fix):
+                said = fix.new if fix.new is not None else f"{fix.problem}: {fix.action}"
+                events.append((tid, me, imported_at, "imported", fix.field[:50], fix.old, said, 1))
             for name in t.tags:
                 tags.append((tid, tag_ids[name]))
                 events.append((tid, me, created, "tagged", "tag", None, name, 1))
