@@ -1,6 +1,8 @@
 """Bad and hostile input, on SQLite and on PostgreSQL: refused with one clear line and
-nothing written, or (for control characters and Rich markup) stored verbatim and shown
-literally, never obeyed by the terminal.
+nothing written, or (for control characters in multi-line text, and Rich markup) stored
+verbatim and shown literally, never obeyed by the terminal. Single-line fields refuse
+control characters (tests/test_spreadsheet_safety.py); stored ones, kept from before or
+written by another tool, are still shown literally.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select, update
 
+from ticketdesk.models import Customer, Ticket
 from ticketdesk.rules.query import TicketFilter
+from ticketdesk.rules.text import has_control, strip_line
 from ticketdesk.store import InvalidInput, NewTicket, NotFound, Store, TicketChanges
 
 from .conftest import ADMIN
@@ -230,7 +235,13 @@ MARKUP = ["[bold red]x[/]", "[link=http://evil]y[/link]"]
 
 @pytest.fixture
 def hostile(store: Store, db_url: str) -> str:
-    number = new(db_url, HOSTILE_SUBJECT, "--description", HOSTILE_BODY, "--customer", HOSTILE_CUSTOMER)
+    number = new(db_url, "placeholder", "--description", HOSTILE_BODY, "--customer", "placeholder")
+    # Single-line fields refuse control characters now: these are stored as data from before
+    # that (or written by another tool) would be, and must still be shown literally.
+    with store.db.write() as session:
+        ticket_id = session.execute(select(Ticket.id).where(Ticket.number == number)).scalar_one()
+        session.execute(update(Ticket).where(Ticket.id == ticket_id).values(subject=HOSTILE_SUBJECT))
+        session.execute(update(Customer).where(Customer.name == "placeholder").values(name=HOSTILE_CUSTOMER))
     ok(db_url, "reply", number, "--body", HOSTILE_BODY)
     ok(db_url, "reply", number, "--internal", "--body", HOSTILE_BODY)
     ok(db_url, "update", number, "--status", "resolved", "--note", HOSTILE_BODY)
@@ -309,7 +320,12 @@ def sqlite_store(tmp_path: Path, sqlite_template: Path) -> Iterator[Store]:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=500).filter(lambda t: "\x00" not in t and t.strip() != ""))
 def test_any_text_round_trips_as_subject_and_description(sqlite_store: Store, text: str) -> None:
-    number = sqlite_store.create_ticket(NewTicket(subject=text, description=text))
+    subject = text
+    if has_control(text.strip()):  # a single-line field: refused, naming it; the description keeps it
+        with pytest.raises(InvalidInput, match=r"^subject contains a control character"):
+            sqlite_store.create_ticket(NewTicket(subject=text, description=text))
+        subject = strip_line(text)[0].strip() or "x"
+    number = sqlite_store.create_ticket(NewTicket(subject=subject, description=text))
     detail = sqlite_store.ticket(number)
-    assert detail.row.subject == text.strip()  # subjects are trimmed, nothing else
+    assert detail.row.subject == subject.strip()  # subjects are trimmed, nothing else
     assert detail.description == text  # descriptions are kept exactly

@@ -7,7 +7,7 @@ import json
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.templates import DEFAULT_TEMPLATES
 
-from .test_cli import fails, ok, run, show
+from .test_cli import fails, ok, run, show, stored_subject
 
 
 def mk(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
@@ -98,7 +98,8 @@ def test_reply_template_failure_changes_nothing(store: Store, db_url: str) -> No
 
 
 def test_template_preview_renders_customer_text_literally(store: Store, db_url: str) -> None:
-    number = mk(store, subject="{{ 7*7 }} \x1b[31mred", customer="Ann <ann@example.com>")
+    number = mk(store, subject="{{ 7*7 }} red", customer="Ann <ann@example.com>")
+    stored_subject(store, number, "{{ 7*7 }} \x1b[31mred")  # refused as input now; may be stored from before
     out = ok(db_url, "template", "preview", "Acknowledge", number)
     assert out.startswith("Hello Ann,\n")
     assert '"{{ 7*7 }} \\x1b[31mred"' in out  # not evaluated; the escape shown, not obeyed

@@ -19,8 +19,9 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ticketdesk import config
+from ticketdesk.commands.output import dump_json, out
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_date_range, parse_query, parse_sort
-from ticketdesk.rules.text import one_line, printable
+from ticketdesk.rules.text import one_line, printable, spreadsheet_text
 
 app = typer.Typer(
     name="ticketdesk",
@@ -107,7 +108,8 @@ def local(value: datetime | None) -> str:
 
 
 def echo(line: str = "") -> None:
-    sys.stdout.write(line + "\n")
+    """One line of output; on a terminal made printable (commands/output.py `out`)."""
+    out().write(line + "\n")
 
 
 # --- global options ---------------------------------------------------------------------
@@ -350,17 +352,18 @@ def _row_values(row: Any) -> dict[str, str]:
 
 def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:
     if fmt == ListFormat.json:
-        json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
-        echo()
+        dump_json([r.as_dict() for r in rows])
         return
     if fmt == ListFormat.csv:
+        # Text cells neutralised for spreadsheets (a leading ' before = + - @ tab CR), numbers
+        # left as numbers; on a terminal `out()` shows control characters as \xNN.
         fields = list(rows[0].as_dict()) if rows else ["number"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer = csv.DictWriter(out(), fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for r in rows:
             data = r.as_dict()
             data["tags"] = ",".join(data["tags"])
-            writer.writerow(data)
+            writer.writerow({k: spreadsheet_text(v) if type(v) is str else v for k, v in data.items()})
         return
     if not is_terminal():
         # Plain text for pipes: one ticket per line, tab-separated, no decoration.
@@ -439,8 +442,7 @@ def show_cmd(
         if fmt == ShowFormat.json:
             data = detail.as_dict()
             data["attachments"] = [f.as_dict() for f in files]
-            json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json(data)
             return
         _print_detail(detail, files)
         if detail.row.status in ("resolved", "closed"):  # CSAT scores (commands/quality.py)
@@ -680,7 +682,7 @@ def _sweep_mail(store: Any) -> Any:
     return mail
 
 
-customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP) and what it does to SLA clocks.")
+customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP); erasing their personal data.")
 app.add_typer(customer_app)
 
 
@@ -772,8 +774,7 @@ def template_list_cmd(
     with handled():
         infos = open_store(ctx).list_templates()
         if fmt == TemplateFormat.json:
-            json.dump([t.as_dict() for t in infos], sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json([t.as_dict() for t in infos])
             return
         rows = [(t.name, "note" if t.internal else "reply", _template_sets(t), t.body) for t in infos]
         if not is_terminal():
@@ -814,8 +815,7 @@ def template_show_cmd(
     with handled():
         t = open_store(ctx).template(name)
         if fmt == ShowFormat.json:
-            json.dump(t.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json(t.as_dict())
             return
         for label, value in (
             ("name", t.name),
@@ -826,7 +826,7 @@ def template_show_cmd(
         ):
             echo(f"{label:<10}{one_line(value)}")
         echo()
-        sys.stdout.write(printable(t.body) + ("" if t.body.endswith("\n") else "\n"))
+        out().write(printable(t.body) + ("" if t.body.endswith("\n") else "\n"))
 
 
 @template_app.command("edit")
@@ -883,7 +883,7 @@ def template_preview_cmd(
     """Print the reply a template would add to a ticket; nothing is changed."""
     with handled():
         rendered = open_store(ctx).preview_template(number, name)
-        sys.stdout.write(printable(rendered) + ("" if rendered.endswith("\n") else "\n"))
+        out().write(printable(rendered) + ("" if rendered.endswith("\n") else "\n"))
 
 
 # --- service rules: SLA policy and rules documents -------------------------------------------
@@ -979,8 +979,7 @@ def _to_toml(doc: dict[str, Any]) -> str:
 
 
 def _dump_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    echo()
+    dump_json(data)
 
 
 def _commented(text: str) -> str:
@@ -1032,7 +1031,7 @@ def _print_sla(ctx: typer.Context, fmt: DocFormat) -> None:
     if fmt == DocFormat.json:
         _dump_json(doc if version else default_sla_document())
         return
-    sys.stdout.write(_sla_toml(doc, version))
+    out().write(_sla_toml(doc, version))
 
 
 @sla_app.command("show")
@@ -1316,7 +1315,7 @@ def rules_show_cmd(
             return
         state = "" if section == "routing" else (", on" if rule.active else ", off (disabled)")
         echo(f"# {section} rule {index + 1} of {len(getattr(rules, section))}{state}")
-        sys.stdout.write(_to_toml({section: [doc[section][index]]}))
+        out().write(_to_toml({section: [doc[section][index]]}))
 
 
 @rules_app.command("export")
@@ -1328,11 +1327,11 @@ def rules_export_cmd(ctx: typer.Context) -> None:
             echo("# No rules are stored: no routing, no automations, no automatic assignment; the sweep")
             echo("# runs with its defaults, shown here. Add rules and load with `ticketdesk rules import FILE`.")
             echo()
-            sys.stdout.write(_to_toml({"sweep": _parsed_rules({}).sweep.to_dict()}))
+            out().write(_to_toml({"sweep": _parsed_rules({}).sweep.to_dict()}))
             return
         echo(f"# ticketdesk rules, version {version} (load with `ticketdesk rules import FILE`)")
         echo()
-        sys.stdout.write(_to_toml(doc))
+        out().write(_to_toml(doc))
 
 
 @rules_app.command("import")
@@ -1420,7 +1419,7 @@ def rules_assign_cmd(
 
 def _register_areas() -> None:
     """Sub-commands kept in ticketdesk/commands/, one module per area."""
-    from ticketdesk.commands import imports, kb, mail, mail_in, mail_out, people, quality, reports
+    from ticketdesk.commands import customers, imports, kb, mail, mail_in, mail_out, people, quality, reports
 
     for area in (people, quality, kb, reports, imports):
         area.register(app)
@@ -1428,6 +1427,10 @@ def _register_areas() -> None:
     for area in (mail_in, mail_out):
         area.register(mail.mail_app)
     mail_in.register_attachments(app)
+    customers.register(customer_app)
+    from ticketdesk.commands import backup  # backup, restore, copy
+
+    backup.register(app)
 
 
 _register_areas()

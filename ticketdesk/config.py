@@ -134,9 +134,27 @@ def _mail_settings(path: Path, section: object) -> MailSettings:
         raise ConfigError(f"{path}: [mail] smtp_port must be between 1 and 65535")
     if mail.max_attachment_bytes < 0 or mail.max_attempts < 1:
         raise ConfigError(f"{path}: [mail] max_attachment_bytes must be >= 0 and max_attempts >= 1")
-    if mail.from_address and "@" not in mail.from_address:
-        raise ConfigError(f'{path}: [mail] from_address must be an address, e.g. "Support <support@acme.example>"')
+    if mail.from_address:
+        _check_from_address(path, mail.from_address)
     return mail
+
+
+def _check_from_address(path: Path, value: str) -> None:
+    """`Name <address>` or a bare address, one line, the address checked by a real parser."""
+    from email.utils import parseaddr
+
+    from ticketdesk.rules.text import has_control, validate_email
+
+    example = 'e.g. "Support <support@acme.example>"'
+    if has_control(value):
+        raise ConfigError(f"{path}: [mail] from_address contains a control character ({example})")
+    _, addr = parseaddr(value)
+    if "@" not in addr:
+        raise ConfigError(f"{path}: [mail] from_address must be an address, {example}")
+    try:
+        validate_email(addr, "from_address")
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [mail] {exc}") from None
 
 
 def mail_settings() -> MailSettings:

@@ -10,9 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from tests.mailserver import MailServer
 from ticketdesk.channels.smtp_send import DeliveryReport, MailConfigError, build_message, deliver_due
+from ticketdesk.models import Customer
 from ticketdesk.models.channels import MailMessage
 from ticketdesk.models.types import utcnow
 from ticketdesk.store import NewTicket, Store
@@ -125,9 +127,16 @@ def test_451_is_retried_later_and_550_fails_and_shows(store: Store, smtp_server:
 
 
 def test_a_reply_that_cannot_be_made_a_message_fails_alone(store: Store, smtp_server: MailServer) -> None:
-    # A line break in the address (a quoted local part typed with --customer) cannot go into
-    # a header: that one reply fails for good, and the queue behind it still goes out
-    bad = store.create_ticket(NewTicket(subject="VPN", customer='Ann <"ann\nBcc: x@evil.example"@example.com>'))
+    # A line break in the address cannot go into a header: that one reply fails for good, and
+    # the queue behind it still goes out. The store refuses such an address now, so it is
+    # one kept from before (written here as it was stored)
+    bad = mk(store, "VPN", email="ann.old@example.com")
+    with store.db.write() as session:
+        session.execute(
+            update(Customer)
+            .where(Customer.email == "ann.old@example.com")
+            .values(email='"ann\nBcc: x@evil.example"@example.com')
+        )
     store.reply(bad, "hello")
     store.reply(mk(store), "hello")
     report = deliver_due(store, smtp_server.settings())

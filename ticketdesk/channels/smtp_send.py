@@ -25,7 +25,7 @@ from typing import Any
 
 from ticketdesk.config import MailSettings
 from ticketdesk.models.types import utcnow
-from ticketdesk.rules.text import one_line
+from ticketdesk.rules.text import one_line, validate_email
 
 #: the shortest lease of a run's claim; longer when the SMTP timeout is long
 MIN_LEASE_SECONDS = 600
@@ -65,6 +65,10 @@ def check_settings(settings: MailSettings) -> str:
     _, addr = parseaddr(settings.from_address)
     if "@" not in addr:
         raise MailConfigError(f"[mail] from_address {settings.from_address!r} is not an email address")
+    try:
+        validate_email(addr, "[mail] from_address")
+    except ValueError as exc:
+        raise MailConfigError(str(exc)) from None
     if not (settings.smtp_username + settings.smtp_password).isascii():
         raise MailConfigError("[mail] smtp_username and smtp_password must be ASCII (SMTP AUTH sends them so)")
     if settings.smtp_security not in ("none", "starttls", "ssl"):
@@ -74,6 +78,9 @@ def check_settings(settings: MailSettings) -> str:
 
 def build_message(mail: Any, settings: MailSettings, *, now: datetime | None = None) -> EmailMessage:
     """The reply as an RFC 5322 message (UTF-8), threaded by Message-ID / In-Reply-To / References."""
+    # The recipient checked by a real parser: a ValueError here marks the mail failed for good
+    # (deliver_due), shown on its ticket, instead of handing the server a broken address.
+    validate_email(mail.to_addr, "recipient")
     msg = EmailMessage(policy=SMTP)
     msg["From"] = settings.from_address
     msg["To"] = mail.to_addr

@@ -3,7 +3,6 @@ articles written from solved tickets. Article text is shown literally, never as 
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
+from ticketdesk.commands.output import dump_json, out
 from ticketdesk.rules.text import one_line, printable
 
 kb_app = typer.Typer(
@@ -57,8 +57,7 @@ def _parse_id(value: str) -> int:
 
 
 def _dump(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    echo()
+    dump_json(data)
 
 
 def _print_rows(rows: list[Any], *, empty: str, snippets: bool = False) -> None:
@@ -167,7 +166,7 @@ def kb_show_cmd(
             if value.strip():
                 echo()
                 echo(name.capitalize())
-                sys.stdout.write(printable(value) + ("" if value.endswith("\n") else "\n"))
+                out().write(printable(value) + ("" if value.endswith("\n") else "\n"))
 
 
 @kb_app.command("edit")

@@ -3,7 +3,6 @@ mbox or an IMAP folder), and `ticketdesk attachment` to list and save what came 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from ticketdesk.cli import echo, fail, handled, local, open_store
+from ticketdesk.commands.output import dump_json, stdout_is_terminal
 from ticketdesk.rules.text import one_line
 
 #: sendmail's EX_TEMPFAIL: an MTA piping to us keeps the message and retries later
@@ -154,8 +154,7 @@ def attachment_list_cmd(
     with handled():
         items = open_store(ctx).attachments(number)
     if as_json:
-        json.dump([a.as_dict() for a in items], sys.stdout, ensure_ascii=False, indent=2)
-        echo()
+        dump_json([a.as_dict() for a in items])
         return
     for a in items:
         echo(f"{a.id}\t{one_line(a.filename)}\t{one_line(a.content_type)}\t{a.size}\t{local(a.created_at)}")
@@ -177,6 +176,8 @@ def attachment_save_cmd(
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
         info, data = open_store(ctx).attachment_content(attachment_id, folder=folder)
         if output is not None and str(output) == "-":
+            if stdout_is_terminal():  # a sender's bytes could drive the terminal: pipe them
+                fail("will not write a file's bytes to the terminal: pipe the output or give --output FILE")
             sys.stdout.buffer.write(data)
             return
         target = output or Path(_safe_name(info.filename, info.id))

@@ -7,7 +7,6 @@ failed reply again.
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
+from ticketdesk.commands.output import dump_json
 from ticketdesk.rules.text import one_line
 
 
@@ -108,8 +108,7 @@ def outbox_cmd(
     with handled():
         rows = open_store(ctx).outbox_list(status=status.value if status else None, limit=limit)
         if fmt == OutboxFormat.json:
-            json.dump([r.as_dict() for r in rows], sys.stdout, ensure_ascii=False, indent=2)
-            echo()
+            dump_json([r.as_dict() for r in rows])
             return
         _print_outbox(rows)
 

@@ -11,7 +11,6 @@ ticketdesk qa review NUMBER --score 1-5 --check greeting=yes,... [--comment C] [
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from datetime import date
 from enum import StrEnum
@@ -20,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ticketdesk.commands.output import dump_json
 from ticketdesk.rules.text import one_line, printable
 
 #: The columns of a survey CSV (a header line names them; their order is free).
@@ -163,7 +163,7 @@ def survey_show_cmd(
     with handled():
         view = open_store(ctx).survey(number)
         if fmt == Format.json:
-            echo(json.dumps(view.as_dict(), ensure_ascii=False, indent=2))
+            dump_json(view.as_dict())
             return
         echo(f"survey of {view.number}")
         for line in survey_lines(view, local):
@@ -237,7 +237,7 @@ def qa_list_cmd(
     with handled():
         views = open_store(ctx).qa_reviews(batch=batch, pending=pending)
         if fmt == ListFormat.json:
-            echo(json.dumps([v.as_dict() for v in views], ensure_ascii=False, indent=2))
+            dump_json([v.as_dict() for v in views])
             return
         if not views:
             echo("no QA samples" + (" pending review" if pending else ""))

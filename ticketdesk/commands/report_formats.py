@@ -1,17 +1,24 @@
 """Rendering of KPI reports (text with Rich tables and bars, Markdown, CSV, XLSX) and the
 writers of ticket exports (CSV, JSON lines, XLSX in openpyxl's write-only mode).
 
+Spreadsheets never get a formula from user text (OWASP "CSV injection"): every text cell
+that starts with = + - @, a tab or a carriage return is written through rules/text.py
+`spreadsheet_text` (a leading apostrophe), in CSV and XLSX alike, and an XLSX text cell is
+always a string cell (openpyxl would take "=..." for a formula and "#N/A" for an error).
+Numbers and dates stay typed: unquoted numbers in CSV, numeric and datetime cells in XLSX,
+so a negative KPI is still a number.
+
 openpyxl is imported only by the XLSX writers (it costs start-up time)."""
 
 from __future__ import annotations
 
 import csv
-import json
+import functools
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from ticketdesk.rules.text import one_line
+from ticketdesk.rules.text import FORMULA_START, one_line, spreadsheet_text
 from ticketdesk.widgets.kpi_format import kpi_text
 
 #: (Kpis attribute, header, kind): kind is count, dur (seconds -> hours), pct (0..1) or avg
@@ -184,7 +191,7 @@ def write_report_csv(report: Any, out: IO[str]) -> None:
     rows = list(csv_rows(report))
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_text(v) if type(v) is str else v for k, v in row.items()} for row in rows)
 
 
 # --- xlsx ---------------------------------------------------------------------------------
@@ -225,21 +232,22 @@ def write_report_xlsx(report: Any, path: str) -> None:
         ws.append([f"CSAT overall = {i}", n])
     ws.append([])
     ws.append(["Period", f"{report.first_day} .. {report.last_day}"])
-    ws.append(["Time zone", report.timezone])
+    ws.append(["Time zone", _xlsx_text(report.timezone)])
     style_header(ws, [40, 16])
     ws.freeze_panes = "A2"
     for by, rows in report.breakdowns.items():
         sheet = wb.create_sheet(title=f"By {by}")
-        headers = [by] + [h + (" (h)" if kind == "dur" else "") for _, h, kind in COLUMNS]
+        headers = [_xlsx_text(by)] + [h + (" (h)" if kind == "dur" else "") for _, h, kind in COLUMNS]
         headers += [f"Backlog {a}" for a in _age_labels()] + [f"CSAT {i}" for i in range(1, 6)]
         sheet.append(headers)
         for k in rows:
-            values = [k.group] + [_xlsx_value(value_of(k, n), kind) for n, _, kind in COLUMNS]
+            values = [_xlsx_text(k.group)] + [_xlsx_value(value_of(k, n), kind) for n, _, kind in COLUMNS]
             sheet.append(values + list(k.backlog_age) + list(k.csat_dist))
             for col, (_, _, kind) in enumerate(COLUMNS, start=2):
                 sheet.cell(row=sheet.max_row, column=col).number_format = XLSX_FORMATS[kind]
         style_header(sheet, [20] + [13] * (len(headers) - 1))
         sheet.auto_filter.ref = sheet.dimensions
+    _string_cells(wb)
     wb.save(path)
 
 
@@ -255,22 +263,37 @@ def _xlsx_value(value: Any, kind: str) -> Any:
 
 
 def write_export_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """Text neutralised for spreadsheets (see the module doc), numbers unquoted, times ISO 8601."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(columns))
+    start = FORMULA_START
     n = 0
     for row in rows:
+        # Inline rather than a function per cell: this loop runs for every cell of a million rows.
         writer.writerow(
-            [v.isoformat() if type(v) is datetime else ",".join(v) if type(v) is list else v for v in row.values()]
+            [
+                ("'" + v if v.startswith(start) else v)
+                if type(v) is str
+                else v.isoformat()
+                if type(v) is datetime
+                else spreadsheet_text(",".join(v))
+                if type(v) is list
+                else v
+                for v in row.values()
+            ]
         )
         n += 1
     return n
 
 
 def write_export_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
+    """One JSON object a line; the text exact, every control character escaped (C1 too)."""
+    from ticketdesk.commands.output import json_text
+
     n = 0
     for row in rows:
         data = {k: v.isoformat() if type(v) is datetime else v for k, v in row.items()}
-        out.write(json.dumps(data, ensure_ascii=False))
+        out.write(json_text(data))
         out.write("\n")
         n += 1
     return n
@@ -318,7 +341,7 @@ def write_export_xlsx(
     for row in rows:
         if in_sheet >= XLSX_MAX_ROWS:
             ws, in_sheet = new_sheet(), 1
-        values = [_xlsx_cell(v) for v in row.values()]
+        values = [_xlsx_cell(v, ws) for v in row.values()]
         for i in dt_index:
             if values[i] is not None:
                 values[i] = values[i].astimezone(UTC).replace(tzinfo=None)
@@ -331,12 +354,42 @@ def write_export_xlsx(
     return n
 
 
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, str):
-        return _illegal().sub("", value)
+def _xlsx_cell(value: Any, ws: Any) -> Any:
     if isinstance(value, list):
-        return _illegal().sub("", ",".join(value))
+        value = ",".join(value)
+    if isinstance(value, str):
+        text = _xlsx_text(value)
+        if text in _error_codes():  # rare: an explicit string cell (openpyxl would make it an error)
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(ws, value=text)
+            cell.data_type = "s"
+            return cell
+        return text
     return value
+
+
+def _xlsx_text(value: str) -> str:
+    """A text cell's value: characters XML cannot hold removed, a formula start neutralised
+    (after `spreadsheet_text` no text starts with "=", so openpyxl never makes it a formula)."""
+    return spreadsheet_text(_illegal().sub("", value))
+
+
+def _string_cells(wb: Any) -> None:
+    """In a (small, normal) report workbook: a text that spells an error value ("#N/A")
+    stays a string cell; every value in it is ours, so no genuine error cell is lost."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "e":
+                    cell.data_type = "s"
+
+
+@functools.cache
+def _error_codes() -> frozenset[str]:
+    from openpyxl.cell.cell import ERROR_CODES
+
+    return frozenset(ERROR_CODES)
 
 
 def _illegal() -> Any:

@@ -222,7 +222,12 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
             rf.render_text(report, console)
 
     if out is None or out == "-":
-        write(sys.stdout, terminal=sys.stdout.isatty())
+        from ticketdesk.commands.output import out as stdout_out
+        from ticketdesk.commands.output import stdout_is_terminal
+
+        terminal = stdout_is_terminal()
+        # Rich writes its own styling (and escapes the cells); md and csv go through `out()`.
+        write(sys.stdout if fmt == ReportFormat.text else stdout_out(), terminal=terminal)  # type: ignore[arg-type]
         return
     with _atomic(out) as (_, fh):
         assert fh is not None
@@ -246,7 +251,9 @@ def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
             with _atomic(out, binary=True) as (tmp, _):
                 return rf.write_export_xlsx(EXPORT_COLUMNS, stream, tmp, datetime_columns=DATETIME_COLUMNS)
         if out == "-":
-            n = writers[fmt](sys.stdout)
+            from ticketdesk.commands.output import out as stdout_out
+
+            n = writers[fmt](stdout_out())  # on a terminal, control characters shown as \xNN
             sys.stdout.flush()
             return n
         with _atomic(out) as (_, fh):

@@ -31,6 +31,8 @@ from email.parser import BytesParser
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
+from ticketdesk.rules.text import strip_line, validate_email
+
 
 class UnparseableMail(ValueError):
     """The message cannot be read as a mail; the message says why (kept in the failed folder)."""
@@ -74,6 +76,9 @@ class InboundMail:
     clean_subject: str = ""
     #: the mail forwards someone else's message (Fwd:, FW:, 转发: ...); its body is not trimmed
     is_forward: bool = False
+    #: the single-line fields control characters were removed from ("subject", "sender
+    #: name", "sender address", "recipient address"), for the ticket's events
+    control_stripped: tuple[str, ...] = ()
 
 
 _NUMBER_TAG = re.compile(r"\[#(\d{9,12})\]")
@@ -149,6 +154,22 @@ def _one_line(text: str) -> str:
     text = _ANSI.sub("", text)
     text = _CONTROL_ONE_LINE.sub(" ", text)
     return " ".join(text.split())
+
+
+_LINE_BREAKS_AND_TABS = re.compile(r"[\t\n\r]")
+
+
+def _header_line(text: str, field: str, stripped: list[str]) -> str:
+    """A single-line header value that gets stored (subject, sender name, an address): whole
+    escape sequences removed, then every other control character (rules/text.py
+    `strip_line`); `field` is added to `stripped` when anything was, so the ticket can say
+    so. Tabs and line breaks are only whitespace here (header folding makes them)."""
+    spaced = _LINE_BREAKS_AND_TABS.sub(" ", text)
+    without = _ANSI.sub("", spaced)
+    cleaned, changed = strip_line(without)
+    if changed or without != spaced:
+        stripped.append(field)
+    return " ".join(cleaned.split())
 
 
 def _surrogates_out(text: str) -> str:
@@ -398,8 +419,13 @@ def _message_ids(raw: str | None) -> list[str]:
     return [cleaned for cleaned in (_clean_id(item) for item in found) if cleaned]
 
 
-def _addresses(raws: list[str], what: str, notes: list[str], hint: str | None) -> list[tuple[str, str]]:
-    """(decoded name, lower-cased address) pairs; entries without an @ are skipped."""
+def _addresses(
+    raws: list[str], what: str, notes: list[str], hint: str | None, stripped: list[str] | None = None, role: str = ""
+) -> list[tuple[str, str]]:
+    """(decoded name, lower-cased address) pairs; entries without an @ are skipped. With
+    `stripped`, control characters removed from a name or an address are recorded there
+    (as "<role> name" / "<role> address")."""
+    seen: list[str] = [] if stripped is None else stripped
     pairs: list[tuple[str, str]] = []
     for raw in raws:
         value = _unfold(raw)
@@ -408,11 +434,27 @@ def _addresses(raws: list[str], what: str, notes: list[str], hint: str | None) -
         except Exception:
             parsed = [("", found) for found in re.findall(r"[^\s<>,;\"']+@[^\s<>,;\"']+", value)]
         for name, addr in parsed:
-            addr = _one_line(_surrogates_out(addr)).replace(" ", "").strip("<>").lower()
+            addr = _header_line(_surrogates_out(addr), f"{role} address", seen).replace(" ", "").strip("<>").lower()
             if "@" not in addr:
                 continue
-            pairs.append((_one_line(decode_header_text(name, what, notes, hint)).strip("\"' "), addr))
+            pairs.append(
+                (_header_line(decode_header_text(name, what, notes, hint), f"{role} name", seen).strip("\"' "), addr)
+            )
     return pairs
+
+
+def _valid_recipients(addresses: list[str], what: str, notes: list[str]) -> tuple[str, ...]:
+    """The To or Cc addresses a real parser accepts (rules/text.py `validate_email`); the
+    others are left out with a note."""
+    kept = []
+    for addr in dict.fromkeys(addresses):
+        try:
+            validate_email(addr, f"{what} address")
+        except ValueError:
+            notes.append(f"{what} address {addr[:80]!r} is not a valid email address; left out")
+            continue
+        kept.append(addr)
+    return tuple(kept)
 
 
 def _parse_date(raw: str | None, notes: list[str]) -> datetime | None:
@@ -1130,10 +1172,11 @@ def _parse(raw: bytes) -> InboundMail:
             notes.append(_defect_text(defect))
 
     hint = _first_charset(msg)
+    stripped: list[str] = []
 
-    from_pairs = _addresses(_raw_values(msg, "From"), "From", notes, hint)
+    from_pairs = _addresses(_raw_values(msg, "From"), "From", notes, hint, stripped, "sender")
     if not from_pairs:
-        from_pairs = _addresses(_raw_values(msg, "Sender"), "Sender", notes, hint)
+        from_pairs = _addresses(_raw_values(msg, "Sender"), "Sender", notes, hint, stripped, "sender")
         if from_pairs:
             notes.append("no From address; Sender used")
     if not from_pairs:
@@ -1143,7 +1186,11 @@ def _parse(raw: bytes) -> InboundMail:
         from_name = from_addr.split("@", 1)[0]
 
     subject_raw = _raw_first(msg, "Subject")
-    subject = _one_line(decode_header_text(subject_raw, "Subject", notes, hint)) if subject_raw else ""
+    subject = (
+        _header_line(decode_header_text(subject_raw, "Subject", notes, hint), "subject", stripped)
+        if subject_raw
+        else ""
+    )
 
     message_ids = _message_ids(_raw_first(msg, "Message-ID"))
     message_id = message_ids[0] if message_ids else _synthetic_id(raw)
@@ -1152,8 +1199,13 @@ def _parse(raw: bytes) -> InboundMail:
     reply_ids = _message_ids(_raw_first(msg, "In-Reply-To"))
     references = tuple(_message_ids(" ".join(_raw_values(msg, "References"))))
 
-    to_addrs = tuple(dict.fromkeys(addr for _name, addr in _addresses(_raw_values(msg, "To"), "To", notes, hint)))
-    cc_addrs = tuple(dict.fromkeys(addr for _name, addr in _addresses(_raw_values(msg, "Cc"), "Cc", notes, hint)))
+    recipients = {
+        what: [addr for _name, addr in _addresses(_raw_values(msg, what), what, notes, hint, stripped, "recipient")]
+        for what in ("To", "Cc")
+    }
+    stripped = [f for f in stripped if f != "recipient name"]  # names of recipients are not kept
+    to_addrs = _valid_recipients(recipients["To"], "To", notes)
+    cc_addrs = _valid_recipients(recipients["Cc"], "Cc", notes)
     date = _parse_date(_raw_first(msg, "Date"), notes)
 
     walker = _Walk(notes, hint)
@@ -1192,6 +1244,7 @@ def _parse(raw: bytes) -> InboundMail:
         cc_addrs=tuple(clean(item) for item in cc_addrs),
         clean_subject=clean(clean_subject(subject)),
         is_forward=forward,
+        control_stripped=tuple(dict.fromkeys(stripped)),
     )
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role, Team
 from ticketdesk.models.enums import parse_enum
+from ticketdesk.rules import text
 from ticketdesk.store.errors import InvalidInput, NotFound
 from ticketdesk.store.tickets import resolve_team
 
@@ -26,16 +27,19 @@ def add_agent(
     email: str | None = None,
     skills: str | Sequence[str] = "",
 ) -> Agent:
-    login = login.strip()
+    try:
+        login = text.validate_line(login, "login")
+        display_name = text.validate_line(display_name, "name") or login
+        email = text.validate_email(email, "email") if email and email.strip() else None
+    except ValueError as exc:  # a control character (named by field) or an address the parser refuses
+        raise InvalidInput(str(exc)) from None
     if not login or any(ch.isspace() for ch in login) or len(login) > 100:
         raise InvalidInput(f"login {login!r} must be one word of at most 100 characters")
     parsed_role = parse_role(role)
-    display_name = (display_name or "").strip() or login
-    if len(display_name) > 200 or any(ord(ch) < 32 for ch in display_name):
+    if len(display_name) > 200:
         raise InvalidInput("name must be one line of at most 200 characters")
-    email = (email or "").strip() or None
-    if email is not None and ("@" not in email or len(email) > 320 or any(ch.isspace() for ch in email)):
-        raise InvalidInput(f"email {email!r} is not an email address")
+    if email is not None and len(email) > 320:
+        raise InvalidInput("email is too long (at most 320 characters)")
     skills = parse_skills(skills)
     if session.execute(select(Agent.id).where(Agent.login == login)).first():
         raise InvalidInput(f"agent {login!r} already exists")

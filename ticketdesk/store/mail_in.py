@@ -99,30 +99,34 @@ def ingest(
         _record_message(session, mail, ticket, None)
         return IngestResult(Outcome.IGNORED, ticket.number, f"noted on the ticket: {mail.auto_reason}")
     detail = None
+    sender, sender_problem = _sender_address(mail)
     if ticket is not None and ticket.status == Status.CLOSED.value:
         closed = ticket
-        ticket = _new_ticket(session, actor=actor, mail=mail, now=now)
+        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now)
         ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=closed, kind=LinkKind.RELATED, now=now)
         _save_tickets(session, [closed, ticket])
         _write_events(session, _event_rows(ticket, actor, now, [ours]) + _event_rows(closed, actor, now, [theirs]))
         detail = f"follow-up of closed {closed.number}"
         comment_id = None
         outcome = Outcome.CREATED
-    elif ticket is not None and not by_headers and not _from_its_customer(session, ticket, mail):
-        # Only the number in the subject ties it to the ticket, and anyone can type that: an
-        # internal note for the agents to judge, never a reply that reopens or redirects.
+    elif ticket is not None and (sender is None or (not by_headers and not _from_its_customer(session, ticket, mail))):
+        # Only the number in the subject ties it to the ticket, and anyone can type that (or
+        # the sender's address is not one at all): an internal note for the agents to judge,
+        # never a reply that reopens or redirects.
         comment_id = _note_from_stranger(session, actor=actor, ticket=ticket, mail=mail, now=now).id
-        detail = "as an internal note: the sender is not the ticket's customer"
+        who = "the sender's address is not valid" if sender is None else "the sender is not the ticket's customer"
+        detail = f"as an internal note: {who}"
         outcome = Outcome.THREADED
     elif ticket is not None:
-        customer = find_or_create_customer(session, _customer_spec(mail))
+        customer = find_or_create_customer(session, _customer_spec(mail, sender))
         comment = _customer_reply(session, actor=actor, ticket=ticket, customer=customer, mail=mail, now=now)
         comment_id = comment.id
         outcome = Outcome.THREADED
     else:
-        ticket = _new_ticket(session, actor=actor, mail=mail, now=now)
+        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now)
         comment_id = None
         outcome = Outcome.CREATED
+    _write_events(session, _event_rows(ticket, actor, now, _mail_notes(mail, sender_problem, outcome)))
     _record_message(session, mail, ticket, comment_id)
     _store_attachments(session, ticket=ticket, comment_id=comment_id, parts=mail.attachments, policy=policy, now=now)
     return IngestResult(outcome, ticket.number, detail)
@@ -192,12 +196,43 @@ def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail:
     return comment
 
 
-def _customer_spec(mail: InboundMail) -> str:
+def _sender_address(mail: InboundMail) -> tuple[str | None, str | None]:
+    """The From address if a real parser accepts it (rules/text.py `validate_email`), else
+    None and why. A mail from an unusable address still makes its ticket (the request is not
+    lost), with a customer who has no email (so no reply is mailed into the void) and an
+    event saying so; as a reply to a ticket it becomes an internal note."""
+    try:
+        return text.validate_email(mail.from_addr, "sender address").lower(), None
+    except ValueError as exc:
+        reason = str(exc).rpartition(": ")[2] or str(exc)
+        return None, f"sender address {mask_email(mail.from_addr)} is not a valid email address ({reason})"
+
+
+def _sender_name(mail: InboundMail) -> str:
+    return text.one_line(mail.from_name or mail.from_addr.partition("@")[0], 200).replace("<", "").replace(">", "")
+
+
+def _customer_spec(mail: InboundMail, address: str | None) -> str:
     """`"Name" <address>`, the name quoted: a comma, a quote or an address in a display name
     ("Smith, John", "support@acme.example") must not change which customer the sender is."""
-    name = text.one_line(mail.from_name or mail.from_addr.partition("@")[0], 200).replace("<", "").replace(">", "")
-    quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{quoted}" <{mail.from_addr}>'
+    quoted = _sender_name(mail).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{quoted}" <{address}>'
+
+
+def _mail_notes(mail: InboundMail, sender_problem: str | None, outcome: Outcome) -> list[_Change]:
+    """Events that say what the gateway changed or could not use in this mail."""
+    notes = []
+    if mail.control_stripped:
+        fields = ", ".join(mail.control_stripped)
+        notes.append(_Change("mail", None, f"control characters removed from the mail's {fields}", EventKind.MAIL))
+    if sender_problem and outcome == Outcome.CREATED:
+        notes.append(
+            _Change("customer", None, f"{sender_problem}: the customer has no email, replies are not mailed",
+                    EventKind.MAIL)
+        )  # fmt: skip
+    elif sender_problem:
+        notes.append(_Change("mail", None, f"{sender_problem}: kept as an internal note", EventKind.MAIL))
+    return notes
 
 
 def _subject(mail: InboundMail) -> str:
@@ -213,14 +248,19 @@ def _body(mail: InboundMail) -> str:
     return body.replace("\x00", "")
 
 
-def _new_ticket(session: Session, *, actor: Agent, mail: InboundMail, now: datetime) -> Ticket:
+def _new_ticket(session: Session, *, actor: Agent, mail: InboundMail, sender: str | None, now: datetime) -> Ticket:
+    customer = None
+    if sender is None:  # never matched to an existing customer by name: a name is nobody's identity
+        customer = Customer(name=_sender_name(mail) or "unknown sender", email=None)
+        session.add(customer)
+        session.flush()
     new = NewTicket(
         subject=_subject(mail),
         description=_body(mail),
         channel=Channel.EMAIL.value,
-        customer=_customer_spec(mail),
+        customer=_customer_spec(mail, sender) if sender else None,
     )
-    return create_ticket(session, actor=actor, new=new, now=now)
+    return create_ticket(session, actor=actor, new=new, now=now, customer=customer)
 
 
 def _customer_reply(
@@ -410,6 +450,8 @@ def attachment_content(session: Session, attachment_id: int, folder: Path | None
     info = _info(row[:-1])
     if row[-1] is not None:
         return info, row[-1]
+    if row.path is None:  # `customer erase` deleted its bytes (store/erase.py)
+        raise NotFound(f"attachment {attachment_id} was erased with its customer's personal data")
     if folder is None:
         raise InvalidInput(f"attachment {attachment_id} is kept in the attachments folder, and none is configured")
     try:

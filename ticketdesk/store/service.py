@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -234,6 +235,45 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
         return self._write(run, target=customer)
 
+    def erase_customer(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> Any:
+        """Erase a customer's personal data (admins; store/erase.py): one transaction for the
+        rows, their events and the audit entry, then their attachment files in `folder`
+        that nothing else uses. `dry_run`: what would change, nothing written. Returns an
+        erase.ErasureResult."""
+        from ticketdesk.store import erase
+
+        what = "erase a customer's personal data"
+
+        def tied(session: Session, actor: Agent) -> Any:
+            roles.require(actor, roles.ADMINS, what)
+            ids = erase.tied_tickets(session, email)
+            if dry_run:
+                return erase.plan(session, email, ids, folder=folder, for_erasure=False).result(dry_run=True)
+            return ids
+
+        found = self._read_as(tied, action=audit.CUSTOMER_ERASE)
+        if dry_run:
+            return found
+
+        def run(session: Session, actor: Agent) -> erase.Plan:
+            roles.require(actor, roles.ADMINS, what)
+            plan = erase.plan(session, email, found, folder=folder, for_erasure=True)
+            erase.apply(session, plan, actor=actor)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.CUSTOMER_ERASE,
+                target=f"customer {plan.customer_id}", detail=erase.audit_detail(plan),
+            )  # fmt: skip
+            return plan
+
+        plan = self._write(run, action=audit.CUSTOMER_ERASE)
+        result = plan.result(dry_run=False)
+        if plan.files and folder is not None:
+            deleted, errors = self._write(
+                lambda s, _: erase.delete_files(s, folder, plan.files), action=audit.CUSTOMER_ERASE
+            )
+            result = dataclasses.replace(result, files=tuple(deleted), file_errors=tuple(errors))
+        return result
+
     def sweep(self, *, now: datetime | None = None) -> Any:
         """The time-driven work once (store/sweep.py); returns its SweepReport."""
         from ticketdesk.store.sweep import sweep
@@ -420,6 +460,58 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return self._write(
             lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version)
         )
+
+    # --- backup and copy (store/backup.py, store/copy.py) -----------------------------------
+    # Admins only: a backup or a copy holds every customer's personal data. Both are audited
+    # on this (the source) database once done.
+
+    def backup(self, path: str | Path, *, force: bool = False) -> Any:
+        """A consistent backup of the desk at `path`; returns a backup.BackupReport."""
+        from ticketdesk.store import backup
+
+        self._read_as(lambda _, a: roles.require(a, roles.ADMINS, "back up the desk"), action=backup.BACKUP)
+        with _translated():
+            report = backup.backup_database(self.db, path, force=force)
+        detail = f"backup to {report.path}: {report.kind}, {report.size:,} bytes, {report.tickets:,} tickets"
+        self._write(
+            lambda s, a: audit.record(s, actor=a, login=a.login, action=backup.BACKUP, target=report.path[-200:],
+                                      detail=detail),
+            action=backup.BACKUP,
+        )  # fmt: skip
+        return report
+
+    def copy_to(self, url: str, *, progress: Callable[[str, int, int], None] | None = None) -> Any:
+        """Copy the whole desk into the empty database at `url` and verify it; returns a
+        copy.CopyReport (raises copy.CopyMismatch, with the report, when it does not verify)."""
+        from contextlib import suppress
+
+        from ticketdesk.store import copy
+
+        label = copy.public_url(url)
+        what = "copy the desk to another database"
+        self._read_as(lambda _, a: roles.require(a, roles.ADMINS, what), action=copy.COPY, target=label)
+        target = Database(url)
+        outcome = "verified"
+        try:
+            with _translated():
+                report = copy.copy_desk(self.db, target, progress=progress)
+            outcome = f"verified: {report.tickets:,} tickets, {report.rows:,} rows in {report.seconds:.1f} s"
+            return report
+        except copy.CopyMismatch as exc:
+            outcome = f"not verified ({len(exc.report.differences)} differences), rolled back"
+            raise
+        except StoreError as exc:
+            outcome = f"failed: {exc}"
+            raise
+        finally:
+            target.dispose()
+            # the copy's own outcome (or error) is what the caller needs to see, not this one's
+            with suppress(StoreError):
+                self._write(
+                    lambda s, a: audit.record(s, actor=a, login=a.login, action=copy.COPY, target=label[:200],
+                                              detail=f"copy to {label}: {outcome}"),
+                    action=copy.COPY,
+                )  # fmt: skip
 
 
 def _tidied(

@@ -104,15 +104,25 @@ def resolve_type(session: Session, value: str) -> str:
 
 
 def find_or_create_customer(session: Session, spec: str) -> Customer:
-    """`Name <email>`, a bare email, or a bare name."""
-    spec = spec.strip()
+    """`Name <email>`, a bare email, or a bare name. The name is one line (no control
+    characters) and the address is checked by a real parser (rules/text.py
+    `validate_email`); either problem is refused naming the field."""
     if "\x00" in spec:
         raise InvalidInput("customer contains a NUL character")
+    try:
+        spec = text.validate_line(spec, "customer")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     name, email = parseaddr(spec)
     if "@" not in email:
+        if spec.endswith(">") and "<" in spec:  # `Name <something>`: meant as an address
+            raise InvalidInput(f"customer email {email or spec!r} is not an email address")
         name, email = spec, ""
-    email = email.strip().lower()
-    name = name.strip() or email.split("@")[0]
+    try:
+        email = text.validate_email(email, "customer email").lower() if email else ""
+        name = text.validate_line(name, "customer name") or email.split("@")[0]
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
     if not name:
         raise InvalidInput("customer must have a name or an email address")
     if len(name) > 200 or len(email) > 320:
@@ -266,20 +276,25 @@ class NewTicket:
     tags: tuple[str, ...] = ()
 
 
-def create_ticket(session: Session, *, actor: Agent, new: NewTicket, now: datetime | None = None) -> Ticket:
+def create_ticket(
+    session: Session, *, actor: Agent, new: NewTicket, now: datetime | None = None, customer: Customer | None = None
+) -> Ticket:
+    """`customer`: one the caller already has (mail from an unusable address); else `new.customer`."""
     now = now or utcnow()
     try:
-        subject = text.validate_subject(new.subject)
+        subject = text.validate_line(text.validate_subject(new.subject), "subject")
         description = text.validate_body(new.description, "description")
         priority = parse_enum(Priority, new.priority, "priority")
         channel = parse_enum(Channel, new.channel, "channel")
         level = parse_enum(SupportLevel, new.support_level, "support level")
         tags = sorted({text.validate_tag(t) for t in new.tags})
         category = text.validate_category(new.category)
+        category = text.validate_line(category, "category") or None
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     ticket_type = resolve_type(session, new.type)
-    customer = find_or_create_customer(session, new.customer) if new.customer else None
+    if customer is None and new.customer:
+        customer = find_or_create_customer(session, new.customer)
     team = resolve_team(session, new.team) if new.team else None
     assignee = resolve_assignee(session, new.assignee, actor) if new.assignee else None
     if assignee is not None and team is None and assignee.team_id is not None:
