@@ -9,14 +9,10 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
 import time_machine
-import typer.testing
-from typer.main import get_command
 
-from ticketdesk.cli import app
 from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Store
@@ -60,11 +56,8 @@ def demo_sqlite(tmp_path: Path) -> str:
 
 
 def _shows(url: str, numbers: list[str]) -> dict[str, dict[str, object]]:
-    """`ticketdesk show N --format json` of every ticket (the typer command built once: that
-    is most of an in-process invocation's time)."""
-    command = get_command(app)
-    with patch.object(typer.testing, "_get_command", lambda _app: command):
-        return {n: json.loads(ok(url, "show", n, "--format", "json")) for n in numbers}
+    """`ticketdesk show N --format json` of every ticket."""
+    return {n: json.loads(ok(url, "show", n, "--format", "json")) for n in numbers}
 
 
 @pytest.mark.slow

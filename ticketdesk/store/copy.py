@@ -113,7 +113,8 @@ class CopyMismatch(StoreError):
 def public_url(url: str) -> str:
     """The URL without its password (for messages and the audit log)."""
     try:
-        return make_url(url).set(password=None).render_as_string(hide_password=False)
+        # URL.set(password=None) means "leave it": replace the field itself
+        return make_url(url)._replace(password=None).render_as_string(hide_password=False)
     except ArgumentError:
         return _safe_url(url)
 
