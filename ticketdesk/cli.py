@@ -21,7 +21,7 @@ import typer
 from ticketdesk import config
 from ticketdesk.commands.output import dump_json, out
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_date_range, parse_query, parse_sort
-from ticketdesk.rules.text import one_line, printable, spreadsheet_text
+from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
 
 app = typer.Typer(
     name="ticketdesk",
@@ -358,7 +358,7 @@ def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:
         # Text cells neutralised for spreadsheets (a leading ' before = + - @ tab CR), numbers
         # left as numbers; on a terminal `out()` shows control characters as \xNN.
         fields = list(rows[0].as_dict()) if rows else ["number"]
-        writer = csv.DictWriter(out(), fieldnames=fields, lineterminator="\n")
+        writer = csv.DictWriter(out(), fieldnames=fields, lineterminator=CSV_LINE_END)
         writer.writeheader()
         for r in rows:
             data = r.as_dict()

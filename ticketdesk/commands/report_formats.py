@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from ticketdesk.rules.text import FORMULA_START, one_line, spreadsheet_text
+from ticketdesk.rules.text import CSV_LINE_END, FORMULA_START, one_line, spreadsheet_text
 from ticketdesk.widgets.kpi_format import kpi_text
 
 #: (Kpis attribute, header, kind): kind is count, dur (seconds -> hours), pct (0..1) or avg
@@ -189,7 +189,7 @@ def csv_rows(report: Any) -> Iterator[dict[str, Any]]:
 
 def write_report_csv(report: Any, out: IO[str]) -> None:
     rows = list(csv_rows(report))
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator=CSV_LINE_END)
     writer.writeheader()
     writer.writerows({k: spreadsheet_text(v) if type(v) is str else v for k, v in row.items()} for row in rows)
 
@@ -264,7 +264,7 @@ def _xlsx_value(value: Any, kind: str) -> Any:
 
 def write_export_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """Text neutralised for spreadsheets (see the module doc), numbers unquoted, times ISO 8601."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator=CSV_LINE_END)
     writer.writerow(list(columns))
     start = FORMULA_START
     n = 0

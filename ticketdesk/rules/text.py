@@ -10,8 +10,10 @@ BODY_MAX_BYTES = 1024 * 1024
 TAG_MAX = 100
 CATEGORY_MAX = 100
 
-# C0 controls except tab and newline, DEL, and C1 controls (which include CSI, 0x9b).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls except tab and newline, DEL, and C1 controls (which include CSI, 0x9b). A CR
+# is harmless only as half of a CRLF line end (CSV's); alone it moves the cursor back over
+# what was printed, so it is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _TAG = re.compile(r"^[\w][\w.\-:/+]*$")
 
@@ -64,7 +66,7 @@ def _refuse_nul(value: str, field: str) -> None:
 def printable(value: str) -> str:
     """Text fit for a terminal: control characters (ESC included) shown as \\xNN escapes.
 
-    Tabs and newlines are kept; everything else that could move the cursor, change colours
+    Tabs, newlines and CRLF line ends are kept; everything else that could move the cursor, change colours
     or retitle the terminal is made visible instead of being obeyed.
     """
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
@@ -124,6 +126,11 @@ def validate_email(value: str, field: str = "email") -> str:
         raise ValueError(f"{field} {value!r} is not a valid email address: {exc}") from None
     return str(result.normalized)
 
+
+#: Line end of every CSV ticketdesk writes: RFC 4180's CRLF. Python's csv module quotes a
+#: field only for the characters of its line terminator, so with "\n" alone a stored CR
+#: went out unquoted and split the row in every reader.
+CSV_LINE_END = "\r\n"
 
 #: Characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
