@@ -149,6 +149,8 @@ def _check_from_address(path: Path, value: str) -> None:
     if has_control(value):
         raise ConfigError(f"{path}: [mail] from_address contains a control character ({example})")
     _, addr = parseaddr(value)
+    if "@" not in addr and "@" in value:
+        addr = value.strip()  # parseaddr gave up on it: let the real parser say why
     if "@" not in addr:
         raise ConfigError(f"{path}: [mail] from_address must be an address, {example}")
     try:

@@ -115,8 +115,10 @@ def find_or_create_customer(session: Session, spec: str) -> Customer:
         raise InvalidInput(str(exc)) from None
     name, email = parseaddr(spec)
     if "@" not in email:
-        if spec.endswith(">") and "<" in spec:  # `Name <something>`: meant as an address
-            raise InvalidInput(f"customer email {email or spec!r} is not an email address")
+        # `Name <something>` or anything with an @ was meant as an address: say it is not
+        # one rather than keep it as a name
+        if "@" in spec or (spec.endswith(">") and "<" in spec):
+            raise InvalidInput(f"customer email {email or spec!r} is not a valid email address")
         name, email = spec, ""
     try:
         email = text.validate_email(email, "customer email").lower() if email else ""
