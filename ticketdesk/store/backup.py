@@ -452,11 +452,10 @@ def _after_restore(target: Database, report: RestoreReport, *, login: str) -> No
         if not orphans:
             report.checks.append("no orphan rows (every foreign key checked)")
         check = _chain(conn)
-        if check is not None:
-            if check.ok:
-                report.checks.append(f"audit chain ok ({check.count:,} entries)")
-            else:
-                report.problems.append(f"audit chain: {check.problem}")
+        if check.ok:
+            report.checks.append(f"audit chain ok ({check.count:,} entries)")
+        else:
+            report.problems.append(f"audit chain: {check.problem}")
     with target.write() as session:
         actor = session.execute(select(Agent).where(Agent.login == login)).scalar_one_or_none()
         audit.record(
@@ -466,12 +465,9 @@ def _after_restore(target: Database, report: RestoreReport, *, login: str) -> No
         )  # fmt: skip
 
 
-def _chain(conn: Connection) -> Any:
-    verify = getattr(audit, "verify_chain", None)
-    if verify is None:
-        return None
+def _chain(conn: Connection) -> audit.ChainCheck:
     with Session(bind=conn) as session:
-        return verify(session)
+        return audit.verify_chain(session)
 
 
 def orphan_rows(conn: Connection) -> list[str]:
