@@ -74,7 +74,7 @@ class PostgresServer:
         except subprocess.CalledProcessError:
             shutil.rmtree(self.data, ignore_errors=True)
             subprocess.run(_as_postgres([*base, "--no-locale"]), check=True, capture_output=True)
-        opts = (
+        self._opts = opts = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
         )
@@ -84,6 +84,23 @@ class PostgresServer:
             capture_output=True,
         )
         self.base = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database that goes away under a running app)."""
+        subprocess.run(
+            _as_postgres([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            check=True,
+            capture_output=True,
+        )
+
+    def resume(self) -> None:
+        subprocess.run(
+            _as_postgres(
+                [self.pg_ctl, "-D", str(self.data), "-o", self._opts, "-l", str(self.dir / "log"), "-w", "start"]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def url(self, dbname: str) -> str:
         return f"{self.base}/{dbname}"

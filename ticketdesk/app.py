@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
 from textual.screen import Screen
 
 from ticketdesk.screens.help import HelpScreen, key_bindings
 from ticketdesk.screens.queue import QueueScreen
+from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
+
+if TYPE_CHECKING:
+    from ticketdesk.store import DatabaseUnavailable, Store
 
 
 class TicketdeskApp(App[None]):
@@ -21,7 +27,10 @@ class TicketdeskApp(App[None]):
         Binding("ctrl+p", "command_palette", "Commands", show=False, id="app.command_palette"),
     ]
 
-    def __init__(self, store: Any, *, poll_interval: float = 1.0, keymap: dict[str, str] | None = None) -> None:
+    #: while the database cannot be reached: what the outage line says (empty: all is well)
+    outage: reactive[str] = reactive("")
+
+    def __init__(self, store: Store, *, poll_interval: float = 1.0, keymap: dict[str, str] | None = None) -> None:
         super().__init__()
         self.store = store
         self.poll_interval = poll_interval
@@ -34,14 +43,46 @@ class TicketdeskApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text, whatever the caller asked: messages quote
+        subjects, names and the store's errors, which are customer text, never markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def agent_options(self) -> list[tuple[str, str]]:
-        if self._agents is None:
-            self._agents = [(f"{login}  {name}", login) for login, name in self.store.agents()]
-        return self._agents
+    def with_agent_options(self, then: Callable[[list[tuple[str, str]]], None]) -> None:
+        """Hand `then` the (label, login) options of the active agents, read once, off the UI
+        thread (a pick list of agents must not freeze the screen or die with the database)."""
+        if self._agents is not None:
+            then(self._agents)
+            return
+
+        def loaded(agents: list[tuple[str, str]]) -> None:
+            self._agents = [(f"{login}  {name}", login) for login, name in agents]
+            then(self._agents)
+
+        call_store(self.screen, lambda store: store.agents(), loaded, group="agents", exclusive=True)
+
+    # --- the database's health, as the store calls find it (widgets/store_call.py) --------
+
+    def database_unreachable(self, error: DatabaseUnavailable) -> None:
+        self.outage = f"database unreachable, retrying… ({error})"
+
+    def database_reachable(self) -> None:
+        if self.outage:
+            self.outage = ""
+            self.notify("database reachable again", markup=False)
+            self.screen.post_message(DatabaseRecovered())
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette lists every action of the current screen with its key."""

@@ -144,7 +144,10 @@ def tui_cmd(ctx: typer.Context) -> None:
         store.agents()  # fail here, in plain text, for an unknown agent
     from ticketdesk.app import TicketdeskApp
 
-    TicketdeskApp(store, poll_interval=settings.poll_interval, keymap=settings.keymap).run()
+    app = TicketdeskApp(store, poll_interval=settings.poll_interval, keymap=settings.keymap)
+    app.run()
+    if app.return_code:  # a crash (Textual has printed its traceback) never exits 0
+        raise typer.Exit(app.return_code)
 
 
 # --- init and demo ---------------------------------------------------------------------

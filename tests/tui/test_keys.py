@@ -332,7 +332,7 @@ async def open_templates(pilot: Pilot[Any]) -> TemplatesScreen:
     await queue_ready(pilot)
     await pilot.press("M")
     screen = await screen_of(pilot, TemplatesScreen)
-    await until(lambda: screen.templates, pilot=pilot)
+    await until(lambda: screen.items, pilot=pilot)
     await settle(pilot)
     return screen
 
@@ -342,7 +342,7 @@ async def open_templates(pilot: Pilot[Any]) -> TemplatesScreen:
 async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None:
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_templates(pilot)
-        before = set(screen.templates)
+        before = set(screen.items)
         assert "Need more info" in before
         await pilot.press("c")
         form = await screen_of(pilot, TemplateForm)
@@ -351,9 +351,9 @@ async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None
         form.query_one("#body", TextArea).text = "Hello {{ customer_name }}, install the driver."
         await pilot.press("ctrl+s")
         await screen_of(pilot, TemplatesScreen)
-        await until(lambda: "Printer driver" in screen.templates, pilot=pilot)
+        await until(lambda: "Printer driver" in screen.items, pilot=pilot)
         await settle(pilot)
-        assert screen.current_name == "Printer driver"
+        assert screen.current_key == "Printer driver"
         assert store.template("Printer driver").body == "Hello {{ customer_name }}, install the driver."
 
         await pilot.press("e")
@@ -370,7 +370,7 @@ async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None
         await pilot.press("x")
         await screen_of(pilot, ConfirmDialog)
         await pilot.press("y")
-        await until(lambda: "Printer driver" not in screen.templates, pilot=pilot)
+        await until(lambda: "Printer driver" not in screen.items, pilot=pilot)
     assert {t.name for t in store.list_templates()} == before
 
 
@@ -396,11 +396,11 @@ async def test_an_agent_may_not_remove_templates(store: Store) -> None:
     alice = as_agent(store, "alice")
     async with make_app(alice).run_test(size=SIZE) as pilot:
         screen = await open_templates(pilot)
-        name = screen.current_name
+        name = screen.current_key
         await pilot.press("x")
         await screen_of(pilot, ConfirmDialog)
         await pilot.press("y")
-        status = screen.query_one("#templates-status")
+        status = screen.query_one(".ld-status")
         await until(lambda: "lead" in text_of(status) or "admin" in text_of(status), pilot=pilot)
     assert name in {t.name for t in store.list_templates()}
 

@@ -30,7 +30,7 @@ async def qa_screen(pilot: Pilot[Any]) -> QaScreen:
     await queue_ready(pilot)
     pilot.app.push_screen(QaScreen())
     screen = await until(lambda: isinstance(pilot.app.screen, QaScreen) and pilot.app.screen, pilot=pilot)
-    await until(lambda: screen.samples, pilot=pilot)
+    await until(lambda: screen.items, pilot=pilot)
     await settle(pilot)
     return screen
 
@@ -52,7 +52,7 @@ async def test_j_and_r_review_the_highlighted_sample(store: Store) -> None:
         await pilot.press("4", "tab", "space", "tab", "space", "tab", "space", "tab", "tab", "tab", *"well done")
         await pilot.press("ctrl+s")
         await until(lambda: isinstance(pilot.app.screen, QaScreen), pilot=pilot)
-        await until(lambda: not screen.samples[next(k for k in screen.samples if numbers[1] in k)].pending, pilot=pilot)
+        await until(lambda: not screen.items[next(k for k in screen.items if numbers[1] in k)].pending, pilot=pilot)
         await settle(pilot)
         assert "4/5" in screen_text(pilot.app)
     [done] = [v for v in store.qa_reviews() if not v.pending]
@@ -84,7 +84,7 @@ async def test_enter_reviews_and_escape_cancels_and_goes_back(store: Store) -> N
         await until(lambda: pilot.app.screen is screen, pilot=pilot)
         await settle(pilot)
         await pilot.press("p")  # pending only
-        await until(lambda: numbers[0] not in {v.number for v in screen.samples.values()}, pilot=pilot)
+        await until(lambda: numbers[0] not in {v.number for v in screen.items.values()}, pilot=pilot)
         await pilot.press("escape")
         await until(lambda: not isinstance(pilot.app.screen, QaScreen), pilot=pilot)
     reviewed = [v for v in store.qa_reviews() if not v.pending]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
@@ -18,7 +17,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, call_store
 from ticketdesk.widgets.styles import style
+
+if TYPE_CHECKING:
+    from ticketdesk.store import StoreError
 
 BAR = "█"
 CLOCK_REFRESH_S = 60
@@ -47,11 +51,8 @@ class DashboardScreen(Screen[None]):
             yield Static("", id="csat", classes="panel")
         yield Static("", id="mail")
         yield Static("", id="dash-status")
+        yield OutageLine()
         yield Footer()
-
-    @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
         self._compute()
@@ -63,34 +64,37 @@ class DashboardScreen(Screen[None]):
         self._compute()
 
     def _schedule(self) -> None:
-        self.set_timer(self.app.poll_interval, self._poll)  # type: ignore[attr-defined]
+        self.set_timer(cast("DeskApp", self.app).poll_interval, self._poll)
 
-    @work(thread=True, exclusive=True, group="dashboard-poll", exit_on_error=False)
     def _poll(self) -> None:
-        try:
-            marker = self.store.latest_event_id()
-        except Exception as exc:
-            self.app.call_from_thread(self._failed, exc)
-            return
-        stale = time.monotonic() - self._computed_at > CLOCK_REFRESH_S  # SLA and aging move with the clock
-        if (marker != self._marker or stale) and self.is_attached:
-            self._compute_now()
-        else:
-            self.app.call_from_thread(self._schedule)
+        """Self-rescheduling: the cheap change marker; the whole board only when it moved
+        (or the clock made SLA and aging figures stale). A failure keeps the loop going."""
 
-    @work(thread=True, exclusive=True, group="dashboard", exit_on_error=False)
+        def polled(marker: int) -> None:
+            stale = time.monotonic() - self._computed_at > CLOCK_REFRESH_S
+            if marker != self._marker or stale:
+                self._compute()
+            else:
+                self._schedule()
+
+        call_store(
+            self,
+            lambda store: store.latest_event_id(),
+            polled,
+            group="dashboard-poll",
+            exclusive=True,
+            failed=self._failed,
+        )
+
     def _compute(self) -> None:
-        self._compute_now()
+        call_store(
+            self, lambda store: store.dashboard(), self._show, group="dashboard", exclusive=True, failed=self._failed
+        )
 
-    def _compute_now(self) -> None:
-        try:
-            board = self.store.dashboard()
-        except Exception as exc:
-            self.app.call_from_thread(self._failed, exc)
-            return
-        self.app.call_from_thread(self._show, board)
+    def on_database_recovered(self, _: DatabaseRecovered) -> None:
+        self._compute()
 
-    def _failed(self, exc: Exception) -> None:
+    def _failed(self, exc: StoreError) -> None:
         self.query_one("#dash-status", Static).update(Text(f" {exc}", style=self._style("danger")))
         self._schedule()
 

@@ -3,12 +3,17 @@ ticket screen (on that ticket): each asks what it needs, then calls `apply_chang
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.screen import Screen
 
 from ticketdesk.models.enums import Priority, Status, SupportLevel
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
+from ticketdesk.store.errors import DatabaseUnavailable, StoreError
+from ticketdesk.widgets.store_call import DeskApp, call_store
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 
 class FieldActions:
@@ -40,9 +45,11 @@ class FieldActions:
 
     def action_assign_to(self) -> None:
         app = self._screen.app
-        app.push_screen(
-            PickDialog("Assign to", app.agent_options()),  # type: ignore[attr-defined]
-            lambda login: login and self.apply_change(f"Assign to {login}", assignee=login),
+        cast("DeskApp", app).with_agent_options(
+            lambda options: app.push_screen(
+                PickDialog("Assign to", options),
+                lambda login: login and self.apply_change(f"Assign to {login}", assignee=login),
+            )
         )
 
     def action_set_status(self) -> None:
@@ -76,19 +83,13 @@ class FieldActions:
     def action_set_team(self) -> None:
         screen = self._screen
 
-        def run() -> None:
-            try:
-                teams = screen.app.store.team_keys()  # type: ignore[attr-defined]
-            except Exception as exc:
-                screen.app.call_from_thread(screen.notify, str(exc), severity="error")
-                return
-            screen.app.call_from_thread(
-                screen.app.push_screen,
+        def pick(teams: list[str]) -> None:
+            screen.app.push_screen(
                 PickDialog("Set team", [(t, t) for t in teams]),
                 lambda t: t and self.apply_change(f"Team {t}", team=t),
             )
 
-        screen.run_worker(run, thread=True, group="pick-team", exit_on_error=False)
+        call_store(screen, lambda store: store.team_keys(), pick, group="pick-team")
 
     def action_tags(self) -> None:
         def entered(value: str | None) -> None:
@@ -114,17 +115,18 @@ class FieldActions:
         app.push_screen(PickDialog("Escalate", kinds), kind_chosen)
 
     def _escalate(self, kind: str, reason: str) -> None:
-        screen = self._screen
         numbers = self.escalation_targets()
 
-        def run() -> None:
+        def run(store: Store) -> tuple[list[str], list[str]]:
             done: list[str] = []
             failed: list[str] = []
             for number in numbers:
                 try:
-                    done.append(f"{number}: {screen.app.store.escalate(number, kind, reason)}")  # type: ignore[attr-defined]
-                except Exception as exc:  # the store's one-line message
+                    done.append(f"{number}: {store.escalate(number, kind, reason)}")
+                except DatabaseUnavailable:
+                    raise  # the outage line says it; nothing more is tried
+                except StoreError as exc:  # one ticket's refusal does not stop the others
                     failed.append(str(exc))
-            screen.app.call_from_thread(self.escalated, done, failed)
+            return done, failed
 
-        screen.run_worker(run, thread=True, group="escalate", exit_on_error=False)
+        call_store(self._screen, run, lambda result: self.escalated(*result), group="escalate")

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static, TextArea
 
 from ticketdesk.models.enums import Channel, Priority, SupportLevel
-from ticketdesk.widgets.styles import style
+from ticketdesk.screens.list_detail import FormScreen
+
+if TYPE_CHECKING:
+    from ticketdesk.store import NewTicket
 
 TYPES = ["incident", "service_request", "question", "complaint"]
 
 
-class NewTicketScreen(ModalScreen[str | None]):
+class NewTicketScreen(FormScreen):
     """Returns the new ticket's number, or None when cancelled."""
 
     CSS_PATH = "new_ticket.tcss"
@@ -66,7 +67,7 @@ class NewTicketScreen(ModalScreen[str | None]):
 
         subject = self._value("#subject") or ""
         if not subject.strip():
-            self._error("subject must not be empty")
+            self.show_error("subject must not be empty")
             self.query_one("#subject", Input).focus()
             return
         new = NewTicket(
@@ -83,22 +84,6 @@ class NewTicketScreen(ModalScreen[str | None]):
         )
         self._create(new)
 
-    @work(thread=True, exclusive=True, group="new-ticket", exit_on_error=False)
-    def _create(self, new: Any) -> None:
-        try:
-            number = self.app.store.create_ticket(new)  # type: ignore[attr-defined]
-        except Exception as exc:  # the store's one-line message names the field
-            self.app.call_from_thread(self._error, str(exc))
-            return
-        self.app.call_from_thread(self.dismiss, number)
-
-    def _error(self, message: str) -> None:
-        error = self.query_one("#error", Static)
-        error.update(Text(message, style=style("danger", self.app.no_color)))
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    def _create(self, new: NewTicket) -> None:
+        # the store's one-line message names the field: shown in the form, which stays open
+        self.save(lambda store: store.create_ticket(new))

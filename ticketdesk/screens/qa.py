@@ -7,136 +7,73 @@ form shows it. Every read and write runs in a worker.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, Footer, Input, Label, OptionList, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Static
 from textual.widgets.option_list import Option
 
 from ticketdesk.rules.qa import CHECKLIST
 from ticketdesk.rules.text import one_line
+from ticketdesk.screens.list_detail import FormScreen, ListDetailScreen, list_keys
 from ticketdesk.widgets.styles import style
 
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
-def _key(view: Any) -> str:
-    return f"{view.batch}\x1f{view.number}"
 
-
-class QaScreen(Screen[None]):
-    CSS_PATH = "qa.tcss"
+class QaScreen(ListDetailScreen[Any]):
+    CSS_PATH = ["list_detail.tcss", "qa.tcss"]
+    HEADING = "QA reviews"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=True, id="qa.back"),
+        *list_keys("qa"),
         Binding("r,enter", "review", "Review", show=True, id="qa.review"),
         Binding("p", "toggle_pending", "Pending only", show=True, id="qa.toggle_pending"),
         Binding("R", "refresh_now", "Refresh", show=True, id="qa.refresh_now"),
-        Binding("j", "cursor_down", "Down", show=False, id="qa.cursor_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="qa.cursor_up"),
     ]
 
     def __init__(self, *, pending: bool = False) -> None:
         super().__init__()
         self.pending = pending
-        self.samples: dict[str, Any] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Static(Text("QA reviews", style="bold"), id="qa-title")
-        with Horizontal(id="qa-main"):
-            yield OptionList(id="qa-list")
-            with VerticalScroll(id="qa-detail"):
-                yield Static("", id="qa-body")
-        yield Static("", id="qa-status")
-        yield Footer()
+    def fetch(self, store: Store) -> list[Any]:
+        return store.qa_reviews(pending=self.pending)
 
-    @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
+    def key(self, item: Any) -> str:
+        return f"{item.batch}\x1f{item.number}"
 
-    @property
-    def listing(self) -> OptionList:
-        return self.query_one("#qa-list", OptionList)
-
-    def on_mount(self) -> None:
-        self.listing.focus()
-        self._load()
-
-    @work(thread=True, exclusive=True, group="qa", exit_on_error=False)
-    def _load(self, select: str | None = None) -> None:
-        try:
-            found = self.store.qa_reviews(pending=self.pending)
-        except Exception as exc:
-            self.app.call_from_thread(self._say, str(exc), error=True)
-            return
-        self.app.call_from_thread(self._show, found, select)
-
-    def _show(self, found: list[Any], select: str | None) -> None:
-        keep = select or self.current_key
-        self.samples = {_key(v): v for v in found}
-        listing = self.listing
-        listing.clear_options()
-        options: list[Option | None] = []
+    def options(self, found: list[Any]) -> list[Option]:
+        options: list[Option] = []
         batch = None
         for v in found:
             if v.batch != batch:
                 batch = v.batch
                 options.append(Option(Text(one_line(batch), style="bold"), id=f"batch:{batch}", disabled=True))
-            options.append(Option(_label(v, self.app.no_color), id=_key(v)))
-        listing.add_options([o for o in options if o is not None])
-        keys = list(self.samples)
-        if keys:
-            target = keep if keep in self.samples else keys[0]
-            listing.highlighted = next(i for i, o in enumerate(listing.options) if o.id == target)
-        else:
-            self.query_one("#qa-body", Static).update("")
+            options.append(Option(_label(v, self.app.no_color), id=self.key(v)))
+        return options
+
+    def describe(self, item: Any) -> Table:
+        return describe(item)
+
+    def summary(self, found: list[Any]) -> str:
+        if not found:
+            return "no pending samples" if self.pending else "no QA samples: `ticketdesk qa sample --from --to`"
         todo = sum(1 for v in found if v.pending)
-        if keys:
-            self._say(f"{len(keys)} sample(s), {todo} pending   r review · p pending only · R refresh")
-        else:
-            self._say("no pending samples" if self.pending else "no QA samples: `ticketdesk qa sample --from --to`")
+        return f"{len(found)} sample(s), {todo} pending   r review · p pending only · R refresh"
 
-    @property
-    def current_key(self) -> str | None:
-        listing = self.listing
-        if listing.highlighted is None or not listing.option_count:
-            return None
-        key = listing.get_option_at_index(listing.highlighted).id
-        return key if key in self.samples else None
-
-    @property
-    def current(self) -> Any | None:
-        key = self.current_key
-        return self.samples.get(key) if key else None
-
-    @on(OptionList.OptionHighlighted, "#qa-list")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        sample = self.samples.get(event.option.id or "")
-        if sample is not None:
-            self.query_one("#qa-body", Static).update(describe(sample))
-
-    @on(OptionList.OptionSelected, "#qa-list")
-    def _selected(self) -> None:
+    def open_current(self) -> None:
         self.action_review()
 
-    def action_cursor_down(self) -> None:
-        self.listing.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.listing.action_cursor_up()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
     def action_refresh_now(self) -> None:
-        self._load()
+        self.load()
 
     def action_toggle_pending(self) -> None:
         self.pending = not self.pending
-        self._load()
+        self.load()
 
     def action_review(self) -> None:
         sample = self.current
@@ -146,12 +83,7 @@ class QaScreen(Screen[None]):
     def _reviewed(self, number: str | None) -> None:
         if number:
             self.app.notify(f"review of {number} saved")
-            self._load()
-
-    def _say(self, message: str, *, error: bool = False) -> None:
-        self.query_one("#qa-status", Static).update(
-            Text(f" {message}", style=style("danger", self.app.no_color) if error else "dim")
-        )
+            self.load()
 
 
 def _label(v: Any, no_color: bool) -> Text:
@@ -189,7 +121,7 @@ def describe(v: Any) -> Table:
     return grid
 
 
-class QaReviewForm(ModalScreen[str | None]):
+class QaReviewForm(FormScreen):
     """Score one sample; returns its ticket number once saved, None when cancelled."""
 
     CSS_PATH = "qa.tcss"
@@ -223,32 +155,18 @@ class QaReviewForm(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.query_one("#score", Input).focus()
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
     def action_save(self) -> None:
         score = self.query_one("#score", Input).value.strip()
         if not score:
-            self._error("score must be a whole number from 1 to 5")
+            self.show_error("score must be a whole number from 1 to 5")
             self.query_one("#score", Input).focus()
             return
         checks = {name: self.query_one(f"#check-{name}", Checkbox).value for name in CHECKLIST}
         comment = self.query_one("#comment", Input).value
-        self._save(score, checks, comment)
+        sample = self.sample
 
-    @work(thread=True, exclusive=True, group="qa-form", exit_on_error=False)
-    def _save(self, score: str, checks: dict[str, bool], comment: str) -> None:
-        store = self.app.store  # type: ignore[attr-defined]
-        try:
-            store.qa_review(self.sample.number, score=score, checklist=checks, comment=comment, batch=self.sample.batch)
-        except Exception as exc:  # the store's one-line message (e.g. agents may not review)
-            self.app.call_from_thread(self._error, str(exc))
-            return
-        self.app.call_from_thread(self.dismiss, self.sample.number)
+        def write(store: Store) -> str:
+            store.qa_review(sample.number, score=score, checklist=checks, comment=comment, batch=sample.batch)
+            return str(sample.number)
 
-    def _error(self, message: str) -> None:
-        self.query_one("#error", Static).update(Text(message, style=style("danger", self.app.no_color)))
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
+        self.save(write)

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
+from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import style
-from ticketdesk.widgets.ticket_table import TicketTable, rows_between
+from ticketdesk.widgets.ticket_table import Loader, TicketTable, rows_between
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store, StoreError
+    from ticketdesk.store.readmodels import UpdateResult
 
 BUILTIN_VIEWS: list[tuple[str, str]] = [
     ("My open", "assignee:me status:new,open,in_progress,pending,on_hold"),
@@ -64,6 +71,8 @@ class QueueScreen(FieldActions, Screen[None]):
         self.flt: TicketFilter = parse_query(self.query_text)
         self._range_anchor: int | None = None
         self._marker = 0
+        #: failed loads in a row (the retry waits longer after each)
+        self._failures = 0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bar"):
@@ -78,6 +87,7 @@ class QueueScreen(FieldActions, Screen[None]):
         yield Static("", id="table-header")
         yield TicketTable(id="tickets")
         yield Static("", id="status-line")
+        yield OutageLine()
         yield Footer()
 
     @property
@@ -85,39 +95,43 @@ class QueueScreen(FieldActions, Screen[None]):
         return self.query_one(TicketTable)
 
     @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
+    def desk(self) -> DeskApp:
+        return cast("DeskApp", self.app)
 
     def on_mount(self) -> None:
         self.table.focus()
         self.reload()
-        self.set_timer(self.app.poll_interval, self.poll)  # type: ignore[attr-defined]
+        self.set_timer(self.desk.poll_interval, self.poll)
 
     # --- loading ---------------------------------------------------------------------
 
     def reload(self, *, keep_cursor: bool = False) -> None:
         self._count(self.flt, keep_cursor)
 
-    @work(thread=True, exclusive=True, group="queue-count", exit_on_error=False)
     def _count(self, flt: TicketFilter, keep_cursor: bool) -> None:
-        try:
-            total = self.store.count_tickets(flt)
-            marker = self.store.latest_event_id()
-        except Exception as exc:  # an expected store error, shown, never a crash
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self._apply_count, flt, total, marker, keep_cursor)
+        def failed(_: StoreError) -> None:  # retried, later each time, until it gets through
+            self._failures += 1
+            self.set_timer(backoff(self._failures), lambda: self.reload(keep_cursor=keep_cursor))
+
+        call_store(
+            self,
+            lambda store: (store.count_tickets(flt), store.latest_event_id()),
+            lambda counted: self._apply_count(flt, *counted, keep_cursor),
+            group="queue-count",
+            exclusive=True,
+            failed=failed,
+        )
 
     def _apply_count(self, flt: TicketFilter, total: int, marker: int, keep_cursor: bool) -> None:
+        self._failures = 0
         self._marker = marker
         sort = parse_sort(self.sort_name)
-        store = self.store
 
-        def loader(reverse: bool, after: Any, limit: int) -> tuple[list[Any], Any]:
+        def loader(store: Store, reverse: bool, after: Any, limit: int) -> tuple[list[Any], Any]:
             page = store.list_tickets(flt, sort=sort.reversed() if reverse else sort, after=after, limit=limit)
             return page.rows, page.next_after
 
-        self.table.reset(loader, total, keep_cursor=keep_cursor)
+        self.table.reset(cast(Loader, loader), total, keep_cursor=keep_cursor)
         self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))
         self.query_one("#table-header", Static).update(
             self.table.header_text(self.table.scrollable_content_region.width or 80)
@@ -128,20 +142,27 @@ class QueueScreen(FieldActions, Screen[None]):
         """Self-rescheduling: a cheap change marker, then a reload in place only on change."""
         self._poll_marker()
 
-    @work(thread=True, exclusive=True, group="queue-poll", exit_on_error=False)
     def _poll_marker(self) -> None:
-        try:
-            marker = self.store.latest_event_id()
-        except Exception:
-            marker = self._marker
-        self.app.call_from_thread(self._after_poll, marker)
+        # a failed poll keeps the loop going: the outage line says why, and the next poll
+        # that gets through clears it (and DatabaseRecovered reloads the screen)
+        call_store(
+            self,
+            lambda store: store.latest_event_id(),
+            self._after_poll,
+            group="queue-poll",
+            exclusive=True,
+            failed=lambda _: self.set_timer(self.desk.poll_interval, self.poll),
+        )
 
     def _after_poll(self, marker: int) -> None:
         if marker != self._marker and self.is_current:
             self.reload(keep_cursor=True)
-        self.set_timer(self.app.poll_interval, self.poll)  # type: ignore[attr-defined]
+        self.set_timer(self.desk.poll_interval, self.poll)
 
     def on_screen_resume(self) -> None:
+        self.reload(keep_cursor=True)
+
+    def on_database_recovered(self, _: DatabaseRecovered) -> None:
         self.reload(keep_cursor=True)
 
     def on_resize(self) -> None:
@@ -194,21 +215,19 @@ class QueueScreen(FieldActions, Screen[None]):
     def action_views(self) -> None:
         self._load_views()
 
-    @work(thread=True, exclusive=True, group="queue-views", exit_on_error=False)
     def _load_views(self) -> None:
-        views = list(BUILTIN_VIEWS)
-        try:
-            views += [(v.name, v.query) for v in self.store.list_views()]
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-        options = []
-        for name, query in views:
-            try:
-                count = f"{self.store.count_tickets(parse_query(query)):,}"
-            except Exception:
-                count = "?"
-            options.append((f"{name}  ({count})", name))
-        self.app.call_from_thread(self._pick_view, options, dict(views))
+        def run(store: Store) -> tuple[list[tuple[str, str]], dict[str, str]]:
+            views = list(BUILTIN_VIEWS) + [(v.name, v.query) for v in store.list_views()]
+            options = []
+            for name, query in views:
+                try:
+                    count = f"{store.count_tickets(parse_query(query)):,}"
+                except QueryError:  # a saved view the filter language no longer reads
+                    count = "?"
+                options.append((f"{name}  ({count})", name))
+            return options, dict(views)
+
+        call_store(self, run, lambda found: self._pick_view(*found), group="queue-views", exclusive=True)
 
     def _pick_view(self, options: list[tuple[str, str]], queries: dict[str, str]) -> None:
         def chosen(name: str | None) -> None:
@@ -261,10 +280,10 @@ class QueueScreen(FieldActions, Screen[None]):
     def action_mark_all(self) -> None:
         self._mark_all(self.flt)
 
-    @work(thread=True, exclusive=True, group="queue-mark", exit_on_error=False)
     def _mark_all(self, flt: TicketFilter) -> None:
-        numbers = self.store.matching_numbers(flt)
-        self.app.call_from_thread(self._marked_all, numbers)
+        call_store(
+            self, lambda store: store.matching_numbers(flt), self._marked_all, group="queue-mark", exclusive=True
+        )
 
     def _marked_all(self, numbers: list[str]) -> None:
         self.table.selected = set(numbers)
@@ -307,30 +326,32 @@ class QueueScreen(FieldActions, Screen[None]):
             return
         self._run_batch(targets, label, changes)
 
-    @work(thread=True, exclusive=False, group="queue-batch", exit_on_error=False)
     def _run_batch(self, targets: dict[str, int | None], label: str, changes: dict[str, Any]) -> None:
         from ticketdesk.store import TicketChanges
 
         expected = {n: v for n, v in targets.items() if v is not None}
-        try:
-            result = self.store.update_tickets(
-                list(targets), TicketChanges(**changes), expected_versions=expected, skip_conflicts=True
-            )
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        message = f"{label}: {len(result.changed)} changed"
-        if result.unchanged:
-            message += f", {len(result.unchanged)} already so"
-        if result.conflicts:
-            message += f", {len(result.conflicts)} changed by others meanwhile: " + "; ".join(
-                c.message for c in result.conflicts[:3]
-            )
-        severity = "warning" if result.conflicts else "information"
-        self.app.call_from_thread(self._batch_done, message, severity)
 
-    def _batch_done(self, message: str, severity: str) -> None:
-        self.notify(message, severity=severity, timeout=6)  # type: ignore[arg-type]
+        def done(result: UpdateResult) -> None:
+            message = f"{label}: {len(result.changed)} changed"
+            if result.unchanged:
+                message += f", {len(result.unchanged)} already so"
+            if result.conflicts:
+                message += f", {len(result.conflicts)} changed by others meanwhile: " + "; ".join(
+                    c.message for c in result.conflicts[:3]
+                )
+            self._batch_done(message, "warning" if result.conflicts else "information")
+
+        call_store(
+            self,
+            lambda store: store.update_tickets(
+                list(targets), TicketChanges(**changes), expected_versions=expected, skip_conflicts=True
+            ),
+            done,
+            group="queue-batch",
+        )
+
+    def _batch_done(self, message: str, severity: SeverityLevel) -> None:
+        self.notify(message, severity=severity, timeout=6)
         self.table.selected.clear()
         self.reload(keep_cursor=True)
 
@@ -363,14 +384,14 @@ class QueueScreen(FieldActions, Screen[None]):
 
         self.app.push_screen(InputDialog(f"Save '{query}' as view named"), named)
 
-    @work(thread=True, group="queue-views", exit_on_error=False)
     def _save_view(self, name: str, query: str) -> None:
-        try:
-            self.store.save_view(name, query, self.sort_name)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self.notify, f"view '{name}' saved")
+        sort = self.sort_name
+        call_store(
+            self,
+            lambda store: store.save_view(name, query, sort),
+            lambda _: self.notify(f"view '{name}' saved"),
+            group="queue-save-view",
+        )
 
     def action_dashboard(self) -> None:
         from ticketdesk.screens.dashboard import DashboardScreen
@@ -395,11 +416,14 @@ class QueueScreen(FieldActions, Screen[None]):
     def action_new_ticket(self) -> None:
         self._open_new_ticket()
 
-    @work(thread=True, exclusive=True, group="queue-new", exit_on_error=False)
     def _open_new_ticket(self) -> None:
-        me = self.store.me()
-        teams = self.store.team_keys()
-        self.app.call_from_thread(self._show_new_ticket, me.team, teams)
+        call_store(
+            self,
+            lambda store: (store.me().team, store.team_keys()),
+            lambda found: self._show_new_ticket(*found),
+            group="queue-new",
+            exclusive=True,
+        )
 
     def _show_new_ticket(self, team: str | None, teams: list[str]) -> None:
         from ticketdesk.screens.new_ticket import NewTicketScreen

@@ -8,7 +8,6 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -18,6 +17,8 @@ from textual_plotext import PlotextPlot
 
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.kpi_format import kpi_text as shown
+from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
 
 BREAKDOWNS = ("team", "agent", "type", "channel", "priority")
 #: (attribute, header, kind) of the table columns
@@ -65,11 +66,8 @@ class ReportsScreen(Screen[None]):
             yield DataTable(id="report-table", cursor_type="row", zebra_stripes=True)
             yield PlotextPlot(id="report-chart")
         yield Static("", id="report-status")
+        yield OutageLine()
         yield Footer()
-
-    @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
 
     def on_mount(self) -> None:
         self._load()
@@ -100,16 +98,21 @@ class ReportsScreen(Screen[None]):
 
     # --- loading ---
 
-    @work(thread=True, exclusive=True, group="reports", exit_on_error=False)
     def _load(self) -> None:
         period, offset, breakdown = self.period, self.periods_back, self.breakdown
-        self.app.call_from_thread(self._status, f"computing {period} KPIs by {breakdown}…")
-        try:
-            report = self.store.kpi_report(period=period, offset=offset, by=[breakdown])
-        except Exception as exc:
-            self.app.call_from_thread(self._status, f"{exc}", error=True)
-            return
-        self.app.call_from_thread(self._show, report, breakdown)
+        self._status(f"computing {period} KPIs by {breakdown}…")
+        call_store(
+            self,
+            lambda store: store.kpi_report(period=period, offset=offset, by=[breakdown]),
+            lambda report: self._show(report, breakdown),
+            group="reports",
+            exclusive=True,
+            failed=lambda error: self._status(str(error), error=True),
+            quiet=True,
+        )
+
+    def on_database_recovered(self, _: DatabaseRecovered) -> None:
+        self._load()
 
     def _status(self, message: str, *, error: bool = False) -> None:
         self.query_one("#report-status", Static).update(Text(one_line(message), style="bold red" if error else "dim"))

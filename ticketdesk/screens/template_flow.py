@@ -4,25 +4,37 @@ apply it to every target in one transaction (in a worker)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from ticketdesk.screens.dialogs import ConfirmDialog, PickDialog
+from ticketdesk.widgets.store_call import call_store
+
+if TYPE_CHECKING:
+    from ticketdesk.store.readmodels import UpdateResult
 
 
 class TemplateFlow:
     """Runs the pick → preview → confirm → apply steps for a screen."""
 
-    def __init__(self, screen: Screen[Any], targets: dict[str, int | None], done: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, screen: Screen[Any], targets: dict[str, int | None], done: Callable[[str, SeverityLevel], None]
+    ) -> None:
         self.screen = screen
         self.app = screen.app
-        self.store = screen.app.store  # type: ignore[attr-defined]
         self.targets = targets
         self.done = done
 
     def start(self) -> None:
-        _load_templates(self)
+        call_store(
+            self.screen,
+            lambda store: [t.name for t in store.list_templates()],
+            self._pick,
+            group="template",
+            exclusive=True,
+        )
 
     def _pick(self, names: list[str]) -> None:
         if not names:
@@ -32,57 +44,40 @@ class TemplateFlow:
         self.app.push_screen(PickDialog("Reply template", [(n, n) for n in names]), self._picked)
 
     def _picked(self, name: str | None) -> None:
-        if name:
-            _preview(self, name)
+        if not name:
+            return
+        first = next(iter(self.targets))
+        # a broken template: the store's clear message, nothing changed
+        call_store(
+            self.screen,
+            lambda store: store.preview_template(first, name),
+            lambda text: self._confirm(name, text),
+            group="template",
+            exclusive=True,
+        )
 
     def _confirm(self, name: str, preview: str) -> None:
         count = len(self.targets)
         question = f"Apply '{name}' to {count} ticket{'s' if count > 1 else ''}?"
-        self.app.push_screen(ConfirmDialog(question, preview), lambda ok: ok and _apply(self, name))
+        self.app.push_screen(ConfirmDialog(question, preview), lambda ok: ok and self._apply(name))
 
+    def _apply(self, name: str) -> None:
+        numbers = list(self.targets)
+        expected = {n: v for n, v in self.targets.items() if v is not None}
 
-def _load_templates(flow: TemplateFlow) -> None:
-    def run() -> None:
-        try:
-            names = [t.name for t in flow.store.list_templates()]
-        except Exception as exc:
-            flow.app.call_from_thread(flow.app.notify, str(exc), severity="error")
-            return
-        flow.app.call_from_thread(flow._pick, names)
+        def applied(result: UpdateResult) -> None:
+            message = f"'{name}' applied to {len(result.changed)} ticket(s)"
+            if result.conflicts:
+                message += f"; {len(result.conflicts)} changed by others meanwhile: " + "; ".join(
+                    c.message for c in result.conflicts[:3]
+                )
+            self.done(message, "warning" if result.conflicts else "information")
 
-    flow.screen.run_worker(run, thread=True, group="template", exit_on_error=False)
-
-
-def _preview(flow: TemplateFlow, name: str) -> None:
-    first = next(iter(flow.targets))
-
-    def run() -> None:
-        try:
-            text = flow.store.preview_template(first, name)
-        except Exception as exc:  # a broken template: a clear message, nothing changed
-            flow.app.call_from_thread(flow.app.notify, str(exc), severity="error", timeout=8)
-            return
-        flow.app.call_from_thread(flow._confirm, name, text)
-
-    flow.screen.run_worker(run, thread=True, group="template", exit_on_error=False)
-
-
-def _apply(flow: TemplateFlow, name: str) -> None:
-    expected = {n: v for n, v in flow.targets.items() if v is not None}
-
-    def run() -> None:
-        try:
-            result = flow.store.apply_template(
-                list(flow.targets), name, expected_versions=expected, skip_conflicts=True
-            )
-        except Exception as exc:
-            flow.app.call_from_thread(flow.done, str(exc), "error")
-            return
-        message = f"'{name}' applied to {len(result.changed)} ticket(s)"
-        if result.conflicts:
-            message += f"; {len(result.conflicts)} changed by others meanwhile: " + "; ".join(
-                c.message for c in result.conflicts[:3]
-            )
-        flow.app.call_from_thread(flow.done, message, "warning" if result.conflicts else "information")
-
-    flow.screen.run_worker(run, thread=True, group="template", exit_on_error=False)
+        call_store(
+            self.screen,
+            lambda store: store.apply_template(numbers, name, expected_versions=expected, skip_conflicts=True),
+            applied,
+            group="template-apply",
+            failed=lambda error: self.done(str(error), "error"),
+            quiet=True,
+        )

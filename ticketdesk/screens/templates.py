@@ -6,144 +6,89 @@ tries, and the screen shows that message. Every read and write runs in a worker.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.containers import Grid, VerticalScroll
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from ticketdesk.models.enums import Priority, Status
 from ticketdesk.rules.templates import PLACEHOLDERS
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.dialogs import ConfirmDialog
+from ticketdesk.screens.list_detail import FormScreen, ListDetailScreen, list_keys
 from ticketdesk.store.templates import CLEAR as UNSET  # a status / priority the template leaves alone
-from ticketdesk.widgets.styles import style
+from ticketdesk.widgets.store_call import call_store
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 
-class TemplatesScreen(Screen[None]):
-    CSS_PATH = "templates.tcss"
+class TemplatesScreen(ListDetailScreen[Any]):
+    CSS_PATH = ["list_detail.tcss", "templates.tcss"]
+    HEADING = "Reply templates"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=True, id="templates.back"),
+        *list_keys("templates"),
         Binding("c", "add", "New template", show=True, id="templates.add"),
         Binding("e,enter", "edit", "Edit", show=True, id="templates.edit"),
         Binding("x,delete", "remove", "Remove", show=True, id="templates.remove"),
-        Binding("j", "cursor_down", "Down", show=False, id="templates.cursor_down"),
-        Binding("k", "cursor_up", "Up", show=False, id="templates.cursor_up"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.templates: dict[str, Any] = {}
+    def fetch(self, store: Store) -> list[Any]:
+        return store.list_templates()
 
-    def compose(self) -> ComposeResult:
-        yield Static(Text("Reply templates", style="bold"), id="templates-title")
-        with Horizontal(id="templates-main"):
-            yield OptionList(id="template-list")
-            with VerticalScroll(id="template-detail"):
-                yield Static("", id="template-body")
-        yield Static("", id="templates-status")
-        yield Footer()
+    def key(self, item: Any) -> str:
+        return str(item.name)
 
-    @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
+    def options(self, found: list[Any]) -> list[Option]:
+        return [Option(Text(one_line(t.name)), id=t.name) for t in found]
 
-    @property
-    def listing(self) -> OptionList:
-        return self.query_one("#template-list", OptionList)
+    def describe(self, item: Any) -> Table:
+        return describe(item)
 
-    def on_mount(self) -> None:
-        self.listing.focus()
-        self._load()
+    def summary(self, found: list[Any]) -> str:
+        return f"{len(found)} template(s)   c new · e edit · x remove" if found else "no templates yet: c adds one"
 
-    @work(thread=True, exclusive=True, group="templates", exit_on_error=False)
-    def _load(self, select: str | None = None) -> None:
-        try:
-            found = self.store.list_templates()
-        except Exception as exc:
-            self.app.call_from_thread(self._say, str(exc), error=True)
-            return
-        self.app.call_from_thread(self._show, found, select)
-
-    def _show(self, found: list[Any], select: str | None) -> None:
-        keep = select or self.current_name
-        self.templates = {t.name: t for t in found}
-        listing = self.listing
-        listing.clear_options()
-        listing.add_options([Option(Text(one_line(t.name)), id=t.name) for t in found])
-        names = list(self.templates)
-        if names:
-            listing.highlighted = names.index(keep) if keep in self.templates else 0
-        else:
-            self.query_one("#template-body", Static).update("")
-        self._say(f"{len(names)} template(s)   c new · e edit · x remove" if names else "no templates yet: c adds one")
-
-    @property
-    def current_name(self) -> str | None:
-        listing = self.listing
-        if listing.highlighted is None or not listing.option_count:
-            return None
-        return listing.get_option_at_index(listing.highlighted).id
-
-    @on(OptionList.OptionHighlighted, "#template-list")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        template = self.templates.get(event.option.id or "")
-        if template is not None:
-            self.query_one("#template-body", Static).update(describe(template))
-
-    @on(OptionList.OptionSelected, "#template-list")
-    def _selected(self) -> None:
+    def open_current(self) -> None:
         self.action_edit()
-
-    def action_cursor_down(self) -> None:
-        self.listing.action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.listing.action_cursor_up()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_add(self) -> None:
         self.app.push_screen(TemplateForm(None), self._saved)
 
     def action_edit(self) -> None:
-        name = self.current_name
-        if name is not None:
-            self.app.push_screen(TemplateForm(self.templates[name]), self._saved)
+        template = self.current
+        if template is not None:
+            self.app.push_screen(TemplateForm(template), self._saved)
 
     def action_remove(self) -> None:
-        name = self.current_name
+        name = self.current_key
         if name is None:
             return
         question = f"Remove the template '{one_line(name)}'?"
         self.app.push_screen(ConfirmDialog(question), lambda ok: ok and self._remove(name))
 
-    @work(thread=True, group="templates-write", exit_on_error=False)
     def _remove(self, name: str) -> None:
-        try:
-            self.store.remove_template(name)
-        except Exception as exc:
-            self.app.call_from_thread(self._say, str(exc), error=True)
-            return
-        self.app.call_from_thread(self.app.notify, f"template '{one_line(name)}' removed")
-        self._load()
+        def removed(_: None) -> None:
+            self.app.notify(f"template '{one_line(name)}' removed")
+            self.load()
+
+        call_store(
+            self,
+            lambda store: store.remove_template(name),
+            removed,
+            group="templates-write",
+            failed=lambda error: self.say(str(error), error=True),
+            quiet=True,
+        )
 
     def _saved(self, name: str | None) -> None:
         if name:
             self.app.notify(f"template '{one_line(name)}' saved")
-            self._load(name)
-
-    def _say(self, message: str, *, error: bool = False) -> None:
-        self.query_one("#templates-status", Static).update(
-            Text(f" {message}", style=style("danger", self.app.no_color) if error else "dim")
-        )
+            self.load(name)
 
 
 def describe(template: Any) -> Table:
@@ -162,7 +107,7 @@ def describe(template: Any) -> Table:
     return grid
 
 
-class TemplateForm(ModalScreen[str | None]):
+class TemplateForm(FormScreen):
     """Add (template None) or edit a template; returns the saved name, None when cancelled."""
 
     CSS_PATH = "templates.tcss"
@@ -212,18 +157,18 @@ class TemplateForm(ModalScreen[str | None]):
         tags = tuple(self.query_one("#add_tags", Input).value.split())
         internal = self.query_one("#internal", Checkbox).value
         if not name:
-            self._error("name must not be empty")
+            self.show_error("name must not be empty")
             self.query_one("#name", Input).focus()
             return
         self._save(name, body, status, priority, tags, internal)
 
-    @work(thread=True, exclusive=True, group="template-form", exit_on_error=False)
     def _save(self, name: str, body: str, status: str, priority: str, tags: tuple[str, ...], internal: bool) -> None:
         from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 
-        store = self.app.store  # type: ignore[attr-defined]
-        try:
-            if self.template is None:
+        template = self.template
+
+        def write(store: Store) -> str:
+            if template is None:
                 store.add_template(
                     TemplateSpec(
                         name=name,
@@ -236,9 +181,9 @@ class TemplateForm(ModalScreen[str | None]):
                 )
             else:
                 store.edit_template(
-                    self.template.name,
+                    template.name,
                     TemplateEdit(
-                        name=name if name != self.template.name else None,
+                        name=name if name != template.name else None,
                         body=body,
                         sets_status=status,
                         sets_priority=priority,
@@ -246,17 +191,6 @@ class TemplateForm(ModalScreen[str | None]):
                         internal=internal,
                     ),
                 )
-        except Exception as exc:  # the store's one-line message names the field
-            self.app.call_from_thread(self._error, str(exc))
-            return
-        self.app.call_from_thread(self.dismiss, name)
+            return name
 
-    def _error(self, message: str) -> None:
-        self.query_one("#error", Static).update(Text(message, style=style("danger", self.app.no_color)))
-
-    @on(Input.Submitted)
-    def _next_field(self) -> None:
-        self.focus_next()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.save(write)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
@@ -19,8 +20,13 @@ from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
+from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import cell_style, style
 from ticketdesk.widgets.timeline import timeline_texts, when
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store, StoreError
 
 
 class TicketScreen(FieldActions, Screen[None]):
@@ -63,6 +69,8 @@ class TicketScreen(FieldActions, Screen[None]):
         self.compose_kind: str | None = None
         #: the knowledge-base articles suggested for this ticket (None: not loaded yet)
         self.suggestions: list[Any] | None = None
+        #: failed loads in a row (the retry waits longer after each)
+        self._failures = 0
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
@@ -72,15 +80,12 @@ class TicketScreen(FieldActions, Screen[None]):
             yield Static("", id="timeline")
         yield Static("", id="composer-label")
         yield TextArea(id="composer", soft_wrap=True, show_line_numbers=False)
+        yield OutageLine()
         yield Footer()
 
     @property
-    def store(self) -> Any:
-        return self.app.store  # type: ignore[attr-defined]
-
-    @property
     def drafts(self) -> dict[tuple[str, str], str]:
-        return self.app.drafts  # type: ignore[attr-defined, no-any-return]
+        return cast("DeskApp", self.app).drafts
 
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
@@ -91,20 +96,24 @@ class TicketScreen(FieldActions, Screen[None]):
         self._suggest(self.number)
 
     def reload(self) -> None:
-        self._load(self.number)
+        number = self.number
 
-    @work(thread=True, exclusive=True, group="ticket-load", exit_on_error=False)
-    def _load(self, number: str) -> None:
-        try:
-            detail = self.store.ticket(number)
-            survey = self.store.ticket_survey(number) if detail.row.status in ("resolved", "closed") else None
-            files = self.store.attachments(number)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
-        self.app.call_from_thread(self._show, detail, survey, files)
+        def run(store: Store) -> tuple[Any, Any, list[Any]]:
+            detail = store.ticket(number)
+            survey = store.ticket_survey(number) if detail.row.status in ("resolved", "closed") else None
+            return detail, survey, store.attachments(number)
+
+        def failed(_: StoreError) -> None:  # "loading…" only until a retry gets through
+            self._failures += 1
+            self.set_timer(backoff(self._failures), self.reload)
+
+        call_store(self, run, lambda loaded: self._show(*loaded), group="ticket-load", exclusive=True, failed=failed)
+
+    def on_database_recovered(self, _: DatabaseRecovered) -> None:
+        self.reload()
 
     def _show(self, d: Any, survey: Any = None, files: list[Any] | None = None) -> None:
+        self._failures = 0
         self.detail = d
         r = d.row
         grid = Table.grid(padding=(0, 2))
@@ -200,17 +209,14 @@ class TicketScreen(FieldActions, Screen[None]):
         if not body.strip():
             self.notify("nothing to send", severity="warning")
             return
-        self._send(self.compose_kind, body, self.detail.row.version if self.detail else None)
-
-    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
-    def _send(self, kind: str, body: str, version: int | None) -> None:
-        try:
-            self.store.reply(self.number, body, internal=kind == "internal")
-        except Exception as exc:
-            # the draft stays in the composer and in app.drafts
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self._sent, kind)
+        kind, number = self.compose_kind, self.number
+        # on failure the draft stays in the composer and in app.drafts
+        call_store(
+            self,
+            lambda store: store.reply(number, body, internal=kind == "internal"),
+            lambda _: self._sent(kind),
+            group="ticket-write",
+        )
 
     def _sent(self, kind: str) -> None:
         self.drafts.pop((self.number, kind), None)
@@ -246,21 +252,26 @@ class TicketScreen(FieldActions, Screen[None]):
             return
         self._write_change(label, self.detail.row.version, changes)
 
-    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
     def _write_change(self, label: str, version: int, changes: dict[str, Any]) -> None:
         from ticketdesk.store import Conflict, TicketChanges
 
-        try:
-            self.store.update_tickets([self.number], TicketChanges(**changes), expected_versions={self.number: version})
-        except Conflict as exc:
-            self.app.call_from_thread(self.notify, f"{exc} — reloaded, try again", severity="warning", timeout=10)
-            self.app.call_from_thread(self.reload)
-            return
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self.notify, label)
-        self.app.call_from_thread(self.reload)
+        number = self.number
+
+        def failed(error: StoreError) -> None:
+            if isinstance(error, Conflict):  # show what the other agent did
+                self.reload()
+
+        def done(_: object) -> None:
+            self.notify(label)
+            self.reload()
+
+        call_store(
+            self,
+            lambda store: store.update_tickets([number], TicketChanges(**changes), expected_versions={number: version}),
+            done,
+            group="ticket-write",
+            failed=failed,
+        )
 
     def apply_change(self, label: str, **changes: Any) -> None:
         self._change(label, **changes)
@@ -279,18 +290,17 @@ class TicketScreen(FieldActions, Screen[None]):
             return
         self._retry_mail(failed)
 
-    @work(thread=True, exclusive=True, group="ticket-write", exit_on_error=False)
     def _retry_mail(self, outbox_ids: list[int]) -> None:
-        try:
+        def run(store: Store) -> None:
             for outbox_id in outbox_ids:
-                self.store.retry_outbox(outbox_id)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        count = len(outbox_ids)
-        message = f"{count} mail{'s' if count > 1 else ''} queued again; the next `mail send` delivers"
-        self.app.call_from_thread(self.notify, message)
-        self.app.call_from_thread(self.reload)
+                store.retry_outbox(outbox_id)
+
+        def done(_: None) -> None:
+            count = len(outbox_ids)
+            self.notify(f"{count} mail{'s' if count > 1 else ''} queued again; the next `mail send` delivers")
+            self.reload()
+
+        call_store(self, run, done, group="ticket-write")
 
     def current_resolution(self) -> str:
         return (self.detail.resolution or "") if self.detail else ""
@@ -301,8 +311,8 @@ class TicketScreen(FieldActions, Screen[None]):
         if self.detail is None:
             return
 
-        def done(message: str, severity: str) -> None:
-            self.notify(message, severity=severity)  # type: ignore[arg-type]
+        def done(message: str, severity: SeverityLevel) -> None:
+            self.notify(message, severity=severity)
             self.reload()
 
         TemplateFlow(self, {self.number: self.detail.row.version}, done).start()
@@ -318,13 +328,16 @@ class TicketScreen(FieldActions, Screen[None]):
 
     # --- knowledge base: suggestions, insert into a reply, article from this ticket -------
 
-    @work(thread=True, exclusive=True, group="ticket-suggest", exit_on_error=False)
     def _suggest(self, number: str) -> None:
-        try:
-            found = self.store.suggest_articles(number, limit=3)
-        except Exception:
-            found = []  # suggestions are a help, never an error on the screen
-        self.app.call_from_thread(self._show_suggestions, found)
+        # suggestions are a help, never an error on the screen (an outage still shows)
+        call_store(
+            self,
+            lambda store: store.suggest_articles(number, limit=3),
+            self._show_suggestions,
+            group="ticket-suggest",
+            exclusive=True,
+            quiet=True,
+        )
 
     def _show_suggestions(self, found: list[Any]) -> None:
         self.suggestions = found
@@ -346,15 +359,14 @@ class TicketScreen(FieldActions, Screen[None]):
             return
         self._article_choices()
 
-    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
     def _article_choices(self) -> None:
-        try:
-            suggested = self.suggestions if self.suggestions is not None else self.store.suggest_articles(self.number)
-            others = self.store.list_articles(limit=1000)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self._pick_article, suggested, others)
+        known, number = self.suggestions, self.number
+
+        def run(store: Store) -> tuple[list[Any], list[Any]]:
+            suggested = known if known is not None else store.suggest_articles(number)
+            return suggested, store.list_articles(limit=1000)
+
+        call_store(self, run, lambda found: self._pick_article(*found), group="ticket-kb", exclusive=True)
 
     def _pick_article(self, suggested: list[Any], others: list[Any]) -> None:
         seen = {a.id for a in suggested}
@@ -370,14 +382,14 @@ class TicketScreen(FieldActions, Screen[None]):
 
         self.app.push_screen(PickDialog("Insert article into the reply (★ suggested; type to search)", options), picked)
 
-    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
     def _fetch_article(self, article_id: int) -> None:
-        try:
-            article = self.store.article(article_id)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self.insert_text, article.reply_text(), f"inserted article #{article.id}")
+        call_store(
+            self,
+            lambda store: store.article(article_id),
+            lambda article: self.insert_text(article.reply_text(), f"inserted article #{article.id}"),
+            group="ticket-kb",
+            exclusive=True,
+        )
 
     def insert_text(self, text: str, message: str = "") -> None:
         """Append to the open composer (a public reply if none is open); the draft is kept."""
@@ -404,14 +416,13 @@ class TicketScreen(FieldActions, Screen[None]):
             return
         self._article_from_ticket(self.number)
 
-    @work(thread=True, exclusive=True, group="ticket-kb", exit_on_error=False)
     def _article_from_ticket(self, number: str) -> None:
-        try:
-            article = self.store.article_from_ticket(number)
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
-            return
-        self.app.call_from_thread(self.notify, f"knowledge-base article #{article.id} written from {number}")
+        call_store(
+            self,
+            lambda store: store.article_from_ticket(number),
+            lambda article: self.notify(f"knowledge-base article #{article.id} written from {number}"),
+            group="ticket-kb-write",
+        )
 
     def action_scroll_down(self) -> None:
         self.query_one("#body").scroll_down()

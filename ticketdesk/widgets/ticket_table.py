@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual import work
 from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
@@ -27,7 +26,11 @@ from textual.strip import Strip
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.columns import cells, sla_left
+from ticketdesk.widgets.store_call import backoff, call_store
 from ticketdesk.widgets.styles import cell_style
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store, StoreError
 
 PAGE = 100
 #: most rows one load reads: a jump further than this fills in over a few loads
@@ -43,8 +46,8 @@ class Chain:
     done: bool = False
 
 
-#: (reverse, after, limit) -> (rows, next_after)
-Loader = Callable[[bool, tuple[Any, ...] | None, int], tuple[list[Any], tuple[Any, ...] | None]]
+#: (store, reverse, after, limit) -> (rows, next_after); run off the UI thread by call_store
+Loader = Callable[["Store", bool, tuple[Any, ...] | None, int], tuple[list[Any], tuple[Any, ...] | None]]
 
 COLUMNS: list[tuple[str, str, int]] = [
     # key, header, width (0 = takes the free width)
@@ -112,6 +115,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._generation = 0
         #: (generation, reverse) of the chains being loaded now
         self._loading: set[tuple[int, bool]] = set()
+        #: failed page loads in a row: each retry waits longer (widgets/store_call.py)
+        self._failures = 0
 
     # --- data ---------------------------------------------------------------------
 
@@ -167,29 +172,38 @@ class TicketTable(ScrollView, can_focus=True):
         wanted = min(max(PAGE, min(top_gap, bottom_gap) + PAGE), MAX_LOAD)
         self._load(reverse, chain.after if chain.rows else None, wanted, self._generation)
 
-    @work(thread=True, group="ticket-table", exit_on_error=False)
     def _load(self, reverse: bool, after: tuple[Any, ...] | None, wanted: int, generation: int) -> None:
-        assert self.loader is not None
-        try:
-            rows, next_after = self.loader(reverse, after, wanted)  # one query, however far the jump
-        except Exception:
-            self.app.call_from_thread(self._extend, reverse, after, None, None, generation)
-            raise
-        self.app.call_from_thread(self._extend, reverse, after, rows, next_after, generation)
+        loader = self.loader
+        assert loader is not None
+
+        def failed(_: StoreError) -> None:
+            # the rows stay "loading…" only until a retry gets through, later each time
+            self._loading.discard((generation, reverse))
+            self._failures += 1
+            self.set_timer(backoff(self._failures), lambda: self._ensure(self.cursor))
+
+        call_store(
+            self,
+            lambda store: loader(store, reverse, after, wanted),  # one query, however far the jump
+            lambda loaded: self._extend(reverse, after, *loaded, generation),
+            group=f"ticket-table-{'bottom' if reverse else 'top'}",
+            failed=failed,
+        )
 
     def _extend(
         self,
         reverse: bool,
         started_after: tuple[Any, ...] | None,
-        rows: list[Any] | None,
+        rows: list[Any],
         after: tuple[Any, ...] | None,
         generation: int,
     ) -> None:
-        """Append a loaded page (None: the load failed) to its chain, on the UI thread."""
+        """Append a loaded page to its chain, on the UI thread."""
         self._loading.discard((generation, reverse))
+        self._failures = 0
         chain = self.bottom if reverse else self.top
-        if rows is None or generation != self._generation or chain.after != started_after:
-            return  # failed, or a newer query replaced this one, or this page is already in
+        if generation != self._generation or chain.after != started_after:
+            return  # a newer query replaced this one, or this page is already in
         chain.rows.extend(rows)
         chain.after = after
         chain.done = after is None
