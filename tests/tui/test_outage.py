@@ -121,8 +121,8 @@ async def press(pilot: Pilot[Any], *keys: str) -> None:
 async def visit(pilot: Pilot[Any], key: str, kind: type, *keys: str) -> None:
     """Open a screen from the queue, press its keys during the outage, go back."""
     await press(pilot, key)
-    await until(lambda: isinstance(pilot.app.screen, kind), pilot=pilot)
-    await until(lambda: down(pilot.app), pilot=pilot)
+    await until(lambda: isinstance(pilot.app.screen, kind), timeout=10, pilot=pilot)
+    await until(lambda: down(pilot.app), timeout=10, pilot=pilot)
     await press(pilot, *keys)
     while not isinstance(pilot.app.screen, QueueScreen):
         await press(pilot, "escape")

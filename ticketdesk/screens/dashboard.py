@@ -84,11 +84,18 @@ class DashboardScreen(Screen[None]):
             group="dashboard-poll",
             exclusive=True,
             failed=self._failed,
+            quiet=True,  # the status line says it
         )
 
     def _compute(self) -> None:
         call_store(
-            self, lambda store: store.dashboard(), self._show, group="dashboard", exclusive=True, failed=self._failed
+            self,
+            lambda store: store.dashboard(),
+            self._show,
+            group="dashboard",
+            exclusive=True,
+            failed=self._failed,
+            quiet=True,  # the status line says it
         )
 
     def on_database_recovered(self, _: DatabaseRecovered) -> None:

@@ -120,6 +120,7 @@ class QueueScreen(FieldActions, Screen[None]):
             group="queue-count",
             exclusive=True,
             failed=failed,
+            quiet=self._failures > 0,  # said once; the retries are background work
         )
 
     def _apply_count(self, flt: TicketFilter, total: int, marker: int, keep_cursor: bool) -> None:
@@ -152,6 +153,7 @@ class QueueScreen(FieldActions, Screen[None]):
             group="queue-poll",
             exclusive=True,
             failed=lambda _: self.set_timer(self.desk.poll_interval, self.poll),
+            quiet=True,
         )
 
     def _after_poll(self, marker: int) -> None:

@@ -107,7 +107,15 @@ class TicketScreen(FieldActions, Screen[None]):
             self._failures += 1
             self.set_timer(backoff(self._failures), self.reload)
 
-        call_store(self, run, lambda loaded: self._show(*loaded), group="ticket-load", exclusive=True, failed=failed)
+        call_store(
+            self,
+            run,
+            lambda loaded: self._show(*loaded),
+            group="ticket-load",
+            exclusive=True,
+            failed=failed,
+            quiet=self._failures > 0,
+        )
 
     def on_database_recovered(self, _: DatabaseRecovered) -> None:
         self.reload()

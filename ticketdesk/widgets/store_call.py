@@ -69,8 +69,10 @@ def call_store(
     `exclusive=True` is for reads where the latest call wins (an older one's result is
     dropped); a write keeps the default, so its outcome always reaches the screen.
     `failed(error)` (on the UI thread) is for the caller's own recovery: retry, reload, keep
-    a form open. The user is told about the error here unless `quiet` (the caller shows it
-    itself, e.g. inside a form); an outage is always shown on the app's outage line.
+    a form open. The user is told about the error here (an outage too: the key they pressed
+    did nothing) unless `quiet`: the caller shows it itself (inside a form), or the call is
+    background work (a poll, a retry) that would repeat the message every few seconds. An
+    outage is always shown on the app's outage line as well, for as long as it lasts.
     """
     app = node.app
     host = cast("DeskApp", app)
@@ -88,7 +90,7 @@ def call_store(
             host.database_unreachable(error)
         if not delivered(worker):
             return
-        if not quiet and not isinstance(error, DatabaseUnavailable):
+        if not quiet:
             report_failure(node, error)
         if failed is not None:
             failed(error)
@@ -110,6 +112,7 @@ def report_failure(node: DOMNode, error: StoreError) -> None:
     text, so they are never read as markup."""
     if isinstance(error, DatabaseUnavailable):
         cast("DeskApp", node.app).database_unreachable(error)
+        node.app.notify(f"not done: {error}", severity="error", timeout=8, markup=False)
     elif isinstance(error, Conflict):
         node.app.notify(str(error), severity="warning", timeout=10, markup=False)
     else:

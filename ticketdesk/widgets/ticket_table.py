@@ -188,6 +188,7 @@ class TicketTable(ScrollView, can_focus=True):
             lambda loaded: self._extend(reverse, after, *loaded, generation),
             group=f"ticket-table-{'bottom' if reverse else 'top'}",
             failed=failed,
+            quiet=True,  # rows drawn "loading…" and the outage line say it; retried
         )
 
     def _extend(
