@@ -90,21 +90,35 @@ def main() -> None:
         out, raw_out = work / "backup.db", work / "raw-backup.db"
         app = _timed(_fresh(out), lambda: _run([*TICKETDESK, "backup", str(out)], env=_env(src_url)), args.runs)
         raw = _timed(_fresh(raw_out), lambda: _run(["sqlite3", str(source), f".backup {raw_out}"]), args.runs)
-        _row("backup (SQLite)", app, raw, "sqlite3 .backup", )
+        _row(
+            "backup (SQLite)",
+            app,
+            raw,
+            "sqlite3 .backup",
+        )
 
         restored, raw_restored = work / "restored.db", work / "raw-restored.db"
         app = _timed(
-            _fresh(restored), lambda: _run([*TICKETDESK, "restore", str(out)], env=_env(f"sqlite:///{restored}")), args.runs
+            _fresh(restored),
+            lambda: _run([*TICKETDESK, "restore", str(out)], env=_env(f"sqlite:///{restored}")),
+            args.runs,
         )
         raw = _timed(_fresh(raw_restored), lambda: _run(["cp", str(out), str(raw_restored)]), args.runs)
         _row("restore (SQLite)", app, raw, "cp of the backup")
 
         copied, dumped = work / "copied.db", work / "dumped.db"
         app = _timed(
-            _fresh(copied), lambda: _run([*TICKETDESK, "copy", "--to", f"sqlite:///{copied}"], env=_env(src_url)), args.runs
+            _fresh(copied),
+            lambda: _run([*TICKETDESK, "copy", "--to", f"sqlite:///{copied}"], env=_env(src_url)),
+            args.runs,
         )
         raw = _timed(_fresh(dumped), lambda: _run(f"sqlite3 {source} .dump | sqlite3 {dumped}", shell=True), args.runs)
-        _row("copy --to SQLite (verified)", app, raw, "sqlite3 .dump | sqlite3", )
+        _row(
+            "copy --to SQLite (verified)",
+            app,
+            raw,
+            "sqlite3 .dump | sqlite3",
+        )
 
         if args.postgres:
             _postgres(src_url, work, args.runs)
@@ -114,7 +128,6 @@ def main() -> None:
 
 def _postgres(src_url: str, work: Path, runs: int) -> None:
     from tests.conftest import PostgresServer
-
     from ticketdesk.store.backup import pg_tool
 
     server = PostgresServer()
@@ -147,11 +160,11 @@ def _postgres(src_url: str, work: Path, runs: int) -> None:
         _row("copy --to PostgreSQL (verified)", app, raw, "pg_restore of a pg_dump -Fc (rows only)")
 
         out, raw_out = work / "pg-backup.dump", work / "pg-raw.dump"
-        app = _timed(
-            _fresh(out), lambda: _run([*TICKETDESK, "backup", str(out)], env=_env(server.url(desk))), runs
-        )
+        app = _timed(_fresh(out), lambda: _run([*TICKETDESK, "backup", str(out)], env=_env(server.url(desk))), runs)
         raw = _timed(
-            _fresh(raw_out), lambda: _run([pg_tool("pg_dump"), "-Fc", "-f", str(raw_out), f"{libpq} dbname={desk}"]), runs
+            _fresh(raw_out),
+            lambda: _run([pg_tool("pg_dump"), "-Fc", "-f", str(raw_out), f"{libpq} dbname={desk}"]),
+            runs,
         )
         _row("backup (PostgreSQL)", app, raw, "pg_dump -Fc")
     finally:

@@ -44,7 +44,7 @@ from store import LOGIN, ensure_data  # bench/store.py
 from ticketdesk.models import ACTIVE_STATUSES, RuleFiring
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules.automation import parse_rules_document
-from ticketdesk.store import Store, automation, sla
+from ticketdesk.store import Store, routing, sla
 from ticketdesk.store import settings as settings_store
 from ticketdesk.store import sweep as sweep_module
 from ticketdesk.store.sweep import SweepReport, sweep
@@ -151,7 +151,7 @@ def mark_done_until(store: Store, at: datetime) -> tuple[int, float]:
     started = time.perf_counter()
     db = store.db
     with db.read() as session:
-        doc = automation.document(session)
+        doc = routing.document(session)
         policy = sla.policy(session)
         jobs = list(sweep_module._plan(session, at, doc, policy, SweepReport()))
     rows = [
@@ -175,7 +175,7 @@ def mark_done_until(store: Store, at: datetime) -> tuple[int, float]:
 def plan_only(store: Store) -> float:
     started = time.perf_counter()
     with store.db.read() as session:
-        doc = automation.document(session)
+        doc = routing.document(session)
         policy = sla.policy(session)
         list(sweep_module._plan(session, utcnow(), doc, policy, SweepReport()))
     return time.perf_counter() - started

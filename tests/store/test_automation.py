@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from ticketdesk.models.types import utcnow
 from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
 from ticketdesk.store.automation import escalate
+from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import acting_agent
 
 from ..conftest import as_agent
@@ -140,11 +142,27 @@ def test_technical_and_management_escalation(store: Store) -> None:
     number = store.create_ticket(NewTicket(subject="ERP down", team="support", assignee="alice"))
     with store.db.write() as session:
         actor = acting_agent(session, "alice")
-        done = escalate(session, actor=actor, number=number, kind="technical", reason="needs a DBA", now=None)  # type: ignore[arg-type]
+        done = escalate(
+            session,
+            actor=actor,
+            number=number,
+            kind="technical",
+            reason="needs a DBA",
+            now=utcnow(),
+            followups=FOLLOWUPS,
+        )
     assert done == "technical L1 → L2"
     with store.db.write() as session:
         actor = acting_agent(session, "alice")
-        done = escalate(session, actor=actor, number=number, kind="management", reason="customer angry", now=None)  # type: ignore[arg-type]
+        done = escalate(
+            session,
+            actor=actor,
+            number=number,
+            kind="management",
+            reason="customer angry",
+            now=utcnow(),
+            followups=FOLLOWUPS,
+        )
     assert done == "management → lena"
     detail = store.ticket(number)
     assert detail.support_level == "L2" and detail.row.assignee == "alice"  # held: the lead is told, not assigned
@@ -153,7 +171,15 @@ def test_technical_and_management_escalation(store: Store) -> None:
     notes = [c.body for c in detail.comments if c.kind == "internal"]
     assert notes == ["Escalated (technical L1 → L2): needs a DBA", "Escalated to Lena Lead (lena): customer angry"]
     with store.db.write() as session, pytest.raises(InvalidInput, match="needs a reason"):
-        escalate(session, actor=acting_agent(session, "alice"), number=number, kind="technical", reason=" ", now=None)  # type: ignore[arg-type]
+        escalate(
+            session,
+            actor=acting_agent(session, "alice"),
+            number=number,
+            kind="technical",
+            reason=" ",
+            now=utcnow(),
+            followups=FOLLOWUPS,
+        )  # type: ignore[arg-type]
 
 
 def test_agents_cannot_change_the_rules(store: Store) -> None:

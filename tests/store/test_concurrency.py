@@ -32,6 +32,7 @@ from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.store import Store, tickets
 from ticketdesk.store.errors import Conflict
+from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
 from ..conftest import as_agent
@@ -411,7 +412,9 @@ def bulk(store: Store) -> Iterator[list[str]]:
     with store.db.write() as session:
         actor = tickets.acting_agent(session, "admin")
         numbers = [
-            tickets.create_ticket(session, actor=actor, new=NewTicket(subject=f"bulk {i}", priority="P2")).number
+            tickets.create_ticket(
+                session, actor=actor, new=NewTicket(subject=f"bulk {i}", priority="P2"), followups=FOLLOWUPS
+            ).number
             for i in range(BULK)
         ]
     yield numbers

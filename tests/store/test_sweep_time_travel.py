@@ -52,6 +52,7 @@ from ticketdesk.rules.calendar import BusinessCalendar, is_business_time, is_wor
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import NewTicket, Store, TicketChanges, settings
 from ticketdesk.store import tickets as ticket_ops
+from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.sweep import SweepReport, sweep
 from ticketdesk.store.tickets import acting_agent
 
@@ -182,7 +183,15 @@ def act(store: Store, number: str, action: str, arg: Any, at: datetime) -> None:
     if action == "reply":
         with store.db.write() as session:
             actor = acting_agent(session, ADMIN)
-            ticket_ops.add_comment(session, actor=actor, number=number, body="Looking into it.", internal=False, now=at)
+            ticket_ops.add_comment(
+                session,
+                actor=actor,
+                number=number,
+                body="Looking into it.",
+                internal=False,
+                now=at,
+                followups=FOLLOWUPS,
+            )
         return
     changes = {
         "priority": TicketChanges(priority=arg),
@@ -528,7 +537,9 @@ def test_one_escalation_when_a_breach_and_a_quiet_period_end_on_the_same_tick(de
     number = desk.create_ticket(NewTicket(subject="quiet and late", priority="P2", team="ops"), now=t0)
     with desk.db.write() as session:
         actor = acting_agent(session, ADMIN)
-        ticket_ops.add_comment(session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK)
+        ticket_ops.add_comment(
+            session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK, followups=FOLLOWUPS
+        )
     desk.update_tickets([number], TicketChanges(status="pending"), now=t0 + timedelta(hours=1))
     desk.update_tickets([number], TicketChanges(status="open"), now=t0 + timedelta(hours=7, minutes=5))
     for tick in TICKS[: 80 * 4]:

@@ -1,5 +1,5 @@
-"""Routing, in-team assignment, duplicate flags, escalation and automations, applied in the
-transaction of the change that triggers them (rules in rules/routing.py, rules/automation.py).
+"""Escalation and automations, applied in the transaction of the change that triggers them
+(rules in rules/automation.py; routing a new ticket is store/routing.py).
 
 Every automatic decision is an event naming the rule that made it; automatic changes are
 made by the `system` agent. A rule fires at most once per occurrence: the (rule, ticket,
@@ -11,16 +11,14 @@ made by automations trigger "updated" rules again, at most MAX_CHAIN_DEPTH deep.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from ticketdesk.models import (
-    ACTIVE_STATUSES,
     Agent,
     Customer,
     Organisation,
@@ -31,33 +29,13 @@ from ticketdesk.models import (
     Ticket,
 )
 from ticketdesk.rules import automation as rules_automation
-from ticketdesk.rules import duplicates, routing
-from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, AutomationRule, RulesDocument, parse_rules_document
-from ticketdesk.rules.routing import Candidate, TicketFacts
-from ticketdesk.store import settings
+from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, AutomationRule
+from ticketdesk.rules.routing import TicketFacts
 from ticketdesk.store.errors import InvalidInput
+from ticketdesk.store.routing import document, pick_in_team, system_agent
 
-KEY = "rules"
-SYSTEM_LOGIN = "system"
-OPEN = tuple(s.value for s in ACTIVE_STATUSES)
-#: open tickets of the same customer compared with a new one
-DUPLICATE_CANDIDATES = 50
-
-
-def document(session: Session) -> RulesDocument:
-    with session.no_autoflush:
-        return settings.parsed(session, KEY, parse_rules_document)
-
-
-def system_agent(session: Session) -> Agent:
-    """The actor of automatic changes (inactive: nobody can act as it)."""
-    with session.no_autoflush:
-        agent = session.execute(select(Agent).where(Agent.login == SYSTEM_LOGIN)).scalar_one_or_none()
-        if agent is None:
-            agent = Agent(login=SYSTEM_LOGIN, display_name="ticketdesk rules", role=Role.ADMIN.value, active=False)
-            session.add(agent)
-            session.flush()
-    return agent
+if TYPE_CHECKING:
+    from ticketdesk.store.tickets import Followups
 
 
 def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: datetime) -> bool:
@@ -128,133 +106,15 @@ def facts_for(session: Session, ticket_ids: Sequence[int], now: datetime) -> dic
     return result
 
 
-# --- routing and assignment on create ----------------------------------------------------------
-
-
-@dataclass
-class Routed:
-    team: Team | None
-    level: str | None
-    assignee: Agent | None
-    #: (event field, text) of each automatic decision, naming the rule
-    decisions: list[tuple[str, str]]
-
-
-def route_new(
-    session: Session, facts: TicketFacts, *, team: Team | None, level_given: bool, assignee: Agent | None
-) -> Routed:
-    """Team and level by the first matching routing rule (unless given by hand), then an
-    assignee by the team's strategy (unless given)."""
-    doc = document(session)
-    decisions: list[tuple[str, str]] = []
-    level: str | None = None
-    skills: frozenset[str] = frozenset()
-    if team is None and assignee is None:
-        rule = routing.route(doc.routing, facts)
-        if rule is not None:
-            reason = rule.match_reason(facts) or f"rule {rule.name!r}"
-            if rule.team:
-                team = _team(session, rule.team, where=f"routing rule {rule.name!r}")
-            if rule.support_level and not level_given:
-                level = SupportLevel(rule.support_level).value
-            skills = frozenset(s.lower() for s in rule.skills)
-            outcome = ", ".join(x for x in (f"team {team.key}" if rule.team and team else "", level or "") if x)
-            decisions.append(("routing", f"{reason} → {outcome}"))
-    if assignee is None and team is not None:
-        strategy = doc.strategy_for(team.key)
-        if strategy != "none":
-            picked = pick_in_team(session, team, strategy, wanted_skills=skills | set(facts.tags))
-            if picked is not None:
-                assignee, reason = picked
-                decisions.append(("auto_assign", f"team {team.key} {strategy}: {reason} → {assignee.login}"))
-    return Routed(team, level, assignee, decisions)
-
-
-def pick_in_team(
-    session: Session, team: Team, strategy: str, *, wanted_skills: frozenset[str] | set[str] = frozenset()
-) -> tuple[Agent, str] | None:
-    """An active agent of `team` by `strategy`; round robin remembers where it stopped
-    (the team row is locked on PostgreSQL so two creates do not pick the same agent)."""
-    with session.no_autoflush:
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # type: ignore[arg-type]
-            session.refresh(team)
-        agents = list(
-            session.execute(select(Agent).where(Agent.team_id == team.id, Agent.active.is_(True))).scalars()  # type: ignore[arg-type, union-attr, attr-defined]
-        )
-        if not agents:
-            return None
-        loads = dict(
-            session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(Ticket.status.in_(OPEN), Ticket.assignee_id.in_([a.id for a in agents]))  # type: ignore[attr-defined, union-attr]
-                .group_by(Ticket.assignee_id)
-            ).all()
-        )
-        last = session.get(Agent, team.last_assigned_id) if team.last_assigned_id else None
-    candidates = [
-        Candidate(
-            a.login,
-            int(loads.get(a.id, 0)),
-            frozenset(s.strip().lower() for s in a.skills.split(",") if s.strip()),
-            a.active,
-        )
-        for a in agents
-    ]
-    picked = routing.pick_assignee(
-        strategy, candidates, last_assigned=last.login if last else None, wanted_skills=frozenset(wanted_skills)
-    )
-    if picked is None:
-        return None
-    login, reason = picked
-    agent = next(a for a in agents if a.login == login)
-    session.execute(update(Team).where(Team.id == team.id).values(last_assigned_id=agent.id))  # type: ignore[arg-type]
-    team.last_assigned_id = agent.id
-    return agent, reason
-
-
-def _team(session: Session, key: str, *, where: str) -> Team:
-    with session.no_autoflush:
-        team = session.execute(select(Team).where(func.lower(Team.key) == key.lower())).scalar_one_or_none()
-    if team is None:
-        raise InvalidInput(f"{where}: unknown team {key!r}")
-    return team
-
-
-# --- duplicates ----------------------------------------------------------------------------
-
-
-def suspected_duplicate(session: Session, ticket: Ticket) -> tuple[Ticket, float] | None:
-    """An open ticket of the same customer that looks like `ticket`, with its score."""
-    if ticket.customer_id is None:
-        return None
-    with session.no_autoflush:
-        others = list(
-            session.execute(
-                select(Ticket)
-                .where(
-                    Ticket.customer_id == ticket.customer_id,
-                    Ticket.id != ticket.id,
-                    Ticket.status.in_(OPEN),  # type: ignore[attr-defined]
-                )
-                .order_by(Ticket.id.desc())  # type: ignore[union-attr]
-                .limit(DUPLICATE_CANDIDATES)
-            ).scalars()
-        )
-    found = duplicates.find_duplicate(
-        ticket.subject, ticket.description, [(o.number, o.subject, o.description) for o in others]
-    )
-    if found is None:
-        return None
-    number, score = found
-    return next(o for o in others if o.number == number), score
-
-
 # --- automations on events -------------------------------------------------------------------
 
 
-def fire(session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int = 0) -> int:
-    """Run the active `trigger` rules on the tickets; returns how many rules fired."""
+def fire(
+    session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, followups: Followups, depth: int = 0
+) -> int:
+    """Run the active `trigger` rules on the tickets; returns how many rules fired. The
+    changes they make are ticket changes like any other: `followups` runs after them
+    (more rules, at most MAX_CHAIN_DEPTH deep; the mail of a public reply)."""
     if depth >= MAX_CHAIN_DEPTH or not ticket_ids:
         return 0
     rules = rules_automation.applicable(document(session).automation, trigger)
@@ -270,13 +130,15 @@ def fire(session: Session, ticket_ids: Sequence[int], trigger: str, now: datetim
             occurrence = rules_automation.occurrence(rule, facts, event_marker=marker)
             if not claim(session, f"automation:{rule.name}", ticket_id, occurrence, now):
                 continue
-            run_actions(session, rule, facts.number, now, depth=depth)
+            run_actions(session, rule, facts.number, now, followups=followups, depth=depth)
             fired += 1
             facts = facts_for(session, [ticket_id], now).get(ticket_id, facts)  # later rules see the changes
     return fired
 
 
-def run_actions(session: Session, rule: AutomationRule, number: str, now: datetime, *, depth: int) -> None:
+def run_actions(
+    session: Session, rule: AutomationRule, number: str, now: datetime, *, followups: Followups, depth: int
+) -> None:
     """Apply a rule's actions to one ticket as the system agent, naming the rule."""
     from ticketdesk.store import templates
     from ticketdesk.store.tickets import TicketChanges, update_tickets
@@ -306,9 +168,10 @@ def run_actions(session: Session, rule: AutomationRule, number: str, now: dateti
             notes.append(action.note or f"closed by {cause}")
         elif action.action == "escalate":
             escalate(session, actor=actor, number=number, kind=action.kind or "technical",  # type: ignore[arg-type]
-                     reason=action.reason or cause, now=now, cause=cause, depth=depth)  # fmt: skip
+                     reason=action.reason or cause, now=now, cause=cause, followups=followups, depth=depth)  # fmt: skip
         elif action.action == "template":
-            templates.apply_template(session, actor=actor, numbers=[number], name=action.name, now=now)  # type: ignore[arg-type]
+            templates.apply_template(session, actor=actor, numbers=[number], name=action.name, now=now,  # type: ignore[arg-type]
+                                     followups=followups)  # fmt: skip
     if changes.get("assignee") is None:
         changes.pop("assignee", None)
     ticket_changes = TicketChanges(
@@ -316,7 +179,7 @@ def run_actions(session: Session, rule: AutomationRule, number: str, now: dateti
     )
     if not ticket_changes.is_empty:
         update_tickets(session, actor=actor, numbers=[number], changes=ticket_changes, now=now,
-                       cause=cause, depth=depth + 1)  # fmt: skip
+                       cause=cause, followups=followups, depth=depth + 1)  # fmt: skip
 
 
 def _strategy_assignee(session: Session, number: str, strategy: str, now: datetime) -> str | None:
@@ -342,6 +205,7 @@ def escalate(
     kind: str,
     reason: str,
     now: datetime,
+    followups: Followups,
     team: str | None = None,
     cause: str | None = None,
     depth: int = 0,
@@ -371,7 +235,7 @@ def escalate(
         assign = lead.login if ticket.assignee_id is None else None
         changes = TicketChanges(assignee=assign, note=f"Escalated to {lead.display_name} ({lead.login}): {reason}")
     update_tickets(session, actor=actor, numbers=[number], changes=changes, now=now,
-                   cause=cause, escalation=done, depth=depth + 1)  # fmt: skip
+                   cause=cause, escalation=done, followups=followups, depth=depth + 1)  # fmt: skip
     return done
 
 

@@ -53,7 +53,7 @@ from ticketdesk.store.copy import (
 )
 from ticketdesk.store.engine import SQLITE_BUSY_TIMEOUT_MS, Database, _known_revision, head_revision, upgrade_schema
 from ticketdesk.store.errors import DatabaseUnavailable, InvalidInput, SchemaNotReady
-from ticketdesk.store.service import _translated
+from ticketdesk.store.transactions import translated
 
 #: Audit actions (recorded on the source of a backup, and in a restored database).
 BACKUP = "backup"
@@ -255,7 +255,7 @@ def restore(url: str, path: str | Path, *, login: str, progress: Progress | None
     empty database has no agents to act as; `login` is recorded in the restored audit log)."""
     db = Database(url)
     try:
-        with _translated():
+        with translated():
             return restore_database(db, path, login=login, progress=progress)
     finally:
         db.dispose()

@@ -18,15 +18,14 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ticketdesk.models import Agent
+    from ticketdesk.store.transactions import Transactions
 
 
 class ImportOps:
     """Import tickets from CSV, JSON Lines or a Zendesk export."""
 
-    if TYPE_CHECKING:
-
-        def _write(self, fn: Callable[[Session, Agent], Any], *, action: str | None = None) -> Any: ...
-        def _read_as(self, fn: Callable[[Session, Agent], Any], *, action: str | None = None) -> Any: ...
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
 
     def import_tickets(
         self,
@@ -61,7 +60,7 @@ class ImportOps:
             importer.require_importer(actor)
             return importer.validate(session, records, source=source, strict=strict)
 
-        found = self._read_as(check, action="import_tickets")
+        found = self.tx.read("import_tickets", check)
         if found.total_problems:
             raise ImportRejected(found.problems, found.total_problems)
         repaired: dict[str, Any] = {
@@ -77,7 +76,7 @@ class ImportOps:
         writer = importer.Writer(source=source, now=now)
         done = 0
         for batch in importer.batches(records, max(1, batch_size)):
-            self._write(lambda s, a, b=batch: writer.write(s, a, b), action="import_tickets")
+            self.tx.write("import_tickets", lambda s, a, b=batch: writer.write(s, a, b))
             done += len(batch)
             if progress is not None:
                 progress(done, found.new + found.already)
@@ -95,7 +94,7 @@ class ImportOps:
                 session, actor=actor, login=actor.login, action="import", target=source, detail=report.summary()
             )
 
-        self._write(finish, action="import_tickets")
+        self.tx.write("import_tickets", finish)
         return report
 
 

@@ -37,9 +37,10 @@ from ticketdesk.models.types import utcnow
 from ticketdesk.rules import mail_parse, text, workflow
 from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
 from ticketdesk.rules.masking import mask_email
-from ticketdesk.store import automation
+from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
+from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import (
     NewTicket,
     _add_link,
@@ -90,7 +91,7 @@ def ingest(
     now = now or utcnow()
     if (seen := message_ticket(session, mail.message_id)) is not None:
         return IngestResult(Outcome.DUPLICATE, seen or None)
-    actor = automation.system_agent(session)
+    actor = routing.system_agent(session)
     ticket, by_headers = _thread_target(session, mail)
     if mail.auto_reason:
         if ticket is None:
@@ -260,7 +261,7 @@ def _new_ticket(session: Session, *, actor: Agent, mail: InboundMail, sender: st
         channel=Channel.EMAIL.value,
         customer=_customer_spec(mail, sender) if sender else None,
     )
-    return create_ticket(session, actor=actor, new=new, now=now, customer=customer)
+    return create_ticket(session, actor=actor, new=new, now=now, customer=customer, followups=FOLLOWUPS)
 
 
 def _customer_reply(
@@ -297,7 +298,7 @@ def _customer_reply(
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
-    automation.fire(session, [ticket.id], "updated", now)  # type: ignore[list-item]
+    FOLLOWUPS.changed(session, [ticket.id], "updated", now, depth=0)  # type: ignore[list-item]
     return comment
 
 
@@ -366,7 +367,7 @@ def _store_attachments(
             )
         )
     if dropped:
-        actor = automation.system_agent(session)
+        actor = routing.system_agent(session)
         limit = f"{policy.max_bytes:,} bytes"
         body = f"Attachments not stored (over the {limit} limit): " + "; ".join(dropped)
         session.add(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ticketdesk.rules.mail_parse import InboundMail
 from ticketdesk.store import mail_in
@@ -13,20 +13,14 @@ from ticketdesk.store.errors import InvalidInput
 from ticketdesk.store.mail_in import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from sqlmodel import Session
-
-    from ticketdesk.models import Agent
+    from ticketdesk.store.transactions import Transactions
 
 
 class MailOps:
     """Ingest of parsed mail and the attachments of a ticket."""
 
-    if TYPE_CHECKING:
-
-        def _read(self, fn: Callable[[Session, int], Any]) -> Any: ...
-        def _write(self, fn: Callable[[Session, Agent], Any]) -> Any: ...
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
 
     def ingest_mail(
         self, mail: InboundMail, *, policy: AttachmentPolicy | None = None, now: datetime | None = None
@@ -36,19 +30,21 @@ class MailOps:
         changes are made by the `system` agent."""
         policy = policy or AttachmentPolicy()
         try:
-            return self._write(lambda s, _: mail_in.ingest(s, mail=mail, policy=policy, now=now))  # type: ignore[no-any-return]
+            return self.tx.write("ingest_mail", lambda s, _: mail_in.ingest(s, mail=mail, policy=policy, now=now))
         except InvalidInput:
             # Two gateways took the same message at once: the unique Message-ID refused
             # the second. Recognise that; anything else is a real error.
-            if self._read(lambda s, _: mail_in.message_ticket(s, mail.message_id)) is None:
+            if self.tx.read("ingest_mail", lambda s, _: mail_in.message_ticket(s, mail.message_id)) is None:
                 raise
-            return IngestResult(Outcome.DUPLICATE, self._read(lambda s, _: mail_in.message_ticket(s, mail.message_id)))
+            return IngestResult(
+                Outcome.DUPLICATE, self.tx.read("ingest_mail", lambda s, _: mail_in.message_ticket(s, mail.message_id))
+            )
 
     def attachments(self, number: str) -> list[AttachmentInfo]:
-        return self._read(lambda s, _: mail_in.attachments_of(s, number))  # type: ignore[no-any-return]
+        return self.tx.read("attachments", lambda s, _: mail_in.attachments_of(s, number))
 
     def attachment_content(self, attachment_id: int, *, folder: Path | None = None) -> tuple[AttachmentInfo, bytes]:
-        return self._read(lambda s, _: mail_in.attachment_content(s, attachment_id, folder))  # type: ignore[no-any-return]
+        return self.tx.read("attachment_content", lambda s, _: mail_in.attachment_content(s, attachment_id, folder))
 
 
 __all__ = ["AttachmentInfo", "AttachmentPolicy", "IngestResult", "MailOps", "Outcome"]

@@ -31,7 +31,7 @@ from ticketdesk.models.channels import MailMessage, OutboxMail
 from ticketdesk.rules.mail_parse import strip_reply_prefixes
 from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.text import one_line
-from ticketdesk.store import automation
+from ticketdesk.store import routing
 from ticketdesk.store.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import OutboxInfo
 
@@ -256,7 +256,7 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
             references=tuple((m.thread_refs or "").split()),
             attempts=m.attempts,
             created_at=m.created_at,
-            automatic=author == automation.SYSTEM_LOGIN,
+            automatic=author == routing.SYSTEM_LOGIN,
         )
         for m, number, author in rows
     ]

@@ -8,7 +8,6 @@ at or retrying the outbox.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from ticketdesk.rules.masking import Masking
     from ticketdesk.store.outbox import OutgoingMail
     from ticketdesk.store.readmodels import OutboxInfo
+    from ticketdesk.store.transactions import Transactions
 
 R = TypeVar("R")
 
@@ -30,19 +30,14 @@ def _now(now: datetime | None) -> datetime:
 
 
 class OutboxOps:
-    """Methods use the facade's `_write` / `_read_as` (one transaction each). Sending is
+    """Methods run in the facade's transactions (`self.tx`), one per operation. Sending is
     for agents, leads and admins (auditors change nothing); retrying a failed reply for
     leads and admins."""
 
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
+
     if TYPE_CHECKING:
-
-        def _write(
-            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
-        ) -> R: ...
-
-        def _read_as(
-            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
-        ) -> R: ...
 
         def _masking_for(self, actor: Agent) -> Masking: ...
 
@@ -54,14 +49,18 @@ class OutboxOps:
         from ticketdesk.store import outbox
 
         lease = outbox.DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds
-        return self._write(lambda s, _: outbox.claim(s, limit=limit, lease_seconds=lease, now=_now(now)))
+        return self.tx.write(
+            "claim_outbox", lambda s, _: outbox.claim(s, limit=limit, lease_seconds=lease, now=_now(now))
+        )
 
     def mark_sent(self, outbox_id: int, token: str, *, now: datetime | None = None) -> bool:
         """Delivered: status "sent" and a MAIL event on the ticket. False (and nothing
         written) if this sender's claim was lost meanwhile."""
         from ticketdesk.store import outbox
 
-        return self._write(lambda s, a: outbox.mark_sent(s, actor=a, outbox_id=outbox_id, token=token, now=_now(now)))
+        return self.tx.write(
+            "mark_sent", lambda s, a: outbox.mark_sent(s, actor=a, outbox_id=outbox_id, token=token, now=_now(now))
+        )
 
     def mark_failed_attempt(
         self,
@@ -77,19 +76,17 @@ class OutboxOps:
         shown on the ticket) or "lost" (the claim is no longer this sender's)."""
         from ticketdesk.store import outbox
 
-        return self._write(
-            lambda s, a: outbox.mark_failed_attempt(
+        return self.tx.write("mark_failed_attempt", lambda s, a: outbox.mark_failed_attempt(
                 s, actor=a, outbox_id=outbox_id, token=token, error=error, permanent=permanent,
                 now=_now(now), max_attempts=max_attempts,
-            )
-        )  # fmt: skip
+            ))  # fmt: skip
 
     def outbox_list(self, *, status: str | None = None, limit: int = 100) -> list[OutboxInfo]:
         """Outgoing mail, newest first (the address masked for roles that do not see it)."""
         from ticketdesk.store import outbox
 
-        return self._read_as(
-            lambda s, a: outbox.list_outbox(s, status=status, limit=limit, masking=self._masking_for(a))
+        return self.tx.read(
+            "outbox_list", lambda s, a: outbox.list_outbox(s, status=status, limit=limit, masking=self._masking_for(a))
         )
 
     def retry_outbox(self, outbox_id: int, *, now: datetime | None = None) -> OutboxInfo:
@@ -100,7 +97,7 @@ class OutboxOps:
             roles.require(actor, outbox.RETRIERS, "retry outgoing mail")
             return outbox.retry(session, actor=actor, outbox_id=outbox_id, now=_now(now))
 
-        return self._write(run, action="retry_outbox", target=str(outbox_id))
+        return self.tx.write("retry_outbox", run, target=str(outbox_id))
 
     def _outbox_of(self, session: Session, ticket_id: int, masking: Masking | None) -> tuple[Any, ...]:
         from ticketdesk.store import outbox

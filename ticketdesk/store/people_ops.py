@@ -3,9 +3,9 @@ agent management (admins), personal-data masking, and the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ticketdesk.models import Role
 
@@ -16,24 +16,21 @@ if TYPE_CHECKING:
     from ticketdesk.rules.masking import Masking
     from ticketdesk.store.agents import AgentInfo
     from ticketdesk.store.audit import AuditView, ChainCheck
+    from ticketdesk.store.engine import Database
+    from ticketdesk.store.transactions import Transactions
 
 R = TypeVar("R")
 
 
 class PeopleOps:
-    """Methods use the facade's `_read` / `_write` (one transaction each)."""
+    """Methods run in the facade's transactions (`self.tx`), one per operation."""
+
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
+    login: str
+    db: Database
 
     if TYPE_CHECKING:
-        login: str
-        db: Any
-
-        def _write(
-            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
-        ) -> R: ...
-
-        def _read_as(
-            self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None
-        ) -> R: ...
 
         def _masking_for(self, actor: Agent) -> Masking: ...
 
@@ -62,12 +59,12 @@ class PeopleOps:
             )  # fmt: skip
             return next(a for a in agents.list_agents(session) if a.login == added.login)
 
-        return self._write(run, action="agent_add", target=login.strip())
+        return self.tx.write("agent_add", run, target=login.strip())
 
     def list_agents(self, *, include_inactive: bool = True) -> list[AgentInfo]:
         from ticketdesk.store import agents
 
-        return self._read_as(lambda s, _: agents.list_agents(s, include_inactive=include_inactive))
+        return self.tx.read("list_agents", lambda s, _: agents.list_agents(s, include_inactive=include_inactive))
 
     def set_role(self, login: str, role: str) -> tuple[str, str]:
         """Change an agent's role (admins; never the last active admin away). Returns the
@@ -92,7 +89,7 @@ class PeopleOps:
             )  # fmt: skip
             return old, new.value
 
-        return self._write(run, action="set_role", target=login.strip())
+        return self.tx.write("set_role", run, target=login.strip())
 
     def set_agent_active(self, login: str, active: bool) -> bool:
         """Deactivate (or reactivate) an agent (admins). A deactivated login can no longer act;
@@ -120,7 +117,7 @@ class PeopleOps:
             )
             return True
 
-        return self._write(run, action=f"agent_{verb}", target=login.strip())
+        return self.tx.write(f"agent_{verb}", run, target=login.strip())
 
     def deactivate_agent(self, login: str) -> bool:
         return self.set_agent_active(login, False)
@@ -133,7 +130,7 @@ class PeopleOps:
     def masking(self) -> Masking:
         """How personal data is masked for the acting agent: `masking().row(dict)` masks an
         export row, `masking().value(field, v)` one value."""
-        return self._read_as(lambda _, a: self._masking_for(a))
+        return self.tx.read("masking", lambda _, a: self._masking_for(a))
 
     # --- audit log ------------------------------------------------------------------------
 
@@ -141,9 +138,9 @@ class PeopleOps:
         """Append an entry for a sensitive action the acting agent just did (an export, an
         unmask): its own short transaction. Any known, active agent (auditors too)."""
         from ticketdesk.store import audit, tickets
-        from ticketdesk.store.service import _translated
+        from ticketdesk.store.transactions import translated
 
-        with _translated(), self.db.write() as session:
+        with translated(), self.db.write() as session:
             actor = tickets.acting_agent(session, self.login)
             audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
 
@@ -166,7 +163,7 @@ class PeopleOps:
             roles.require(me, roles.AUDIT_READERS, "read the audit log")
             return audit.entries(session, action=action, actor=actor, since=since, limit=limit)
 
-        return self._read_as(run, action="audit_read")
+        return self.tx.read("audit_read", run)
 
     def verify_audit(self, *, head: str | None = None, count: int | None = None) -> ChainCheck:
         """Check the audit log's hash chain end to end (admins and auditors, like reading it).
@@ -187,4 +184,4 @@ class PeopleOps:
             roles.require(me, roles.AUDIT_READERS, "verify the audit log")
             return audit.verify_chain(session, expect_head=head, expect_count=count)
 
-        return self._read_as(run, action="audit_verify")
+        return self.tx.read("audit_verify", run)

@@ -3,27 +3,23 @@ CSAT surveys (store/csat.py) and QA sampling and reviews (store/qa.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from ticketdesk.models import Agent
     from ticketdesk.store.csat import SurveyView
     from ticketdesk.store.qa import QaReviewView, SampleResult
+    from ticketdesk.store.transactions import Transactions
 
 R = TypeVar("R")
 
 
 class QualityOps:
-    """Methods use the facade's `_read` / `_write` (one transaction each)."""
+    """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    if TYPE_CHECKING:
-
-        def _read(self, fn: Callable[[Session, int], R]) -> R: ...
-        def _write(self, fn: Callable[[Session, Agent], R]) -> R: ...
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
 
     # --- CSAT ---------------------------------------------------------------------------
 
@@ -52,10 +48,11 @@ class QualityOps:
             "effectiveness": effectiveness,
             "overall": overall,
         }
-        return self._write(
+        return self.tx.write(
+            "record_survey",
             lambda s, a: csat.record_survey(
                 s, actor=a, number=number, scores=scores, comment=comment, source=source, replace=replace, now=now
-            )
+            ),
         )
 
     def import_surveys(
@@ -64,19 +61,19 @@ class QualityOps:
         """Record (line number, CSV row) surveys in one transaction: all or nothing."""
         from ticketdesk.store import csat
 
-        return self._write(lambda s, a: csat.import_surveys(s, actor=a, rows=rows, replace=replace))
+        return self.tx.write("import_surveys", lambda s, a: csat.import_surveys(s, actor=a, rows=rows, replace=replace))
 
     def survey(self, number: str) -> SurveyView:
         """The ticket's survey (NotFound if it has none)."""
         from ticketdesk.store import csat
 
-        return self._read(lambda s, _: csat.get_survey(s, number))
+        return self.tx.read("survey", lambda s, _: csat.get_survey(s, number))
 
     def ticket_survey(self, number: str) -> SurveyView | None:
         """The ticket's survey, or None."""
         from ticketdesk.store import csat
 
-        return self._read(lambda s, _: csat.survey_of(s, number))
+        return self.tx.read("ticket_survey", lambda s, _: csat.survey_of(s, number))
 
     # --- QA ---------------------------------------------------------------------------
 
@@ -92,18 +89,20 @@ class QualityOps:
         """Sample closed tickets of the period into a QA batch (idempotent per batch)."""
         from ticketdesk.store import qa
 
-        return self._write(lambda s, a: qa.sample(s, actor=a, start=start, end=end, rate=rate, seed=seed, now=now))
+        return self.tx.write(
+            "qa_sample", lambda s, a: qa.sample(s, actor=a, start=start, end=end, rate=rate, seed=seed, now=now)
+        )
 
     def qa_reviews(self, *, batch: str | None = None, pending: bool = False) -> list[QaReviewView]:
         from ticketdesk.store import qa
 
-        return self._read(lambda s, _: qa.list_reviews(s, batch=batch, pending=pending))
+        return self.tx.read("qa_reviews", lambda s, _: qa.list_reviews(s, batch=batch, pending=pending))
 
     def qa_batches(self) -> list[tuple[str, int, int]]:
         """(batch, samples, reviewed), newest first."""
         from ticketdesk.store import qa
 
-        return self._read(lambda s, _: qa.batches(s))
+        return self.tx.read("qa_batches", lambda s, _: qa.batches(s))
 
     def qa_review(
         self,
@@ -118,8 +117,9 @@ class QualityOps:
         """Score a sampled ticket (leads and admins): 1-5, every checklist item yes/no."""
         from ticketdesk.store import qa
 
-        return self._write(
+        return self.tx.write(
+            "qa_review",
             lambda s, a: qa.review(
                 s, actor=a, number=number, score=score, checklist=checklist, comment=comment, batch=batch, now=now
-            )
+            ),
         )

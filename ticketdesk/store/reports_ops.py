@@ -3,18 +3,23 @@ KPIs of a period (store/kpis.py) and the streaming ticket export (store/export.p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ticketdesk.rules.query import TicketFilter
 
+if TYPE_CHECKING:
+    from ticketdesk.store.engine import Database
+    from ticketdesk.store.transactions import Transactions
+
 
 class ReportsOps:
-    """Methods use the facade's `_read` / `_write` (one transaction each)."""
+    """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    _read: Callable[..., Any]
-    db: Any
+    #: the facade's transactions (store/transactions.py), one per operation
+    tx: Transactions
+    db: Database
 
     def kpi_report(
         self,
@@ -32,7 +37,8 @@ class ReportsOps:
         from ticketdesk.store.kpis import BREAKDOWNS, kpi_report
 
         when = now or utcnow()
-        return self._read(
+        return self.tx.read(
+            "kpi_report",
             lambda s, _: kpi_report(
                 s,
                 now=when,
@@ -41,14 +47,14 @@ class ReportsOps:
                 first_day=first_day,
                 last_day=last_day,
                 by=BREAKDOWNS if by is None else tuple(by),
-            )
+            ),
         )
 
     def desk_timezone(self) -> str:
         """The time zone of report periods: the SLA policy's default calendar's, else UTC."""
         from ticketdesk.store.kpis import desk_timezone
 
-        return self._read(lambda s, _: desk_timezone(s))
+        return self.tx.read("desk_timezone", lambda s, _: desk_timezone(s))
 
     def export_tickets(
         self, flt: TicketFilter, *, page_size: int | None = None, now: datetime | None = None
@@ -58,11 +64,11 @@ class ReportsOps:
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
         from ticketdesk.models.types import utcnow
         from ticketdesk.store.export import PAGE, export_rows
-        from ticketdesk.store.service import _translated
+        from ticketdesk.store.transactions import translated
 
         masking = self.masking()  # type: ignore[attr-defined]
         when = now or utcnow()
-        with _translated(), self.db.read() as session:
+        with translated(), self.db.read() as session:
             me = self.actor_id(session)  # type: ignore[attr-defined]
             for row in export_rows(session, flt=flt, actor_id=me, now=when, page_size=page_size or PAGE):
                 yield masking.row(row)

@@ -7,15 +7,11 @@ session. Expected database failures become StoreError subclasses with one-line m
 from __future__ import annotations
 
 import dataclasses
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
@@ -35,7 +31,8 @@ from ticketdesk.store import (
 )
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
-from ticketdesk.store.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
+from ticketdesk.store.errors import InvalidInput, StoreError
+from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.import_ops import ImportOps
 from ticketdesk.store.kb_ops import KbOps
 from ticketdesk.store.mail_ops import MailOps
@@ -55,6 +52,7 @@ from ticketdesk.store.reports_ops import ReportsOps
 from ticketdesk.store.seed import seed_defaults
 from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
+from ticketdesk.store.transactions import Transactions, translated
 
 R = TypeVar("R")
 
@@ -63,6 +61,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     def __init__(self, db: Database, *, login: str, masked_fields: Iterable[str] | None = None) -> None:
         self.db = db
         self.login = login
+        #: every operation's transaction, refusals audited under its name
+        self.tx = Transactions(db, login)
         #: extra personal-data fields to mask (config `[masking] fields`); None: read the config
         self.masked_fields = None if masked_fields is None else tuple(masked_fields)
 
@@ -79,13 +79,13 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # --- schema ---------------------------------------------------------------------
 
     def warnings(self) -> list[str]:
-        with _translated():
+        with translated():
             return schema_warnings(self.db)
 
     def init(self) -> tuple[str | None, str, list[str]]:
         """Create or upgrade the schema and seed defaults; the acting login becomes admin
         of a database that has none."""
-        with _translated():
+        with translated():
             before, after = upgrade_schema(self.db)
             with self.db.write() as session:
                 added = seed_defaults(session, admin_login=self.login)
@@ -98,55 +98,9 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             roles.require(actor, roles.ADMINS, "load demo data")
             return demo.generate_demo(session, tickets=tickets, seed=seed)
 
-        return self._write(run)
+        return self.tx.write("generate_demo", run)
 
     # --- helpers ---------------------------------------------------------------------
-
-    def _write(self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None) -> R:
-        """One write transaction as the acting agent. Auditors are refused here, whatever
-        the operation; any Forbidden (and an unknown login) is recorded in the audit log
-        once the refused transaction has rolled back. `action` names the operation in that
-        record (default: the calling method's name)."""
-        action = action or sys._getframe(1).f_code.co_name
-        unknown: NotFound | None = None
-        try:
-            with _translated(), self.db.write() as session:
-                try:
-                    actor = tickets.acting_agent(session, self.login)
-                except NotFound as exc:
-                    unknown = exc
-                    raise
-                roles.require_writer(actor)
-                return fn(session, actor)
-        except (Forbidden, NotFound) as exc:
-            if isinstance(exc, Forbidden) or exc is unknown:
-                self._record_refusal(action, target, exc)
-            raise
-
-    def _read(self, fn: Callable[[Session, int], R], *, action: str | None = None) -> R:
-        """A read-only transaction; only a known, active agent may read (as for writes)."""
-        action = action or sys._getframe(1).f_code.co_name
-        return self._read_as(lambda s, a: fn(s, a.id), action=action)  # type: ignore[arg-type]
-
-    def _read_as(self, fn: Callable[[Session, Agent], R], *, action: str | None = None, target: str | None = None) -> R:
-        """As `_read`, handing `fn` the acting Agent; a Forbidden is audited."""
-        action = action or sys._getframe(1).f_code.co_name
-        try:
-            with _translated(), self.db.read() as session:
-                return fn(session, tickets.acting_agent(session, self.login))
-        except Forbidden as exc:
-            self._record_refusal(action, target, exc)
-            raise
-
-    def _record_refusal(self, action: str, target: str | None, exc: StoreError) -> None:
-        detail = f"{action}: {exc}"
-        try:
-            with _translated():
-                audit.record_apart(
-                    self.db, login=self.login, action=audit.PERMISSION_DENIED, target=target or action, detail=detail
-                )
-        except StoreError as failed:
-            exc.args = (f"{exc} (and the refusal could not be written to the audit log: {failed})",)
 
     def _masking_for(self, actor: Agent) -> Masking:
         if self.masked_fields is None:
@@ -164,7 +118,10 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # --- writes ---------------------------------------------------------------------
 
     def create_ticket(self, new: NewTicket, *, now: datetime | None = None) -> str:
-        return self._write(lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now).number)
+        return self.tx.write(
+            "create_ticket",
+            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=FOLLOWUPS).number,
+        )
 
     def update_tickets(
         self,
@@ -188,21 +145,29 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 expected_versions=expected_versions,
                 skip_conflicts=skip_conflicts,
                 now=now,
+                followups=FOLLOWUPS,
             )
 
-        return self._write(run)
+        return self.tx.write("update_tickets", run)
 
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
-        return self._write(
+        return self.tx.write(
+            "reply",
             lambda s, a: (
                 tickets.add_comment(
-                    s, actor=a, number=number, body=body, internal=internal, expected_version=expected_version
+                    s,
+                    actor=a,
+                    number=number,
+                    body=body,
+                    internal=internal,
+                    expected_version=expected_version,
+                    followups=FOLLOWUPS,
                 ).id
-            )  # type: ignore[return-value, arg-type]
+            ),
         )
 
     def link(self, number: str, other: str, kind: str) -> None:
-        self._write(lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
+        self.tx.write("link", lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
 
     def merge(self, duplicate: str, into: str) -> None:
         def run(session: Session, actor: Agent) -> None:
@@ -213,7 +178,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 detail=f"merged {duplicate.strip()} into {into.strip()}",
             )  # fmt: skip
 
-        self._write(run, target=duplicate.strip())
+        self.tx.write("merge", run, target=duplicate.strip())
 
     def escalate(self, number: str, kind: str, reason: str, *, team: str | None = None) -> str:
         """Technical (up a support level, optionally to `team`) or management (to the team
@@ -221,8 +186,11 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         from ticketdesk.models.types import utcnow
         from ticketdesk.store.automation import escalate
 
-        return self._write(
-            lambda s, a: escalate(s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow())
+        return self.tx.write(
+            "escalate",
+            lambda s, a: escalate(
+                s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow(), followups=FOLLOWUPS
+            ),
         )
 
     def set_customer_vip(self, customer: str, vip: bool) -> list[str]:
@@ -233,7 +201,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             roles.require(actor, roles.TIER_SETTERS, "change a customer's tier (VIP)")
             return tickets.set_customer_vip(session, actor=actor, customer=customer, vip=vip)
 
-        return self._write(run, target=customer)
+        return self.tx.write("set_customer_vip", run, target=customer)
 
     def erase_customer(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> Any:
         """Erase a customer's personal data (admins; store/erase.py): one transaction for the
@@ -251,7 +219,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 return erase.plan(session, email, ids, folder=folder, for_erasure=False).result(dry_run=True)
             return ids
 
-        found = self._read_as(tied, action=audit.CUSTOMER_ERASE)
+        found = self.tx.read(audit.CUSTOMER_ERASE, tied)
         if dry_run:
             return found
 
@@ -265,11 +233,11 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             )  # fmt: skip
             return plan
 
-        plan = self._write(run, action=audit.CUSTOMER_ERASE)
+        plan = self.tx.write(audit.CUSTOMER_ERASE, run)
         result = plan.result(dry_run=False)
         if plan.files and folder is not None:
-            deleted, errors = self._write(
-                lambda s, _: erase.delete_files(s, folder, plan.files), action=audit.CUSTOMER_ERASE
+            deleted, errors = self.tx.write(
+                audit.CUSTOMER_ERASE, lambda s, _: erase.delete_files(s, folder, plan.files)
             )
             result = dataclasses.replace(result, files=tuple(deleted), file_errors=tuple(errors))
         return result
@@ -279,8 +247,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         from ticketdesk.store.sweep import sweep
 
         # only a known, active agent that may write runs it (auditors may not)
-        self._read_as(lambda s, a: roles.require_writer(a), action="sweep")
-        with _translated():
+        self.tx.read("sweep", lambda s, a: roles.require_writer(a))
+        with translated():
             return sweep(self.db, now=now)
 
     # --- reads ---------------------------------------------------------------------
@@ -293,15 +261,16 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         after: Sequence[Any] | None = None,
         limit: int = 50,
     ) -> Page:
-        return self._read_as(
+        return self.tx.read(
+            "list_tickets",
             lambda s, a: personal_data.mask_page(
                 self._masking_for(a),
                 queries.list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
-            )
+            ),
         )
 
     def count_tickets(self, flt: TicketFilter) -> int:
-        return self._read(lambda s, me: queries.count_tickets(s, flt=flt, actor_id=me))
+        return self.tx.read("count_tickets", lambda s, a: queries.count_tickets(s, flt=flt, actor_id=a.id))
 
     def ticket(self, number: str, *, unmask: bool = False) -> TicketDetail:
         """One ticket, personal data masked for roles that do not need it. `unmask` asks
@@ -320,38 +289,40 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 return detail, masking.enabled
             return personal_data.mask_detail(masking, detail), False
 
-        detail, revealed = self._read_as(run, action="unmask" if unmask else "ticket", target=number.strip())
+        detail, revealed = self.tx.read("unmask" if unmask else "ticket", run, target=number.strip())
         if revealed:
             self.audit(audit.UNMASK, detail.row.number, "personal data shown in clear")
         return detail
 
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
-        return self._read(lambda s, _: queries.counts_by_status_priority_team(s))
+        return self.tx.read("counts_by_status_priority_team", lambda s, _: queries.counts_by_status_priority_team(s))
 
     def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
         """Every ticket number the filter matches (for "mark all"), read in the database."""
-        return self._read(lambda s, me: queries.matching_numbers(s, flt=flt, actor_id=me, limit=limit))
+        return self.tx.read(
+            "matching_numbers", lambda s, a: queries.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
+        )
 
     def me(self) -> AgentView:
         """The acting agent (login, name, role, team key)."""
-        return self._read(lambda s, _: queries.agent_view(s, self.login))
+        return self.tx.read("me", lambda s, _: queries.agent_view(s, self.login))
 
     def team_keys(self) -> list[str]:
-        return self._read(lambda s, _: queries.team_keys(s))
+        return self.tx.read("team_keys", lambda s, _: queries.team_keys(s))
 
     def agents(self) -> list[tuple[str, str]]:
         """(login, display name) of the active agents."""
-        return self._read(lambda s, _: queries.active_agents(s))
+        return self.tx.read("agents", lambda s, _: queries.active_agents(s))
 
     def dashboard(self, *, days: int = 14) -> Any:
         """The lead's dashboard (see store/dashboard.py), computed in one read transaction."""
         from ticketdesk.models.types import utcnow
         from ticketdesk.store.dashboard import dashboard
 
-        return self._read(lambda s, _: dashboard(s, now=utcnow(), days=days))
+        return self.tx.read("dashboard", lambda s, _: dashboard(s, now=utcnow(), days=days))
 
     def latest_event_id(self) -> int:
-        return self._read(lambda s, _: queries.latest_event_id(s))
+        return self.tx.read("latest_event_id", lambda s, _: queries.latest_event_id(s))
 
     # --- reply templates and saved views ---------------------------------------------
     # Templates are shared by the desk (admins manage them, everyone applies them); saved
@@ -363,13 +334,13 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_ADD, target=info.name)
             return info
 
-        return self._write(run, target=spec.name)
+        return self.tx.write("add_template", run, target=spec.name)
 
     def list_templates(self) -> list[TemplateInfo]:
-        return self._read(lambda s, _: templates.list_templates(s))
+        return self.tx.read("list_templates", lambda s, _: templates.list_templates(s))
 
     def template(self, name: str) -> TemplateInfo:
-        return self._read(lambda s, _: templates.get_template(s, name))
+        return self.tx.read("template", lambda s, _: templates.get_template(s, name))
 
     def edit_template(self, name: str, edit: TemplateEdit) -> TemplateInfo:
         def run(session: Session, actor: Agent) -> TemplateInfo:
@@ -380,14 +351,14 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             )
             return info
 
-        return self._write(run, target=name)
+        return self.tx.write("edit_template", run, target=name)
 
     def remove_template(self, name: str) -> None:
         def run(session: Session, actor: Agent) -> None:
             templates.remove_template(session, actor=actor, name=name)
             audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_REMOVE, target=name.strip())
 
-        self._write(run, target=name)
+        self.tx.write("remove_template", run, target=name)
 
     def apply_template(
         self,
@@ -414,23 +385,25 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 skip_conflicts=skip_conflicts,
                 internal=internal,
                 now=now,
+                followups=FOLLOWUPS,
             )
 
-        return self._write(run)
+        return self.tx.write("apply_template", run)
 
     def preview_template(self, number: str, name: str) -> str:
-        return self._read(
-            lambda s, me: templates.preview_template(s, actor=s.get(Agent, me), number=number, name=name)  # type: ignore[arg-type]
+        return self.tx.read(
+            "preview_template",
+            lambda s, a: templates.preview_template(s, actor=s.get(Agent, a.id), number=number, name=name),
         )
 
     def list_views(self) -> list[SavedViewInfo]:
-        return self._read(lambda s, me: views.list_views(s, agent=s.get(Agent, me)))  # type: ignore[arg-type]
+        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=s.get(Agent, a.id)))  # type: ignore[arg-type]
 
     def save_view(self, name: str, query: str, sort: str | None = None) -> SavedViewInfo:
-        return self._write(lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))
+        return self.tx.write("save_view", lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))
 
     def delete_view(self, name: str) -> None:
-        self._write(lambda s, a: views.delete_view(s, agent=a, name=name))
+        self.tx.write("delete_view", lambda s, a: views.delete_view(s, agent=a, name=name))
 
     # --- service rules settings ---------------------------------------------------------
     # Two versioned documents: "sla" (rules/sla_policy.py) and "rules" (routing,
@@ -441,24 +414,29 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
     def sla_document(self) -> tuple[dict[str, Any], int]:
         """The stored SLA document (in reading order) and its version; ({}, 0) if none."""
-        return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), service_rules.tidy_sla))
+        return self.tx.read(
+            "sla_document", lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), service_rules.tidy_sla)
+        )
 
     def set_sla_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
         """Replace the SLA document; returns its new version."""
-        return self._write(
-            lambda s, a: service_rules.write_sla(s, actor=a, document=doc, expected_version=expected_version)
+        return self.tx.write(
+            "set_sla_document",
+            lambda s, a: service_rules.write_sla(s, actor=a, document=doc, expected_version=expected_version),
         )
 
     def rules_document(self) -> tuple[dict[str, Any], int]:
         """The stored rules document (in reading order) and its version; ({}, 0) if none."""
-        return self._read(
-            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), service_rules.tidy_rules)
+        return self.tx.read(
+            "rules_document",
+            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), service_rules.tidy_rules),
         )
 
     def set_rules_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
         """Replace the rules document; returns its new version."""
-        return self._write(
-            lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version)
+        return self.tx.write(
+            "set_rules_document",
+            lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version),
         )
 
     # --- backup and copy (store/backup.py, store/copy.py) -----------------------------------
@@ -469,15 +447,16 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         """A consistent backup of the desk at `path`; returns a backup.BackupReport."""
         from ticketdesk.store import backup
 
-        self._read_as(lambda _, a: roles.require(a, roles.ADMINS, "back up the desk"), action=backup.BACKUP)
-        with _translated():
+        self.tx.read(backup.BACKUP, lambda _, a: roles.require(a, roles.ADMINS, "back up the desk"))
+        with translated():
             report = backup.backup_database(self.db, path, force=force)
         detail = f"backup to {report.path}: {report.kind}, {report.size:,} bytes, {report.tickets:,} tickets"
-        self._write(
-            lambda s, a: audit.record(s, actor=a, login=a.login, action=backup.BACKUP, target=report.path[-200:],
-                                      detail=detail),
-            action=backup.BACKUP,
-        )  # fmt: skip
+        self.tx.write(
+            backup.BACKUP,
+            lambda s, a: audit.record(
+                s, actor=a, login=a.login, action=backup.BACKUP, target=report.path[-200:], detail=detail
+            ),
+        )
         return report
 
     def copy_to(self, url: str, *, progress: Callable[[str, int, int], None] | None = None) -> Any:
@@ -489,11 +468,11 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
         label = copy.public_url(url)
         what = "copy the desk to another database"
-        self._read_as(lambda _, a: roles.require(a, roles.ADMINS, what), action=copy.COPY, target=label)
+        self.tx.read(copy.COPY, lambda _, a: roles.require(a, roles.ADMINS, what), target=label)
         target = Database(url)
         outcome = "verified"
         try:
-            with _translated():
+            with translated():
                 report = copy.copy_desk(self.db, target, progress=progress)
             outcome = f"verified: {report.tickets:,} tickets, {report.rows:,} rows in {report.seconds:.1f} s"
             return report
@@ -507,10 +486,12 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             target.dispose()
             # the copy's own outcome (or error) is what the caller needs to see, not this one's
             with suppress(StoreError):
-                self._write(
-                    lambda s, a: audit.record(s, actor=a, login=a.login, action=copy.COPY, target=label[:200],
-                                              detail=f"copy to {label}: {outcome}"),
-                    action=copy.COPY,
+                self.tx.write(
+                    copy.COPY,
+                    lambda s, a: audit.record(
+                        s, actor=a, login=a.login, action=copy.COPY, target=label[:200],
+                        detail=f"copy to {label}: {outcome}",
+                    ),
                 )  # fmt: skip
 
 
@@ -518,31 +499,6 @@ def _tidied(
     read: tuple[dict[str, Any], int], tidy: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> tuple[dict[str, Any], int]:
     return tidy(read[0]), read[1]
-
-
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn the database's expected failures into one-line StoreErrors."""
-    try:
-        yield
-    except StoreError:
-        raise
-    except StaleDataError as exc:
-        raise Conflict(
-            "a ticket was changed by someone else while this change was being saved; nothing was"
-            f" written: reload and try again ({exc})"
-        ) from None
-    except IntegrityError as exc:
-        raise InvalidInput(f"the change breaks a database rule: {_first_line(exc)}") from None
-    except OperationalError as exc:
-        raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
-    except DBAPIError as exc:
-        raise InvalidInput(f"the database refused the change: {_first_line(exc)}") from None
-
-
-def _first_line(exc: DBAPIError) -> str:
-    text = str(exc.orig or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 __all__ = ["NewTicket", "Store", "TemplateEdit", "TemplateSpec", "Ticket", "TicketChanges"]

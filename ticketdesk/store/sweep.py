@@ -25,9 +25,10 @@ from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Sta
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import automation as rules_automation
 from ticketdesk.rules.sla_policy import pauses
-from ticketdesk.store import automation, sla
+from ticketdesk.store import automation, routing, sla
 from ticketdesk.store.engine import Database
 from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ticketdesk.store.followups import FOLLOWUPS
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
@@ -71,7 +72,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
     now = now or utcnow()
     report = SweepReport()
     with db.read() as session:
-        doc = automation.document(session)
+        doc = routing.document(session)
         policy = sla.policy(session)
         planned = list(_plan(session, now, doc, policy, report))
         claimed = _claimed(session, planned)
@@ -267,7 +268,7 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
     from ticketdesk.store import templates
     from ticketdesk.store.tickets import TicketChanges, update_tickets
 
-    system = automation.system_agent(session)
+    system = routing.system_agent(session)
     expected = {job.number: job.version}
     if job.kind in ("sla_warning", "sla_breach"):
         _event(session, job, system.id, now)  # type: ignore[arg-type]
@@ -279,15 +280,16 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
         _check_version(session, job)
         try:
             automation.escalate(session, actor=system, number=job.number, kind="management", reason=job.detail,
-                                now=now, cause=f"sweep: {job.detail}")  # fmt: skip
+                                now=now, cause=f"sweep: {job.detail}", followups=FOLLOWUPS)  # fmt: skip
         except InvalidInput:  # no team lead: up a support level instead
             automation.escalate(session, actor=system, number=job.number, kind="technical", reason=job.detail,
-                                now=now, cause=f"sweep: {job.detail}")  # fmt: skip
+                                now=now, cause=f"sweep: {job.detail}", followups=FOLLOWUPS)  # fmt: skip
         report.escalations += 1
     elif job.kind == "close_resolved":
         days = doc.sweep.close_resolved_after_days
         update_tickets(session, actor=system, numbers=[job.number], expected_versions=expected, now=now,
-                       changes=TicketChanges(status="closed"), cause=f"sweep: resolved for {days} days")  # fmt: skip
+                       changes=TicketChanges(status="closed"), cause=f"sweep: resolved for {days} days",
+                       followups=FOLLOWUPS)  # fmt: skip
         report.closed += 1
     elif job.kind == "close_pending":
         days = doc.sweep.close_pending_after_days
@@ -295,16 +297,16 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
         template = doc.sweep.pending_close_template
         if template:
             templates.apply_template(session, actor=system, numbers=[job.number], name=template,
-                                     expected_versions=expected, now=now)  # fmt: skip
+                                     expected_versions=expected, now=now, followups=FOLLOWUPS)  # fmt: skip
         status = session.execute(select(Ticket.status).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
         if status != Status.CLOSED.value:
             closing = TicketChanges(status="closed", note=note)
             update_tickets(session, actor=system, numbers=[job.number], now=now, changes=closing,
-                           cause=f"sweep: {note.lower()}")  # fmt: skip
+                           cause=f"sweep: {note.lower()}", followups=FOLLOWUPS)  # fmt: skip
         report.closed += 1
     elif job.kind == "automation":
         _check_version(session, job)
-        automation.run_actions(session, job.rule, job.number, now, depth=0)
+        automation.run_actions(session, job.rule, job.number, now, followups=FOLLOWUPS, depth=0)
         report.automations += 1
 
 

@@ -23,7 +23,7 @@ from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.errors import Forbidden, InvalidInput, NotFound
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
-from ticketdesk.store.tickets import CHUNK, TicketChanges, load_tickets, lock_ticket, update_tickets
+from ticketdesk.store.tickets import CHUNK, Followups, TicketChanges, load_tickets, lock_ticket, update_tickets
 
 #: Roles that may add, edit and remove templates (they are shared by the whole desk).
 MANAGERS = frozenset({Role.ADMIN})
@@ -226,6 +226,7 @@ def apply_template(
     actor: Agent,
     numbers: Sequence[str],
     name: str,
+    followups: Followups,
     expected_versions: dict[str, int] | None = None,
     skip_conflicts: bool = False,
     internal: bool | None = None,
@@ -256,6 +257,7 @@ def apply_template(
         replies=replies,
         replies_internal=template.internal if internal is None else internal,
         now=now,
+        followups=followups,
     )
 
 

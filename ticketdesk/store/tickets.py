@@ -2,6 +2,10 @@
 
 Every function takes the open write session first and the acting agent; the caller (the
 `Store` facade) owns the transaction, so a failure anywhere leaves nothing behind.
+
+What follows a change in the same transaction, automations firing and the mail of a public
+reply, is the caller's `Followups` (store/followups.py makes the real one): this module
+imports neither the automations nor the outbox, which both use it.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Protocol
 
 from sqlalchemy import Integer, bindparam, cast, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,12 +48,23 @@ from ticketdesk.models.enums import parse_enum
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering, text, workflow
 from ticketdesk.rules.routing import TicketFacts
-from ticketdesk.store import automation, outbox
+from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
 from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
 
 CHUNK = 500
+
+
+class Followups(Protocol):
+    """What happens after a ticket change, in its transaction."""
+
+    def changed(self, session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int) -> None:
+        """The tickets were created, updated or replied to (`trigger`): run what that fires;
+        `depth` counts changes made by automations, so chains stop."""
+
+    def public_reply(self, session: Session, ticket: Ticket, comment: Comment, now: datetime) -> None:
+        """A public reply was added: its mail to the customer goes out with it."""
 
 
 # --- lookups ---------------------------------------------------------------------------
@@ -279,7 +295,13 @@ class NewTicket:
 
 
 def create_ticket(
-    session: Session, *, actor: Agent, new: NewTicket, now: datetime | None = None, customer: Customer | None = None
+    session: Session,
+    *,
+    actor: Agent,
+    new: NewTicket,
+    followups: Followups,
+    now: datetime | None = None,
+    customer: Customer | None = None,
 ) -> Ticket:
     """`customer`: one the caller already has (mail from an unusable address); else `new.customer`."""
     now = now or utcnow()
@@ -301,7 +323,7 @@ def create_ticket(
     assignee = resolve_assignee(session, new.assignee, actor) if new.assignee else None
     if assignee is not None and team is None and assignee.team_id is not None:
         team = session.get(Team, assignee.team_id)
-    routed = automation.route_new(
+    routed = routing.route_new(
         session,
         TicketFacts(
             number="", subject=subject, description=description, type=ticket_type, category=category,
@@ -353,7 +375,7 @@ def create_ticket(
     changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in tags)
     changes.extend(_Change(name, None, text_, EventKind.AUTOMATION) for name, text_ in routed.decisions)
     rows = _event_rows(ticket, actor, now, changes)
-    duplicate = automation.suspected_duplicate(session, ticket)
+    duplicate = routing.suspected_duplicate(session, ticket)
     if duplicate is not None:
         other, score = duplicate
         ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=other, kind=LinkKind.DUPLICATE, now=now)
@@ -362,7 +384,7 @@ def create_ticket(
         )
         rows += _event_rows(ticket, actor, now, [ours, flag]) + _event_rows(other, actor, now, [theirs])
     _write_events(session, rows)
-    automation.fire(session, [ticket.id], "created", now)  # type: ignore[list-item]
+    followups.changed(session, [ticket.id], "created", now, depth=0)  # type: ignore[list-item]
     return ticket
 
 
@@ -468,6 +490,7 @@ def update_tickets(
     now: datetime | None = None,
     cause: str | None = None,
     escalation: str | None = None,
+    followups: Followups,
     depth: int = 0,
 ) -> UpdateResult:
     """Apply the same changes to many tickets in the caller's one transaction.
@@ -527,7 +550,15 @@ def update_tickets(
         reply = replies.get(ticket.number)
         if reply is not None:
             ticket_changes.extend(
-                stage_comment(session, actor=actor, ticket=ticket, body=reply, internal=replies_internal, now=now)[1]
+                stage_comment(
+                    session,
+                    actor=actor,
+                    ticket=ticket,
+                    body=reply,
+                    internal=replies_internal,
+                    now=now,
+                    followups=followups,
+                )[1]
             )
         if priority is not None and ticket.priority != priority.value:
             ticket_changes.append(_Change("priority", ticket.priority, priority.value))
@@ -607,7 +638,7 @@ def update_tickets(
         rows.extend(_event_rows(ticket, actor, now, ticket_changes))
     _write_events(session, rows)
     trigger = "replied" if replies and not replies_internal else "updated"
-    automation.fire(session, [t.id for t, _ in pending_events], trigger, now, depth=depth)  # type: ignore[misc]
+    followups.changed(session, [t.id for t, _ in pending_events], trigger, now, depth=depth)  # type: ignore[misc]
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
 
 
@@ -724,6 +755,7 @@ def add_comment(
     number: str,
     body: str,
     internal: bool,
+    followups: Followups,
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Comment:
@@ -734,13 +766,15 @@ def add_comment(
         info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
         raise Conflict(info.message, numbers=[ticket.number])
     before = sla_clocks.Before.of(ticket)
-    comment, changes = stage_comment(session, actor=actor, ticket=ticket, body=body, internal=internal, now=now)
+    comment, changes = stage_comment(
+        session, actor=actor, ticket=ticket, body=body, internal=internal, now=now, followups=followups
+    )
     changes += [
         _Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
-    automation.fire(session, [ticket.id], "updated" if internal else "replied", now)  # type: ignore[list-item]
+    followups.changed(session, [ticket.id], "updated" if internal else "replied", now, depth=0)  # type: ignore[list-item]
     return comment
 
 
@@ -755,7 +789,7 @@ def _comment_body(body: str) -> str:
 
 
 def stage_comment(
-    session: Session, *, actor: Agent, ticket: Ticket, body: str, internal: bool, now: datetime
+    session: Session, *, actor: Agent, ticket: Ticket, body: str, internal: bool, now: datetime, followups: Followups
 ) -> tuple[Comment, list[_Change]]:
     """Add a comment to `ticket` and apply what it implies (first response, new -> open),
     without flushing; returns it and the changes for the caller's events."""
@@ -772,7 +806,7 @@ def stage_comment(
             changes.append(_Change("status", ticket.status, implied.value))
             ticket.status = implied.value
             ticket.status_changed_at = now
-        outbox.queue_reply(session, ticket, comment, now)  # its mail, written with the comment
+        followups.public_reply(session, ticket, comment, now)  # its mail, written with the comment
     ticket.updated_at = now
     return comment, changes
 

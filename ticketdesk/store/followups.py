@@ -1,0 +1,28 @@
+"""The real `Followups` of a ticket change (the protocol is in store/tickets.py): the
+automations fire, and a public reply's mail is queued, in the change's own transaction.
+
+The operations that change tickets take it as an argument, so store/tickets.py needs
+neither store/automation.py nor store/outbox.py, and those two may use it freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session
+
+from ticketdesk.models import Comment, Ticket
+from ticketdesk.store import automation, outbox
+
+
+class AutomationsAndMail:
+    def changed(self, session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int) -> None:
+        automation.fire(session, ticket_ids, trigger, now, followups=self, depth=depth)
+
+    def public_reply(self, session: Session, ticket: Ticket, comment: Comment, now: datetime) -> None:
+        outbox.queue_reply(session, ticket, comment, now)
+
+
+#: the follow-ups every caller outside the tests uses
+FOLLOWUPS = AutomationsAndMail()
