@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import update
 
 from ticketdesk.models import Channel, Customer
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.import_map import read_csv
 from ticketdesk.rules.mail_parse import InboundMail
 from ticketdesk.rules.masking import Masking, mask_email, mask_phone

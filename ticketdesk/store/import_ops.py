@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.import_map import Record
 from ticketdesk.store import audit, importer
 from ticketdesk.store.importer import BATCH, ImportRejected, ImportReport

@@ -33,7 +33,7 @@ from ticketdesk.models import (
     Status,
     Ticket,
 )
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import mail_parse, text, workflow
 from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
 from ticketdesk.rules.masking import mask_email
