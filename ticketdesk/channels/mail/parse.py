@@ -1,7 +1,8 @@
 """Turn a raw RFC 5322 message into an InboundMail: decoded headers, readable plain text
 with quoted history trimmed, attachments, and whether it is an automatic message.
 
-Pure: bytes in, a dataclass out. No database, no I/O.
+Bytes in, a dataclass (models/inbound_mail.py) out. No database, no I/O. The subject rules
+(reply prefixes, the [#number] tag) are in rules/mail_subject.py.
 
 Robustness rules (mail is untrusted and often broken):
 
@@ -23,7 +24,6 @@ import codecs
 import email.utils
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
 from email.message import Message
@@ -31,99 +31,13 @@ from email.parser import BytesParser
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
+from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
+from ticketdesk.rules.mail_subject import clean_subject, is_forward_subject
 from ticketdesk.rules.text import strip_line, validate_email
 
 
 class UnparseableMail(ValueError):
     """The message cannot be read as a mail; the message says why (kept in the failed folder)."""
-
-
-@dataclass(frozen=True)
-class ParsedAttachment:
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
-class InboundMail:
-    #: the Message-ID without angle brackets; synthesised from a hash of the content when
-    #: the message has none, so ingesting it twice is still recognised
-    message_id: str
-    #: In-Reply-To and References, without angle brackets, oldest first
-    in_reply_to: str | None
-    references: tuple[str, ...]
-    from_name: str
-    #: lower-cased address
-    from_addr: str
-    to_addrs: tuple[str, ...]
-    #: decoded (RFC 2047), one line
-    subject: str
-    #: readable plain text: the text/plain part, or the HTML part turned into text;
-    #: quoted history trimmed
-    body: str
-    #: the whole text before trimming, so nothing the customer wrote is unrecoverable
-    full_body: str
-    attachments: tuple[ParsedAttachment, ...] = ()
-    date: datetime | None = None
-    #: why this is an automatic message (auto-reply, bounce, bulk), or None for a person
-    auto_reason: str | None = None
-    #: charset or structure problems worked around, e.g. "undeclared charset, read as gb18030"
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    #: addresses in Cc (lower-cased); To is in `to_addrs`
-    cc_addrs: tuple[str, ...] = ()
-    #: the subject with reply/forward prefixes and the [#number] tag removed
-    clean_subject: str = ""
-    #: the mail forwards someone else's message (Fwd:, FW:, 转发: ...); its body is not trimmed
-    is_forward: bool = False
-    #: the single-line fields control characters were removed from ("subject", "sender
-    #: name", "sender address", "recipient address"), for the ticket's events
-    control_stripped: tuple[str, ...] = ()
-
-
-_NUMBER_TAG = re.compile(r"\[#(\d{9,12})\]")
-
-
-def ticket_number_in_subject(subject: str) -> str | None:
-    """The ticket number of a `[#202611001]` tag in the subject, if any."""
-    found = _NUMBER_TAG.search(subject)
-    return found.group(1) if found else None
-
-
-# --------------------------------------------------------------------------- subjects
-
-_REPLY_WORDS = r"re|aw|sv|antw|odp|rif|回复|回覆|答复|答覆"
-_FORWARD_WORDS = r"fwd?|wg|tr|enc|rv|转发|轉發|转寄|轉寄"
-_PREFIX = re.compile(
-    rf"^\s*(?:(?:{_REPLY_WORDS}|{_FORWARD_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]|\[#\d{{9,12}}\])\s*",
-    re.IGNORECASE,
-)
-_FORWARD_PREFIX = re.compile(rf"^\s*(?:\[#\d{{9,12}}\]\s*)?(?:{_FORWARD_WORDS})\s*[:：]", re.IGNORECASE)
-_REPLY_OR_FORWARD = re.compile(
-    rf"^\s*(?:(?:{_REPLY_WORDS}|{_FORWARD_WORDS})\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+", re.IGNORECASE
-)
-
-
-def strip_reply_prefixes(subject: str) -> str:
-    """The subject without its leading Re:/Fwd:/AW:/回复:/转发: ... prefixes (tags kept)."""
-    return _REPLY_OR_FORWARD.sub("", subject)
-
-
-def clean_subject(subject: str) -> str:
-    """The subject without leading Re:/Fwd:/AW:/回复:/转发: ... prefixes and `[#number]` tags."""
-    text = subject
-    while True:
-        stripped = _PREFIX.sub("", text, count=1)
-        if stripped == text:
-            break
-        text = stripped
-    text = _NUMBER_TAG.sub(" ", text)
-    return " ".join(text.split())
-
-
-def is_forward_subject(subject: str) -> bool:
-    """The subject starts with a forward prefix (Fwd:, FW:, WG:, 转发: ...)."""
-    return bool(_FORWARD_PREFIX.match(subject))
 
 
 # --------------------------------------------------------------------------- control characters

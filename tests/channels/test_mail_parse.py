@@ -15,19 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ticketdesk.rules.mail_parse import (
-    InboundMail,
+from ticketdesk.channels.mail.parse import (
     UnparseableMail,
-    clean_subject,
     decode_header_text,
     decode_text,
     html_to_text,
-    is_forward_subject,
     parse_message,
     strip_controls,
-    ticket_number_in_subject,
     trim_quoted,
 )
+from ticketdesk.models.inbound_mail import InboundMail
+from ticketdesk.rules.mail_subject import clean_subject, is_forward_subject, ticket_number_in_subject
 
 CORPUS = Path(__file__).resolve().parent.parent / "mail_corpus"
 FIRST_ID = "CAF3k9Yq2b+7mZ1=Lw0pQx_example01@mail.example.org"
