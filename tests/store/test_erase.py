@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import inspect, text, update
 
 from ticketdesk.channels.mail.parse import parse_message
+from ticketdesk.imports.readers import parse_mapping, read_csv
 from ticketdesk.models import Customer, Event
 from ticketdesk.models.inbound_mail import ParsedAttachment
-from ticketdesk.rules.import_map import parse_mapping, read_csv
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store import audit as audit_actions

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from ticketdesk.imports.readers import parse_mapping, read_csv, read_jsonl, read_zendesk, zendesk_document
 from ticketdesk.models import Customer, Organisation, Tag
 from ticketdesk.models.channels import ImportRef
-from ticketdesk.rules.import_map import Record, parse_mapping, read_csv, read_jsonl, read_zendesk, zendesk_document
+from ticketdesk.models.import_records import Record
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, Store
 from ticketdesk.store.importer import ImportRejected

@@ -1,4 +1,4 @@
-"""Reading imports (rules/import_map.py): the --map option, value conversion, CSV, JSON Lines
+"""Reading imports (ticketdesk/imports/readers.py): the --map option, value conversion, CSV, JSON Lines
 and both Zendesk export shapes, and errors that name their line and field. Pure: no DB."""
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.rules.import_map import (
+from ticketdesk.imports.readers import (
     FIELDS,
-    ImportedTicket,
-    ImportProblem,
     parse_datetime,
     parse_mapping,
     read_csv,
@@ -22,6 +20,7 @@ from ticketdesk.rules.import_map import (
     read_zendesk,
     zendesk_document,
 )
+from ticketdesk.models.import_records import ImportedTicket, ImportProblem
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).resolve().parent.parent / "data"

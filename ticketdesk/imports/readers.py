@@ -1,5 +1,6 @@
 """Tickets from other helpdesks: reading CSV, JSON Lines and Zendesk exports into plain
-`ImportedTicket` records (pure: no database; the clock is passed in as `now`).
+`ImportedTicket` records (models/import_records.py; no database here, the clock is passed
+in as `now`). Other desks' words for our values are rules: rules/import_vocabulary.py.
 
 Every reader is a generator over a text stream: it yields an `ImportedTicket` per good
 record and an `ImportProblem` per bad field ("line 17: priority: unknown priority ..."),
@@ -30,14 +31,26 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from functools import lru_cache
 from typing import Any, TextIO
 
 from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
+from ticketdesk.models.import_records import ImportedComment, ImportedTicket, ImportProblem, ImportRepair, Record
 from ticketdesk.rules import text
+from ticketdesk.rules.import_vocabulary import (
+    CHANNEL_NEAREST,
+    PRIORITY_NEAREST,
+    STATUS_NEAREST,
+    TYPE_NEAREST,
+    nearest,
+    norm_key,
+    parse_channel,
+    parse_priority,
+    parse_status,
+    type_key,
+)
 
 #: Fields a CSV column or JSON key may map to.
 FIELDS: tuple[str, ...] = (
@@ -54,51 +67,6 @@ EMAIL_MAX = 320
 PHONE_MAX = 50
 DEFAULT_TYPE = "incident"
 DEFAULT_PRIORITY = Priority.P2
-
-# Words other helpdesks use for our values (keys normalised: lower case, "_" for "-" and " ").
-STATUS_ALIASES: dict[str, Status] = {
-    "hold": Status.ON_HOLD,
-    "onhold": Status.ON_HOLD,
-    "waiting": Status.PENDING,
-    "solved": Status.RESOLVED,
-    "done": Status.RESOLVED,
-    "inprogress": Status.IN_PROGRESS,
-    "working": Status.IN_PROGRESS,
-    "assigned": Status.OPEN,
-}
-PRIORITY_ALIASES: dict[str, Priority] = {
-    "urgent": Priority.P0,
-    "critical": Priority.P0,
-    "high": Priority.P1,
-    "normal": Priority.P2,
-    "medium": Priority.P2,
-    "low": Priority.P3,
-}
-TYPE_ALIASES: dict[str, str] = {
-    "problem": "incident",
-    "fault": "incident",
-    "bug": "incident",
-    "task": "service_request",
-    "request": "service_request",
-    "consultation": "question",
-    "suggestion": "complaint",
-}
-CHANNEL_ALIASES: dict[str, Channel] = {
-    "voice": Channel.PHONE,
-    "call": Channel.PHONE,
-    "mail": Channel.EMAIL,
-    "e_mail": Channel.EMAIL,
-    "portal": Channel.WEB,
-    "web_form": Channel.WEB,
-    "web_widget": Channel.WEB,
-    "api": Channel.WEB,
-    "mobile": Channel.WEB,
-    "mobile_sdk": Channel.WEB,
-    "messaging": Channel.CHAT,
-    "native_messaging": Channel.CHAT,
-    "chat_transcript": Channel.CHAT,
-    "walkin": Channel.WALK_IN,
-}
 
 # Zendesk's values for ours.
 ZENDESK_STATUS: dict[str, Status] = {
@@ -138,201 +106,10 @@ ZENDESK_CHANNEL: dict[str, Channel] = {
 }
 ZENDESK_AGENT_ROLES = frozenset({"agent", "admin"})
 
-# Words in other desks' values that name the nearest of ours: a value none of our words or
-# aliases match is repaired to the first of these words it contains ("Pending Customer
-# Response" -> pending, Zendesk's "deleted" -> closed), with a warning. A value with none of
-# them ("urgentish", "gone") has no nearest: an error.
-STATUS_NEAREST: dict[str, Status] = {
-    "new": Status.NEW,
-    "unassigned": Status.NEW,
-    "open": Status.OPEN,
-    "reopened": Status.OPEN,
-    "escalated": Status.OPEN,
-    "active": Status.OPEN,
-    "progress": Status.IN_PROGRESS,
-    "investigating": Status.IN_PROGRESS,
-    "pending": Status.PENDING,
-    "waiting": Status.PENDING,
-    "awaiting": Status.PENDING,
-    "hold": Status.ON_HOLD,
-    "onhold": Status.ON_HOLD,
-    "suspended": Status.ON_HOLD,
-    "resolved": Status.RESOLVED,
-    "solved": Status.RESOLVED,
-    "fixed": Status.RESOLVED,
-    "closed": Status.CLOSED,
-    "deleted": Status.CLOSED,
-    "archived": Status.CLOSED,
-    "cancelled": Status.CLOSED,
-    "canceled": Status.CLOSED,
-    "rejected": Status.CLOSED,
-    "spam": Status.CLOSED,
-    "merged": Status.CLOSED,
-}
-PRIORITY_NEAREST: dict[str, Priority] = {
-    "urgent": Priority.P0,
-    "critical": Priority.P0,
-    "blocker": Priority.P0,
-    "highest": Priority.P0,
-    "emergency": Priority.P0,
-    "high": Priority.P1,
-    "major": Priority.P1,
-    "important": Priority.P1,
-    "normal": Priority.P2,
-    "medium": Priority.P2,
-    "moderate": Priority.P2,
-    "standard": Priority.P2,
-    "low": Priority.P3,
-    "lowest": Priority.P3,
-    "minor": Priority.P3,
-    "trivial": Priority.P3,
-}
-TYPE_NEAREST: dict[str, str] = {
-    "incident": "incident",
-    "issue": "incident",
-    "problem": "incident",
-    "bug": "incident",
-    "fault": "incident",
-    "error": "incident",
-    "outage": "incident",
-    "technical": "incident",
-    "question": "question",
-    "inquiry": "question",
-    "enquiry": "question",
-    "query": "question",
-    "request": "service_request",
-    "task": "service_request",
-    "change": "service_request",
-    "refund": "service_request",
-    "cancellation": "service_request",
-    "access": "service_request",
-    "complaint": "complaint",
-    "feedback": "complaint",
-    "suggestion": "complaint",
-}
-CHANNEL_NEAREST: dict[str, Channel] = {
-    "email": Channel.EMAIL,
-    "mail": Channel.EMAIL,
-    "phone": Channel.PHONE,
-    "voice": Channel.PHONE,
-    "call": Channel.PHONE,
-    "sms": Channel.PHONE,
-    "chat": Channel.CHAT,
-    "whatsapp": Channel.CHAT,
-    "messenger": Channel.CHAT,
-    "web": Channel.WEB,
-    "social": Channel.WEB,
-    "twitter": Channel.WEB,
-    "facebook": Channel.WEB,
-    "instagram": Channel.WEB,
-    "forum": Channel.WEB,
-    "form": Channel.WEB,
-}
-_WORDS = re.compile(r"[^\W_]+")
 #: The most of an original value an event or a warning repeats.
 SHOWN_MAX = 200
 
 _TAG_SPLIT = re.compile(r"[,;\s]+")
-
-
-class ImportProblem(ValueError):
-    """A bad record or field: where it is (line 17, or Zendesk ticket #35436), which field,
-    what is wrong."""
-
-    def __init__(self, where: str, field: str, message: str, *, line: int | None = None) -> None:
-        super().__init__(f"{where}: {field}: {message}")
-        self.where = where
-        self.field = field
-        self.message = message
-        self.line = line
-
-
-@dataclass(frozen=True)
-class ImportRepair:
-    """Something a record had that we repaired instead of refusing: where it is, the
-    field, what was wrong (`problem`) and what was done (`action`); `old`/`new` are the
-    values for the ticket's event. `missing` names a record the file refers to but does not
-    hold ("user 377922500012"), so the import can list them once at the end."""
-
-    where: str
-    line: int | None
-    field: str
-    problem: str
-    action: str
-    old: str | None = None
-    new: str | None = None
-    missing: str | None = None
-    #: the ticket's id in the source, when the record has one and `where` does not say it
-    ticket: str | None = None
-
-    @property
-    def label(self) -> str:
-        return f"{self.where} (ticket {self.ticket})" if self.ticket else self.where
-
-    def __str__(self) -> str:
-        """The warning: `line 4 (ticket 1595): status: unknown status 'deleted': imported as closed`."""
-        return f"{self.label}: {self.field}: {self.problem}: {self.action}"
-
-    def refusal(self) -> str:
-        """The error `--strict` makes of it."""
-        return f"{self.label}: {self.field}: {self.problem} (refused by --strict)"
-
-
-@dataclass(frozen=True)
-class ImportedComment:
-    #: "customer" (an end user) or "agent"
-    author_kind: str
-    author_name: str | None
-    author_email: str | None
-    public: bool
-    body: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ImportedTicket:
-    """One ticket as read from the file, values already in our vocabulary, times aware UTC."""
-
-    where: str
-    line: int | None
-    #: the id in the source system, or `hash:<hex>` of the content when the file has none
-    external_id: str
-    subject: str
-    description: str
-    status: str
-    priority: str
-    #: a type key, checked against the database's ticket types by the store
-    type: str
-    category: str | None
-    channel: str
-    support_level: str
-    customer_name: str | None
-    customer_email: str | None
-    customer_phone: str | None
-    organisation: str | None
-    #: a team key or name, checked by the store
-    team: str | None
-    #: an agent login or email; unknown agents leave the ticket unassigned
-    assignee: str | None
-    tags: tuple[str, ...]
-    created_at: datetime
-    updated_at: datetime
-    first_responded_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    resolution: str | None
-    comments: tuple[ImportedComment, ...] = ()
-    #: the source's group (Zendesk): sets the team when it names one of ours, else ignored
-    team_hint: str | None = None
-    #: what was repaired in this record (empty for a clean one)
-    repairs: tuple[ImportRepair, ...] = ()
-
-    @property
-    def hashed_id(self) -> bool:
-        return self.external_id.startswith("hash:")
-
-
-Record = ImportedTicket | ImportProblem
 
 
 # --- the column mapping ---------------------------------------------------------------------
@@ -348,7 +125,7 @@ def parse_mapping(spec: str | None) -> dict[str, str]:
         if not entry:
             continue
         field, sep, column = entry.partition("=")
-        field, column = _norm(field), column.strip()
+        field, column = norm_key(field), column.strip()
         if not sep or not column or not field:
             raise ValueError(f"--map: {entry!r} is not FIELD=COLUMN (e.g. subject=Title)")
         if field not in FIELDS:
@@ -410,44 +187,6 @@ def parse_datetime(value: Any, field: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def parse_status(value: str) -> Status:
-    alias = STATUS_ALIASES.get(_norm(value).replace("_", ""))
-    return alias or parse_enum(Status, value, "status")
-
-
-def parse_priority(value: str) -> Priority:
-    alias = PRIORITY_ALIASES.get(_norm(value))
-    return alias or parse_enum(Priority, value, "priority")
-
-
-def parse_channel(value: str) -> Channel:
-    key = _norm(value)
-    alias = CHANNEL_ALIASES.get(key) or CHANNEL_ALIASES.get(key.replace("_", ""))
-    return alias or parse_enum(Channel, value, "channel")
-
-
-def type_key(value: str) -> str:
-    key = _norm(value)
-    return TYPE_ALIASES.get(key, key)
-
-
-def nearest(value: str, table: Mapping[str, Any]) -> Any:
-    """The value of the first word of `value` that `table` knows, or None."""
-    for word in _WORDS.findall(value.lower()):
-        found = table.get(word)
-        if found is not None:
-            return found
-    return None
-
-
-def nearest_type(value: str, known: Iterable[str]) -> str | None:
-    """The nearest of the database's ticket types to an unknown one ("Technical issue" ->
-    incident), or None."""
-    known = set(known)
-    found = nearest(value.replace("_", " "), TYPE_NEAREST)
-    return found if found in known else None
-
-
 _TAG_BAD = re.compile(r"[^\w.\-:/+]+")
 
 
@@ -455,10 +194,6 @@ def content_id(*parts: object) -> str:
     """A stable id for a record without one: the hash of what identifies its content."""
     digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8", "replace"))
     return "hash:" + digest.hexdigest()[:40]
-
-
-def _norm(value: str) -> str:
-    return value.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def _str(value: Any) -> str | None:
@@ -869,7 +604,7 @@ def _jsonl_comments(items: Any, bad: _Problems, now: datetime) -> tuple[Imported
             bad.add(field, "expected an object")
             continue
         try:
-            kind = _norm(str(item.get("author_kind") or item.get("author") or "customer"))
+            kind = norm_key(str(item.get("author_kind") or item.get("author") or "customer"))
             if kind in ("end_user", "enduser", "requester", "user"):
                 kind = "customer"
             if kind not in ("customer", "agent"):
@@ -877,7 +612,7 @@ def _jsonl_comments(items: Any, bad: _Problems, now: datetime) -> tuple[Imported
             if "public" in item:
                 public = _bool(item["public"])
             else:
-                public = _norm(str(item.get("kind") or "public")) != "internal"
+                public = norm_key(str(item.get("kind") or "public")) != "internal"
             created = parse_datetime(item.get("created_at"), "created_at") or now
         except ValueError as exc:
             bad.add(field, str(exc))
@@ -915,7 +650,7 @@ def _comment_body(value: Any, field: str, bad: _Problems) -> str | None:
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    key = _norm(str(value))
+    key = norm_key(str(value))
     if key in ("true", "1", "yes", "y", "public"):
         return True
     if key in ("false", "0", "no", "n", "internal", "private"):
@@ -1258,14 +993,7 @@ def _zendesk_comment(
 
 __all__ = [
     "FIELDS",
-    "ImportProblem",
-    "ImportRepair",
-    "ImportedComment",
-    "ImportedTicket",
-    "Record",
     "build_ticket",
-    "nearest",
-    "nearest_type",
     "parse_datetime",
     "parse_mapping",
     "read_csv",

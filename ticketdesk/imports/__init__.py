@@ -1,0 +1,1 @@
+"""Tickets from other helpdesks: the CSV, JSON Lines and Zendesk readers (readers.py)."""
