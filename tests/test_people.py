@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from ticketdesk.imports.readers import read_csv
+from ticketdesk.imports.csv_format import read_csv
 from ticketdesk.models import Channel, Customer
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.inbound_mail import InboundMail

@@ -1,4 +1,4 @@
-"""Repairs of imported records (ticketdesk/imports/readers.py): what real exports get wrong that is
+"""Repairs of imported records (ticketdesk/imports/repairs.py): what real exports get wrong that is
 obviously repairable is repaired and said, naming the record, ticket and field; what has no
 repair stays an error. Pure: no DB."""
 
@@ -9,7 +9,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ticketdesk.imports.readers import parse_mapping, read_csv, read_jsonl, zendesk_document
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.jsonl_format import read_jsonl
+from ticketdesk.imports.mapping import parse_mapping
+from ticketdesk.imports.zendesk import zendesk_document
 from ticketdesk.models.import_records import ImportedTicket, ImportProblem
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import inspect, text, update
 
 from ticketdesk.channels.mail.parse import parse_message
-from ticketdesk.imports.readers import parse_mapping, read_csv
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.mapping import parse_mapping
 from ticketdesk.models import Customer, Event
 from ticketdesk.models.inbound_mail import ParsedAttachment
 from ticketdesk.rules.query import TicketFilter

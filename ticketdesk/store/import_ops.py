@@ -45,7 +45,7 @@ class ImportOps:
         `records` is read twice (validation, then writing): pass something re-iterable,
         e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
         a list first. Any problem raises ImportRejected listing them all, before anything is
-        written. What the readers repaired (ticketdesk/imports/readers.py) is in the
+        written. What the readers repaired (ticketdesk/imports/repairs.py) is in the
         report's `repairs` and in each written ticket's events; with `strict` every repair
         is a problem instead. A record whose (source, external id) was imported before is
         skipped (its repairs are not reported again), so importing the same file again adds

@@ -5,7 +5,7 @@ An import runs in two passes over the records:
 1. **validate** (one read transaction): every problem of the file, the database checks
    (team and type known, external id not twice in the file) and the count of records
    already imported. Any problem: nothing is written (`ImportRejected` lists them all).
-   The repairs the readers made (ticketdesk/imports/readers.py: clock skew clamped, a
+   The repairs the readers made (ticketdesk/imports/repairs.py: clock skew clamped, a
    user missing from the file, a vendor's status mapped to the nearest...) and an unknown
    ticket type with a nearest known one are collected for the report; with `strict` each
    is a problem instead.
