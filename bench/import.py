@@ -37,7 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ticketdesk.rules.import_map import read_csv, read_jsonl
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.jsonl_format import read_jsonl
 from ticketdesk.store import Store
 from ticketdesk.store.engine import Database, upgrade_schema
 from ticketdesk.store.seed import seed_defaults

@@ -60,10 +60,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ticketdesk.channels.ingest import ingest_all
+from ticketdesk.channels.mail.parse import parse_message
 from ticketdesk.channels.smtp_send import build_message, deliver_due
 from ticketdesk.channels.sources import open_source
 from ticketdesk.config import MailSettings
-from ticketdesk.rules.mail_parse import parse_message
 from ticketdesk.rules.numbering import format_number, period_of
 from ticketdesk.store import Store
 from ticketdesk.store.mail_ops import AttachmentPolicy

@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from store import LOGIN, ensure_data  # bench/store.py
 
 from ticketdesk.models import ACTIVE_STATUSES, RuleFiring
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.store import Store, routing, sla
 from ticketdesk.store import settings as settings_store

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
+from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Store
 

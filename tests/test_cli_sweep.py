@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.store import NewTicket, Store
 
 from .conftest import use_24x7_sla

@@ -30,9 +30,9 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 from textual.widgets import Input
 
+from ticketdesk.channels.mail.parse import parse_message
 from ticketdesk.models import Agent, Attachment, Customer, KbArticle, Organisation, ReplyTemplate, Tag, Team, Ticket
 from ticketdesk.models import Event as EventRow
-from ticketdesk.rules.mail_parse import parse_message
 from ticketdesk.rules.query import parse_query
 from ticketdesk.rules.text import FORMULA_START
 from ticketdesk.screens.new_ticket import NewTicketScreen

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from ticketdesk.imports.csv_format import read_csv
 from ticketdesk.models import Channel, Customer
-from ticketdesk.models.types import utcnow
-from ticketdesk.rules.import_map import read_csv
-from ticketdesk.rules.mail_parse import InboundMail
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.inbound_mail import InboundMail
 from ticketdesk.rules.masking import Masking, mask_email, mask_phone
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges

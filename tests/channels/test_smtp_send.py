@@ -16,7 +16,7 @@ from tests.mailserver import MailServer
 from ticketdesk.channels.smtp_send import DeliveryReport, MailConfigError, build_message, deliver_due
 from ticketdesk.models import Customer
 from ticketdesk.models.channels import MailMessage
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.store import NewTicket, Store
 
 ANN = "ann.lee@example.com"

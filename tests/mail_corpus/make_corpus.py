@@ -2,7 +2,7 @@
 
 Run `python tests/mail_corpus/make_corpus.py` to regenerate the .eml files next to this
 script. The output is deterministic (no clocks, no randomness), so the committed files
-and this generator always agree; tests/rules/test_mail_parse.py checks that.
+and this generator always agree; tests/channels/test_mail_parse.py checks that.
 
 The Chinese messages are built here because their bytes matter: GBK, GB18030 content
 under a gb2312 label, Big5, RFC 2047 words split inside a multibyte character, RFC 2231

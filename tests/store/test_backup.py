@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
+from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, audit
 from ticketdesk.store.backup import backup_kind, orphan_rows, restore_database

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm.exc import StaleDataError
 
 from ticketdesk.models import Comment, Event, Tag, Ticket, TicketTag
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.store import Store, tickets
 from ticketdesk.store.errors import Conflict

@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, text, update
 
+from ticketdesk.channels.mail.parse import parse_message
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.mapping import parse_mapping
 from ticketdesk.models import Customer, Event
-from ticketdesk.rules.import_map import parse_mapping, read_csv
-from ticketdesk.rules.mail_parse import ParsedAttachment, parse_message
+from ticketdesk.models.inbound_mail import ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store import audit as audit_actions

@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.jsonl_format import read_jsonl
+from ticketdesk.imports.mapping import parse_mapping
+from ticketdesk.imports.zendesk import read_zendesk, zendesk_document
 from ticketdesk.models import Customer, Organisation, Tag
 from ticketdesk.models.channels import ImportRef
-from ticketdesk.rules.import_map import Record, parse_mapping, read_csv, read_jsonl, read_zendesk, zendesk_document
+from ticketdesk.models.import_records import Record
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, Store
 from ticketdesk.store.importer import ImportRejected

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
+from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.store import Store, TicketChanges
 from ticketdesk.store.errors import NotFound
 from ticketdesk.store.mail_ops import AttachmentPolicy, Outcome

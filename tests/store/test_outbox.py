@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from ticketdesk.models.channels import MailMessage, OutboxMail
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, settings
 from ticketdesk.store import outbox as outbox_module

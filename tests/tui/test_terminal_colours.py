@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.store import NewTicket, Store
 
 pytestmark = pytest.mark.slow

@@ -231,7 +231,7 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
 @sqlite_only
 @run_async
 async def test_ticket_shows_its_attachments_and_a_failed_reply_mail(store: Store) -> None:
-    from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment
+    from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 
     mail = InboundMail(
         message_id="att@customer.example", in_reply_to=None, references=(), from_name="Ann Lee",

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from ticketdesk.channels.mail.parse import UnparseableMail, parse_message
 from ticketdesk.channels.sources import MailSource, RawMail, save_failed
-from ticketdesk.rules.mail_parse import UnparseableMail, parse_message
 from ticketdesk.store import Store
 from ticketdesk.store.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
 from ticketdesk.store.mail_ops import AttachmentPolicy, IngestResult

@@ -24,7 +24,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
 from ticketdesk.config import MailSettings
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.text import one_line, validate_email
 
 #: the shortest lease of a run's claim; longer when the SMTP timeout is long

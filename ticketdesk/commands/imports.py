@@ -42,18 +42,21 @@ class _FileRecords:
         self.now = datetime.now(UTC)
 
     def __iter__(self) -> Iterator[Any]:
-        from ticketdesk.rules import import_map
+        from ticketdesk.imports.csv_format import read_csv
+        from ticketdesk.imports.jsonl_format import read_jsonl
+        from ticketdesk.imports.zendesk import read_zendesk
+        from ticketdesk.models.import_records import ImportProblem
 
         with open(self.path, encoding="utf-8-sig", newline="" if self.fmt == ImportFormat.csv else None) as fh:
             try:
                 if self.fmt == ImportFormat.csv:
-                    yield from import_map.read_csv(fh, self.mapping, now=self.now, delimiter=self.delimiter)
+                    yield from read_csv(fh, self.mapping, now=self.now, delimiter=self.delimiter)
                 elif self.fmt == ImportFormat.jsonl:
-                    yield from import_map.read_jsonl(fh, self.mapping, now=self.now)
+                    yield from read_jsonl(fh, self.mapping, now=self.now)
                 else:
-                    yield from import_map.read_zendesk(fh, now=self.now)
+                    yield from read_zendesk(fh, now=self.now)
             except UnicodeDecodeError as exc:
-                yield import_map.ImportProblem(
+                yield ImportProblem(
                     "file", "encoding", f"not UTF-8 text (byte {exc.start} of a read block): convert it to UTF-8"
                 )
 
@@ -134,7 +137,7 @@ def register(app: typer.Typer) -> None:
         control characters are cleaned. --strict refuses them instead.
         """
         with handled():
-            from ticketdesk.rules.import_map import parse_mapping
+            from ticketdesk.imports.mapping import parse_mapping
 
             if fmt is None:
                 if file == "-":

@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from ticketdesk.models import tables  # noqa: F401  (registers the tables on the metadata)
+from ticketdesk.models import channels, quality, tables  # noqa: F401  (register the tables on the metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata

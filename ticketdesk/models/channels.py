@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
-from ticketdesk.models.types import UTCDateTime, utcnow
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.types import UTCDateTime
 
 _BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 

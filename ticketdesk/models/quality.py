@@ -19,7 +19,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from ticketdesk.models.types import UTCDateTime, utcnow
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.types import UTCDateTime
 
 _BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 

@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from ticketdesk.models.types import UTCDateTime, utcnow
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.types import UTCDateTime
 
 
 class Organisation(SQLModel, table=True):

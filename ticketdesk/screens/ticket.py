@@ -15,7 +15,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.text import one_line, printable
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.screens.field_actions import FieldActions

@@ -33,8 +33,8 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session
 
 from ticketdesk.models import Agent
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.quality import AuditEntry, AuditHead
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules.audit_chain import entry_hash
 from ticketdesk.store.errors import InvalidInput
 

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role, Status, Ticket
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.quality import Survey
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules.qa import check_score
 from ticketdesk.store.errors import Forbidden, InvalidInput, NotFound
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from ticketdesk.models import Priority
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.rules.sla_policy import due_dates
 from ticketdesk.store import sla as sla_clocks

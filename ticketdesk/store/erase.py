@@ -74,7 +74,7 @@ from ticketdesk.models import (
     Survey,
     Ticket,
 )
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import text as textrules
 from ticketdesk.store.errors import InvalidInput, NotFound
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ticketdesk.models.types import utcnow
-from ticketdesk.rules.import_map import Record
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.import_records import Record
 from ticketdesk.store import audit, importer
 from ticketdesk.store.importer import BATCH, ImportRejected, ImportReport
 
@@ -44,9 +44,9 @@ class ImportOps:
         `records` is read twice (validation, then writing): pass something re-iterable,
         e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
         a list first. Any problem raises ImportRejected listing them all, before anything is
-        written. What the readers repaired (rules/import_map.py) is in the report's
-        `repairs` and in each written ticket's events; with `strict` every repair is a
-        problem instead. A record whose (source, external id) was imported before is
+        written. What the readers repaired (ticketdesk/imports/repairs.py) is in the
+        report's `repairs` and in each written ticket's events; with `strict` every repair
+        is a problem instead. A record whose (source, external id) was imported before is
         skipped (its repairs are not reported again), so importing the same file again adds
         nothing. `progress(done, total)` is called after
         each committed batch with the records handled so far and in all.

@@ -1,14 +1,14 @@
-"""Writing imported tickets (rules/import_map.py reads the files) in bulk.
+"""Writing imported tickets (ticketdesk/imports/ reads the files) in bulk.
 
 An import runs in two passes over the records:
 
 1. **validate** (one read transaction): every problem of the file, the database checks
    (team and type known, external id not twice in the file) and the count of records
    already imported. Any problem: nothing is written (`ImportRejected` lists them all).
-   The repairs the readers made (rules/import_map.py: clock skew clamped, a user missing
-   from the file, a vendor's status mapped to the nearest...) and an unknown ticket type
-   with a nearest known one are collected for the report; with `strict` each is a
-   problem instead.
+   The repairs the readers made (ticketdesk/imports/repairs.py: clock skew clamped, a
+   user missing from the file, a vendor's status mapped to the nearest...) and an unknown
+   ticket type with a nearest known one are collected for the report; with `strict` each
+   is a problem instead.
 2. **write**, `BATCH` tickets per transaction with Core bulk inserts (COPY on PostgreSQL):
    customers (matched by email, or by name when there is none), organisations (by name),
    tags, tickets (numbered YYYYMM of their original creation + the month's serial, the
@@ -42,8 +42,9 @@ from sqlmodel import Session, SQLModel
 
 from ticketdesk.models import Agent, Role
 from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
+from ticketdesk.models.import_records import ImportedTicket, ImportProblem, ImportRepair, Record
 from ticketdesk.rules import numbering
-from ticketdesk.rules.import_map import ImportedTicket, ImportProblem, ImportRepair, Record, nearest_type
+from ticketdesk.rules.import_vocabulary import nearest_type
 from ticketdesk.rules.sla_policy import SlaPolicy, due_dates, pauses
 from ticketdesk.store import roles
 from ticketdesk.store import sla as sla_clocks

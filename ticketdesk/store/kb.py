@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, or_
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, KbArticle, Tag, Ticket, TicketTag
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.enums import Role
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules import text as textrules
 from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput, NotFound
 

@@ -33,9 +33,10 @@ from ticketdesk.models import (
     Status,
     Ticket,
 )
-from ticketdesk.models.types import utcnow
-from ticketdesk.rules import mail_parse, text, workflow
-from ticketdesk.rules.mail_parse import InboundMail, ParsedAttachment, ticket_number_in_subject
+from ticketdesk.models.clock import utcnow
+from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
+from ticketdesk.rules import text, workflow
+from ticketdesk.rules.mail_subject import clean_subject, ticket_number_in_subject
 from ticketdesk.rules.masking import mask_email
 from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
@@ -237,7 +238,7 @@ def _mail_notes(mail: InboundMail, sender_problem: str | None, outcome: Outcome)
 
 
 def _subject(mail: InboundMail) -> str:
-    subject = text.one_line(mail_parse.clean_subject(mail.subject)).strip() or "(no subject)"
+    subject = text.one_line(clean_subject(mail.subject)).strip() or "(no subject)"
     return subject[: text.SUBJECT_MAX]
 
 

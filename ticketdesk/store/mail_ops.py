@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ticketdesk.rules.mail_parse import InboundMail
+from ticketdesk.models.inbound_mail import InboundMail
 from ticketdesk.store import mail_in
 from ticketdesk.store.errors import InvalidInput
 from ticketdesk.store.mail_in import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome

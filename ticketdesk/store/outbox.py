@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, CommentKind, Customer, Event, EventKind, Role, Ticket
 from ticketdesk.models.channels import MailMessage, OutboxMail
-from ticketdesk.rules.mail_parse import strip_reply_prefixes
+from ticketdesk.rules.mail_subject import strip_reply_prefixes
 from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.text import one_line
 from ticketdesk.store import routing

@@ -24,7 +24,7 @@ R = TypeVar("R")
 
 
 def _now(now: datetime | None) -> datetime:
-    from ticketdesk.models.types import utcnow
+    from ticketdesk.models.clock import utcnow
 
     return now or utcnow()
 

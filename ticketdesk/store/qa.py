@@ -19,8 +19,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role, Status, Ticket
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.quality import QaReview
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules import qa as rules
 from ticketdesk.store.errors import Forbidden, InvalidInput, NotFound
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, Customer, Event, Organisation, Tag, Team, Ticket, TicketLink, TicketTag
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering, sla
 from ticketdesk.rules.query import ME, Sort, SortKey, TicketFilter, parse_sort
 from ticketdesk.store import sla as sla_clocks

@@ -33,7 +33,7 @@ class ReportsOps:
     ) -> Any:
         """KPIs of a week / month (offset -1: the last complete one, 0: the current one so
         far) or of local days first_day..last_day, in total and per breakdown; a KpiReport."""
-        from ticketdesk.models.types import utcnow
+        from ticketdesk.models.clock import utcnow
         from ticketdesk.store.kpis import BREAKDOWNS, kpi_report
 
         when = now or utcnow()
@@ -62,7 +62,7 @@ class ReportsOps:
         """Stream every matching ticket as a flat dict (store/export.py EXPORT_COLUMNS),
         masked for the acting agent's role. One read transaction, held while the caller
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
-        from ticketdesk.models.types import utcnow
+        from ticketdesk.models.clock import utcnow
         from ticketdesk.store.export import PAGE, export_rows
         from ticketdesk.store.transactions import translated
 

@@ -183,7 +183,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     def escalate(self, number: str, kind: str, reason: str, *, team: str | None = None) -> str:
         """Technical (up a support level, optionally to `team`) or management (to the team
         lead); returns what was done, e.g. "technical L1 → L2"."""
-        from ticketdesk.models.types import utcnow
+        from ticketdesk.models.clock import utcnow
         from ticketdesk.store.automation import escalate
 
         return self.tx.write(
@@ -316,7 +316,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
     def dashboard(self, *, days: int = 14) -> Any:
         """The lead's dashboard (see store/dashboard.py), computed in one read transaction."""
-        from ticketdesk.models.types import utcnow
+        from ticketdesk.models.clock import utcnow
         from ticketdesk.store.dashboard import dashboard
 
         return self.tx.read("dashboard", lambda s, _: dashboard(s, now=utcnow(), days=days))

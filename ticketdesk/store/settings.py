@@ -17,8 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.tables import Setting
-from ticketdesk.models.types import utcnow
 from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput
 
 P = TypeVar("P")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Status, Ticket
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import automation as rules_automation
 from ticketdesk.rules.sla_policy import pauses
 from ticketdesk.store import automation, routing, sla

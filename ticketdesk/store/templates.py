@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Customer, Priority, ReplyTemplate, Role, Status, Team, Ticket
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.enums import parse_enum
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.errors import Forbidden, InvalidInput, NotFound

@@ -44,8 +44,8 @@ from ticketdesk.models import (
     TicketTag,
     TicketType,
 )
+from ticketdesk.models.clock import utcnow
 from ticketdesk.models.enums import parse_enum
-from ticketdesk.models.types import utcnow
 from ticketdesk.rules import numbering, text, workflow
 from ticketdesk.rules.routing import TicketFacts
 from ticketdesk.store import routing

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, SavedView
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import text
 from ticketdesk.rules.query import parse_query, parse_sort
 from ticketdesk.store.errors import InvalidInput, NotFound

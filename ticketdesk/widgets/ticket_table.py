@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.columns import cells, sla_left
 from ticketdesk.widgets.store_call import backoff, call_store

@@ -1,4 +1,4 @@
-"""Repairs of imported records (rules/import_map.py): what real exports get wrong that is
+"""Repairs of imported records (ticketdesk/imports/repairs.py): what real exports get wrong that is
 obviously repairable is repaired and said, naming the record, ticket and field; what has no
 repair stays an error. Pure: no DB."""
 
@@ -9,18 +9,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ticketdesk.rules.import_map import (
-    ImportedTicket,
-    ImportProblem,
-    nearest_type,
-    parse_mapping,
-    read_csv,
-    read_jsonl,
-    zendesk_document,
-)
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.jsonl_format import read_jsonl
+from ticketdesk.imports.mapping import parse_mapping
+from ticketdesk.imports.zendesk import zendesk_document
+from ticketdesk.models.import_records import ImportedTicket, ImportProblem
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
-TYPES = {"incident", "question", "service_request", "complaint"}
 
 
 def one(records: list[Any]) -> ImportedTicket:
@@ -92,11 +87,6 @@ def test_vendor_values_map_to_the_nearest_of_ours() -> None:
     # no nearest: an error, as before
     (p,) = list(read_csv(io.StringIO("subject,priority\nx,soonish\n"), {}, now=NOW))
     assert isinstance(p, ImportProblem) and p.field == "priority"
-    assert nearest_type("Technical issue", TYPES) == "incident"
-    assert nearest_type("Billing inquiry", TYPES) == "question"
-    assert nearest_type("Cancellation request", TYPES) == "service_request"
-    assert nearest_type("gripe", TYPES) is None
-    assert nearest_type("Technical issue", {"question"}) is None  # only types the database has
 
 
 def test_blank_subjects_long_fields_tags_and_addresses() -> None:

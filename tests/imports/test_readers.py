@@ -1,4 +1,4 @@
-"""Reading imports (rules/import_map.py): the --map option, value conversion, CSV, JSON Lines
+"""Reading imports (ticketdesk/imports/): the --map option, value conversion, CSV, JSON Lines
 and both Zendesk export shapes, and errors that name their line and field. Pure: no DB."""
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.rules.import_map import (
-    FIELDS,
-    ImportedTicket,
-    ImportProblem,
-    parse_datetime,
-    parse_mapping,
-    read_csv,
-    read_jsonl,
-    read_zendesk,
-    zendesk_document,
-)
+from ticketdesk.imports.csv_format import read_csv
+from ticketdesk.imports.jsonl_format import read_jsonl
+from ticketdesk.imports.mapping import FIELDS, parse_mapping
+from ticketdesk.imports.values import parse_datetime
+from ticketdesk.imports.zendesk import read_zendesk, zendesk_document
+from ticketdesk.models.import_records import ImportedTicket, ImportProblem
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
 DATA = Path(__file__).resolve().parent.parent / "data"
