@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.models.types import utcnow
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
 from ticketdesk.store.automation import escalate
