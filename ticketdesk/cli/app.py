@@ -7,20 +7,46 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from ticketdesk import config
-from ticketdesk.commands.output import dump_json, out
-from ticketdesk.rules.query import QueryError, TicketFilter, parse_date_range, parse_query, parse_sort
+from ticketdesk.cli.common import (
+    Context,
+    ShowFormat,
+    comma_list,
+    dump_json,
+    echo,
+    fail,
+    handled,
+    is_terminal,
+    local,
+    open_store,
+    out,
+    split,
+)
+from ticketdesk.cli.filters import (
+    AssigneeOpt,
+    ChannelOpt,
+    CreatedOpt,
+    CustomerOpt,
+    LevelOpt,
+    PriorityOpt,
+    QueryOpt,
+    SearchOpt,
+    SlaOpt,
+    StatusOpt,
+    TagOpt,
+    TeamOpt,
+    TypeOpt,
+    UpdatedOpt,
+    ViewOpt,
+    build_filter,
+)
+from ticketdesk.rules.query import parse_date_range, parse_sort
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
 
 app = typer.Typer(
@@ -34,82 +60,10 @@ app = typer.Typer(
 )
 
 
-@dataclass
-class Context:
-    db: str | None
-    login: str | None
-
-    @property
-    def url(self) -> str:
-        return config.resolve_db_url(self.db)
-
-    @property
-    def agent(self) -> str:
-        return config.resolve_agent_login(self.login)
-
-
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
-
-
-class ShowFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-# --- errors and output ---------------------------------------------------------------------
-
-
-def fail(message: str) -> NoReturn:
-    sys.stderr.write(f"ticketdesk: error: {one_line(message)}\n")
-    raise typer.Exit(1)
-
-
-@contextmanager
-def handled() -> Iterator[None]:
-    """Expected failures become one line on stderr and exit 1; nothing half-written."""
-    from ticketdesk.store import StoreError
-
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (StoreError, QueryError, ValueError) as exc:
-        fail(str(exc))
-    except BrokenPipeError:
-        # The reader (head, less) went away: stop quietly, like any Unix filter.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise typer.Exit(0) from None
-    except KeyboardInterrupt:
-        sys.stderr.write("ticketdesk: interrupted; nothing was changed by the unfinished command\n")
-        raise typer.Exit(130) from None
-    except Exception as exc:  # a bug: still no traceback unless asked for
-        if os.environ.get("TICKETDESK_DEBUG"):
-            raise
-        fail(f"unexpected {type(exc).__name__}: {exc} (set TICKETDESK_DEBUG=1 for details)")
-
-
-def open_store(ctx: typer.Context, *, check: bool = True) -> Any:
-    from ticketdesk.store import Store
-
-    state: Context = ctx.obj
-    return Store.open(state.url, login=state.agent, check=check)
-
-
-def is_terminal() -> bool:
-    return sys.stdout.isatty()
-
-
-def local(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def echo(line: str = "") -> None:
-    """One line of output; on a terminal made printable (commands/output.py `out`)."""
-    out().write(line + "\n")
 
 
 # --- global options ---------------------------------------------------------------------
@@ -234,7 +188,7 @@ def new_cmd(
                 assignee=assignee,
                 support_level=level,
                 expected_at=expected_at,
-                tags=tuple(_split(tag)),
+                tags=tuple(split(tag)),
             )
         )
         echo(number)
@@ -243,28 +197,6 @@ def new_cmd(
 # --- list ---------------------------------------------------------------------
 
 COLUMNS = ["number", "priority", "status", "sla", "subject", "customer", "assignee", "team", "updated"]
-
-
-def _split(values: list[str] | None) -> list[str]:
-    return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
-
-
-# The filter options of `list` and `export`, declared once.
-StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")]
-PriorityOpt = Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")]
-TypeOpt = Annotated[list[str] | None, typer.Option("--type", help="Ticket types")]
-ChannelOpt = Annotated[list[str] | None, typer.Option("--channel", help="Channels")]
-TeamOpt = Annotated[list[str] | None, typer.Option("--team", help="Team keys or names")]
-AssigneeOpt = Annotated[list[str] | None, typer.Option("--assignee", help="Logins, 'me' or 'none'")]
-LevelOpt = Annotated[list[str] | None, typer.Option("--level", help="Support levels L1..L3")]
-TagOpt = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tags (all must be present)")]
-CustomerOpt = Annotated[str | None, typer.Option("--customer", help="Customer name fragment or email")]
-SlaOpt = Annotated[list[str] | None, typer.Option("--sla", help="SLA states: ok, warning, breached")]
-CreatedOpt = Annotated[str | None, typer.Option("--created", help="Date range: 2026-11-01..2026-11-15, today, 7d")]
-UpdatedOpt = Annotated[str | None, typer.Option("--updated", help="Date range, as --created")]
-QueryOpt = Annotated[str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")]
-SearchOpt = Annotated[str | None, typer.Option("--search", help="Full-text search")]
-ViewOpt = Annotated[str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")]
 
 
 @app.command("list")
@@ -301,45 +233,6 @@ def list_cmd(
         store = open_store(ctx)
         page = store.list_tickets(flt, sort=parse_sort(sort), limit=limit)
         _print_rows(page.rows, fmt, more=page.next_after is not None)
-
-
-BUILTIN_VIEWS: dict[str, str] = {
-    "my-open": "assignee:me status:new,open,in_progress,pending,on_hold",
-    "unassigned": "assignee:none status:new,open,in_progress,pending,on_hold",
-    "all-open": "status:new,open,in_progress,pending,on_hold",
-    "waiting": "status:pending",
-}
-
-
-def build_filter(**opts: Any) -> TicketFilter:
-    from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
-    from ticketdesk.rules.sla import SlaState
-
-    flt = TicketFilter()
-    if opts["view"]:
-        key = opts["view"].strip().lower().replace(" ", "-")
-        if key not in BUILTIN_VIEWS:
-            raise ValueError(f"unknown view {opts['view']!r} (known: {', '.join(BUILTIN_VIEWS)})")
-        flt = parse_query(BUILTIN_VIEWS[key])
-    if opts["query"]:
-        flt = flt.merged(parse_query(opts["query"]))
-    direct: dict[str, Any] = {
-        "statuses": tuple(parse_enum(Status, v, "status") for v in _split(opts["status"])),
-        "priorities": tuple(parse_enum(Priority, v, "priority") for v in _split(opts["priority"])),
-        "types": tuple(_split(opts["type_"])),
-        "channels": tuple(parse_enum(Channel, v, "channel") for v in _split(opts["channel"])),
-        "teams": tuple(_split(opts["team"])),
-        "assignees": tuple(_split(opts["assignee"])),
-        "levels": tuple(parse_enum(SupportLevel, v, "support level") for v in _split(opts["level"])),
-        "tags": tuple(t.lower() for t in _split(opts["tag"])),
-        "customer": opts["customer"],
-        "sla_states": tuple(parse_enum(SlaState, v, "SLA state") for v in _split(opts["sla"])),
-        "search": opts["search"],
-    }
-    for name in ("created", "updated"):
-        if opts[name]:
-            direct[f"{name}_from"], direct[f"{name}_to"] = parse_date_range(opts[name])
-    return flt.merged(TicketFilter(**direct))
 
 
 def _row_values(row: Any) -> dict[str, str]:
@@ -445,8 +338,8 @@ def show_cmd(
             dump_json(data)
             return
         _print_detail(detail, files)
-        if detail.row.status in ("resolved", "closed"):  # CSAT scores (commands/quality.py)
-            from ticketdesk.commands.quality import print_survey
+        if detail.row.status in ("resolved", "closed"):  # CSAT scores (cli/quality.py)
+            from ticketdesk.cli.quality import print_survey
 
             print_survey(store, number)
 
@@ -550,8 +443,8 @@ def update_cmd(
                 assignee=assignee,
                 team=team,
                 support_level=level,
-                add_tags=tuple(_split(add_tag)),
-                remove_tags=tuple(_split(remove_tag)),
+                add_tags=tuple(split(add_tag)),
+                remove_tags=tuple(split(remove_tag)),
                 note=note,
             ),
         )
@@ -758,7 +651,7 @@ def template_add_cmd(
             body=_read_body(body) or "",
             sets_status=status,
             sets_priority=priority,
-            add_tags=tuple(_split(tag)),
+            add_tags=tuple(split(tag)),
             internal=internal,
         )
         info = open_store(ctx).add_template(spec)
@@ -856,7 +749,7 @@ def template_edit_cmd(
             body=_read_body(body),
             sets_status=status,
             sets_priority=priority,
-            add_tags=() if no_tags else (tuple(_split(tag)) if tag else None),
+            add_tags=() if no_tags else (tuple(split(tag)) if tag else None),
             internal=internal,
         )
         info = open_store(ctx).edit_template(name, edit)
@@ -984,13 +877,6 @@ def _dump_json(data: Any) -> None:
 
 def _commented(text: str) -> str:
     return "".join(f"# {line}\n" if line else "#\n" for line in text.splitlines())
-
-
-def _comma_list(value: str | None) -> list[str] | None:
-    """None stays None (not given); '' is the empty list."""
-    if value is None:
-        return None
-    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 # --- sla ---------------------------------------------------------------------
@@ -1144,9 +1030,9 @@ def sla_calendar_cmd(
         doc, version = store.sla_document()
         existed = name.strip() in (doc.get("calendars") or {})
         new = sla_with_calendar(
-            doc, name, timezone=timezone, hours=_comma_list(hours), weekdays=_comma_list(weekdays),
-            country=country, subdivision=subdivision, closed_days=_comma_list(closed),
-            extra_working_days=_comma_list(extra_working), default=default, team=team,
+            doc, name, timezone=timezone, hours=comma_list(hours), weekdays=comma_list(weekdays),
+            country=country, subdivision=subdivision, closed_days=comma_list(closed),
+            extra_working_days=comma_list(extra_working), default=default, team=team,
         )  # fmt: skip
         version = store.set_sla_document(new, expected_version=version)
         roles = [*(["the default"] if default else []), *([f"team {team}'s"] if team else [])]
@@ -1418,8 +1304,8 @@ def rules_assign_cmd(
 
 
 def _register_areas() -> None:
-    """Sub-commands kept in ticketdesk/commands/, one module per area."""
-    from ticketdesk.commands import customers, imports, kb, mail, mail_in, mail_out, people, quality, reports
+    """Sub-commands kept in their own modules, one per area."""
+    from ticketdesk.cli import customers, imports, kb, mail, mail_in, mail_out, people, quality, reports
 
     for area in (people, quality, kb, reports, imports):
         area.register(app)
@@ -1428,7 +1314,7 @@ def _register_areas() -> None:
         area.register(mail.mail_app)
     mail_in.register_attachments(app)
     customers.register(customer_app)
-    from ticketdesk.commands import backup  # backup, restore, copy
+    from ticketdesk.cli import backup  # backup, restore, copy
 
     backup.register(app)
 

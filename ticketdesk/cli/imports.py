@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, handled, open_store
+from ticketdesk.cli.common import echo, handled, open_store
 from ticketdesk.rules.text import one_line
 
 #: Errors (and warnings) printed before "… and N more".

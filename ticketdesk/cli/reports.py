@@ -15,7 +15,9 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from ticketdesk.cli import (
+from ticketdesk.cli.common import echo, handled, open_store, stdout_is_terminal
+from ticketdesk.cli.common import out as stdout_out  # `out` is an option here
+from ticketdesk.cli.filters import (
     AssigneeOpt,
     ChannelOpt,
     CreatedOpt,
@@ -32,9 +34,6 @@ from ticketdesk.cli import (
     UpdatedOpt,
     ViewOpt,
     build_filter,
-    echo,
-    handled,
-    open_store,
 )
 
 
@@ -199,7 +198,7 @@ def _describe(flt: Any) -> str:
 
 
 def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
-    from ticketdesk.commands import report_formats as rf
+    from ticketdesk.cli import report_formats as rf
 
     if fmt == ReportFormat.xlsx:
         assert out is not None
@@ -222,9 +221,6 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
             rf.render_text(report, console)
 
     if out is None or out == "-":
-        from ticketdesk.commands.output import out as stdout_out
-        from ticketdesk.commands.output import stdout_is_terminal
-
         terminal = stdout_is_terminal()
         # Rich writes its own styling (and escapes the cells); md and csv go through `out()`.
         write(sys.stdout if fmt == ReportFormat.text else stdout_out(), terminal=terminal)  # type: ignore[arg-type]
@@ -235,7 +231,7 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
 
 
 def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
-    from ticketdesk.commands import report_formats as rf
+    from ticketdesk.cli import report_formats as rf
     from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
     rows = store.export_tickets(flt)
@@ -251,8 +247,6 @@ def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
             with _atomic(out, binary=True) as (tmp, _):
                 return rf.write_export_xlsx(EXPORT_COLUMNS, stream, tmp, datetime_columns=DATETIME_COLUMNS)
         if out == "-":
-            from ticketdesk.commands.output import out as stdout_out
-
             n = writers[fmt](stdout_out())  # on a terminal, control characters shown as \xNN
             sys.stdout.flush()
             return n

@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
-from ticketdesk.commands.output import dump_json
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store
 from ticketdesk.rules.text import one_line
 
 

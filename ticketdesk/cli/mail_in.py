@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, local, open_store
-from ticketdesk.commands.output import dump_json, stdout_is_terminal
+from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store, stdout_is_terminal
 from ticketdesk.rules.text import one_line
 
 #: sendmail's EX_TEMPFAIL: an MTA piping to us keeps the message and retries later

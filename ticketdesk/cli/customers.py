@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ticketdesk.cli.common import echo, fail, handled, open_store
 from ticketdesk.rules.text import one_line
 
 #: how each count is said in the text listing
@@ -57,7 +58,6 @@ def customer_erase_cmd(
     phone become [erased] in their record, tickets, comments, mail, attachments and history.
     Ticket numbers, times and metrics stay; the erasure is in the audit log."""
     from ticketdesk import config
-    from ticketdesk.cli import echo, fail, handled, open_store
 
     with handled():
         settings = config.mail_settings()
