@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
 

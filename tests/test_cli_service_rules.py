@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ticketdesk import cli
+from ticketdesk.cli import app as cli
 from ticketdesk.store import Conflict, NewTicket, Store
 
 from .test_cli import fails, ok

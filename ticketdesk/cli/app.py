@@ -26,6 +26,7 @@ from ticketdesk.cli.common import (
     local,
     open_store,
     out,
+    read_toml_file,
     split,
 )
 from ticketdesk.cli.filters import (
@@ -809,115 +810,14 @@ rules_app = typer.Typer(
 app.add_typer(rules_app)
 
 
-def _read_toml(path: str) -> dict[str, Any]:
-    """A TOML file (or stdin for '-') as a dict; errors name the file and the line."""
-    import tomllib
-
-    name = "stdin" if path == "-" else path
-    try:
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{name}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ValueError(f"{name}: {(exc.strerror or str(exc)).lower()}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(_toml_error(name, exc)) from None
-
-
-def _toml_error(name: str, exc: Exception) -> str:
-    import re
-
-    message = str(exc)
-    found = re.fullmatch(r"(.*) \(at line (\d+), column (\d+)\)", message, flags=re.S)
-    if found:
-        return f"{name}: line {found[2]}: {found[1]} (column {found[3]})"
-    found = re.fullmatch(r"(.*) \(at end of document\)", message, flags=re.S)
-    if found:
-        return f"{name}: at the end: {found[1]}"
-    return f"{name}: {message}"
-
-
-def _toml_shaped(value: Any, *, top: bool = False) -> Any:
-    """Plain data ready for tomlkit: nulls dropped (TOML has none); lists of tables below
-    the top level become arrays of inline tables, one per line, as people write them
-    (`conditions = [{ field = ... }, ...]`), while top-level ones stay `[[routing]]`."""
-    import tomlkit
-
-    if isinstance(value, dict):
-        return {k: _toml_shaped(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        items = [_toml_shaped(v) for v in value if v is not None]
-        if top or not items or not all(isinstance(v, dict) for v in items):
-            return items
-        array = tomlkit.array()
-        for item in items:
-            table = tomlkit.inline_table()
-            table.update(item)
-            array.append(table)
-        return array.multiline(True)
-    return value
-
-
-def _to_toml(doc: dict[str, Any]) -> str:
-    """TOML text of a settings document (tomllib reads back the same document)."""
-    import tomlkit
-
-    return tomlkit.dumps({k: _toml_shaped(v, top=True) for k, v in doc.items() if v is not None})
-
-
-def _dump_json(data: Any) -> None:
-    dump_json(data)
-
-
-def _commented(text: str) -> str:
-    return "".join(f"# {line}\n" if line else "#\n" for line in text.splitlines())
-
-
-# --- sla ---------------------------------------------------------------------
-
-
-def _sla_toml(doc: dict[str, Any], version: int) -> str:
-    from ticketdesk.store.service_rules import default_sla_document, tidy_sla
-
-    if version == 0:
-        example = {
-            **default_sla_document(),
-            "default_calendar": "office",
-            "calendars": {
-                "office": {
-                    "timezone": "Asia/Shanghai",
-                    "weekdays": ["mon", "tue", "wed", "thu", "fri"],
-                    "hours": ["09:00-12:00", "13:30-18:00"],
-                    "country": "CN",
-                }
-            },
-            "teams": {"support": {"calendar": "office", "targets": {"P2": {"first_response": "6h"}}}},
-        }
-        return (
-            "# No SLA policy is stored, so the defaults of SPEC §3 are in force: warning, always_24x7,\n"
-            "# [targets] and [vip] below, with business days on a Monday to Friday, 09:00-17:00 UTC\n"
-            "# calendar. default_calendar, [calendars.office] and [teams.support] are an example.\n"
-            "# To change the policy: save this, uncomment and edit what you need, and load it with\n"
-            "# `ticketdesk sla import FILE`.\n"
-            "#\n" + _commented(_to_toml(tidy_sla(example)))
-        )
-    return f"# ticketdesk SLA policy, version {version} (load with `ticketdesk sla import FILE`)\n\n" + _to_toml(doc)
-
-
 def _print_sla(ctx: typer.Context, fmt: DocFormat) -> None:
-    from ticketdesk.store.service_rules import default_sla_document
+    from ticketdesk.rules.policy_documents import default_sla_document, sla_policy_toml
 
     doc, version = open_store(ctx).sla_document()
     if fmt == DocFormat.json:
-        _dump_json(doc if version else default_sla_document())
+        dump_json(doc if version else default_sla_document())
         return
-    out().write(_sla_toml(doc, version))
+    out().write(sla_policy_toml(doc, version))
 
 
 @sla_app.command("show")
@@ -944,7 +844,7 @@ def sla_import_cmd(
 ) -> None:
     """Replace the SLA policy with a TOML file, once all of it is valid (team leads and admins)."""
     with handled():
-        doc = _read_toml(file)
+        doc = read_toml_file(file)
         version = open_store(ctx).set_sla_document(doc)
         echo(f"imported {'stdin' if file == '-' else file} as the SLA policy (version {version})")
 
@@ -1051,92 +951,21 @@ class RuleKind(StrEnum):
     automation = "automation"
 
 
-def _parsed_rules(doc: dict[str, Any]) -> Any:
-    from ticketdesk.rules.automation import parse_rules_document
-
-    try:
-        return parse_rules_document(doc)
-    except ValueError as exc:  # stored before a change of the rules: say so, in one line
-        raise ValueError(f"the stored rules are not valid any more: {exc}; import a fixed file") from None
-
-
-def _condition_text(c: Any) -> str:
-    if c.value is None:
-        return f"{c.field} {c.op}"
-    value = "[" + ", ".join(str(v) for v in c.value) + "]" if isinstance(c.value, tuple) else str(c.value)
-    return f"{c.field} {c.op} {value}"
-
-
-def _action_text(a: Any) -> str:
-    detail = {
-        "set": f"{a.field} {a.value}",
-        "assign": a.to,
-        "add_tag": a.tag,
-        "remove_tag": a.tag,
-        "escalate": a.kind,
-        "template": repr(a.name),
-    }.get(a.action)
-    return f"{a.action} {detail}" if detail else a.action
-
-
-def _routing_texts(r: Any) -> tuple[str, str]:
-    criteria = [
-        f"{label} {', '.join(sorted(values))}"
-        for label, values in (
-            ("types", r.types),
-            ("categories", r.categories),
-            ("channels", r.channels),
-            ("organisations", r.organisations),
-        )
-        if values
-    ]
-    if r.keywords:
-        criteria.append("keywords " + ", ".join(r.keywords))
-    target = [f"team {r.team}"] if r.team else []
-    if r.support_level:
-        target.append(f"level {r.support_level}")
-    if r.skills:
-        target.append("skills " + ", ".join(r.skills))
-    return "; ".join(criteria) or "every ticket", ", ".join(target)
-
-
-def _rules_rows(rules: Any) -> dict[str, list[tuple[str, ...]]]:
-    return {
-        "routing": [(str(i), r.name, *_routing_texts(r)) for i, r in enumerate(rules.routing, 1)],
-        "automation": [
-            (
-                str(i),
-                r.name,
-                r.trigger,
-                "on" if r.active else "off",
-                " and ".join(_condition_text(c) for c in r.conditions) or "always",
-                "; ".join(_action_text(a) for a in r.actions),
-            )
-            for i, r in enumerate(rules.automation, 1)
-        ],
-        "team": [(key, t.assign) for key, t in rules.teams.items()],
-        "sweep": [(key, json.dumps(value, ensure_ascii=False)) for key, value in rules.sweep.to_dict().items()],
-    }
-
-
 @rules_app.command("list")
 def rules_list_cmd(
     ctx: typer.Context,
     fmt: Annotated[TemplateFormat, typer.Option("--format", "-f", help="table or json")] = TemplateFormat.table,
 ) -> None:
     """Routing rules in order (first match wins), automations, team strategies, sweep settings."""
+    from ticketdesk.rules.policy_documents import parsed_rules, rules_json, rules_rows
+
     with handled():
         doc, version = open_store(ctx).rules_document()
-        rules = _parsed_rules(doc)
+        rules = parsed_rules(doc)
         if fmt == TemplateFormat.json:
-            data = rules.to_dict()
-            data["routing"] = [{"position": i, **r} for i, r in enumerate(data["routing"], 1)]
-            data["automation"] = [
-                {"position": i, **r.to_dict(), "active": r.active} for i, r in enumerate(rules.automation, 1)
-            ]
-            _dump_json({"version": version, **data})
+            dump_json(rules_json(rules, version))
             return
-        sections = _rules_rows(rules)
+        sections = rules_rows(rules)
         if not is_terminal():
             for section, rows in sections.items():
                 for row in rows:
@@ -1188,36 +1017,27 @@ def rules_show_cmd(
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text (TOML) or json")] = ShowFormat.text,
 ) -> None:
     """Show one routing or automation rule, as it would be written in the rules file."""
+    from ticketdesk.rules.policy_documents import parsed_rules, rule_json, rule_toml
     from ticketdesk.store.service_rules import find_rule
 
     with handled():
         doc, _ = open_store(ctx).rules_document()
-        rules = _parsed_rules(doc)
+        rules = parsed_rules(doc)
         section, index = find_rule(doc, name, kind.value if kind else None)
-        rule = getattr(rules, section)[index]
         if fmt == ShowFormat.json:
-            extra = {"active": rule.active} if section == "automation" else {}
-            _dump_json({"kind": section, "position": index + 1, **rule.to_dict(), **extra})
+            dump_json(rule_json(rules, section, index))
             return
-        state = "" if section == "routing" else (", on" if rule.active else ", off (disabled)")
-        echo(f"# {section} rule {index + 1} of {len(getattr(rules, section))}{state}")
-        out().write(_to_toml({section: [doc[section][index]]}))
+        out().write(rule_toml(doc, rules, section, index))
 
 
 @rules_app.command("export")
 def rules_export_cmd(ctx: typer.Context) -> None:
     """Print the rules as TOML, ready for `rules import`."""
+    from ticketdesk.rules.policy_documents import rules_toml
+
     with handled():
         doc, version = open_store(ctx).rules_document()
-        if version == 0:
-            echo("# No rules are stored: no routing, no automations, no automatic assignment; the sweep")
-            echo("# runs with its defaults, shown here. Add rules and load with `ticketdesk rules import FILE`.")
-            echo()
-            out().write(_to_toml({"sweep": _parsed_rules({}).sweep.to_dict()}))
-            return
-        echo(f"# ticketdesk rules, version {version} (load with `ticketdesk rules import FILE`)")
-        echo()
-        out().write(_to_toml(doc))
+        out().write(rules_toml(doc, version))
 
 
 @rules_app.command("import")
@@ -1226,10 +1046,12 @@ def rules_import_cmd(
     file: Annotated[str, typer.Argument(help="TOML file ('-' reads stdin); replaces all the rules")],
 ) -> None:
     """Replace the rules with a TOML file, once all of it is valid (team leads and admins)."""
+    from ticketdesk.rules.policy_documents import parsed_rules
+
     with handled():
-        doc = _read_toml(file)
+        doc = read_toml_file(file)
         version = open_store(ctx).set_rules_document(doc)
-        rules = _parsed_rules(doc)
+        rules = parsed_rules(doc)
         counts = [
             _count(len(rules.routing), "routing rule"),
             _count(len(rules.automation), "automation"),

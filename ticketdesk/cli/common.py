@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -38,6 +38,7 @@ __all__ = [
     "local",
     "open_store",
     "out",
+    "read_toml_file",
     "split",
     "stdout_is_terminal",
 ]
@@ -134,6 +135,24 @@ def echo(line: str = "") -> None:
 def split(values: list[str] | None) -> list[str]:
     """Repeatable, comma-separated option values as one flat list: `-t a,b -t c` -> a, b, c."""
     return [item.strip() for value in values or [] for item in value.split(",") if item.strip()]
+
+
+def read_toml_file(path: str) -> dict[str, Any]:
+    """A TOML file (or stdin for '-') as a dict; errors name the file and the line."""
+    from ticketdesk.rules.policy_documents import parse_toml
+
+    name = "stdin" if path == "-" else path
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ValueError(f"{name}: {(exc.strerror or str(exc)).lower()}") from None
+    return parse_toml(text, name)
 
 
 def comma_list(value: str | None) -> list[str] | None:

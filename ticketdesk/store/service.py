@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.masking import Masking
+from ticketdesk.rules.policy_documents import tidy_rules, tidy_sla
 from ticketdesk.rules.query import Sort, TicketFilter
 from ticketdesk.store import (
     audit,
@@ -441,7 +442,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
     def sla_document(self) -> tuple[dict[str, Any], int]:
         """The stored SLA document (in reading order) and its version; ({}, 0) if none."""
-        return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), service_rules.tidy_sla))
+        return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), tidy_sla))
 
     def set_sla_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
         """Replace the SLA document; returns its new version."""
@@ -451,9 +452,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
 
     def rules_document(self) -> tuple[dict[str, Any], int]:
         """The stored rules document (in reading order) and its version; ({}, 0) if none."""
-        return self._read(
-            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), service_rules.tidy_rules)
-        )
+        return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), tidy_rules))
 
     def set_rules_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
         """Replace the rules document; returns its new version."""
