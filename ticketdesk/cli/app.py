@@ -46,6 +46,7 @@ from ticketdesk.cli.filters import (
     UpdatedOpt,
     ViewOpt,
     build_filter,
+    query_of_view,
 )
 from ticketdesk.rules.query import parse_date_range, parse_sort
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
@@ -226,12 +227,12 @@ def list_cmd(
 ) -> None:
     """List tickets, filtered and sorted (keyset-paged: fast at any size)."""
     with handled():
+        store = open_store(ctx)
         flt = build_filter(
             status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
             level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
-            search=search, view=view,
+            search=search, view_query=query_of_view(store, view),
         )  # fmt: skip
-        store = open_store(ctx)
         page = store.list_tickets(flt, sort=parse_sort(sort), limit=limit)
         _print_rows(page.rows, fmt, more=page.next_after is not None)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ticketdesk.cli.common import split
 from ticketdesk.rules.query import TicketFilter, parse_date_range, parse_query
+from ticketdesk.rules.views import builtin_keys, find_view
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")]
 PriorityOpt = Annotated[list[str] | None, typer.Option("--priority", "-p", help="P0..P3, comma-separated")]
@@ -23,26 +27,24 @@ CreatedOpt = Annotated[str | None, typer.Option("--created", help="Date range: 2
 UpdatedOpt = Annotated[str | None, typer.Option("--updated", help="Date range, as --created")]
 QueryOpt = Annotated[str | None, typer.Option("--query", "-q", help="Filter language: 'status:open prio:P0 words'")]
 SearchOpt = Annotated[str | None, typer.Option("--search", help="Full-text search")]
-ViewOpt = Annotated[str | None, typer.Option("--view", help="Saved view: my-open, unassigned, all-open, waiting")]
-
-BUILTIN_VIEWS: dict[str, str] = {
-    "my-open": "assignee:me status:new,open,in_progress,pending,on_hold",
-    "unassigned": "assignee:none status:new,open,in_progress,pending,on_hold",
-    "all-open": "status:new,open,in_progress,pending,on_hold",
-    "waiting": "status:pending",
-}
+ViewOpt = Annotated[
+    str | None, typer.Option("--view", help=f"A view: {', '.join(builtin_keys())}, or one you saved in the TUI")
+]
 
 
-def build_filter(**opts: Any) -> TicketFilter:
+def query_of_view(store: Store, name: str | None) -> str | None:
+    """The query of the view called `name` (rules/views.py: built-in, or the agent's own)."""
+    if not name:
+        return None
+    return find_view(name, [(v.name, v.query) for v in store.list_views()])[1]
+
+
+def build_filter(*, view_query: str | None = None, **opts: Any) -> TicketFilter:
+    """The filter of a view's query, overridden by `--query`, overridden by the options."""
     from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
     from ticketdesk.rules.sla import SlaState
 
-    flt = TicketFilter()
-    if opts["view"]:
-        key = opts["view"].strip().lower().replace(" ", "-")
-        if key not in BUILTIN_VIEWS:
-            raise ValueError(f"unknown view {opts['view']!r} (known: {', '.join(BUILTIN_VIEWS)})")
-        flt = parse_query(BUILTIN_VIEWS[key])
+    flt = parse_query(view_query) if view_query else TicketFilter()
     if opts["query"]:
         flt = flt.merged(parse_query(opts["query"]))
     direct: dict[str, Any] = {

@@ -34,6 +34,7 @@ from ticketdesk.cli.filters import (
     UpdatedOpt,
     ViewOpt,
     build_filter,
+    query_of_view,
 )
 
 
@@ -165,12 +166,12 @@ def register(app: typer.Typer) -> None:
             fmt = fmt or _format_from_name(out)
             if fmt == ExportFormat.xlsx and out == "-":
                 raise ValueError("--format xlsx cannot go to stdout: give --out FILE.xlsx")
+            store = open_store(ctx)
             flt = build_filter(
                 status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
                 level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
-                search=search, view=view,
+                search=search, view_query=query_of_view(store, view),
             )  # fmt: skip
-            store = open_store(ctx)
             n = _export(store, flt, fmt, out)
             store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
             if out != "-":
