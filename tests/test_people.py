@@ -268,6 +268,18 @@ MATRIX: dict[str, Action] = {
         lambda s, _: s.set_rules_document({}),
         lambda st, _: st.rules_document()[1] == 1,
     ),
+    "edit_sla_document": Action(
+        frozenset({"admin"}),
+        _none,
+        lambda s, _: s.edit_sla_document(lambda doc: {**doc, "warning": "45m"}),
+        lambda st, _: st.sla_document() == ({"warning": "45m"}, 1),
+    ),
+    "edit_rules_document": Action(
+        frozenset({"admin"}),
+        _none,
+        lambda s, _: s.edit_rules_document(lambda doc: {**doc, "teams": {"support": {"assign": "least_open"}}}),
+        lambda st, _: st.rules_document()[1] == 1,
+    ),
     "save_view": Action(
         frozenset({"agent", "lead", "admin"}),
         _none,
@@ -393,7 +405,8 @@ def test_the_matrix_covers_every_write_of_the_facade() -> None:
     }  # fmt: skip
     covered = {
         "create_ticket", "update_tickets", "reply", "link", "merge", "escalate", "apply_template", "add_template",
-        "edit_template", "remove_template", "set_sla_document", "set_rules_document", "save_view", "delete_view",
+        "edit_template", "remove_template", "set_sla_document", "set_rules_document", "edit_sla_document",
+        "edit_rules_document", "save_view", "delete_view",
         "set_customer_vip", "sweep", "add_agent", "set_role", "deactivate_agent", "activate_agent",
         "set_agent_active", "generate_demo", "audit", "claim_outbox", "mark_sent", "mark_failed_attempt",
         "retry_outbox", "ingest_mail", "import_tickets", "backup", "copy_to", "erase_customer",

@@ -782,9 +782,9 @@ def template_preview_cmd(
 
 
 # --- service rules: SLA policy and rules documents -------------------------------------------
-# Both are versioned documents the store validates whole (store/service_rules.py). Edits
-# read the document, change one entry and write it back based on the version read, so a
-# lead editing at the same time gets a conflict, never a silent overwrite.
+# Both are versioned documents the store validates whole (store/service_rules.py); their
+# TOML and rendering are rules/policy_documents.py. An edit of one entry is a pure function
+# the store applies in one transaction (Store.edit_sla_document / edit_rules_document).
 
 
 class DocFormat(StrEnum):
@@ -869,19 +869,18 @@ def sla_set_cmd(
     with handled():
         if first_response is None and resolution is None:
             fail("give --first-response and/or --resolution")
-        store = open_store(ctx)
-        doc, version = store.sla_document()
-        new = sla_with_target(
-            doc, priority=priority, team=team, vip=vip, first_response=first_response, resolution=resolution
+        change = open_store(ctx).edit_sla_document(
+            lambda doc: sla_with_target(
+                doc, priority=priority, team=team, vip=vip, first_response=first_response, resolution=resolution
+            )
         )
-        version = store.set_sla_document(new, expected_version=version)
         scope = ", ".join([f"team {team}" if team else "desk-wide", *(["VIP customers"] if vip else [])])
         changes = [
             f"{label} " + ("back to the default" if value.strip().casefold() == "default" else value.strip())
             for label, value in (("first response", first_response), ("resolution", resolution))
             if value is not None
         ]
-        echo(f"{priority.strip().upper()} ({scope}): {', '.join(changes)} (SLA policy version {version})")
+        echo(f"{priority.strip().upper()} ({scope}): {', '.join(changes)} (SLA policy version {change.version})")
 
 
 @sla_app.command("warning")
@@ -893,10 +892,8 @@ def sla_warning_cmd(
     from ticketdesk.store.service_rules import sla_with_warning
 
     with handled():
-        store = open_store(ctx)
-        doc, version = store.sla_document()
-        version = store.set_sla_document(sla_with_warning(doc, lead), expected_version=version)
-        echo(f"warning lead {lead.strip()} (SLA policy version {version})")
+        change = open_store(ctx).edit_sla_document(lambda doc: sla_with_warning(doc, lead))
+        echo(f"warning lead {lead.strip()} (SLA policy version {change.version})")
 
 
 @sla_app.command("calendar")
@@ -927,20 +924,19 @@ def sla_calendar_cmd(
     from ticketdesk.store.service_rules import sla_with_calendar
 
     with handled():
-        store = open_store(ctx)
-        doc, version = store.sla_document()
-        existed = name.strip() in (doc.get("calendars") or {})
-        new = sla_with_calendar(
-            doc, name, timezone=timezone, hours=comma_list(hours), weekdays=comma_list(weekdays),
-            country=country, subdivision=subdivision, closed_days=comma_list(closed),
-            extra_working_days=comma_list(extra_working), default=default, team=team,
+        change = open_store(ctx).edit_sla_document(
+            lambda doc: sla_with_calendar(
+                doc, name, timezone=timezone, hours=comma_list(hours), weekdays=comma_list(weekdays),
+                country=country, subdivision=subdivision, closed_days=comma_list(closed),
+                extra_working_days=comma_list(extra_working), default=default, team=team,
+            )
         )  # fmt: skip
-        version = store.set_sla_document(new, expected_version=version)
+        existed = name.strip() in (change.before.get("calendars") or {})
         roles = [*(["the default"] if default else []), *([f"team {team}'s"] if team else [])]
         echo(
             f"{'updated' if existed else 'added'} calendar {one_line(name.strip())!r}"
             + (f", now {' and '.join(roles)}" if roles else "")
-            + f" (SLA policy version {version})"
+            + f" (SLA policy version {change.version})"
         )
 
 
@@ -1065,20 +1061,14 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def _edit_rules(ctx: typer.Context, edit: Any) -> int:
-    store = open_store(ctx)
-    doc, version = store.rules_document()
-    return store.set_rules_document(edit(doc), expected_version=version)
-
-
 @rules_app.command("enable")
 def rules_enable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Automation rule name")]) -> None:
     """Turn an automation rule on."""
     from ticketdesk.store.service_rules import rules_with_active
 
     with handled():
-        version = _edit_rules(ctx, lambda doc: rules_with_active(doc, name, True))
-        echo(f"enabled automation {one_line(name)!r} (rules version {version})")
+        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, True))
+        echo(f"enabled automation {one_line(name)!r} (rules version {change.version})")
 
 
 @rules_app.command("disable")
@@ -1087,8 +1077,8 @@ def rules_disable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(he
     from ticketdesk.store.service_rules import rules_with_active
 
     with handled():
-        version = _edit_rules(ctx, lambda doc: rules_with_active(doc, name, False))
-        echo(f"disabled automation {one_line(name)!r} (rules version {version})")
+        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, False))
+        echo(f"disabled automation {one_line(name)!r} (rules version {change.version})")
 
 
 @rules_app.command("remove")
@@ -1098,18 +1088,13 @@ def rules_remove_cmd(
     kind: Annotated[RuleKind | None, typer.Option("--kind", help="routing or automation, if both have it")] = None,
 ) -> None:
     """Remove a routing or automation rule."""
-    from ticketdesk.store.service_rules import rules_without
+    from ticketdesk.store.service_rules import find_rule, rules_without
 
+    section = kind.value if kind else None
     with handled():
-        removed: list[str] = []
-
-        def edit(doc: dict[str, Any]) -> dict[str, Any]:
-            new, section = rules_without(doc, name, kind.value if kind else None)
-            removed.append(section)
-            return new
-
-        version = _edit_rules(ctx, edit)
-        echo(f"removed {removed[0]} rule {one_line(name)!r} (rules version {version})")
+        change = open_store(ctx).edit_rules_document(lambda doc: rules_without(doc, name, section)[0])
+        removed, _ = find_rule(change.before, name, section)
+        echo(f"removed {removed} rule {one_line(name)!r} (rules version {change.version})")
 
 
 @rules_app.command("assign")
@@ -1122,8 +1107,8 @@ def rules_assign_cmd(
     from ticketdesk.store.service_rules import rules_with_strategy
 
     with handled():
-        version = _edit_rules(ctx, lambda doc: rules_with_strategy(doc, team, strategy))
-        echo(f"team {one_line(team.strip())} assigns by {one_line(strategy.strip())} (rules version {version})")
+        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_strategy(doc, team, strategy))
+        echo(f"team {one_line(team.strip())} assigns by {one_line(strategy.strip())} (rules version {change.version})")
 
 
 def _register_areas() -> None:

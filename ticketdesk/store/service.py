@@ -54,6 +54,7 @@ from ticketdesk.store.readmodels import (
 )
 from ticketdesk.store.reports_ops import ReportsOps
 from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.settings import DocumentChange
 from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
@@ -438,7 +439,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # automations, team assignment, sweep: rules/automation.py). Everyone may read them;
     # admins replace them whole (audited), after validation against the rules and the
     # database (store/service_rules.py). Pass the version you read as `expected_version`
-    # and a concurrent change is a Conflict instead of a lost update.
+    # and a concurrent change is a Conflict instead of a lost update; or change one entry
+    # with `edit_*_document`, which reads, edits and writes in one transaction.
 
     def sla_document(self) -> tuple[dict[str, Any], int]:
         """The stored SLA document (in reading order) and its version; ({}, 0) if none."""
@@ -450,6 +452,12 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             lambda s, a: service_rules.write_sla(s, actor=a, document=doc, expected_version=expected_version)
         )
 
+    def edit_sla_document(self, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+        """Change the SLA document with `edit`, a pure function from the document (in
+        reading order) to the new one, in one write transaction; returns the document before
+        and after, and its new version."""
+        return self._write(lambda s, a: service_rules.edit_sla(s, actor=a, edit=edit))
+
     def rules_document(self) -> tuple[dict[str, Any], int]:
         """The stored rules document (in reading order) and its version; ({}, 0) if none."""
         return self._read(lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), tidy_rules))
@@ -459,6 +467,10 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return self._write(
             lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version)
         )
+
+    def edit_rules_document(self, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+        """Change the rules document with `edit`, as `edit_sla_document`."""
+        return self._write(lambda s, a: service_rules.edit_rules(s, actor=a, edit=edit))
 
     # --- backup and copy (store/backup.py, store/copy.py) -----------------------------------
     # Admins only: a backup or a copy holds every customer's personal data. Both are audited

@@ -7,7 +7,8 @@
   (known: ops, support)`.
 - Reading order, TOML and the rendering of both documents are pure: rules/policy_documents.py.
 - The edits the CLI (and later the TUI) make to one entry: plain functions from a document
-  to a new one; the result is validated when written.
+  to a new one, applied by `edit_sla` / `edit_rules` in one transaction (settings.edit_document);
+  the result is validated when written.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from sqlmodel import Session
 from ticketdesk.models import Agent, Priority, ReplyTemplate, Team, TicketType
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules.automation import ASSIGN_TO_STRATEGIES, RulesDocument, parse_rules_document
-from ticketdesk.rules.policy_documents import default_sla_document
+from ticketdesk.rules.policy_documents import default_sla_document, tidy_rules, tidy_sla
 from ticketdesk.rules.routing import name_key
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.rules.templates import template_key
 from ticketdesk.store import settings
 from ticketdesk.store.errors import InvalidInput, NotFound
+from ticketdesk.store.settings import DocumentChange
 
 SLA = "sla"
 RULES = "rules"
@@ -65,6 +67,22 @@ def write_rules(
     return settings.write_document(
         session, RULES, json_ready(document), actor=actor, parse=parse, expected_version=expected_version
     )
+
+
+def edit_sla(session: Session, *, actor: Agent, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+    """Apply `edit` to the SLA document and write the result, in this one transaction."""
+    return settings.edit_document(
+        session, SLA, edit, actor=actor, tidy=tidy_sla,
+        write=lambda doc, version: write_sla(session, actor=actor, document=doc, expected_version=version),
+    )  # fmt: skip
+
+
+def edit_rules(session: Session, *, actor: Agent, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+    """Apply `edit` to the rules document and write the result, in this one transaction."""
+    return settings.edit_document(
+        session, RULES, edit, actor=actor, tidy=tidy_rules,
+        write=lambda doc, version: write_rules(session, actor=actor, document=doc, expected_version=version),
+    )  # fmt: skip
 
 
 def json_ready(value: Any) -> Any:
