@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.cli import app as cli
+from ticketdesk.cli import rules as cli_rules
 from ticketdesk.store import Conflict, NewTicket, NotFound, Store
 from ticketdesk.store.service_rules import rules_with_active
 
@@ -310,7 +310,7 @@ def test_rules_list_and_show(store: Store, db_url: str, tmp_path: Path, monkeypa
     data = json.loads(ok(db_url, "rules", "show", "printers", "--format", "json"))
     assert (data["kind"], data["position"], data["team"]) == ("routing", 1, "support")
 
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)  # a terminal: Rich tables under titles
+    monkeypatch.setattr(cli_rules, "is_terminal", lambda: True)  # a terminal: Rich tables under titles
     table = ok(db_url, "rules", "list")
     for title in ("Routing (first match wins)", "Automations", "Assignment within teams", "Sweep"):
         assert title in table
@@ -466,5 +466,5 @@ def test_an_edit_returns_the_document_before_and_after(store: Store) -> None:
 def test_rule_names_are_shown_literally(store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ok(db_url, "rules", "import", "-", input='[[routing]]\nname = "[red]Boom[/red]"\nteam = "ops"\n')
     assert "routing\t1\t[red]Boom[/red]\tevery ticket\tteam ops\n" in ok(db_url, "rules", "list")
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(cli_rules, "is_terminal", lambda: True)
     assert "[red]Boom[/red]" in ok(db_url, "rules", "list")  # Rich markup in a name is text, not style

@@ -1,5 +1,5 @@
-"""`ticketdesk customer erase`: a customer's personal data erased on request (store/erase.py).
-The `customer` group itself (and `customer vip`) lives in cli.py."""
+"""`ticketdesk customer ...`: a customer's tier (`vip`) and their personal data erased on
+request (`erase`, store/erase.py)."""
 
 from __future__ import annotations
 
@@ -44,10 +44,29 @@ class EraseFormat(StrEnum):
     json = "json"
 
 
-def register(customer_app: typer.Typer) -> None:
-    customer_app.command("erase")(customer_erase_cmd)
+customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP); erasing their personal data.")
 
 
+def register(app: typer.Typer) -> None:
+    """Add the `customer` group to the app (called by app.py)."""
+    app.add_typer(customer_app)
+
+
+@customer_app.command("vip")
+def customer_vip_cmd(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="Email (or exact name)")],
+    off: Annotated[bool, typer.Option("--off", help="Back to the normal tier")] = False,
+) -> None:
+    """Make a customer VIP (or not): the SLA clocks of their open tickets are recomputed."""
+    with handled():
+        moved = open_store(ctx).set_customer_vip(customer, not off)
+        echo(f"{customer}: {'normal tier' if off else 'VIP'}; clocks recomputed on {len(moved)} open ticket(s)")
+        for number in moved:
+            echo(f"  {number}")
+
+
+@customer_app.command("erase")
 def customer_erase_cmd(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The customer's email address")],
