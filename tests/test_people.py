@@ -601,6 +601,21 @@ def test_cli_show_unmask(desk: Store, db_url: str, customer_ticket: str) -> None
     assert ("alice", "unmask", True) in actions and ("audrey", "permission_denied", False) in actions
 
 
+def test_the_store_masks_what_it_was_given_never_reading_the_config(
+    desk: Store, customer_ticket: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[masking]\nfields = ["customer"]\n', encoding="utf-8")
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
+    alice = Store(desk.db, login="alice")  # no fields given: email and phone only, whatever the file says
+    assert alice.list_tickets(TicketFilter()).rows[0].customer == "Ann Lee"
+    assert Store(desk.db, login="alice", masked_fields=["customer"]).list_tickets(TicketFilter()).rows[0].customer == (
+        "A***"
+    )
+    config.write_text("[masking\n", encoding="utf-8")  # unusable: the store does not notice
+    assert alice.ticket(customer_ticket).customer.email == "a***@example.com"
+
+
 def test_cli_masking_config(desk: Store, db_url: str, customer_ticket: str, tmp_path: Path, monkeypatch: Any) -> None:
     config = tmp_path / "config.toml"
     config.write_text('[masking]\nfields = ["customer"]\n', encoding="utf-8")

@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -39,6 +39,7 @@ __all__ = [
     "open_store",
     "out",
     "read_toml_file",
+    "run_settings",
     "split",
     "stdout_is_terminal",
 ]
@@ -46,10 +47,12 @@ __all__ = [
 
 @dataclass
 class Context:
-    """The global options (`--db`, `--as`), kept on the typer context as `ctx.obj`."""
+    """The global options (`--db`, `--as`), kept on the typer context as `ctx.obj`, and the
+    settings of the config file, read once when a command first needs them."""
 
     db: str | None
     login: str | None
+    _settings: config.Settings | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -58,6 +61,14 @@ class Context:
     @property
     def agent(self) -> str:
         return config.resolve_agent_login(self.login)
+
+    @property
+    def settings(self) -> config.Settings:
+        """The config file's settings (config.py); a ConfigError naming the file and the
+        entry if it cannot be used."""
+        if self._settings is None:
+            self._settings = config.current_settings()
+        return self._settings
 
 
 class ShowFormat(StrEnum):
@@ -106,11 +117,27 @@ def handled() -> Iterator[None]:
 # --- the store ------------------------------------------------------------------------------
 
 
-def open_store(ctx: typer.Context, *, check: bool = True) -> Store:
+def run_settings(ctx: typer.Context) -> config.Settings:
+    """The settings of this run (read once; see Context.settings)."""
+    state: Context = ctx.obj
+    return state.settings
+
+
+def open_store(ctx: typer.Context, *, check: bool = True, settings: config.Settings | None = None) -> Store:
+    """The store at `--db`, acting as `--as`, with what it needs of the settings (the
+    fields to mask, the domain of the desk's mail address): `settings`, else this run's."""
     from ticketdesk.store import Store
 
     state: Context = ctx.obj
-    return Store.open(state.url, login=state.agent, check=check)
+    if settings is None:
+        settings = state.settings
+    return Store.open(
+        state.url,
+        login=state.agent,
+        check=check,
+        masked_fields=settings.masking_fields,
+        mail_domain=settings.mail.domain,
+    )
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli.common import echo, fail, handled, open_store
+from ticketdesk.cli.common import echo, fail, handled, open_store, run_settings
 from ticketdesk.rules.text import one_line
 
 #: how each count is said in the text listing
@@ -76,10 +76,8 @@ def customer_erase_cmd(
     """Erase a customer's personal data (admins; GDPR art. 17, PIPL art. 47): name, email and
     phone become [erased] in their record, tickets, comments, mail, attachments and history.
     Ticket numbers, times and metrics stay; the erasure is in the audit log."""
-    from ticketdesk import config
-
     with handled():
-        settings = config.mail_settings()
+        settings = run_settings(ctx).mail
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
         result = open_store(ctx).erase_customer(email, dry_run=dry_run, folder=folder)
     if fmt == EraseFormat.json:

@@ -8,19 +8,18 @@ from typing import Annotated
 
 import typer
 
-from ticketdesk import config
-from ticketdesk.cli.common import echo, handled, open_store
+from ticketdesk.cli.common import echo, handled, open_store, run_settings
 
 
 def tui_cmd(ctx: typer.Context) -> None:
     """Open the terminal UI (the default when no command is given)."""
     with handled():
-        settings = config.load_settings()
-        store = open_store(ctx)
+        tui = run_settings(ctx)
+        store = open_store(ctx, settings=tui)
         store.agents()  # fail here, in plain text, for an unknown agent
     from ticketdesk.app import TicketdeskApp
 
-    TicketdeskApp(store, poll_interval=settings.poll_interval, keymap=settings.keymap).run()
+    TicketdeskApp(store, poll_interval=tui.poll_interval, keymap=tui.keymap).run()
 
 
 def init_cmd(ctx: typer.Context) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ticketdesk import config
-from ticketdesk.cli.common import echo, fail, handled, open_store
+from ticketdesk.cli.common import echo, fail, handled, open_store, run_settings
 from ticketdesk.rules.text import one_line
+
+if TYPE_CHECKING:
+    from ticketdesk.channels.smtp_send import DeliveryReport
+    from ticketdesk.store import Store
 
 
 def sweep_cmd(
@@ -29,12 +33,16 @@ def sweep_cmd(
     if fmt not in ("text", "json"):
         fail(f"unknown format {fmt!r} (text or json)")
     with handled():
-        store = open_store(ctx)
+        try:
+            run, problem = run_settings(ctx), None
+        except config.ConfigError as exc:  # the sweep's own work needs no settings: it goes on, the mail waits
+            run, problem = config.Settings(), str(exc)
+        store = open_store(ctx, settings=run)
         while True:
             started = time.perf_counter()
             report = store.sweep()
             elapsed = time.perf_counter() - started
-            mail = _sweep_mail(store)  # the replies due, when [mail] from_address is set
+            mail = _sweep_mail(store, run.mail, problem)  # the replies due, when [mail] from_address is set
             if fmt == "json":
                 extra = {"mail": mail.as_dict()} if mail is not None else {}
                 echo(json.dumps(report.as_dict() | {"seconds": round(elapsed, 3)} | extra))
@@ -53,14 +61,12 @@ def sweep_cmd(
             time.sleep(max(0.0, every - elapsed))
 
 
-def _sweep_mail(store: Any) -> Any:
+def _sweep_mail(store: Store, settings: config.MailSettings, problem: str | None) -> DeliveryReport | None:
     """Deliver the due replies (channels/smtp_send.py) when `[mail] from_address` is
-    configured; returns the DeliveryReport, or None. A mail problem is said on stderr and
-    never stops the sweep."""
-    try:
-        settings = config.mail_settings()
-    except config.ConfigError as exc:
-        sys.stderr.write(f"ticketdesk: sweep: mail not sent: {one_line(str(exc))}\n")
+    configured; returns the DeliveryReport, or None. A mail problem (`problem`: the config
+    file cannot be used) is said on stderr and never stops the sweep."""
+    if problem is not None:
+        sys.stderr.write(f"ticketdesk: sweep: mail not sent: {one_line(problem)}\n")
         return None
     if not settings.from_address:
         return None

@@ -4,7 +4,8 @@ A public reply written by an agent (the CLI, the TUI, a template, an automation)
 through `tickets.stage_comment`, which calls `queue_reply`. Once the comment has its id
 (the operation's flush), the outbox row and the outgoing `mail_message` row are inserted
 in the same transaction, so the reply and its mail are written together or not at all,
-and the ticket's version is bumped once, by the operation itself.
+and the ticket's version is bumped once, by the operation itself. The Message-ID's domain
+is the one the transaction was opened with (`use_domain`: the store's settings).
 
 Senders (channels/smtp_send.py) `claim` due rows in one transaction: the ids of the due
 rows are selected, then an UPDATE (still requiring each row to be due) marks them
@@ -52,29 +53,14 @@ _PENDING = "ticketdesk.outbox.pending"
 
 # --- the Message-ID domain ---------------------------------------------------------------
 
-_domain_cache: tuple[Any, str] | None = None
+_DOMAIN = "ticketdesk.outbox.domain"
 
 
-def message_domain() -> str:
-    """The domain of `[mail] from_address`, for Message-IDs. The config file is read again
-    only when it changed (its mtime), not on every write; unusable config: a reserved name."""
-    global _domain_cache
-    from ticketdesk import config
-
-    path = config.config_path()
-    try:
-        stamp: Any = (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        stamp = (str(path), None)
-    cached = _domain_cache
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    try:
-        domain = config.load_settings(path).mail.domain
-    except config.ConfigError:
-        domain = FALLBACK_DOMAIN
-    _domain_cache = (stamp, domain)
-    return domain
+def use_domain(session: Session, domain: str) -> None:
+    """The domain the Message-IDs of the replies queued in this transaction get: the store
+    sets it when it opens a write transaction, from the settings it was given (the config's
+    `[mail] from_address`, read by the caller); without it, a reserved name."""
+    session.info[_DOMAIN] = domain
 
 
 def new_message_id(number: str, domain: str) -> str:
@@ -129,10 +115,10 @@ def _write_pending(session: Session, _flush_context: Any) -> None:
     if not ready:
         return
     session.info[_PENDING] = [p for p in pending if p.comment.id is None]
-    _insert_mail(session.connection(), ready)
+    _insert_mail(session.connection(), ready, session.info.get(_DOMAIN) or FALLBACK_DOMAIN)
 
 
-def _insert_mail(conn: Any, items: list[_Pending]) -> None:
+def _insert_mail(conn: Any, items: list[_Pending], domain: str) -> None:
     """The outbox and mail_message rows of the replies (Core: we are inside a flush)."""
     customers = sorted({p.customer_id for p in items})
     emails = dict(conn.execute(select(Customer.id, Customer.email).where(Customer.id.in_(customers))).all())  # type: ignore[union-attr]
@@ -147,7 +133,6 @@ def _insert_mail(conn: Any, items: list[_Pending]) -> None:
     )
     for ticket_id, message_id, direction, subject in rows:
         threads[ticket_id].append((message_id, direction, subject))
-    domain = message_domain()
     outbox: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     for p in items:

@@ -25,6 +25,7 @@ from ticketdesk.rules.query import Sort, TicketFilter
 from ticketdesk.store import (
     audit,
     demo,
+    outbox,
     personal_data,
     queries,
     roles,
@@ -62,15 +63,34 @@ R = TypeVar("R")
 
 
 class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, ImportOps):
-    def __init__(self, db: Database, *, login: str, masked_fields: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        login: str,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> None:
+        """The settings it needs come from the caller, which read the config file (config.py);
+        the store never opens it."""
         self.db = db
         self.login = login
-        #: extra personal-data fields to mask (config `[masking] fields`); None: read the config
-        self.masked_fields = None if masked_fields is None else tuple(masked_fields)
+        #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
+        self.masked_fields = tuple(masked_fields)
+        #: the domain of the desk's address (config `[mail] from_address`), for the Message-IDs of replies
+        self.mail_domain = mail_domain
 
     @classmethod
-    def open(cls, url: str, *, login: str, check: bool = True) -> Store:
-        store = cls(Database(url), login=login)
+    def open(
+        cls,
+        url: str,
+        *,
+        login: str,
+        check: bool = True,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> Store:
+        store = cls(Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain)
         if check:
             check_schema(store.db)
         return store
@@ -113,6 +133,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         unknown: NotFound | None = None
         try:
             with _translated(), self.db.write() as session:
+                outbox.use_domain(session, self.mail_domain)  # for the replies this transaction queues
                 try:
                     actor = tickets.acting_agent(session, self.login)
                 except NotFound as exc:
@@ -151,13 +172,6 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             exc.args = (f"{exc} (and the refusal could not be written to the audit log: {failed})",)
 
     def _masking_for(self, actor: Agent) -> Masking:
-        if self.masked_fields is None:
-            from ticketdesk import config
-
-            try:
-                self.masked_fields = config.load_settings().masking_fields
-            except config.ConfigError as exc:
-                raise InvalidInput(str(exc)) from None
         return Masking.for_role(actor.role, self.masked_fields)
 
     def actor_id(self, session: Session) -> int:
@@ -283,7 +297,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         # only a known, active agent that may write runs it (auditors may not)
         self._read_as(lambda s, a: roles.require_writer(a), action="sweep")
         with _translated():
-            return sweep(self.db, now=now)
+            return sweep(self.db, now=now, mail_domain=self.mail_domain)
 
     # --- reads ---------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Sta
 from ticketdesk.models.types import utcnow
 from ticketdesk.rules import automation as rules_automation
 from ticketdesk.rules.sla_policy import pauses
-from ticketdesk.store import automation, sla
+from ticketdesk.store import automation, outbox, sla
 from ticketdesk.store.engine import Database
 from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -67,7 +67,9 @@ class _Job:
     rule: Any = None
 
 
-def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
+def sweep(db: Database, *, now: datetime | None = None, mail_domain: str = outbox.FALLBACK_DOMAIN) -> SweepReport:
+    """One run of the time-driven work; `mail_domain` names the desk in the Message-IDs of
+    the replies it queues (a time automation's template, the pending-close reply)."""
     now = now or utcnow()
     report = SweepReport()
     with db.read() as session:
@@ -90,6 +92,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
             job = replace(job, version=ours[job.ticket_id][1])  # our earlier job changed it, not someone else
         try:
             with db.write() as session:
+                outbox.use_domain(session, mail_domain)
                 if not automation.claim(session, _rule(job), job.ticket_id, job.occurrence, now):
                     report.skipped += 1  # another sweep got there first
                     continue
