@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ticketdesk.cli.common import split
-from ticketdesk.rules.query import TicketFilter, parse_date_range, parse_query
 from ticketdesk.rules.views import builtin_keys, find_view
 
 if TYPE_CHECKING:
+    from ticketdesk.rules.query import TicketFilter
     from ticketdesk.store import Store
 
 StatusOpt = Annotated[list[str] | None, typer.Option("--status", help="Statuses, comma-separated")]
@@ -42,6 +42,7 @@ def query_of_view(store: Store, name: str | None) -> str | None:
 def build_filter(*, view_query: str | None = None, **opts: Any) -> TicketFilter:
     """The filter of a view's query, overridden by `--query`, overridden by the options."""
     from ticketdesk.models.enums import Channel, Priority, Status, SupportLevel, parse_enum
+    from ticketdesk.rules.query import TicketFilter, parse_date_range, parse_query
     from ticketdesk.rules.sla import SlaState
 
     flt = parse_query(view_query) if view_query else TicketFilter()

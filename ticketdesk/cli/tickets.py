@@ -29,7 +29,6 @@ from ticketdesk.cli.filters import (
     build_filter,
     query_of_view,
 )
-from ticketdesk.rules.query import parse_date_range, parse_sort
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
 
 
@@ -58,6 +57,7 @@ def new_cmd(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable)")] = None,
 ) -> None:
     """Create a ticket and print its number."""
+    from ticketdesk.rules.query import parse_date_range
     from ticketdesk.store import NewTicket
 
     with handled():
@@ -113,6 +113,8 @@ def list_cmd(
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table, json or csv")] = ListFormat.table,
 ) -> None:
     """List tickets, filtered and sorted (keyset-paged: fast at any size)."""
+    from ticketdesk.rules.query import parse_sort
+
     with handled():
         store = open_store(ctx)
         flt = build_filter(
