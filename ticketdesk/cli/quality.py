@@ -14,13 +14,16 @@ import csv
 import sys
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store
 from ticketdesk.rules.text import one_line, printable
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 #: The columns of a survey CSV (a header line names them; their order is free).
 CSV_COLUMNS = ("number", "speed", "efficiency", "attitude", "effectiveness", "overall", "comment")
@@ -164,7 +167,7 @@ def survey_show_cmd(
             echo(line)
 
 
-def print_survey(store: Any, number: str) -> None:
+def print_survey(store: Store, number: str) -> None:
     """The ticket's survey as a block under `ticketdesk show` (nothing if it has none)."""
     view = store.ticket_survey(number)
     if view is not None:

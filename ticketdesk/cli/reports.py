@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -36,6 +36,10 @@ from ticketdesk.cli.filters import (
     build_filter,
     query_of_view,
 )
+
+if TYPE_CHECKING:
+    from ticketdesk.rules.query import TicketFilter
+    from ticketdesk.store import Store
 
 
 class ReportFormat(StrEnum):
@@ -231,7 +235,7 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
         write(fh, terminal=False)
 
 
-def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
+def _export(store: Store, flt: TicketFilter, fmt: ExportFormat, out: str) -> int:
     from ticketdesk.cli import report_formats as rf
     from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
