@@ -54,7 +54,7 @@ def child(script: str, *args: str) -> tuple[float, float, str]:
 
 VERIFY = """
 import sys
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 try:
     app(["--db", sys.argv[1], "--as", "bench", "audit", "verify"])
 except SystemExit as exc:

@@ -12,7 +12,7 @@ RSS (`ru_maxrss`) is its own:
   formatting, nothing written): what reading the rows costs at the least;
 - `raw-csv`: the same cursor written with `csv.writer` (the floor of a CSV export);
 - `csv`, `jsonl`, `xlsx`: `Store.export_tickets` (streamed, masked for the acting role)
-  into the CLI's writers (commands/report_formats.py), as `ticketdesk export` runs them.
+  into the CLI's writers (cli/report_formats.py), as `ticketdesk export` runs them.
 
 Budget: memory under 200 MB for any format; time reads as a ratio to the baselines.
 """
@@ -73,7 +73,7 @@ def child(mode: str, db: str, login: str, out_dir: str, query: str | None) -> No
                     writer.writerow(row)
                     n += 1
     else:
-        from ticketdesk.commands import report_formats as rf
+        from ticketdesk.cli import report_formats as rf
         from ticketdesk.rules.query import TicketFilter, parse_query
         from ticketdesk.store import Store
         from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS

@@ -47,6 +47,7 @@ from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.store import Store, routing, sla
 from ticketdesk.store import settings as settings_store
 from ticketdesk.store import sweep as sweep_module
+from ticketdesk.store.followups import AutomationsAndMail
 from ticketdesk.store.sweep import SweepReport, sweep
 from ticketdesk.store.tickets import acting_agent
 
@@ -236,7 +237,7 @@ def main() -> None:
 
     runs = []
     for name in (f"sweep, first run ({args.behind_hours:g} h of work)", "sweep, second run right after"):
-        report, elapsed, statements = log.run(lambda: sweep(db, now=utcnow()))
+        report, elapsed, statements = log.run(lambda: sweep(db, now=utcnow(), followups=AutomationsAndMail()))
         runs.append((name, report, elapsed, statements))
     base_s2, _ = baseline(db)
     base_s = min(base_s, base_s2)

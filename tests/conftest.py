@@ -204,8 +204,8 @@ def use_24x7_sla(store: Store) -> None:
 
 
 def as_agent(store: Store, login: str) -> Store:
-    """The same database, acting as another agent."""
-    return Store(store.db, login=login)
+    """The same database and settings, acting as another agent."""
+    return Store(store.db, login=login, masked_fields=store.masked_fields, mail_domain=store.mail_domain)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

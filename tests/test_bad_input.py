@@ -292,7 +292,7 @@ def test_terminal_output_only_contains_styling_escapes(
     store: Store, db_url: str, hostile: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As if on a colour terminal: Rich's own SGR colours are fine, nothing from the data gets through."""
-    monkeypatch.setattr("ticketdesk.cli.is_terminal", lambda: True)
+    monkeypatch.setattr("ticketdesk.cli.tickets.is_terminal", lambda: True)
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "400")
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -15,14 +15,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
 
@@ -95,6 +95,10 @@ def show(db_url: str, number: str) -> dict[str, Any]:
 def listed(db_url: str, *args: str, login: str = ADMIN) -> list[str]:
     """Numbers listed, in order (via --format json)."""
     return [row["number"] for row in json.loads(ok(db_url, "list", "--format", "json", *args, login=login))]
+
+
+def _hours_ago(hours: float) -> datetime:
+    return datetime.now(UTC) - timedelta(hours=hours)
 
 
 def mk(store: Store, subject: str, **kw: Any) -> str:
@@ -242,6 +246,15 @@ def test_list_query_language_and_saved_views(store: Store, db_url: str) -> None:
     assert listed(db_url, "--view", "my-open", login="alice") == [p2_open]
     assert listed(db_url, "--view", "unassigned") == [p1_new]
     assert listed(db_url, "--view", "waiting") == [pending]
+    # The views are the TUI's (rules/views.py): its names work too, and so do saved views.
+    assert sorted(listed(db_url, "--view", "My open")) == sorted([p1_open, pending])
+    assert listed(db_url, "--view", "waiting on customer") == [pending]
+    late = store.create_ticket(NewTicket(subject="Down since last night", priority="P0"), now=_hours_ago(10))
+    assert listed(db_url, "--view", "breaching-today") == listed(db_url, "--view", "Breaching today") == [late]
+    store.save_view("Disks", "tag:disk")
+    assert listed(db_url, "--view", "disks") == [p1_open]
+    assert listed(db_url, "--view", "disks", "--priority", "P2") == []  # options narrow a view
+    assert "unknown view 'disks' (known: my-open," in fails(db_url, "list", "--view", "disks", login="alice")
 
 
 def test_list_sort_and_limit(store: Store, db_url: str) -> None:

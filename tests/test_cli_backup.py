@@ -1,4 +1,4 @@
-"""`ticketdesk backup`, `restore` and `copy` end to end (commands/backup.py): a demo desk
+"""`ticketdesk backup`, `restore` and `copy` end to end (cli/backup.py): a demo desk
 copied SQLite → PostgreSQL → SQLite shows every ticket the same; a target that is not empty
 is refused with one line and left as it was; a copy that does not verify exits 1."""
 

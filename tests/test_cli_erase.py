@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 from ticketdesk.store import Store
 from ticketdesk.store.erase import ERASED
 

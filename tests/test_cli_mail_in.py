@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 from ticketdesk.store import Store
 
 from .conftest import ADMIN
@@ -205,7 +205,7 @@ def test_odd_ids_are_one_line_errors(store: Store, db_url: str, mail_config: Pat
 def test_ingest_every_polls_the_maildir_and_rides_out_a_database_outage(
     store: Store, db_url: str, mail_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.commands import mail_in
+    from ticketdesk.cli import mail_in
 
     box = mailbox.Maildir(tmp_path / "Maildir", create=True)
     box.add(mailbox.MaildirMessage((CORPUS / "01_plain_new.eml").read_bytes()))

@@ -122,7 +122,7 @@ def test_bad_config_and_unreachable_server_are_one_line_errors(
 def test_mail_send_every_keeps_going_when_the_server_is_down(
     store: Store, db_url: str, smtp_server: MailServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.commands import mail_out
+    from ticketdesk.cli import mail_out
 
     replied(store)
     configure(monkeypatch, tmp_path, smtp_server, port=1)

@@ -4,6 +4,8 @@ managed from the command line, end to end on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -11,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from ticketdesk import cli
-from ticketdesk.store import Conflict, NewTicket, Store
+from ticketdesk.cli import rules as cli_rules
+from ticketdesk.store import Conflict, NewTicket, NotFound, Store
+from ticketdesk.store.service_rules import rules_with_active
 
 from .test_cli import fails, ok
 
@@ -307,7 +310,7 @@ def test_rules_list_and_show(store: Store, db_url: str, tmp_path: Path, monkeypa
     data = json.loads(ok(db_url, "rules", "show", "printers", "--format", "json"))
     assert (data["kind"], data["position"], data["team"]) == ("routing", 1, "support")
 
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)  # a terminal: Rich tables under titles
+    monkeypatch.setattr(cli_rules, "is_terminal", lambda: True)  # a terminal: Rich tables under titles
     table = ok(db_url, "rules", "list")
     for title in ("Routing (first match wins)", "Automations", "Assignment within teams", "Sweep"):
         assert title in table
@@ -419,8 +422,49 @@ def test_a_stale_version_is_a_conflict(store: Store) -> None:
     assert store.rules_document() == ({"teams": {"ops": {"assign": "skills"}}}, 1)
 
 
+def test_an_edit_is_one_transaction_so_concurrent_edits_both_land(store: Store) -> None:
+    """Two leads change one entry each at the same time: the second waits for the first and
+    edits its result; neither change is lost, and neither is told to reload."""
+    store.set_rules_document({"teams": {"ops": {"assign": "skills"}}})
+    other = Store.open(store.db.url, login=store.login)  # another process, in effect: its own engine
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(doc: dict[str, Any]) -> dict[str, Any]:
+        inside.set()  # read, row locked; now let the other editor try
+        assert release.wait(10)
+        return {**doc, "teams": {**doc["teams"], "support": {"assign": "least_open"}}}
+
+    results: list[Any] = []
+    first = threading.Thread(target=lambda: results.append(store.edit_rules_document(slow)))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(
+        target=lambda: results.append(
+            other.edit_rules_document(lambda doc: {**doc, "teams": {**doc["teams"], "ops": {"assign": "none"}}})
+        )
+    )
+    second.start()
+    time.sleep(0.3)  # the second editor is waiting for the first one's transaction
+    release.set()
+    first.join(20)
+    second.join(20)
+    other.close()
+    assert sorted(change.version for change in results) == [2, 3]
+    assert store.rules_document() == ({"teams": {"ops": {"assign": "none"}, "support": {"assign": "least_open"}}}, 3)
+    last = max(results, key=lambda change: change.version)
+    assert last.before["teams"]["support"] == {"assign": "least_open"}  # it edited the first one's result
+
+
+def test_an_edit_returns_the_document_before_and_after(store: Store) -> None:
+    change = store.edit_sla_document(lambda doc: {**doc, "warning": "20m"})
+    assert (change.before, change.after, change.version) == ({}, {"warning": "20m"}, 1)
+    with pytest.raises(NotFound, match="no automation rule named 'x'"):
+        store.edit_rules_document(lambda doc: rules_with_active(doc, "x", True))
+    assert store.rules_document() == ({}, 0)  # nothing written
+
+
 def test_rule_names_are_shown_literally(store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     ok(db_url, "rules", "import", "-", input='[[routing]]\nname = "[red]Boom[/red]"\nteam = "ops"\n')
     assert "routing\t1\t[red]Boom[/red]\tevery ticket\tteam ops\n" in ok(db_url, "rules", "list")
-    monkeypatch.setattr(cli, "is_terminal", lambda: True)
+    monkeypatch.setattr(cli_rules, "is_terminal", lambda: True)
     assert "[red]Boom[/red]" in ok(db_url, "rules", "list")  # Rich markup in a name is text, not style

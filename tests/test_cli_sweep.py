@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.store import NewTicket, Store
 
 from .conftest import use_24x7_sla
-from .test_cli import fails, new, ok
+from .test_cli import fails, new, ok, run
 
 
 def test_sweep_reports_and_acts_once(store: Store, db_url: str) -> None:
@@ -25,6 +28,20 @@ def test_sweep_reports_and_acts_once(store: Store, db_url: str) -> None:
     assert [e.kind for e in events].count("sla") == 1
     assert [e.new for e in events if e.kind == "escalated"] == ["management → lena"]
     assert "unknown format" in fails(db_url, "sweep", "--format", "xml")
+
+
+def test_an_unusable_config_file_is_said_once_and_the_sweep_goes_on(
+    store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[mail]\nsmtp_hots = 'x'\n", encoding="utf-8")
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
+    line = fails(db_url, "new", "--subject", "VPN down")  # any other command says so and stops
+    assert line.startswith(f"ticketdesk: error: {config}: [mail] unknown key 'smtp_hots' (known: from_address, ")
+    result = run(db_url, "sweep")  # the SLA work goes on; the mail waits for a usable file
+    assert result.exit_code == 0 and result.stdout.startswith("sweep: 0 open tickets in ")
+    assert result.stderr.startswith(f"ticketdesk: sweep: mail not sent: {config}: [mail] unknown key 'smtp_hots'")
+    assert result.stderr.count("\n") == 1
 
 
 def test_escalate_technical_and_management(store: Store, db_url: str) -> None:

@@ -47,7 +47,7 @@ def test_db_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_mail_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ticketdesk.config import ENV_CONFIG, ENV_SMTP_PASSWORD, mail_settings
+    from ticketdesk.config import ENV_CONFIG, ENV_SMTP_PASSWORD, current_settings
 
     path = tmp_path / "config.toml"
     path.write_text(
@@ -64,7 +64,8 @@ def test_mail_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert mail.domain == "acme.example"
     monkeypatch.setenv(ENV_CONFIG, str(path))
     monkeypatch.setenv(ENV_SMTP_PASSWORD, "s3cret")
-    assert mail_settings().smtp_password == "s3cret"
+    assert current_settings().mail.smtp_password == "s3cret"
+    assert current_settings().mail.smtp_host == "mx.acme.example"  # the rest from the file
 
 
 @pytest.mark.parametrize(

@@ -268,6 +268,18 @@ MATRIX: dict[str, Action] = {
         lambda s, _: s.set_rules_document({}),
         lambda st, _: st.rules_document()[1] == 1,
     ),
+    "edit_sla_document": Action(
+        frozenset({"admin"}),
+        _none,
+        lambda s, _: s.edit_sla_document(lambda doc: {**doc, "warning": "45m"}),
+        lambda st, _: st.sla_document() == ({"warning": "45m"}, 1),
+    ),
+    "edit_rules_document": Action(
+        frozenset({"admin"}),
+        _none,
+        lambda s, _: s.edit_rules_document(lambda doc: {**doc, "teams": {"support": {"assign": "least_open"}}}),
+        lambda st, _: st.rules_document()[1] == 1,
+    ),
     "save_view": Action(
         frozenset({"agent", "lead", "admin"}),
         _none,
@@ -393,7 +405,8 @@ def test_the_matrix_covers_every_write_of_the_facade() -> None:
     }  # fmt: skip
     covered = {
         "create_ticket", "update_tickets", "reply", "link", "merge", "escalate", "apply_template", "add_template",
-        "edit_template", "remove_template", "set_sla_document", "set_rules_document", "save_view", "delete_view",
+        "edit_template", "remove_template", "set_sla_document", "set_rules_document", "edit_sla_document",
+        "edit_rules_document", "save_view", "delete_view",
         "set_customer_vip", "sweep", "add_agent", "set_role", "deactivate_agent", "activate_agent",
         "set_agent_active", "generate_demo", "audit", "claim_outbox", "mark_sent", "mark_failed_attempt",
         "retry_outbox", "ingest_mail", "import_tickets", "backup", "copy_to", "erase_customer",
@@ -586,6 +599,21 @@ def test_cli_show_unmask(desk: Store, db_url: str, customer_ticket: str) -> None
                                                                  login="audrey")  # fmt: skip
     actions = [(e.actor, e.action, e.ok) for e in desk.audit_entries()]
     assert ("alice", "unmask", True) in actions and ("audrey", "permission_denied", False) in actions
+
+
+def test_the_store_masks_what_it_was_given_never_reading_the_config(
+    desk: Store, customer_ticket: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[masking]\nfields = ["customer"]\n', encoding="utf-8")
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
+    alice = Store(desk.db, login="alice")  # no fields given: email and phone only, whatever the file says
+    assert alice.list_tickets(TicketFilter()).rows[0].customer == "Ann Lee"
+    assert Store(desk.db, login="alice", masked_fields=["customer"]).list_tickets(TicketFilter()).rows[0].customer == (
+        "A***"
+    )
+    config.write_text("[masking\n", encoding="utf-8")  # unusable: the store does not notice
+    assert alice.ticket(customer_ticket).customer.email == "a***@example.com"
 
 
 def test_cli_masking_config(desk: Store, db_url: str, customer_ticket: str, tmp_path: Path, monkeypatch: Any) -> None:

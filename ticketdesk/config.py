@@ -1,4 +1,10 @@
-"""Where things live: the default database, environment overrides, the acting agent."""
+"""Where things live: the default database, environment overrides, the acting agent, and the
+settings of the config file.
+
+The settings are read once, by the entry point (the CLI's commands, the TUI), which hands
+down what the layers below need (`Store(masked_fields=..., mail_domain=...)`, the
+`MailSettings` of the mail channel); the store and the channels never open the file.
+"""
 
 from __future__ import annotations
 
@@ -159,16 +165,18 @@ def _check_from_address(path: Path, value: str) -> None:
         raise ConfigError(f"{path}: [mail] {exc}") from None
 
 
-def mail_settings() -> MailSettings:
-    """The `[mail]` settings with passwords from the environment where the file has none."""
+def current_settings() -> Settings:
+    """The settings of this run: the config file (TICKETDESK_CONFIG, else the user config
+    dir), the SMTP and IMAP passwords from the environment where the file has none."""
     import dataclasses
 
-    mail = load_settings().mail
-    return dataclasses.replace(
-        mail,
-        smtp_password=mail.smtp_password or os.environ.get(ENV_SMTP_PASSWORD, ""),
-        imap_password=mail.imap_password or os.environ.get(ENV_IMAP_PASSWORD, ""),
+    settings = load_settings()
+    mail = dataclasses.replace(
+        settings.mail,
+        smtp_password=settings.mail.smtp_password or os.environ.get(ENV_SMTP_PASSWORD, ""),
+        imap_password=settings.mail.imap_password or os.environ.get(ENV_IMAP_PASSWORD, ""),
     )
+    return dataclasses.replace(settings, mail=mail)
 
 
 def _masking_fields(path: Path, data: dict) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from typer.testing import CliRunner
 
-from ticketdesk.cli import app
+from ticketdesk.cli.app import app
 from ticketdesk.store import Store
 
 from ..conftest import ADMIN

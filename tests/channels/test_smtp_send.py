@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -23,10 +22,10 @@ ANN = "ann.lee@example.com"
 
 
 @pytest.fixture(autouse=True)
-def _mail_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "config.toml"
-    path.write_text('[mail]\nfrom_address = "Acme Support <support@acme.example>"\n', encoding="utf-8")
-    monkeypatch.setenv("TICKETDESK_CONFIG", str(path))
+def _acme_desk(request: pytest.FixtureRequest) -> None:
+    """The desk of support@acme.example: the domain of its Message-IDs, as the CLI opens it."""
+    if "store" in request.fixturenames:
+        request.getfixturevalue("store").mail_domain = "acme.example"
 
 
 def mk(store: Store, subject: str = "VPN drops every hour", email: str = ANN) -> str:

@@ -11,7 +11,6 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
 from ticketdesk.store.automation import escalate
-from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import acting_agent
 
 from ..conftest import as_agent
@@ -149,7 +148,7 @@ def test_technical_and_management_escalation(store: Store) -> None:
             kind="technical",
             reason="needs a DBA",
             now=utcnow(),
-            followups=FOLLOWUPS,
+            followups=store.followups,
         )
     assert done == "technical L1 → L2"
     with store.db.write() as session:
@@ -161,7 +160,7 @@ def test_technical_and_management_escalation(store: Store) -> None:
             kind="management",
             reason="customer angry",
             now=utcnow(),
-            followups=FOLLOWUPS,
+            followups=store.followups,
         )
     assert done == "management → lena"
     detail = store.ticket(number)
@@ -178,7 +177,7 @@ def test_technical_and_management_escalation(store: Store) -> None:
             kind="technical",
             reason=" ",
             now=utcnow(),
-            followups=FOLLOWUPS,
+            followups=store.followups,
         )  # type: ignore[arg-type]
 
 

@@ -32,7 +32,6 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.store import Store, tickets
 from ticketdesk.store.errors import Conflict
-from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 
 from ..conftest import as_agent
@@ -413,7 +412,7 @@ def bulk(store: Store) -> Iterator[list[str]]:
         actor = tickets.acting_agent(session, "admin")
         numbers = [
             tickets.create_ticket(
-                session, actor=actor, new=NewTicket(subject=f"bulk {i}", priority="P2"), followups=FOLLOWUPS
+                session, actor=actor, new=NewTicket(subject=f"bulk {i}", priority="P2"), followups=store.followups
             ).number
             for i in range(BULK)
         ]

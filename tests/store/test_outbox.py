@@ -26,11 +26,11 @@ ANN = "Ann Lee <ann.lee@example.com>"
 
 
 @pytest.fixture(autouse=True)
-def _mail_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A config file with the desk's address (its domain goes into the Message-IDs)."""
-    path = tmp_path / "config.toml"
-    path.write_text('[mail]\nfrom_address = "Acme Support <support@acme.example>"\n', encoding="utf-8")
-    monkeypatch.setenv("TICKETDESK_CONFIG", str(path))
+def _acme_desk(request: pytest.FixtureRequest) -> None:
+    """The desk of the address support@acme.example (its domain goes into the Message-IDs),
+    as the CLI opens it from `[mail] from_address`."""
+    if "store" in request.fixturenames:
+        request.getfixturevalue("store").mail_domain = "acme.example"
 
 
 def mk(store: Store, subject: str = "VPN drops every hour", customer: str | None = ANN, **kw: Any) -> str:
@@ -88,6 +88,21 @@ def test_a_reply_queues_its_mail_and_mail_message_in_its_transaction(store: Stor
     )  # fmt: skip
     (info,) = store.ticket(number).outbox
     assert (info.id, info.status, info.message_id) == (row.id, "queued", row.message_id)
+
+
+def test_the_domain_is_the_stores_never_the_config_files(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store gets the domain from whoever opened it and never reads the config file: an
+    unusable one changes nothing, and so does the domain of another desk's Store."""
+    broken = tmp_path / "config.toml"
+    broken.write_text('[mail]\nfrom_address = "Other <desk@other.example>"\n[nonsense\n', encoding="utf-8")
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(broken))
+    store.reply(mk(store), "Restart, please.")
+    other = Store(store.db, login=store.login)  # opened with no settings: a reserved name
+    other.reply(mk(other, "Printer"), "Which one?")
+    domains = [row.message_id.rpartition("@")[2] for row in outbox_rows(store)]
+    assert domains == ["acme.example", outbox_module.FALLBACK_DOMAIN]
 
 
 def test_reply_and_mail_are_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -56,7 +56,7 @@ def test_warning_then_breach_then_escalation_once_each(desk: Store) -> None:
     number = desk.create_ticket(NewTicket(subject="VPN down", priority="P1", team="support"), now=T0)
     # P1 first response 4 h: warning from 3 h on (1 h lead), breach at 4 h
     for minutes in (60, 170, 185, 190, 245, 250, 300):
-        sweep(desk.db, now=T0 + timedelta(minutes=minutes))
+        sweep(desk.db, followups=desk.followups, now=T0 + timedelta(minutes=minutes))
     assert sla_events(desk, number) == [("first_response", "warning"), ("first_response", "breached")]
     detail = desk.ticket(number)
     assert [e.new for e in detail.events if e.kind == "escalated"] == ["management → lena"]
@@ -66,11 +66,11 @@ def test_warning_then_breach_then_escalation_once_each(desk: Store) -> None:
 
 def test_time_rule_fires_once_per_stale_period(desk: Store) -> None:
     number = desk.create_ticket(NewTicket(subject="Printer", priority="P3"), now=T0)
-    sweep(desk.db, now=T0 + H)
+    sweep(desk.db, followups=desk.followups, now=T0 + H)
     assert "needs-owner" not in desk.ticket(number).row.tags
-    report = sweep(desk.db, now=T0 + 3 * H)
+    report = sweep(desk.db, followups=desk.followups, now=T0 + 3 * H)
     assert report.automations == 1 and "needs-owner" in desk.ticket(number).row.tags
-    assert sweep(desk.db, now=T0 + 4 * H).automations == 0
+    assert sweep(desk.db, followups=desk.followups, now=T0 + 4 * H).automations == 0
 
 
 def test_auto_close_resolved_and_pending(desk: Store) -> None:
@@ -78,17 +78,17 @@ def test_auto_close_resolved_and_pending(desk: Store) -> None:
     desk.update_tickets([resolved], TicketChanges(status="resolved", note="fixed"), now=T0 + H)
     waiting = desk.create_ticket(NewTicket(subject="need info", priority="P3", customer="bo@example.com"), now=T0)
     desk.update_tickets([waiting], TicketChanges(status="pending"), now=T0 + H)
-    sweep(desk.db, now=T0 + 2 * 24 * H)
+    sweep(desk.db, followups=desk.followups, now=T0 + 2 * 24 * H)
     assert desk.ticket(resolved).row.status == "resolved"
-    report = sweep(desk.db, now=T0 + 4 * 24 * H)
+    report = sweep(desk.db, followups=desk.followups, now=T0 + 4 * 24 * H)
     assert desk.ticket(resolved).row.status == "closed" and report.closed == 1
     assert desk.ticket(waiting).row.status == "pending"
-    sweep(desk.db, now=T0 + 6 * 24 * H)
+    sweep(desk.db, followups=desk.followups, now=T0 + 6 * 24 * H)
     closed = desk.ticket(waiting)
     assert closed.row.status == "closed"
     notice = [c.body for c in closed.comments if c.kind == "public"]
     assert len(notice) == 1 and "we have not heard back from you" in notice[0]
-    assert sweep(desk.db, now=T0 + 7 * 24 * H).closed == 0
+    assert sweep(desk.db, followups=desk.followups, now=T0 + 7 * 24 * H).closed == 0
 
 
 def test_a_customer_answer_keeps_a_pending_ticket_open(desk: Store) -> None:
@@ -100,7 +100,7 @@ def test_a_customer_answer_keeps_a_pending_ticket_open(desk: Store) -> None:
         from ticketdesk.models import Ticket
 
         session.execute(update(Ticket).where(Ticket.number == waiting).values(last_customer_reply_at=T0 + 2 * H))  # type: ignore[arg-type]
-    sweep(desk.db, now=T0 + 6 * 24 * H)
+    sweep(desk.db, followups=desk.followups, now=T0 + 6 * 24 * H)
     assert desk.ticket(waiting).row.status == "pending"
 
 
@@ -112,7 +112,7 @@ def test_two_sweeps_at_once_act_once(desk: Store) -> None:
 
     def run() -> None:
         barrier.wait()
-        reports.append(sweep(desk.db, now=at))
+        reports.append(sweep(desk.db, followups=desk.followups, now=at))
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for t in threads:

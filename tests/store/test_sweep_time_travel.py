@@ -52,7 +52,6 @@ from ticketdesk.rules.calendar import BusinessCalendar, is_business_time, is_wor
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import NewTicket, Store, TicketChanges, settings
 from ticketdesk.store import tickets as ticket_ops
-from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.sweep import SweepReport, sweep
 from ticketdesk.store.tickets import acting_agent
 
@@ -190,7 +189,7 @@ def act(store: Store, number: str, action: str, arg: Any, at: datetime) -> None:
                 body="Looking into it.",
                 internal=False,
                 now=at,
-                followups=FOLLOWUPS,
+                followups=store.followups,
             )
         return
     changes = {
@@ -423,12 +422,12 @@ def test_a_fortnight_of_sweeps_acts_once_each_at_the_right_business_time(desk: S
                 numbers[index] = desk.create_ticket(plans[index].new, now=at)
             else:
                 act(desk, numbers[index], action, arg, at)
-        report = sweep(desk.db, now=tick)
+        report = sweep(desk.db, followups=desk.followups, now=tick)
         for name in ("warnings", "breaches", "escalations", "automations", "closed", "skipped"):
             setattr(totals, name, getattr(totals, name) + getattr(report, name))
         acted += _did(report) > 0
         if _did(report) and acted % 8 == 1:  # every 8th tick that did something, swept again: nothing more
-            again = sweep(desk.db, now=tick)
+            again = sweep(desk.db, followups=desk.followups, now=tick)
             assert _did(again) == 0, f"tick {tick} swept twice acted again: {again.as_dict()}"
             swept_twice += 1
     assert j == len(todo) and swept_twice >= 40, swept_twice
@@ -508,12 +507,12 @@ def test_a_breached_clock_does_not_breach_again_when_its_due_time_moves(desk: St
     paused = desk.create_ticket(NewTicket(subject="paused after its breach", priority="P1", team="ops"), now=t0)
     lowered = desk.create_ticket(NewTicket(subject="lowered after its breach", priority="P0", team="ops"), now=t0)
     for tick in TICKS[: 5 * 4]:  # 5 h: the P0's 1 h and the P1's 4 h first response missed
-        sweep(desk.db, now=tick)
+        sweep(desk.db, followups=desk.followups, now=tick)
     desk.update_tickets([paused], TicketChanges(status="pending"), now=t0 + timedelta(hours=5))
     desk.update_tickets([paused], TicketChanges(status="open"), now=t0 + timedelta(hours=20))
     desk.update_tickets([lowered], TicketChanges(priority="P3"), now=t0 + timedelta(hours=5))  # due in 24 h now
     for tick in TICKS[5 * 4 : 40 * 4]:
-        sweep(desk.db, now=tick)
+        sweep(desk.db, followups=desk.followups, now=tick)
     first_response = [(kind, at) for kind, clock, at in _sweep_actions(desk, paused) if clock == "first_response"]
     assert first_response == [
         ("warning", START + timedelta(hours=3, minutes=15)),
@@ -538,12 +537,12 @@ def test_one_escalation_when_a_breach_and_a_quiet_period_end_on_the_same_tick(de
     with desk.db.write() as session:
         actor = acting_agent(session, ADMIN)
         ticket_ops.add_comment(
-            session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK, followups=FOLLOWUPS
+            session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK, followups=desk.followups
         )
     desk.update_tickets([number], TicketChanges(status="pending"), now=t0 + timedelta(hours=1))
     desk.update_tickets([number], TicketChanges(status="open"), now=t0 + timedelta(hours=7, minutes=5))
     for tick in TICKS[: 80 * 4]:
-        sweep(desk.db, now=tick)
+        sweep(desk.db, followups=desk.followups, now=tick)
     tick = START + timedelta(hours=78, minutes=15)
     assert desk.ticket(number).row.resolution_due == tick - timedelta(minutes=9)
     assert [(kind, at) for kind, _, at in _sweep_actions(desk, number) if kind != "warning"] == [

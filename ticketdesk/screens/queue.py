@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
+from ticketdesk.rules.views import BUILTIN_VIEWS
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.outage_line import OutageLine
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from ticketdesk.store import Store, StoreError
     from ticketdesk.store.readmodels import UpdateResult
 
-BUILTIN_VIEWS: list[tuple[str, str]] = [
-    ("My open", "assignee:me status:new,open,in_progress,pending,on_hold"),
-    ("Unassigned", "assignee:none status:new,open,in_progress,pending,on_hold"),
-    ("Breaching today", "sla:breached,warning status:new,open,in_progress,pending,on_hold"),
-    ("Waiting on customer", "status:pending"),
-    ("All open", "status:new,open,in_progress,pending,on_hold"),
-]
 SORTS = ["priority", "updated", "created", "number"]
 
 

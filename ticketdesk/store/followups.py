@@ -2,7 +2,8 @@
 automations fire, and a public reply's mail is queued, in the change's own transaction.
 
 The operations that change tickets take it as an argument, so store/tickets.py needs
-neither store/automation.py nor store/outbox.py, and those two may use it freely.
+neither store/automation.py nor store/outbox.py, and those two may use it freely. The Store
+makes one with the desk's mail domain (from the settings its caller read).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from ticketdesk.store import automation, outbox
 
 
 class AutomationsAndMail:
+    def __init__(self, *, mail_domain: str = outbox.FALLBACK_DOMAIN) -> None:
+        #: the domain of the desk's address, for the Message-IDs of the replies queued
+        self.mail_domain = mail_domain
+
     def changed(self, session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int) -> None:
         automation.fire(session, ticket_ids, trigger, now, followups=self, depth=depth)
 
     def public_reply(self, session: Session, ticket: Ticket, comment: Comment, now: datetime) -> None:
-        outbox.queue_reply(session, ticket, comment, now)
-
-
-#: the follow-ups every caller outside the tests uses
-FOLLOWUPS = AutomationsAndMail()
+        outbox.queue_reply(session, ticket, comment, now, domain=self.mail_domain)

@@ -41,8 +41,8 @@ from ticketdesk.rules.masking import mask_email
 from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
-from ticketdesk.store.followups import FOLLOWUPS
 from ticketdesk.store.tickets import (
+    Followups,
     NewTicket,
     _add_link,
     _Change,
@@ -87,7 +87,7 @@ class AttachmentPolicy:
 
 
 def ingest(
-    session: Session, *, mail: InboundMail, policy: AttachmentPolicy, now: datetime | None = None
+    session: Session, *, mail: InboundMail, policy: AttachmentPolicy, followups: Followups, now: datetime | None = None
 ) -> IngestResult:
     now = now or utcnow()
     if (seen := message_ticket(session, mail.message_id)) is not None:
@@ -104,7 +104,7 @@ def ingest(
     sender, sender_problem = _sender_address(mail)
     if ticket is not None and ticket.status == Status.CLOSED.value:
         closed = ticket
-        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now)
+        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now, followups=followups)
         ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=closed, kind=LinkKind.RELATED, now=now)
         _save_tickets(session, [closed, ticket])
         _write_events(session, _event_rows(ticket, actor, now, [ours]) + _event_rows(closed, actor, now, [theirs]))
@@ -121,11 +121,13 @@ def ingest(
         outcome = Outcome.THREADED
     elif ticket is not None:
         customer = find_or_create_customer(session, _customer_spec(mail, sender))
-        comment = _customer_reply(session, actor=actor, ticket=ticket, customer=customer, mail=mail, now=now)
+        comment = _customer_reply(
+            session, actor=actor, ticket=ticket, customer=customer, mail=mail, now=now, followups=followups
+        )
         comment_id = comment.id
         outcome = Outcome.THREADED
     else:
-        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now)
+        ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now, followups=followups)
         comment_id = None
         outcome = Outcome.CREATED
     _write_events(session, _event_rows(ticket, actor, now, _mail_notes(mail, sender_problem, outcome)))
@@ -250,7 +252,9 @@ def _body(mail: InboundMail) -> str:
     return body.replace("\x00", "")
 
 
-def _new_ticket(session: Session, *, actor: Agent, mail: InboundMail, sender: str | None, now: datetime) -> Ticket:
+def _new_ticket(
+    session: Session, *, actor: Agent, mail: InboundMail, sender: str | None, now: datetime, followups: Followups
+) -> Ticket:
     customer = None
     if sender is None:  # never matched to an existing customer by name: a name is nobody's identity
         customer = Customer(name=_sender_name(mail) or "unknown sender", email=None)
@@ -262,11 +266,18 @@ def _new_ticket(session: Session, *, actor: Agent, mail: InboundMail, sender: st
         channel=Channel.EMAIL.value,
         customer=_customer_spec(mail, sender) if sender else None,
     )
-    return create_ticket(session, actor=actor, new=new, now=now, customer=customer, followups=FOLLOWUPS)
+    return create_ticket(session, actor=actor, new=new, now=now, customer=customer, followups=followups)
 
 
 def _customer_reply(
-    session: Session, *, actor: Agent, ticket: Ticket, customer: Customer, mail: InboundMail, now: datetime
+    session: Session,
+    *,
+    actor: Agent,
+    ticket: Ticket,
+    customer: Customer,
+    mail: InboundMail,
+    now: datetime,
+    followups: Followups,
 ) -> Comment:
     """The customer's mail as a public comment; a pending ticket goes back to open and a
     resolved one is reopened. The ticket's version moves once."""
@@ -299,7 +310,7 @@ def _customer_reply(
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
-    FOLLOWUPS.changed(session, [ticket.id], "updated", now, depth=0)  # type: ignore[list-item]
+    followups.changed(session, [ticket.id], "updated", now, depth=0)  # type: ignore[list-item]
     return comment
 
 

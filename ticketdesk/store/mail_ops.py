@@ -13,6 +13,7 @@ from ticketdesk.store.errors import InvalidInput
 from ticketdesk.store.mail_in import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome
 
 if TYPE_CHECKING:
+    from ticketdesk.store.followups import AutomationsAndMail
     from ticketdesk.store.transactions import Transactions
 
 
@@ -21,6 +22,7 @@ class MailOps:
 
     #: the facade's transactions (store/transactions.py), one per operation
     tx: Transactions
+    followups: AutomationsAndMail
 
     def ingest_mail(
         self, mail: InboundMail, *, policy: AttachmentPolicy | None = None, now: datetime | None = None
@@ -30,7 +32,10 @@ class MailOps:
         changes are made by the `system` agent."""
         policy = policy or AttachmentPolicy()
         try:
-            return self.tx.write("ingest_mail", lambda s, _: mail_in.ingest(s, mail=mail, policy=policy, now=now))
+            return self.tx.write(
+                "ingest_mail",
+                lambda s, _: mail_in.ingest(s, mail=mail, policy=policy, now=now, followups=self.followups),
+            )
         except InvalidInput:
             # Two gateways took the same message at once: the unique Message-ID refused
             # the second. Recognise that; anything else is a real error.

@@ -4,7 +4,8 @@ A public reply written by an agent (the CLI, the TUI, a template, an automation)
 through `tickets.stage_comment`, which calls `queue_reply`. Once the comment has its id
 (the operation's flush), the outbox row and the outgoing `mail_message` row are inserted
 in the same transaction, so the reply and its mail are written together or not at all,
-and the ticket's version is bumped once, by the operation itself.
+and the ticket's version is bumped once, by the operation itself. The Message-ID's domain
+comes with the reply (the store's settings, through store/followups.py).
 
 Senders (channels/smtp_send.py) `claim` due rows in one transaction: the ids of the due
 rows are selected, then an UPDATE (still requiring each row to be due) marks them
@@ -50,31 +51,7 @@ CHUNK = 500
 _PENDING = "ticketdesk.outbox.pending"
 
 
-# --- the Message-ID domain ---------------------------------------------------------------
-
-_domain_cache: tuple[Any, str] | None = None
-
-
-def message_domain() -> str:
-    """The domain of `[mail] from_address`, for Message-IDs. The config file is read again
-    only when it changed (its mtime), not on every write; unusable config: a reserved name."""
-    global _domain_cache
-    from ticketdesk import config
-
-    path = config.config_path()
-    try:
-        stamp: Any = (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        stamp = (str(path), None)
-    cached = _domain_cache
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    try:
-        domain = config.load_settings(path).mail.domain
-    except config.ConfigError:
-        domain = FALLBACK_DOMAIN
-    _domain_cache = (stamp, domain)
-    return domain
+# --- the Message-ID ---------------------------------------------------------------------
 
 
 def new_message_id(number: str, domain: str) -> str:
@@ -107,9 +84,11 @@ class _Pending:
     subject: str
     customer_id: int
     now: datetime
+    #: of the desk's address, for the Message-ID
+    domain: str
 
 
-def queue_reply(session: Session, ticket: Ticket, comment: Any, now: datetime) -> None:
+def queue_reply(session: Session, ticket: Ticket, comment: Any, now: datetime, *, domain: str) -> None:
     """Queue the mail of a public reply by an agent; written when the comment is flushed
     (it needs the comment's id), in the same transaction. Nothing for internal notes, a
     customer's own comment, or a ticket without a customer (one without an email address
@@ -120,7 +99,7 @@ def queue_reply(session: Session, ticket: Ticket, comment: Any, now: datetime) -
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_flush_postexec", _write_pending)
-    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now))  # type: ignore[arg-type]
+    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now, domain))  # type: ignore[arg-type]
 
 
 def _write_pending(session: Session, _flush_context: Any) -> None:
@@ -147,7 +126,6 @@ def _insert_mail(conn: Any, items: list[_Pending]) -> None:
     )
     for ticket_id, message_id, direction, subject in rows:
         threads[ticket_id].append((message_id, direction, subject))
-    domain = message_domain()
     outbox: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     for p in items:
@@ -158,7 +136,7 @@ def _insert_mail(conn: Any, items: list[_Pending]) -> None:
         refs = [mid for mid, _, _ in thread]
         if len(refs) > MAX_REFERENCES:
             refs = refs[:1] + refs[-(MAX_REFERENCES - 1) :]
-        message_id = new_message_id(p.number, domain)
+        message_id = new_message_id(p.number, p.domain)
         subject = reply_subject(original, p.number)
         outbox.append(
             {

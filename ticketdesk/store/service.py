@@ -16,10 +16,12 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.masking import Masking
+from ticketdesk.rules.policy_documents import tidy_rules, tidy_sla
 from ticketdesk.rules.query import Sort, TicketFilter
 from ticketdesk.store import (
     audit,
     demo,
+    outbox,
     personal_data,
     queries,
     roles,
@@ -31,8 +33,8 @@ from ticketdesk.store import (
 )
 from ticketdesk.store.demo import DemoSummary
 from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
-from ticketdesk.store.errors import InvalidInput, StoreError
-from ticketdesk.store.followups import FOLLOWUPS
+from ticketdesk.store.errors import StoreError
+from ticketdesk.store.followups import AutomationsAndMail
 from ticketdesk.store.import_ops import ImportOps
 from ticketdesk.store.kb_ops import KbOps
 from ticketdesk.store.mail_ops import MailOps
@@ -50,6 +52,7 @@ from ticketdesk.store.readmodels import (
 )
 from ticketdesk.store.reports_ops import ReportsOps
 from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.settings import DocumentChange
 from ticketdesk.store.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets import NewTicket, TicketChanges
 from ticketdesk.store.transactions import Transactions, translated
@@ -58,17 +61,38 @@ R = TypeVar("R")
 
 
 class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, ImportOps):
-    def __init__(self, db: Database, *, login: str, masked_fields: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        login: str,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> None:
+        """The settings it needs come from the caller, which read the config file (config.py);
+        the store never opens it."""
         self.db = db
         self.login = login
+        #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
+        self.masked_fields = tuple(masked_fields)
+        #: the domain of the desk's address (config `[mail] from_address`), for the Message-IDs of replies
+        self.mail_domain = mail_domain
+        #: what follows a ticket change in its transaction: automations, a public reply's mail
+        self.followups = AutomationsAndMail(mail_domain=mail_domain)
         #: every operation's transaction, refusals audited under its name
         self.tx = Transactions(db, login)
-        #: extra personal-data fields to mask (config `[masking] fields`); None: read the config
-        self.masked_fields = None if masked_fields is None else tuple(masked_fields)
 
     @classmethod
-    def open(cls, url: str, *, login: str, check: bool = True) -> Store:
-        store = cls(Database(url), login=login)
+    def open(
+        cls,
+        url: str,
+        *,
+        login: str,
+        check: bool = True,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> Store:
+        store = cls(Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain)
         if check:
             check_schema(store.db)
         return store
@@ -103,13 +127,6 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # --- helpers ---------------------------------------------------------------------
 
     def _masking_for(self, actor: Agent) -> Masking:
-        if self.masked_fields is None:
-            from ticketdesk import config
-
-            try:
-                self.masked_fields = config.load_settings().masking_fields
-            except config.ConfigError as exc:
-                raise InvalidInput(str(exc)) from None
         return Masking.for_role(actor.role, self.masked_fields)
 
     def actor_id(self, session: Session) -> int:
@@ -120,7 +137,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     def create_ticket(self, new: NewTicket, *, now: datetime | None = None) -> str:
         return self.tx.write(
             "create_ticket",
-            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=FOLLOWUPS).number,
+            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
         )
 
     def update_tickets(
@@ -145,7 +162,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 expected_versions=expected_versions,
                 skip_conflicts=skip_conflicts,
                 now=now,
-                followups=FOLLOWUPS,
+                followups=self.followups,
             )
 
         return self.tx.write("update_tickets", run)
@@ -161,7 +178,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                     body=body,
                     internal=internal,
                     expected_version=expected_version,
-                    followups=FOLLOWUPS,
+                    followups=self.followups,
                 ).id
             ),
         )
@@ -189,7 +206,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return self.tx.write(
             "escalate",
             lambda s, a: escalate(
-                s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow(), followups=FOLLOWUPS
+                s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow(), followups=self.followups
             ),
         )
 
@@ -249,7 +266,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         # only a known, active agent that may write runs it (auditors may not)
         self.tx.read("sweep", lambda s, a: roles.require_writer(a))
         with translated():
-            return sweep(self.db, now=now)
+            return sweep(self.db, now=now, followups=self.followups)
 
     # --- reads ---------------------------------------------------------------------
 
@@ -385,7 +402,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
                 skip_conflicts=skip_conflicts,
                 internal=internal,
                 now=now,
-                followups=FOLLOWUPS,
+                followups=self.followups,
             )
 
         return self.tx.write("apply_template", run)
@@ -410,12 +427,13 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # automations, team assignment, sweep: rules/automation.py). Everyone may read them;
     # admins replace them whole (audited), after validation against the rules and the
     # database (store/service_rules.py). Pass the version you read as `expected_version`
-    # and a concurrent change is a Conflict instead of a lost update.
+    # and a concurrent change is a Conflict instead of a lost update; or change one entry
+    # with `edit_*_document`, which reads, edits and writes in one transaction.
 
     def sla_document(self) -> tuple[dict[str, Any], int]:
         """The stored SLA document (in reading order) and its version; ({}, 0) if none."""
         return self.tx.read(
-            "sla_document", lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), service_rules.tidy_sla)
+            "sla_document", lambda s, _: _tidied(settings.read_document(s, service_rules.SLA), tidy_sla)
         )
 
     def set_sla_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
@@ -425,11 +443,17 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             lambda s, a: service_rules.write_sla(s, actor=a, document=doc, expected_version=expected_version),
         )
 
+    def edit_sla_document(self, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+        """Change the SLA document with `edit`, a pure function from the document (in
+        reading order) to the new one, in one write transaction; returns the document before
+        and after, and its new version."""
+        return self.tx.write("edit_sla_document", lambda s, a: service_rules.edit_sla(s, actor=a, edit=edit))
+
     def rules_document(self) -> tuple[dict[str, Any], int]:
         """The stored rules document (in reading order) and its version; ({}, 0) if none."""
         return self.tx.read(
             "rules_document",
-            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), service_rules.tidy_rules),
+            lambda s, _: _tidied(settings.read_document(s, service_rules.RULES), tidy_rules),
         )
 
     def set_rules_document(self, doc: dict[str, Any], *, expected_version: int | None = None) -> int:
@@ -438,6 +462,10 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             "set_rules_document",
             lambda s, a: service_rules.write_rules(s, actor=a, document=doc, expected_version=expected_version),
         )
+
+    def edit_rules_document(self, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+        """Change the rules document with `edit`, as `edit_sla_document`."""
+        return self.tx.write("edit_rules_document", lambda s, a: service_rules.edit_rules(s, actor=a, edit=edit))
 
     # --- backup and copy (store/backup.py, store/copy.py) -----------------------------------
     # Admins only: a backup or a copy holds every customer's personal data. Both are audited

@@ -5,10 +5,10 @@
   and store it (settings.write_document: leads and admins only, optimistic version check).
   Every error names the entry, e.g. `rules: unknown team 'x' in routing[0] 'Printers'.team
   (known: ops, support)`.
-- `tidy_sla` / `tidy_rules`: a document with its keys in reading order (name first, ...),
-  as stored documents come back sorted alphabetically.
+- Reading order, TOML and the rendering of both documents are pure: rules/policy_documents.py.
 - The edits the CLI (and later the TUI) make to one entry: plain functions from a document
-  to a new one; the result is validated when written.
+  to a new one, applied by `edit_sla` / `edit_rules` in one transaction (settings.edit_document);
+  the result is validated when written.
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from sqlmodel import Session
 from ticketdesk.models import Agent, Priority, ReplyTemplate, Team, TicketType
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules.automation import ASSIGN_TO_STRATEGIES, RulesDocument, parse_rules_document
+from ticketdesk.rules.policy_documents import default_sla_document, tidy_rules, tidy_sla
 from ticketdesk.rules.routing import name_key
-from ticketdesk.rules.sla_policy import DEFAULT_TARGETS, DEFAULT_VIP, SlaPolicy
+from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.rules.templates import template_key
 from ticketdesk.store import settings
 from ticketdesk.store.errors import InvalidInput, NotFound
+from ticketdesk.store.settings import DocumentChange
 
 SLA = "sla"
 RULES = "rules"
@@ -65,6 +67,22 @@ def write_rules(
     return settings.write_document(
         session, RULES, json_ready(document), actor=actor, parse=parse, expected_version=expected_version
     )
+
+
+def edit_sla(session: Session, *, actor: Agent, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+    """Apply `edit` to the SLA document and write the result, in this one transaction."""
+    return settings.edit_document(
+        session, SLA, edit, actor=actor, tidy=tidy_sla,
+        write=lambda doc, version: write_sla(session, actor=actor, document=doc, expected_version=version),
+    )  # fmt: skip
+
+
+def edit_rules(session: Session, *, actor: Agent, edit: Callable[[dict[str, Any]], dict[str, Any]]) -> DocumentChange:
+    """Apply `edit` to the rules document and write the result, in this one transaction."""
+    return settings.edit_document(
+        session, RULES, edit, actor=actor, tidy=tidy_rules,
+        write=lambda doc, version: write_rules(session, actor=actor, document=doc, expected_version=version),
+    )  # fmt: skip
 
 
 def json_ready(value: Any) -> Any:
@@ -187,82 +205,6 @@ def check_rules_references(session: Session, rules: RulesDocument, document: Map
     sweep = document.get("sweep")
     if isinstance(sweep, Mapping) and "pending_close_template" in sweep and rules.sweep.pending_close_template:
         known.template(rules.sweep.pending_close_template, "sweep.pending_close_template")
-
-
-# --- reading order ---------------------------------------------------------------------
-
-_SLA_ORDER = ("warning", "default_calendar", "always_24x7", "calendars", "targets", "vip", "teams")
-_CALENDAR_ORDER = (
-    "timezone", "weekdays", "hours", "country", "subdivision", "closed_days", "extra_working_days", "always_open",
-)  # fmt: skip
-_CLOCK_ORDER = ("first_response", "resolution")
-_ROUTING_ORDER = (
-    "name", "types", "categories", "channels", "organisations", "keywords", "team", "support_level", "skills",
-)  # fmt: skip
-_AUTOMATION_ORDER = ("name", "trigger", "active", "conditions", "actions")
-
-
-def _ordered(data: Any, order: Iterable[str]) -> Any:
-    if not isinstance(data, Mapping):
-        return data
-    first = [k for k in order if k in data]
-    return {k: data[k] for k in [*first, *sorted(k for k in data if k not in first)]}
-
-
-def _per_priority(data: Any) -> Any:
-    if not isinstance(data, Mapping):
-        return data
-    return {p: _ordered(clocks, _CLOCK_ORDER) for p, clocks in _ordered(data, [p.value for p in Priority]).items()}
-
-
-def tidy_sla(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The SLA document in reading order (top-level settings, calendars, targets, teams)."""
-    out = dict(_ordered(doc, _SLA_ORDER))
-    if isinstance(out.get("calendars"), Mapping):
-        out["calendars"] = {name: _ordered(cal, _CALENDAR_ORDER) for name, cal in out["calendars"].items()}
-    for key in ("targets", "vip"):
-        if key in out:
-            out[key] = _per_priority(out[key])
-    if isinstance(out.get("teams"), Mapping):
-        teams: dict[str, Any] = {}
-        for key, table in out["teams"].items():
-            table = _ordered(table, ("calendar", "targets", "vip"))
-            if isinstance(table, dict):
-                table = {k: _per_priority(v) if k in ("targets", "vip") else v for k, v in table.items()}
-            teams[key] = table
-        out["teams"] = teams
-    return out
-
-
-def tidy_rules(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The rules document in reading order (teams, routing, automation, sweep; names first)."""
-    out = dict(_ordered(doc, ("teams", "routing", "automation", "sweep")))
-    if isinstance(out.get("routing"), list):
-        out["routing"] = [_ordered(r, _ROUTING_ORDER) for r in out["routing"]]
-    if isinstance(out.get("automation"), list):
-        rules = []
-        for rule in out["automation"]:
-            rule = _ordered(rule, _AUTOMATION_ORDER)
-            if isinstance(rule, dict):
-                for key, order in (("conditions", ("field", "op", "value")), ("actions", ("action",))):
-                    if isinstance(rule.get(key), list):
-                        rule[key] = [_ordered(item, order) for item in rule[key]]
-            rules.append(rule)
-        out["automation"] = rules
-    return out
-
-
-def default_sla_document() -> dict[str, Any]:
-    """The policy in force when none is stored (SPEC §3), as a document."""
-    return {
-        "warning": "1h",
-        "always_24x7": ["P0"],
-        "targets": {
-            p.value: {"first_response": t.first_response.text, "resolution": t.resolution.text}
-            for p, t in DEFAULT_TARGETS.items()
-        },
-        "vip": {p.value: {c: t.text for c, t in clocks.items()} for p, clocks in DEFAULT_VIP.items()},
-    }
 
 
 # --- edits of one entry ------------------------------------------------------------------

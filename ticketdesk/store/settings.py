@@ -8,8 +8,10 @@ change them, and every change is in the audit log (same transaction).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -29,11 +31,26 @@ MANAGERS = frozenset({Role.ADMIN})
 setting = Setting.__table__  # type: ignore[attr-defined]
 
 
-def read_document(session: Session, key: str) -> tuple[dict[str, Any], int]:
-    """The document under `key` and its version (an empty document, version 0, if unset)."""
+@dataclass(frozen=True)
+class DocumentChange:
+    """A settings document before and after an edit (both in reading order), and the
+    version the change was written as."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    version: int
+
+
+def read_document(session: Session, key: str, *, lock: bool = False) -> tuple[dict[str, Any], int]:
+    """The document under `key` and its version (an empty document, version 0, if unset).
+
+    With `lock`, read afresh and hold the row until the transaction ends (PostgreSQL: FOR
+    UPDATE; SQLite's write transaction holds the whole database already), so that a
+    concurrent editor waits for this change and then edits the result."""
     cache = session.info.setdefault("settings", {})
-    if key not in cache:
-        row = session.execute(select(setting.c.value, setting.c.version).where(setting.c.key == key)).first()
+    if key not in cache or lock:
+        query = select(setting.c.value, setting.c.version).where(setting.c.key == key)
+        row = session.execute(query.with_for_update() if lock else query).first()
         cache[key] = (json.loads(row.value), row.version) if row else ({}, 0)
     document, version = cache[key]
     return json.loads(json.dumps(document)), version  # a copy: callers may edit theirs
@@ -47,6 +64,31 @@ def parsed(session: Session, key: str, parse: Callable[[dict[str, Any]], P]) -> 
     return cache[key]
 
 
+def require_manager(actor: Agent, key: str) -> None:
+    if Role(actor.role) not in MANAGERS:
+        raise Forbidden(f"only an admin may change the {key} settings ({actor.login} is {actor.role})")
+
+
+def edit_document(
+    session: Session,
+    key: str,
+    edit: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    actor: Agent,
+    tidy: Callable[[dict[str, Any]], dict[str, Any]],
+    write: Callable[[dict[str, Any], int], int],
+) -> DocumentChange:
+    """Change a document in the caller's one transaction: read it (row locked), `edit` it
+    (a pure function from a document in reading order to a new one), then `write` it
+    (validated, based on the version read). Nothing is read in one transaction and written
+    in another, so a concurrent change is never lost, and it is never a conflict either."""
+    require_manager(actor, key)
+    before, version = read_document(session, key, lock=True)
+    before = tidy(before)
+    after = edit(copy.deepcopy(before))
+    return DocumentChange(before=before, after=after, version=write(after, version))
+
+
 def write_document(
     session: Session,
     key: str,
@@ -58,8 +100,7 @@ def write_document(
     now: datetime | None = None,
 ) -> int:
     """Validate and store a whole document; returns its new version."""
-    if Role(actor.role) not in MANAGERS:
-        raise Forbidden(f"only an admin may change the {key} settings ({actor.login} is {actor.role})")
+    require_manager(actor, key)
     try:
         parse(document)
     except ValueError as exc:

@@ -28,7 +28,7 @@ from ticketdesk.rules.sla_policy import pauses
 from ticketdesk.store import automation, routing, sla
 from ticketdesk.store.engine import Database
 from ticketdesk.store.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ticketdesk.store.followups import FOLLOWUPS
+from ticketdesk.store.tickets import Followups
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
@@ -68,7 +68,10 @@ class _Job:
     rule: Any = None
 
 
-def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
+def sweep(db: Database, *, followups: Followups, now: datetime | None = None) -> SweepReport:
+    """One run of the time-driven work; `followups` run after each change it makes (the
+    automations it triggers, the mail of the replies it queues: a time automation's
+    template, the pending-close reply)."""
     now = now or utcnow()
     report = SweepReport()
     with db.read() as session:
@@ -94,7 +97,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
                 if not automation.claim(session, _rule(job), job.ticket_id, job.occurrence, now):
                     report.skipped += 1  # another sweep got there first
                     continue
-                _act(session, job, now, doc, report)
+                _act(session, job, now, doc, report, followups)
                 version = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
             planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
             ours[job.ticket_id] = (planned_from, version)
@@ -264,7 +267,7 @@ def _resolved_to_close(session: Session, now: datetime, settings: Any, report: S
         yield _Job("close_resolved", r.id, r.number, r.version, f"resolved@{r.resolved_at.isoformat()}")
 
 
-def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport) -> None:
+def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport, followups: Followups) -> None:
     from ticketdesk.store import templates
     from ticketdesk.store.tickets import TicketChanges, update_tickets
 
@@ -280,16 +283,16 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
         _check_version(session, job)
         try:
             automation.escalate(session, actor=system, number=job.number, kind="management", reason=job.detail,
-                                now=now, cause=f"sweep: {job.detail}", followups=FOLLOWUPS)  # fmt: skip
+                                now=now, cause=f"sweep: {job.detail}", followups=followups)  # fmt: skip
         except InvalidInput:  # no team lead: up a support level instead
             automation.escalate(session, actor=system, number=job.number, kind="technical", reason=job.detail,
-                                now=now, cause=f"sweep: {job.detail}", followups=FOLLOWUPS)  # fmt: skip
+                                now=now, cause=f"sweep: {job.detail}", followups=followups)  # fmt: skip
         report.escalations += 1
     elif job.kind == "close_resolved":
         days = doc.sweep.close_resolved_after_days
         update_tickets(session, actor=system, numbers=[job.number], expected_versions=expected, now=now,
                        changes=TicketChanges(status="closed"), cause=f"sweep: resolved for {days} days",
-                       followups=FOLLOWUPS)  # fmt: skip
+                       followups=followups)  # fmt: skip
         report.closed += 1
     elif job.kind == "close_pending":
         days = doc.sweep.close_pending_after_days
@@ -297,16 +300,16 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
         template = doc.sweep.pending_close_template
         if template:
             templates.apply_template(session, actor=system, numbers=[job.number], name=template,
-                                     expected_versions=expected, now=now, followups=FOLLOWUPS)  # fmt: skip
+                                     expected_versions=expected, now=now, followups=followups)  # fmt: skip
         status = session.execute(select(Ticket.status).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
         if status != Status.CLOSED.value:
             closing = TicketChanges(status="closed", note=note)
             update_tickets(session, actor=system, numbers=[job.number], now=now, changes=closing,
-                           cause=f"sweep: {note.lower()}", followups=FOLLOWUPS)  # fmt: skip
+                           cause=f"sweep: {note.lower()}", followups=followups)  # fmt: skip
         report.closed += 1
     elif job.kind == "automation":
         _check_version(session, job)
-        automation.run_actions(session, job.rule, job.number, now, followups=FOLLOWUPS, depth=0)
+        automation.run_actions(session, job.rule, job.number, now, followups=followups, depth=0)
         report.automations += 1
 
 

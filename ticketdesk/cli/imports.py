@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, handled, open_store
+from ticketdesk.cli.common import echo, handled, open_store
 from ticketdesk.rules.text import one_line
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 #: Errors (and warnings) printed before "… and N more".
 SHOWN_ERRORS = 20
@@ -155,7 +158,7 @@ def register(app: typer.Typer) -> None:
                 _run(store, records, source=source or fmt.value, dry_run=dry_run, strict=strict)
 
 
-def _run(store: Any, records: _FileRecords, *, source: str, dry_run: bool, strict: bool) -> None:
+def _run(store: Store, records: _FileRecords, *, source: str, dry_run: bool, strict: bool) -> None:
     from ticketdesk.store.importer import ImportRejected
 
     try:

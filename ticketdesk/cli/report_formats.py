@@ -288,7 +288,7 @@ def write_export_csv(columns: Iterable[str], rows: Iterable[dict[str, Any]], out
 
 def write_export_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """One JSON object a line; the text exact, every control character escaped (C1 too)."""
-    from ticketdesk.commands.output import json_text
+    from ticketdesk.cli.output import json_text
 
     n = 0
     for row in rows:

@@ -13,8 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
-from ticketdesk.commands.output import dump_json
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, run_settings
 from ticketdesk.rules.text import one_line
 
 
@@ -55,15 +54,11 @@ def send_cmd(
     """
     import time
 
-    from ticketdesk import config
     from ticketdesk.channels.smtp_send import deliver_due
     from ticketdesk.store import DatabaseUnavailable
 
     with handled():
-        try:
-            settings = config.mail_settings()
-        except config.ConfigError as exc:
-            fail(str(exc))
+        settings = run_settings(ctx).mail
         store = open_store(ctx)
         while True:
             started = time.monotonic()
@@ -162,6 +157,7 @@ def retry_cmd(
 
 
 def check_cmd(
+    ctx: typer.Context,
     send_to: Annotated[
         str | None, typer.Option("--send-to", help="Also send a short test message to this address")
     ] = None,
@@ -172,14 +168,10 @@ def check_cmd(
     """Check the [mail] settings: connect to the SMTP server, encrypt and log in as
     configured (optionally send a test message), and log in to an IMAP folder. Nothing in
     the database is read or changed."""
-    from ticketdesk import config
     from ticketdesk.channels.smtp_send import check_connection
 
     with handled():
-        try:
-            settings = config.mail_settings()
-        except config.ConfigError as exc:
-            fail(str(exc))
+        settings = run_settings(ctx).mail
         echo(f"smtp: ok ({check_connection(settings, send_to=send_to)})")
         if imap:
             from ticketdesk.channels.sources import open_source

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ticketdesk.commands.output import dump_json
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store
 from ticketdesk.rules.text import one_line
 
 
@@ -37,8 +37,6 @@ def agent_add_cmd(
     skills: Annotated[str, typer.Option("--skills", help="Comma-separated skills, e.g. vpn,printing")] = "",
 ) -> None:
     """Add an agent (admins only; audited)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         added = open_store(ctx).add_agent(login, role=role, team=team, name=name, email=email, skills=skills)
         echo(f"added {one_line(added.login)} ({added.role}" + (f", team {added.team})" if added.team else ")"))
@@ -51,8 +49,6 @@ def agent_list_cmd(
     active_only: Annotated[bool, typer.Option("--active", help="Only active agents")] = False,
 ) -> None:
     """List agents: login, role, team, name (tab-separated when piped)."""
-    from ticketdesk.cli import echo, handled, is_terminal, open_store
-
     with handled():
         rows = open_store(ctx).list_agents(include_inactive=not active_only)
         if fmt == OutFormat.json:
@@ -91,8 +87,6 @@ def agent_set_role_cmd(
     role: Annotated[str, typer.Argument(help="agent, lead, admin or auditor")],
 ) -> None:
     """Change an agent's role (admins only; audited)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         old, new = open_store(ctx).set_role(login, role)
         echo(
@@ -105,8 +99,6 @@ def agent_set_role_cmd(
 @agent_app.command("deactivate")
 def agent_deactivate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
     """Deactivate an agent: the login can no longer act; its history stays (admins; audited)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         changed = open_store(ctx).deactivate_agent(login)
         echo(f"{one_line(login.strip())} " + ("deactivated" if changed else "was already inactive"))
@@ -115,8 +107,6 @@ def agent_deactivate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argumen
 @agent_app.command("activate")
 def agent_activate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
     """Reactivate a deactivated agent (admins; audited)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         changed = open_store(ctx).activate_agent(login)
         echo(f"{one_line(login.strip())} " + ("activated" if changed else "was already active"))
@@ -145,7 +135,6 @@ def audit_cmd(
     """Read the audit log, newest first (admins and auditors)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ticketdesk.cli import echo, handled, is_terminal, local, open_store
     from ticketdesk.rules.query import parse_date_range
 
     with handled():
@@ -206,8 +195,6 @@ def audit_verify_cmd(
     """Check the audit log's hash chain end to end (admins and auditors): exit 0 and the head
     hash and entry count, or exit 1 naming the first entry that was changed, removed or reordered.
     With --head/--count from an earlier run, also that the log still holds that entry there."""
-    from ticketdesk.cli import echo, fail, handled, open_store
-
     with handled():
         check = open_store(ctx).verify_audit(head=head, count=count)
         if fmt == OutFormat.json:

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, is_terminal, local, open_store
-from ticketdesk.commands.output import dump_json, out
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, out
 from ticketdesk.rules.text import one_line, printable
 
 kb_app = typer.Typer(

@@ -14,13 +14,16 @@ import csv
 import sys
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from ticketdesk.commands.output import dump_json
+from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store
 from ticketdesk.rules.text import one_line, printable
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
 
 #: The columns of a survey CSV (a header line names them; their order is free).
 CSV_COLUMNS = ("number", "speed", "efficiency", "attitude", "effectiveness", "overall", "comment")
@@ -85,8 +88,6 @@ def survey_record_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite the ticket's existing survey")] = False,
 ) -> None:
     """Record the customer's survey of a resolved or closed ticket (one per ticket)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         view = open_store(ctx).record_survey(
             number,
@@ -108,8 +109,6 @@ def survey_import_cmd(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite surveys tickets already have")] = False,
 ) -> None:
     """Import surveys from CSV: all or nothing; a bad line is named with its field."""
-    from ticketdesk.cli import echo, fail, handled, open_store
-
     with handled():
         rows = _read_csv(path, fail)
         numbers = open_store(ctx).import_surveys(rows, replace=replace)
@@ -158,8 +157,6 @@ def survey_show_cmd(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text or json")] = Format.text,
 ) -> None:
     """Show a ticket's survey."""
-    from ticketdesk.cli import echo, handled, local, open_store
-
     with handled():
         view = open_store(ctx).survey(number)
         if fmt == Format.json:
@@ -170,10 +167,8 @@ def survey_show_cmd(
             echo(line)
 
 
-def print_survey(store: Any, number: str) -> None:
+def print_survey(store: Store, number: str) -> None:
     """The ticket's survey as a block under `ticketdesk show` (nothing if it has none)."""
-    from ticketdesk.cli import echo, local
-
     view = store.ticket_survey(number)
     if view is not None:
         echo("\nSurvey")
@@ -214,8 +209,6 @@ def qa_sample_cmd(
     ] = None,
 ) -> None:
     """Pick closed tickets for QA review (weighted to P0/P1 and agents in their first 90 days)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         result = open_store(ctx).qa_sample(_day(start, "--from"), _day(end, "--to"), rate=rate, seed=seed)
         what = "sampled" if result.created else "already sampled (nothing written)"
@@ -232,8 +225,6 @@ def qa_list_cmd(
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="table or json")] = ListFormat.table,
 ) -> None:
     """List QA samples and their reviews, newest batch first."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         views = open_store(ctx).qa_reviews(batch=batch, pending=pending)
         if fmt == ListFormat.json:
@@ -267,8 +258,6 @@ def qa_review_cmd(
     batch: Annotated[str | None, typer.Option("--batch", "-b", help="The batch (default: the newest)")] = None,
 ) -> None:
     """Score a sampled ticket (team leads and admins)."""
-    from ticketdesk.cli import echo, handled, open_store
-
     with handled():
         view = open_store(ctx).qa_review(number, score=score, checklist=check, comment=comment, batch=batch)
         passed = sum(1 for ok in (view.checklist or {}).values() if ok)

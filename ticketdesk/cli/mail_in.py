@@ -10,8 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, local, open_store
-from ticketdesk.commands.output import dump_json, stdout_is_terminal
+from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store, run_settings, stdout_is_terminal
 from ticketdesk.rules.text import one_line
 
 #: sendmail's EX_TEMPFAIL: an MTA piping to us keeps the message and retries later
@@ -61,7 +60,6 @@ def ingest_cmd(
     With --every it keeps polling (a round that finds nothing prints nothing); a database
     or server that is away is reported and tried again at the next round.
     """
-    from ticketdesk import config
     from ticketdesk.store.mail_ops import AttachmentPolicy
 
     chosen = [name for name, value in (("--maildir", maildir), ("--mbox", mbox), ("--imap", imap)) if value]
@@ -74,10 +72,7 @@ def ingest_cmd(
     if move_to and not imap:
         fail("--move-to is for --imap")
     with handled():
-        try:
-            settings = config.mail_settings()
-        except config.ConfigError as exc:
-            fail(str(exc))
+        settings = run_settings(ctx).mail
     policy = AttachmentPolicy(
         folder=Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None,
         max_bytes=settings.max_attachment_bytes,
@@ -169,10 +164,8 @@ def attachment_save_cmd(
     ] = None,
 ) -> None:
     """Write an attachment's bytes to a file (never over an existing one) or stdout."""
-    from ticketdesk import config
-
     with handled():
-        settings = config.mail_settings()
+        settings = run_settings(ctx).mail
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
         info, data = open_store(ctx).attachment_content(attachment_id, folder=folder)
         if output is not None and str(output) == "-":

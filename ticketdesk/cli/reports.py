@@ -11,11 +11,13 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ticketdesk.cli import (
+from ticketdesk.cli.common import echo, handled, open_store, stdout_is_terminal
+from ticketdesk.cli.common import out as stdout_out  # `out` is an option here
+from ticketdesk.cli.filters import (
     AssigneeOpt,
     ChannelOpt,
     CreatedOpt,
@@ -32,10 +34,12 @@ from ticketdesk.cli import (
     UpdatedOpt,
     ViewOpt,
     build_filter,
-    echo,
-    handled,
-    open_store,
+    query_of_view,
 )
+
+if TYPE_CHECKING:
+    from ticketdesk.rules.query import TicketFilter
+    from ticketdesk.store import Store
 
 
 class ReportFormat(StrEnum):
@@ -166,12 +170,12 @@ def register(app: typer.Typer) -> None:
             fmt = fmt or _format_from_name(out)
             if fmt == ExportFormat.xlsx and out == "-":
                 raise ValueError("--format xlsx cannot go to stdout: give --out FILE.xlsx")
+            store = open_store(ctx)
             flt = build_filter(
                 status=status, priority=priority, type_=type_, channel=channel, team=team, assignee=assignee,
                 level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
-                search=search, view=view,
+                search=search, view_query=query_of_view(store, view),
             )  # fmt: skip
-            store = open_store(ctx)
             n = _export(store, flt, fmt, out)
             store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
             if out != "-":
@@ -199,7 +203,7 @@ def _describe(flt: Any) -> str:
 
 
 def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
-    from ticketdesk.commands import report_formats as rf
+    from ticketdesk.cli import report_formats as rf
 
     if fmt == ReportFormat.xlsx:
         assert out is not None
@@ -222,9 +226,6 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
             rf.render_text(report, console)
 
     if out is None or out == "-":
-        from ticketdesk.commands.output import out as stdout_out
-        from ticketdesk.commands.output import stdout_is_terminal
-
         terminal = stdout_is_terminal()
         # Rich writes its own styling (and escapes the cells); md and csv go through `out()`.
         write(sys.stdout if fmt == ReportFormat.text else stdout_out(), terminal=terminal)  # type: ignore[arg-type]
@@ -234,8 +235,8 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
         write(fh, terminal=False)
 
 
-def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
-    from ticketdesk.commands import report_formats as rf
+def _export(store: Store, flt: TicketFilter, fmt: ExportFormat, out: str) -> int:
+    from ticketdesk.cli import report_formats as rf
     from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
     rows = store.export_tickets(flt)
@@ -251,8 +252,6 @@ def _export(store: Any, flt: Any, fmt: ExportFormat, out: str) -> int:
             with _atomic(out, binary=True) as (tmp, _):
                 return rf.write_export_xlsx(EXPORT_COLUMNS, stream, tmp, datetime_columns=DATETIME_COLUMNS)
         if out == "-":
-            from ticketdesk.commands.output import out as stdout_out
-
             n = writers[fmt](stdout_out())  # on a terminal, control characters shown as \xNN
             sys.stdout.flush()
             return n

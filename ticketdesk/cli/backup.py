@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli import echo, fail, handled, open_store
+from ticketdesk.cli.common import echo, fail, handled, open_store
 from ticketdesk.rules.text import one_line
 
 

@@ -1,5 +1,5 @@
-"""`ticketdesk customer erase`: a customer's personal data erased on request (store/erase.py).
-The `customer` group itself (and `customer vip`) lives in cli.py."""
+"""`ticketdesk customer ...`: a customer's tier (`vip`) and their personal data erased on
+request (`erase`, store/erase.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ticketdesk.cli.common import echo, fail, handled, open_store, run_settings
 from ticketdesk.rules.text import one_line
 
 #: how each count is said in the text listing
@@ -43,10 +44,29 @@ class EraseFormat(StrEnum):
     json = "json"
 
 
-def register(customer_app: typer.Typer) -> None:
-    customer_app.command("erase")(customer_erase_cmd)
+customer_app = typer.Typer(name="customer", help="Customers: their tier (VIP); erasing their personal data.")
 
 
+def register(app: typer.Typer) -> None:
+    """Add the `customer` group to the app (called by app.py)."""
+    app.add_typer(customer_app)
+
+
+@customer_app.command("vip")
+def customer_vip_cmd(
+    ctx: typer.Context,
+    customer: Annotated[str, typer.Argument(help="Email (or exact name)")],
+    off: Annotated[bool, typer.Option("--off", help="Back to the normal tier")] = False,
+) -> None:
+    """Make a customer VIP (or not): the SLA clocks of their open tickets are recomputed."""
+    with handled():
+        moved = open_store(ctx).set_customer_vip(customer, not off)
+        echo(f"{customer}: {'normal tier' if off else 'VIP'}; clocks recomputed on {len(moved)} open ticket(s)")
+        for number in moved:
+            echo(f"  {number}")
+
+
+@customer_app.command("erase")
 def customer_erase_cmd(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The customer's email address")],
@@ -56,11 +76,8 @@ def customer_erase_cmd(
     """Erase a customer's personal data (admins; GDPR art. 17, PIPL art. 47): name, email and
     phone become [erased] in their record, tickets, comments, mail, attachments and history.
     Ticket numbers, times and metrics stay; the erasure is in the audit log."""
-    from ticketdesk import config
-    from ticketdesk.cli import echo, fail, handled, open_store
-
     with handled():
-        settings = config.mail_settings()
+        settings = run_settings(ctx).mail
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
         result = open_store(ctx).erase_customer(email, dry_run=dry_run, folder=folder)
     if fmt == EraseFormat.json:
