@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from string import Formatter
 
 import pytest
 from sqlalchemy import text
 
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.demo.people import people
+from ticketdesk.store.demo.phrases import phrases
+from ticketdesk.store.demo.texts import SLOT_MAKERS
 
 
 def test_demo_is_realistic_and_consistent(store: Store) -> None:
@@ -60,3 +64,23 @@ def test_demo_on_sqlite_keeps_integrity(store: Store) -> None:
         conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
         triggers = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
     assert {"ticket_fts_ai", "comment_fts_ai", "customer_fts_ai"} <= triggers
+
+
+def test_demo_data_files_load_and_every_slot_has_values() -> None:
+    """The phrase tables ship as data files (store/demo/data/*.toml): they load, and every
+    {slot} their texts use is filled, from slots.toml, a made-up number or the ticket itself."""
+    data = phrases()
+    assert len(data.topics) > 10 and len(people().agents) > 10 and len(people().organisations) > 10
+    per_ticket = {"first", "agent", "hhmm", "error", "resolution", "resolution_lc"}
+    known = per_ticket | set(data.slots) | set(SLOT_MAKERS)
+    used: set[str] = set()
+    texts_ = [c.subject for t in data.topics for c in (*t.en, *t.zh)]
+    texts_ += [c.symptom for t in data.topics for c in (*t.en, *t.zh)]
+    texts_ += [c.resolution for t in data.topics for c in (*t.en, *t.zh)]
+    for lang in (data.en, data.zh):
+        for value in vars(lang).values():
+            texts_ += [value] if isinstance(value, str) else list(value)
+    for text_ in texts_:
+        used |= {name for _, name, _, _ in Formatter().parse(text_) if name}
+    assert used - known == set()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in data.zh.vip_note)  # UTF-8 Chinese text survives the file
