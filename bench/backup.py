@@ -114,7 +114,6 @@ def main() -> None:
 
 def _postgres(src_url: str, work: Path, runs: int) -> None:
     from tests.conftest import PostgresServer
-
     from ticketdesk.store.backup import pg_tool
 
     server = PostgresServer()
