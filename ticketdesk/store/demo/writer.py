@@ -1,6 +1,12 @@
 """The demo's ticket writer: draws each ticket (topic, type, priority, team, customer, final
 status), writes what it says (texts.py) and what happened to it (timeline.py), and inserts
-tickets, tags, comments and events batch by batch in bulk."""
+tickets, tags, comments and events batch by batch in bulk.
+
+A demo ticket is created as the app creates one: its number is reserved with
+`reserve_serials`, its row and creation events come from store/ticket_rows.py, as for
+`create_ticket`. Then its timeline is replayed onto the row: status, assignee, priority,
+timestamps and version move as the store's operations would move them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,12 @@ from bisect import bisect_right
 from collections.abc import Collection
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, Table, cast, func, insert, select, update
+from sqlalchemy import Table, func, select
 from sqlmodel import Session, SQLModel
 
-from ticketdesk.models import Priority
+from ticketdesk.models import Priority, Status
 from ticketdesk.rules import numbering
-from ticketdesk.rules.sla_policy import due_dates
+from ticketdesk.rules.sla_policy import due_dates, pauses
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.bulk import BulkWriter, insert_rows
 from ticketdesk.store.demo import texts, timeline
@@ -36,6 +42,8 @@ from ticketdesk.store.demo.traffic import (
     STATUSES,
     cum,
 )
+from ticketdesk.store.ticket_rows import FIRST_VERSION, TicketDraft, creation_changes, due_dates_for, new_ticket_row
+from ticketdesk.store.tickets import reserve_serials
 
 # Column order of the row tuples the writer builds.
 _TICKET_COLUMNS = (
@@ -45,7 +53,7 @@ _TICKET_COLUMNS = (
     "first_responded_at", "resolved_at", "closed_at", "version", "sla_paused_at",
 )  # fmt: skip
 _COMMENT_COLUMNS = ("id", "ticket_id", "kind", "author_id", "customer_id", "body", "created_at")
-_EVENT_COLUMNS = ("id", "ticket_id", "actor_id", "at", "kind", "field", "old", "new", "ticket_version")
+_EVENT_COLUMNS = ("ticket_id", "actor_id", "at", "kind", "field", "old", "new", "ticket_version")  # ids: the database's
 _TICKET_TAG_COLUMNS = ("ticket_id", "tag_id")
 
 # A row tuple in the column order above; datetimes already bound for the driver (BulkWriter).
@@ -95,11 +103,8 @@ class TicketWriter:
         self.policy = sla_clocks.policy(session)
         self.first_ticket = self.next_ticket = self._max_id(self.t_ticket) + 1
         self.first_comment = self.next_comment = self._max_id(self.t_comment) + 1
-        self.next_event = self._max_id(self.t_event) + 1
         self.comments = 0
         self.events = 0
-        self.serials: dict[str, int] = {}  # period -> last serial used
-        self.serials_loaded: set[str] = set()
 
         self.by_team: dict[str, list[DemoAgent]] = {}
         for agent in agents:
@@ -135,37 +140,19 @@ class TicketWriter:
     def _max_id(self, table: Table) -> int:
         return int(self.session.execute(select(func.max(table.c.id))).scalar_one() or 0)
 
-    # -- numbering --
-
-    def _next_number(self, created: datetime) -> str:
-        period = numbering.period_of(created)
-        if period not in self.serials_loaded:
-            self.serials[period] = self._existing_serial(period)
-            self.serials_loaded.add(period)
-        self.serials[period] += 1
-        return numbering.format_number(period, self.serials[period])
-
-    def _existing_serial(self, period: str) -> int:
-        """The highest serial already used in `period`, by the counter or by ticket numbers."""
-        counter = _table("ticket_counter")
-        counted = self.session.execute(select(counter.c.last_serial).where(counter.c.period == period)).scalar()
-        t = self.t_ticket
-        next_period = str(int(period) + 1)  # '202612' < every '202612xxx' < '202613'
-        used = self.session.execute(
-            select(func.max(cast(func.substr(t.c.number, len(period) + 1), Integer))).where(
-                t.c.number > period, t.c.number < next_period
-            )
-        ).scalar()
-        return max(counted or 0, used or 0)
-
-    def save_counters(self) -> None:
-        counter = _table("ticket_counter")
-        for period, serial in sorted(self.serials.items()):
-            current = self.session.execute(select(counter.c.last_serial).where(counter.c.period == period)).scalar()
-            if current is None:
-                self.session.execute(insert(counter).values(period=period, last_serial=serial))
-            elif current < serial:
-                self.session.execute(update(counter).where(counter.c.period == period).values(last_serial=serial))
+    def _numbers(self, times: list[float]) -> list[str]:
+        """Numbers for tickets created at `times` (ascending), reserved per month as
+        `create_ticket` reserves its one: the month's counter moves past them."""
+        periods = [numbering.period_of(datetime.fromtimestamp(t, UTC)) for t in times]
+        wanted: dict[str, int] = {}
+        for period in periods:
+            wanted[period] = wanted.get(period, 0) + 1
+        serial = {period: reserve_serials(self.session, period, count) for period, count in wanted.items()}
+        numbers = []
+        for period in periods:
+            numbers.append(numbering.format_number(period, serial[period]))
+            serial[period] += 1
+        return numbers
 
     # -- one batch --
 
@@ -174,8 +161,8 @@ class TicketWriter:
         tags: list[Row] = []
         comments: list[Row] = []
         events: list[Row] = []
-        for created_ts in times:
-            self._ticket(created_ts, tickets, tags, comments, events)
+        for created_ts, number in zip(times, self._numbers(times), strict=True):
+            self._ticket(created_ts, number, tickets, tags, comments, events)
         self.bulk.insert(self.t_ticket, _TICKET_COLUMNS, tickets)
         self.bulk.insert(self.t_tag, _TICKET_TAG_COLUMNS, tags)
         self.bulk.insert(self.t_comment, _COMMENT_COLUMNS, comments)
@@ -186,6 +173,7 @@ class TicketWriter:
     def _ticket(
         self,
         created_ts: float,
+        number: str,
         tickets: list[Row],
         tag_rows: list[Row],
         comment_rows: list[Row],
@@ -272,21 +260,17 @@ class TicketWriter:
             names.append(choice(GENERAL_TAGS))
         names = list(dict.fromkeys(names))[:3]
 
-        clocks = due_dates(self.policy, priority=Priority(priority), team=team_key, vip=vip, created_at=created)
-        first_due, resolution_due = clocks.first_response_due, clocks.resolution_due
-        fr_target = (first_due - created).total_seconds()
-        res_target = (resolution_due - created).total_seconds()
+        # The SLA targets the agents work against (for the final priority) time the plan.
+        targets = due_dates(self.policy, priority=Priority(priority), team=team_key, vip=vip, created_at=created)
+        fr_target = (targets.first_response_due - created).total_seconds()
+        res_target = (targets.resolution_due - created).total_seconds()
         plan = timeline.plan(rng, status, fr_target, res_target, age, incident=incident, vip=vip)
 
         tid = self.next_ticket
         self.next_ticket += 1
-        number = self._next_number(created)
         dt = self.bulk.bind_datetime
         created_v = dt(created)
-        event_rows.append(self._event(tid, creator.id, created_v, "created", "number", None, number, 1))
-        for name in names:
-            tag_rows.append((tid, self.tag_ids[name]))
-            event_rows.append(self._event(tid, creator.id, created_v, "tagged", "tag", None, name, 1))
+        history: list[Row] = []  # the events after creation
 
         # Replay the plan. Every action is one change of the ticket, so it bumps the version
         # and its events carry the new version, as the store's own operations do.
@@ -295,41 +279,43 @@ class TicketWriter:
             # The priority changed on the way: start from a neighbour of the final one.
             idx = PRIORITIES.index(priority)
             initial_priority = PRIORITIES[idx + 1] if idx < 3 and (idx == 0 or rnd() < 0.7) else PRIORITIES[idx - 1]
-        current = "new"
+        current = Status.NEW.value  # the draft's status: a demo ticket arrives unassigned
         status_changed = at = created_v
+        recompute_first = recompute_resolution = False
         first_responded: object = None
         resolved: object = None
         closed: object = None
         resolution: str | None = None
         reopen_count = 0
-        version = 1
+        version = FIRST_VERSION
         for offset, act in plan:
             version += 1
             at = dt(datetime.fromtimestamp(created_ts + offset, UTC))
             if act == "assign":
                 actor = lead if rnd() < 0.5 else worker  # dispatched by the lead, or taken
-                event_rows.append(self._event(tid, actor.id, at, "changed", "assignee", None, worker.login, version))
-                event_rows.append(self._event(tid, actor.id, at, "changed", "status", current, "open", version))
+                history.append((tid, actor.id, at, "changed", "assignee", None, worker.login, version))
+                history.append((tid, actor.id, at, "changed", "status", current, "open", version))
                 current, status_changed = "open", at
             elif act == "prio":
-                event_rows.append(
-                    self._event(tid, lead.id, at, "changed", "priority", initial_priority, priority, version)
-                )
+                history.append((tid, lead.id, at, "changed", "priority", initial_priority, priority, version))
+                # As sla.recompute does: a running clock moves to the new priority's due, a met one stays.
+                recompute_first = first_responded is None
+                recompute_resolution = resolved is None
             elif act in ("cust", "cust_chase", "cust_reopen"):
                 body = texts.customer_comment(rng, act, zh=zh, incident=incident, slots=slots)
                 # Written by the customer; logged by the agent who received the mail or call.
                 comment_rows.append(self._comment(tid, "public", None, cust.ids[ci], body, at))
-                event_rows.append(self._event(tid, worker.id, at, "commented", "comment", None, "public", version))
+                history.append((tid, worker.id, at, "commented", "comment", None, "public", version))
             elif act in texts.AGENT_COMMENTS:
                 body, kind = texts.agent_comment(rng, act, zh=zh, incident=incident, has_error=has_error, slots=slots)
                 comment_rows.append(self._comment(tid, kind, worker.id, None, body, at))
-                event_rows.append(self._event(tid, worker.id, at, "commented", "comment", None, kind, version))
+                history.append((tid, worker.id, at, "commented", "comment", None, kind, version))
                 if kind == "public" and first_responded is None:
                     first_responded = at
             else:  # a status change
                 target = "open" if act == "reopen" else act
                 actor = lead if act == "closed" and priority == "P0" else worker  # only leads close P0s
-                event_rows.append(self._event(tid, actor.id, at, "changed", "status", current, target, version))
+                history.append((tid, actor.id, at, "changed", "status", current, target, version))
                 if act == "reopen":
                     resolved = closed = None
                     reopen_count += 1
@@ -344,15 +330,46 @@ class TicketWriter:
 
         expected_at = None
         if ticket_type == "service_request" and rnd() < 0.25:
-            expected_at = dt(datetime.fromtimestamp(created_ts + rng.uniform(2, 14) * DAY, UTC))
+            expected_at = datetime.fromtimestamp(created_ts + rng.uniform(2, 14) * DAY, UTC)
+        draft = TicketDraft(
+            number=number,
+            subject=subject,
+            description=description,
+            type=ticket_type,
+            category=topic.category if rnd() < 0.75 else None,
+            priority=initial_priority,
+            channel=channel,
+            support_level=level,
+            customer_id=cust.ids[ci],
+            customer_vip=vip,
+            team_id=self.team_ids[team_key],
+            team_key=team_key,
+            assignee_id=None,
+            assignee_login=None,
+            expected_at=expected_at,
+            tags=tuple(sorted(names)),
+            created_at=created,
+        )
+        # `targets` are the draft's due times unless the priority changed since creation.
+        row = new_ticket_row(draft, targets if initial_priority == priority else due_dates_for(draft, self.policy))
+        for change in creation_changes(draft):
+            event_rows.append(
+                (tid, creator.id, created_v, change.kind.value, change.field, change.old, change.new, FIRST_VERSION)
+            )
+        event_rows.extend(history)
+        tag_rows.extend((tid, self.tag_ids[name]) for name in draft.tags)
+
+        # The row as created, then as its timeline left it.
+        first_due = targets.first_response_due if recompute_first else row["first_response_due"]
+        resolution_due = targets.resolution_due if recompute_resolution else row["resolution_due"]
         tickets.append(
             (
-                tid, number, subject, description, ticket_type, topic.category if rnd() < 0.75 else None,
-                priority, current, channel, cust.ids[ci], self.team_ids[team_key],
-                assignee.id if assignee else None, level, resolution, None, reopen_count,
-                dt(first_due), dt(resolution_due), expected_at, created_v, at, status_changed,
-                first_responded, resolved, closed, version,
-                status_changed if current in ("pending", "on_hold") else None,  # SLA clocks paused since
+                tid, row["number"], row["subject"], row["description"], row["type"], row["category"],
+                priority, current, row["channel"], row["customer_id"], row["team_id"],
+                assignee.id if assignee else None, row["support_level"], resolution, None, reopen_count,
+                dt(first_due), dt(resolution_due), dt(expected_at) if expected_at else None, created_v, at,
+                status_changed, first_responded, resolved, closed, version,
+                status_changed if pauses(current) else None,  # SLA clocks paused since
             )
         )  # fmt: skip
 
@@ -371,18 +388,3 @@ class TicketWriter:
         cid = self.next_comment
         self.next_comment += 1
         return (cid, tid, kind, author, customer, body, at)
-
-    def _event(
-        self,
-        tid: int,
-        actor: int,
-        at: object,
-        kind: str,
-        field: str,
-        old: str | None,
-        new: str | None,
-        version: int,
-    ) -> Row:
-        eid = self.next_event
-        self.next_event += 1
-        return (eid, tid, actor, at, kind, field, old, new, version)
