@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from string import Formatter
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, Table, select, text
+from sqlmodel import SQLModel
 
+from ticketdesk.models import ACTIVE_STATUSES
+from ticketdesk.rules import numbering
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.demo.people import people
+from ticketdesk.store.demo.phrases import phrases
+from ticketdesk.store.demo.texts import SLOT_MAKERS
 
 
 def test_demo_is_realistic_and_consistent(store: Store) -> None:
@@ -60,3 +68,122 @@ def test_demo_on_sqlite_keeps_integrity(store: Store) -> None:
         conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
         triggers = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
     assert {"ticket_fts_ai", "comment_fts_ai", "customer_fts_ai"} <= triggers
+
+
+def test_demo_data_files_load_and_every_slot_has_values() -> None:
+    """The phrase tables ship as data files (store/demo/data/*.toml): they load, and every
+    {slot} their texts use is filled, from slots.toml, a made-up number or the ticket itself."""
+    data = phrases()
+    assert len(data.topics) > 10 and len(people().agents) > 10 and len(people().organisations) > 10
+    per_ticket = {"first", "agent", "hhmm", "error", "resolution", "resolution_lc"}
+    known = per_ticket | set(data.slots) | set(SLOT_MAKERS)
+    used: set[str] = set()
+    texts_ = [c.subject for t in data.topics for c in (*t.en, *t.zh)]
+    texts_ += [c.symptom for t in data.topics for c in (*t.en, *t.zh)]
+    texts_ += [c.resolution for t in data.topics for c in (*t.en, *t.zh)]
+    for lang in (data.en, data.zh):
+        for value in vars(lang).values():
+            texts_ += [value] if isinstance(value, str) else list(value)
+    for text_ in texts_:
+        used |= {name for _, name, _, _ in Formatter().parse(text_) if name}
+    assert used - known == set()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in data.zh.vip_note)  # UTF-8 Chinese text survives the file
+
+
+def _ticket_facts(store: Store, *conditions: ColumnElement[bool]) -> dict[str, Any]:
+    """The first ticket meeting `conditions`: its columns, customer and team, its creation
+    events (version 1: actor login, kind, field, old, new) and its month's counter."""
+    t, c, tm, e, a = (_table(n) for n in ("ticket", "customer", "team", "event", "agent"))
+    counter = _table("ticket_counter")
+    with store.db.read() as session:
+        row = (
+            session.execute(
+                select(t, c.c.name.label("cname"), c.c.email.label("cemail"), tm.c.key.label("team_key"))
+                .join(c, c.c.id == t.c.customer_id)
+                .join(tm, tm.c.id == t.c.team_id)
+                .where(*conditions)
+                .order_by(t.c.id)
+                .limit(1)
+            )
+            .mappings()
+            .one()
+        )
+        creation = session.execute(
+            select(a.c.login, e.c.kind, e.c.field, e.c.old, e.c.new)
+            .join(a, a.c.id == e.c.actor_id)
+            .where(e.c.ticket_id == row["id"], e.c.ticket_version == 1)
+            .order_by(e.c.id)
+        ).all()
+        serial = session.execute(select(counter.c.last_serial).where(counter.c.period == row["number"][:6])).scalar()
+    return {**row, "creation": [tuple(r) for r in creation], "counter": serial}
+
+
+def _table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+@pytest.mark.parametrize("reprioritised", [False, True], ids=["same-priority", "reprioritised"])
+def test_a_demo_ticket_is_the_ticket_create_ticket_makes(store: Store, db_url: str, reprioritised: bool) -> None:
+    """Demo tickets are built by create_ticket's own row builders (store/ticket_rows.py): made
+    again by create_ticket from the same input at the same moment, by the same agent, a demo
+    ticket has the same fields, SLA due times, number sequence and creation events, and search
+    finds both. A ticket reprioritised later was created with its first priority and keeps the
+    first-response due it met (its resolution due follows the new priority)."""
+    store.generate_demo(tickets=400, seed=5)
+    t, e, tt = _table("ticket"), _table("event"), _table("ticket_tag")
+    other = t.alias("other")
+    changed = select(e.c.id).where(e.c.ticket_id == t.c.id, e.c.field == "priority", e.c.old.is_not(None)).exists()
+    demo = _ticket_facts(
+        store,
+        changed if reprioritised else ~changed,
+        select(tt.c.ticket_id).where(tt.c.ticket_id == t.c.id).exists(),  # it has tags
+        # no open ticket of its customer, for create_ticket's duplicate check to flag
+        ~select(other.c.id)
+        .where(other.c.customer_id == t.c.customer_id, other.c.status.in_([s.value for s in ACTIVE_STATUSES]))
+        .exists(),
+    )
+    creator = demo["creation"][0][0]
+    first_priority = next(new for _, _, field, _, new in demo["creation"] if field == "priority")
+    tags = tuple(new for _, kind, _, _, new in demo["creation"] if kind == "tagged")
+
+    as_creator = Store.open(db_url, login=creator)
+    try:
+        number = as_creator.create_ticket(
+            NewTicket(
+                subject=demo["subject"],
+                description=demo["description"],
+                type=demo["type"],
+                category=demo["category"],
+                priority=first_priority,
+                channel=demo["channel"],
+                customer=f"{demo['cname']} <{demo['cemail']}>",
+                team=demo["team_key"],
+                support_level=demo["support_level"],
+                expected_at=demo["expected_at"],
+                tags=tags,
+            ),
+            now=demo["created_at"],
+        )
+    finally:
+        as_creator.close()
+    made = _ticket_facts(store, t.c.number == number)
+
+    # the demo reserved its numbers as create_ticket does: the month's counter is past them
+    assert number == numbering.format_number(demo["number"][:6], demo["counter"] + 1)
+    for name in ("subject", "description", "type", "category", "channel", "customer_id", "team_id",
+                 "support_level", "expected_at", "created_at", "first_response_due"):  # fmt: skip
+        assert made[name] == demo[name], name
+    assert (made["resolution_due"] == demo["resolution_due"]) is not reprioritised
+    assert (made["status"], made["priority"], made["version"]) == ("new", first_priority, 1)
+    assert (demo["priority"] != first_priority) is reprioritised
+    # the same creation events, by the same agent, but for the copy's own number
+    expected = [
+        (login, kind, name, old, number if name == "number" else new)
+        for login, kind, name, old, new in demo["creation"]
+    ]
+    assert made["creation"] == expected
+    assert [name for _, _, name, _, _ in expected[:4]] == ["number", "status", "priority", "team"] and tags
+    words = " ".join([*demo["subject"].split(), demo["cemail"]])
+    assert {demo["number"], number} <= {
+        r.number for r in store.list_tickets(TicketFilter(search=words), limit=200).rows
+    }

@@ -41,11 +41,11 @@ from ticketdesk.rules.masking import mask_email
 from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import InvalidInput, NotFound
+from ticketdesk.store.ticket_rows import Change
 from ticketdesk.store.tickets import (
     Followups,
     NewTicket,
     _add_link,
-    _Change,
     _event_rows,
     _fmt,
     _save_tickets,
@@ -195,7 +195,7 @@ def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail:
     _save_tickets(session, [ticket])
     _write_events(
         session,
-        _event_rows(ticket, actor, now, [_Change("comment", None, "mail from another sender", EventKind.COMMENTED)]),
+        _event_rows(ticket, actor, now, [Change("comment", None, "mail from another sender", EventKind.COMMENTED)]),
     )
     return comment
 
@@ -223,19 +223,19 @@ def _customer_spec(mail: InboundMail, address: str | None) -> str:
     return f'"{quoted}" <{address}>'
 
 
-def _mail_notes(mail: InboundMail, sender_problem: str | None, outcome: Outcome) -> list[_Change]:
+def _mail_notes(mail: InboundMail, sender_problem: str | None, outcome: Outcome) -> list[Change]:
     """Events that say what the gateway changed or could not use in this mail."""
     notes = []
     if mail.control_stripped:
         fields = ", ".join(mail.control_stripped)
-        notes.append(_Change("mail", None, f"control characters removed from the mail's {fields}", EventKind.MAIL))
+        notes.append(Change("mail", None, f"control characters removed from the mail's {fields}", EventKind.MAIL))
     if sender_problem and outcome == Outcome.CREATED:
         notes.append(
-            _Change("customer", None, f"{sender_problem}: the customer has no email, replies are not mailed",
+            Change("customer", None, f"{sender_problem}: the customer has no email, replies are not mailed",
                     EventKind.MAIL)
         )  # fmt: skip
     elif sender_problem:
-        notes.append(_Change("mail", None, f"{sender_problem}: kept as an internal note", EventKind.MAIL))
+        notes.append(Change("mail", None, f"{sender_problem}: kept as an internal note", EventKind.MAIL))
     return notes
 
 
@@ -290,7 +290,7 @@ def _customer_reply(
         created_at=now,
     )
     session.add(comment)
-    changes = [_Change("comment", None, f"{CommentKind.PUBLIC.value} from customer by email", EventKind.COMMENTED)]
+    changes = [Change("comment", None, f"{CommentKind.PUBLIC.value} from customer by email", EventKind.COMMENTED)]
     target = workflow.status_after_customer_reply(Status(ticket.status))
     if target is not None:
         plan = workflow.plan_transition(
@@ -306,7 +306,7 @@ def _customer_reply(
     ticket.last_customer_reply_at = now
     ticket.updated_at = now
     changes += [
-        _Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
+        Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
@@ -328,7 +328,7 @@ def _note_automatic_mail(session: Session, *, actor: Agent, ticket: Ticket, mail
     ticket.updated_at = now
     _save_tickets(session, [ticket])
     _write_events(
-        session, _event_rows(ticket, actor, now, [_Change("comment", None, "automatic mail", EventKind.COMMENTED)])
+        session, _event_rows(ticket, actor, now, [Change("comment", None, "automatic mail", EventKind.COMMENTED)])
     )
 
 

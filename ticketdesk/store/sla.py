@@ -1,7 +1,8 @@
 """SLA clocks on tickets: the policy from the "sla" settings document applied in the same
 transaction as the change that moves a clock.
 
-- on create: both due times from the policy (priority, team, customer tier);
+- on create: both due times from the policy (priority, team, customer tier), set with the
+  rest of the new ticket's row (store/ticket_rows.py);
 - entering pending / on hold: `sla_paused_at` is set; the state is judged as of then;
 - leaving it: the business time spent paused is added to `sla_paused_seconds` and the due
   times move back by as much;
@@ -62,13 +63,6 @@ def _vip(session: Session, ticket: Ticket) -> bool:
     with session.no_autoflush:
         customer = session.get(Customer, ticket.customer_id)
     return bool(customer and customer.vip)
-
-
-def start_clocks(session: Session, ticket: Ticket) -> None:
-    """Due times of a new ticket (its created_at, priority, team and customer are set)."""
-    _set_dues(session, ticket, policy(session))
-    if pauses(ticket.status):
-        ticket.sla_paused_at = ticket.created_at
 
 
 def after_change(session: Session, ticket: Ticket, before: Before, now: datetime) -> list[tuple[str, Any, Any]]:

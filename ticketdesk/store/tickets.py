@@ -52,6 +52,7 @@ from ticketdesk.store import routing
 from ticketdesk.store import sla as sla_clocks
 from ticketdesk.store.errors import Conflict, InvalidInput, NotFound
 from ticketdesk.store.readmodels import ConflictInfo, UpdateResult
+from ticketdesk.store.ticket_rows import Change, TicketDraft, creation_changes, due_dates_for, new_ticket_row
 
 CHUNK = 500
 
@@ -238,15 +239,7 @@ def _insert_counter(session: Session, period: str, start: int) -> None:
 # --- events ---------------------------------------------------------------------------
 
 
-@dataclass
-class _Change:
-    field: str
-    old: str | None
-    new: str | None
-    kind: EventKind = EventKind.CHANGED
-
-
-def _event_rows(ticket: Ticket, actor: Agent, at: datetime, changes: Iterable[_Change]) -> list[dict]:
+def _event_rows(ticket: Ticket, actor: Agent, at: datetime, changes: Iterable[Change]) -> list[dict]:
     return [
         {
             "ticket_id": ticket.id,
@@ -339,47 +332,35 @@ def create_ticket(
     team, assignee = routed.team, routed.assignee
     if routed.level is not None:
         level = SupportLevel(routed.level)
-    status = Status.NEW if assignee is None else Status.OPEN
-
-    ticket = Ticket(
+    draft = TicketDraft(
         number=next_number(session, now),
         subject=subject,
         description=description,
         type=ticket_type,
         category=category,
         priority=priority.value,
-        status=status.value,
         channel=channel.value,
-        customer_id=customer.id if customer else None,
-        team_id=team.id if team else None,
-        assignee_id=assignee.id if assignee else None,
         support_level=level.value,
+        customer_id=customer.id if customer else None,
+        customer_vip=bool(customer and customer.vip),
+        team_id=team.id if team else None,
+        team_key=team.key if team else None,
+        assignee_id=assignee.id if assignee else None,
+        assignee_login=assignee.login if assignee else None,
         expected_at=new.expected_at,
+        tags=tuple(tags),
         created_at=now,
-        updated_at=now,
-        status_changed_at=now,
     )
-    sla_clocks.start_clocks(session, ticket)
+    ticket = Ticket(**new_ticket_row(draft, due_dates_for(draft, sla_clocks.policy(session))))
     session.add(ticket)
     session.flush()
     _apply_tag_ops(session, [(ticket.id, tags, [])])  # type: ignore[list-item]
-    changes = [_Change("number", None, ticket.number, EventKind.CREATED)]
-    for name, value in (
-        ("status", status.value),
-        ("priority", priority.value),
-        ("team", team.key if team else None),
-        ("assignee", assignee.login if assignee else None),
-    ):
-        if value is not None:
-            changes.append(_Change(name, None, value))
-    changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in tags)
-    changes.extend(_Change(name, None, text_, EventKind.AUTOMATION) for name, text_ in routed.decisions)
-    rows = _event_rows(ticket, actor, now, changes)
+    rows = _event_rows(ticket, actor, now, creation_changes(draft, routed.decisions))
     duplicate = routing.suspected_duplicate(session, ticket)
     if duplicate is not None:
         other, score = duplicate
         ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=other, kind=LinkKind.DUPLICATE, now=now)
-        flag = _Change(
+        flag = Change(
             "duplicate", None, f"suspected duplicate of {other.number} ({score:.0f}% alike)", EventKind.AUTOMATION
         )
         rows += _event_rows(ticket, actor, now, [ours, flag]) + _event_rows(other, actor, now, [theirs])
@@ -540,12 +521,12 @@ def update_tickets(
     agents = _agent_logins(session, tickets, assignee)
     teams = _team_keys(session)
 
-    pending_events: list[tuple[Ticket, list[_Change]]] = []
+    pending_events: list[tuple[Ticket, list[Change]]] = []
     tag_ops: list[tuple[int, list[str], list[str]]] = []
     note_rows: list[dict] = []
     unchanged: list[str] = []
     for ticket in tickets:
-        ticket_changes: list[_Change] = []
+        ticket_changes: list[Change] = []
         before = sla_clocks.Before.of(ticket)
         reply = replies.get(ticket.number)
         if reply is not None:
@@ -561,23 +542,23 @@ def update_tickets(
                 )[1]
             )
         if priority is not None and ticket.priority != priority.value:
-            ticket_changes.append(_Change("priority", ticket.priority, priority.value))
+            ticket_changes.append(Change("priority", ticket.priority, priority.value))
             ticket.priority = priority.value
         if level is not None and ticket.support_level != level.value:
-            ticket_changes.append(_Change("support_level", ticket.support_level, level.value))
+            ticket_changes.append(Change("support_level", ticket.support_level, level.value))
             ticket.support_level = level.value
         if team is not None and ticket.team_id != team.id:
-            ticket_changes.append(_Change("team", teams.get(ticket.team_id), team.key))  # type: ignore[arg-type]
+            ticket_changes.append(Change("team", teams.get(ticket.team_id), team.key))  # type: ignore[arg-type]
             ticket.team_id = team.id
         new_assignee_id = assignee.id if assignee is not None else (None if unassign else ticket.assignee_id)
         if new_assignee_id != ticket.assignee_id:
             ticket_changes.append(
-                _Change("assignee", agents.get(ticket.assignee_id), assignee.login if assignee else None)  # type: ignore[arg-type]
+                Change("assignee", agents.get(ticket.assignee_id), assignee.login if assignee else None)  # type: ignore[arg-type]
             )
             ticket.assignee_id = new_assignee_id
             implied = workflow.status_after_assignment(Status(ticket.status)) if assignee else None
             if implied is not None and status is None:
-                ticket_changes.append(_Change("status", ticket.status, implied.value))
+                ticket_changes.append(Change("status", ticket.status, implied.value))
                 ticket.status = implied.value
                 ticket.status_changed_at = now
         if status is not None and ticket.status != status.value:
@@ -598,14 +579,14 @@ def update_tickets(
                 raise InvalidInput(str(exc)) from None
             ticket_changes += apply_transition(ticket, plan)
         for name, was, due in sla_clocks.after_change(session, ticket, before, now):
-            ticket_changes.append(_Change(name, _fmt(was), _fmt(due)))
+            ticket_changes.append(Change(name, _fmt(was), _fmt(due)))
         current_tags = tags_now.get(ticket.id, set())  # type: ignore[arg-type]
         to_add = sorted(add_tags - current_tags)
         to_remove = sorted(remove_tags & current_tags)
         if to_add or to_remove:
             tag_ops.append((ticket.id, to_add, to_remove))  # type: ignore[arg-type]
-            ticket_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in to_add)
-            ticket_changes.extend(_Change("tag", t, None, EventKind.UNTAGGED) for t in to_remove)
+            ticket_changes.extend(Change("tag", None, t, EventKind.TAGGED) for t in to_add)
+            ticket_changes.extend(Change("tag", t, None, EventKind.UNTAGGED) for t in to_remove)
         if note:
             note_rows.append(
                 {
@@ -616,14 +597,14 @@ def update_tickets(
                     "created_at": now,
                 }
             )
-            ticket_changes.append(_Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
+            ticket_changes.append(Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
         if not ticket_changes:
             unchanged.append(ticket.number)
             continue
         if escalation:
-            ticket_changes.append(_Change("escalation", None, escalation, EventKind.ESCALATED))
+            ticket_changes.append(Change("escalation", None, escalation, EventKind.ESCALATED))
         if cause:  # an automatic change names the rule that made it
-            ticket_changes.append(_Change("rule", None, cause, EventKind.AUTOMATION))
+            ticket_changes.append(Change("rule", None, cause, EventKind.AUTOMATION))
         ticket.updated_at = now
         pending_events.append((ticket, ticket_changes))
 
@@ -642,22 +623,22 @@ def update_tickets(
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
 
 
-def apply_transition(ticket: Ticket, plan: workflow.TransitionPlan) -> list[_Change]:
+def apply_transition(ticket: Ticket, plan: workflow.TransitionPlan) -> list[Change]:
     """Set what a planned status change sets on `ticket`; returns the changes for its events."""
-    changes = [_Change("status", ticket.status, plan.status.value)]
+    changes = [Change("status", ticket.status, plan.status.value)]
     ticket.status = plan.status.value
     for name, value in plan.set_timestamps.items():
         if name != "status_changed_at":
-            changes.append(_Change(name, _fmt(getattr(ticket, name)), _fmt(value)))
+            changes.append(Change(name, _fmt(getattr(ticket, name)), _fmt(value)))
         setattr(ticket, name, value)
     for name in plan.clear_timestamps:
         if getattr(ticket, name) is not None:
-            changes.append(_Change(name, _fmt(getattr(ticket, name)), None))
+            changes.append(Change(name, _fmt(getattr(ticket, name)), None))
             setattr(ticket, name, None)
     if plan.is_reopen:
         ticket.reopen_count += 1
     if plan.resolution is not None and plan.resolution != ticket.resolution:
-        changes.append(_Change("resolution", ticket.resolution, plan.resolution))
+        changes.append(Change("resolution", ticket.resolution, plan.resolution))
         ticket.resolution = plan.resolution
     return changes
 
@@ -770,7 +751,7 @@ def add_comment(
         session, actor=actor, ticket=ticket, body=body, internal=internal, now=now, followups=followups
     )
     changes += [
-        _Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
+        Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
     ]
     _save_tickets(session, [ticket])
     _write_events(session, _event_rows(ticket, actor, now, changes))
@@ -790,20 +771,20 @@ def _comment_body(body: str) -> str:
 
 def stage_comment(
     session: Session, *, actor: Agent, ticket: Ticket, body: str, internal: bool, now: datetime, followups: Followups
-) -> tuple[Comment, list[_Change]]:
+) -> tuple[Comment, list[Change]]:
     """Add a comment to `ticket` and apply what it implies (first response, new -> open),
     without flushing; returns it and the changes for the caller's events."""
     kind = CommentKind.INTERNAL if internal else CommentKind.PUBLIC
     comment = Comment(ticket_id=ticket.id, kind=kind.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
     session.add(comment)
-    changes = [_Change("comment", None, kind.value, EventKind.COMMENTED)]
+    changes = [Change("comment", None, kind.value, EventKind.COMMENTED)]
     if kind == CommentKind.PUBLIC:
         if ticket.first_responded_at is None:
-            changes.append(_Change("first_responded_at", None, _fmt(now)))
+            changes.append(Change("first_responded_at", None, _fmt(now)))
             ticket.first_responded_at = now
         implied = workflow.status_after_public_reply(Status(ticket.status))
         if implied is not None:
-            changes.append(_Change("status", ticket.status, implied.value))
+            changes.append(Change("status", ticket.status, implied.value))
             ticket.status = implied.value
             ticket.status_changed_at = now
         followups.public_reply(session, ticket, comment, now)  # its mail, written with the comment
@@ -840,7 +821,7 @@ LINK_LABELS: dict[LinkKind, tuple[str, str]] = {
 
 def _add_link(
     session: Session, *, actor: Agent, ticket: Ticket, target: Ticket, kind: LinkKind, now: datetime
-) -> tuple[_Change, _Change]:
+) -> tuple[Change, Change]:
     """Add the link row and touch both tickets; returns the event of each side for the caller
     to write after its single flush. `related` reads the same from both ends."""
     existing = session.execute(
@@ -869,7 +850,7 @@ def _add_link(
     label, back = LINK_LABELS[kind]
     ticket.updated_at = now
     target.updated_at = now
-    return _Change(label, None, target.number, EventKind.LINKED), _Change(back, None, ticket.number, EventKind.LINKED)
+    return Change(label, None, target.number, EventKind.LINKED), Change(back, None, ticket.number, EventKind.LINKED)
 
 
 def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, now: datetime | None = None) -> None:
@@ -912,20 +893,20 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
             if already
             else list(_add_link(session, actor=actor, ticket=dup, target=target, kind=LinkKind.DUPLICATE, now=now))
         )
-        dup_changes = [_Change("status", dup.status, plan.status.value)]
+        dup_changes = [Change("status", dup.status, plan.status.value)]
         dup.status = plan.status.value
         for name, value in plan.set_timestamps.items():
             if name != "status_changed_at":
-                dup_changes.append(_Change(name, _fmt(getattr(dup, name)), _fmt(value)))
+                dup_changes.append(Change(name, _fmt(getattr(dup, name)), _fmt(value)))
             setattr(dup, name, value)
         if not dup.resolution:
-            dup_changes.append(_Change("resolution", None, note))
+            dup_changes.append(Change("resolution", None, note))
             dup.resolution = note
         dup.merged_into_id = target.id
-        dup_changes += [*links[:1], _Change("merged_into", None, target.number, EventKind.MERGED)]
-        target_changes = [*links[1:], _Change("merged_from", None, dup.number, EventKind.MERGED)]
-        target_changes.extend(_Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
-        target_changes.append(_Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
+        dup_changes += [*links[:1], Change("merged_into", None, target.number, EventKind.MERGED)]
+        target_changes = [*links[1:], Change("merged_from", None, dup.number, EventKind.MERGED)]
+        target_changes.extend(Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
+        target_changes.append(Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
     session.flush()
     _apply_tag_ops(session, [(target.id, missing_tags, [])])  # type: ignore[list-item]
     session.add(
@@ -973,13 +954,13 @@ def set_customer_vip(
             select(Ticket).where(Ticket.customer_id == who.id, Ticket.status.in_([s.value for s in ACTIVE_STATUSES]))  # type: ignore[arg-type, attr-defined]
         ).scalars()
     )
-    pending: list[tuple[Ticket, list[_Change]]] = []
+    pending: list[tuple[Ticket, list[Change]]] = []
     for ticket in tickets:
         moved = sla_clocks.recompute(session, ticket)
         if moved:
             ticket.updated_at = now
-            changes = [_Change("customer_vip", str(not vip).lower(), str(vip).lower())]
-            changes += [_Change(name, _fmt(was), _fmt(due)) for name, was, due in moved]
+            changes = [Change("customer_vip", str(not vip).lower(), str(vip).lower())]
+            changes += [Change(name, _fmt(was), _fmt(due)) for name, was, due in moved]
             pending.append((ticket, changes))
     _save_tickets(session, [t for t, _ in pending])
     rows: list[dict] = []
