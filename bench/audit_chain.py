@@ -99,10 +99,11 @@ def main() -> None:
 
     from sqlalchemy import insert, text
 
-    from ticketdesk.store import Store, audit
-    from ticketdesk.store.engine import Database, upgrade_schema
-    from ticketdesk.store.seed import seed_defaults
-    from ticketdesk.store.tickets import acting_agent
+    from ticketdesk.store import Store
+    from ticketdesk.store.db.engine import Database, upgrade_schema
+    from ticketdesk.store.db.seed import seed_defaults
+    from ticketdesk.store.people import audit
+    from ticketdesk.store.tickets.operations import acting_agent
 
     server = None
     url = args.db

@@ -76,7 +76,7 @@ def child(mode: str, db: str, login: str, out_dir: str, query: str | None) -> No
         from ticketdesk.cli import report_formats as rf
         from ticketdesk.rules.query import TicketFilter, parse_query
         from ticketdesk.store import Store
-        from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
+        from ticketdesk.store.reports.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
         store = Store.open(f"sqlite:///file:{db}?immutable=1&uri=true", login=login, check=False)
         rows = store.export_tickets(parse_query(query) if query else TicketFilter())

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ticketdesk.imports.csv_format import read_csv
 from ticketdesk.imports.jsonl_format import read_jsonl
 from ticketdesk.store import Store
-from ticketdesk.store.engine import Database, upgrade_schema
-from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.db.engine import Database, upgrade_schema
+from ticketdesk.store.db.seed import seed_defaults
 
 LOGIN = "bench"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

@@ -26,7 +26,7 @@ from sqlalchemy import text
 from ticketdesk.models.enums import Priority, Status
 from ticketdesk.rules.query import TicketFilter, parse_sort
 from ticketdesk.store import NewTicket, Store, TicketChanges
-from ticketdesk.store.engine import upgrade_schema
+from ticketdesk.store.db.engine import upgrade_schema
 
 LOGIN = "bench"
 
@@ -53,7 +53,7 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
 
 
 def ensure_data(store: Store, tickets: int) -> int:
-    from ticketdesk.store.seed import seed_defaults
+    from ticketdesk.store.db.seed import seed_defaults
 
     upgrade_schema(store.db)
     with store.db.write() as session:

@@ -44,12 +44,14 @@ from store import LOGIN, ensure_data  # bench/store.py
 from ticketdesk.models import ACTIVE_STATUSES, RuleFiring
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import parse_rules_document
-from ticketdesk.store import Store, routing, sla
-from ticketdesk.store import settings as settings_store
-from ticketdesk.store import sweep as sweep_module
-from ticketdesk.store.followups import AutomationsAndMail
-from ticketdesk.store.sweep import SweepReport, sweep
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import Store
+from ticketdesk.store.automation import routing
+from ticketdesk.store.automation import sweep as sweep_module
+from ticketdesk.store.automation.followups import AutomationsAndMail
+from ticketdesk.store.automation.sweep import SweepReport, sweep
+from ticketdesk.store.db import settings as settings_store
+from ticketdesk.store.sla import clocks as sla
+from ticketdesk.store.tickets.operations import acting_agent
 
 BUDGET_S = 5.0
 RULES = {

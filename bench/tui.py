@@ -55,7 +55,7 @@ from ticketdesk.app import TicketdeskApp
 from ticketdesk.screens.dashboard import DashboardScreen
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.store import Store
-from ticketdesk.store.dashboard import DONE_STATUSES, OPEN_STATUSES
+from ticketdesk.store.reports.dashboard import DONE_STATUSES, OPEN_STATUSES
 
 DEFAULT_DB = "sqlite:////tmp/bench/bench-store.db"
 SIZE = (120, 40)

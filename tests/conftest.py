@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from ticketdesk.store import Store
-from ticketdesk.store.engine import Database, upgrade_schema
-from ticketdesk.store.seed import seed_defaults
+from ticketdesk.store.db.engine import Database, upgrade_schema
+from ticketdesk.store.db.seed import seed_defaults
 
 pytest_plugins = ["tests.mailserver"]
 ADMIN = "admin"
@@ -195,8 +195,8 @@ def use_24x7_sla(store: Store) -> None:
     """Every priority's clocks on the wall clock (24×7): for tests whose arithmetic is about
     something else than business hours."""
     from ticketdesk.rules.sla_policy import SlaPolicy
-    from ticketdesk.store import settings
-    from ticketdesk.store.tickets import acting_agent
+    from ticketdesk.store.db import settings
+    from ticketdesk.store.tickets.operations import acting_agent
 
     with store.db.write() as session:
         doc = {"always_24x7": ["P0", "P1", "P2", "P3"]}

@@ -122,7 +122,7 @@ def test_copy_refuses_a_target_that_is_not_empty(demo_sqlite: str, tmp_path: Pat
 def test_copy_that_does_not_verify_exits_1_and_leaves_the_target_empty(
     demo_sqlite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.store import copy
+    from ticketdesk.store.db import copy
 
     real = copy._Loader.write
 

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from ticketdesk.store import NewTicket, Store, TicketChanges
-from ticketdesk.store.export import EXPORT_COLUMNS
+from ticketdesk.store.reports.export import EXPORT_COLUMNS
 
 from .conftest import as_agent
 from .test_cli import fails, ok

@@ -15,7 +15,7 @@ import pytest
 
 from ticketdesk.cli import rules as cli_rules
 from ticketdesk.store import Conflict, NewTicket, NotFound, Store
-from ticketdesk.store.service_rules import rules_with_active
+from ticketdesk.store.sla.policies import rules_with_active
 
 from .test_cli import fails, ok
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ticketdesk.store import NewTicket, Store, TicketChanges
-from ticketdesk.store.templates import DEFAULT_TEMPLATES
+from ticketdesk.store.tickets.templates import DEFAULT_TEMPLATES
 
 from .test_cli import fails, ok, run, show, stored_subject
 

@@ -37,8 +37,8 @@ from ticketdesk.rules.query import parse_query
 from ticketdesk.rules.text import FORMULA_START
 from ticketdesk.screens.new_ticket import NewTicketScreen
 from ticketdesk.store import InvalidInput, NewTicket, Store
-from ticketdesk.store.kb import ArticleSpec
-from ticketdesk.store.templates import TemplateSpec
+from ticketdesk.store.quality.kb import ArticleSpec
+from ticketdesk.store.tickets.templates import TemplateSpec
 
 from .conftest import ADMIN
 from .test_cli import fails, ok
@@ -390,7 +390,7 @@ def test_from_address_in_the_config_is_checked(db_url: str, tmp_path: Path, monk
 def test_a_reply_to_an_address_the_parser_refuses_fails_before_smtp() -> None:
     from ticketdesk.channels.smtp_send import build_message
     from ticketdesk.config import MailSettings
-    from ticketdesk.store.outbox import OutgoingMail
+    from ticketdesk.store.mail.outbox import OutgoingMail
 
     mail = OutgoingMail(
         id=1, claim_token="t", number="202611001", to_addr="ann@localhost", subject="Re: x", body="hi",

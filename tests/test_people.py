@@ -26,8 +26,8 @@ from ticketdesk.models.inbound_mail import InboundMail
 from ticketdesk.rules.masking import Masking, mask_email, mask_phone
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store import audit as audit_module
-from ticketdesk.store.templates import TemplateEdit, TemplateSpec
+from ticketdesk.store.people import audit as audit_module
+from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 
 from .conftest import ADMIN, as_agent
 from .test_cli import fails, ok, run
@@ -99,8 +99,8 @@ def _customer(store: Store) -> str:
 
 def _view_of(login: str) -> Callable[[Store], str]:
     def prepare(store: Store) -> str:
-        from ticketdesk.store import views
-        from ticketdesk.store.tickets import acting_agent
+        from ticketdesk.store.tickets import views
+        from ticketdesk.store.tickets.operations import acting_agent
 
         with store.db.write() as session:
             views.save_view(session, agent=acting_agent(session, login), name="Mine", query="status:open")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from ticketdesk.store import SchemaNotReady, Store
-from ticketdesk.store.engine import Database, check_schema, current_revision, head_revision
+from ticketdesk.store.db.engine import Database, check_schema, current_revision, head_revision
 
 
 def test_init_creates_schema_and_seeds_once(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_outdated_database_says_run_init(tmp_path: Path) -> None:
     from unittest import mock
 
     with (
-        mock.patch("ticketdesk.store.engine.head_revision", return_value="0002_future"),
+        mock.patch("ticketdesk.store.db.engine.head_revision", return_value="0002_future"),
         pytest.raises(SchemaNotReady, match="needs 0002_future: run `ticketdesk init`"),
     ):
         check_schema(db)
@@ -101,7 +101,7 @@ def test_service_rules_migration_matches_the_models_and_downgrades_with_tickets(
     from sqlmodel import SQLModel
 
     from ticketdesk.store import NewTicket
-    from ticketdesk.store.engine import _alembic_config, upgrade_schema
+    from ticketdesk.store.db.engine import _alembic_config, upgrade_schema
 
     store = Store.open(db_url, login="admin")
     store.create_ticket(NewTicket(subject="kept across the downgrade"))
@@ -129,7 +129,7 @@ def test_people_and_quality_migration_matches_the_models_and_downgrades(db_url: 
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from ticketdesk.store.engine import _alembic_config, upgrade_schema
+    from ticketdesk.store.db.engine import _alembic_config, upgrade_schema
 
     store = Store.open(db_url, login="admin")
     db = store.db

@@ -9,9 +9,10 @@ import pytest
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
-from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
-from ticketdesk.store.automation import escalate
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
+from ticketdesk.store.automation.rules import escalate
+from ticketdesk.store.db import settings
+from ticketdesk.store.tickets.operations import acting_agent
 
 from ..conftest import as_agent
 

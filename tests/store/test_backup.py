@@ -1,4 +1,4 @@
-"""Backup, restore and copy in the store (store/backup.py, store/copy.py), on a real SQLite
+"""Backup, restore and copy in the store (store/db/backup.py, store/db/copy.py), on a real SQLite
 file and a real PostgreSQL server: a backup taken while four writers keep working restores
 to a consistent database; restore and copy refuse a target that is not empty; the copy's
 comparison finds a difference."""
@@ -17,10 +17,11 @@ from sqlalchemy import text
 
 from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
-from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, audit
-from ticketdesk.store.backup import backup_kind, orphan_rows, restore_database
-from ticketdesk.store.copy import compare_rows, not_empty_reasons
-from ticketdesk.store.engine import Database, _alembic_config, current_revision, head_revision
+from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
+from ticketdesk.store.db.backup import backup_kind, orphan_rows, restore_database
+from ticketdesk.store.db.copy import compare_rows, not_empty_reasons
+from ticketdesk.store.db.engine import Database, _alembic_config, current_revision, head_revision
+from ticketdesk.store.people import audit
 
 from ..conftest import ADMIN, fresh_postgres_database
 
@@ -214,7 +215,7 @@ def test_a_file_that_is_no_backup_is_refused(tmp_path: Path) -> None:
 
 
 def test_pg_dump_missing_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ticketdesk.store import backup
+    from ticketdesk.store.db import backup
 
     monkeypatch.setattr(backup.shutil, "which", lambda name: None)
     monkeypatch.setattr(backup.glob, "glob", lambda pattern: [])
@@ -273,7 +274,7 @@ def test_compare_rows_names_every_difference() -> None:
 def test_a_copy_that_does_not_verify_leaves_the_target_empty(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.store import copy
+    from ticketdesk.store.db import copy
 
     for i in range(5):
         number = store.create_ticket(NewTicket(subject=f"t{i}"))

@@ -30,9 +30,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from ticketdesk.models import Comment, Event, Tag, Ticket, TicketTag
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering
-from ticketdesk.store import Store, tickets
-from ticketdesk.store.errors import Conflict
-from ticketdesk.store.tickets import NewTicket, TicketChanges
+from ticketdesk.store import Store
+from ticketdesk.store.db.errors import Conflict
+from ticketdesk.store.tickets import operations as tickets
+from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
 
 from ..conftest import as_agent
 
@@ -87,7 +88,7 @@ def _event_count(store: Store) -> int:
 CREATOR = r"""
 import os, sys, time
 from ticketdesk.store import Store
-from ticketdesk.store.tickets import NewTicket
+from ticketdesk.store.tickets.operations import NewTicket
 
 url, workdir, ident, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store.open(url, login="admin")
@@ -373,7 +374,7 @@ import os, sys, time
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from ticketdesk.store import Store
-from ticketdesk.store.tickets import TicketChanges
+from ticketdesk.store.tickets.operations import TicketChanges
 
 url, numbers_file, marker, hook, pause = sys.argv[1:6]
 numbers = open(numbers_file).read().split()

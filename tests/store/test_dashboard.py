@@ -19,7 +19,8 @@ from ticketdesk.models.channels import OutboxMail
 from ticketdesk.rules import sla
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
-from ticketdesk.store.dashboard import (
+from ticketdesk.store.db.engine import Database
+from ticketdesk.store.reports.dashboard import (
     AgeBucket,
     AgentLoad,
     Dashboard,
@@ -29,7 +30,6 @@ from ticketdesk.store.dashboard import (
     changed_since,
     dashboard,
 )
-from ticketdesk.store.engine import Database
 
 from ..conftest import fresh_postgres_database, use_24x7_sla
 
@@ -368,7 +368,7 @@ def test_open_predicate_is_the_partial_index_predicate() -> None:
     from sqlalchemy.dialects import sqlite
 
     from ticketdesk.models.enums import ACTIVE_STATUSES
-    from ticketdesk.store.dashboard import IS_OPEN, OPEN_STATUSES, T
+    from ticketdesk.store.reports.dashboard import IS_OPEN, OPEN_STATUSES, T
 
     index = next(ix for ix in T.indexes if ix.name == "ix_ticket_open_board")
     predicate = str(index.dialect_options["sqlite"]["where"])
@@ -389,7 +389,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _migrate(db: Database, revision: str, *, down: bool = False) -> None:
     from alembic import command
 
-    from ticketdesk.store.engine import _alembic_config
+    from ticketdesk.store.db.engine import _alembic_config
 
     with db.engine.begin() as conn:
         (command.downgrade if down else command.upgrade)(_alembic_config(conn), revision)

@@ -124,7 +124,7 @@ def _table(name: str) -> Table:
 
 @pytest.mark.parametrize("reprioritised", [False, True], ids=["same-priority", "reprioritised"])
 def test_a_demo_ticket_is_the_ticket_create_ticket_makes(store: Store, db_url: str, reprioritised: bool) -> None:
-    """Demo tickets are built by create_ticket's own row builders (store/ticket_rows.py): made
+    """Demo tickets are built by create_ticket's own row builders (store/tickets/rows.py): made
     again by create_ticket from the same input at the same moment, by the same agent, a demo
     ticket has the same fields, SLA due times, number sequence and creation events, and search
     finds both. A ticket reprioritised later was created with its first priority and keeps the

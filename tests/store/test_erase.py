@@ -1,4 +1,4 @@
-"""Erasing a customer's personal data (store/erase.py via Store.erase_customer), on SQLite and
+"""Erasing a customer's personal data (store/people/erase.py via Store.erase_customer), on SQLite and
 PostgreSQL. The desk: Sam Ortiz came in by an import (with his phone), by a real mail from the
 corpus (two attachments, kept in the attachments folder), by phone and by a reply mail; agents
 replied (one mail sent, one still queued), he filled in a survey, an article was written from
@@ -24,9 +24,9 @@ from ticketdesk.models import Customer, Event
 from ticketdesk.models.inbound_mail import ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store import audit as audit_actions
-from ticketdesk.store.erase import ERASED, EVENT_FIELD, OUTBOX_CANCELLED, Redactor
 from ticketdesk.store.mail_ops import AttachmentPolicy
+from ticketdesk.store.people import audit as audit_actions
+from ticketdesk.store.people.erase import ERASED, EVENT_FIELD, OUTBOX_CANCELLED, Redactor
 
 from ..conftest import as_agent
 

@@ -1,4 +1,4 @@
-"""Imports in the store (store/importer.py via Store.import_tickets), on SQLite and PostgreSQL:
+"""Imports in the store (store/imports/importer.py via Store.import_tickets), on SQLite and PostgreSQL:
 a Zendesk export with its people, organisations, tags and comments; original dates kept;
 values mapped; re-import adds nothing; any error writes nothing; imported text is searchable;
 leads and admins only. Real recorded Zendesk API responses (tests/data/real, see its README)
@@ -25,7 +25,7 @@ from ticketdesk.models.channels import ImportRef
 from ticketdesk.models.import_records import Record
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, Store
-from ticketdesk.store.importer import ImportRejected
+from ticketdesk.store.imports.importer import ImportRejected
 
 from ..conftest import as_agent
 

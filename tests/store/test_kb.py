@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from ticketdesk.store import Conflict, Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store.kb import ArticleEdit, ArticleSpec, distinctive_terms
+from ticketdesk.store.quality.kb import ArticleEdit, ArticleSpec, distinctive_terms
 
 from ..conftest import as_agent
 
@@ -212,7 +212,7 @@ def test_distinctive_terms() -> None:
 def test_postgres_search_uses_the_trigram_index(store: Store, kb: dict[str, int]) -> None:
     from sqlalchemy import select
 
-    from ticketdesk.store.kb import A, _word_condition
+    from ticketdesk.store.quality.kb import A, _word_condition
 
     with store.db.read() as session:
         session.execute(text("SET LOCAL enable_seqscan = off"))

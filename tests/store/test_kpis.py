@@ -13,10 +13,11 @@ import time_machine
 
 from ticketdesk.models.quality import QaReview, Survey
 from ticketdesk.rules.sla_policy import SlaPolicy
-from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges, settings
-from ticketdesk.store.kpis import KpiReport, Kpis, percentile, period_days, period_label
-from ticketdesk.store.queries import T
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
+from ticketdesk.store.db import settings
+from ticketdesk.store.reports.kpis import KpiReport, Kpis, percentile, period_days, period_label
+from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.queries import T
 
 # Office 09:00-17:00 UTC, Monday to Friday, no public holidays; P0 runs 24x7 (the default).
 POLICY = {"default_calendar": "office", "calendars": {"office": {"timezone": "UTC", "hours": ["09:00-17:00"]}}}

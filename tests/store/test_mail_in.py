@@ -12,7 +12,7 @@ import pytest
 
 from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.store import Store, TicketChanges
-from ticketdesk.store.errors import NotFound
+from ticketdesk.store.db.errors import NotFound
 from ticketdesk.store.mail_ops import AttachmentPolicy, Outcome
 
 PNG = bytes.fromhex(

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from ticketdesk.models.channels import MailMessage, OutboxMail
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.automation import parse_rules_document
-from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, settings
-from ticketdesk.store import outbox as outbox_module
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store
+from ticketdesk.store.db import settings
+from ticketdesk.store.mail import outbox as outbox_module
+from ticketdesk.store.tickets.operations import acting_agent
 
 from ..conftest import as_agent
 

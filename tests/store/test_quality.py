@@ -12,7 +12,7 @@ from ticketdesk.models import Agent
 from ticketdesk.models.quality import QaReview, Survey
 from ticketdesk.rules import qa as rules
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store.dashboard import CSAT_DAYS, dashboard
+from ticketdesk.store.reports.dashboard import CSAT_DAYS, dashboard
 
 from ..conftest import as_agent
 
@@ -213,7 +213,7 @@ def test_sample_picks_closed_tickets_of_the_period_and_is_idempotent(
 
 
 def test_sample_matches_the_pure_draw(store: Store, closed: dict[str, list[str]]) -> None:
-    from ticketdesk.store.qa import _candidates
+    from ticketdesk.store.quality.qa import _candidates
 
     with store.db.read() as session:
         candidates = _candidates(session, START, END)

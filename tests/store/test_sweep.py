@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from ticketdesk.rules.automation import parse_rules_document
-from ticketdesk.store import NewTicket, Store, TicketChanges, settings
-from ticketdesk.store.sweep import sweep
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.automation.sweep import sweep
+from ticketdesk.store.db import settings
+from ticketdesk.store.tickets.operations import acting_agent
 
 from ..conftest import use_24x7_sla
 

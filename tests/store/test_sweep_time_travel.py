@@ -50,10 +50,11 @@ from ticketdesk.models import ACTIVE_STATUSES, Agent, Event, RuleFiring, Ticket
 from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.rules.calendar import BusinessCalendar, is_business_time, is_working_day
 from ticketdesk.rules.sla_policy import SlaPolicy
-from ticketdesk.store import NewTicket, Store, TicketChanges, settings
-from ticketdesk.store import tickets as ticket_ops
-from ticketdesk.store.sweep import SweepReport, sweep
-from ticketdesk.store.tickets import acting_agent
+from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.automation.sweep import SweepReport, sweep
+from ticketdesk.store.db import settings
+from ticketdesk.store.tickets import operations as ticket_ops
+from ticketdesk.store.tickets.operations import acting_agent
 
 from ..conftest import ADMIN
 

@@ -16,9 +16,9 @@ from ticketdesk.store import (
     TemplateSpec,
     TicketChanges,
 )
-from ticketdesk.store.engine import Database, _alembic_config, current_revision, head_revision
+from ticketdesk.store.db.engine import Database, _alembic_config, current_revision, head_revision
 from ticketdesk.store.readmodels import TicketDetail
-from ticketdesk.store.templates import DEFAULT_TEMPLATES, seed_templates
+from ticketdesk.store.tickets.templates import DEFAULT_TEMPLATES, seed_templates
 
 from ..conftest import as_agent
 

@@ -8,7 +8,7 @@ import pytest
 
 from ticketdesk.screens.dashboard import DashboardScreen, _mail
 from ticketdesk.store import NewTicket, Store
-from ticketdesk.store.dashboard import NO_MAIL, MailSummary
+from ticketdesk.store.reports.dashboard import NO_MAIL, MailSummary
 from ticketdesk.widgets.styles import style
 
 from ..conftest import as_agent

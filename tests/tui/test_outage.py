@@ -22,7 +22,7 @@ from ticketdesk.screens.reports import ReportsScreen
 from ticketdesk.screens.templates import TemplatesScreen
 from ticketdesk.screens.ticket import TicketScreen
 from ticketdesk.store import Store
-from ticketdesk.store.engine import Database
+from ticketdesk.store.db.engine import Database
 from ticketdesk.widgets.outage_line import OutageLine
 
 from ..conftest import ADMIN, PostgresServer, _prepare

@@ -12,7 +12,7 @@ from pathlib import Path
 from ticketdesk.channels.mail.parse import UnparseableMail, parse_message
 from ticketdesk.channels.sources import MailSource, RawMail, save_failed
 from ticketdesk.store import Store
-from ticketdesk.store.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
+from ticketdesk.store.db.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
 from ticketdesk.store.mail_ops import AttachmentPolicy, IngestResult
 
 

@@ -1,6 +1,6 @@
 """Deliver queued replies over SMTP (`ticketdesk mail send`, and the sweep).
 
-One run: claim the due rows of the outbox (store/outbox.py: a token and a lease, so two
+One run: claim the due rows of the outbox (store/mail/outbox.py: a token and a lease, so two
 senders never take the same row), open one SMTP connection (plain, STARTTLS or implicit
 SSL; AUTH when a username is configured), send each message and mark it sent, or put it
 back for a later attempt (4xx, connection trouble, timeouts), or mark it failed for good

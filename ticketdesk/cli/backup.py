@@ -1,5 +1,5 @@
 """`ticketdesk backup PATH`, `ticketdesk restore PATH` and `ticketdesk copy --to URL`:
-keep a desk safe and move it to another database (store/backup.py, store/copy.py)."""
+keep a desk safe and move it to another database (store/db/backup.py, store/db/copy.py)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
         A SQLite backup restores into SQLite (a checked copy of the file) or into PostgreSQL
         (copied row by row and verified); a pg_dump archive into PostgreSQL (pg_restore, in
         one transaction). An older backup is upgraded by the migrations."""
-        from ticketdesk.store.backup import restore
+        from ticketdesk.store.db.backup import restore
 
         with handled():
             report = restore(ctx.obj.url, path, login=ctx.obj.agent, progress=_progress())
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         its ids, numbers and counters in one transaction, search indexes are rebuilt and the
         copy is verified: row counts of every table, the audit chain and a sample of tickets
         compared field by field. Any difference rolls the copy back and exits 1."""
-        from ticketdesk.store.copy import CopyMismatch
+        from ticketdesk.store.db.copy import CopyMismatch
 
         with handled():
             store = open_store(ctx)

@@ -1,5 +1,5 @@
 """`ticketdesk customer ...`: a customer's tier (`vip`) and their personal data erased on
-request (`erase`, store/erase.py)."""
+request (`erase`, store/people/erase.py)."""
 
 from __future__ import annotations
 

@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(store: Store, records: _FileRecords, *, source: str, dry_run: bool, strict: bool) -> None:
-    from ticketdesk.store.importer import ImportRejected
+    from ticketdesk.store.imports.importer import ImportRejected
 
     try:
         report = store.import_tickets(records, source=source, dry_run=dry_run, strict=strict, progress=_progress())

@@ -103,7 +103,7 @@ def kb_add_cmd(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable, or comma-separated)")] = None,
 ) -> None:
     """Add an article; prints its id."""
-    from ticketdesk.store.kb import ArticleSpec
+    from ticketdesk.store.quality.kb import ArticleSpec
 
     with handled():
         values = _stdin_fields(
@@ -187,7 +187,7 @@ def kb_edit_cmd(
 ) -> None:
     """Change fields of an article. With --version, someone else's change in between is a
     conflict (exit 1, nothing written) instead of a lost update."""
-    from ticketdesk.store.kb import ArticleEdit
+    from ticketdesk.store.quality.kb import ArticleEdit
 
     with handled():
         if tag and no_tags:

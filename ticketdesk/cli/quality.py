@@ -178,7 +178,7 @@ def print_survey(store: Store, number: str) -> None:
 
 def survey_lines(view: Any, local: Any) -> list[str]:
     """The survey as plain lines (also used by `ticketdesk show`)."""
-    from ticketdesk.store.csat import SCORE_LABELS, SCORES
+    from ticketdesk.store.quality.csat import SCORE_LABELS, SCORES
 
     lines = [f"  {SCORE_LABELS[name]:<22}{getattr(view, name)}/5  {'★' * getattr(view, name)}" for name in SCORES]
     lines.append(f"  {'average':<22}{view.average:.1f}")

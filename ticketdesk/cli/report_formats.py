@@ -117,7 +117,7 @@ def render_text(report: Any, console: Any) -> None:
 
 
 def _age_labels() -> tuple[str, ...]:
-    from ticketdesk.store.kpis import AGE_LABELS
+    from ticketdesk.store.reports.kpis import AGE_LABELS
 
     return AGE_LABELS
 

@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """KPIs of a period: response and resolution times, SLA attainment, first-contact
         resolution, reopen rate, backlog, CSAT and QA, in total and per breakdown."""
-        from ticketdesk.store.kpis import BREAKDOWNS
+        from ticketdesk.store.reports.kpis import BREAKDOWNS
 
         with handled():
             if period is not None and period.strip().lower() not in ("weekly", "monthly", "week", "month"):
@@ -237,7 +237,7 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
 
 def _export(store: Store, flt: TicketFilter, fmt: ExportFormat, out: str) -> int:
     from ticketdesk.cli import report_formats as rf
-    from ticketdesk.store.export import DATETIME_COLUMNS, EXPORT_COLUMNS
+    from ticketdesk.store.reports.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
     rows = store.export_tickets(flt)
     try:

@@ -104,7 +104,7 @@ def rules_show_cmd(
 ) -> None:
     """Show one routing or automation rule, as it would be written in the rules file."""
     from ticketdesk.rules.policy_documents import parsed_rules, rule_json, rule_toml
-    from ticketdesk.store.service_rules import find_rule
+    from ticketdesk.store.sla.policies import find_rule
 
     with handled():
         doc, _ = open_store(ctx).rules_document()
@@ -153,7 +153,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 @rules_app.command("enable")
 def rules_enable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Automation rule name")]) -> None:
     """Turn an automation rule on."""
-    from ticketdesk.store.service_rules import rules_with_active
+    from ticketdesk.store.sla.policies import rules_with_active
 
     with handled():
         change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, True))
@@ -163,7 +163,7 @@ def rules_enable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(hel
 @rules_app.command("disable")
 def rules_disable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Automation rule name")]) -> None:
     """Turn an automation rule off (it stays in the rules, ready to be enabled again)."""
-    from ticketdesk.store.service_rules import rules_with_active
+    from ticketdesk.store.sla.policies import rules_with_active
 
     with handled():
         change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, False))
@@ -177,7 +177,7 @@ def rules_remove_cmd(
     kind: Annotated[RuleKind | None, typer.Option("--kind", help="routing or automation, if both have it")] = None,
 ) -> None:
     """Remove a routing or automation rule."""
-    from ticketdesk.store.service_rules import find_rule, rules_without
+    from ticketdesk.store.sla.policies import find_rule, rules_without
 
     section = kind.value if kind else None
     with handled():
@@ -193,7 +193,7 @@ def rules_assign_cmd(
     strategy: Annotated[str, typer.Argument(help="round_robin, least_open, skills or none")],
 ) -> None:
     """Choose how new tickets of a team are given to its agents."""
-    from ticketdesk.store.service_rules import rules_with_strategy
+    from ticketdesk.store.sla.policies import rules_with_strategy
 
     with handled():
         change = open_store(ctx).edit_rules_document(lambda doc: rules_with_strategy(doc, team, strategy))

@@ -1,7 +1,7 @@
 """`ticketdesk sla ...`: the SLA policy (targets per priority, desk-wide, per team or for VIPs;
 calendars; the warning lead).
 
-The policy is a versioned document the store validates whole (store/service_rules.py); its
+The policy is a versioned document the store validates whole (store/sla/policies.py); its
 TOML and rendering are rules/policy_documents.py. An edit of one entry is a pure function
 the store applies in one transaction (Store.edit_sla_document), so two leads editing at
 once both get their change."""
@@ -84,7 +84,7 @@ def sla_set_cmd(
     ] = None,
 ) -> None:
     """Set the targets of one priority, desk-wide or for a team, for everyone or VIPs."""
-    from ticketdesk.store.service_rules import sla_with_target
+    from ticketdesk.store.sla.policies import sla_with_target
 
     with handled():
         if first_response is None and resolution is None:
@@ -109,7 +109,7 @@ def sla_warning_cmd(
     lead: Annotated[str, typer.Argument(help="How long before a breach a clock turns to warning, e.g. 30m, 2h")],
 ) -> None:
     """Set the warning lead: how long before a due time a ticket shows as at risk."""
-    from ticketdesk.store.service_rules import sla_with_warning
+    from ticketdesk.store.sla.policies import sla_with_warning
 
     with handled():
         change = open_store(ctx).edit_sla_document(lambda doc: sla_with_warning(doc, lead))
@@ -141,7 +141,7 @@ def sla_calendar_cmd(
     team: Annotated[str | None, typer.Option("--team", help="Make it this team's calendar (team key)")] = None,
 ) -> None:
     """Add or change a business calendar; fields not given stay as they are."""
-    from ticketdesk.store.service_rules import sla_with_calendar
+    from ticketdesk.store.sla.policies import sla_with_calendar
 
     with handled():
         change = open_store(ctx).edit_sla_document(

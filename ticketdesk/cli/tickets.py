@@ -292,7 +292,7 @@ def _print_detail(d: Any, files: list[Any]) -> None:
         console.print(Text("\nAttachments", style="bold") + Text("  (ticketdesk attachment save ID)", style="dim"))
         for f in files:
             console.print(Text(f"  #{f.id:<6}{one_line(f.filename)}  {one_line(f.content_type)}  {f.size:,} bytes"))
-    for mail in d.mail_failures:  # a reply that could not be mailed (store/outbox.py)
+    for mail in d.mail_failures:  # a reply that could not be mailed (store/mail/outbox.py)
         line("mail", mail.failure_text(), "red")
     console.print(Text("\nDescription", style="bold"))
     console.print(Text(printable(d.description) or "(none)"))

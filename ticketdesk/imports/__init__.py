@@ -1,5 +1,5 @@
 """Tickets from other helpdesks: CSV, JSON Lines and Zendesk exports read into plain
-`ImportedTicket` records (models/import_records.py) that store/importer.py writes.
+`ImportedTicket` records (models/import_records.py) that store/imports/importer.py writes.
 
 Every reader is a generator over a text stream: it yields an `ImportedTicket` per good
 record and an `ImportProblem` per bad field ("line 17: priority: unknown priority ..."),

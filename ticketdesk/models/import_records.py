@@ -1,4 +1,4 @@
-"""What the import readers (ticketdesk/imports/) hand to the store (store/importer.py): one
+"""What the import readers (ticketdesk/imports/) hand to the store (store/imports/importer.py): one
 `ImportedTicket` per good record, one `ImportProblem` per bad field, and the `ImportRepair`s
 made on the way. Plain data: no database."""
 

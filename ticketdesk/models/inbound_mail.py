@@ -1,5 +1,5 @@
 """A mail as the gateway hands it to the store: plain data, parsed from the raw bytes by
-channels/mail/parse.py, read by store/mail_in.py."""
+channels/mail/parse.py, read by store/mail/inbound.py."""
 
 from __future__ import annotations
 

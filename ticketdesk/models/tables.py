@@ -121,7 +121,7 @@ Index("ix_ticket_assignee_queue", Ticket.assignee_id, Ticket.status, *_queue_tai
 Index("ix_ticket_priority_updated", *_queue_tail)
 Index("ix_ticket_updated", Ticket.updated_at, Ticket.id)
 Index("ix_ticket_created", Ticket.created_at, Ticket.id)
-# Dashboard (store/dashboard.py, migration 0003): the open tickets with every column their
+# Dashboard (store/reports/dashboard.py, migration 0003): the open tickets with every column their
 # panels read (partial, so it stays small and the GROUP BY reads no table rows; the query
 # repeats the predicate word for word), and finished tickets by resolution time.
 _open_predicate = text("status IN ('new', 'open', 'in_progress', 'pending', 'on_hold')")

@@ -1,6 +1,6 @@
 """The SLA policy and the rules documents as people read and write them.
 
-Both are versioned documents the store keeps whole (store/service_rules.py validates one
+Both are versioned documents the store keeps whole (store/sla/policies.py validates one
 against the database and writes it). This module is what is pure about them:
 
 - TOML in: `parse_toml` reads the text of a file; a syntax error names the file and the line

@@ -1,7 +1,7 @@
 """The built-in queue views: named filters every agent has, in the query language of
 rules/query.py, defined once for the TUI's views picker and `ticketdesk list --view`.
 
-An agent's own saved views (store/views.py) come after them. A view is found by its name in
+An agent's own saved views (store/tickets/views.py) come after them. A view is found by its name in
 any case and spacing, or by its key, the name with dashes (`my-open`, `breaching-today`);
 `waiting` is kept as a short key for "Waiting on customer". A saved view named like a
 built-in one is the one used, as in the TUI's picker, where the later of two equal names wins.

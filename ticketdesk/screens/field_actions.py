@@ -9,7 +9,7 @@ from textual.screen import Screen
 
 from ticketdesk.models.enums import Priority, Status, SupportLevel
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
-from ticketdesk.store.errors import DatabaseUnavailable, StoreError
+from ticketdesk.store.db.errors import DatabaseUnavailable, StoreError
 from ticketdesk.widgets.store_call import DeskApp, call_store
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Reports: the KPIs of a week or month (store/kpis.py) in total, a table per breakdown and
+"""Reports: the KPIs of a week or month (store/reports/kpis.py) in total, a table per breakdown and
 a bar chart (textual-plotext). `w`/`m` pick the period, `[`/`]` step back and forth
 (starting at the current one, so far), `b`/`B` cycle the breakdown. Loaded in a worker."""
 

@@ -21,7 +21,7 @@ from ticketdesk.rules.templates import PLACEHOLDERS
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.dialogs import ConfirmDialog
 from ticketdesk.screens.list_detail import FormScreen, ListDetailScreen, list_keys
-from ticketdesk.store.templates import CLEAR as UNSET  # a status / priority the template leaves alone
+from ticketdesk.store.tickets.templates import CLEAR as UNSET  # a status / priority the template leaves alone
 from ticketdesk.widgets.store_call import call_store
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class TemplateForm(FormScreen):
         self._save(name, body, status, priority, tags, internal)
 
     def _save(self, name: str, body: str, status: str, priority: str, tags: tuple[str, ...], internal: bool) -> None:
-        from ticketdesk.store.templates import TemplateEdit, TemplateSpec
+        from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 
         template = self.template
 

@@ -1,6 +1,6 @@
 """The only code that talks to the database."""
 
-from ticketdesk.store.errors import (
+from ticketdesk.store.db.errors import (
     Conflict,
     DatabaseUnavailable,
     Forbidden,
@@ -10,8 +10,8 @@ from ticketdesk.store.errors import (
     StoreError,
 )
 from ticketdesk.store.service import Store
-from ticketdesk.store.templates import TemplateEdit, TemplateSpec
-from ticketdesk.store.tickets import NewTicket, TicketChanges
+from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
+from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 
 __all__ = [
     "Conflict",

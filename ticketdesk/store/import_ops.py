@@ -1,5 +1,5 @@
 """Store operations of imports from other helpdesks (issue 7), mixed into the Store facade
-(store/service.py); the work is done in store/importer.py."""
+(store/service.py); the work is done in store/imports/importer.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.import_records import Record
-from ticketdesk.store import audit, importer
-from ticketdesk.store.importer import BATCH, ImportRejected, ImportReport
+from ticketdesk.store.imports import importer
+from ticketdesk.store.imports.importer import BATCH, ImportRejected, ImportReport
+from ticketdesk.store.people import audit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,13 +19,13 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ticketdesk.models import Agent
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.db.transactions import Transactions
 
 
 class ImportOps:
     """Import tickets from CSV, JSON Lines or a Zendesk export."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
 
     def import_tickets(

@@ -1,21 +1,21 @@
 """Store operations for the knowledge base (issue 6), mixed into the Store facade
-(store/service.py); the work is done in store/kb.py."""
+(store/service.py); the work is done in store/quality/kb.py."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ticketdesk.store import kb
-from ticketdesk.store.kb import ArticleEdit, ArticleRow, ArticleSpec, ArticleView
+from ticketdesk.store.quality import kb
+from ticketdesk.store.quality.kb import ArticleEdit, ArticleRow, ArticleSpec, ArticleView
 
 if TYPE_CHECKING:
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.db.transactions import Transactions
 
 
 class KbOps:
     """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
 
     def add_article(self, spec: ArticleSpec) -> ArticleView:

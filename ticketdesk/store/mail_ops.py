@@ -1,5 +1,5 @@
 """Store operations of the inbound mail channel (issue 7), mixed into the Store facade
-(store/service.py); the work is done in store/mail_in.py."""
+(store/service.py); the work is done in store/mail/inbound.py."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ticketdesk.models.inbound_mail import InboundMail
-from ticketdesk.store import mail_in
-from ticketdesk.store.errors import InvalidInput
-from ticketdesk.store.mail_in import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome
+from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.mail import inbound as mail_in
+from ticketdesk.store.mail.inbound import AttachmentInfo, AttachmentPolicy, IngestResult, Outcome
 
 if TYPE_CHECKING:
-    from ticketdesk.store.followups import AutomationsAndMail
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.automation.followups import AutomationsAndMail
+    from ticketdesk.store.db.transactions import Transactions
 
 
 class MailOps:
     """Ingest of parsed mail and the attachments of a ticket."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
     followups: AutomationsAndMail
 

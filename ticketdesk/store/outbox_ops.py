@@ -1,5 +1,5 @@
 """Store operations of the outbound mail channel (issue 7): the SMTP outbox, mixed into the
-Store facade (store/service.py); the work is done in store/outbox.py.
+Store facade (store/service.py); the work is done in store/mail/outbox.py.
 
 Replies are queued by the reply's own transaction (see `tickets.stage_comment`); these
 methods are for the senders (`ticketdesk mail send`, the sweep) and for people looking
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
     from ticketdesk.models import Agent
     from ticketdesk.rules.masking import Masking
-    from ticketdesk.store.outbox import OutgoingMail
+    from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.store.mail.outbox import OutgoingMail
     from ticketdesk.store.readmodels import OutboxInfo
-    from ticketdesk.store.transactions import Transactions
 
 R = TypeVar("R")
 
@@ -34,7 +34,7 @@ class OutboxOps:
     for agents, leads and admins (auditors change nothing); retrying a failed reply for
     leads and admins."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
 
     if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class OutboxOps:
     ) -> list[OutgoingMail]:
         """Claim up to `limit` due replies for this sender (status "sending", a token and a
         lease): two senders never get the same row."""
-        from ticketdesk.store import outbox
+        from ticketdesk.store.mail import outbox
 
         lease = outbox.DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds
         return self.tx.write(
@@ -56,7 +56,7 @@ class OutboxOps:
     def mark_sent(self, outbox_id: int, token: str, *, now: datetime | None = None) -> bool:
         """Delivered: status "sent" and a MAIL event on the ticket. False (and nothing
         written) if this sender's claim was lost meanwhile."""
-        from ticketdesk.store import outbox
+        from ticketdesk.store.mail import outbox
 
         return self.tx.write(
             "mark_sent", lambda s, a: outbox.mark_sent(s, actor=a, outbox_id=outbox_id, token=token, now=_now(now))
@@ -74,7 +74,7 @@ class OutboxOps:
     ) -> str:
         """A failed attempt: "retry" (queued again after a backoff), "failed" (for good,
         shown on the ticket) or "lost" (the claim is no longer this sender's)."""
-        from ticketdesk.store import outbox
+        from ticketdesk.store.mail import outbox
 
         return self.tx.write("mark_failed_attempt", lambda s, a: outbox.mark_failed_attempt(
                 s, actor=a, outbox_id=outbox_id, token=token, error=error, permanent=permanent,
@@ -83,7 +83,7 @@ class OutboxOps:
 
     def outbox_list(self, *, status: str | None = None, limit: int = 100) -> list[OutboxInfo]:
         """Outgoing mail, newest first (the address masked for roles that do not see it)."""
-        from ticketdesk.store import outbox
+        from ticketdesk.store.mail import outbox
 
         return self.tx.read(
             "outbox_list", lambda s, a: outbox.list_outbox(s, status=status, limit=limit, masking=self._masking_for(a))
@@ -91,7 +91,8 @@ class OutboxOps:
 
     def retry_outbox(self, outbox_id: int, *, now: datetime | None = None) -> OutboxInfo:
         """Send a failed reply again (leads and admins): queued now, attempts reset."""
-        from ticketdesk.store import outbox, roles
+        from ticketdesk.store.mail import outbox
+        from ticketdesk.store.people import roles
 
         def run(session: Session, actor: Agent) -> OutboxInfo:
             roles.require(actor, outbox.RETRIERS, "retry outgoing mail")
@@ -100,6 +101,6 @@ class OutboxOps:
         return self.tx.write("retry_outbox", run, target=str(outbox_id))
 
     def _outbox_of(self, session: Session, ticket_id: int, masking: Masking | None) -> tuple[Any, ...]:
-        from ticketdesk.store import outbox
+        from ticketdesk.store.mail import outbox
 
         return outbox.ticket_outbox(session, ticket_id, masking)

@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 
     from ticketdesk.models import Agent
     from ticketdesk.rules.masking import Masking
-    from ticketdesk.store.agents import AgentInfo
-    from ticketdesk.store.audit import AuditView, ChainCheck
-    from ticketdesk.store.engine import Database
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.db.engine import Database
+    from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.store.people.agents import AgentInfo
+    from ticketdesk.store.people.audit import AuditView, ChainCheck
 
 R = TypeVar("R")
 
@@ -25,7 +25,7 @@ R = TypeVar("R")
 class PeopleOps:
     """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
     login: str
     db: Database
@@ -46,7 +46,7 @@ class PeopleOps:
         email: str | None = None,
         skills: str | Sequence[str] = "",
     ) -> AgentInfo:
-        from ticketdesk.store import agents, audit, roles
+        from ticketdesk.store.people import agents, audit, roles
 
         def run(session: Session, actor: Agent) -> AgentInfo:
             roles.require(actor, roles.ADMINS, "add agents")
@@ -62,15 +62,15 @@ class PeopleOps:
         return self.tx.write("agent_add", run, target=login.strip())
 
     def list_agents(self, *, include_inactive: bool = True) -> list[AgentInfo]:
-        from ticketdesk.store import agents
+        from ticketdesk.store.people import agents
 
         return self.tx.read("list_agents", lambda s, _: agents.list_agents(s, include_inactive=include_inactive))
 
     def set_role(self, login: str, role: str) -> tuple[str, str]:
         """Change an agent's role (admins; never the last active admin away). Returns the
         old and the new role."""
-        from ticketdesk.store import agents, audit, roles
-        from ticketdesk.store.errors import InvalidInput
+        from ticketdesk.store.db.errors import InvalidInput
+        from ticketdesk.store.people import agents, audit, roles
 
         def run(session: Session, actor: Agent) -> tuple[str, str]:
             roles.require(actor, roles.ADMINS, "change roles")
@@ -94,8 +94,8 @@ class PeopleOps:
     def set_agent_active(self, login: str, active: bool) -> bool:
         """Deactivate (or reactivate) an agent (admins). A deactivated login can no longer act;
         its history stays. Returns whether anything changed."""
-        from ticketdesk.store import agents, audit, roles
-        from ticketdesk.store.errors import InvalidInput
+        from ticketdesk.store.db.errors import InvalidInput
+        from ticketdesk.store.people import agents, audit, roles
 
         verb = "activate" if active else "deactivate"
 
@@ -137,8 +137,9 @@ class PeopleOps:
     def audit(self, action: str, target: str | None = None, detail: str | None = None) -> None:
         """Append an entry for a sensitive action the acting agent just did (an export, an
         unmask): its own short transaction. Any known, active agent (auditors too)."""
-        from ticketdesk.store import audit, tickets
-        from ticketdesk.store.transactions import translated
+        from ticketdesk.store.db.transactions import translated
+        from ticketdesk.store.people import audit
+        from ticketdesk.store.tickets import operations as tickets
 
         with translated(), self.db.write() as session:
             actor = tickets.acting_agent(session, self.login)
@@ -153,8 +154,8 @@ class PeopleOps:
         limit: int = 100,
     ) -> list[AuditView]:
         """The audit log, newest first (admins and auditors; a refusal is itself audited)."""
-        from ticketdesk.store import audit, roles
-        from ticketdesk.store.errors import InvalidInput
+        from ticketdesk.store.db.errors import InvalidInput
+        from ticketdesk.store.people import audit, roles
 
         if not 1 <= limit <= 100_000:
             raise InvalidInput("limit must be between 1 and 100000")
@@ -170,8 +171,8 @@ class PeopleOps:
         `head` and `count` are an anchor an earlier check printed and kept outside the
         database: the chain must still pass through that entry, at that position."""
         from ticketdesk.rules.audit_chain import is_hash
-        from ticketdesk.store import audit, roles
-        from ticketdesk.store.errors import InvalidInput
+        from ticketdesk.store.db.errors import InvalidInput
+        from ticketdesk.store.people import audit, roles
 
         if head is not None:
             head = head.strip().lower()

@@ -1,5 +1,5 @@
 """Store operations for quality (issue 6), mixed into the Store facade (store/service.py):
-CSAT surveys (store/csat.py) and QA sampling and reviews (store/qa.py)."""
+CSAT surveys (store/quality/csat.py) and QA sampling and reviews (store/quality/qa.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from ticketdesk.store.csat import SurveyView
-    from ticketdesk.store.qa import QaReviewView, SampleResult
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.store.quality.csat import SurveyView
+    from ticketdesk.store.quality.qa import QaReviewView, SampleResult
 
 R = TypeVar("R")
 
@@ -18,7 +18,7 @@ R = TypeVar("R")
 class QualityOps:
     """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
 
     # --- CSAT ---------------------------------------------------------------------------
@@ -39,7 +39,7 @@ class QualityOps:
     ) -> SurveyView:
         """Record the survey of a resolved or closed ticket (one per ticket; `replace`
         overwrites an existing one)."""
-        from ticketdesk.store import csat
+        from ticketdesk.store.quality import csat
 
         scores = {
             "speed": speed,
@@ -59,19 +59,19 @@ class QualityOps:
         self, rows: Iterable[tuple[int, Mapping[str, str | None]]], *, replace: bool = False
     ) -> list[str]:
         """Record (line number, CSV row) surveys in one transaction: all or nothing."""
-        from ticketdesk.store import csat
+        from ticketdesk.store.quality import csat
 
         return self.tx.write("import_surveys", lambda s, a: csat.import_surveys(s, actor=a, rows=rows, replace=replace))
 
     def survey(self, number: str) -> SurveyView:
         """The ticket's survey (NotFound if it has none)."""
-        from ticketdesk.store import csat
+        from ticketdesk.store.quality import csat
 
         return self.tx.read("survey", lambda s, _: csat.get_survey(s, number))
 
     def ticket_survey(self, number: str) -> SurveyView | None:
         """The ticket's survey, or None."""
-        from ticketdesk.store import csat
+        from ticketdesk.store.quality import csat
 
         return self.tx.read("ticket_survey", lambda s, _: csat.survey_of(s, number))
 
@@ -87,20 +87,20 @@ class QualityOps:
         now: datetime | None = None,
     ) -> SampleResult:
         """Sample closed tickets of the period into a QA batch (idempotent per batch)."""
-        from ticketdesk.store import qa
+        from ticketdesk.store.quality import qa
 
         return self.tx.write(
             "qa_sample", lambda s, a: qa.sample(s, actor=a, start=start, end=end, rate=rate, seed=seed, now=now)
         )
 
     def qa_reviews(self, *, batch: str | None = None, pending: bool = False) -> list[QaReviewView]:
-        from ticketdesk.store import qa
+        from ticketdesk.store.quality import qa
 
         return self.tx.read("qa_reviews", lambda s, _: qa.list_reviews(s, batch=batch, pending=pending))
 
     def qa_batches(self) -> list[tuple[str, int, int]]:
         """(batch, samples, reviewed), newest first."""
-        from ticketdesk.store import qa
+        from ticketdesk.store.quality import qa
 
         return self.tx.read("qa_batches", lambda s, _: qa.batches(s))
 
@@ -115,7 +115,7 @@ class QualityOps:
         now: datetime | None = None,
     ) -> QaReviewView:
         """Score a sampled ticket (leads and admins): 1-5, every checklist item yes/no."""
-        from ticketdesk.store import qa
+        from ticketdesk.store.quality import qa
 
         return self.tx.write(
             "qa_review",

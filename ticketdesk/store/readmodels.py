@@ -157,7 +157,7 @@ class TicketDetail:
     comments: list[CommentView] = field(default_factory=list)
     events: list[EventView] = field(default_factory=list)
     links: list[LinkView] = field(default_factory=list)
-    #: the ticket's outgoing mail (store/outbox.py), newest first
+    #: the ticket's outgoing mail (store/mail/outbox.py), newest first
     outbox: tuple[OutboxInfo, ...] = ()
 
     @property

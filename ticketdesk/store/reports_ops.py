@@ -1,5 +1,5 @@
 """Store operations for reports (issue 6), mixed into the Store facade (store/service.py):
-KPIs of a period (store/kpis.py) and the streaming ticket export (store/export.py)."""
+KPIs of a period (store/reports/kpis.py) and the streaming ticket export (store/reports/export.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 from ticketdesk.rules.query import TicketFilter
 
 if TYPE_CHECKING:
-    from ticketdesk.store.engine import Database
-    from ticketdesk.store.transactions import Transactions
+    from ticketdesk.store.db.engine import Database
+    from ticketdesk.store.db.transactions import Transactions
 
 
 class ReportsOps:
     """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    #: the facade's transactions (store/transactions.py), one per operation
+    #: the facade's transactions (store/db/transactions.py), one per operation
     tx: Transactions
     db: Database
 
@@ -34,7 +34,7 @@ class ReportsOps:
         """KPIs of a week / month (offset -1: the last complete one, 0: the current one so
         far) or of local days first_day..last_day, in total and per breakdown; a KpiReport."""
         from ticketdesk.models.clock import utcnow
-        from ticketdesk.store.kpis import BREAKDOWNS, kpi_report
+        from ticketdesk.store.reports.kpis import BREAKDOWNS, kpi_report
 
         when = now or utcnow()
         return self.tx.read(
@@ -52,19 +52,19 @@ class ReportsOps:
 
     def desk_timezone(self) -> str:
         """The time zone of report periods: the SLA policy's default calendar's, else UTC."""
-        from ticketdesk.store.kpis import desk_timezone
+        from ticketdesk.store.reports.kpis import desk_timezone
 
         return self.tx.read("desk_timezone", lambda s, _: desk_timezone(s))
 
     def export_tickets(
         self, flt: TicketFilter, *, page_size: int | None = None, now: datetime | None = None
     ) -> Iterator[dict[str, Any]]:
-        """Stream every matching ticket as a flat dict (store/export.py EXPORT_COLUMNS),
+        """Stream every matching ticket as a flat dict (store/reports/export.py EXPORT_COLUMNS),
         masked for the acting agent's role. One read transaction, held while the caller
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
         from ticketdesk.models.clock import utcnow
-        from ticketdesk.store.export import PAGE, export_rows
-        from ticketdesk.store.transactions import translated
+        from ticketdesk.store.db.transactions import translated
+        from ticketdesk.store.reports.export import PAGE, export_rows
 
         masking = self.masking()  # type: ignore[attr-defined]
         when = now or utcnow()

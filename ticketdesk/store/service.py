@@ -18,27 +18,21 @@ from ticketdesk.models import Agent, Ticket
 from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.policy_documents import tidy_rules, tidy_sla
 from ticketdesk.rules.query import Sort, TicketFilter
-from ticketdesk.store import (
-    audit,
-    demo,
-    outbox,
-    personal_data,
-    queries,
-    roles,
-    service_rules,
-    settings,
-    templates,
-    tickets,
-    views,
-)
+from ticketdesk.store import demo
+from ticketdesk.store.automation.followups import AutomationsAndMail
+from ticketdesk.store.db import settings
+from ticketdesk.store.db.engine import Database, check_schema, schema_warnings, upgrade_schema
+from ticketdesk.store.db.errors import StoreError
+from ticketdesk.store.db.seed import seed_defaults
+from ticketdesk.store.db.settings import DocumentChange
+from ticketdesk.store.db.transactions import Transactions, translated
 from ticketdesk.store.demo import DemoSummary
-from ticketdesk.store.engine import Database, check_schema, schema_warnings, upgrade_schema
-from ticketdesk.store.errors import StoreError
-from ticketdesk.store.followups import AutomationsAndMail
 from ticketdesk.store.import_ops import ImportOps
 from ticketdesk.store.kb_ops import KbOps
+from ticketdesk.store.mail import outbox
 from ticketdesk.store.mail_ops import MailOps
 from ticketdesk.store.outbox_ops import OutboxOps
+from ticketdesk.store.people import audit, personal_data, roles
 from ticketdesk.store.people_ops import PeopleOps
 from ticketdesk.store.quality_ops import QualityOps
 from ticketdesk.store.readmodels import (
@@ -51,11 +45,11 @@ from ticketdesk.store.readmodels import (
     UpdateResult,
 )
 from ticketdesk.store.reports_ops import ReportsOps
-from ticketdesk.store.seed import seed_defaults
-from ticketdesk.store.settings import DocumentChange
-from ticketdesk.store.templates import TemplateEdit, TemplateSpec
-from ticketdesk.store.tickets import NewTicket, TicketChanges
-from ticketdesk.store.transactions import Transactions, translated
+from ticketdesk.store.sla import policies as service_rules
+from ticketdesk.store.tickets import operations as tickets
+from ticketdesk.store.tickets import queries, templates, views
+from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
+from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 
 R = TypeVar("R")
 
@@ -201,7 +195,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         """Technical (up a support level, optionally to `team`) or management (to the team
         lead); returns what was done, e.g. "technical L1 → L2"."""
         from ticketdesk.models.clock import utcnow
-        from ticketdesk.store.automation import escalate
+        from ticketdesk.store.automation.rules import escalate
 
         return self.tx.write(
             "escalate",
@@ -221,11 +215,11 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return self.tx.write("set_customer_vip", run, target=customer)
 
     def erase_customer(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> Any:
-        """Erase a customer's personal data (admins; store/erase.py): one transaction for the
+        """Erase a customer's personal data (admins; store/people/erase.py): one transaction for the
         rows, their events and the audit entry, then their attachment files in `folder`
         that nothing else uses. `dry_run`: what would change, nothing written. Returns an
         erase.ErasureResult."""
-        from ticketdesk.store import erase
+        from ticketdesk.store.people import erase
 
         what = "erase a customer's personal data"
 
@@ -260,8 +254,8 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return result
 
     def sweep(self, *, now: datetime | None = None) -> Any:
-        """The time-driven work once (store/sweep.py); returns its SweepReport."""
-        from ticketdesk.store.sweep import sweep
+        """The time-driven work once (store/automation/sweep.py); returns its SweepReport."""
+        from ticketdesk.store.automation.sweep import sweep
 
         # only a known, active agent that may write runs it (auditors may not)
         self.tx.read("sweep", lambda s, a: roles.require_writer(a))
@@ -299,7 +293,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
             if unmask:
                 roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
             detail = queries.ticket_detail(session, number)
-            # its outgoing mail (store/outbox.py), the address masked as the customer's is
+            # its outgoing mail (store/mail/outbox.py), the address masked as the customer's is
             mail = self._outbox_of(session, detail.row.id, None if unmask else masking)
             detail = dataclasses.replace(detail, outbox=mail)
             if unmask:
@@ -332,9 +326,9 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         return self.tx.read("agents", lambda s, _: queries.active_agents(s))
 
     def dashboard(self, *, days: int = 14) -> Any:
-        """The lead's dashboard (see store/dashboard.py), computed in one read transaction."""
+        """The lead's dashboard (see store/reports/dashboard.py), computed in one read transaction."""
         from ticketdesk.models.clock import utcnow
-        from ticketdesk.store.dashboard import dashboard
+        from ticketdesk.store.reports.dashboard import dashboard
 
         return self.tx.read("dashboard", lambda s, _: dashboard(s, now=utcnow(), days=days))
 
@@ -426,7 +420,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
     # Two versioned documents: "sla" (rules/sla_policy.py) and "rules" (routing,
     # automations, team assignment, sweep: rules/automation.py). Everyone may read them;
     # admins replace them whole (audited), after validation against the rules and the
-    # database (store/service_rules.py). Pass the version you read as `expected_version`
+    # database (store/sla/policies.py). Pass the version you read as `expected_version`
     # and a concurrent change is a Conflict instead of a lost update; or change one entry
     # with `edit_*_document`, which reads, edits and writes in one transaction.
 
@@ -467,13 +461,13 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         """Change the rules document with `edit`, as `edit_sla_document`."""
         return self.tx.write("edit_rules_document", lambda s, a: service_rules.edit_rules(s, actor=a, edit=edit))
 
-    # --- backup and copy (store/backup.py, store/copy.py) -----------------------------------
+    # --- backup and copy (store/db/backup.py, store/db/copy.py) -----------------------------------
     # Admins only: a backup or a copy holds every customer's personal data. Both are audited
     # on this (the source) database once done.
 
     def backup(self, path: str | Path, *, force: bool = False) -> Any:
         """A consistent backup of the desk at `path`; returns a backup.BackupReport."""
-        from ticketdesk.store import backup
+        from ticketdesk.store.db import backup
 
         self.tx.read(backup.BACKUP, lambda _, a: roles.require(a, roles.ADMINS, "back up the desk"))
         with translated():
@@ -492,7 +486,7 @@ class Store(PeopleOps, QualityOps, KbOps, ReportsOps, MailOps, OutboxOps, Import
         copy.CopyReport (raises copy.CopyMismatch, with the report, when it does not verify)."""
         from contextlib import suppress
 
-        from ticketdesk.store import copy
+        from ticketdesk.store.db import copy
 
         label = copy.public_url(url)
         what = "copy the desk to another database"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
-from ticketdesk.store.errors import Conflict, DatabaseUnavailable, StoreError
+from ticketdesk.store.db.errors import Conflict, DatabaseUnavailable, StoreError
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode

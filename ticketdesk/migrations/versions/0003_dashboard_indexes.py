@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 09:00:00
 
-Two indexes for the lead's dashboard (store/dashboard.py):
+Two indexes for the lead's dashboard (store/reports/dashboard.py):
 
 - `ix_ticket_open_board`: a partial index over the open tickets only (a few % of a mature
   desk), holding every column the open-ticket panels read, so their one GROUP BY is a walk

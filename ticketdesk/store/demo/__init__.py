@@ -10,7 +10,7 @@ and people.py); traffic.py has the distributions and creation times; writer.py d
 tickets and writes them, texts.py what they say and timeline.py what happens to them.
 
 Demo tickets are the tickets the app makes: numbered by the same reservation, built by
-the same row builders as `create_ticket` (store/ticket_rows.py), then moved along their
+the same row builders as `create_ticket` (store/tickets/rows.py), then moved along their
 timeline (writer.py).
 
 Speed (100,000 tickets, about 1.3 million events): no ORM per row; ticket, comment and
@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from ticketdesk.models.clock import utcnow
-from ticketdesk.store.bulk import resume_fts_triggers, suspend_fts_triggers
+from ticketdesk.store.db.bulk import resume_fts_triggers, suspend_fts_triggers
 from ticketdesk.store.demo.people import ensure_agents, ensure_organisations, insert_customers
 from ticketdesk.store.demo.traffic import batches, creation_times
 from ticketdesk.store.demo.writer import TicketWriter, ensure_tags

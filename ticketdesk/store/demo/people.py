@@ -12,7 +12,7 @@ from functools import cache
 from sqlalchemy import Table, func, select
 from sqlmodel import Session, SQLModel
 
-from ticketdesk.store.bulk import insert_rows
+from ticketdesk.store.db.bulk import insert_rows
 from ticketdesk.store.demo.phrases import load, table, tables, text, texts
 from ticketdesk.store.demo.traffic import DAYS, cum
 

@@ -3,7 +3,7 @@ status), writes what it says (texts.py) and what happened to it (timeline.py), a
 tickets, tags, comments and events batch by batch in bulk.
 
 A demo ticket is created as the app creates one: its number is reserved with
-`reserve_serials`, its row and creation events come from store/ticket_rows.py, as for
+`reserve_serials`, its row and creation events come from store/tickets/rows.py, as for
 `create_ticket`. Then its timeline is replayed onto the row: status, assignee, priority,
 timestamps and version move as the store's operations would move them.
 """
@@ -21,8 +21,7 @@ from sqlmodel import Session, SQLModel
 from ticketdesk.models import Priority, Status
 from ticketdesk.rules import numbering
 from ticketdesk.rules.sla_policy import due_dates, pauses
-from ticketdesk.store import sla as sla_clocks
-from ticketdesk.store.bulk import BulkWriter, insert_rows
+from ticketdesk.store.db.bulk import BulkWriter, insert_rows
 from ticketdesk.store.demo import texts, timeline
 from ticketdesk.store.demo.people import Customers, DemoAgent
 from ticketdesk.store.demo.phrases import Case, phrases
@@ -42,8 +41,9 @@ from ticketdesk.store.demo.traffic import (
     STATUSES,
     cum,
 )
-from ticketdesk.store.ticket_rows import FIRST_VERSION, TicketDraft, creation_changes, due_dates_for, new_ticket_row
-from ticketdesk.store.tickets import reserve_serials
+from ticketdesk.store.sla import clocks as sla_clocks
+from ticketdesk.store.tickets.operations import reserve_serials
+from ticketdesk.store.tickets.rows import FIRST_VERSION, TicketDraft, creation_changes, due_dates_for, new_ticket_row
 
 # Column order of the row tuples the writer builds.
 _TICKET_COLUMNS = (

@@ -1,0 +1,187 @@
+"""Engine and session setup for SQLite and PostgreSQL, and the schema check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlmodel import Session
+
+from ticketdesk.store.db.errors import DatabaseUnavailable, InvalidInput, SchemaNotReady
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """One engine per URL; `read()` and `write()` hand out transactional sessions."""
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+        """`busy_timeout_ms`: how long SQLite waits for another writer's lock before giving up
+        with DatabaseUnavailable (PostgreSQL waits on row locks as it does)."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise InvalidInput(f"database URL {url!r} is not a valid SQLAlchemy URL") from None
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except (NoSuchModuleError, ImportError, ArgumentError) as exc:
+            raise InvalidInput(f"cannot use database URL {url!r}: {exc}") from None
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, busy_timeout_ms)
+        self._write_engine = self.engine.execution_options(ticketdesk_write=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed if the block finishes, rolled back if it raises.
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE, so concurrent writers queue
+        on the busy timeout instead of failing when a read lock cannot be upgraded.
+        """
+        with Session(self._write_engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("ticketdesk_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def _alembic_config(connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).resolve().parents[2] / "migrations"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(db: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    try:
+        with db.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot open database {_safe_url(db.url)}: {_first_line(exc)}") from None
+
+
+def upgrade_schema(db: Database) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+
+    before = current_revision(db)
+    with db.engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+        if db.is_sqlite:
+            conn.execute(text("PRAGMA optimize"))
+        else:
+            conn.execute(text("ANALYZE"))
+    return before, head_revision()
+
+
+def schema_warnings(db: Database) -> list[str]:
+    """Things that work but will disappoint, said once at `init`."""
+    if db.is_sqlite:
+        return []
+    with db.engine.connect() as conn:
+        ctype = conn.execute(text("SELECT datctype FROM pg_database WHERE datname = current_database()")).scalar()
+    if ctype in ("C", "POSIX"):
+        return [
+            f"the database's LC_CTYPE is {ctype}: pg_trgm makes no trigrams of Chinese (or other non-ASCII)"
+            " text there, so such searches scan every ticket. Create the database with"
+            " LC_CTYPE 'C.UTF-8' (or another UTF-8 locale) for indexed search."
+        ]
+    return []
+
+
+def check_schema(db: Database) -> None:
+    """Refuse to work on an uninitialised or outdated database, saying what to run."""
+    current = current_revision(db)
+    head = head_revision()
+    if current is None:
+        raise SchemaNotReady(f"database {_safe_url(db.url)} is not initialised: run `ticketdesk init` first")
+    if current != head and not _known_revision(current):
+        raise SchemaNotReady(
+            f"database schema revision {current} is newer than this ticketdesk knows (it needs {head}):"
+            " upgrade ticketdesk to use this database"
+        )
+    if current != head:
+        raise SchemaNotReady(
+            f"database schema is at revision {current}, this ticketdesk needs {head}:"
+            " run `ticketdesk init` to upgrade it"
+        )
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
+    try:
+        return ScriptDirectory.from_config(_alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__

@@ -1,0 +1,98 @@
+"""The one way a store operation runs: a transaction as the acting agent.
+
+`Transactions.write(action, fn)` and `.read(action, fn)` open one transaction, look up the
+acting agent (an unknown or inactive login is refused), call `fn(session, agent)` and turn
+the database's expected failures into one-line StoreErrors (`translated`). Every refusal
+(Forbidden, an unknown login) is written to the audit log under `action`, the operation's
+name as the caller spells it: renaming a Python method never changes audit data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from sqlmodel import Session
+
+from ticketdesk.models import Agent
+from ticketdesk.store.db.engine import Database
+from ticketdesk.store.db.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
+from ticketdesk.store.people import audit, roles
+from ticketdesk.store.tickets.operations import acting_agent
+
+R = TypeVar("R")
+
+
+class Transactions:
+    def __init__(self, db: Database, login: str) -> None:
+        self.db = db
+        self.login = login
+
+    def write(self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None) -> R:
+        """One write transaction as the acting agent; auditors are refused here, whatever
+        the operation. A refusal is audited once the refused transaction has rolled back."""
+        unknown: NotFound | None = None
+        try:
+            with translated(), self.db.write() as session:
+                try:
+                    actor = acting_agent(session, self.login)
+                except NotFound as exc:
+                    unknown = exc
+                    raise
+                roles.require_writer(actor)
+                return fn(session, actor)
+        except (Forbidden, NotFound) as exc:
+            if isinstance(exc, Forbidden) or exc is unknown:
+                self.record_refusal(action, target, exc)
+            raise
+
+    def read(self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None) -> R:
+        """A read-only transaction; only a known, active agent may read. A Forbidden raised
+        by `fn` is audited."""
+        try:
+            with translated(), self.db.read() as session:
+                return fn(session, acting_agent(session, self.login))
+        except Forbidden as exc:
+            self.record_refusal(action, target, exc)
+            raise
+
+    def record_refusal(self, action: str, target: str | None, exc: StoreError) -> None:
+        try:
+            with translated():
+                audit.record_apart(
+                    self.db,
+                    login=self.login,
+                    action=audit.PERMISSION_DENIED,
+                    target=target or action,
+                    detail=f"{action}: {exc}",
+                )
+        except StoreError as failed:
+            exc.args = (f"{exc} (and the refusal could not be written to the audit log: {failed})",)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Turn the database's expected failures into one-line StoreErrors."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except StaleDataError as exc:
+        raise Conflict(
+            "a ticket was changed by someone else while this change was being saved; nothing was"
+            f" written: reload and try again ({exc})"
+        ) from None
+    except IntegrityError as exc:
+        raise InvalidInput(f"the change breaks a database rule: {_first_line(exc)}") from None
+    except OperationalError as exc:
+        raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
+    except DBAPIError as exc:
+        raise InvalidInput(f"the database refused the change: {_first_line(exc)}") from None
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
