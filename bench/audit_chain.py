@@ -169,7 +169,7 @@ def main() -> None:
         took, rss, out = child(VERIFY, url)
         print(f"  {'verify (ticketdesk audit verify)':<36} {took:7.2f} s  peak {rss:6.0f} MB  {out[:60]}…")
         store = Store.open(url, login="bench")
-        assert store.verify_audit().count == n
+        assert store.audit.verify().count == n
         store.close()
     finally:
         if server is not None:

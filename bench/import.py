@@ -181,7 +181,7 @@ def app_import(url: str, path: Path, fmt: str) -> tuple[float, Any]:
     store = fresh_store(url)
     try:
         started = time.perf_counter()
-        report = store.import_tickets(FileRecords(path, fmt), source="bench")
+        report = store.imports.run(FileRecords(path, fmt), source="bench")
         return time.perf_counter() - started, report
     finally:
         store.close()

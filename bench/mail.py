@@ -59,6 +59,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ticketdesk.store.mail_ops import AttachmentPolicy
+
 from ticketdesk.channels.ingest import ingest_all
 from ticketdesk.channels.mail.parse import parse_message
 from ticketdesk.channels.smtp_send import build_message, deliver_due
@@ -66,7 +68,6 @@ from ticketdesk.channels.sources import open_source
 from ticketdesk.config import MailSettings
 from ticketdesk.rules.numbering import format_number, period_of
 from ticketdesk.store import Store
-from ticketdesk.store.mail_ops import AttachmentPolicy
 
 LOGIN = "bench"
 DESK = "support@helpdesk.example.com"
@@ -690,7 +691,7 @@ def queue_replies(store: Store, n: int) -> tuple[float, list[float]]:
             else f"您好，\n\n已为您重置配置（第{i}次回复），请重新登录后再试，如仍有问题请回复此邮件。\n\nIT支持\n"
         )
         t = time.perf_counter()
-        store.reply(number, body)
+        store.tickets.reply(number, body)
         samples.append(time.perf_counter() - t)
     return time.perf_counter() - started, samples
 

@@ -62,7 +62,7 @@ def ensure_data(store: Store, tickets: int) -> int:
         have = conn.execute(text("SELECT count(*) FROM ticket")).scalar_one()
         known = conn.execute(text("SELECT 1 FROM agent WHERE login = :l"), {"l": LOGIN}).first()
     if not known:
-        store.add_agent(LOGIN, role="admin", team="support")
+        store.people.add(LOGIN, role="admin", team="support")
     if have < tickets:
         started = time.perf_counter()
         store.generate_demo(tickets=tickets - have, seed=have + 1)
@@ -91,7 +91,7 @@ def main() -> None:
         ).one()  # fmt: skip
     flt = TicketFilter(statuses=(Status.OPEN,), teams=(team_key,))
     sort = parse_sort("priority")
-    first = store.list_tickets(flt, sort=sort, limit=50)
+    first = store.tickets.page(flt, sort=sort, limit=50)
     if first.next_after is None:
         sys.exit("not enough open tickets in the busiest team to page; use more --tickets")
     deep_cursor = _deep_cursor(db, team_id)
@@ -146,27 +146,27 @@ def main() -> None:
 
     measure(
         "first queue page (open, team, prio+updated)",
-        lambda: store.list_tickets(flt, sort=sort, limit=50),
+        lambda: store.tickets.page(flt, sort=sort, limit=50),
         raw(page_sql.format(after=""), {"team": team_id}),
     )
     measure(
         "next page",
-        lambda: store.list_tickets(flt, sort=sort, after=first.next_after, limit=50),
+        lambda: store.tickets.page(flt, sort=sort, after=first.next_after, limit=50),
         raw(page_sql.format(after=after_sql), cursor_params(first.next_after)),
     )
     measure(
         "page deep in the list",
-        lambda: store.list_tickets(flt, sort=sort, after=deep_cursor, limit=50),
+        lambda: store.tickets.page(flt, sort=sort, after=deep_cursor, limit=50),
         raw(page_sql.format(after=after_sql), cursor_params(deep_cursor)),
     )
     measure(
         f"full-text search {search_term!r} (first 50)",
-        lambda: store.list_tickets(TicketFilter(search=search_term), sort=sort, limit=50),
+        lambda: store.tickets.page(TicketFilter(search=search_term), sort=sort, limit=50),
         raw(search_raw, search_params),
     )
     measure(
         "full-text search 'printer' (first 50)",
-        lambda: store.list_tickets(TicketFilter(search="printer"), sort=sort, limit=50),
+        lambda: store.tickets.page(TicketFilter(search="printer"), sort=sort, limit=50),
         raw(search_raw, {"q": '"printer"'} if sqlite else {"q": "%printer%"}),
     )
     measure("dashboard counts status x priority x team", store.counts_by_status_priority_team, raw(counts_sql, {}), 5)
@@ -177,7 +177,7 @@ def main() -> None:
     def app_batch() -> None:
         prio = [Priority.P1, Priority.P2][next(flip) % 2]
         store_bench = Store(db, login=LOGIN)
-        store_bench.update_tickets(batch, TicketChanges(priority=prio.value, note="bench batch"))
+        store_bench.tickets.update(batch, TicketChanges(priority=prio.value, note="bench batch"))
 
     def raw_batch() -> None:
         prio = ["P1", "P2"][next(flip) % 2]
@@ -205,7 +205,7 @@ def main() -> None:
 
     def app_update_one() -> None:
         prio = [Priority.P1, Priority.P2][next(flip) % 2]
-        Store(db, login=LOGIN).update_tickets(batch[:1], TicketChanges(priority=prio.value))
+        Store(db, login=LOGIN).tickets.update(batch[:1], TicketChanges(priority=prio.value))
 
     def raw_update_one() -> None:
         prio = ["P1", "P2"][next(flip) % 2]
@@ -225,7 +225,7 @@ def main() -> None:
     measure("update one ticket + events", app_update_one, raw_update_one)
 
     def app_create() -> None:
-        Store(db, login=LOGIN).create_ticket(NewTicket(subject="Bench ticket", customer="bench@example.com"))
+        Store(db, login=LOGIN).tickets.create(NewTicket(subject="Bench ticket", customer="bench@example.com"))
 
     def raw_create() -> None:
         now = datetime.now(UTC)

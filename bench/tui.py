@@ -17,7 +17,7 @@ Generates tickets with bench/store.py's `ensure_data` only if the database holds
    visible row still "loading". Baseline: the raw 50-row keyset page at the depth reached.
 3. filter / search: Enter in the filter bar -> first page painted (the app counts, then
    pages). Baseline: raw count plus the same first page.
-4. dashboard: `d` -> painted, `R` -> repainted, and `Store.dashboard()` alone. Baseline:
+4. dashboard: `d` -> painted, `R` -> repainted, and `Store.reports.dashboard()` alone. Baseline:
    the raw GROUP BY counts behind the panels.
 5. memory: RSS of this process (app in-process) before and after `--keys` keypresses
    (j/k/pagedown/pageup/g/G at random), each waited for until handled and, if it exposed
@@ -457,7 +457,7 @@ def main() -> None:
     queries = [FILTER, rare, COMMON_WORD, f"{DEFAULT_QUERY} {COMMON_WORD}"]
     out = asyncio.run(interactive(store, args.repeat, queries))
     dashboard_calls = samples_of(store.dashboard, args.repeat)
-    print(f"  Store.dashboard(): {statistics.median(dashboard_calls):.0f} ms", flush=True)
+    print(f"  Store.reports.dashboard(): {statistics.median(dashboard_calls):.0f} ms", flush=True)
 
     print("raw SQL baselines", flush=True)
     depths = {k: out[f"depth_{k}"] for k in ("j", "pagedown", "pageup")}
@@ -490,7 +490,7 @@ def main() -> None:
     rows.append(("dashboard d -> painted (first open)", [out["dash_open"]], raw["dashboard"],
                  "raw = GROUP BY status x priority x team x assignee (open) + per finished status"))  # fmt: skip
     rows.append(("dashboard R -> repainted", out["dash_refresh"], raw["dashboard"], "same raw"))
-    rows.append(("Store.dashboard() alone", dashboard_calls, raw["dashboard"], "same raw"))
+    rows.append(("Store.reports.dashboard() alone", dashboard_calls, raw["dashboard"], "same raw"))
 
     print("\n| operation | app median (p95) ms | raw SQL median ms | ratio | notes |\n|---|---|---|---|---|")
     for name, samples, raw_ms, note in rows:

@@ -26,7 +26,7 @@ from ticketdesk.app import TicketdeskApp  # noqa: E402
 from ticketdesk.screens.dashboard import DashboardScreen  # noqa: E402
 from ticketdesk.screens.templates import TemplatesScreen  # noqa: E402
 from ticketdesk.screens.ticket import TicketScreen  # noqa: E402
-from ticketdesk.store import Store
+from ticketdesk.store import Store  # noqa: E402
 
 FROZEN = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
 OUT = ROOT / "docs" / "screenshots"

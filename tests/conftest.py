@@ -184,9 +184,9 @@ def fresh_postgres_database(request: pytest.FixtureRequest, *, template: str | N
 def store(db_url: str) -> Iterator[Store]:
     """A store acting as the admin, with a lead and two agents in the support team."""
     s = Store.open(db_url, login=ADMIN)
-    s.add_agent("lena", role="lead", team="support", name="Lena Lead")
-    s.add_agent("alice", role="agent", team="support", name="Alice Agent")
-    s.add_agent("bob", role="agent", team="ops", name="Bob Agent")
+    s.people.add("lena", role="lead", team="support", name="Lena Lead")
+    s.people.add("alice", role="agent", team="support", name="Alice Agent")
+    s.people.add("bob", role="agent", team="ops", name="Bob Agent")
     yield s
     s.close()
 

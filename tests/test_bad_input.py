@@ -34,9 +34,9 @@ MISSING = "209912999"  # a well-formed number no test creates
 def snapshot(store: Store) -> tuple[Any, ...]:
     """Everything a bad command could have written: tickets, their versions and fields, and
     events (every write, comments included, leaves at least one)."""
-    rows = store.list_tickets(TicketFilter(), limit=1000).rows
+    rows = store.tickets.page(TicketFilter(), limit=1000).rows
     return (
-        store.latest_event_id(),
+        store.tickets.latest_event_id(),
         [(r.number, r.version, r.status, r.priority, r.assignee, r.team, r.tags, r.subject) for r in rows],
     )
 
@@ -67,7 +67,7 @@ def test_new_with_unknown_values_is_refused(store: Store, db_url: str) -> None:
         ("--expected", "2026-13-45", "date"),
     ]:
         refused(store, db_url, "new", "--subject", "x", option, value, names=(field, repr(value)))
-    assert store.list_tickets(TicketFilter()).rows == []
+    assert store.tickets.page(TicketFilter()).rows == []
     # failed attempts did not use up a number
     assert new(db_url, "finally valid").endswith("001")
 
@@ -82,9 +82,9 @@ def test_new_with_unknown_values_is_refused_by_the_store_too(store: Store) -> No
         ({"subject": " "}, "subject"),
     ]:
         with pytest.raises(InvalidInput, match=field):
-            store.create_ticket(NewTicket(**{"subject": "x", **kw}))  # type: ignore[arg-type]
-    assert store.list_tickets(TicketFilter()).rows == []
-    assert store.latest_event_id() == 0
+            store.tickets.create(NewTicket(**{"subject": "x", **kw}))  # type: ignore[arg-type]
+    assert store.tickets.page(TicketFilter()).rows == []
+    assert store.tickets.latest_event_id() == 0
 
 
 def test_update_with_unknown_values_is_refused(store: Store, db_url: str) -> None:
@@ -102,9 +102,9 @@ def test_update_with_unknown_values_is_refused(store: Store, db_url: str) -> Non
         refused(store, db_url, "update", number, "--priority", "P0", option, value, names=(field, repr(value)))
     refused(store, db_url, "update", number, names=("nothing to change",))
     refused(store, db_url, "update", number, "--add-tag", "x", "--remove-tag", "x", names=("'x'",))
-    assert store.ticket(number).row.version == 1
+    assert store.tickets.get(number).row.version == 1
     closed = mk(store, "closed one")
-    store.update_tickets([closed], TicketChanges(status="closed", note="done"))
+    store.tickets.update([closed], TicketChanges(status="closed", note="done"))
     refused(store, db_url, "update", closed, "--status", "pending", names=(closed, "closed", "reopened"))
 
 
@@ -124,7 +124,7 @@ def test_unknown_ticket_numbers_are_refused(store: Store, db_url: str) -> None:
     refused(store, db_url, "merge", number, number, names=(number, "itself"))
     refused(store, db_url, "link", number, mk(store, "other"), "--kind", "sibling", names=("link kind", "'sibling'"))
     with pytest.raises(NotFound, match=MISSING):
-        store.ticket(MISSING)
+        store.tickets.get(MISSING)
 
 
 def test_list_with_unknown_filter_values_is_refused(store: Store, db_url: str) -> None:
@@ -160,7 +160,7 @@ def test_subject_must_be_non_blank_and_at_most_500_characters(store: Store, db_u
     for subject in ["", "   ", "\t\n ", "\u3000"]:  # the last is an ideographic space
         refused(store, db_url, "new", "--subject", subject, names=("subject", "empty"))
     with pytest.raises(InvalidInput, match="subject"):
-        store.create_ticket(NewTicket(subject="  \n"))
+        store.tickets.create(NewTicket(subject="  \n"))
     refused(store, db_url, "new", "--subject", "s" * 501, names=("subject", "501", "500"))
     refused(store, db_url, "new", "--subject", "中" * 501, names=("subject", "501"))
     for subject in ["s" * 500, "中" * 500, "😀" * 500, "  " + "p" * 500 + "  "]:
@@ -182,7 +182,7 @@ def test_description_limit_is_one_mib_of_utf8(store: Store, db_url: str) -> None
     # the limit is in bytes of UTF-8, not characters
     wide = "é" * (MIB // 2)
     assert len(wide.encode()) == MIB
-    assert store.ticket(new(db_url, "wide", "--description", "-", input=wide)).description == wide
+    assert store.tickets.get(new(db_url, "wide", "--description", "-", input=wide)).description == wide
     refused(store, db_url, "new", "--subject", "too big", "--description", "-", input="a" * (MIB + 1),
             names=("description", "1,048,577", "1,048,576"))  # fmt: skip
     refused(store, db_url, "new", "--subject", "too wide", "--description", "-", input="é" * (MIB // 2) + "a",
@@ -209,7 +209,7 @@ def test_nul_characters_are_refused(store: Store, db_url: str) -> None:
     refused(store, db_url, "update", number, "--note", "n\x00", "--priority", "P1", names=("note", "NUL"))
     refused(store, db_url, "list", "--search", "a\x00b", names=("search", "NUL"))
     with pytest.raises(InvalidInput, match="NUL"):
-        store.reply(number, "\x00")
+        store.tickets.reply(number, "\x00")
     # in values that are only looked up: a clean error on both databases (PostgreSQL refuses NUL in text)
     for args in (
         ["show", number + "\x00"],
@@ -261,7 +261,7 @@ def test_control_characters_and_markup_are_stored_verbatim_and_shown_literally(
     assert [c["body"] for c in d["comments"]] == [HOSTILE_BODY, HOSTILE_BODY, HOSTILE_BODY]
     rows = json.loads(ok(db_url, "list", "--format", "json", "--status", "resolved"))
     assert [(r["number"], r["subject"], r["customer"]) for r in rows] == [(hostile, HOSTILE_SUBJECT, HOSTILE_CUSTOMER)]
-    assert store.ticket(hostile).description == HOSTILE_BODY
+    assert store.tickets.get(hostile).description == HOSTILE_BODY
 
     # shown literally: control characters made visible as \xNN, markup printed as text
     out = ok(db_url, "show", hostile)
@@ -323,9 +323,9 @@ def test_any_text_round_trips_as_subject_and_description(sqlite_store: Store, te
     subject = text
     if has_control(text.strip()):  # a single-line field: refused, naming it; the description keeps it
         with pytest.raises(InvalidInput, match=r"^subject contains a control character"):
-            sqlite_store.create_ticket(NewTicket(subject=text, description=text))
+            sqlite_store.tickets.create(NewTicket(subject=text, description=text))
         subject = strip_line(text)[0].strip() or "x"
-    number = sqlite_store.create_ticket(NewTicket(subject=subject, description=text))
-    detail = sqlite_store.ticket(number)
+    number = sqlite_store.tickets.create(NewTicket(subject=subject, description=text))
+    detail = sqlite_store.tickets.get(number)
     assert detail.row.subject == subject.strip()  # subjects are trimmed, nothing else
     assert detail.description == text  # descriptions are kept exactly

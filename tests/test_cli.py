@@ -102,7 +102,7 @@ def _hours_ago(hours: float) -> datetime:
 
 
 def mk(store: Store, subject: str, **kw: Any) -> str:
-    return store.create_ticket(NewTicket(subject=subject, **kw))
+    return store.tickets.create(NewTicket(subject=subject, **kw))
 
 
 # --- new ---------------------------------------------------------------------------
@@ -129,8 +129,8 @@ def test_new_prints_the_number_and_stores_every_option(store: Store, db_url: str
     assert d["version"] == 1
     second = new(db_url, "From a pipe", "--description", "-", input="line one\nline two\n")
     assert int(second) == int(number) + 1
-    assert store.ticket(second).row.status == "new"
-    assert store.ticket(second).description == "line one\nline two\n"
+    assert store.tickets.get(second).row.status == "new"
+    assert store.tickets.get(second).description == "line one\nline two\n"
 
 
 # --- list ---------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_list_plain_output_is_one_tab_separated_line_per_ticket(store: Store, db
     assert rows[1][1:3] == ["P3", "new"]
     assert rows[1][4] == "Printer jammed again"  # tabs and newlines in data never break the row
     assert "\x1b" not in out and "NUMBER" not in out  # no colours, no header, for pipes
-    store.update_tickets([b], TicketChanges(status="closed", note="fixed"))
+    store.tickets.update([b], TicketChanges(status="closed", note="fixed"))
     assert [line.split("\t")[0] for line in ok(db_url).splitlines()] == [a]  # bare command: the open queue
 
 
@@ -196,7 +196,7 @@ def test_list_filters(store: Store, db_url: str) -> None:
     mine = mk(store, "Laptop slow", priority="P2", assignee="admin", tags=("laptop",))
     free = mk(store, "Password reset", priority="P3", tags=("account", "network"))
     done = mk(store, "Old printer", priority="P2", team="support", assignee="alice")
-    store.update_tickets([done], TicketChanges(status="resolved", note="replaced the toner"))
+    store.tickets.update([done], TicketChanges(status="resolved", note="replaced the toner"))
 
     assert sorted(listed(db_url, "--status", "resolved")) == [done]
     assert sorted(listed(db_url, "--status", "new,open")) == sorted([p0, mine, free])
@@ -227,7 +227,7 @@ def test_list_search_finds_chinese_fragments(store: Store, db_url: str) -> None:
     assert listed(db_url, "--search", "打印机 断开") == []  # every word must match
     assert listed(db_url, "--search", "传真机") == []
     assert listed(db_url, "--search", "vpn") == [vpn]  # case-insensitive
-    store.reply(vpn, "已更换显示器电缆", internal=True)
+    store.tickets.reply(vpn, "已更换显示器电缆", internal=True)
     assert listed(db_url, "--search", "显示器") == [vpn]  # comments are searched too
 
 
@@ -236,7 +236,7 @@ def test_list_query_language_and_saved_views(store: Store, db_url: str) -> None:
     p1_new = mk(store, "Disk quota question", priority="P1")
     p2_open = mk(store, "Mouse wheel", priority="P2", assignee="alice")
     pending = mk(store, "Waiting for vendor", priority="P2", assignee="admin")
-    store.update_tickets([pending], TicketChanges(status="pending"))
+    store.tickets.update([pending], TicketChanges(status="pending"))
     assert listed(db_url, "-q", "status:open prio:P1") == [p1_open]
     assert sorted(listed(db_url, "-q", "p:P1")) == sorted([p1_open, p1_new])
     assert listed(db_url, "-q", "disk assignee:none") == [p1_new]
@@ -249,9 +249,9 @@ def test_list_query_language_and_saved_views(store: Store, db_url: str) -> None:
     # The views are the TUI's (rules/views.py): its names work too, and so do saved views.
     assert sorted(listed(db_url, "--view", "My open")) == sorted([p1_open, pending])
     assert listed(db_url, "--view", "waiting on customer") == [pending]
-    late = store.create_ticket(NewTicket(subject="Down since last night", priority="P0"), now=_hours_ago(10))
+    late = store.tickets.create(NewTicket(subject="Down since last night", priority="P0"), now=_hours_ago(10))
     assert listed(db_url, "--view", "breaching-today") == listed(db_url, "--view", "Breaching today") == [late]
-    store.save_view("Disks", "tag:disk")
+    store.views.save("Disks", "tag:disk")
     assert listed(db_url, "--view", "disks") == [p1_open]
     assert listed(db_url, "--view", "disks", "--priority", "P2") == []  # options narrow a view
     assert "unknown view 'disks' (known: my-open," in fails(db_url, "list", "--view", "disks", login="alice")
@@ -261,7 +261,7 @@ def test_list_sort_and_limit(store: Store, db_url: str) -> None:
     first = mk(store, "first", priority="P3")
     second = mk(store, "second", priority="P0")
     third = mk(store, "third", priority="P1")
-    store.update_tickets([first], TicketChanges(add_tags=("touched",)))  # now the most recently updated
+    store.tickets.update([first], TicketChanges(add_tags=("touched",)))  # now the most recently updated
     assert listed(db_url) == [second, third, first]  # default: priority
     assert listed(db_url, "--sort", "updated") == [first, third, second]
     assert listed(db_url, "--sort", "-updated") == [second, third, first]
@@ -278,8 +278,8 @@ def test_list_sort_and_limit(store: Store, db_url: str) -> None:
 def test_show_text_and_json(store: Store, db_url: str) -> None:
     number = mk(store, "VPN drops every hour", description="Since 09:00 the VPN disconnects.", priority="P1",
                 customer="Ann Lee <ann@example.com>", team="support", assignee="alice", tags=("vpn",))  # fmt: skip
-    store.reply(number, "We are looking into it.")
-    store.reply(number, "Probably the MTU.", internal=True)
+    store.tickets.reply(number, "We are looking into it.")
+    store.tickets.reply(number, "Probably the MTU.", internal=True)
 
     out = ok(db_url, "show", number)
     assert out.splitlines()[0] == f"{number}  VPN drops every hour"
@@ -346,7 +346,7 @@ def test_update_is_all_or_nothing_when_resolving_without_a_note(store: Store, db
 
 def test_update_rolls_back_earlier_tickets_when_a_later_one_is_forbidden(store: Store, db_url: str) -> None:
     resolved = mk(store, "already resolved")
-    store.update_tickets([resolved], TicketChanges(status="resolved", note="fixed it"))
+    store.tickets.update([resolved], TicketChanges(status="resolved", note="fixed it"))
     fresh = mk(store, "brand new")
     before = {n: _state(db_url, n) for n in (resolved, fresh)}
     # resolved -> closed needs no note, new -> closed does: the first change must not survive
@@ -408,7 +408,7 @@ def test_link_shows_on_both_tickets(store: Store, db_url: str) -> None:
 def test_merge_closes_the_duplicate_and_keeps_its_conversation(store: Store, db_url: str) -> None:
     dup = mk(store, "Wifi down in room 4", tags=("wifi",))
     keep = mk(store, "Wifi outage floor 1")
-    store.reply(dup, "Customer says it started at 9.")
+    store.tickets.reply(dup, "Customer says it started at 9.")
     assert ok(db_url, "merge", dup, keep).strip() == f"merged {dup} into {keep}"
 
     d = show(db_url, dup)
@@ -479,15 +479,15 @@ def test_uninitialised_database_is_refused_with_a_hint(blank_db_url: str) -> Non
 def test_unknown_agent_is_refused_naming_the_login(store: Store, db_url: str) -> None:
     number = mk(store, "exists")
     other = mk(store, "exists too")
-    before = (store.latest_event_id(), store.ticket(number).row.version)
+    before = (store.tickets.latest_event_id(), store.tickets.get(number).row.version)
     for args in (
         ["list"], [], ["new", "--subject", "x"], ["update", number, "--priority", "P1"],
         ["reply", number, "--body", "hi"], ["link", number, other], ["merge", number, other],
     ):  # fmt: skip
         line = fails(db_url, *args, login="mallory")
         assert "'mallory'" in line, (args, line)
-    assert (store.latest_event_id(), store.ticket(number).row.version) == before
-    assert len(store.list_tickets(TicketFilter()).rows) == 2
+    assert (store.tickets.latest_event_id(), store.tickets.get(number).row.version) == before
+    assert len(store.tickets.page(TicketFilter()).rows) == 2
 
 
 def test_unknown_agent_cannot_read_a_ticket_either(store: Store, db_url: str) -> None:
@@ -573,6 +573,6 @@ def test_console_script_reads_stdin_verbatim(sqlite_db: str) -> None:
     assert NUMBER.match(number)
     store = Store.open(f"sqlite:///{sqlite_db}", login=ADMIN)
     try:
-        assert store.ticket(number).description == body
+        assert store.tickets.get(number).description == body
     finally:
         store.close()

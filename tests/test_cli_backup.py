@@ -38,17 +38,17 @@ def demo_sqlite(tmp_path: Path) -> str:
     ok(url, "demo", "--tickets", str(DEMO_TICKETS))
     store = Store.open(url, login=ADMIN)
     try:
-        numbers = store.matching_numbers(TicketFilter())
-        store.link(numbers[0], numbers[1], "related")
-        store.link(numbers[2], numbers[3], "parent")
+        numbers = store.tickets.matching_numbers(TicketFilter())
+        store.tickets.link(numbers[0], numbers[1], "related")
+        store.tickets.link(numbers[2], numbers[3], "parent")
         mail = InboundMail(
             message_id="backup-1@customer.example", in_reply_to=None, references=(), from_name="Wang Fang",
             from_addr="wang.fang@customer.example", to_addrs=("support@acme.example",), subject="打印机 offline",
             body="see the picture", full_body="see the picture",
             attachments=(ParsedAttachment("错误.png", "image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256))),),
         )  # fmt: skip
-        mailed = store.ingest_mail(mail).number
-        store.reply(mailed, "We are on it.")  # queues an outgoing mail
+        mailed = store.mail.ingest(mail).number
+        store.tickets.reply(mailed, "We are on it.")  # queues an outgoing mail
         ok(url, "show", numbers[4], "--unmask")  # an audit entry
         ok(url, "template", "add", "Backup check", "--body", "Hello {{ customer_name }}")  # another
     finally:
@@ -78,7 +78,7 @@ def test_copy_sqlite_to_postgres_and_back_shows_every_ticket_the_same(
         assert counts[table] > 0, table
 
     store = Store.open(demo_sqlite, login=ADMIN)
-    numbers = store.matching_numbers(TicketFilter())
+    numbers = store.tickets.matching_numbers(TicketFilter())
     store.close()
     assert len(numbers) == DEMO_TICKETS + 1
     with time_machine.travel(datetime.now(UTC), tick=False):  # SLA states computed at one instant

@@ -82,7 +82,7 @@ def test_erase_from_the_command_line(store: Store, db_url: str, folder: Path) ->
 
     line = fails(db_url, "customer", "erase", EMAIL)
     assert "already erased" in line and EMAIL in line
-    [entry] = [e for e in store.audit_entries(action="customer_erase")]
+    [entry] = [e for e in store.audit.entries(action="customer_erase")]
     assert entry.target.startswith("customer ") and EMAIL not in (entry.detail or "")
 
 
@@ -92,7 +92,7 @@ def test_only_admins_may_erase(store: Store, db_url: str, login: str) -> None:
     for extra in ([], ["--dry-run"]):
         line = fails(db_url, "customer", "erase", EMAIL, *extra, login=login)
         assert "only an admin may erase a customer's personal data" in line
-    assert [e.actor for e in store.audit_entries(action="permission_denied")] == [login, login]
+    assert [e.actor for e in store.audit.entries(action="permission_denied")] == [login, login]
     assert show(db_url, listed(db_url)[0])["customer"]["name"] == "Sam Ortiz"
 
 

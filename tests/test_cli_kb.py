@@ -89,12 +89,12 @@ def test_edit_and_version_conflict(store: Store, db_url: str) -> None:
 
 
 def test_from_ticket(store: Store, db_url: str) -> None:
-    number = store.create_ticket(
+    number = store.tickets.create(
         NewTicket(subject="Outlook keeps asking for the password", description="Since the update", tags=["mail"])
     )
     err = fails(db_url, "kb", "from-ticket", number)
     assert f"ticket {number} is new: only a resolved or closed ticket becomes an article" in err
-    store.update_tickets([number], TicketChanges(status="resolved", note="Cleared the cached credentials"))
+    store.tickets.update([number], TicketChanges(status="resolved", note="Cleared the cached credentials"))
     out = ok(db_url, "kb", "from-ticket", number)
     assert out.startswith("added article #") and f"from {number}: Outlook keeps asking" in out
     listed = json.loads(ok(db_url, "kb", "list", "--format", "json"))
@@ -126,6 +126,6 @@ def test_errors_are_one_line_and_write_nothing(store: Store, db_url: str) -> Non
     assert "no knowledge-base article #42" in fails(db_url, "kb", "edit", "42", "--title", "y")
     assert "NUL" in fails(db_url, "kb", "search", "a\x00b")
     assert "no agent with login 'ghost'" in fails(db_url, "kb", "list", login="ghost")
-    store.add_agent("audrey", role="auditor")
+    store.people.add("audrey", role="auditor")
     assert "auditor" in fails(db_url, "kb", "add", "--title", "Mine", login="audrey")
     assert [a["id"] for a in json.loads(ok(db_url, "kb", "list", "--format", "json", login="audrey"))] == [article]

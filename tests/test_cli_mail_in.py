@@ -241,7 +241,7 @@ def test_ingest_every_polls_the_maildir_and_rides_out_a_database_outage(
 def test_a_misconfigured_gateway_agent_keeps_the_mail_with_the_mta(
     store: Store, db_url: str, mail_config: Path, login: str
 ) -> None:
-    store.add_agent("audrey", role="auditor", name="Audrey Auditor")
+    store.people.add("audrey", role="auditor", name="Audrey Auditor")
     data = (CORPUS / "01_plain_new.eml").read_bytes()
     result = runner.invoke(app, ["--db", db_url, "--as", login, "mail", "ingest"], input=data)
     assert result.exit_code == 75, (result.stdout, result.stderr)  # retried later, never bounced

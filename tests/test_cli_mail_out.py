@@ -38,8 +38,8 @@ def configure(
 
 
 def replied(store: Store, email: str = ANN, subject: str = "VPN drops") -> str:
-    number = store.create_ticket(NewTicket(subject=subject, customer=f"Ann Lee <{email}>", team="support"))
-    store.reply(number, "Please restart the client.")
+    number = store.tickets.create(NewTicket(subject=subject, customer=f"Ann Lee <{email}>", team="support"))
+    store.tickets.reply(number, "Please restart the client.")
     return number
 
 
@@ -162,8 +162,8 @@ def test_the_ticket_screen_shows_a_failed_reply(store: Store) -> None:
     from .tui.helpers import SIZE, make_app, screen_text, settle, until
 
     number = replied(store)
-    (mail,) = store.claim_outbox()
-    store.mark_failed_attempt(mail.id, mail.claim_token, "550 5.1.1 [mailbox] unavailable", permanent=True)
+    (mail,) = store.outbox.claim()
+    store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "550 5.1.1 [mailbox] unavailable", permanent=True)
 
     async def body() -> None:
         async with make_app(store).run_test(size=SIZE) as pilot:
@@ -188,8 +188,8 @@ def test_ctrl_r_on_the_ticket_screen_retries_failed_mail_for_leads_only(store: S
     from .tui.helpers import SIZE, make_app, notifications, settle, until
 
     number = replied(store)
-    (mail,) = store.claim_outbox()
-    store.mark_failed_attempt(mail.id, mail.claim_token, "550 5.1.1 unavailable", permanent=True)
+    (mail,) = store.outbox.claim()
+    store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "550 5.1.1 unavailable", permanent=True)
 
     async def press_ctrl_r(who: Store) -> list[tuple[str, str]]:
         async with make_app(who).run_test(size=SIZE) as pilot:
@@ -202,10 +202,10 @@ def test_ctrl_r_on_the_ticket_screen_retries_failed_mail_for_leads_only(store: S
             return notifications(pilot.app)
 
     refused = asyncio.run(press_ctrl_r(as_agent(store, "alice")))
-    assert refused[0][1] == "error" and store.outbox_list()[0].status == "failed"
+    assert refused[0][1] == "error" and store.outbox.entries()[0].status == "failed"
     done = asyncio.run(press_ctrl_r(store))
     assert done[0][0] == "1 mail queued again; the next `mail send` delivers"
-    assert store.outbox_list()[0].status == "queued"
+    assert store.outbox.entries()[0].status == "queued"
 
 
 def test_mail_check_logs_in_sends_a_test_and_names_what_fails(

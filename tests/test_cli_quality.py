@@ -22,9 +22,9 @@ def ticket(
     store: Store, subject: str, status: str | None = "resolved", at: datetime | None = None, **kw: object
 ) -> str:
     at = at or datetime.now(UTC)
-    number = store.create_ticket(NewTicket(subject=subject, **kw), now=at - timedelta(hours=1))  # type: ignore[arg-type]
+    number = store.tickets.create(NewTicket(subject=subject, **kw), now=at - timedelta(hours=1))  # type: ignore[arg-type]
     if status:
-        store.update_tickets([number], TicketChanges(status=status, note="done"), now=at)
+        store.tickets.update([number], TicketChanges(status=status, note="done"), now=at)
     return number
 
 
@@ -42,7 +42,7 @@ def test_survey_record_show_and_replace(store: Store, db_url: str) -> None:
     message = fails(db_url, "survey", number, *SCORES)
     assert f"ticket {number} already has a survey" in message and "--replace" in message
     ok(db_url, "survey", "record", number, *SCORES[:-1], "2", "--replace")
-    assert store.survey(number).overall == 2
+    assert store.csat.get(number).overall == 2
 
 
 def test_survey_shows_in_ticket_show(store: Store, db_url: str) -> None:
@@ -65,12 +65,12 @@ def test_survey_errors(store: Store, db_url: str) -> None:
     assert "speed must be a whole number" in fails(db_url, "survey", resolved, "--speed", "x", *SCORES[2:])
     assert f"ticket {resolved} has no survey" in fails(db_url, "survey", "show", resolved)
     assert "ticket 209901999 not found" in fails(db_url, "survey", "show", "209901999")
-    store.add_agent("audrey", role="auditor")
+    store.people.add("audrey", role="auditor")
     assert "auditor" in fails(db_url, "survey", resolved, *SCORES, login="audrey")
     assert "no agent with login 'nobody'" in fails(db_url, "survey", resolved, *SCORES, login="nobody")
     missing = run(db_url, "survey", resolved, "--speed", "5")  # a missing option is a usage error
     assert missing.exit_code == 2
-    assert store.ticket_survey(resolved) is None
+    assert store.csat.of_ticket(resolved) is None
 
 
 def _csv(tmp_path: Path, text: str, name: str = "s.csv") -> str:
@@ -89,8 +89,8 @@ def test_survey_import(store: Store, db_url: str, tmp_path: Path) -> None:
         f"{b},1,2,3,2,1,\n",
     )
     assert ok(db_url, "survey", "import", path).strip() == f"imported 2 survey(s) from {path}"
-    assert store.survey(a).comment == "great, thanks" and store.survey(a).source == "csv"
-    assert store.survey(b).scores == {"speed": 1, "efficiency": 2, "attitude": 3, "effectiveness": 2, "overall": 1}
+    assert store.csat.get(a).comment == "great, thanks" and store.csat.get(a).source == "csv"
+    assert store.csat.get(b).scores == {"speed": 1, "efficiency": 2, "attitude": 3, "effectiveness": 2, "overall": 1}
     assert f"line 2: field number: ticket {a} already has a survey" in fails(db_url, "survey", "import", path)
     ok(db_url, "survey", "import", path, "--replace")
     # column order is free and comment optional; stdin works
@@ -102,7 +102,7 @@ def test_survey_import(store: Store, db_url: str, tmp_path: Path) -> None:
         "-",
         input=f"overall,speed,efficiency,attitude,effectiveness,number\n3,3,3,3,3,{c}\n",
     )
-    assert store.survey(c).overall == 3
+    assert store.csat.get(c).overall == 3
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_survey_import_errors_write_nothing(store: Store, db_url: str, tmp_path:
     numbers = {"a": ticket(store, "A"), "b": ticket(store, "B"), "open": ticket(store, "Open", status=None)}
     path = _csv(tmp_path, body.format(**numbers))
     assert message.format(**numbers) in fails(db_url, "survey", "import", path)
-    assert store.ticket_survey(numbers["a"]) is None
+    assert store.csat.of_ticket(numbers["a"]) is None
 
 
 def test_survey_import_unreadable_files(store: Store, db_url: str, tmp_path: Path) -> None:
@@ -223,5 +223,5 @@ def test_qa_errors(store: Store, db_url: str, october: list[str]) -> None:
     )
     assert "ticket 209901999 not found" in fails(db_url, "qa", "review", "209901999", "--score", "4", "--check", CHECKS)
     assert "no QA batch 'nope'" in fails(db_url, "qa", "list", "--batch", "nope")
-    assert all(v.pending for v in store.qa_reviews())
+    assert all(v.pending for v in store.qa.reviews())
     assert run(db_url, "qa", "review", number, "--check", CHECKS).exit_code == 2  # --score missing: usage

@@ -190,8 +190,8 @@ def test_sla_set_warning_and_calendar_edit_one_entry(store: Store, db_url: str, 
 
 def test_the_stored_policy_is_the_one_tickets_use(store: Store, db_url: str) -> None:
     ok(db_url, "sla", "set", "-p", "P0", "--first-response", "20m", "--resolution", "3h")  # P0 runs 24x7
-    number = store.create_ticket(NewTicket(subject="Mail server down", priority="P0"))
-    row = store.ticket(number).row
+    number = store.tickets.create(NewTicket(subject="Mail server down", priority="P0"))
+    row = store.tickets.get(number).row
     assert row.first_response_due - row.created_at == timedelta(minutes=20)
     assert row.resolution_due - row.created_at == timedelta(hours=3)
 
@@ -410,22 +410,22 @@ def test_a_name_used_by_a_routing_and_an_automation_rule(store: Store, db_url: s
 
 
 def test_a_stale_version_is_a_conflict(store: Store) -> None:
-    doc, version = store.sla_document()
+    doc, version = store.policies.sla()
     assert (doc, version) == ({}, 0)
-    assert store.set_sla_document({"warning": "30m"}, expected_version=version) == 1
+    assert store.policies.set_sla({"warning": "30m"}, expected_version=version) == 1
     with pytest.raises(Conflict, match="changed by someone else"):
-        store.set_sla_document({"warning": "2h"}, expected_version=version)
-    assert store.sla_document() == ({"warning": "30m"}, 1)
-    assert store.set_rules_document({"teams": {"ops": {"assign": "skills"}}}) == 1
+        store.policies.set_sla({"warning": "2h"}, expected_version=version)
+    assert store.policies.sla() == ({"warning": "30m"}, 1)
+    assert store.policies.set_rules({"teams": {"ops": {"assign": "skills"}}}) == 1
     with pytest.raises(Conflict):
-        store.set_rules_document({}, expected_version=0)
-    assert store.rules_document() == ({"teams": {"ops": {"assign": "skills"}}}, 1)
+        store.policies.set_rules({}, expected_version=0)
+    assert store.policies.rules() == ({"teams": {"ops": {"assign": "skills"}}}, 1)
 
 
 def test_an_edit_is_one_transaction_so_concurrent_edits_both_land(store: Store) -> None:
     """Two leads change one entry each at the same time: the second waits for the first and
     edits its result; neither change is lost, and neither is told to reload."""
-    store.set_rules_document({"teams": {"ops": {"assign": "skills"}}})
+    store.policies.set_rules({"teams": {"ops": {"assign": "skills"}}})
     other = Store.open(store.db.url, login=store.login)  # another process, in effect: its own engine
     inside, release = threading.Event(), threading.Event()
 
@@ -435,12 +435,12 @@ def test_an_edit_is_one_transaction_so_concurrent_edits_both_land(store: Store) 
         return {**doc, "teams": {**doc["teams"], "support": {"assign": "least_open"}}}
 
     results: list[Any] = []
-    first = threading.Thread(target=lambda: results.append(store.edit_rules_document(slow)))
+    first = threading.Thread(target=lambda: results.append(store.policies.edit_rules(slow)))
     first.start()
     assert inside.wait(10)
     second = threading.Thread(
         target=lambda: results.append(
-            other.edit_rules_document(lambda doc: {**doc, "teams": {**doc["teams"], "ops": {"assign": "none"}}})
+            other.policies.edit_rules(lambda doc: {**doc, "teams": {**doc["teams"], "ops": {"assign": "none"}}})
         )
     )
     second.start()
@@ -450,17 +450,17 @@ def test_an_edit_is_one_transaction_so_concurrent_edits_both_land(store: Store) 
     second.join(20)
     other.close()
     assert sorted(change.version for change in results) == [2, 3]
-    assert store.rules_document() == ({"teams": {"ops": {"assign": "none"}, "support": {"assign": "least_open"}}}, 3)
+    assert store.policies.rules() == ({"teams": {"ops": {"assign": "none"}, "support": {"assign": "least_open"}}}, 3)
     last = max(results, key=lambda change: change.version)
     assert last.before["teams"]["support"] == {"assign": "least_open"}  # it edited the first one's result
 
 
 def test_an_edit_returns_the_document_before_and_after(store: Store) -> None:
-    change = store.edit_sla_document(lambda doc: {**doc, "warning": "20m"})
+    change = store.policies.edit_sla(lambda doc: {**doc, "warning": "20m"})
     assert (change.before, change.after, change.version) == ({}, {"warning": "20m"}, 1)
     with pytest.raises(NotFound, match="no automation rule named 'x'"):
-        store.edit_rules_document(lambda doc: rules_with_active(doc, "x", True))
-    assert store.rules_document() == ({}, 0)  # nothing written
+        store.policies.edit_rules(lambda doc: rules_with_active(doc, "x", True))
+    assert store.policies.rules() == ({}, 0)  # nothing written
 
 
 def test_rule_names_are_shown_literally(store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

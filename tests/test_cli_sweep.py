@@ -17,14 +17,14 @@ from .test_cli import fails, new, ok, run
 
 def test_sweep_reports_and_acts_once(store: Store, db_url: str) -> None:
     use_24x7_sla(store)
-    late = store.create_ticket(
+    late = store.tickets.create(
         NewTicket(subject="VPN down", priority="P1", team="support"), now=utcnow() - timedelta(hours=5)
     )
     out = ok(db_url, "sweep")
     assert out.startswith("sweep: 1 open tickets in ") and "1 breaches" in out and "1 escalations" in out
     again = json.loads(ok(db_url, "sweep", "--format", "json"))
     assert (again["breaches"], again["escalations"], again["examined"]) == (0, 0, 1)
-    events = store.ticket(late).events
+    events = store.tickets.get(late).events
     assert [e.kind for e in events].count("sla") == 1
     assert [e.new for e in events if e.kind == "escalated"] == ["management → lena"]
     assert "unknown format" in fails(db_url, "sweep", "--format", "xml")
@@ -49,20 +49,20 @@ def test_escalate_technical_and_management(store: Store, db_url: str) -> None:
     assert ok(db_url, "escalate", number, "--reason", "needs a DBA").strip() == f"escalated {number}: technical L1 → L2"
     out = ok(db_url, "escalate", number, "--management", "-r", "customer angry")
     assert out.strip() == f"escalated {number}: management → lena"
-    assert store.ticket(number).support_level == "L2"
+    assert store.tickets.get(number).support_level == "L2"
     assert "needs a reason" in fails(db_url, "escalate", number, "--reason", "  ")
     assert "ticket 209901999 not found" in fails(db_url, "escalate", "209901999", "--reason", "x")
     ok(db_url, "escalate", number, "--reason", "deeper")  # L3
     assert "already at L3" in fails(db_url, "escalate", number, "--reason", "more")
-    assert store.ticket(number).support_level == "L3"
+    assert store.tickets.get(number).support_level == "L3"
 
 
 def test_customer_vip_recomputes_open_tickets(store: Store, db_url: str) -> None:
     number = new(db_url, "Mail down", "--priority", "P0", "--customer", "Vera <vera@example.com>")
-    before = store.ticket(number).row.first_response_due
+    before = store.tickets.get(number).row.first_response_due
     out = ok(db_url, "customer", "vip", "vera@example.com")
     assert "VIP; clocks recomputed on 1 open ticket(s)" in out and number in out
-    assert store.ticket(number).row.first_response_due == before - timedelta(minutes=30)  # P0 VIP: 30 min
+    assert store.tickets.get(number).row.first_response_due == before - timedelta(minutes=30)  # P0 VIP: 30 min
     assert "no customer" in fails(db_url, "customer", "vip", "nobody@example.com")
     ok(db_url, "customer", "vip", "vera@example.com", "--off")
-    assert store.ticket(number).row.first_response_due == before
+    assert store.tickets.get(number).row.first_response_due == before

@@ -11,11 +11,11 @@ from .test_cli import fails, ok, run, show, stored_subject
 
 
 def mk(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
-    return store.create_ticket(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
+    return store.tickets.create(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
 
 
 def test_template_add_show_list_edit_remove(store: Store, db_url: str) -> None:
-    store.add_agent("ada", role="admin", name="Ada Admin")  # templates are an admin's to manage
+    store.people.add("ada", role="admin", name="Ada Admin")  # templates are an admin's to manage
     out = ok(
         db_url, "template", "add", "Password reset", "--body", "Hi {{ customer_name }}, done.\n",
         "--status", "resolved", "--priority", "P3", "--tag", "account", "-t", "password", login="ada",
@@ -89,7 +89,7 @@ def test_reply_needs_exactly_one_of_body_and_template(store: Store, db_url: str)
 
 def test_reply_template_failure_changes_nothing(store: Store, db_url: str) -> None:
     number = mk(store)
-    store.update_tickets([number], TicketChanges(status="closed", note="done"))
+    store.tickets.update([number], TicketChanges(status="closed", note="done"))
     before = show(db_url, number)
     err = fails(db_url, "reply", number, "--template", "Need more info")
     assert f"ticket {number} is closed" in err

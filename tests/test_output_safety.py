@@ -73,7 +73,7 @@ def formula_desk(store: Store) -> list[str]:
     login and key are payloads too (the report's groups); reopen_count negative."""
     numbers = []
     for i, payload in enumerate(PAYLOADS):
-        number = store.create_ticket(
+        number = store.tickets.create(
             NewTicket(
                 subject=f"subject {i}",
                 customer=f"Customer {i} <c{i}@example.com>",
@@ -188,7 +188,7 @@ def test_report_csv_and_xlsx_neutralise_group_names(
 
 
 def test_xlsx_text_that_spells_an_error_value_stays_text(store: Store, db_url: str, tmp_path: Path) -> None:
-    store.create_ticket(NewTicket(subject="#N/A"))
+    store.tickets.create(NewTicket(subject="#N/A"))
     target = tmp_path / "e.xlsx"
     ok(db_url, "export", "-f", "xlsx", "-o", str(target))
     (cell,) = [c for c in _xlsx_cells(target) if c.value == "#N/A"]
@@ -209,8 +209,8 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) 
     shutil.copyfile(sqlite_template, path)
     url = f"sqlite:///{path}"
     store = Store.open(url, login=ADMIN)
-    store.add_agent("alice", role="agent", team="support", name="Alice")
-    number = store.create_ticket(
+    store.people.add("alice", role="agent", team="support", name="Alice")
+    number = store.tickets.create(
         NewTicket(subject="placeholder", description=f"desc {EVIL}", customer="Ann <ann@example.com>", assignee="alice")
     )
     with store.db.write() as session:
@@ -224,13 +224,13 @@ def hostile_db(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) 
                 sha256="0" * 64, content=b"abc",
             )
         )  # fmt: skip
-    store.reply(number, f"reply {EVIL}")  # queues a mail whose subject carries the ticket's
-    store.add_template(TemplateSpec(name="evil", body=f"Hello {EVIL} {{{{ customer_name }}}}"))
-    store.add_template(TemplateSpec(name="renamed", body="Hello"))
+    store.tickets.reply(number, f"reply {EVIL}")  # queues a mail whose subject carries the ticket's
+    store.templates.add(TemplateSpec(name="evil", body=f"Hello {EVIL} {{{{ customer_name }}}}"))
+    store.templates.add(TemplateSpec(name="renamed", body="Hello"))
     _write(store, update(ReplyTemplate).where(ReplyTemplate.name == "renamed").values(name=f"evil {EVIL}"))
-    article = store.add_article(ArticleSpec(title=f"printer {EVIL}", symptoms=f"symptom {EVIL}", solution="x"))
+    article = store.kb.add(ArticleSpec(title=f"printer {EVIL}", symptoms=f"symptom {EVIL}", solution="x"))
     _write(store, update(KbArticle).where(KbArticle.id == article.id).values(title=f"printer {EVIL}"))
-    store.audit("export", target=f"target {EVIL}", detail=f"detail {EVIL}")
+    store.audit.record("export", target=f"target {EVIL}", detail=f"detail {EVIL}")
     store.close()
     yield url, number, article.id
 
@@ -317,7 +317,7 @@ def test_styling_reaches_a_colour_terminal_but_nothing_from_the_data(hostile_db:
 def test_attachment_bytes_are_not_written_to_a_terminal(hostile_db: tuple[str, str, int]) -> None:
     url, number, _ = hostile_db
     store = Store.open(url, login=ADMIN)
-    (info,) = store.attachments(number)
+    (info,) = store.mail.attachments(number)
     store.close()
     code, shown, stderr = _on_pty(url, "attachment", "save", str(info.id), "-o", "-")
     assert code == 1 and "abc" not in shown
@@ -355,9 +355,9 @@ def test_single_line_fields_refuse_control_characters(store: Store, db_url: str)
         line = fails(db_url, *args)
         assert f"error: {field} contains a control character" in line, (args, line)
         assert "\x1b" not in line and "\x9b" not in line
-    assert store.count_tickets(parse_query("")) == 0
+    assert store.tickets.count(parse_query("")) == 0
     with pytest.raises(InvalidInput, match=r"^view name contains a control character"):
-        store.save_view("my\tview", "status:open")
+        store.views.save("my\tview", "status:open")
 
 
 def test_email_addresses_are_checked_by_a_real_parser(store: Store, db_url: str) -> None:
@@ -371,7 +371,7 @@ def test_email_addresses_are_checked_by_a_real_parser(store: Store, db_url: str)
         line = fails(db_url, *args)
         assert f"error: {field} " in line and "not" in line, (args, line)
     number = ok(db_url, "new", "--subject", "ok", "--customer", "Ann Lee <Ann.Lee@Example.COM>").strip()
-    assert store.ticket(number, unmask=True).customer.email == "ann.lee@example.com"
+    assert store.tickets.get(number, unmask=True).customer.email == "ann.lee@example.com"
     ok(db_url, "agent", "add", "zoe", "--email", "zoe@corp")  # an intranet domain is an address
 
 
@@ -419,14 +419,14 @@ async def test_the_tui_new_ticket_form_shows_the_refusal_and_keeps_the_input(sto
         await until(lambda: "customer email" in text_of(form.query_one("#error")), pilot=pilot)
         assert isinstance(pilot.app.screen, NewTicketScreen)
         assert form.query_one("#customer", Input).value == "Ann <ann@localhost>"
-    assert store.count_tickets(parse_query("")) == 0
+    assert store.tickets.count(parse_query("")) == 0
 
 
 # --- 2c. mail: control characters stripped and said; unusable sender addresses ---------------
 
 
 def _events(store: Store, number: str) -> list[tuple[str, str | None]]:
-    return [(e.field, e.new) for e in store.ticket(number).events]
+    return [(e.field, e.new) for e in store.tickets.get(number).events]
 
 
 def _raw_mail(subject: str, from_header: str, *, to: str = "support@acme.example", **headers: str) -> bytes:
@@ -450,9 +450,9 @@ def _raw_mail(subject: str, from_header: str, *, to: str = "support@acme.example
 def test_the_corpus_mail_with_escapes_in_its_subject_is_stripped_and_said(store: Store) -> None:
     mail = parse_message((CORPUS / "18_ansi_rich_markup.eml").read_bytes())
     assert mail.control_stripped == ("subject",)
-    number = store.ingest_mail(mail).number
+    number = store.mail.ingest(mail).number
     assert number is not None
-    detail = store.ticket(number, unmask=True)
+    detail = store.tickets.get(number, unmask=True)
     assert detail.row.subject == "Printer [bold red]urgent[/] help"  # whole sequences gone, markup kept as text
     assert ("mail", "control characters removed from the mail's subject") in _events(store, number)
     assert detail.customer.name == "Mallory"
@@ -463,9 +463,9 @@ def test_a_mail_with_esc_in_subject_and_display_name(store: Store) -> None:
     mail = parse_message(raw)
     assert mail.subject == "VPN down again" and mail.from_name == "Eve Lee"
     assert mail.control_stripped == ("sender name", "subject")
-    number = store.ingest_mail(mail).number
+    number = store.mail.ingest(mail).number
     assert number is not None
-    detail = store.ticket(number, unmask=True)
+    detail = store.tickets.get(number, unmask=True)
     assert (detail.row.subject, detail.customer.name, detail.customer.email) == (
         "VPN down again", "Eve Lee", "eve@customer.example",
     )  # fmt: skip
@@ -476,16 +476,16 @@ def test_a_mail_with_esc_in_subject_and_display_name(store: Store) -> None:
 
 def test_an_invalid_sender_address_still_makes_a_ticket_without_customer_email(store: Store) -> None:
     mail = parse_message(_raw_mail("Help", "Eve <eve@localhost>"))
-    result = store.ingest_mail(mail)
+    result = store.mail.ingest(mail)
     assert result.outcome == "created" and result.number is not None
-    detail = store.ticket(result.number, unmask=True)
+    detail = store.tickets.get(result.number, unmask=True)
     assert (detail.customer.name, detail.customer.email) == ("Eve", None)
     (note,) = [new for field, new in _events(store, result.number) if field == "customer" and new and "valid" in new]
     assert "is not a valid email address" in note and "eve@localhost" not in note  # masked: events are read by all
-    store.reply(result.number, "We are on it.")
-    assert store.outbox_list() == []  # no mail into the void
+    store.tickets.reply(result.number, "We are on it.")
+    assert store.outbox.entries() == []  # no mail into the void
     # a second mail of the same name is another customer: a name is nobody's identity
-    other = store.ingest_mail(parse_message(_raw_mail("Help again", "Eve <eve@localhost>", **{"X-N": "2"})))
+    other = store.mail.ingest(parse_message(_raw_mail("Help again", "Eve <eve@localhost>", **{"X-N": "2"})))
     assert other.number is not None and other.number != result.number
     with store.db.read() as session:
         owners = session.execute(
@@ -495,13 +495,13 @@ def test_an_invalid_sender_address_still_makes_a_ticket_without_customer_email(s
 
 
 def test_a_reply_from_an_invalid_address_becomes_an_internal_note(store: Store) -> None:
-    number = store.ingest_mail(parse_message(_raw_mail("Printer", "Ann <ann@customer.example>"))).number
+    number = store.mail.ingest(parse_message(_raw_mail("Printer", "Ann <ann@customer.example>"))).number
     assert number is not None
-    before = store.ticket(number)
+    before = store.tickets.get(number)
     reply = parse_message(_raw_mail(f"Re: [#{number}] Printer", "Ann <ann@customer.invalid>"))
-    result = store.ingest_mail(reply)
+    result = store.mail.ingest(reply)
     assert result.detail == "as an internal note: the sender's address is not valid"
-    after = store.ticket(number)
+    after = store.tickets.get(number)
     assert [c.kind for c in after.comments] == ["internal"] and after.row.status == before.row.status
     assert any(field == "mail" and new and "kept as an internal note" in new for field, new in _events(store, number))
 
@@ -515,7 +515,7 @@ def test_recipients_the_parser_refuses_are_left_out_with_a_note() -> None:
 def test_mail_events_are_stored_in_the_ticket_transaction(store: Store) -> None:
     """The stripping note is an event of the ticket, at the ticket's version (one transaction)."""
     mail = parse_message(_raw_mail("a\x1bb", "x@customer.example"))
-    number = store.ingest_mail(mail).number
+    number = store.mail.ingest(mail).number
     with store.db.read() as session:
         ticket_id, version = session.execute(select(Ticket.id, Ticket.version).where(Ticket.number == number)).one()
         versions = set(

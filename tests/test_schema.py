@@ -104,7 +104,7 @@ def test_service_rules_migration_matches_the_models_and_downgrades_with_tickets(
     from ticketdesk.store.db.engine import _alembic_config, upgrade_schema
 
     store = Store.open(db_url, login="admin")
-    store.create_ticket(NewTicket(subject="kept across the downgrade"))
+    store.tickets.create(NewTicket(subject="kept across the downgrade"))
     db = store.db
     try:
         with db.engine.connect() as conn:

@@ -71,7 +71,7 @@ class TicketdeskApp(App[None]):
             self._agents = [(f"{login}  {name}", login) for login, name in agents]
             then(self._agents)
 
-        call_store(self.screen, lambda store: store.agents(), loaded, group="agents", exclusive=True)
+        call_store(self.screen, lambda store: store.people.agents(), loaded, group="agents", exclusive=True)
 
     # --- the database's health, as the store calls find it (widgets/store_call.py) --------
 

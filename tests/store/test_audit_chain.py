@@ -31,7 +31,7 @@ COLUMNS = "id, at, actor_id, actor_login, action, target, detail, ok, prev_hash,
 
 def fill(store: Store, n: int) -> None:
     for i in range(n):
-        store.audit("export", f"file{i}.csv", f"{i} rows")
+        store.audit.record("export", f"file{i}.csv", f"{i} rows")
 
 
 def entries(store: Store) -> list[Any]:
@@ -52,7 +52,7 @@ def check(store: Store, **kw: Any) -> audit.ChainCheck:
     """The store function D's `copy` calls, on a plain read session, and the Store method."""
     with store.db.read() as session:
         direct = audit.verify_chain(session, **kw)
-    assert store.verify_audit(head=kw.get("expect_head"), count=kw.get("expect_count")) == direct
+    assert store.audit.verify(head=kw.get("expect_head"), count=kw.get("expect_count")) == direct
     return direct
 
 
@@ -60,10 +60,10 @@ def check(store: Store, **kw: Any) -> audit.ChainCheck:
 
 
 def test_every_entry_is_chained_to_the_one_before(store: Store) -> None:
-    store.set_role("bob", "lead")
+    store.people.set_role("bob", "lead")
     fill(store, 3)
     with pytest.raises(Forbidden):
-        as_agent(store, "alice").add_agent("mallory")  # a refusal: record_apart, its own transaction
+        as_agent(store, "alice").people.add("mallory")  # a refusal: record_apart, its own transaction
     rows = entries(store)
     assert [r.action for r in rows] == ["agent_add"] * 3 + ["role_change"] + ["export"] * 3 + ["permission_denied"]
     assert ids(store) == list(range(1, 9))
@@ -303,18 +303,18 @@ def test_an_anchor_that_does_not_match_its_position(store: Store) -> None:
 
 
 def test_verify_is_for_admins_and_auditors_and_checks_its_input(store: Store) -> None:
-    store.add_agent("audrey", role="auditor")
-    assert as_agent(store, "audrey").verify_audit().ok
+    store.people.add("audrey", role="auditor")
+    assert as_agent(store, "audrey").audit.verify().ok
     for login in ("alice", "lena"):
         with pytest.raises(Forbidden, match="only an admin or an auditor may verify the audit log"):
-            as_agent(store, login).verify_audit()
-    denied = store.audit_entries(action="permission_denied", actor="lena")
+            as_agent(store, login).audit.verify()
+    denied = store.audit.entries(action="permission_denied", actor="lena")
     assert [e.target for e in denied] == ["audit_verify"]
     with pytest.raises(InvalidInput, match="64 hex digits"):
-        store.verify_audit(head="abc")
+        store.audit.verify(head="abc")
     with pytest.raises(InvalidInput, match="count"):
-        store.verify_audit(count=-1)
-    assert store.verify_audit(head=store.verify_audit().head.upper()).ok  # type: ignore[union-attr]
+        store.audit.verify(count=-1)
+    assert store.audit.verify(head=store.audit.verify().head.upper()).ok  # type: ignore[union-attr]
 
 
 # --- concurrent writers -------------------------------------------------------------------
@@ -335,10 +335,10 @@ def test_concurrent_writers_never_fork_the_chain(store: Store, db_url: str) -> N
         try:
             start.wait(timeout=60)
             for i in range(ROUNDS):
-                mine.add_agent(f"w{n}r{i}")
-                mine.set_role(f"w{n}r{i}", "lead")
+                mine.people.add(f"w{n}r{i}")
+                mine.people.set_role(f"w{n}r{i}", "lead")
                 with pytest.raises(Forbidden):
-                    Store(mine.db, login="alice").set_role(f"w{n}r{i}", "admin")
+                    Store(mine.db, login="alice").people.set_role(f"w{n}r{i}", "admin")
         except BaseException as exc:  # reported by the test
             errors.append(exc)
         finally:
@@ -446,7 +446,7 @@ def test_the_migration_chains_existing_entries(empty_url: str) -> None:
                                           actor_login="admin", action="export", target=None, detail=None, ok=True,
                                           prev_hash=rows[0].hash)  # fmt: skip
         # new entries follow the migrated ones
-        store.add_agent("zoe")
+        store.people.add("zoe")
         got = check(store)
         assert got.ok and got.count == 4 and ids(store) == [1, 2, 5, 6]
         # and it goes down and up again
@@ -475,17 +475,17 @@ def test_the_chain_is_the_same_after_a_copy_between_databases(
     pg_url = next(fresh_postgres_database(request, template="td_template"))
     dst = Store.open(pg_url, login=ADMIN)
     try:
-        src.add_agent("zoe", role="lead")
-        src.set_role("zoe", "agent")
+        src.people.add("zoe", role="lead")
+        src.people.set_role("zoe", "agent")
         with pytest.raises(Forbidden):
-            as_agent(src, "zoe").add_agent("x")
+            as_agent(src, "zoe").people.add("x")
         with src.db.write() as session:
             audit.record(session, actor=None, login="sys", action="export", detail="µs 中",
                          now=datetime(2026, 5, 6, 7, 8, 9, 10, tzinfo=UTC))  # fmt: skip
         want = check(src)
         assert want.ok and want.count == 4
         rows = [dict(r._mapping) for r in entries(src)]
-        dst.add_agent("zoe", role="lead")  # the same agent ids on both sides
+        dst.people.add("zoe", role="lead")  # the same agent ids on both sides
         with dst.db.engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))
             conn.execute(text("DELETE FROM audit_head"))
@@ -497,7 +497,7 @@ def test_the_chain_is_the_same_after_a_copy_between_databases(
                 )  # fmt: skip
         assert check(dst) == want
         # the copy has no head row yet: the next entry takes the log's end as its head
-        dst.add_agent("yan")
+        dst.people.add("yan")
         assert check(dst).ok and check(dst).count == 5
     finally:
         src.close()

@@ -24,7 +24,7 @@ def set_rules(store: Store, doc: dict[str, Any]) -> None:
 
 
 def automatic(store: Store, number: str) -> list[tuple[str, str | None]]:
-    return [(e.field, e.new) for e in store.ticket(number).events if e.kind == "automation"]
+    return [(e.field, e.new) for e in store.tickets.get(number).events if e.kind == "automation"]
 
 
 ROUTING = {
@@ -38,8 +38,8 @@ ROUTING = {
 
 def test_routing_sets_team_and_level_and_names_the_rule(store: Store) -> None:
     set_rules(store, ROUTING)
-    number = store.create_ticket(NewTicket(subject="办公室打印机坏了", channel="email"))
-    detail = store.ticket(number)
+    number = store.tickets.create(NewTicket(subject="办公室打印机坏了", channel="email"))
+    detail = store.tickets.get(number)
     assert (detail.row.team, detail.support_level) == ("ops", "L2")
     decisions = dict(automatic(store, number))
     assert "Printers" in decisions["routing"] and "打印机" in decisions["routing"]
@@ -49,14 +49,14 @@ def test_routing_sets_team_and_level_and_names_the_rule(store: Store) -> None:
 
 def test_manual_team_wins_over_routing(store: Store) -> None:
     set_rules(store, ROUTING)
-    number = store.create_ticket(NewTicket(subject="printer jams", team="support"))
-    assert store.ticket(number).row.team == "support"
+    number = store.tickets.create(NewTicket(subject="printer jams", team="support"))
+    assert store.tickets.get(number).row.team == "support"
     assert "routing" not in dict(automatic(store, number))
 
 
 def test_round_robin_and_least_open_skip_inactive_agents(store: Store) -> None:
-    store.add_agent("olga", role="agent", team="ops", name="Olga Ops")
-    store.add_agent("otto", role="agent", team="ops", name="Otto Off")
+    store.people.add("olga", role="agent", team="ops", name="Olga Ops")
+    store.people.add("otto", role="agent", team="ops", name="Otto Off")
     with store.db.write() as session:
         from sqlalchemy import update
 
@@ -65,29 +65,29 @@ def test_round_robin_and_least_open_skip_inactive_agents(store: Store) -> None:
         session.execute(update(Agent).where(Agent.login == "otto").values(active=False))  # type: ignore[arg-type]
     set_rules(store, ROUTING)
     picked = [
-        store.ticket(store.create_ticket(NewTicket(subject=f"printer {i}", channel="web"))).row.assignee
+        store.tickets.get(store.tickets.create(NewTicket(subject=f"printer {i}", channel="web"))).row.assignee
         for i in range(4)
     ]
     assert picked == ["bob", "olga", "bob", "olga"]
     # support: least open; alice already holds one, lena none -> lena, then alternate by load
-    store.create_ticket(NewTicket(subject="old", team="support", assignee="alice"))
+    store.tickets.create(NewTicket(subject="old", team="support", assignee="alice"))
     by_phone = [
-        store.ticket(store.create_ticket(NewTicket(subject=f"call {i}", channel="phone"))).row.assignee
+        store.tickets.get(store.tickets.create(NewTicket(subject=f"call {i}", channel="phone"))).row.assignee
         for i in range(3)
     ]
     assert by_phone == ["lena", "alice", "lena"]
 
 
 def test_a_similar_ticket_of_the_same_customer_is_flagged_and_merge_completes_it(store: Store) -> None:
-    first = store.create_ticket(NewTicket(subject="Printer on floor 3 not printing", customer="ann@example.com"))
-    other_customer = store.create_ticket(NewTicket(subject="Printer on floor 3 not printing", customer="bo@x.com"))
-    second = store.create_ticket(NewTicket(subject="printer on floor 3 is not printing", customer="ann@example.com"))
-    links = {(lk.kind, lk.number) for lk in store.ticket(second).links}
+    first = store.tickets.create(NewTicket(subject="Printer on floor 3 not printing", customer="ann@example.com"))
+    other_customer = store.tickets.create(NewTicket(subject="Printer on floor 3 not printing", customer="bo@x.com"))
+    second = store.tickets.create(NewTicket(subject="printer on floor 3 is not printing", customer="ann@example.com"))
+    links = {(lk.kind, lk.number) for lk in store.tickets.get(second).links}
     assert links == {("duplicate-of", first)}
     assert any("suspected duplicate of" in (text or "") for _, text in automatic(store, second))
-    assert store.ticket(other_customer).links == []
-    store.merge(second, first)
-    assert store.ticket(second).merged_into == first
+    assert store.tickets.get(other_customer).links == []
+    store.tickets.merge(second, first)
+    assert store.tickets.get(second).merged_into == first
 
 
 AUTOMATIONS = {
@@ -119,27 +119,27 @@ AUTOMATIONS = {
 
 def test_created_rule_fires_once_as_the_system_agent(store: Store) -> None:
     set_rules(store, AUTOMATIONS)
-    number = store.create_ticket(NewTicket(subject="Mail down", priority="P0"))
-    detail = store.ticket(number)
+    number = store.tickets.create(NewTicket(subject="Mail down", priority="P0"))
+    detail = store.tickets.get(number)
     assert "urgent" in detail.row.tags
     assert [(c.kind, c.author, c.body) for c in detail.comments] == [("internal", "system", "P0: page the on-call")]
     assert ("rule", "rule 'VIP tag'") in automatic(store, number)
-    store.update_tickets([number], TicketChanges(priority="P1"))
-    assert [c.body for c in store.ticket(number).comments].count("P0: page the on-call") == 1
+    store.tickets.update([number], TicketChanges(priority="P1"))
+    assert [c.body for c in store.tickets.get(number).comments].count("P0: page the on-call") == 1
 
 
 def test_rules_that_trigger_each_other_stop(store: Store) -> None:
     set_rules(store, AUTOMATIONS)
-    number = store.create_ticket(NewTicket(subject="loop"))
-    store.update_tickets([number], TicketChanges(add_tags=("ping",)))
+    number = store.tickets.create(NewTicket(subject="loop"))
+    store.tickets.update([number], TicketChanges(add_tags=("ping",)))
     rules_fired = [text for field, text in automatic(store, number) if field == "rule"]
     # each change re-triggers the other rule, but only MAX_CHAIN_DEPTH deep: the request ends
     assert 2 <= len(rules_fired) <= 2 * MAX_CHAIN_DEPTH
-    assert store.ticket(number).row.version == 2 + len(rules_fired)
+    assert store.tickets.get(number).row.version == 2 + len(rules_fired)
 
 
 def test_technical_and_management_escalation(store: Store) -> None:
-    number = store.create_ticket(NewTicket(subject="ERP down", team="support", assignee="alice"))
+    number = store.tickets.create(NewTicket(subject="ERP down", team="support", assignee="alice"))
     with store.db.write() as session:
         actor = acting_agent(session, "alice")
         done = escalate(
@@ -164,7 +164,7 @@ def test_technical_and_management_escalation(store: Store) -> None:
             followups=store.followups,
         )
     assert done == "management → lena"
-    detail = store.ticket(number)
+    detail = store.tickets.get(number)
     assert detail.support_level == "L2" and detail.row.assignee == "alice"  # held: the lead is told, not assigned
     escalations = [e.new for e in detail.events if e.kind == "escalated"]
     assert escalations == ["technical L1 → L2", "management → lena"]

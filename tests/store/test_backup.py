@@ -42,12 +42,12 @@ def _writer(store: Store, login: str, stop: threading.Event, started: threading.
     n = 0
     last: str | None = None
     while not stop.is_set():
-        number = me.create_ticket(NewTicket(subject=f"{login} #{n}", description="busy desk", tags=(login,)))
-        me.update_tickets([number], TicketChanges(priority="P1", add_tags=("busy",)))
-        me.reply(number, f"reply {n} from {login}")
+        number = me.tickets.create(NewTicket(subject=f"{login} #{n}", description="busy desk", tags=(login,)))
+        me.tickets.update([number], TicketChanges(priority="P1", add_tags=("busy",)))
+        me.tickets.reply(number, f"reply {n} from {login}")
         if last is not None:
-            me.link(number, last, "related")
-        me.audit(audit.UNMASK, number, f"writer {login} step {n}")  # an audit entry (hash chained)
+            me.tickets.link(number, last, "related")
+        me.audit.record(audit.UNMASK, number, f"writer {login} step {n}")  # an audit entry (hash chained)
         last = number
         n += 1
         done[0] = n
@@ -107,7 +107,7 @@ def test_a_backup_under_four_writers_restores_to_a_consistent_desk(
     store: Store, empty_url: str, tmp_path: Path
 ) -> None:
     for i in range(20):
-        store.create_ticket(NewTicket(subject=f"before {i}"))
+        store.tickets.create(NewTicket(subject=f"before {i}"))
     stop, threads, counts, errors = _run_writers(store)
     try:
         before = [c[0] for c in counts]
@@ -127,7 +127,7 @@ def test_a_backup_under_four_writers_restores_to_a_consistent_desk(
     assert restored.problems == []
     assert _check_consistent(empty_url) == report.tickets == restored.tickets
     # the backup is itself audited on the source, after the snapshot
-    assert [e.action for e in store.audit_entries(action="backup")] == ["backup"]
+    assert [e.action for e in store.audit.entries(action="backup")] == ["backup"]
 
 
 @pytest.fixture
@@ -141,8 +141,8 @@ def fresh_init_url(request: pytest.FixtureRequest, db_url: str, tmp_path: Path, 
 
 
 def test_restore_into_a_fresh_init_and_the_desk_works(store: Store, fresh_init_url: str, tmp_path: Path) -> None:
-    number = store.create_ticket(NewTicket(subject="Printer on fire", tags=("vip",)))
-    store.reply(number, "we are on it")
+    number = store.tickets.create(NewTicket(subject="Printer on fire", tags=("vip",)))
+    store.tickets.reply(number, "we are on it")
     report = store.backup(tmp_path / "b.backup")
     url = fresh_init_url
     db = Database(url)
@@ -152,25 +152,25 @@ def test_restore_into_a_fresh_init_and_the_desk_works(store: Store, fresh_init_u
     db.dispose()
     again = Store.open(url, login=ADMIN)
     try:
-        detail = again.ticket(number)
+        detail = again.tickets.get(number)
         assert detail.row.subject == "Printer on fire"
         assert [c.body for c in detail.comments] == ["we are on it"]
         # the ids go on after the restored ones
-        later = again.create_ticket(NewTicket(subject="after the restore"))
+        later = again.tickets.create(NewTicket(subject="after the restore"))
         assert later != number
-        assert [e.action for e in again.audit_entries(action="restore")] == ["restore"]
+        assert [e.action for e in again.audit.entries(action="restore")] == ["restore"]
     finally:
         again.close()
 
 
 def test_restore_refuses_a_database_that_is_not_empty(store: Store, tmp_path: Path) -> None:
-    number = store.create_ticket(NewTicket(subject="keep me"))
+    number = store.tickets.create(NewTicket(subject="keep me"))
     report = store.backup(tmp_path / "b.backup")
-    store.create_ticket(NewTicket(subject="written after the backup"))
+    store.tickets.create(NewTicket(subject="written after the backup"))
     with pytest.raises(InvalidInput, match=r"is not empty \(it has 2 tickets.*restore needs an empty database"):
         restore_database(store.db, report.path, login=ADMIN)
-    assert store.ticket(number).row.subject == "keep me"
-    assert len(store.matching_numbers(TicketFilter())) == 2
+    assert store.tickets.get(number).row.subject == "keep me"
+    assert len(store.tickets.matching_numbers(TicketFilter())) == 2
 
 
 def test_backup_never_overwrites_without_force(store: Store, tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ def test_empty_means_no_tables_or_only_what_init_seeds(tmp_path: Path) -> None:
     store.init()
     with store.db.engine.connect() as conn:
         assert not_empty_reasons(conn) == []
-    store.add_agent("zoe", role="agent")
+    store.people.add("zoe", role="agent")
     with store.db.engine.connect() as conn:
         reasons = not_empty_reasons(conn)
     assert "2 agents" in reasons and any("audit log" in r for r in reasons)
@@ -277,8 +277,8 @@ def test_a_copy_that_does_not_verify_leaves_the_target_empty(
     from ticketdesk.store.db import copy
 
     for i in range(5):
-        number = store.create_ticket(NewTicket(subject=f"t{i}"))
-        store.reply(number, "hello")
+        number = store.tickets.create(NewTicket(subject=f"t{i}"))
+        store.tickets.reply(number, "hello")
     real_write = copy._Loader.write
 
     def lossy(self: copy._Loader, plan: copy._Plan, columns: list[str], rows: list[tuple[object, ...]]) -> None:
@@ -296,7 +296,7 @@ def test_a_copy_that_does_not_verify_leaves_the_target_empty(
         assert conn.exec_driver_sql("SELECT count(*) FROM ticket").scalar() == 0  # rolled back
         assert not_empty_reasons(conn) == []
     db.dispose()
-    entry = store.audit_entries(action="copy")[0]
+    entry = store.audit.entries(action="copy")[0]
     assert "not verified" in (entry.detail or "")
 
 
@@ -308,14 +308,14 @@ def test_mail_and_attachments_survive_a_backup(store: Store, empty_url: str, tmp
         body="see the picture", full_body="see the picture",
         attachments=(ParsedAttachment("错误.png", "image/png", png),),
     )  # fmt: skip
-    number = store.ingest_mail(mail).number
+    number = store.mail.ingest(mail).number
     report = store.backup(tmp_path / "m.backup")
     restore_database(Database(empty_url), report.path, login=ADMIN)
     again = Store.open(empty_url, login=ADMIN)
     try:
-        files = again.attachments(number)
+        files = again.mail.attachments(number)
         assert [f.filename for f in files] == ["错误.png"]
-        assert again.attachment_content(files[0].id)[1] == png
+        assert again.mail.attachment_content(files[0].id)[1] == png
     finally:
         again.close()
 
@@ -324,7 +324,7 @@ def test_sqlite_backup_file_is_self_contained(sqlite_template: Path, tmp_path: P
     shutil.copyfile(sqlite_template, tmp_path / "live.db")
     store = Store.open(f"sqlite:///{tmp_path / 'live.db'}", login=ADMIN)
     try:
-        store.create_ticket(NewTicket(subject="in the WAL"))
+        store.tickets.create(NewTicket(subject="in the WAL"))
         report = store.backup(tmp_path / "s.backup")
     finally:
         store.close()

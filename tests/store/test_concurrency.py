@@ -100,7 +100,7 @@ while not os.path.exists(go):
         sys.exit("no go signal within 30 s")
     time.sleep(0.001)
 for i in range(count):
-    print(store.create_ticket(NewTicket(subject=f"p{ident} #{i}")), flush=True)
+    print(store.tickets.create(NewTicket(subject=f"p{ident} #{i}")), flush=True)
 store.close()
 """
 
@@ -149,20 +149,20 @@ def test_numbers_stay_unique_and_contiguous_across_processes(store: Store, db_ur
 
 
 def test_stale_edit_is_refused_naming_who_and_what_then_retry_keeps_both(store: Store) -> None:
-    number = store.create_ticket(NewTicket(subject="printer on fire", priority="P2"))
+    number = store.tickets.create(NewTicket(subject="printer on fire", priority="P2"))
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
-    seen_by_alice = alice.ticket(number).row.version
-    seen_by_bob = bob.ticket(number).row.version
+    seen_by_alice = alice.tickets.get(number).row.version
+    seen_by_bob = bob.tickets.get(number).row.version
     assert seen_by_alice == seen_by_bob
 
-    result = alice.update_tickets([number], TicketChanges(priority="P1"), expected_versions={number: seen_by_alice})
+    result = alice.tickets.update([number], TicketChanges(priority="P1"), expected_versions={number: seen_by_alice})
     assert result.changed == [number]
-    after_alice = store.ticket(number)
+    after_alice = store.tickets.get(number)
     assert after_alice.row.version == seen_by_alice + 1
     events_after_alice = _event_count(store)
 
     with pytest.raises(Conflict) as caught:
-        bob.update_tickets(
+        bob.tickets.update(
             [number],
             TicketChanges(priority="P3", add_tags=("bob-was-here",), note="my take"),
             expected_versions={number: seen_by_bob},
@@ -175,7 +175,7 @@ def test_stale_edit_is_refused_naming_who_and_what_then_retry_keeps_both(store: 
     assert caught.value.numbers == [number]
 
     # bob's refused attempt wrote nothing: alice's value stands, no tag, no note, no events
-    detail = store.ticket(number)
+    detail = store.tickets.get(number)
     assert detail.row.priority == "P1"
     assert detail.row.version == seen_by_alice + 1
     assert "bob-was-here" not in detail.row.tags
@@ -185,14 +185,14 @@ def test_stale_edit_is_refused_naming_who_and_what_then_retry_keeps_both(store: 
     assert [(e.actor, e.old, e.new, e.ticket_version) for e in alice_prio] == [("alice", "P2", "P1", seen_by_alice + 1)]
 
     # bob reloads and retries on the fresh version: it goes through, and both edits are in the history
-    fresh = bob.ticket(number).row.version
-    result = bob.update_tickets(
+    fresh = bob.tickets.get(number).row.version
+    result = bob.tickets.update(
         [number],
         TicketChanges(priority="P3", add_tags=("bob-was-here",), note="my take"),
         expected_versions={number: fresh},
     )
     assert result.changed == [number] and result.conflicts == []
-    final = store.ticket(number)
+    final = store.tickets.get(number)
     assert final.row.priority == "P3"
     assert final.row.version == fresh + 1
     assert "bob-was-here" in final.row.tags
@@ -203,23 +203,23 @@ def test_stale_edit_is_refused_naming_who_and_what_then_retry_keeps_both(store: 
 
 
 def test_batch_update_with_one_stale_ticket(store: Store) -> None:
-    numbers = [store.create_ticket(NewTicket(subject=f"batch {i}")) for i in range(3)]
+    numbers = [store.tickets.create(NewTicket(subject=f"batch {i}")) for i in range(3)]
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
-    versions = {n: bob.ticket(n).row.version for n in numbers}
+    versions = {n: bob.tickets.get(n).row.version for n in numbers}
     stale = numbers[1]
-    alice.update_tickets([stale], TicketChanges(support_level="L2"), expected_versions={stale: versions[stale]})
+    alice.tickets.update([stale], TicketChanges(support_level="L2"), expected_versions={stale: versions[stale]})
     events_before = _event_count(store)
 
     # without skip_conflicts the whole batch is refused, the fresh tickets included
     with pytest.raises(Conflict) as caught:
-        bob.update_tickets(numbers, TicketChanges(add_tags=("triaged",)), expected_versions=versions)
+        bob.tickets.update(numbers, TicketChanges(add_tags=("triaged",)), expected_versions=versions)
     assert caught.value.numbers == [stale]
     assert stale in str(caught.value) and "alice" in str(caught.value) and "support_level" in str(caught.value)
-    assert all("triaged" not in store.ticket(n).row.tags for n in numbers)
+    assert all("triaged" not in store.tickets.get(n).row.tags for n in numbers)
     assert _event_count(store) == events_before
 
     # with skip_conflicts the two fresh ones change and the stale one is reported, untouched
-    result = bob.update_tickets(
+    result = bob.tickets.update(
         numbers, TicketChanges(add_tags=("triaged",)), expected_versions=versions, skip_conflicts=True
     )
     assert sorted(result.changed) == sorted([numbers[0], numbers[2]])
@@ -229,10 +229,10 @@ def test_batch_update_with_one_stale_ticket(store: Store) -> None:
     assert "support_level" in info.fields
     assert (info.expected_version, info.current_version) == (versions[stale], versions[stale] + 1)
     for n in (numbers[0], numbers[2]):
-        detail = store.ticket(n)
+        detail = store.tickets.get(n)
         assert "triaged" in detail.row.tags
         assert detail.row.version == versions[n] + 1
-    stale_detail = store.ticket(stale)
+    stale_detail = store.tickets.get(stale)
     assert "triaged" not in stale_detail.row.tags
     assert stale_detail.support_level == "L2"
     assert stale_detail.row.version == versions[stale] + 1
@@ -268,21 +268,21 @@ def _skip_on_sqlite(store: Store) -> None:
 
 def test_orm_version_guard_refuses_write_over_concurrent_commit(store: Store) -> None:
     _skip_on_sqlite(store)
-    number = store.create_ticket(NewTicket(subject="raced", priority="P2"))
-    v0 = store.ticket(number).row.version
+    number = store.tickets.create(NewTicket(subject="raced", priority="P2"))
+    v0 = store.tickets.get(number).row.version
     bob = as_agent(store, "bob")
 
     with pytest.raises(StaleDataError), store.db.write() as session:
         ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
         assert ticket.version == v0
         # meanwhile, another connection commits a full update of the same ticket
-        done, errors = _in_thread(lambda: bob.update_tickets([number], TicketChanges(priority="P1")))
+        done, errors = _in_thread(lambda: bob.tickets.update([number], TicketChanges(priority="P1")))
         assert done.wait(WAIT), "the concurrent update did not finish (blocked by our session?)"
         assert errors == []
         ticket.priority = "P4"
         session.flush()  # UPDATE ... WHERE id = :id AND version = :v0 matches no row
 
-    detail = store.ticket(number)
+    detail = store.tickets.get(number)
     assert detail.row.priority == "P1", "the concurrent commit was overwritten"
     assert detail.row.version == v0 + 1
     assert [(e.actor, e.old, e.new) for e in detail.events if e.field == "priority" and e.old] == [("bob", "P2", "P1")]
@@ -292,8 +292,8 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
     """Through the real `update_tickets`: another agent commits after our transaction loaded
     the tickets (and passed the expected-version check) but before it writes."""
     _skip_on_sqlite(store)
-    numbers = [store.create_ticket(NewTicket(subject=f"raced {i}", priority="P2")) for i in range(2)]
-    versions = {n: store.ticket(n).row.version for n in numbers}
+    numbers = [store.tickets.create(NewTicket(subject=f"raced {i}", priority="P2")) for i in range(2)]
+    versions = {n: store.tickets.get(n).row.version for n in numbers}
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
     events_before = _event_count(store)
 
@@ -303,14 +303,14 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
     def interleave(session, ticket_ids):  # type: ignore[no-untyped-def]
         if not fired:  # only alice's transaction; bob's own call goes straight through
             fired.append(True)
-            done, errors = _in_thread(lambda: bob.update_tickets([numbers[1]], TicketChanges(priority="P1")))
+            done, errors = _in_thread(lambda: bob.tickets.update([numbers[1]], TicketChanges(priority="P1")))
             assert done.wait(WAIT), "the concurrent update did not finish"
             assert errors == []
         return original(session, ticket_ids)
 
     monkeypatch.setattr(tickets, "_current_tags", interleave)
     with pytest.raises(Conflict) as caught:
-        alice.update_tickets(
+        alice.tickets.update(
             numbers, TicketChanges(priority="P3", add_tags=("x",), note="alice"), expected_versions=versions
         )
     assert fired == [True]
@@ -320,7 +320,7 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
     assert numbers[0] not in str(caught.value)
     monkeypatch.undo()
 
-    first, second = store.ticket(numbers[0]), store.ticket(numbers[1])
+    first, second = store.tickets.get(numbers[0]), store.tickets.get(numbers[1])
     # all or nothing: alice's change to the untouched ticket was rolled back with the rest
     assert (first.row.priority, first.row.version, first.row.tags, first.comments) == (
         "P2",
@@ -336,8 +336,8 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
 def test_reply_racing_a_concurrent_commit_is_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """The single-ticket write (a reply) is guarded the same way as the batch."""
     _skip_on_sqlite(store)
-    number = store.create_ticket(NewTicket(subject="raced reply", priority="P2"))
-    v0 = store.ticket(number).row.version
+    number = store.tickets.create(NewTicket(subject="raced reply", priority="P2"))
+    v0 = store.tickets.get(number).row.version
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
 
     original = tickets.stage_comment
@@ -346,20 +346,20 @@ def test_reply_racing_a_concurrent_commit_is_a_conflict(store: Store, monkeypatc
     def interleave(session, **kw):  # type: ignore[no-untyped-def]
         if not fired:  # alice has read the ticket; bob commits before she writes
             fired.append(True)
-            done, errors = _in_thread(lambda: bob.update_tickets([number], TicketChanges(priority="P1")))
+            done, errors = _in_thread(lambda: bob.tickets.update([number], TicketChanges(priority="P1")))
             assert done.wait(WAIT), "the concurrent update did not finish"
             assert errors == []
         return original(session, **kw)
 
     monkeypatch.setattr(tickets, "stage_comment", interleave)
     with pytest.raises(Conflict) as caught:
-        alice.reply(number, "Looking into it now.")
+        alice.tickets.reply(number, "Looking into it now.")
     assert fired == [True]
     assert caught.value.numbers == [number]
     assert number in str(caught.value) and "bob" in str(caught.value) and "priority" in str(caught.value)
     monkeypatch.undo()
 
-    detail = store.ticket(number)
+    detail = store.tickets.get(number)
     assert (detail.row.priority, detail.row.version, detail.row.status) == ("P1", v0 + 1, "new")
     assert detail.comments == [] and detail.row.first_responded_at is None
     assert {e.actor for e in detail.events if e.ticket_version == v0 + 1} == {"bob"}
@@ -399,7 +399,7 @@ if hook == "after_ticket_update":  # mid-transaction: the tickets are written, e
     event.listen(Engine, "after_cursor_execute", after_execute)
 else:
     event.listen(Session, hook, hold)
-result = Store.open(url, login="admin").update_tickets(
+result = Store.open(url, login="admin").tickets.update(
     numbers, TicketChanges(priority="P0", add_tags=("crash",), note="batch")
 )
 print(len(result.changed))
@@ -527,7 +527,7 @@ def test_killed_bulk_update_leaves_nothing_behind(
         # the database is usable and no lock was left: the same bulk update now goes through
         # (on PostgreSQL a leftover row lock would trip the 10 s lock_timeout, on SQLite the busy timeout)
         started = time.monotonic()
-        result = after.update_tickets(bulk, TicketChanges(priority="P0", add_tags=("crash",), note="batch"))
+        result = after.tickets.update(bulk, TicketChanges(priority="P0", add_tags=("crash",), note="batch"))
         assert time.monotonic() - started < 15
         assert sorted(result.changed) == sorted(bulk) and result.conflicts == []
         _assert_bulk_applied(after, bulk, before["max_event"])  # type: ignore[arg-type]

@@ -91,15 +91,15 @@ SPECS = [
 @pytest.fixture
 def desk(store: Store) -> Store:
     use_24x7_sla(store)  # the specs' due times are wall-clock arithmetic
-    store.add_agent("carol", role="agent", team="ops", name="Carol Gone")
+    store.people.add("carol", role="agent", team="ops", name="Carol Gone")
     for spec in SPECS:
-        number = store.create_ticket(
+        number = store.tickets.create(
             NewTicket(subject=spec.name, priority=spec.priority, team=spec.team, assignee=spec.assignee),
             now=spec.created,
         )
         for status, at in spec.steps:
             note = "done" if status in ("resolved", "closed") else None
-            store.update_tickets([number], TicketChanges(status=status, note=note), now=at)
+            store.tickets.update([number], TicketChanges(status=status, note=note), now=at)
     with store.db.write() as session:
         session.execute(update(Agent).where(Agent.login == "carol").values(active=False))  # type: ignore[arg-type]
     return store
@@ -111,7 +111,7 @@ def board(store: Store, *, now: datetime = NOW, days: int = 14) -> Dashboard:
 
 
 def rows(store: Store) -> list:  # type: ignore[type-arg]
-    return store.list_tickets(TicketFilter(), limit=1000).rows
+    return store.tickets.page(TicketFilter(), limit=1000).rows
 
 
 # --- by hand -------------------------------------------------------------------------------
@@ -265,9 +265,9 @@ def test_changed_since_follows_the_marker(desk: Store) -> None:
     d = board(desk)
     with desk.db.read() as session:
         assert changed_since(session, marker=d.latest_event_id) is False
-    assert d.latest_event_id == desk.latest_event_id()
+    assert d.latest_event_id == desk.tickets.latest_event_id()
     number = rows(desk)[0].number
-    desk.update_tickets([number], TicketChanges(priority="P0" if rows(desk)[0].priority != "P0" else "P1"), now=NOW)
+    desk.tickets.update([number], TicketChanges(priority="P0" if rows(desk)[0].priority != "P0" else "P1"), now=NOW)
     with desk.db.read() as session:
         assert changed_since(session, marker=d.latest_event_id) is True
     assert board(desk).latest_event_id > d.latest_event_id
@@ -493,10 +493,10 @@ def test_postgres_open_groups_can_use_the_partial_index(desk: Store) -> None:
 def mail_desk(store: Store) -> dict[str, int]:
     """Five replies to Ann, aged by hand, then: one failed, one sent now, one sent two days
     ago, one being sent (claimed), one still queued. Returns the outbox ids by role."""
-    numbers = [store.create_ticket(NewTicket(subject=f"Mail {i}", customer="Ann <ann@example.com>")) for i in range(5)]
+    numbers = [store.tickets.create(NewTicket(subject=f"Mail {i}", customer="Ann <ann@example.com>")) for i in range(5)]
     for number in numbers:
-        store.reply(number, "We are on it.")
-    store.reply(numbers[0], "internal only", internal=True)  # no mail
+        store.tickets.reply(number, "We are on it.")
+    store.tickets.reply(numbers[0], "internal only", internal=True)  # no mail
     with store.db.write() as session:
         ids = list(session.execute(select(OutboxMail.id).order_by(OutboxMail.id)).scalars())  # type: ignore[arg-type]
         assert len(ids) == 5
@@ -508,14 +508,14 @@ def mail_desk(store: Store) -> dict[str, int]:
                 .values(created_at=NOW - age, next_attempt_at=NOW - age)
             )
     failed, sent, old_sent, sending, queued = ids
-    (m,) = store.claim_outbox(limit=1, now=NOW - 2.9 * D)
-    assert m.id == old_sent and store.mark_sent(m.id, m.claim_token, now=NOW - 2 * D)
-    (m,) = store.claim_outbox(limit=1, now=NOW - H)
+    (m,) = store.outbox.claim(limit=1, now=NOW - 2.9 * D)
+    assert m.id == old_sent and store.outbox.mark_sent(m.id, m.claim_token, now=NOW - 2 * D)
+    (m,) = store.outbox.claim(limit=1, now=NOW - H)
     assert m.id == failed
-    assert store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True, now=NOW - H) == "failed"
-    (m,) = store.claim_outbox(limit=1, now=NOW - H)
-    assert m.id == sent and store.mark_sent(m.id, m.claim_token, now=NOW - 0.5 * H)
-    (m,) = store.claim_outbox(limit=1, now=NOW)
+    assert store.outbox.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True, now=NOW - H) == "failed"
+    (m,) = store.outbox.claim(limit=1, now=NOW - H)
+    assert m.id == sent and store.outbox.mark_sent(m.id, m.claim_token, now=NOW - 0.5 * H)
+    (m,) = store.outbox.claim(limit=1, now=NOW)
     assert m.id == sending  # claimed, not yet sent
     return {"failed": failed, "sent": sent, "old_sent": old_sent, "sending": sending, "queued": queued}
 
@@ -538,7 +538,7 @@ def test_mail_counts_waiting_failed_and_sent_in_24_hours(store: Store) -> None:
 def test_mail_without_any_outgoing_mail(store: Store) -> None:
     assert board(store).mail == MailSummary(0, 0, None, 0, False)
     assert board(store).as_dict()["mail"]["ever_queued"] is False
-    store.create_ticket(NewTicket(subject="no customer, no mail"))
+    store.tickets.create(NewTicket(subject="no customer, no mail"))
     assert board(store).mail.ever_queued is False
 
 

@@ -50,12 +50,12 @@ def test_demo_is_realistic_and_consistent(store: Store) -> None:
     assert bad_versions == 0
     assert customer_comments > 0
     # the store keeps working on demo data: numbering continues, search finds Chinese text
-    number = store.create_ticket(NewTicket(subject="after the demo"))
+    number = store.tickets.create(NewTicket(subject="after the demo"))
     assert number not in numbers
-    assert store.list_tickets(TicketFilter(search="打印机"), limit=5).rows
-    open_ones = store.list_tickets(TicketFilter(search="vpn"), limit=3).rows
+    assert store.tickets.page(TicketFilter(search="打印机"), limit=5).rows
+    open_ones = store.tickets.page(TicketFilter(search="vpn"), limit=3).rows
     if open_ones:
-        store.update_tickets([open_ones[0].number], TicketChanges(add_tags=("checked",)))
+        store.tickets.update([open_ones[0].number], TicketChanges(add_tags=("checked",)))
 
 
 def test_demo_on_sqlite_keeps_integrity(store: Store) -> None:
@@ -148,7 +148,7 @@ def test_a_demo_ticket_is_the_ticket_create_ticket_makes(store: Store, db_url: s
 
     as_creator = Store.open(db_url, login=creator)
     try:
-        number = as_creator.create_ticket(
+        number = as_creator.tickets.create(
             NewTicket(
                 subject=demo["subject"],
                 description=demo["description"],
@@ -185,5 +185,5 @@ def test_a_demo_ticket_is_the_ticket_create_ticket_makes(store: Store, db_url: s
     assert [name for _, _, name, _, _ in expected[:4]] == ["number", "status", "priority", "team"] and tags
     words = " ".join([*demo["subject"].split(), demo["cemail"]])
     assert {demo["number"], number} <= {
-        r.number for r in store.list_tickets(TicketFilter(search=words), limit=200).rows
+        r.number for r in store.tickets.page(TicketFilter(search=words), limit=200).rows
     }

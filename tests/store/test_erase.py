@@ -24,7 +24,7 @@ from ticketdesk.models import Customer, Event
 from ticketdesk.models.inbound_mail import ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store.mail_ops import AttachmentPolicy
+from ticketdesk.store.mail.inbound import AttachmentPolicy
 from ticketdesk.store.people import audit as audit_actions
 from ticketdesk.store.people.erase import ERASED, EVENT_FIELD, OUTBOX_CANCELLED, Redactor
 
@@ -87,7 +87,7 @@ def leftovers(values: dict[tuple[str, str], list[str]]) -> list[tuple[str, str, 
 
 
 def search(store: Store, words: str) -> list[str]:
-    return [r.number for r in store.list_tickets(TicketFilter(search=words), limit=100).rows]
+    return [r.number for r in store.tickets.page(TicketFilter(search=words), limit=100).rows]
 
 
 @pytest.fixture
@@ -101,15 +101,15 @@ def desk(store: Store, tmp_path: Path) -> dict[str, Any]:
         f"Old VPN issue,Imported from the old desk,{NAME},{EMAIL},{PHONE},phone,closed,"
         f"{(now - timedelta(days=40)).isoformat()}\n"
     )
-    store.import_tickets(list(read_csv(io.StringIO(csv), parse_mapping(None), now=now)), source="csv")
+    store.imports.run(list(read_csv(io.StringIO(csv), parse_mapping(None), now=now)), source="csv")
     # 2. a real mail from the corpus: a ticket with a PDF and a PNG in the attachments folder
     mail = sam_mail()
     png = next(a.data for a in mail.attachments if a.filename == "error.png")
-    by_mail = store.ingest_mail(mail, policy=AttachmentPolicy(folder=folder)).number
+    by_mail = store.mail.ingest(mail, policy=AttachmentPolicy(folder=folder)).number
     # 3. Wang Fang sends the same PNG: one file in the folder for both
-    wang = store.ingest_mail(wang_mail(png), policy=AttachmentPolicy(folder=folder)).number
+    wang = store.mail.ingest(wang_mail(png), policy=AttachmentPolicy(folder=folder)).number
     # 4. by phone, his data quoted in the texts
-    by_phone = store.create_ticket(
+    by_phone = store.tickets.create(
         NewTicket(
             subject=f"Call back {NAME} about the scanner",
             description=f"Sam called from 138-0013-8000, asks for mail to {EMAIL.upper()}.",
@@ -118,10 +118,10 @@ def desk(store: Store, tmp_path: Path) -> dict[str, Any]:
         )
     )
     # 5. replies: one mail sent, one still queued; his reply by mail with an attachment in the database
-    store.reply(by_mail, f"Hello {NAME}, we are looking at the scanner.")
-    [claimed] = store.claim_outbox()
-    store.mark_sent(claimed.id, claimed.claim_token)
-    store.reply(by_mail, "Hello Sam, a technician comes tomorrow.")
+    store.tickets.reply(by_mail, f"Hello {NAME}, we are looking at the scanner.")
+    [claimed] = store.outbox.claim()
+    store.outbox.mark_sent(claimed.id, claimed.claim_token)
+    store.tickets.reply(by_mail, "Hello Sam, a technician comes tomorrow.")
     reply = replace(
         mail,
         message_id=f"1795432999.{EMAIL}",  # some clients build the Message-ID from the address
@@ -132,17 +132,17 @@ def desk(store: Store, tmp_path: Path) -> dict[str, Any]:
         full_body=f"Thanks! Call me on {PHONE} if needed.\n\nSam Ortiz",
         attachments=(ParsedAttachment("sam-notes.txt", "text/plain", b"notes of Sam Ortiz, sam.ortiz@example.com"),),
     )
-    assert store.ingest_mail(reply).outcome == "threaded"
-    store.reply(by_mail, "The technician is on his way.")  # its In-Reply-To is his reply's id
+    assert store.mail.ingest(reply).outcome == "threaded"
+    store.tickets.reply(by_mail, "The technician is on his way.")  # its In-Reply-To is his reply's id
     # 6. resolved, a survey with his comment, an article from the ticket
-    store.update_tickets([by_phone], TicketChanges(status="resolved", note=f"Called {NAME} back, fixed."))
-    store.record_survey(
+    store.tickets.update([by_phone], TicketChanges(status="resolved", note=f"Called {NAME} back, fixed."))
+    store.csat.record(
         by_phone, speed=5, efficiency=4, attitude=5, effectiveness=4, overall=5, comment="Sam Ortiz: quick"
     )
-    article = store.article_from_ticket(by_phone).id
+    article = store.kb.from_ticket(by_phone).id
     # 7. Wang's ticket names Sam's address in an agent's note, and an event of it holds his name
-    store.reply(wang, f"Same problem as {EMAIL}, see the scanner ticket.", internal=True)
-    store.save_view("sam", EMAIL)
+    store.tickets.reply(wang, f"Same problem as {EMAIL}, see the scanner ticket.", internal=True)
+    store.views.save("sam", EMAIL)
     with store.db.write() as session:
         session.execute(update(Customer).where(Customer.email == EMAIL).values(department="Finance"))
         wang_id = session.execute(text("SELECT id FROM ticket WHERE number = :n"), {"n": wang}).scalar_one()
@@ -164,7 +164,7 @@ def desk(store: Store, tmp_path: Path) -> dict[str, Any]:
 
 
 def kpis(store: Store, now: datetime) -> Any:
-    report = store.kpi_report(
+    report = store.reports.kpis(
         first_day=date.today() - timedelta(days=60), last_day=date.today() + timedelta(days=1), now=now
     )
     return replace(report, generated_at=now)
@@ -184,7 +184,7 @@ def test_before_the_erasure_his_data_is_everywhere(store: Store, desk: dict[str,
     assert mine <= set(search(store, "Ortiz"))
     assert desk["by_mail"] in search(store, EMAIL) and desk["wang"] in search(store, EMAIL)
     assert desk["by_phone"] in search(store, "138-0013-8000")
-    assert store.search_articles("Ortiz")
+    assert store.kb.search("Ortiz")
 
 
 def test_erase_leaves_nothing_of_him_anywhere(store: Store, desk: dict[str, Any]) -> None:
@@ -192,11 +192,11 @@ def test_erase_leaves_nothing_of_him_anywhere(store: Store, desk: dict[str, Any]
     files_before = folder_files(folder)
     assert len(files_before) == 2  # the PDF (his alone) and the PNG (his and Wang's)
     kpi_before = kpis(store, desk["now"])
-    wang_before = store.ticket(desk["wang"])
-    wang_files = store.attachments(desk["wang"])
-    numbers_before = sorted(r.number for r in store.list_tickets(TicketFilter(), limit=100).rows)
+    wang_before = store.tickets.get(desk["wang"])
+    wang_files = store.mail.attachments(desk["wang"])
+    numbers_before = sorted(r.number for r in store.tickets.page(TicketFilter(), limit=100).rows)
 
-    result = store.erase_customer(EMAIL, folder=folder)
+    result = store.customers.erase(EMAIL, folder=folder)
 
     assert not result.dry_run and not result.file_errors
     assert set(result.tickets) == {desk["by_mail"], desk["by_phone"], desk["imported"], desk["wang"]}
@@ -212,7 +212,7 @@ def test_erase_leaves_nothing_of_him_anywhere(store: Store, desk: dict[str, Any]
     # search: the ticket queries, the article search, by name, email and phone
     for words in ("Ortiz", NAME, EMAIL, "sam.ortiz", "13800138000", "138-0013-8000", PHONE):
         assert search(store, words) == [], words
-    assert store.search_articles("Ortiz") == []
+    assert store.kb.search("Ortiz") == []
     assert search(store, "Wang") == [desk["wang"]]
 
     # his file is gone, the one Wang's mail shares stays and still reads
@@ -222,49 +222,49 @@ def test_erase_leaves_nothing_of_him_anywhere(store: Store, desk: dict[str, Any]
         and files_after < files_before
         and list(result.files) == sorted(files_before - files_after)
     )
-    _, data = store.attachment_content(wang_files[0].id, folder=folder)
+    _, data = store.mail.attachment_content(wang_files[0].id, folder=folder)
     assert data.startswith(b"\x89PNG")
-    mine = store.attachments(desk["by_mail"])
+    mine = store.mail.attachments(desk["by_mail"])
     assert {a.filename for a in mine} == {ERASED}
     with pytest.raises(NotFound, match="erased"):
-        store.attachment_content(mine[0].id, folder=folder)
+        store.mail.attachment_content(mine[0].id, folder=folder)
 
     # Wang's ticket: only Sam's address replaced, his own data as it was
-    wang_after = store.ticket(desk["wang"])
+    wang_after = store.tickets.get(desk["wang"])
     assert wang_after.customer == wang_before.customer
     assert (wang_after.row.subject, wang_after.description) == (wang_before.row.subject, wang_before.description)
     note = wang_after.comments[-1].body
     assert note == f"Same problem as {ERASED}, see the scanner ticket."
 
     # numbers, times and metrics unchanged
-    assert sorted(r.number for r in store.list_tickets(TicketFilter(), limit=100).rows) == numbers_before
+    assert sorted(r.number for r in store.tickets.page(TicketFilter(), limit=100).rows) == numbers_before
     assert kpis(store, desk["now"]) == kpi_before
-    survey = store.survey(desk["by_phone"])
+    survey = store.csat.get(desk["by_phone"])
     assert (survey.overall, survey.comment) == (5, ERASED)  # his words: all of them
 
     # show: the marker; each affected ticket has the event, at a new version
-    detail = store.ticket(desk["by_mail"])
+    detail = store.tickets.get(desk["by_mail"])
     assert detail.customer is not None and detail.customer.name == ERASED
     assert (detail.customer.email, detail.customer.phone, detail.customer.department) == (None, None, None)
     assert detail.row.created_at and detail.row.number == desk["by_mail"]
     assert any(c.author == ERASED and c.body == ERASED for c in detail.comments)
     for number in result.tickets:
-        events = store.ticket(number).events
+        events = store.tickets.get(number).events
         assert events[-1].field == EVENT_FIELD and events[-1].new == "customer data erased"
-        assert events[-1].ticket_version == store.ticket(number).row.version
+        assert events[-1].ticket_version == store.tickets.get(number).row.version
 
     # masked roles stay masked, and see the marker
-    masked = as_agent(store, "alice").ticket(desk["by_phone"])
+    masked = as_agent(store, "alice").tickets.get(desk["by_phone"])
     assert masked.customer is not None and masked.customer.name == ERASED and masked.customer.email is None
 
     # the queued reply will never go out
-    outbox = store.outbox_list()
+    outbox = store.outbox.entries()
     assert {o.status for o in outbox} == {"sent", "failed"}
-    assert store.claim_outbox() == []
+    assert store.outbox.claim() == []
     assert any(o.last_error == OUTBOX_CANCELLED for o in outbox)
 
     # the audit log has the erasure, by id and counts, and none of the erased data
-    [entry] = store.audit_entries(action=audit_actions.CUSTOMER_ERASE)
+    [entry] = store.audit.entries(action=audit_actions.CUSTOMER_ERASE)
     assert entry.ok and entry.target and entry.target.startswith("customer ") and "comments_erased=1" in entry.detail
     assert not any(p.search(f"{entry.target} {entry.detail}") for p in GONE)
 
@@ -272,37 +272,37 @@ def test_erase_leaves_nothing_of_him_anywhere(store: Store, desk: dict[str, Any]
 def test_a_dry_run_lists_and_changes_nothing(store: Store, desk: dict[str, Any]) -> None:
     before = dump(store)
     files = folder_files(desk["folder"])
-    preview = store.erase_customer(EMAIL, dry_run=True, folder=desk["folder"])
+    preview = store.customers.erase(EMAIL, dry_run=True, folder=desk["folder"])
     assert preview.dry_run and preview.counts["customer"] == 1 and preview.counts["attachment_files"] == 1
     assert desk["by_mail"] in preview.tickets and desk["wang"] in preview.tickets
     assert dump(store) == before and folder_files(desk["folder"]) == files
-    assert store.audit_entries(action=audit_actions.CUSTOMER_ERASE, limit=10) == []
+    assert store.audit.entries(action=audit_actions.CUSTOMER_ERASE, limit=10) == []
     # the real one changes what the dry run said
-    done = store.erase_customer(EMAIL, folder=desk["folder"])
+    done = store.customers.erase(EMAIL, folder=desk["folder"])
     assert (done.tickets, done.counts) == (preview.tickets, preview.counts)
 
 
 def test_erasing_twice_finds_nothing_the_second_time(store: Store, desk: dict[str, Any]) -> None:
-    store.erase_customer(EMAIL, folder=desk["folder"])
+    store.customers.erase(EMAIL, folder=desk["folder"])
     after = dump(store)
     with pytest.raises(NotFound, match="already erased"):
-        store.erase_customer(EMAIL.upper(), folder=desk["folder"])
+        store.customers.erase(EMAIL.upper(), folder=desk["folder"])
     assert dump(store) == after
 
 
 def test_an_unknown_or_bad_email_is_refused(store: Store) -> None:
     with pytest.raises(NotFound, match=r"nobody@example\.com"):
-        store.erase_customer("nobody@example.com")
+        store.customers.erase("nobody@example.com")
     with pytest.raises(InvalidInput, match="email"):
-        store.erase_customer("not an address")
+        store.customers.erase("not an address")
     with pytest.raises(InvalidInput, match="control character"):
-        store.erase_customer("a@b.example\x1b[2J")
+        store.customers.erase("a@b.example\x1b[2J")
 
 
 def test_without_the_attachments_folder_nothing_is_erased(store: Store, desk: dict[str, Any]) -> None:
     before = dump(store)
     with pytest.raises(InvalidInput, match="attachments folder"):
-        store.erase_customer(EMAIL)
+        store.customers.erase(EMAIL)
     assert dump(store) == before
 
 
@@ -311,8 +311,8 @@ def test_agents_and_leads_are_refused_and_the_refusal_audited(store: Store, desk
     before = dump(store)
     for dry_run in (True, False):
         with pytest.raises(Forbidden, match="only an admin may erase"):
-            as_agent(store, login).erase_customer(EMAIL, dry_run=dry_run, folder=desk["folder"])
-    refusals = [e for e in store.audit_entries(action=audit_actions.PERMISSION_DENIED) if e.target == "customer_erase"]
+            as_agent(store, login).customers.erase(EMAIL, dry_run=dry_run, folder=desk["folder"])
+    refusals = [e for e in store.audit.entries(action=audit_actions.PERMISSION_DENIED) if e.target == "customer_erase"]
     assert len(refusals) == 2 and all(e.actor == login and EMAIL not in (e.detail or "") for e in refusals)
     after = dump(store)
     assert {k: v for k, v in after.items() if k[0] != "audit_log" and not k[0].startswith("audit")} == {
@@ -322,23 +322,23 @@ def test_agents_and_leads_are_refused_and_the_refusal_audited(store: Store, desk
 
 def test_a_name_alone_elsewhere_is_left_alone(store: Store) -> None:
     # A namesake is not him: without his email or phone, another ticket is not touched.
-    mine = store.create_ticket(NewTicket(subject="Scanner", customer=f"{NAME} <{EMAIL}>"))
-    other = store.create_ticket(NewTicket(subject=f"Visit by {NAME} of Acme", customer="Wang Fang <w@x.example>"))
-    result = store.erase_customer(EMAIL)
+    mine = store.tickets.create(NewTicket(subject="Scanner", customer=f"{NAME} <{EMAIL}>"))
+    other = store.tickets.create(NewTicket(subject=f"Visit by {NAME} of Acme", customer="Wang Fang <w@x.example>"))
+    result = store.customers.erase(EMAIL)
     assert result.tickets == (mine,)
-    assert store.ticket(other).row.subject == f"Visit by {NAME} of Acme"
+    assert store.tickets.get(other).row.subject == f"Visit by {NAME} of Acme"
 
 
 def test_a_one_person_organisation_named_after_him_is_erased(store: Store) -> None:
-    store.create_ticket(NewTicket(subject="Invoice", customer=f"{NAME} <{EMAIL}>"))
-    store.create_ticket(NewTicket(subject="Invoice", customer="Wang Fang <w@x.example>"))
+    store.tickets.create(NewTicket(subject="Invoice", customer=f"{NAME} <{EMAIL}>"))
+    store.tickets.create(NewTicket(subject="Invoice", customer="Wang Fang <w@x.example>"))
     with store.db.write() as session:
         for org, email in ((f"{NAME} Consulting", EMAIL), ("Acme", "w@x.example")):
             org_id = session.execute(
                 text("INSERT INTO organisation (name) VALUES (:n) RETURNING id"), {"n": org}
             ).scalar_one()
             session.execute(update(Customer).where(Customer.email == email).values(organisation_id=org_id))
-    result = store.erase_customer(EMAIL)
+    result = store.customers.erase(EMAIL)
     assert result.counts["organisation"] == 1
     with store.db.read() as session:
         names = sorted(session.execute(text("SELECT name FROM organisation")).scalars())

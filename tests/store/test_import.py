@@ -56,19 +56,19 @@ def counts(store: Store) -> dict[str, int]:
 
 
 def by_subject(store: Store) -> dict[str, Any]:
-    rows = store.list_tickets(TicketFilter(), limit=200).rows
-    return {r.subject: store.ticket(r.number) for r in rows}
+    rows = store.tickets.page(TicketFilter(), limit=200).rows
+    return {r.subject: store.tickets.get(r.number) for r in rows}
 
 
 @pytest.fixture
 def chen(store: Store) -> str:
     """The Zendesk agent Chen Wei exists here (matched by email, whatever its case)."""
-    store.add_agent("chen", role="agent", team="support", name="Chen Wei", email="chen.wei@acme-support.example")
+    store.people.add("chen", role="agent", team="support", name="Chen Wei", email="chen.wei@acme-support.example")
     return "chen"
 
 
 def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
-    report = store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    report = store.imports.run(Records("zendesk_export.json"), source="zendesk", now=NOW)
     assert (report.imported, report.already, report.comments) == (7, 0, 9)
     assert (report.customers_created, report.organisations_created) == (5, 3)
     assert report.summary() == "imported 7 tickets (9 comments), 0 already imported, 2 warnings, 0 errors"
@@ -140,9 +140,9 @@ def test_zendesk_export_imports_everything(store: Store, chen: str) -> None:
 
 
 def test_reimport_creates_nothing(store: Store, chen: str) -> None:
-    store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    store.imports.run(Records("zendesk_export.json"), source="zendesk", now=NOW)
     before = counts(store)
-    again = store.import_tickets(Records("zendesk_export.json"), source="zendesk", now=NOW)
+    again = store.imports.run(Records("zendesk_export.json"), source="zendesk", now=NOW)
     assert (again.imported, again.already, again.comments) == (0, 7, 0)
     assert again.summary() == "imported 0 tickets (0 comments), 7 already imported, 0 errors"
     after = counts(store)
@@ -151,22 +151,22 @@ def test_reimport_creates_nothing(store: Store, chen: str) -> None:
 
 
 def test_ndjson_export_and_an_existing_customer(store: Store, chen: str) -> None:
-    number = store.create_ticket(NewTicket(subject="earlier", customer="Oliver H <Oliver.Hughes@MeridianRetail.com>"))
-    report = store.import_tickets(Records("zendesk_export.ndjson"), source="zendesk")
+    number = store.tickets.create(NewTicket(subject="earlier", customer="Oliver H <Oliver.Hughes@MeridianRetail.com>"))
+    report = store.imports.run(Records("zendesk_export.ndjson"), source="zendesk")
     assert (report.imported, report.comments, report.customers_created) == (3, 3, 2)
     got = by_subject(store)
     login = got["Cannot log in to the HR portal"]
     assert login.row.assignee == "chen"
     assert login.customer is not None and login.customer.name == "Oliver H"  # matched by email, not changed
-    assert login.row.customer_email == store.ticket(number).row.customer_email
+    assert login.row.customer_email == store.tickets.get(number).row.customer_email
     assert got["报销系统登录后白屏"].row.status == "resolved"
     assert got["New laptop for a starter"].row.channel == "phone"
 
 
 def test_same_ids_from_another_source_are_other_tickets(store: Store) -> None:
     src = "external_id,subject\n1,First\n"
-    store.import_tickets(csv_records(src), source="helpscout")
-    report = store.import_tickets(csv_records(src), source="freshdesk")
+    store.imports.run(csv_records(src), source="helpscout")
+    report = store.imports.run(csv_records(src), source="freshdesk")
     assert report.imported == 1
     with store.db.read() as session:
         refs = session.execute(select(ImportRef.source, ImportRef.external_id).order_by(ImportRef.source)).all()
@@ -184,7 +184,7 @@ def test_any_error_writes_nothing(store: Store) -> None:
         "4,bad type,P2,,gripe\n"
     )
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(csv_records(src), source="csv")
+        store.imports.run(csv_records(src), source="csv")
     assert err.value.problems == [
         "line 3: priority: unknown priority 'urgentish' (expected one of: P0, P1, P2, P3)",
         "line 4: team: unknown team 'nowhere' (known: ops, product, rnd, servicedesk, support)",
@@ -199,17 +199,17 @@ def test_any_error_writes_nothing(store: Store) -> None:
 
 def test_dry_run_writes_nothing(store: Store) -> None:
     before = counts(store)
-    report = store.import_tickets(Records("zendesk_export.json"), source="zendesk", dry_run=True)
+    report = store.imports.run(Records("zendesk_export.json"), source="zendesk", dry_run=True)
     assert (report.imported, report.comments, report.already, report.dry_run) == (7, 9, 0, True)
     assert report.summary().startswith("would import 7 tickets (9 comments)")
     assert counts(store) == before
 
 
 def test_imported_text_is_searchable(store: Store) -> None:
-    store.import_tickets(Records("zendesk_export.json"), source="zendesk", batch_size=3)
+    store.imports.run(Records("zendesk_export.json"), source="zendesk", batch_size=3)
 
     def found(words: str) -> list[str]:
-        return sorted(r.subject for r in store.list_tickets(TicketFilter(search=words)).rows)
+        return sorted(r.subject for r in store.tickets.page(TicketFilter(search=words)).rows)
 
     assert found("证书过期") == ["VPN 无法连接，提示证书过期"]
     assert found("搓纸轮") == ["打印机卡纸，三楼东侧"]  # an internal note's text
@@ -219,17 +219,17 @@ def test_imported_text_is_searchable(store: Store) -> None:
         ["How do I export last month's statements as CSV?", "Invoice INV-2024-0412 shows the wrong VAT number"]
     )
     # tickets created after the import are still indexed (the triggers are back)
-    store.create_ticket(NewTicket(subject="新的证书过期问题"))
+    store.tickets.create(NewTicket(subject="新的证书过期问题"))
     assert len(found("证书过期")) == 2
 
 
 def test_numbers_continue_the_month_counter(store: Store) -> None:
     now = datetime.now(UTC)
-    first = store.create_ticket(NewTicket(subject="made here"))
+    first = store.tickets.create(NewTicket(subject="made here"))
     src = f"subject,created_at\nimported one,{now.isoformat()}\nimported two,{now.isoformat()}\n"
-    store.import_tickets(csv_records(src), source="csv")
-    later = store.create_ticket(NewTicket(subject="made after"))
-    numbers = sorted(r.number for r in store.list_tickets(TicketFilter()).rows)
+    store.imports.run(csv_records(src), source="csv")
+    later = store.tickets.create(NewTicket(subject="made after"))
+    numbers = sorted(r.number for r in store.tickets.page(TicketFilter()).rows)
     assert numbers[0] == first and numbers[-1] == later
     assert [int(n[6:]) for n in numbers] == [1, 2, 3, 4]
 
@@ -243,7 +243,7 @@ def test_csv_customers_organisations_tags_and_batches(store: Store) -> None:
         "d,Four,Walk In,,,,new,phone,\n"
         "e,Five,,,,,new,email,\n"
     )
-    report = store.import_tickets(csv_records(src), source="csv", batch_size=2)
+    report = store.imports.run(csv_records(src), source="csv", batch_size=2)
     assert (report.imported, report.customers_created, report.organisations_created) == (5, 2, 1)
     assert report.unmatched_agents == 1
     with store.db.read() as session:
@@ -271,7 +271,7 @@ def test_jsonl_with_comments_of_customers_and_agents(store: Store) -> None:
         '{"body": "by alice", "author_kind": "agent", "author_name": "alice", "public": false,'
         ' "created_at": "2024-01-01T10:03:00Z"}]}\n'
     )
-    report = store.import_tickets(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot")
+    report = store.imports.run(list(read_jsonl(io.StringIO(src), {}, now=NOW)), source="chatbot")
     assert (report.imported, report.comments) == (1, 4)
     (detail,) = by_subject(store).values()
     assert [(c.author, c.kind, c.body.splitlines()[0]) for c in detail.comments] == [
@@ -297,7 +297,7 @@ def test_a_bad_comment_author_email_is_repaired_in_the_validation_pass(store: St
     records = list(read_jsonl(io.StringIO(src), {}, now=NOW))
     before = counts(store)
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(records, source="chatbot", batch_size=1, strict=True)
+        store.imports.run(records, source="chatbot", batch_size=1, strict=True)
     assert err.value.problems == [
         "line 2 (ticket bad): comments[0].author_email: not an email address (The email address is too long"
         " (152 characters too many).) (refused by --strict)",
@@ -306,7 +306,7 @@ def test_a_bad_comment_author_email_is_repaired_in_the_validation_pass(store: St
     ]
     assert counts(store) == before
 
-    report = store.import_tickets(records, source="chatbot", batch_size=1)
+    report = store.imports.run(records, source="chatbot", batch_size=1)
     assert (report.imported, report.comments, report.total_repairs) == (2, 2, 2)
     assert [(r.label, r.field, r.action) for r in report.repairs] == [
         ("line 2 (ticket bad)", "comments[0].author_email", "kept without the address"),
@@ -336,14 +336,14 @@ def test_a_nul_character_anywhere_is_removed_before_anything_is_written(store: S
     )
     records = list(read_jsonl(io.StringIO(src), {}, now=NOW))
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(records, source="chatbot", batch_size=1, strict=True)
+        store.imports.run(records, source="chatbot", batch_size=1, strict=True)
     assert [p.split(": ")[1] for p in err.value.problems] == [
         "customer_phone", "comments[0].author_name", "comments[0].author_email",
     ]  # fmt: skip
     assert all("control characters (refused by --strict)" in p for p in err.value.problems)
     assert counts(store) == before
 
-    report = store.import_tickets(records, source="chatbot", batch_size=1)
+    report = store.imports.run(records, source="chatbot", batch_size=1)
     assert (report.imported, report.total_repairs) == (4, 3)
     got = by_subject(store)
     assert got["A"].customer is None  # a phone number alone makes no customer (as before)
@@ -357,30 +357,30 @@ def test_a_generator_is_read_once_and_kept(store: Store) -> None:
     def gen() -> Iterator[Record]:
         yield from csv_records("subject\nfrom a generator\n")
 
-    assert store.import_tickets(gen(), source="csv").imported == 1
+    assert store.imports.run(gen(), source="csv").imported == 1
 
 
 def test_bad_source_name(store: Store) -> None:
     with pytest.raises(InvalidInput, match="--source 'no spaces please'"):
-        store.import_tickets([], source="no spaces please")
+        store.imports.run([], source="no spaces please")
 
 
 def test_agents_may_not_import(store: Store) -> None:
     before = counts(store)
     with pytest.raises(Forbidden, match="only a lead or an admin may import tickets"):
-        as_agent(store, "alice").import_tickets(Records("zendesk_export.json"), source="zendesk")
+        as_agent(store, "alice").imports.run(Records("zendesk_export.json"), source="zendesk")
     after = counts(store)
     assert after.pop("audit_log") == before.pop("audit_log") + 1  # the refusal is audited
     assert after == before
-    report = as_agent(store, "lena").import_tickets(Records("zendesk_export.json"), source="zendesk")
+    report = as_agent(store, "lena").imports.run(Records("zendesk_export.json"), source="zendesk")
     assert report.imported == 7
 
 
 def test_progress_is_reported_after_each_committed_batch(store: Store) -> None:
     rows = "external_id,subject\n" + "".join(f"{i},ticket {i}\n" for i in range(1, 6))
-    store.import_tickets(csv_records(rows)[:2], source="csv")
+    store.imports.run(csv_records(rows)[:2], source="csv")
     seen: list[tuple[int, int]] = []
-    store.import_tickets(csv_records(rows), source="csv", batch_size=2, progress=lambda d, t: seen.append((d, t)))
+    store.imports.run(csv_records(rows), source="csv", batch_size=2, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(2, 5), (4, 5), (5, 5)]  # the 2 already imported count as handled too
 
 
@@ -399,9 +399,9 @@ def test_zendesk_groups_that_name_a_team_set_it_and_the_others_are_reported(stor
     }  # fmt: skip
     records = list(read_zendesk(io.StringIO(json.dumps(doc)), now=NOW))
     assert [r.team_hint for r in records] == ["Ops", "Billing"]  # type: ignore[union-attr]
-    report = store.import_tickets(records, source="zendesk")
+    report = store.imports.run(records, source="zendesk")
     assert report.unmatched_groups == ("Billing",)
-    teams = {row.subject: row.team for row in store.list_tickets(TicketFilter()).rows}
+    teams = {row.subject: row.team for row in store.tickets.page(TicketFilter()).rows}
     assert teams == {"Server down": "ops", "Invoice": None}
 
 
@@ -413,7 +413,7 @@ MAIL_SUBJECT = "Mail to create fixture ticket for testing"
 def test_a_real_zendesk_tickets_response_imports_with_what_it_knows(store: Store) -> None:
     # nukosuke/go-zendesk's recording of GET /api/v2/tickets.json on a real account: two
     # tickets, no sideloads; the requester, assignee, organisation and group are only ids
-    report = store.import_tickets(Records("real/go-zendesk_tickets.json"), source="zendesk", now=NOW)
+    report = store.imports.run(Records("real/go-zendesk_tickets.json"), source="zendesk", now=NOW)
     assert (report.imported, report.comments, report.already) == (2, 0, 0)
     assert report.summary() == "imported 2 tickets (0 comments), 0 already imported, 8 warnings, 0 errors"
     assert report.missing == (("group 360004077472", 2), ("organization 360363695492", 2), ("user 377922500012", 2))
@@ -447,9 +447,9 @@ def test_a_real_zendesk_tickets_response_imports_with_what_it_knows(store: Store
     assert cat.row.created_at == datetime(2019, 6, 3, 2, 34, 52, tzinfo=UTC)
 
     # the same ticket recorded as GET /api/v2/tickets/2.json: known; the search response: one more
-    one = store.import_tickets(Records("real/go-zendesk_ticket.json"), source="zendesk", now=NOW)
+    one = store.imports.run(Records("real/go-zendesk_ticket.json"), source="zendesk", now=NOW)
     assert (one.imported, one.already, one.total_repairs, one.repairs) == (0, 1, 0, ())
-    found = store.import_tickets(Records("real/go-zendesk_search_ticket.json"), source="zendesk", now=NOW)
+    found = store.imports.run(Records("real/go-zendesk_search_ticket.json"), source="zendesk", now=NOW)
     assert (found.imported, found.total_repairs) == (1, 3)
     urgent = by_subject(store)["nyanyanyanya"]
     assert (urgent.row.status, urgent.row.priority, urgent.row.channel) == ("new", "P0", "web")
@@ -458,7 +458,7 @@ def test_a_real_zendesk_tickets_response_imports_with_what_it_knows(store: Store
 
     before = counts(store)
     for name in ("go-zendesk_tickets.json", "go-zendesk_ticket.json", "go-zendesk_search_ticket.json"):
-        again = store.import_tickets(Records(f"real/{name}"), source="zendesk", now=NOW)
+        again = store.imports.run(Records(f"real/{name}"), source="zendesk", now=NOW)
         assert (again.imported, again.total_repairs) == (0, 0)
     after = counts(store)
     assert after.pop("audit_log") == before.pop("audit_log") + 3
@@ -468,7 +468,7 @@ def test_a_real_zendesk_tickets_response_imports_with_what_it_knows(store: Store
 def test_strict_refuses_a_real_file_naming_the_first_problem(store: Store) -> None:
     before = counts(store)
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(Records("real/go-zendesk_tickets.json"), source="zendesk", strict=True)
+        store.imports.run(Records("real/go-zendesk_tickets.json"), source="zendesk", strict=True)
     assert err.value.total == 8
     assert err.value.problems[0] == (
         "ticket #2: requester_id: user 377922500012 is not in the file (refused by --strict)"
@@ -483,7 +483,7 @@ def test_a_real_ticket_with_its_comments_response(store: Store) -> None:
     # is an hour before the ticket (the recording's clock skew)
     doc = json.loads((REAL / "go-zendesk_ticket.json").read_text(encoding="utf-8"))
     doc |= json.loads((REAL / "go-zendesk_ticket_comments.json").read_text(encoding="utf-8"))
-    report = store.import_tickets(list(zendesk_document(doc, now=NOW)), source="zendesk")
+    report = store.imports.run(list(zendesk_document(doc, now=NOW)), source="zendesk")
     assert (report.imported, report.comments) == (1, 2)
     skew = [str(r) for r in report.repairs if r.field.startswith("comments")]
     assert skew == [
@@ -500,11 +500,11 @@ def test_a_real_ticket_with_its_comments_response(store: Store) -> None:
 def test_an_unknown_type_with_a_nearest_one_is_repaired(store: Store) -> None:
     src = "external_id,subject,type\n1,Screen flickers,Technical issue\n2,Refund please,Refund request\n3,x,gripe\n"
     with pytest.raises(ImportRejected) as err:
-        store.import_tickets(csv_records(src), source="csv")
+        store.imports.run(csv_records(src), source="csv")
     assert err.value.problems == [
         "line 4: type: unknown type 'gripe' (known: complaint, incident, question, service_request)"
     ]  # no nearest type: still an error
-    report = store.import_tickets(csv_records(src.rsplit("3,", 1)[0]), source="csv")
+    report = store.imports.run(csv_records(src.rsplit("3,", 1)[0]), source="csv")
     assert [str(r) for r in report.repairs] == [
         "line 2 (ticket 1): type: unknown type 'technical_issue': imported as incident",
         "line 3 (ticket 2): type: unknown type 'refund_request': imported as service_request",

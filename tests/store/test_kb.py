@@ -13,7 +13,7 @@ from ..conftest import as_agent
 
 
 def add(store: Store, title: str, **kw: object) -> int:
-    return store.add_article(ArticleSpec(title=title, **kw)).id  # type: ignore[arg-type]
+    return store.kb.add(ArticleSpec(title=title, **kw)).id  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -46,11 +46,11 @@ def kb(store: Store) -> dict[str, int]:
 
 
 def found(store: Store, query: str, **kw: object) -> list[int]:
-    return [r.id for r in store.search_articles(query, **kw)]  # type: ignore[arg-type]
+    return [r.id for r in store.kb.search(query, **kw)]  # type: ignore[arg-type]
 
 
 def test_add_show_and_list(store: Store, kb: dict[str, int]) -> None:
-    a = store.article(kb["vpn"])
+    a = store.kb.get(kb["vpn"])
     assert (a.title, a.tags, a.version, a.created_by, a.source_ticket) == (
         "VPN drops every hour",
         ("vpn", "network"),
@@ -60,10 +60,10 @@ def test_add_show_and_list(store: Store, kb: dict[str, int]) -> None:
     )
     assert a.steps == "1. Open the client\n2. Check for updates"
     assert a.as_dict()["created_at"].endswith("+00:00")
-    assert [r.id for r in store.list_articles()] == [kb["wifi"], kb["mail"], kb["vpn"], kb["printer"]]
-    assert {r.id for r in store.list_articles(tag="network")} == {kb["vpn"], kb["wifi"]}
-    assert store.list_articles(tag="nothing") == []
-    assert [r.id for r in store.list_articles(tag="NET")] == []  # a whole tag, not a part of one
+    assert [r.id for r in store.kb.recent()] == [kb["wifi"], kb["mail"], kb["vpn"], kb["printer"]]
+    assert {r.id for r in store.kb.recent(tag="network")} == {kb["vpn"], kb["wifi"]}
+    assert store.kb.recent(tag="nothing") == []
+    assert [r.id for r in store.kb.recent(tag="NET")] == []  # a whole tag, not a part of one
 
 
 def test_search_english_any_case_all_words(store: Store, kb: dict[str, int]) -> None:
@@ -73,7 +73,7 @@ def test_search_english_any_case_all_words(store: Store, kb: dict[str, int]) -> 
     assert found(store, "cached credentials") == [kb["mail"]]
     assert set(found(store, "network")) == {kb["vpn"], kb["wifi"]}  # tags are searched too
     assert found(store, "network", tag="vpn") == [kb["vpn"]]
-    hit = store.search_articles("sixty")[0]
+    hit = store.kb.search("sixty")[0]
     assert "sixty minutes" in hit.snippet
 
 
@@ -83,7 +83,7 @@ def test_search_chinese(store: Store, kb: dict[str, int]) -> None:
     assert found(store, "无线网络") == [kb["wifi"]]
     assert found(store, "打印机 spooler") == [kb["printer"]]  # mixed scripts, any case
     assert found(store, "扫描仪") == []
-    hit = store.search_articles("脱机")[0]  # two characters: below the trigram size
+    hit = store.kb.search("脱机")[0]  # two characters: below the trigram size
     assert hit.id == kb["printer"] and "脱机" in hit.snippet
 
 
@@ -95,9 +95,9 @@ def test_short_words_and_symbols(store: Store, kb: dict[str, int]) -> None:
     assert found(store, "_") == []
     assert found(store, '"quoted" OR vpn') == []  # FTS syntax is not interpreted
     with pytest.raises(InvalidInput, match="at least one word"):
-        store.search_articles("   ")
+        store.kb.search("   ")
     with pytest.raises(InvalidInput, match="NUL"):
-        store.search_articles("a\x00b")
+        store.kb.search("a\x00b")
 
 
 def test_search_ranks_title_hits_first(store: Store, kb: dict[str, int]) -> None:
@@ -108,9 +108,9 @@ def test_search_ranks_title_hits_first(store: Store, kb: dict[str, int]) -> None
 def test_markup_and_control_text_is_stored_and_returned_literally(store: Store) -> None:
     title = "[bold red]Click[/] [link=http://evil]here[/link] \x1b[31m"
     article_id = add(store, title, solution="{{ 7*7 }} [b]x[/b]")
-    a = store.article(article_id)
+    a = store.kb.get(article_id)
     assert a.title == title.strip() and a.solution == "{{ 7*7 }} [b]x[/b]"
-    hit = store.search_articles("[bold")[0]
+    hit = store.kb.search("[bold")[0]
     assert hit.id == article_id
     assert "\x1b" not in hit.snippet  # snippets are made printable
 
@@ -125,49 +125,49 @@ def test_validation(store: Store) -> None:
     with pytest.raises(InvalidInput, match="tag"):
         add(store, "ok", tags=["bad tag!"])
     with pytest.raises(NotFound, match="#999"):
-        store.article(999)
-    assert store.list_articles() == []
+        store.kb.get(999)
+    assert store.kb.recent() == []
 
 
 def test_edit_is_version_checked(store: Store, kb: dict[str, int]) -> None:
     vpn = kb["vpn"]
-    changed = store.edit_article(vpn, ArticleEdit(solution="Reinstall the client", tags=["vpn"]), expected_version=1)
+    changed = store.kb.edit(vpn, ArticleEdit(solution="Reinstall the client", tags=["vpn"]), expected_version=1)
     assert (changed.version, changed.solution, changed.tags) == (2, "Reinstall the client", ("vpn",))
     assert changed.steps == "1. Open the client\n2. Check for updates"  # untouched
     assert found(store, "reinstall") == [vpn]  # the index follows the edit
     assert found(store, "5.2") == []
     with pytest.raises(Conflict, match="changed by someone else since version 1"):
-        as_agent(store, "alice").edit_article(vpn, ArticleEdit(title="Mine"), expected_version=1)
-    assert store.article(vpn).title == "VPN drops every hour"
-    assert store.edit_article(vpn, ArticleEdit(title="VPN drops")).version == 3  # no version given: latest
+        as_agent(store, "alice").kb.edit(vpn, ArticleEdit(title="Mine"), expected_version=1)
+    assert store.kb.get(vpn).title == "VPN drops every hour"
+    assert store.kb.edit(vpn, ArticleEdit(title="VPN drops")).version == 3  # no version given: latest
     with pytest.raises(InvalidInput, match="nothing to change"):
-        store.edit_article(vpn, ArticleEdit())
+        store.kb.edit(vpn, ArticleEdit())
     with pytest.raises(InvalidInput, match="title must not be empty"):
-        store.edit_article(vpn, ArticleEdit(title=""))
+        store.kb.edit(vpn, ArticleEdit(title=""))
     with pytest.raises(NotFound):
-        store.edit_article(999, ArticleEdit(title="x"))
-    assert store.article(vpn).version == 3
+        store.kb.edit(999, ArticleEdit(title="x"))
+    assert store.kb.get(vpn).version == 3
 
 
 def test_auditor_reads_but_does_not_write(store: Store, kb: dict[str, int]) -> None:
-    store.add_agent("audrey", role="auditor")
+    store.people.add("audrey", role="auditor")
     auditor = as_agent(store, "audrey")
     assert found(auditor, "vpn") == [kb["vpn"]]
     with pytest.raises(Forbidden, match="auditor"):
-        auditor.add_article(ArticleSpec(title="x"))
+        auditor.kb.add(ArticleSpec(title="x"))
     with pytest.raises(Forbidden):
-        auditor.edit_article(kb["vpn"], ArticleEdit(title="x"))
+        auditor.kb.edit(kb["vpn"], ArticleEdit(title="x"))
 
 
 def test_article_from_a_resolved_ticket(store: Store) -> None:
-    number = store.create_ticket(
+    number = store.tickets.create(
         NewTicket(subject="打印机无法打印", description="办公室的打印机一直脱机", tags=["printer", "floor2"])
     )
     with pytest.raises(InvalidInput, match="only a resolved or closed ticket"):
-        store.article_from_ticket(number)
-    assert store.list_articles() == []
-    store.update_tickets([number], TicketChanges(status="resolved", note="重启了打印服务"))
-    a = store.article_from_ticket(number)
+        store.kb.from_ticket(number)
+    assert store.kb.recent() == []
+    store.tickets.update([number], TicketChanges(status="resolved", note="重启了打印服务"))
+    a = store.kb.from_ticket(number)
     assert (a.title, a.symptoms, a.solution, a.tags, a.source_ticket) == (
         "打印机无法打印",
         "办公室的打印机一直脱机",
@@ -177,27 +177,27 @@ def test_article_from_a_resolved_ticket(store: Store) -> None:
     )
     assert found(store, "打印服务") == [a.id]
     with pytest.raises(InvalidInput, match=f"already has article #{a.id}"):
-        store.article_from_ticket(number)
+        store.kb.from_ticket(number)
     with pytest.raises(NotFound):
-        store.article_from_ticket("2099-000001")
+        store.kb.from_ticket("2099-000001")
 
 
 def test_suggestions_for_a_ticket(store: Store, kb: dict[str, int]) -> None:
     for i in range(12):  # noise that shares common words with everything
         add(store, f"Client note {i}", symptoms="the client shows an error after the update")
-    vpn_ticket = store.create_ticket(
+    vpn_ticket = store.tickets.create(
         NewTicket(subject="VPN keeps disconnecting", description="My VPN client drops every hour since Monday.")
     )
-    top = store.suggest_articles(vpn_ticket)
+    top = store.kb.suggest(vpn_ticket)
     assert len(top) == 3 and top[0].id == kb["vpn"]
-    printer_ticket = store.create_ticket(NewTicket(subject="打印机坏了", description="办公室打印机无法打印，一直脱机"))
-    assert store.suggest_articles(printer_ticket)[0].id == kb["printer"]
-    mail_ticket = store.create_ticket(NewTicket(subject="Outlook keeps asking for my password"))
-    assert store.suggest_articles(mail_ticket, limit=1)[0].id == kb["mail"]
-    nothing = store.create_ticket(NewTicket(subject="Zebra xylophone quartz"))
-    assert store.suggest_articles(nothing) == []
+    printer_ticket = store.tickets.create(NewTicket(subject="打印机坏了", description="办公室打印机无法打印，一直脱机"))
+    assert store.kb.suggest(printer_ticket)[0].id == kb["printer"]
+    mail_ticket = store.tickets.create(NewTicket(subject="Outlook keeps asking for my password"))
+    assert store.kb.suggest(mail_ticket, limit=1)[0].id == kb["mail"]
+    nothing = store.tickets.create(NewTicket(subject="Zebra xylophone quartz"))
+    assert store.kb.suggest(nothing) == []
     with pytest.raises(NotFound):
-        store.suggest_articles("2099-000001")
+        store.kb.suggest("2099-000001")
 
 
 def test_distinctive_terms() -> None:

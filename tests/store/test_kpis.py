@@ -37,12 +37,12 @@ def _do(when: datetime, fn: Callable[[], Any]) -> Any:
 
 
 def _ticket(store: Store, created: datetime, steps: list[tuple[datetime, str, Any]], **kw: Any) -> str:
-    number = store.create_ticket(NewTicket(subject="kpi", **kw), now=created)
+    number = store.tickets.create(NewTicket(subject="kpi", **kw), now=created)
     for when, kind, arg in steps:
         if kind == "reply":
-            _do(when, lambda: store.reply(number, "hello"))
+            _do(when, lambda: store.tickets.reply(number, "hello"))
         else:
-            store.update_tickets([number], TicketChanges(status=arg, note="done"), now=when)
+            store.tickets.update([number], TicketChanges(status=arg, note="done"), now=when)
     return number
 
 
@@ -109,7 +109,7 @@ def desk(store: Store) -> dict[str, str]:
 
 
 def report(store: Store, **kw: Any) -> KpiReport:
-    return store.kpi_report(first_day=FIRST, last_day=LAST, now=NOW, **kw)
+    return store.reports.kpis(first_day=FIRST, last_day=LAST, now=NOW, **kw)
 
 
 def group(rows: list[Kpis], name: str) -> Kpis:
@@ -172,7 +172,7 @@ def test_only_requested_breakdowns_and_bad_ones_refused(store: Store, desk: dict
     with pytest.raises(InvalidInput, match="breakdown"):
         report(store, by=["colour"])
     with pytest.raises(InvalidInput, match="before"):
-        store.kpi_report(first_day=LAST, last_day=FIRST, now=NOW)
+        store.reports.kpis(first_day=LAST, last_day=FIRST, now=NOW)
 
 
 def test_weekly_and_monthly_periods_in_the_desk_time_zone(store: Store) -> None:
@@ -187,15 +187,15 @@ def test_weekly_and_monthly_periods_in_the_desk_time_zone(store: Store) -> None:
         actor = acting_agent(session, store.login)
         settings.write_document(session, "sla", doc, actor=actor, parse=SlaPolicy.from_dict)
     # Sunday 2026-11-08 20:00 UTC is Monday 04:00 in Shanghai: "last week" is 2 .. 8 November there
-    r = store.kpi_report(period="weekly", now=datetime(2026, 11, 8, 20, 0, tzinfo=UTC), by=())
+    r = store.reports.kpis(period="weekly", now=datetime(2026, 11, 8, 20, 0, tzinfo=UTC), by=())
     assert (r.first_day, r.last_day, r.timezone) == (date(2026, 11, 2), date(2026, 11, 8), "Asia/Shanghai")
     assert (r.start, r.end) == (datetime(2026, 11, 1, 16, 0, tzinfo=UTC), datetime(2026, 11, 8, 16, 0, tzinfo=UTC))
-    m = store.kpi_report(period="monthly", offset=0, now=datetime(2026, 11, 30, 17, 0, tzinfo=UTC), by=())
+    m = store.reports.kpis(period="monthly", offset=0, now=datetime(2026, 11, 30, 17, 0, tzinfo=UTC), by=())
     assert (m.first_day, m.last_day) == (date(2026, 12, 1), date(2026, 12, 31))  # already December there
 
 
 def test_an_empty_period_has_zero_counts_and_no_durations(store: Store) -> None:
-    k = store.kpi_report(first_day=date(2020, 1, 1), last_day=date(2020, 1, 31), now=NOW).total
+    k = store.reports.kpis(first_day=date(2020, 1, 1), last_day=date(2020, 1, 31), now=NOW).total
     assert (k.created, k.resolved, k.backlog, k.rt_median, k.sla_pct, k.csat_avg) == (0, 0, 0, None, None, None)
 
 

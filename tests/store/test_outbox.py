@@ -31,12 +31,12 @@ def _acme_desk(request: pytest.FixtureRequest) -> None:
     """The desk of the address support@acme.example (its domain goes into the Message-IDs),
     as the CLI opens it from `[mail] from_address`."""
     if "store" in request.fixturenames:
-        request.getfixturevalue("store").mail_domain = "acme.example"
+        request.getfixturevalue("store").followups.mail_domain = "acme.example"
 
 
 def mk(store: Store, subject: str = "VPN drops every hour", customer: str | None = ANN, **kw: Any) -> str:
     kw.setdefault("team", "support")
-    return store.create_ticket(NewTicket(subject=subject, customer=customer, **kw))
+    return store.tickets.create(NewTicket(subject=subject, customer=customer, **kw))
 
 
 def outbox_rows(store: Store) -> list[OutboxMail]:
@@ -56,7 +56,7 @@ def mail_messages(store: Store) -> list[MailMessage]:
 def add_inbound(store: Store, number: str, message_id: str, subject: str) -> None:
     """A customer's mail on the ticket, as the inbound channel records it."""
     with store.db.write() as session:
-        ticket_id = store.ticket(number).row.id
+        ticket_id = store.tickets.get(number).row.id
         session.add(
             MailMessage(
                 message_id=message_id, ticket_id=ticket_id, direction="in", from_addr="ann.lee@example.com",
@@ -66,7 +66,7 @@ def add_inbound(store: Store, number: str, message_id: str, subject: str) -> Non
 
 
 def mail_events(store: Store, number: str) -> list[tuple[str | None, str | None]]:
-    return [(e.field, e.new) for e in store.ticket(number).events if e.kind == "mail"]
+    return [(e.field, e.new) for e in store.tickets.get(number).events if e.kind == "mail"]
 
 
 # --- queueing ---------------------------------------------------------------------------
@@ -74,9 +74,9 @@ def mail_events(store: Store, number: str) -> list[tuple[str | None, str | None]
 
 def test_a_reply_queues_its_mail_and_mail_message_in_its_transaction(store: Store) -> None:
     number = mk(store)
-    version = store.ticket(number).row.version
-    comment_id = store.reply(number, "Please restart the VPN client.")
-    assert store.ticket(number).row.version == version + 1  # one bump, as before
+    version = store.tickets.get(number).row.version
+    comment_id = store.tickets.reply(number, "Please restart the VPN client.")
+    assert store.tickets.get(number).row.version == version + 1  # one bump, as before
     (row,) = outbox_rows(store)
     assert (row.comment_id, row.to_addr, row.status, row.attempts) == (comment_id, "ann.lee@example.com", "queued", 0)
     assert row.subject == f"Re: VPN drops every hour [#{number}]"
@@ -87,7 +87,7 @@ def test_a_reply_queues_its_mail_and_mail_message_in_its_transaction(store: Stor
     assert (sent.message_id, sent.direction, sent.comment_id, sent.subject) == (
         row.message_id, "out", comment_id, row.subject,
     )  # fmt: skip
-    (info,) = store.ticket(number).outbox
+    (info,) = store.tickets.get(number).outbox
     assert (info.id, info.status, info.message_id) == (row.id, "queued", row.message_id)
 
 
@@ -99,42 +99,42 @@ def test_the_domain_is_the_stores_never_the_config_files(
     broken = tmp_path / "config.toml"
     broken.write_text('[mail]\nfrom_address = "Other <desk@other.example>"\n[nonsense\n', encoding="utf-8")
     monkeypatch.setenv("TICKETDESK_CONFIG", str(broken))
-    store.reply(mk(store), "Restart, please.")
+    store.tickets.reply(mk(store), "Restart, please.")
     other = Store(store.db, login=store.login)  # opened with no settings: a reserved name
-    other.reply(mk(other, "Printer"), "Which one?")
+    other.tickets.reply(mk(other, "Printer"), "Which one?")
     domains = [row.message_id.rpartition("@")[2] for row in outbox_rows(store)]
     assert domains == ["acme.example", outbox_module.FALLBACK_DOMAIN]
 
 
 def test_reply_and_mail_are_one_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     number = mk(store)
-    store.reply(number, "first")
+    store.tickets.reply(number, "first")
     taken = outbox_rows(store)[0].message_id
     monkeypatch.setattr(outbox_module, "new_message_id", lambda number, domain: taken)  # a duplicate: refused
     with pytest.raises(InvalidInput):
-        store.reply(number, "second")
-    assert [c.body for c in store.ticket(number).comments] == ["first"]  # the reply went with its mail
+        store.tickets.reply(number, "second")
+    assert [c.body for c in store.tickets.get(number).comments] == ["first"]  # the reply went with its mail
     assert len(outbox_rows(store)) == 1
 
 
 def test_no_mail_for_notes_or_customers_without_email(store: Store) -> None:
     noted = mk(store)
-    store.reply(noted, "internal only", internal=True)
+    store.tickets.reply(noted, "internal only", internal=True)
     nameless = mk(store, customer="Walk-in Wang")
-    store.reply(nameless, "see you at the desk")
+    store.tickets.reply(nameless, "see you at the desk")
     nobody = mk(store, customer=None)
-    store.reply(nobody, "hello?")
+    store.tickets.reply(nobody, "hello?")
     assert outbox_rows(store) == []
-    assert store.ticket(noted).outbox == ()
+    assert store.tickets.get(noted).outbox == ()
 
 
 def test_template_replies_queue_mail_for_each_ticket(store: Store) -> None:
     first, second = mk(store), mk(store, "Printer jams", customer="Bo Chen <bo@example.com>")
-    store.apply_template([first, second], "Acknowledge")
+    store.templates.apply([first, second], "Acknowledge")
     rows = outbox_rows(store)
     assert sorted(r.to_addr for r in rows) == ["ann.lee@example.com", "bo@example.com"]
     assert {r.subject for r in rows} == {f"Re: VPN drops every hour [#{first}]", f"Re: Printer jams [#{second}]"}
-    store.apply_template([first], "Acknowledge", internal=True)  # as a note: no mail
+    store.templates.apply([first], "Acknowledge", internal=True)  # as a note: no mail
     assert len(outbox_rows(store)) == 2
 
 
@@ -147,7 +147,7 @@ def test_an_automation_reply_queues_mail_once(store: Store) -> None:
         )
     number = mk(store)
     (row,) = outbox_rows(store)
-    (comment,) = store.ticket(number).comments
+    (comment,) = store.tickets.get(number).comments
     assert (row.comment_id, row.to_addr) == (comment.id, "ann.lee@example.com")
     assert comment.author == "system"
 
@@ -156,8 +156,8 @@ def test_a_reply_threads_to_the_customers_latest_mail(store: Store) -> None:
     number = mk(store)
     add_inbound(store, number, "first@mail.example", "VPN drops every hour")
     add_inbound(store, number, "second@mail.example", f"RE: Re: VPN drops (still) [#{number}]")
-    store.reply(number, "On it.")
-    store.reply(number, "Fixed?")
+    store.tickets.reply(number, "On it.")
+    store.tickets.reply(number, "Fixed?")
     one, two = outbox_rows(store)
     assert one.in_reply_to == two.in_reply_to == "second@mail.example"
     assert one.subject == two.subject == f"Re: VPN drops (still) [#{number}]"  # never doubled
@@ -170,7 +170,7 @@ def test_references_are_capped(store: Store) -> None:
     number = mk(store)
     for i in range(30):
         add_inbound(store, number, f"m{i}@mail.example", "VPN")
-    store.reply(number, "ok")
+    store.tickets.reply(number, "ok")
     (row,) = outbox_rows(store)
     refs = row.thread_refs.split()  # type: ignore[union-attr]
     assert len(refs) == outbox_module.MAX_REFERENCES
@@ -198,39 +198,39 @@ def test_reply_subject(subject: str, expected: str) -> None:
 def test_claim_takes_due_rows_once_and_mark_sent_needs_the_token(store: Store) -> None:
     numbers = [mk(store, f"ticket {i}") for i in range(3)]
     for number in numbers:
-        store.reply(number, "hello")
+        store.tickets.reply(number, "hello")
     now = utcnow()
-    batch = store.claim_outbox(limit=2, now=now)
+    batch = store.outbox.claim(limit=2, now=now)
     assert [m.number for m in batch] == numbers[:2] and {m.attempts for m in batch} == {1}
-    rest = store.claim_outbox(limit=10, now=now)
+    rest = store.outbox.claim(limit=10, now=now)
     assert [m.number for m in rest] == numbers[2:]
-    assert store.claim_outbox(limit=10, now=now) == []
+    assert store.outbox.claim(limit=10, now=now) == []
     first = batch[0]
-    assert not store.mark_sent(first.id, rest[0].claim_token, now=now)  # someone else's token
-    version = store.ticket(first.number).row.version
-    assert store.mark_sent(first.id, first.claim_token, now=now)
-    assert not store.mark_sent(first.id, first.claim_token, now=now)  # once
-    assert store.ticket(first.number).row.version == version  # delivery does not touch the ticket
+    assert not store.outbox.mark_sent(first.id, rest[0].claim_token, now=now)  # someone else's token
+    version = store.tickets.get(first.number).row.version
+    assert store.outbox.mark_sent(first.id, first.claim_token, now=now)
+    assert not store.outbox.mark_sent(first.id, first.claim_token, now=now)  # once
+    assert store.tickets.get(first.number).row.version == version  # delivery does not touch the ticket
     assert mail_events(store, first.number) == [("delivery", f"sent {first.message_id}")]
-    (info,) = store.outbox_list(status="sent")
+    (info,) = store.outbox.entries(status="sent")
     assert (info.id, info.sent_at) == (first.id, now)
 
 
 def test_an_expired_lease_is_claimed_again_and_the_old_claim_is_void(store: Store) -> None:
-    store.reply(mk(store), "hello")
+    store.tickets.reply(mk(store), "hello")
     now = utcnow()
-    (old,) = store.claim_outbox(lease_seconds=60, now=now)
-    assert store.claim_outbox(now=now + timedelta(seconds=30)) == []
-    (new,) = store.claim_outbox(now=now + timedelta(seconds=61))
+    (old,) = store.outbox.claim(lease_seconds=60, now=now)
+    assert store.outbox.claim(now=now + timedelta(seconds=30)) == []
+    (new,) = store.outbox.claim(now=now + timedelta(seconds=61))
     assert (new.id, new.attempts) == (old.id, 2) and new.claim_token != old.claim_token
-    assert not store.mark_sent(old.id, old.claim_token, now=now)
-    assert store.mark_failed_attempt(old.id, old.claim_token, "451 late", now=now) == "lost"
-    assert store.mark_sent(new.id, new.claim_token, now=now)
+    assert not store.outbox.mark_sent(old.id, old.claim_token, now=now)
+    assert store.outbox.mark_failed_attempt(old.id, old.claim_token, "451 late", now=now) == "lost"
+    assert store.outbox.mark_sent(new.id, new.claim_token, now=now)
 
 
 def test_two_senders_never_claim_the_same_row(store: Store, db_url: str) -> None:
     for i in range(12):
-        store.reply(mk(store, f"ticket {i}"), "hello")
+        store.tickets.reply(mk(store, f"ticket {i}"), "hello")
     stores = [Store.open(db_url, login="admin") for _ in range(2)]
     claimed: list[list[int]] = [[], []]
     errors: list[BaseException] = []
@@ -239,7 +239,7 @@ def test_two_senders_never_claim_the_same_row(store: Store, db_url: str) -> None
     def sender(i: int) -> None:
         try:
             start.wait()
-            while batch := stores[i].claim_outbox(limit=2):
+            while batch := stores[i].outbox.claim(limit=2):
                 claimed[i].extend(m.id for m in batch)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -268,42 +268,42 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 def test_a_temporary_failure_is_retried_later_with_backoff(store: Store) -> None:
     number = mk(store)
-    store.reply(number, "hello")
+    store.tickets.reply(number, "hello")
     now = utcnow()
-    (mail,) = store.claim_outbox(now=now)
-    assert store.mark_failed_attempt(mail.id, mail.claim_token, "451 4.3.0 try later", now=now) == "retry"
-    (info,) = store.outbox_list()
+    (mail,) = store.outbox.claim(now=now)
+    assert store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "451 4.3.0 try later", now=now) == "retry"
+    (info,) = store.outbox.entries()
     assert (info.status, info.attempts, info.last_error) == ("queued", 1, "451 4.3.0 try later")
     assert info.next_attempt_at == now + timedelta(minutes=1)
-    assert store.claim_outbox(now=now + timedelta(seconds=59)) == []
-    (again,) = store.claim_outbox(now=now + timedelta(seconds=60))
+    assert store.outbox.claim(now=now + timedelta(seconds=59)) == []
+    (again,) = store.outbox.claim(now=now + timedelta(seconds=60))
     later = now + timedelta(seconds=60)
-    assert store.mark_failed_attempt(again.id, again.claim_token, "451 again", now=later) == "retry"
-    assert store.outbox_list()[0].next_attempt_at == later + timedelta(minutes=2)
+    assert store.outbox.mark_failed_attempt(again.id, again.claim_token, "451 again", now=later) == "retry"
+    assert store.outbox.entries()[0].next_attempt_at == later + timedelta(minutes=2)
     assert mail_events(store, number) == []  # nothing to see on the ticket yet
-    assert store.ticket(number).mail_failures == ()
+    assert store.tickets.get(number).mail_failures == ()
 
 
 def test_used_up_attempts_fail_for_good(store: Store) -> None:
     number = mk(store)
-    store.reply(number, "hello")
+    store.tickets.reply(number, "hello")
     now = utcnow()
-    (mail,) = store.claim_outbox(now=now)
-    assert store.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "retry"
-    (mail,) = store.claim_outbox(now=now + timedelta(hours=1))
-    assert store.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "failed"
+    (mail,) = store.outbox.claim(now=now)
+    assert store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "retry"
+    (mail,) = store.outbox.claim(now=now + timedelta(hours=1))
+    assert store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "timed out", max_attempts=2, now=now) == "failed"
     assert mail_events(store, number) == [("delivery", "failed: timed out (after 2 attempts)")]
-    assert store.claim_outbox(now=now + timedelta(days=1)) == []
+    assert store.outbox.claim(now=now + timedelta(days=1)) == []
 
 
 def test_a_permanent_failure_is_shown_on_the_ticket(store: Store) -> None:
     number = mk(store)
-    store.reply(number, "hello")
+    store.tickets.reply(number, "hello")
     now = utcnow()
-    (mail,) = store.claim_outbox(now=now)
+    (mail,) = store.outbox.claim(now=now)
     error = "550 5.1.1 <ANN.LEE@example.com>: mailbox unavailable"
-    assert store.mark_failed_attempt(mail.id, mail.claim_token, error, permanent=True, now=now) == "failed"
-    detail = store.ticket(number)
+    assert store.outbox.mark_failed_attempt(mail.id, mail.claim_token, error, permanent=True, now=now) == "failed"
+    detail = store.tickets.get(number)
     (failure,) = detail.mail_failures
     assert failure.last_error == "550 5.1.1 <<recipient>>: mailbox unavailable"  # no address in the history
     assert (failure.id, failure.status) == (mail.id, "failed")
@@ -311,35 +311,36 @@ def test_a_permanent_failure_is_shown_on_the_ticket(store: Store) -> None:
     text = failure.failure_text()
     assert "failed — 550 5.1.1" in text and text.endswith(f"(ticketdesk mail retry {mail.id})")
     assert detail.as_dict()["outbox"][0]["status"] == "failed"
-    assert store.claim_outbox(now=now + timedelta(days=1)) == []
+    assert store.outbox.claim(now=now + timedelta(days=1)) == []
 
 
 def test_leads_and_admins_retry_a_failed_reply(store: Store) -> None:
     number = mk(store)
-    store.reply(number, "hello")
+    store.tickets.reply(number, "hello")
     now = utcnow()
-    (mail,) = store.claim_outbox(now=now)
-    store.mark_failed_attempt(mail.id, mail.claim_token, "550 no such user", permanent=True, now=now)
+    (mail,) = store.outbox.claim(now=now)
+    store.outbox.mark_failed_attempt(mail.id, mail.claim_token, "550 no such user", permanent=True, now=now)
     with pytest.raises(Forbidden, match="only a lead or an admin may retry outgoing mail"):
-        as_agent(store, "alice").retry_outbox(mail.id)
-    info = as_agent(store, "lena").retry_outbox(mail.id, now=now)
+        as_agent(store, "alice").outbox.retry(mail.id)
+    info = as_agent(store, "lena").outbox.retry(mail.id, now=now)
     assert (info.status, info.attempts, info.last_error) == ("queued", 0, None)
-    assert store.ticket(number).mail_failures == ()
+    assert store.tickets.get(number).mail_failures == ()
     assert mail_events(store, number)[-1] == ("delivery", "queued again")
-    (again,) = store.claim_outbox(now=now)
+    (again,) = store.outbox.claim(now=now)
     assert again.attempts == 1
-    store.mark_sent(again.id, again.claim_token, now=now)
+    store.outbox.mark_sent(again.id, again.claim_token, now=now)
     with pytest.raises(InvalidInput, match="is sent"):
-        store.retry_outbox(mail.id)
+        store.outbox.retry(mail.id)
     with pytest.raises(NotFound):
-        store.retry_outbox(999_999)
+        store.outbox.retry(999_999)
 
 
 def test_outbox_list_filters_and_masks_the_address_for_agents(store: Store) -> None:
-    store.reply(mk(store), "hello")
-    assert [r.to_addr for r in store.outbox_list()] == ["ann.lee@example.com"]  # admin
-    assert [r.to_addr for r in as_agent(store, "alice").outbox_list()] == ["a***@example.com"]
-    assert as_agent(store, "alice").ticket(store.outbox_list()[0].number).outbox[0].to_addr == "a***@example.com"
-    assert store.outbox_list(status="failed") == []
+    store.tickets.reply(mk(store), "hello")
+    assert [r.to_addr for r in store.outbox.entries()] == ["ann.lee@example.com"]  # admin
+    assert [r.to_addr for r in as_agent(store, "alice").outbox.entries()] == ["a***@example.com"]
+    number = store.outbox.entries()[0].number
+    assert as_agent(store, "alice").tickets.get(number).outbox[0].to_addr == "a***@example.com"
+    assert store.outbox.entries(status="failed") == []
     with pytest.raises(InvalidInput, match="unknown outbox status"):
-        store.outbox_list(status="lost")
+        store.outbox.entries(status="lost")

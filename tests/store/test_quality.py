@@ -22,9 +22,9 @@ GOOD = {"speed": 5, "efficiency": 4, "attitude": 5, "effectiveness": 4, "overall
 
 
 def ticket(store: Store, subject: str, *, status: str | None = None, at: datetime = NOW, **kw: object) -> str:
-    number = store.create_ticket(NewTicket(subject=subject, **kw), now=at - timedelta(hours=2))  # type: ignore[arg-type]
+    number = store.tickets.create(NewTicket(subject=subject, **kw), now=at - timedelta(hours=2))  # type: ignore[arg-type]
     if status:
-        store.update_tickets([number], TicketChanges(status=status, note="done"), now=at)
+        store.tickets.update([number], TicketChanges(status=status, note="done"), now=at)
     return number
 
 
@@ -38,35 +38,35 @@ def count(store: Store, table: type) -> int:
 
 def test_record_and_read_a_survey(store: Store) -> None:
     number = ticket(store, "Printer jams", status="resolved")
-    assert store.ticket_survey(number) is None
+    assert store.csat.of_ticket(number) is None
     with pytest.raises(NotFound, match=f"ticket {number} has no survey"):
-        store.survey(number)
-    view = store.record_survey(number, **GOOD, comment="  quick and friendly  ")
+        store.csat.get(number)
+    view = store.csat.record(number, **GOOD, comment="  quick and friendly  ")
     assert view.scores == GOOD and view.comment == "quick and friendly" and view.source == "cli"
     assert view.recorded_by == "admin" and view.average == pytest.approx(4.6)
-    assert store.survey(number) == view == store.ticket_survey(number)
+    assert store.csat.get(number) == view == store.csat.of_ticket(number)
     assert view.as_dict()["overall"] == 5 and json.dumps(view.as_dict())
 
 
 def test_closed_tickets_take_surveys_open_ones_do_not(store: Store) -> None:
     closed = ticket(store, "Closed one", status="closed")
-    assert store.record_survey(closed, **GOOD).number == closed
+    assert store.csat.record(closed, **GOOD).number == closed
     for status in (None, "in_progress", "pending"):
         number = ticket(store, f"Still {status}", status=status)
         with pytest.raises(InvalidInput, match=f"ticket {number} is .*only a resolved or closed ticket"):
-            store.record_survey(number, **GOOD)
+            store.csat.record(number, **GOOD)
     with pytest.raises(NotFound, match="ticket 999999999 not found"):
-        store.record_survey("999999999", **GOOD)
+        store.csat.record("999999999", **GOOD)
     assert count(store, Survey) == 1
 
 
 def test_one_survey_per_ticket_unless_replaced(store: Store) -> None:
     number = ticket(store, "Twice", status="resolved")
-    store.record_survey(number, **GOOD, comment="first")
+    store.csat.record(number, **GOOD, comment="first")
     with pytest.raises(InvalidInput, match=f"ticket {number} already has a survey.*--replace"):
-        store.record_survey(number, **{**GOOD, "overall": 1})
-    assert store.survey(number).overall == 5
-    replaced = store.record_survey(number, **{**GOOD, "overall": 2}, replace=True)
+        store.csat.record(number, **{**GOOD, "overall": 1})
+    assert store.csat.get(number).overall == 5
+    replaced = store.csat.record(number, **{**GOOD, "overall": 2}, replace=True)
     assert replaced.overall == 2 and replaced.comment is None
     assert count(store, Survey) == 1
 
@@ -75,18 +75,18 @@ def test_one_survey_per_ticket_unless_replaced(store: Store) -> None:
 def test_scores_must_be_1_to_5(store: Store, field: str, value: object) -> None:
     number = ticket(store, "Bad score", status="resolved")
     with pytest.raises(InvalidInput, match=f"{field} (must be a whole number from 1 to 5|is missing)"):
-        store.record_survey(number, **{**GOOD, field: value})  # type: ignore[arg-type]
-    assert store.ticket_survey(number) is None
+        store.csat.record(number, **{**GOOD, field: value})  # type: ignore[arg-type]
+    assert store.csat.of_ticket(number) is None
 
 
 def test_auditors_record_nothing(store: Store) -> None:
-    store.add_agent("audrey", role="auditor")
+    store.people.add("audrey", role="auditor")
     number = ticket(store, "Audited", status="resolved")
     with pytest.raises(Forbidden, match="auditor"):
-        as_agent(store, "audrey").record_survey(number, **GOOD)
+        as_agent(store, "audrey").csat.record(number, **GOOD)
     with pytest.raises(Forbidden):
-        as_agent(store, "audrey").import_surveys([(2, {"number": number, **GOOD})])  # type: ignore[dict-item]
-    assert as_agent(store, "alice").record_survey(number, **GOOD).recorded_by == "alice"
+        as_agent(store, "audrey").csat.import_surveys([(2, {"number": number, **GOOD})])  # type: ignore[dict-item]
+    assert as_agent(store, "alice").csat.record(number, **GOOD).recorded_by == "alice"
 
 
 def _row(number: str, **over: object) -> dict[str, str | None]:
@@ -107,22 +107,26 @@ def test_import_is_all_or_nothing_naming_line_and_field(store: Store) -> None:
     ]
     for rows, message in cases:
         with pytest.raises(InvalidInput, match=message):
-            store.import_surveys(rows)
+            store.csat.import_surveys(rows)
         assert count(store, Survey) == 0
-    assert store.import_surveys([(2, _row(a)), (3, {**_row(b), "comment": "ok"}), (4, _row(c, overall=1))]) == [a, b, c]
-    assert store.survey(b).comment == "ok" and store.survey(c).overall == 1 and store.survey(a).source == "csv"
+    assert store.csat.import_surveys([(2, _row(a)), (3, {**_row(b), "comment": "ok"}), (4, _row(c, overall=1))]) == [
+        a,
+        b,
+        c,
+    ]
+    assert store.csat.get(b).comment == "ok" and store.csat.get(c).overall == 1 and store.csat.get(a).source == "csv"
     with pytest.raises(InvalidInput, match=f"line 2: field number: ticket {a} already has a survey"):
-        store.import_surveys([(2, _row(a, overall=3))])
-    assert store.import_surveys([(2, _row(a, overall=3))], replace=True) == [a]
-    assert store.survey(a).overall == 3 and count(store, Survey) == 3
+        store.csat.import_surveys([(2, _row(a, overall=3))])
+    assert store.csat.import_surveys([(2, _row(a, overall=3))], replace=True) == [a]
+    assert store.csat.get(a).overall == 3 and count(store, Survey) == 3
 
 
 def test_survey_request_template_asks_a_resolved_ticket(store: Store) -> None:
     number = ticket(store, "Needs feedback", status="resolved", customer="Ann <ann@example.com>")
-    template = store.template("Survey request")
+    template = store.templates.get("Survey request")
     assert template.sets_status is None and "survey-sent" in template.add_tags
-    store.apply_template([number], "Survey request")
-    detail = store.ticket(number)
+    store.templates.apply([number], "Survey request")
+    detail = store.tickets.get(number)
     assert detail.row.status == "resolved" and "survey-sent" in detail.row.tags
     reply = detail.comments[-1].body
     assert number in reply and "overall" in reply and "Ann" in reply
@@ -131,7 +135,7 @@ def test_survey_request_template_asks_a_resolved_ticket(store: Store) -> None:
 def test_dashboard_csat_counts_the_last_30_days(store: Store) -> None:
     numbers = [ticket(store, f"Rated {i}", status="closed", at=NOW - 40 * D) for i in range(6)]
     for number, overall, age in zip(numbers, [5, 5, 4, 2, 1, 3], [1, 2, 5, 29.9, 31, 40], strict=True):
-        store.record_survey(number, **{**GOOD, "overall": overall}, now=NOW - age * D)
+        store.csat.record(number, **{**GOOD, "overall": overall}, now=NOW - age * D)
     with store.db.read() as session:
         board = dashboard(session, now=NOW)
     assert board.csat.days == CSAT_DAYS == 30
@@ -198,18 +202,18 @@ def closed(store: Store) -> dict[str, list[str]]:
 def test_sample_picks_closed_tickets_of_the_period_and_is_idempotent(
     store: Store, closed: dict[str, list[str]]
 ) -> None:
-    result = store.qa_sample(START, END, rate=0.10, seed=7, now=NOW)
+    result = store.qa.sample(START, END, rate=0.10, seed=7, now=NOW)
     assert result.created and result.candidates == 40 and len(result.numbers) == 4
     assert result.batch == "2026-10-01..2026-10-31 rate 0.10 seed 7"
     assert set(result.numbers) <= set(closed["inside"])
     assert list(result.numbers) == sorted(result.numbers)
-    again = store.qa_sample(START, END, rate=0.10, seed=7)
+    again = store.qa.sample(START, END, rate=0.10, seed=7)
     assert not again.created and again.numbers == result.numbers and count(store, QaReview) == 4
-    other = store.qa_sample(START, END, rate=0.10, seed=8)
+    other = store.qa.sample(START, END, rate=0.10, seed=8)
     assert other.created and other.batch != result.batch and count(store, QaReview) == 8
-    default = store.qa_sample(START, END)
+    default = store.qa.sample(START, END)
     assert default.seed == rules.default_seed(START, END) and len(default.numbers) == 2
-    assert store.qa_sample(START, END).numbers == default.numbers
+    assert store.qa.sample(START, END).numbers == default.numbers
 
 
 def test_sample_matches_the_pure_draw(store: Store, closed: dict[str, list[str]]) -> None:
@@ -221,7 +225,7 @@ def test_sample_matches_the_pure_draw(store: Store, closed: dict[str, list[str]]
     assert not by_id and len(candidates) == 40
     assert sum(rules.is_new_agent(c) for c in candidates) == 20
     expected = {c.ticket_id for c in rules.sample(candidates, rate=0.05, seed=3)}
-    store.qa_sample(START, END, rate=0.05, seed=3)
+    store.qa.sample(START, END, rate=0.05, seed=3)
     with store.db.read() as session:
         assert set(session.execute(select(QaReview.ticket_id)).scalars()) == expected
 
@@ -235,7 +239,7 @@ def test_candidate_query_reads_only_what_it_needs(store: Store, closed: dict[str
 
     event.listen(store.db.engine, "before_cursor_execute", capture)
     try:
-        store.qa_sample(START, END, seed=1)
+        store.qa.sample(START, END, seed=1)
     finally:
         event.remove(store.db.engine, "before_cursor_execute", capture)
     [statement] = statements
@@ -247,9 +251,9 @@ def test_candidate_query_reads_only_what_it_needs(store: Store, closed: dict[str
 def test_merged_duplicates_are_not_sampled(store: Store) -> None:
     keep = ticket(store, "Keeper")
     dup = ticket(store, "Duplicate")
-    store.merge(dup, keep)
+    store.tickets.merge(dup, keep)
     today = datetime.now(UTC).date()
-    result = store.qa_sample(today, today, rate=0.10, seed=1)
+    result = store.qa.sample(today, today, rate=0.10, seed=1)
     assert result.candidates == 0 and result.numbers == ()
 
 
@@ -265,28 +269,28 @@ def test_merged_duplicates_are_not_sampled(store: Store) -> None:
 def test_bad_sample_parameters(store: Store, kw: dict[str, object], message: str) -> None:
     args = {"start": START, "end": END, **kw}
     with pytest.raises(InvalidInput, match=message):
-        store.qa_sample(args.pop("start"), args.pop("end"), **args)  # type: ignore[arg-type]
+        store.qa.sample(args.pop("start"), args.pop("end"), **args)  # type: ignore[arg-type]
     assert count(store, QaReview) == 0
 
 
 def test_only_leads_and_admins_sample_and_review(store: Store, closed: dict[str, list[str]]) -> None:
     alice = as_agent(store, "alice")
     with pytest.raises(Forbidden, match="only a team lead or an admin may sample"):
-        alice.qa_sample(START, END, seed=1)
-    number = as_agent(store, "lena").qa_sample(START, END, rate=0.10, seed=1).numbers[0]
+        alice.qa.sample(START, END, seed=1)
+    number = as_agent(store, "lena").qa.sample(START, END, rate=0.10, seed=1).numbers[0]
     checks = "greeting=yes,understood=yes,solution=yes,language=yes,process=yes"
     with pytest.raises(Forbidden, match=r"only a team lead or an admin may review QA samples \(alice is agent\)"):
-        alice.qa_review(number, score=5, checklist=checks)
-    assert alice.qa_reviews()[0].pending  # but everyone may read them
-    view = as_agent(store, "lena").qa_review(number, score="4", checklist=checks, comment=" tidy ")
+        alice.qa.review(number, score=5, checklist=checks)
+    assert alice.qa.reviews()[0].pending  # but everyone may read them
+    view = as_agent(store, "lena").qa.review(number, score="4", checklist=checks, comment=" tidy ")
     assert (view.score, view.reviewer, view.comment, view.pending) == (4, "lena", "tidy", False)
 
 
 def test_review_list_and_pending(store: Store, closed: dict[str, list[str]]) -> None:
-    sample = store.qa_sample(START, END, rate=0.10, seed=2, now=NOW)
+    sample = store.qa.sample(START, END, rate=0.10, seed=2, now=NOW)
     first = sample.numbers[0]
     checks = "greeting=yes,understood=no,solution=yes,language=yes,process=no"
-    view = store.qa_review(first, score=3, checklist=checks, now=NOW + D)
+    view = store.qa.review(first, score=3, checklist=checks, now=NOW + D)
     assert view.checklist == {
         "greeting": True,
         "understood_problem": False,
@@ -295,17 +299,17 @@ def test_review_list_and_pending(store: Store, closed: dict[str, list[str]]) -> 
         "followed_process": False,
     }
     assert view.reviewed_at == NOW + D and view.batch == sample.batch
-    listed = store.qa_reviews(batch=sample.batch)
+    listed = store.qa.reviews(batch=sample.batch)
     assert [v.number for v in listed] == list(sample.numbers)
-    assert [v.number for v in store.qa_reviews(pending=True)] == list(sample.numbers[1:])
-    assert store.qa_batches() == [(sample.batch, 4, 1)]
-    again = store.qa_review(first, score=5, checklist={k: True for k in rules.CHECKLIST}, batch=sample.batch)
+    assert [v.number for v in store.qa.reviews(pending=True)] == list(sample.numbers[1:])
+    assert store.qa.batches() == [(sample.batch, 4, 1)]
+    again = store.qa.review(first, score=5, checklist={k: True for k in rules.CHECKLIST}, batch=sample.batch)
     assert again.score == 5 and all(again.checklist.values())  # type: ignore[union-attr]
     assert json.dumps(again.as_dict())
 
 
 def test_review_errors_write_nothing(store: Store, closed: dict[str, list[str]]) -> None:
-    sample = store.qa_sample(START, END, rate=0.10, seed=2)
+    sample = store.qa.sample(START, END, rate=0.10, seed=2)
     number = sample.numbers[0]
     not_sampled = next(n for n in closed["inside"] if n not in sample.numbers)
     good = "greeting=yes,understood=yes,solution=yes,language=yes,process=yes"
@@ -319,7 +323,7 @@ def test_review_errors_write_nothing(store: Store, closed: dict[str, list[str]])
     ]
     for kw, error, message in cases:
         with pytest.raises(error, match=message):
-            store.qa_review(kw.pop("number"), **kw)  # type: ignore[arg-type]
-    assert all(v.pending for v in store.qa_reviews())
+            store.qa.review(kw.pop("number"), **kw)  # type: ignore[arg-type]
+    assert all(v.pending for v in store.qa.reviews())
     with pytest.raises(NotFound, match="no QA batch 'nope'"):
-        store.qa_reviews(batch="nope")
+        store.qa.reviews(batch="nope")

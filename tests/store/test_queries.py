@@ -20,7 +20,7 @@ def queue(store: Store) -> Store:
     rng = random.Random(3)
     teams = ["support", "ops", None]
     for i in range(60):
-        store.create_ticket(
+        store.tickets.create(
             NewTicket(
                 subject=f"Case {i}",
                 priority=f"P{rng.randint(0, 3)}",
@@ -37,7 +37,7 @@ def all_pages(store: Store, flt: TicketFilter, sort: str, limit: int) -> list[st
     numbers: list[str] = []
     after = None
     for _ in range(1000):
-        page = store.list_tickets(flt, sort=parse_sort(sort), after=after, limit=limit)
+        page = store.tickets.page(flt, sort=parse_sort(sort), after=after, limit=limit)
         numbers += [r.number for r in page.rows]
         if page.next_after is None:
             return numbers
@@ -46,7 +46,7 @@ def all_pages(store: Store, flt: TicketFilter, sort: str, limit: int) -> list[st
 
 
 def expected_order(store: Store, flt: TicketFilter, sort: str) -> list[str]:
-    rows = store.list_tickets(flt, sort=parse_sort(sort), limit=1000).rows
+    rows = store.tickets.page(flt, sort=parse_sort(sort), limit=1000).rows
     keyfuncs = {
         "priority": lambda r: (r.priority, -r.updated_at.timestamp(), -r.id),
         "-priority": lambda r: (-int(r.priority[1]), r.updated_at.timestamp(), r.id),
@@ -71,7 +71,7 @@ def test_keyset_pages_with_a_filter(queue: Store) -> None:
     flt = parse_query("team:support prio:P0,P1,P2")
     numbers = all_pages(queue, flt, "priority", 4)
     assert numbers == expected_order(queue, flt, "priority")
-    rows = queue.list_tickets(flt, limit=1000).rows
+    rows = queue.tickets.page(flt, limit=1000).rows
     assert rows and all(r.team == "support" and r.priority != "P3" for r in rows)
 
 
@@ -84,7 +84,7 @@ def test_sqlite_page_query_is_index_ranges_without_a_big_sort(queue: Store, quer
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     from sqlalchemy import event
 
-    first = queue.list_tickets(parse_query(query), limit=2)
+    first = queue.tickets.page(parse_query(query), limit=2)
     statements: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
@@ -93,7 +93,7 @@ def test_sqlite_page_query_is_index_ranges_without_a_big_sort(queue: Store, quer
 
     event.listen(queue.db.engine, "before_cursor_execute", capture)
     try:
-        queue.list_tickets(parse_query(query), after=first.next_after, limit=2)
+        queue.tickets.page(parse_query(query), after=first.next_after, limit=2)
     finally:
         event.remove(queue.db.engine, "before_cursor_execute", capture)
     assert len(statements) == 1
@@ -120,43 +120,43 @@ def test_sqlite_page_query_is_index_ranges_without_a_big_sort(queue: Store, quer
     ],
 )
 def test_filters_select_exactly_the_matching_rows(queue: Store, query: str, check) -> None:  # type: ignore[no-untyped-def]
-    everything = queue.list_tickets(TicketFilter(), limit=1000).rows
-    matching = queue.list_tickets(parse_query(query), limit=1000).rows
+    everything = queue.tickets.page(TicketFilter(), limit=1000).rows
+    matching = queue.tickets.page(parse_query(query), limit=1000).rows
     assert matching, query
     assert {r.number for r in matching} == {r.number for r in everything if check(r)}
-    assert queue.count_tickets(parse_query(query)) == len(matching)
+    assert queue.tickets.count(parse_query(query)) == len(matching)
 
 
 def test_assignee_me_and_names(queue: Store) -> None:
-    numbers = [r.number for r in queue.list_tickets(TicketFilter(), limit=3).rows]
-    queue.update_tickets(numbers[:2], TicketChanges(assignee="me"))
-    queue.update_tickets(numbers[2:], TicketChanges(assignee="alice"))
-    mine = {r.number for r in queue.list_tickets(parse_query("assignee:me"), limit=100).rows}
+    numbers = [r.number for r in queue.tickets.page(TicketFilter(), limit=3).rows]
+    queue.tickets.update(numbers[:2], TicketChanges(assignee="me"))
+    queue.tickets.update(numbers[2:], TicketChanges(assignee="alice"))
+    mine = {r.number for r in queue.tickets.page(parse_query("assignee:me"), limit=100).rows}
     assert mine == set(numbers[:2])
-    both = {r.number for r in queue.list_tickets(parse_query("assignee:me,alice"), limit=100).rows}
+    both = {r.number for r in queue.tickets.page(parse_query("assignee:me,alice"), limit=100).rows}
     assert both == set(numbers)
     with pytest.raises(InvalidInput, match="unknown assignee 'zed'"):
-        queue.list_tickets(parse_query("assignee:zed"))
+        queue.tickets.page(parse_query("assignee:zed"))
     with pytest.raises(InvalidInput, match="unknown team 'nope'"):
-        queue.list_tickets(parse_query("team:nope"))
+        queue.tickets.page(parse_query("team:nope"))
 
 
 @pytest.fixture
 def searchable(store: Store) -> dict[str, str]:
     numbers = {
-        "printer": store.create_ticket(
+        "printer": store.tickets.create(
             NewTicket(
                 subject="打印机无法连接网络",
                 description="三楼的打印机从早上开始离线",
                 customer="王伟 <wang@example.cn>",
             )
         ),
-        "vpn": store.create_ticket(
+        "vpn": store.tickets.create(
             NewTicket(subject="VPN drops every hour", description="Error 809 on Windows", customer="Ann <ann@corp.com>")
         ),
-        "mail": store.create_ticket(NewTicket(subject="Mailbox full", customer="Bob Stone <bob@stone.io>")),
+        "mail": store.tickets.create(NewTicket(subject="Mailbox full", customer="Bob Stone <bob@stone.io>")),
     }
-    store.reply(numbers["mail"], "Quota raised to 50GB, please check the archive folder")
+    store.tickets.reply(numbers["mail"], "Quota raised to 50GB, please check the archive folder")
     return numbers
 
 
@@ -178,33 +178,33 @@ def searchable(store: Store) -> dict[str, str]:
     ],
 )
 def test_full_text_search(store: Store, searchable: dict[str, str], terms: str, expected: set[str]) -> None:
-    found = {r.number for r in store.list_tickets(TicketFilter(search=terms), limit=100).rows}
+    found = {r.number for r in store.tickets.page(TicketFilter(search=terms), limit=100).rows}
     assert found == {searchable[k] for k in expected}
 
 
 def test_search_by_number(store: Store, searchable: dict[str, str]) -> None:
     number = searchable["vpn"]
-    assert [r.number for r in store.list_tickets(TicketFilter(search=number)).rows] == [number]
+    assert [r.number for r in store.tickets.page(TicketFilter(search=number)).rows] == [number]
 
 
 def test_search_follows_edits(store: Store, searchable: dict[str, str]) -> None:
-    store.reply(searchable["vpn"], "Replaced the ethernet dongle")
-    assert {r.number for r in store.list_tickets(TicketFilter(search="dongle")).rows} == {searchable["vpn"]}
+    store.tickets.reply(searchable["vpn"], "Replaced the ethernet dongle")
+    assert {r.number for r in store.tickets.page(TicketFilter(search="dongle")).rows} == {searchable["vpn"]}
 
 
 def test_counts_by_status_priority_team(queue: Store) -> None:
-    counts = queue.counts_by_status_priority_team()
+    counts = queue.tickets.counts_by_status_priority_team()
     assert sum(c.count for c in counts) == 60
-    rows = queue.list_tickets(TicketFilter(), limit=1000).rows
+    rows = queue.tickets.page(TicketFilter(), limit=1000).rows
     for c in counts:
         assert c.count == sum(1 for r in rows if (r.status, r.priority, r.team) == (c.status, c.priority, c.team))
 
 
 def test_latest_event_id_moves_with_every_change(queue: Store) -> None:
-    before = queue.latest_event_id()
-    number = queue.list_tickets(TicketFilter(), limit=1).rows[0].number
-    queue.reply(number, "ping")
-    assert queue.latest_event_id() > before
+    before = queue.tickets.latest_event_id()
+    number = queue.tickets.page(TicketFilter(), limit=1).rows[0].number
+    queue.tickets.reply(number, "ping")
+    assert queue.tickets.latest_event_id() > before
 
 
 def test_filter_conditions_reject_nul_in_search(store: Store) -> None:
@@ -217,14 +217,14 @@ def test_sla_filter_agrees_with_the_row_state(store: Store, state: str) -> None:
     now = datetime.now(UTC)
     # P0: first response due 1 h after creation, resolution 4 h after.
     for minutes_ago in (5, 30, 50, 70, 200, 300):
-        store.create_ticket(NewTicket(subject=f"{minutes_ago} min old", priority="P0"),
+        store.tickets.create(NewTicket(subject=f"{minutes_ago} min old", priority="P0"),
                             now=now - timedelta(minutes=minutes_ago))  # fmt: skip
-    store.create_ticket(NewTicket(subject="fresh P3", priority="P3"), now=now)
-    answered = store.create_ticket(NewTicket(subject="answered late", priority="P0"), now=now - timedelta(minutes=90))
-    store.reply(answered, "sorry for the wait")
-    rows = store.list_tickets(TicketFilter(), limit=100).rows
+    store.tickets.create(NewTicket(subject="fresh P3", priority="P3"), now=now)
+    answered = store.tickets.create(NewTicket(subject="answered late", priority="P0"), now=now - timedelta(minutes=90))
+    store.tickets.reply(answered, "sorry for the wait")
+    rows = store.tickets.page(TicketFilter(), limit=100).rows
     expected = {r.number for r in rows if r.sla_state == state}
     assert expected, f"the data set should contain {state} tickets"
-    found = {r.number for r in store.list_tickets(parse_query(f"sla:{state}"), limit=100).rows}
+    found = {r.number for r in store.tickets.page(parse_query(f"sla:{state}"), limit=100).rows}
     assert found == expected
     assert answered in {r.number for r in rows if r.sla_state == "breached"}

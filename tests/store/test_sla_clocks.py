@@ -46,16 +46,16 @@ def desk(store: Store) -> Store:
 
 
 def new(store: Store, *, priority: str = "P2", team: str = "support", customer: str | None = None) -> str:
-    return store.create_ticket(NewTicket(subject="x", priority=priority, team=team, customer=customer), now=WED_10)
+    return store.tickets.create(NewTicket(subject="x", priority=priority, team=team, customer=customer), now=WED_10)
 
 
 def listed(store: Store, query: str, at: datetime) -> list[str]:
     with time_machine.travel(at, tick=False):
-        return [r.number for r in store.list_tickets(parse_query(query), limit=50).rows]
+        return [r.number for r in store.tickets.page(parse_query(query), limit=50).rows]
 
 
 def dues(store: Store, number: str) -> tuple[datetime, datetime]:
-    row = store.ticket(number).row
+    row = store.tickets.get(number).row
     return row.first_response_due, row.resolution_due  # type: ignore[return-value]
 
 
@@ -83,27 +83,27 @@ def test_p0_is_24x7_and_vip_layer_applies(desk: Store) -> None:
 
 def test_priority_and_team_changes_recompute_with_events(desk: Store) -> None:
     number = new(desk, priority="P3")
-    desk.update_tickets([number], TicketChanges(priority="P1"), now=WED_10 + H)
+    desk.tickets.update([number], TicketChanges(priority="P1"), now=WED_10 + H)
     assert dues(desk, number)[0] == shanghai(2026, 9, 30, 15, 30)  # from creation, as if always P1
-    desk.update_tickets([number], TicketChanges(team="ops"), now=WED_10 + 2 * H)
+    desk.tickets.update([number], TicketChanges(team="ops"), now=WED_10 + 2 * H)
     assert dues(desk, number)[0] == WED_10 + 4 * H  # ops is 24x7
-    fields = [e.field for e in desk.ticket(number).events]
+    fields = [e.field for e in desk.tickets.get(number).events]
     assert fields.count("first_response_due") == 2 and fields.count("resolution_due") == 2
 
 
 def test_pending_pauses_and_resuming_pushes_the_dues_back(desk: Store) -> None:
     number = new(desk, priority="P2", team="ops")  # 24x7: plain arithmetic
     first, resolution = dues(desk, number)
-    desk.update_tickets([number], TicketChanges(status="pending"), now=WED_10 + H)
-    paused = desk.ticket(number).row
+    desk.tickets.update([number], TicketChanges(status="pending"), now=WED_10 + H)
+    paused = desk.tickets.get(number).row
     assert paused.sla_paused_at == WED_10 + H
     # long past the due time while waiting on the customer: not breached, not in warning
     later = WED_10 + 30 * H
     assert listed(desk, "sla:breached", later) == []
     assert listed(desk, "sla:ok", later) == [number]
-    assert desk.ticket(number).row.sla_state == "ok"
-    desk.update_tickets([number], TicketChanges(status="in_progress"), now=later)
-    row = desk.ticket(number).row
+    assert desk.tickets.get(number).row.sla_state == "ok"
+    desk.tickets.update([number], TicketChanges(status="in_progress"), now=later)
+    row = desk.tickets.get(number).row
     assert row.sla_paused_at is None
     assert (row.first_response_due, row.resolution_due) == (first + 29 * H, resolution + 29 * H)
 
@@ -112,20 +112,20 @@ def test_pause_during_business_hours_counts_only_business_time(desk: Store) -> N
     number = new(desk, priority="P2")  # office calendar
     assert dues(desk, number)[0] == shanghai(2026, 10, 8, 10, 30)
     # pending from Wed 11:00 to Wed 15:00 Shanghai: 1 h before lunch + 1.5 h after = 2.5 h of business time
-    desk.update_tickets([number], TicketChanges(status="pending"), now=shanghai(2026, 9, 30, 11))
-    desk.update_tickets([number], TicketChanges(status="open"), now=shanghai(2026, 9, 30, 15))
-    assert desk.ticket(number).row.first_response_due == shanghai(2026, 10, 8, 13, 30) + H  # 10:30 + 2.5 h
+    desk.tickets.update([number], TicketChanges(status="pending"), now=shanghai(2026, 9, 30, 11))
+    desk.tickets.update([number], TicketChanges(status="open"), now=shanghai(2026, 9, 30, 15))
+    assert desk.tickets.get(number).row.first_response_due == shanghai(2026, 10, 8, 13, 30) + H  # 10:30 + 2.5 h
 
 
 def test_first_reply_stops_the_first_clock_and_resolve_then_reopen_resumes_resolution(desk: Store) -> None:
     number = new(desk, priority="P1", team="ops")  # 4 h / 1bd = 24 h
     first, resolution = dues(desk, number)
     with time_machine.travel(WED_10 + 5 * H, tick=False):
-        desk.reply(number, "on it")  # late: the first clock is breached for good
-    assert desk.ticket(number).row.sla_state == "breached"
-    desk.update_tickets([number], TicketChanges(status="resolved", note="fixed"), now=WED_10 + 6 * H)
-    desk.update_tickets([number], TicketChanges(status="open"), now=WED_10 + 16 * H)
-    row = desk.ticket(number).row
+        desk.tickets.reply(number, "on it")  # late: the first clock is breached for good
+    assert desk.tickets.get(number).row.sla_state == "breached"
+    desk.tickets.update([number], TicketChanges(status="resolved", note="fixed"), now=WED_10 + 6 * H)
+    desk.tickets.update([number], TicketChanges(status="open"), now=WED_10 + 16 * H)
+    row = desk.tickets.get(number).row
     assert row.first_response_due == first  # met (late) clocks keep their due time
     assert row.resolution_due == resolution + 10 * H  # the 10 resolved hours do not count
 
@@ -141,12 +141,12 @@ def test_customer_tier_change_recomputes_open_tickets(desk: Store) -> None:
 
     number = new(desk, priority="P1", customer="Vera <vera@example.com>")
     done = new(desk, priority="P1", customer="vera@example.com")
-    desk.update_tickets([done], TicketChanges(status="resolved", note="ok"), now=WED_10 + H)
+    desk.tickets.update([done], TicketChanges(status="resolved", note="ok"), now=WED_10 + H)
     before = dues(desk, number)
     assert before[0] == shanghai(2026, 9, 30, 15, 30)
     with desk.db.write() as session:
         moved = set_customer_vip(session, actor=acting_agent(session, "admin"), customer="VERA@example.com", vip=True)
     assert moved == [number]  # the resolved one keeps its clocks
     assert dues(desk, number)[0] == WED_10 + H  # the VIP first response
-    events = [(e.field, e.new) for e in desk.ticket(number).events]
+    events = [(e.field, e.new) for e in desk.tickets.get(number).events]
     assert ("customer_vip", "true") in events and any(f == "first_response_due" for f, _ in events)

@@ -50,42 +50,42 @@ def desk(store: Store) -> Store:
 
 
 def sla_events(store: Store, number: str) -> list[tuple[str | None, str]]:
-    return [(e.field, (e.new or "").split(":")[0]) for e in store.ticket(number).events if e.kind == "sla"]
+    return [(e.field, (e.new or "").split(":")[0]) for e in store.tickets.get(number).events if e.kind == "sla"]
 
 
 def test_warning_then_breach_then_escalation_once_each(desk: Store) -> None:
-    number = desk.create_ticket(NewTicket(subject="VPN down", priority="P1", team="support"), now=T0)
+    number = desk.tickets.create(NewTicket(subject="VPN down", priority="P1", team="support"), now=T0)
     # P1 first response 4 h: warning from 3 h on (1 h lead), breach at 4 h
     for minutes in (60, 170, 185, 190, 245, 250, 300):
         sweep(desk.db, followups=desk.followups, now=T0 + timedelta(minutes=minutes))
     assert sla_events(desk, number) == [("first_response", "warning"), ("first_response", "breached")]
-    detail = desk.ticket(number)
+    detail = desk.tickets.get(number)
     assert [e.new for e in detail.events if e.kind == "escalated"] == ["management → lena"]
     assert detail.row.assignee == "lena"  # nobody held it: the lead takes it
     assert "needs-owner" in detail.row.tags or detail.row.assignee is not None
 
 
 def test_time_rule_fires_once_per_stale_period(desk: Store) -> None:
-    number = desk.create_ticket(NewTicket(subject="Printer", priority="P3"), now=T0)
+    number = desk.tickets.create(NewTicket(subject="Printer", priority="P3"), now=T0)
     sweep(desk.db, followups=desk.followups, now=T0 + H)
-    assert "needs-owner" not in desk.ticket(number).row.tags
+    assert "needs-owner" not in desk.tickets.get(number).row.tags
     report = sweep(desk.db, followups=desk.followups, now=T0 + 3 * H)
-    assert report.automations == 1 and "needs-owner" in desk.ticket(number).row.tags
+    assert report.automations == 1 and "needs-owner" in desk.tickets.get(number).row.tags
     assert sweep(desk.db, followups=desk.followups, now=T0 + 4 * H).automations == 0
 
 
 def test_auto_close_resolved_and_pending(desk: Store) -> None:
-    resolved = desk.create_ticket(NewTicket(subject="done", priority="P3", customer="ann@example.com"), now=T0)
-    desk.update_tickets([resolved], TicketChanges(status="resolved", note="fixed"), now=T0 + H)
-    waiting = desk.create_ticket(NewTicket(subject="need info", priority="P3", customer="bo@example.com"), now=T0)
-    desk.update_tickets([waiting], TicketChanges(status="pending"), now=T0 + H)
+    resolved = desk.tickets.create(NewTicket(subject="done", priority="P3", customer="ann@example.com"), now=T0)
+    desk.tickets.update([resolved], TicketChanges(status="resolved", note="fixed"), now=T0 + H)
+    waiting = desk.tickets.create(NewTicket(subject="need info", priority="P3", customer="bo@example.com"), now=T0)
+    desk.tickets.update([waiting], TicketChanges(status="pending"), now=T0 + H)
     sweep(desk.db, followups=desk.followups, now=T0 + 2 * 24 * H)
-    assert desk.ticket(resolved).row.status == "resolved"
+    assert desk.tickets.get(resolved).row.status == "resolved"
     report = sweep(desk.db, followups=desk.followups, now=T0 + 4 * 24 * H)
-    assert desk.ticket(resolved).row.status == "closed" and report.closed == 1
-    assert desk.ticket(waiting).row.status == "pending"
+    assert desk.tickets.get(resolved).row.status == "closed" and report.closed == 1
+    assert desk.tickets.get(waiting).row.status == "pending"
     sweep(desk.db, followups=desk.followups, now=T0 + 6 * 24 * H)
-    closed = desk.ticket(waiting)
+    closed = desk.tickets.get(waiting)
     assert closed.row.status == "closed"
     notice = [c.body for c in closed.comments if c.kind == "public"]
     assert len(notice) == 1 and "we have not heard back from you" in notice[0]
@@ -93,8 +93,8 @@ def test_auto_close_resolved_and_pending(desk: Store) -> None:
 
 
 def test_a_customer_answer_keeps_a_pending_ticket_open(desk: Store) -> None:
-    waiting = desk.create_ticket(NewTicket(subject="need info", priority="P3"), now=T0)
-    desk.update_tickets([waiting], TicketChanges(status="pending"), now=T0 + H)
+    waiting = desk.tickets.create(NewTicket(subject="need info", priority="P3"), now=T0)
+    desk.tickets.update([waiting], TicketChanges(status="pending"), now=T0 + H)
     with desk.db.write() as session:
         from sqlalchemy import update
 
@@ -102,11 +102,13 @@ def test_a_customer_answer_keeps_a_pending_ticket_open(desk: Store) -> None:
 
         session.execute(update(Ticket).where(Ticket.number == waiting).values(last_customer_reply_at=T0 + 2 * H))  # type: ignore[arg-type]
     sweep(desk.db, followups=desk.followups, now=T0 + 6 * 24 * H)
-    assert desk.ticket(waiting).row.status == "pending"
+    assert desk.tickets.get(waiting).row.status == "pending"
 
 
 def test_two_sweeps_at_once_act_once(desk: Store) -> None:
-    numbers = [desk.create_ticket(NewTicket(subject=f"t{i}", priority="P2", team="support"), now=T0) for i in range(12)]
+    numbers = [
+        desk.tickets.create(NewTicket(subject=f"t{i}", priority="P2", team="support"), now=T0) for i in range(12)
+    ]
     at = T0 + 9 * H  # every P2 first response (8 h) breached
     reports: list[Any] = []
     barrier = threading.Barrier(2)
@@ -124,4 +126,4 @@ def test_two_sweeps_at_once_act_once(desk: Store) -> None:
     assert sum(r.escalations for r in reports) == 12
     for number in numbers:
         assert sla_events(desk, number) == [("first_response", "breached")]
-        assert len([e for e in desk.ticket(number).events if e.kind == "escalated"]) == 1
+        assert len([e for e in desk.tickets.get(number).events if e.kind == "escalated"]) == 1

@@ -202,7 +202,7 @@ def act(store: Store, number: str, action: str, arg: Any, at: datetime) -> None:
         "resolve": TicketChanges(status="resolved", note="fixed"),
         "reopen": TicketChanges(status="open", note="it is back"),
     }[action]
-    store.update_tickets([number], changes, now=at)
+    store.tickets.update([number], changes, now=at)
 
 
 # --- what happened, read back from the database ---------------------------------------------
@@ -382,7 +382,7 @@ def expected_actions(rows: dict[int, Row]) -> Expected:
 
 @pytest.fixture
 def desk(store: Store) -> Store:
-    store.add_agent("olga", role="lead", team="ops", name="Olga Lead")
+    store.people.add("olga", role="lead", team="ops", name="Olga Lead")
     with store.db.write() as session:
         actor = acting_agent(session, store.login)
         settings.write_document(session, "sla", POLICY, actor=actor, parse=SlaPolicy.from_dict)
@@ -420,7 +420,7 @@ def test_a_fortnight_of_sweeps_acts_once_each_at_the_right_business_time(desk: S
             at, index, action, arg = todo[j]
             j += 1
             if action == "create":
-                numbers[index] = desk.create_ticket(plans[index].new, now=at)
+                numbers[index] = desk.tickets.create(plans[index].new, now=at)
             else:
                 act(desk, numbers[index], action, arg, at)
         report = sweep(desk.db, followups=desk.followups, now=tick)
@@ -505,13 +505,13 @@ def test_a_breached_clock_does_not_breach_again_when_its_due_time_moves(desk: St
     """Resuming from a pause pushes a breached due time back (still in the past), and a lower
     priority pushes it into the future: it is the same missed target, not a new one."""
     t0 = START + timedelta(minutes=7)
-    paused = desk.create_ticket(NewTicket(subject="paused after its breach", priority="P1", team="ops"), now=t0)
-    lowered = desk.create_ticket(NewTicket(subject="lowered after its breach", priority="P0", team="ops"), now=t0)
+    paused = desk.tickets.create(NewTicket(subject="paused after its breach", priority="P1", team="ops"), now=t0)
+    lowered = desk.tickets.create(NewTicket(subject="lowered after its breach", priority="P0", team="ops"), now=t0)
     for tick in TICKS[: 5 * 4]:  # 5 h: the P0's 1 h and the P1's 4 h first response missed
         sweep(desk.db, followups=desk.followups, now=tick)
-    desk.update_tickets([paused], TicketChanges(status="pending"), now=t0 + timedelta(hours=5))
-    desk.update_tickets([paused], TicketChanges(status="open"), now=t0 + timedelta(hours=20))
-    desk.update_tickets([lowered], TicketChanges(priority="P3"), now=t0 + timedelta(hours=5))  # due in 24 h now
+    desk.tickets.update([paused], TicketChanges(status="pending"), now=t0 + timedelta(hours=5))
+    desk.tickets.update([paused], TicketChanges(status="open"), now=t0 + timedelta(hours=20))
+    desk.tickets.update([lowered], TicketChanges(priority="P3"), now=t0 + timedelta(hours=5))  # due in 24 h now
     for tick in TICKS[5 * 4 : 40 * 4]:
         sweep(desk.db, followups=desk.followups, now=tick)
     first_response = [(kind, at) for kind, clock, at in _sweep_actions(desk, paused) if clock == "first_response"]
@@ -534,18 +534,18 @@ def test_one_escalation_when_a_breach_and_a_quiet_period_end_on_the_same_tick(de
     the tick of the breach. The breach escalation updates the ticket: it is no longer
     without update, and one escalation is enough."""
     t0 = START + timedelta(minutes=1)
-    number = desk.create_ticket(NewTicket(subject="quiet and late", priority="P2", team="ops"), now=t0)
+    number = desk.tickets.create(NewTicket(subject="quiet and late", priority="P2", team="ops"), now=t0)
     with desk.db.write() as session:
         actor = acting_agent(session, ADMIN)
         ticket_ops.add_comment(
             session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK, followups=desk.followups
         )
-    desk.update_tickets([number], TicketChanges(status="pending"), now=t0 + timedelta(hours=1))
-    desk.update_tickets([number], TicketChanges(status="open"), now=t0 + timedelta(hours=7, minutes=5))
+    desk.tickets.update([number], TicketChanges(status="pending"), now=t0 + timedelta(hours=1))
+    desk.tickets.update([number], TicketChanges(status="open"), now=t0 + timedelta(hours=7, minutes=5))
     for tick in TICKS[: 80 * 4]:
         sweep(desk.db, followups=desk.followups, now=tick)
     tick = START + timedelta(hours=78, minutes=15)
-    assert desk.ticket(number).row.resolution_due == tick - timedelta(minutes=9)
+    assert desk.tickets.get(number).row.resolution_due == tick - timedelta(minutes=9)
     assert [(kind, at) for kind, _, at in _sweep_actions(desk, number) if kind != "warning"] == [
         ("automation", START + timedelta(hours=30, minutes=15)),
         ("breach", tick),

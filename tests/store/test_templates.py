@@ -26,11 +26,11 @@ DEFAULT_NAMES = [t.name for t in DEFAULT_TEMPLATES]
 
 
 def new(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
-    return store.create_ticket(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
+    return store.tickets.create(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
 
 
 def snapshot(store: Store, number: str) -> tuple[int, int, int, str, tuple[str, ...]]:
-    d = store.ticket(number)
+    d = store.tickets.get(number)
     return d.row.version, len(d.comments), len(d.events), d.row.status, d.row.tags
 
 
@@ -42,42 +42,42 @@ def new_events(detail: TicketDetail, before: int) -> list[tuple[str, str | None,
 
 
 def test_default_templates_are_seeded_once(store: Store) -> None:
-    names = [t.name for t in store.list_templates()]
+    names = [t.name for t in store.templates.all()]
     assert sorted(names, key=str.casefold) == sorted(DEFAULT_NAMES, key=str.casefold)
     assert len(DEFAULT_NAMES) == 6 and "Survey request" in DEFAULT_NAMES
-    need_info = store.template("need more info")
+    need_info = store.templates.get("need more info")
     assert need_info.sets_status == "pending" and not need_info.internal and need_info.created_by is None
-    escalated = store.template("Escalated to L2")
+    escalated = store.templates.get("Escalated to L2")
     assert escalated.internal and escalated.add_tags == ("escalated",)
-    assert store.template("Resolved – please confirm").sets_status == "resolved"  # any dash finds it
-    assert store.template("closing - no response").sets_status == "closed"
+    assert store.templates.get("Resolved – please confirm").sets_status == "resolved"  # any dash finds it
+    assert store.templates.get("closing - no response").sets_status == "closed"
     with store.db.write() as session:
         assert seed_templates(session) == []  # idempotent
-    store.remove_template("Acknowledge")
+    store.templates.remove("Acknowledge")
     _, _, added = store.init()
     assert added == []  # a removed default stays removed
-    assert "Acknowledge" not in [t.name for t in store.list_templates()]
+    assert "Acknowledge" not in [t.name for t in store.templates.all()]
 
 
 def test_default_templates_work_on_a_real_ticket(store: Store) -> None:
     number = new(store, customer="Ann Lee <ann@example.com>", team="support", priority="P1")
     for name in DEFAULT_NAMES:
-        reply = store.preview_template(number, name)
+        reply = store.templates.preview(number, name)
         assert number in reply
         assert "{{" not in reply and "{%" not in reply
-    assert store.preview_template(number, "Acknowledge").startswith("Hello Ann Lee,\n")
-    assert "with Technical Support" in store.preview_template(number, "Acknowledge")
+    assert store.templates.preview(number, "Acknowledge").startswith("Hello Ann Lee,\n")
+    assert "with Technical Support" in store.templates.preview(number, "Acknowledge")
     anonymous = new(store)
-    assert store.preview_template(anonymous, "Acknowledge").startswith("Hello there,\n")
+    assert store.templates.preview(anonymous, "Acknowledge").startswith("Hello there,\n")
 
 
 # --- CRUD ---------------------------------------------------------------------------
 
 
 def test_add_get_edit_remove(store: Store) -> None:
-    store.add_agent("ada", role="admin", name="Ada Admin")
+    store.people.add("ada", role="admin", name="Ada Admin")
     manager = as_agent(store, "ada")  # templates are an admin's to manage
-    added = manager.add_template(
+    added = manager.templates.add(
         TemplateSpec(
             name="  Password   reset ",
             body="Hi {{ customer_name }}, your password for {{ ticket_number }} was reset.\n",
@@ -89,12 +89,12 @@ def test_add_get_edit_remove(store: Store) -> None:
     assert added.name == "Password reset"
     assert (added.sets_status, added.sets_priority, added.add_tags) == ("resolved", "P3", ("account", "password"))
     assert added.created_by == "ada" and not added.internal
-    assert store.template("PASSWORD RESET") == added
+    assert store.templates.get("PASSWORD RESET") == added
 
     with pytest.raises(InvalidInput, match="'Password reset' already exists"):
-        store.add_template(TemplateSpec(name="password reset", body="x"))
+        store.templates.add(TemplateSpec(name="password reset", body="x"))
 
-    edited = manager.edit_template(
+    edited = manager.templates.edit(
         "password reset",
         TemplateEdit(body="Done: {{ subject }}", sets_status="none", add_tags=(), internal=True),
     )
@@ -103,19 +103,19 @@ def test_add_get_edit_remove(store: Store) -> None:
     )  # fmt: skip
     assert edited.internal and edited.updated_at >= added.updated_at and edited.created_at == added.created_at
 
-    renamed = store.edit_template("Password reset", TemplateEdit(name="Password reset done"))
+    renamed = store.templates.edit("Password reset", TemplateEdit(name="Password reset done"))
     assert renamed.name == "Password reset done"
     with pytest.raises(NotFound, match="no reply template named 'Password reset'"):
-        store.template("Password reset")
+        store.templates.get("Password reset")
     with pytest.raises(InvalidInput, match="'Acknowledge' already exists"):
-        store.edit_template("Password reset done", TemplateEdit(name="acknowledge"))
-    store.edit_template("Password reset done", TemplateEdit(name="PASSWORD RESET DONE"))  # its own name: fine
+        store.templates.edit("Password reset done", TemplateEdit(name="acknowledge"))
+    store.templates.edit("Password reset done", TemplateEdit(name="PASSWORD RESET DONE"))  # its own name: fine
     with pytest.raises(InvalidInput, match="nothing to change"):
-        store.edit_template("Password reset done", TemplateEdit())
+        store.templates.edit("Password reset done", TemplateEdit())
 
-    store.remove_template("password reset done")
+    store.templates.remove("password reset done")
     with pytest.raises(NotFound, match=r"no reply template named 'password reset done' \(known: 'Acknowledge'"):
-        store.remove_template("password reset done")
+        store.templates.remove("password reset done")
 
 
 @pytest.mark.parametrize(
@@ -135,29 +135,29 @@ def test_add_get_edit_remove(store: Store) -> None:
 )
 def test_bad_templates_are_refused_with_one_line(store: Store, spec: TemplateSpec, message: str) -> None:
     with pytest.raises(InvalidInput, match=message) as info:
-        store.add_template(spec)
+        store.templates.add(spec)
     assert "\n" not in str(info.value)
-    assert "Bad" not in [t.name for t in store.list_templates()]
+    assert "Bad" not in [t.name for t in store.templates.all()]
 
 
 @pytest.mark.parametrize("login", ["alice", "lena"])
 def test_only_admins_manage_templates(store: Store, login: str) -> None:
     someone = as_agent(store, login)  # an agent, and a team lead
     with pytest.raises(Forbidden, match="only an admin may add reply templates"):
-        someone.add_template(TemplateSpec(name="Mine", body="x"))
+        someone.templates.add(TemplateSpec(name="Mine", body="x"))
     with pytest.raises(Forbidden, match="edit"):
-        someone.edit_template("Acknowledge", TemplateEdit(body="x"))
+        someone.templates.edit("Acknowledge", TemplateEdit(body="x"))
     with pytest.raises(Forbidden, match="remove"):
-        someone.remove_template("Acknowledge")
-    assert len(someone.list_templates()) == len(DEFAULT_TEMPLATES)  # but everyone may read and apply them
-    assert someone.template("Acknowledge").name == "Acknowledge"
+        someone.templates.remove("Acknowledge")
+    assert len(someone.templates.all()) == len(DEFAULT_TEMPLATES)  # but everyone may read and apply them
+    assert someone.templates.get("Acknowledge").name == "Acknowledge"
 
 
 def test_edit_validates_the_new_body(store: Store) -> None:
-    before = store.template("Acknowledge")
+    before = store.templates.get("Acknowledge")
     with pytest.raises(InvalidInput, match="template 'Acknowledge': syntax error on line 1"):
-        store.edit_template("Acknowledge", TemplateEdit(body="{% if %}"))
-    assert store.template("Acknowledge") == before
+        store.templates.edit("Acknowledge", TemplateEdit(body="{% if %}"))
+    assert store.templates.get("Acknowledge") == before
 
 
 # --- apply ---------------------------------------------------------------------------
@@ -166,11 +166,11 @@ def test_edit_validates_the_new_body(store: Store) -> None:
 def test_apply_to_several_tickets_in_one_transaction(store: Store) -> None:
     a = new(store, "VPN drops", customer="Ann Lee <ann@example.com>", team="support")
     b = new(store, "Printer jam", customer="Bo <bo@example.com>", assignee="alice")
-    befores = {n: store.ticket(n) for n in (a, b)}
-    result = as_agent(store, "alice").apply_template([a, b], "Need more info")
+    befores = {n: store.tickets.get(n) for n in (a, b)}
+    result = as_agent(store, "alice").templates.apply([a, b], "Need more info")
     assert result.changed == [a, b] and result.conflicts == []
     for number, customer in ((a, "Ann Lee"), (b, "Bo")):
-        before, after = befores[number], store.ticket(number)
+        before, after = befores[number], store.tickets.get(number)
         assert after.row.status == "pending"
         assert after.row.version == before.row.version + 1  # one bump for reply + changes
         reply = after.comments[-1]
@@ -185,15 +185,15 @@ def test_apply_to_several_tickets_in_one_transaction(store: Store) -> None:
         assert {e.ticket_version for e in after.events[len(before.events) :]} == {after.row.version}
         assert all(e.actor == "alice" for e in after.events[len(before.events) :])
     # a new ticket is opened by the reply, then set pending: both steps are in the log
-    assert ("changed", "status", "new", "open") in new_events(store.ticket(a), len(befores[a].events))
-    assert ("changed", "status", "open", "pending") in new_events(store.ticket(a), len(befores[a].events))
+    assert ("changed", "status", "new", "open") in new_events(store.tickets.get(a), len(befores[a].events))
+    assert ("changed", "status", "open", "pending") in new_events(store.tickets.get(a), len(befores[a].events))
 
 
 def test_internal_template_adds_a_note_and_tags(store: Store) -> None:
     number = new(store, customer="Ann <ann@example.com>", priority="P1")
-    before = store.ticket(number)
-    store.apply_template([number], "escalated to l2")
-    after = store.ticket(number)
+    before = store.tickets.get(number)
+    store.templates.apply([number], "escalated to l2")
+    after = store.tickets.get(number)
     note = after.comments[-1]
     assert note.kind == "internal"
     assert note.body.startswith("Escalated to L2 by admin on ")
@@ -205,35 +205,35 @@ def test_internal_template_adds_a_note_and_tags(store: Store) -> None:
 
 def test_internal_override_and_priority(store: Store) -> None:
     number = new(store)
-    store.add_template(TemplateSpec(name="Urgent", body="Raised to P1 for {{ subject }}", sets_priority="P1"))
-    store.apply_template([number], "Urgent", internal=True)
-    d = store.ticket(number)
+    store.templates.add(TemplateSpec(name="Urgent", body="Raised to P1 for {{ subject }}", sets_priority="P1"))
+    store.templates.apply([number], "Urgent", internal=True)
+    d = store.tickets.get(number)
     assert d.comments[-1].kind == "internal" and d.row.priority == "P1"
     assert d.row.first_responded_at is None
 
 
 def test_resolving_and_closing_templates_record_the_reply_as_resolution(store: Store) -> None:
     resolved = new(store, customer="Ann <ann@example.com>")
-    store.apply_template([resolved], "Resolved - please confirm")
-    d = store.ticket(resolved)
+    store.templates.apply([resolved], "Resolved - please confirm")
+    d = store.tickets.get(resolved)
     assert d.row.status == "resolved" and d.row.resolved_at is not None
     assert d.resolution == d.comments[-1].body.strip() and "is now solved" in d.resolution
 
     waiting = new(store, assignee="alice")
-    store.update_tickets([waiting], TicketChanges(status="pending"))
-    store.apply_template([waiting], "Closing - no response")
-    d = store.ticket(waiting)
+    store.tickets.update([waiting], TicketChanges(status="pending"))
+    store.templates.apply([waiting], "Closing - no response")
+    d = store.tickets.get(waiting)
     assert d.row.status == "closed" and d.closed_at is not None
     assert d.resolution == d.comments[-1].body.strip() and "we have not heard back" in d.resolution
 
     p0 = new(store, priority="P0")
     with pytest.raises(Forbidden, match="P0: only a team lead or admin may close it"):
-        as_agent(store, "alice").apply_template([p0], "Closing - no response")
-    assert store.ticket(p0).comments == []
+        as_agent(store, "alice").templates.apply([p0], "Closing - no response")
+    assert store.tickets.get(p0).comments == []
 
 
 def test_a_rendering_failure_on_one_ticket_writes_nothing(store: Store) -> None:
-    store.add_template(
+    store.templates.add(
         TemplateSpec(
             name="Mail only",
             body="{% if not customer_email %}{{ no_such_placeholder }}{% endif %}Dear {{ customer_name }}",
@@ -245,48 +245,48 @@ def test_a_rendering_failure_on_one_ticket_writes_nothing(store: Store) -> None:
     bad = new(store)
     before = {n: snapshot(store, n) for n in (good, bad)}
     with pytest.raises(InvalidInput, match=rf"ticket {bad}: template 'Mail only': 'no_such_placeholder' is undefined"):
-        store.apply_template([good, bad], "Mail only")
+        store.templates.apply([good, bad], "Mail only")
     assert {n: snapshot(store, n) for n in (good, bad)} == before
-    assert store.apply_template([good], "Mail only").changed == [good]
+    assert store.templates.apply([good], "Mail only").changed == [good]
 
 
 def test_a_forbidden_transition_on_one_ticket_writes_nothing(store: Store) -> None:
     open_ = new(store, assignee="alice")
     closed = new(store)
-    store.update_tickets([closed], TicketChanges(status="closed", note="done"))
+    store.tickets.update([closed], TicketChanges(status="closed", note="done"))
     before = {n: snapshot(store, n) for n in (open_, closed)}
     with pytest.raises(InvalidInput, match=f"ticket {closed} is closed"):
-        store.apply_template([open_, closed], "Need more info")
+        store.templates.apply([open_, closed], "Need more info")
     assert {n: snapshot(store, n) for n in (open_, closed)} == before
 
 
 def test_unknown_ticket_or_template(store: Store) -> None:
     number = new(store)
     with pytest.raises(NotFound, match="ticket 999999999 not found"):
-        store.apply_template([number, "999999999"], "Acknowledge")
+        store.templates.apply([number, "999999999"], "Acknowledge")
     with pytest.raises(NotFound, match="no reply template named 'Nope'"):
-        store.apply_template([number], "Nope")
+        store.templates.apply([number], "Nope")
     with pytest.raises(InvalidInput, match="no ticket numbers"):
-        store.apply_template([], "Acknowledge")
-    assert store.ticket(number).comments == []
+        store.templates.apply([], "Acknowledge")
+    assert store.tickets.get(number).comments == []
 
 
 def test_stale_versions_conflict_or_are_skipped(store: Store) -> None:
     a, b = new(store), new(store)
-    loaded = {n: store.ticket(n).row.version for n in (a, b)}
-    as_agent(store, "bob").update_tickets([b], TicketChanges(priority="P1"))
+    loaded = {n: store.tickets.get(n).row.version for n in (a, b)}
+    as_agent(store, "bob").tickets.update([b], TicketChanges(priority="P1"))
     with pytest.raises(Conflict, match=f"ticket {b} was changed by bob"):
-        store.apply_template([a, b], "Acknowledge", expected_versions=loaded)
-    assert store.ticket(a).comments == [] and store.ticket(b).comments == []
-    result = store.apply_template([a, b], "Acknowledge", expected_versions=loaded, skip_conflicts=True)
+        store.templates.apply([a, b], "Acknowledge", expected_versions=loaded)
+    assert store.tickets.get(a).comments == [] and store.tickets.get(b).comments == []
+    result = store.templates.apply([a, b], "Acknowledge", expected_versions=loaded, skip_conflicts=True)
     assert result.changed == [a] and [c.number for c in result.conflicts] == [b]
-    assert len(store.ticket(a).comments) == 1 and store.ticket(b).comments == []
+    assert len(store.tickets.get(a).comments) == 1 and store.tickets.get(b).comments == []
 
 
 def test_customer_text_is_rendered_literally(store: Store) -> None:
     number = new(store, subject="{{ 7*191 }} {% raw %}", customer="{{ agent_login }} <x@example.com>")
-    store.apply_template([number], "Acknowledge")
-    body = store.ticket(number).comments[-1].body
+    store.templates.apply([number], "Acknowledge")
+    body = store.tickets.get(number).comments[-1].body
     assert body.startswith("Hello {{ agent_login }},\n")
     assert '"{{ 7*191 }} {% raw %}"' in body and "1337" not in body  # 7*191, had it been evaluated
 
@@ -294,11 +294,11 @@ def test_customer_text_is_rendered_literally(store: Store) -> None:
 def test_preview_writes_nothing(store: Store) -> None:
     number = new(store, customer="Ann <ann@example.com>")
     before = snapshot(store, number)
-    text_ = as_agent(store, "bob").preview_template(number, "Acknowledge")
+    text_ = as_agent(store, "bob").templates.preview(number, "Acknowledge")
     assert text_.startswith("Hello Ann,") and text_.endswith("Bob Agent\n")
     assert snapshot(store, number) == before
     with pytest.raises(NotFound, match="ticket 1 not found"):
-        store.preview_template("1", "Acknowledge")
+        store.templates.preview("1", "Acknowledge")
 
 
 # --- saved views ---------------------------------------------------------------------------
@@ -306,26 +306,26 @@ def test_preview_writes_nothing(store: Store) -> None:
 
 def test_saved_views_belong_to_their_agent(store: Store) -> None:
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
-    assert alice.list_views() == []
-    first = alice.save_view("My P0s", "assignee:me prio:P0 status:open,pending")
-    second = alice.save_view("Printers", "printer tag:hardware", sort="-updated")
-    bob.save_view("My P0s", "prio:P0")
-    assert [(v.name, v.position) for v in alice.list_views()] == [("My P0s", 1), ("Printers", 2)]
+    assert alice.views.all() == []
+    first = alice.views.save("My P0s", "assignee:me prio:P0 status:open,pending")
+    second = alice.views.save("Printers", "printer tag:hardware", sort="-updated")
+    bob.views.save("My P0s", "prio:P0")
+    assert [(v.name, v.position) for v in alice.views.all()] == [("My P0s", 1), ("Printers", 2)]
     assert second.sort == "-updated" and first.sort is None
-    assert [v.query for v in bob.list_views()] == ["prio:P0"]
+    assert [v.query for v in bob.views.all()] == ["prio:P0"]
 
-    replaced = alice.save_view("my p0s", "assignee:me prio:P0,P1", sort="created")  # same name, any case
+    replaced = alice.views.save("my p0s", "assignee:me prio:P0,P1", sort="created")  # same name, any case
     assert (replaced.name, replaced.query, replaced.sort, replaced.position) == (
         "my p0s", "assignee:me prio:P0,P1", "created", 1
     )  # fmt: skip
-    assert len(alice.list_views()) == 2
+    assert len(alice.views.all()) == 2
 
-    alice.delete_view("MY P0S")
-    assert [v.name for v in alice.list_views()] == ["Printers"]
-    assert [v.query for v in bob.list_views()] == ["prio:P0"]  # bob's view of the same name stays
+    alice.views.delete("MY P0S")
+    assert [v.name for v in alice.views.all()] == ["Printers"]
+    assert [v.query for v in bob.views.all()] == ["prio:P0"]  # bob's view of the same name stays
     with pytest.raises(NotFound, match=r"you have no saved view named 'My P0s' \(yours: 'Printers'\)"):
-        alice.delete_view("My P0s")
-    third = alice.save_view("Again", "status:new")
+        alice.views.delete("My P0s")
+    third = alice.views.save("Again", "status:new")
     assert third.position == 3  # after the last one
 
 
@@ -342,8 +342,8 @@ def test_saved_views_belong_to_their_agent(store: Store) -> None:
 )
 def test_bad_views_are_refused(store: Store, name: str, query: str, sort: str | None, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        store.save_view(name, query, sort=sort)
-    assert store.list_views() == []
+        store.views.save(name, query, sort=sort)
+    assert store.views.all() == []
 
 
 # --- schema ---------------------------------------------------------------------------

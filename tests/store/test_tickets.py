@@ -17,7 +17,7 @@ from ..conftest import as_agent
 
 
 def new(store: Store, subject: str = "VPN drops every hour", **kw: object) -> str:
-    return store.create_ticket(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
+    return store.tickets.create(NewTicket(subject=subject, **kw))  # type: ignore[arg-type]
 
 
 def changes(detail: TicketDetail) -> list[tuple[str, str | None, str | None, str | None]]:
@@ -38,7 +38,7 @@ def test_create_records_every_field_and_event(store: Store) -> None:
         tags=("vpn", "Network"),
     )
     assert re.fullmatch(rf"{datetime.now(UTC):%Y%m}\d{{3,}}", number)
-    d = store.ticket(number)
+    d = store.tickets.get(number)
     r = d.row
     assert (r.subject, r.priority, r.channel, r.type, r.team, r.assignee) == (
         "VPN drops every hour", "P1", "email", "service_request", "support", "alice"
@@ -62,9 +62,9 @@ def test_create_records_every_field_and_event(store: Store) -> None:
 
 def test_numbers_restart_each_month(store: Store) -> None:
     nov = [
-        store.create_ticket(NewTicket(subject="a"), now=datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) for _ in range(2)
+        store.tickets.create(NewTicket(subject="a"), now=datetime(2026, 11, 30, 23, 59, tzinfo=UTC)) for _ in range(2)
     ]
-    dec = store.create_ticket(NewTicket(subject="b"), now=datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))
+    dec = store.tickets.create(NewTicket(subject="b"), now=datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))
     assert dec == "202612001"
     assert nov[1][-3:] > nov[0][-3:]
 
@@ -72,18 +72,18 @@ def test_numbers_restart_each_month(store: Store) -> None:
 def test_same_customer_is_reused(store: Store) -> None:
     a = new(store, customer="Ann <ann@example.com>")
     b = new(store, customer="ANN@example.com")
-    assert store.ticket(a).customer == store.ticket(b).customer
+    assert store.tickets.get(a).customer == store.tickets.get(b).customer
 
 
 def test_update_writes_one_event_per_field(store: Store) -> None:
     number = new(store)
-    before = len(store.ticket(number).events)
-    result = store.update_tickets(
+    before = len(store.tickets.get(number).events)
+    result = store.tickets.update(
         [number],
         TicketChanges(priority="P0", team="ops", assignee="bob", add_tags=("outage",), note="escalating"),
     )
     assert result.changed == [number]
-    d = store.ticket(number)
+    d = store.tickets.get(number)
     fresh = changes(d)[before:]
     assert ("changed", "priority", "P2", "P0") in fresh
     assert ("changed", "team", None, "ops") in fresh
@@ -99,22 +99,22 @@ def test_update_writes_one_event_per_field(store: Store) -> None:
 
 def test_update_that_changes_nothing_writes_nothing(store: Store) -> None:
     number = new(store, priority="P1")
-    events = len(store.ticket(number).events)
-    result = store.update_tickets([number], TicketChanges(priority="P1"))
+    events = len(store.tickets.get(number).events)
+    result = store.tickets.update([number], TicketChanges(priority="P1"))
     assert result.unchanged == [number] and result.changed == []
-    d = store.ticket(number)
+    d = store.tickets.get(number)
     assert len(d.events) == events and d.row.version == 1
 
 
 def test_forbidden_transition_in_a_batch_changes_nothing(store: Store) -> None:
     a, b = new(store), new(store)
-    store.update_tickets([b], TicketChanges(status="resolved", note="done"))
-    store.update_tickets([b], TicketChanges(status="closed"))
-    versions = {n: store.ticket(n).row.version for n in (a, b)}
+    store.tickets.update([b], TicketChanges(status="resolved", note="done"))
+    store.tickets.update([b], TicketChanges(status="closed"))
+    versions = {n: store.tickets.get(n).row.version for n in (a, b)}
     with pytest.raises(InvalidInput, match=f"ticket {b} is closed"):
-        store.update_tickets([a, b], TicketChanges(status="pending", priority="P0"))
-    assert {n: store.ticket(n).row.version for n in (a, b)} == versions
-    assert store.ticket(a).row.priority == "P2"
+        store.tickets.update([a, b], TicketChanges(status="pending", priority="P0"))
+    assert {n: store.tickets.get(n).row.version for n in (a, b)} == versions
+    assert store.tickets.get(a).row.priority == "P2"
 
 
 def test_batch_writes_its_tickets_with_one_update_statement(store: Store) -> None:
@@ -126,12 +126,12 @@ def test_batch_writes_its_tickets_with_one_update_statement(store: Store) -> Non
 
     event.listen(store.db.engine, "before_cursor_execute", seen)
     try:
-        store.update_tickets(numbers, TicketChanges(priority="P1", add_tags=("printer",), note="batch"))
+        store.tickets.update(numbers, TicketChanges(priority="P1", add_tags=("printer",), note="batch"))
     finally:
         event.remove(store.db.engine, "before_cursor_execute", seen)
     updates = [many for sql, many in statements if sql.upper().startswith("UPDATE TICKET ")]
     assert updates == [True], "one executemany for the batch, not one UPDATE per ticket"
-    assert all(store.ticket(n).row.version == 2 for n in numbers)
+    assert all(store.tickets.get(n).row.version == 2 for n in numbers)
 
 
 def test_batch_changes_on_each_ticket_only_what_its_change_reaches(store: Store) -> None:
@@ -139,12 +139,12 @@ def test_batch_changes_on_each_ticket_only_what_its_change_reaches(store: Store)
     own value of the columns its change did not touch."""
     fresh = new(store, priority="P1")  # new -> open: status only
     taken = new(store, priority="P3", assignee="alice")  # open already: priority and due dates only
-    before = {n: store.ticket(n) for n in (fresh, taken)}
+    before = {n: store.tickets.get(n) for n in (fresh, taken)}
 
-    result = store.update_tickets([fresh, taken], TicketChanges(status="open", priority="P1"))
+    result = store.tickets.update([fresh, taken], TicketChanges(status="open", priority="P1"))
 
     assert sorted(result.changed) == sorted([fresh, taken])
-    a, b = store.ticket(fresh), store.ticket(taken)
+    a, b = store.tickets.get(fresh), store.tickets.get(taken)
     assert (a.row.status, a.row.priority, a.row.version) == ("open", "P1", 2)
     assert (a.row.first_response_due, a.row.resolution_due) == (
         before[fresh].row.first_response_due,
@@ -164,16 +164,16 @@ def test_batch_changes_on_each_ticket_only_what_its_change_reaches(store: Store)
 
 def test_full_lifecycle_sets_timestamps(store: Store) -> None:
     number = new(store)
-    store.update_tickets([number], TicketChanges(assignee="alice"))
-    store.update_tickets([number], TicketChanges(status="in_progress"))
-    store.update_tickets([number], TicketChanges(status="pending"))
-    store.update_tickets([number], TicketChanges(status="resolved", note="Replaced the router"))
-    d = store.ticket(number)
+    store.tickets.update([number], TicketChanges(assignee="alice"))
+    store.tickets.update([number], TicketChanges(status="in_progress"))
+    store.tickets.update([number], TicketChanges(status="pending"))
+    store.tickets.update([number], TicketChanges(status="resolved", note="Replaced the router"))
+    d = store.tickets.get(number)
     assert d.row.resolved_at is not None and d.resolution == "Replaced the router"
-    store.update_tickets([number], TicketChanges(status="closed"))
-    assert store.ticket(number).closed_at is not None
-    store.update_tickets([number], TicketChanges(status="open"))
-    d = store.ticket(number)
+    store.tickets.update([number], TicketChanges(status="closed"))
+    assert store.tickets.get(number).closed_at is not None
+    store.tickets.update([number], TicketChanges(status="open"))
+    d = store.tickets.get(number)
     assert d.row.status == "open" and d.reopen_count == 1
     assert d.row.resolved_at is None and d.closed_at is None
     statuses = [(e.old, e.new) for e in d.events if e.field == "status"]
@@ -184,60 +184,60 @@ def test_full_lifecycle_sets_timestamps(store: Store) -> None:
 def test_closing_p0_needs_a_lead(store: Store) -> None:
     number = new(store, priority="P0")
     agent = as_agent(store, "alice")
-    agent.update_tickets([number], TicketChanges(status="resolved", note="fixed"))
+    agent.tickets.update([number], TicketChanges(status="resolved", note="fixed"))
     with pytest.raises(Forbidden, match="P0"):
-        agent.update_tickets([number], TicketChanges(status="closed"))
-    as_agent(store, "lena").update_tickets([number], TicketChanges(status="closed"))
-    assert store.ticket(number).row.status == "closed"
+        agent.tickets.update([number], TicketChanges(status="closed"))
+    as_agent(store, "lena").tickets.update([number], TicketChanges(status="closed"))
+    assert store.tickets.get(number).row.status == "closed"
 
 
 def test_first_public_reply_sets_first_responded_and_opens(store: Store) -> None:
     number = new(store)
-    store.reply(number, "internal thoughts", internal=True)
-    d = store.ticket(number)
+    store.tickets.reply(number, "internal thoughts", internal=True)
+    d = store.tickets.get(number)
     assert d.row.first_responded_at is None and d.row.status == "new"
-    store.reply(number, "Hello, we are on it.")
-    d = store.ticket(number)
+    store.tickets.reply(number, "Hello, we are on it.")
+    d = store.tickets.get(number)
     first = d.row.first_responded_at
     assert first is not None and d.row.status == "open"
-    store.reply(number, "Second reply")
-    assert store.ticket(number).row.first_responded_at == first
-    assert [c.kind for c in store.ticket(number).comments] == ["internal", "public", "public"]
+    store.tickets.reply(number, "Second reply")
+    assert store.tickets.get(number).row.first_responded_at == first
+    assert [c.kind for c in store.tickets.get(number).comments] == ["internal", "public", "public"]
 
 
 def test_reply_refuses_empty_and_unknown(store: Store) -> None:
     number = new(store)
     with pytest.raises(InvalidInput, match="empty"):
-        store.reply(number, "   ")
+        store.tickets.reply(number, "   ")
     with pytest.raises(NotFound, match="ticket 199901999 not found"):
-        store.reply("199901999", "hi")
+        store.tickets.reply("199901999", "hi")
 
 
 def test_links_read_from_both_ends(store: Store) -> None:
     parent, child, other = new(store, "Major outage"), new(store, "Site down"), new(store, "Slow site")
-    store.link(parent, child, "parent")
-    store.link(child, other, "related")
-    kinds = {(lk.kind, lk.number) for lk in store.ticket(child).links}
+    store.tickets.link(parent, child, "parent")
+    store.tickets.link(child, other, "related")
+    kinds = {(lk.kind, lk.number) for lk in store.tickets.get(child).links}
     assert kinds == {("child-of", parent), ("related", other)}
-    assert {(lk.kind, lk.number) for lk in store.ticket(parent).links} == {("parent-of", child)}
-    assert {(lk.kind, lk.number) for lk in store.ticket(other).links} == {("related", child)}
+    assert {(lk.kind, lk.number) for lk in store.tickets.get(parent).links} == {("parent-of", child)}
+    assert {(lk.kind, lk.number) for lk in store.tickets.get(other).links} == {("related", child)}
     with pytest.raises(InvalidInput, match="already"):
-        store.link(other, child, "related")
+        store.tickets.link(other, child, "related")
     with pytest.raises(InvalidInput, match="loop"):
-        store.link(child, parent, "parent")
+        store.tickets.link(child, parent, "parent")
     with pytest.raises(InvalidInput, match="itself"):
-        store.link(child, child, "related")
+        store.tickets.link(child, child, "related")
     with pytest.raises(InvalidInput, match="link kind"):
-        store.link(child, other, "sibling")
-    assert ("linked", "parent-of", None, child) in changes(store.ticket(parent))
+        store.tickets.link(child, other, "sibling")
+    assert ("linked", "parent-of", None, child) in changes(store.tickets.get(parent))
 
 
 def test_merge_closes_links_and_keeps_the_conversation(store: Store) -> None:
     keep = new(store, "Printer offline", customer="ann@example.com", tags=("printer",))
     dup = new(store, "Printer still offline", customer="ann@example.com", tags=("floor3",))
-    store.reply(dup, "Customer says it is the 3rd floor printer")
-    store.merge(dup, keep)
-    d_dup, d_keep = store.ticket(dup), store.ticket(keep)
+    store.tickets.reply(dup, "Customer says it is the 3rd floor printer")
+    store.tickets.merge(dup, keep)
+    d_dup, d_keep = store.tickets.get(dup), store.tickets.get(keep)
     assert d_dup.row.status == "closed" and d_dup.merged_into == keep
     assert ("duplicate-of", keep) in {(lk.kind, lk.number) for lk in d_dup.links}
     assert ("duplicated-by", dup) in {(lk.kind, lk.number) for lk in d_keep.links}
@@ -247,34 +247,34 @@ def test_merge_closes_links_and_keeps_the_conversation(store: Store) -> None:
     assert ("merged", "merged_into", None, keep) in changes(d_dup)
     assert ("merged", "merged_from", None, dup) in changes(d_keep)
     with pytest.raises(InvalidInput, match="already merged"):
-        store.merge(dup, keep)
+        store.tickets.merge(dup, keep)
     with pytest.raises(InvalidInput, match="itself"):
-        store.merge(keep, keep)
+        store.tickets.merge(keep, keep)
 
 
 def test_unknown_agent_is_refused(store: Store) -> None:
     with pytest.raises(NotFound, match="no agent with login 'mallory'"):
-        as_agent(store, "mallory").create_ticket(NewTicket(subject="x"))
+        as_agent(store, "mallory").tickets.create(NewTicket(subject="x"))
 
 
 def test_every_operation_bumps_version_and_logs(store: Store) -> None:
     """The event log is complete: each write leaves at least one event at the new version."""
     a, b = new(store), new(store)
     operations = [
-        lambda: store.update_tickets([a], TicketChanges(priority="P1")),
-        lambda: store.update_tickets([a], TicketChanges(add_tags=("x",))),
-        lambda: store.update_tickets([a], TicketChanges(remove_tags=("x",))),
-        lambda: store.update_tickets([a], TicketChanges(support_level="L2")),
-        lambda: store.update_tickets([a], TicketChanges(note="just a note")),
-        lambda: store.reply(a, "hello"),
-        lambda: store.reply(a, "note", internal=True),
-        lambda: store.link(a, b, "related"),
-        lambda: store.merge(b, a),
+        lambda: store.tickets.update([a], TicketChanges(priority="P1")),
+        lambda: store.tickets.update([a], TicketChanges(add_tags=("x",))),
+        lambda: store.tickets.update([a], TicketChanges(remove_tags=("x",))),
+        lambda: store.tickets.update([a], TicketChanges(support_level="L2")),
+        lambda: store.tickets.update([a], TicketChanges(note="just a note")),
+        lambda: store.tickets.reply(a, "hello"),
+        lambda: store.tickets.reply(a, "note", internal=True),
+        lambda: store.tickets.link(a, b, "related"),
+        lambda: store.tickets.merge(b, a),
     ]
     for op in operations:
-        before = store.ticket(a)
+        before = store.tickets.get(a)
         op()
-        after = store.ticket(a)
+        after = store.tickets.get(a)
         assert after.row.version == before.row.version + 1
         fresh = after.events[len(before.events) :]
         assert fresh and all(e.ticket_version == after.row.version and e.actor == "admin" for e in fresh)

@@ -70,7 +70,7 @@ async def queue_ready(pilot: Pilot[Any]) -> Any:
 
 
 def new(store: Store, subject: str, **kw: Any) -> str:
-    return store.create_ticket(NewTicket(subject=subject, **kw))
+    return store.tickets.create(NewTicket(subject=subject, **kw))
 
 
 def text_of(widget: Any) -> str:

@@ -34,10 +34,10 @@ async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
         # another agent replies to two customers; the first reply bounces for good
         alice = as_agent(store, "alice")
         for subject in ("Invoice", "Refund"):
-            number = alice.create_ticket(NewTicket(subject=subject, customer="Ann <ann@example.com>", team="support"))
-            alice.reply(number, "Done, see attached.")
-        (m,) = store.claim_outbox(limit=1)
-        assert store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True) == "failed"
+            number = alice.tickets.create(NewTicket(subject=subject, customer="Ann <ann@example.com>", team="support"))
+            alice.tickets.reply(number, "Done, see attached.")
+        (m,) = store.outbox.claim(limit=1)
+        assert store.outbox.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True) == "failed"
         # the Mail line and the Queue panel are painted by separate refreshes: wait for both
         await until(
             lambda: "sent 24h 0" in one_line(pilot.app) and "mail failed 1" in one_line(pilot.app),
@@ -54,10 +54,10 @@ async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
 @sqlite_only
 @run_async
 async def test_a_failed_mail_is_visible_without_scrolling_at_80x24(store: Store) -> None:
-    number = store.create_ticket(NewTicket(subject="Invoice", customer="Ann <ann@example.com>", team="support"))
-    store.reply(number, "Done.")
-    (m,) = store.claim_outbox(limit=1)
-    store.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True)
+    number = store.tickets.create(NewTicket(subject="Invoice", customer="Ann <ann@example.com>", team="support"))
+    store.tickets.reply(number, "Done.")
+    (m,) = store.outbox.claim(limit=1)
+    store.outbox.mark_failed_attempt(m.id, m.claim_token, "550 x", permanent=True)
     async with make_app(store).run_test(size=(80, 24)) as pilot:
         await queue_ready(pilot)
         await pilot.press("d")

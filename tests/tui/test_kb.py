@@ -19,7 +19,7 @@ sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 def articles(store: Store) -> dict[str, int]:
     return {
-        "vpn": store.add_article(
+        "vpn": store.kb.add(
             ArticleSpec(
                 title="VPN drops every hour",
                 symptoms="The VPN client disconnects after an hour",
@@ -28,10 +28,10 @@ def articles(store: Store) -> dict[str, int]:
                 tags=["vpn"],
             )
         ).id,
-        "printer": store.add_article(
+        "printer": store.kb.add(
             ArticleSpec(title="办公室打印机无法打印", symptoms="打印机脱机", solution="重启打印服务")
         ).id,
-        "mail": store.add_article(
+        "mail": store.kb.add(
             ArticleSpec(title="[bold]Outlook[/] asks for the password", solution="Clear cached credentials")
         ).id,
     }
@@ -41,7 +41,7 @@ def articles(store: Store) -> dict[str, int]:
 async def test_suggestions_show_and_k_inserts_into_a_new_reply(store: Store) -> None:
     """Runs on SQLite and PostgreSQL."""
     ids = articles(store)
-    number = store.create_ticket(NewTicket(subject="My VPN keeps dropping", description="vpn client disconnects"))
+    number = store.tickets.create(NewTicket(subject="My VPN keeps dropping", description="vpn client disconnects"))
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
         await until(lambda: screen.suggestions is not None, pilot=pilot)
@@ -60,16 +60,16 @@ async def test_suggestions_show_and_k_inserts_into_a_new_reply(store: Store) -> 
         assert area.text == "Update the VPN client to 5.2.\n\nSteps:\n1. Open the client\n2. Check for updates"
         assert pilot.app.drafts[(number, "public")] == area.text
         await pilot.press("ctrl+s")
-        await until(lambda: store.ticket(number).comments, pilot=pilot)
+        await until(lambda: store.tickets.get(number).comments, pilot=pilot)
         await settle(pilot)
-    assert store.ticket(number).comments[0].body.startswith("Update the VPN client to 5.2.")
+    assert store.tickets.get(number).comments[0].body.startswith("Update the VPN client to 5.2.")
 
 
 @sqlite_only
 @run_async
 async def test_k_appends_to_an_open_draft_and_searches_by_typing(store: Store) -> None:
     articles(store)
-    number = store.create_ticket(NewTicket(subject="Printer on floor 2", description="it does not print"))
+    number = store.tickets.create(NewTicket(subject="Printer on floor 2", description="it does not print"))
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
         area = screen.query_one("#composer", TextArea)
@@ -104,13 +104,13 @@ async def test_k_appends_to_an_open_draft_and_searches_by_typing(store: Store) -
         await settle(pilot)
         assert pilot.app.drafts[(number, "internal")] == "Try this:\n\n重启打印服务"
         assert pilot.app.drafts[(number, "public")].count("5.2") == 1
-    assert store.ticket(number).comments == []
+    assert store.tickets.get(number).comments == []
 
 
 @sqlite_only
 @run_async
 async def test_no_articles_no_block_and_k_says_so(store: Store) -> None:
-    number = store.create_ticket(NewTicket(subject="VPN drops"))
+    number = store.tickets.create(NewTicket(subject="VPN drops"))
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
         await until(lambda: screen.suggestions is not None, pilot=pilot)
@@ -123,23 +123,23 @@ async def test_no_articles_no_block_and_k_says_so(store: Store) -> None:
 @run_async
 async def test_b_writes_an_article_from_a_resolved_ticket(store: Store) -> None:
     """Runs on SQLite and PostgreSQL."""
-    number = store.create_ticket(
+    number = store.tickets.create(
         NewTicket(subject="Outlook keeps asking for the password", description="since the update", tags=["mail"])
     )
     async with make_app(store).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
         await pilot.press("B")  # still new: refused, nothing written
         await until(lambda: any("only a resolved" in m for m, _ in notifications(pilot.app)), pilot=pilot)
-        assert store.list_articles() == []
-        store.update_tickets([number], TicketChanges(status="resolved", note="Cleared the cached credentials"))
+        assert store.kb.recent() == []
+        store.tickets.update([number], TicketChanges(status="resolved", note="Cleared the cached credentials"))
         await pilot.press("R")
         await until(lambda: screen.detail.row.status == "resolved", pilot=pilot)
         await pilot.press("B")
-        await until(lambda: store.list_articles(), pilot=pilot)
+        await until(lambda: store.kb.recent(), pilot=pilot)
         await settle(pilot)
         assert any("written from" in m for m, _ in notifications(pilot.app))
-    [row] = store.list_articles()
-    article = store.article(row.id)
+    [row] = store.kb.recent()
+    article = store.kb.get(row.id)
     assert (article.title, article.symptoms, article.solution, article.tags, article.source_ticket) == (
         "Outlook keeps asking for the password",
         "since the update",

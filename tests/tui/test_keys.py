@@ -44,7 +44,7 @@ async def answer(pilot: Pilot[Any], text: str) -> None:
 
 
 def numbers_of(store: Store, query: str) -> set[str]:
-    return {r.number for r in store.list_tickets(parse_query(query), limit=1000).rows}
+    return {r.number for r in store.tickets.page(parse_query(query), limit=1000).rows}
 
 
 # --- queue ---------------------------------------------------------------------------
@@ -60,10 +60,10 @@ async def test_capital_a_assigns_the_cursor_row_to_a_picked_agent(store: Store) 
         assert queue.table.current.number == number
         await pilot.press("A")
         await pick(pilot, "alice")
-        await until(lambda: store.ticket(number).row.assignee == "alice", pilot=pilot)
+        await until(lambda: store.tickets.get(number).row.assignee == "alice", pilot=pilot)
         await settle(pilot)
-    assert store.ticket(other).row.assignee is None
-    changes = {(e.field, e.new) for e in store.ticket(number).events if e.actor == "admin"}
+    assert store.tickets.get(other).row.assignee is None
+    changes = {(e.field, e.new) for e in store.tickets.get(number).events if e.actor == "admin"}
     assert ("assignee", "alice") in changes
 
 
@@ -84,7 +84,7 @@ async def test_capital_v_marks_a_range_and_t_tags_it(store: Store) -> None:
         await until(lambda: not table.selected, pilot=pilot)
         await settle(pilot)
     for i, number in enumerate(shown):
-        tags = set(store.ticket(number).row.tags)
+        tags = set(store.tickets.get(number).row.tags)
         assert tags == ({"vip", "printer"} if i < 4 else set()), number
     assert set(shown) == set(numbers)
 
@@ -97,7 +97,7 @@ async def test_t_removes_a_tag_with_a_minus(store: Store) -> None:
         await queue_ready(pilot)
         await pilot.press("t")
         await answer(pilot, "-vip")
-        await until(lambda: set(store.ticket(number).row.tags) == {"printer"}, pilot=pilot)
+        await until(lambda: set(store.tickets.get(number).row.tags) == {"printer"}, pilot=pilot)
 
 
 @sqlite_only
@@ -130,16 +130,16 @@ async def test_capital_s_saves_the_filter_as_a_view_of_this_agent(store: Store) 
         await settle(pilot)
         await pilot.press("S")
         await answer(pilot, "Fires")
-        await until(lambda: any(v.name == "Fires" for v in store.list_views()), pilot=pilot)
+        await until(lambda: any(v.name == "Fires" for v in store.views.all()), pilot=pilot)
         await settle(pilot)
         await pilot.press("v")
         dialog = await screen_of(pilot, PickDialog)
         await until(lambda: dialog.query_one("#choices").option_count >= 6, pilot=pilot)
         labels = [str(dialog.query_one("#choices").get_option_at_index(i).prompt) for i in range(6)]
         assert "Fires  (1)" in labels
-    saved = {v.name: v.query for v in store.list_views()}
+    saved = {v.name: v.query for v in store.views.all()}
     assert saved == {"Fires": "prio:P0"}
-    assert as_agent(store, "alice").list_views() == []  # views are per agent
+    assert as_agent(store, "alice").views.all() == []  # views are per agent
 
 
 @sqlite_only
@@ -156,14 +156,14 @@ async def test_m_applies_a_template_to_marked_tickets_after_the_preview(store: S
         confirm = await screen_of(pilot, ConfirmDialog)
         preview = screen_text(pilot.app)
         assert "Apply 'Need more info' to 2 tickets?" in preview
-        assert store.ticket(first).comments == []  # nothing written before the answer
+        assert store.tickets.get(first).comments == []  # nothing written before the answer
         assert confirm.body
         await pilot.press("y")
         await until(lambda: not queue.table.selected, pilot=pilot)
-        await until(lambda: store.ticket(second).row.status == "pending", pilot=pilot)
+        await until(lambda: store.tickets.get(second).row.status == "pending", pilot=pilot)
         await settle(pilot)
     for number, name in ((first, "Ann Lee"), (second, "Bo Chen")):
-        detail = store.ticket(number)
+        detail = store.tickets.get(number)
         assert detail.row.status == "pending"
         assert [c.kind for c in detail.comments] == ["public"]
         assert name in detail.comments[0].body
@@ -173,7 +173,7 @@ async def test_m_applies_a_template_to_marked_tickets_after_the_preview(store: S
 @run_async
 async def test_m_answered_no_changes_nothing(store: Store) -> None:
     number = new(store, "VPN drops", priority="P1")
-    version = store.ticket(number).row.version
+    version = store.tickets.get(number).row.version
     async with make_app(store).run_test(size=SIZE) as pilot:
         await queue_ready(pilot)
         await pilot.press("m")
@@ -182,8 +182,8 @@ async def test_m_answered_no_changes_nothing(store: Store) -> None:
         await pilot.press("n")
         await screen_of(pilot, QueueScreen)
         await settle(pilot)
-    assert store.ticket(number).row.version == version
-    assert store.ticket(number).comments == []
+    assert store.tickets.get(number).row.version == version
+    assert store.tickets.get(number).comments == []
 
 
 @sqlite_only
@@ -197,7 +197,7 @@ async def test_c_creates_a_ticket_with_the_agents_team_by_default(store: Store) 
         await settle(pilot)
         await pilot.press("ctrl+s")  # an empty subject: an inline message, nothing written
         await until(lambda: "subject" in text_of(form.query_one("#error")), pilot=pilot)
-        assert store.count_tickets(parse_query("")) == 0
+        assert store.tickets.count(parse_query("")) == 0
         await pilot.press(*"Screen flickers")
         form.query_one("#description", TextArea).text = "since the update"
         form.query_one("#customer", Input).value = "Ann Lee <ann@example.com>"
@@ -205,8 +205,8 @@ async def test_c_creates_a_ticket_with_the_agents_team_by_default(store: Store) 
         await screen_of(pilot, QueueScreen)
         await until(lambda: queue.table.total == 1, pilot=pilot)
         await settle(pilot)
-    (row,) = store.list_tickets(parse_query(""), limit=10).rows
-    detail = store.ticket(row.number)
+    (row,) = store.tickets.page(parse_query(""), limit=10).rows
+    detail = store.tickets.get(row.number)
     assert (row.subject, row.team, row.customer, row.status) == ("Screen flickers", "support", "Ann Lee", "new")
     assert detail.description == "since the update"
 
@@ -224,7 +224,7 @@ async def test_c_shows_a_store_error_inline_and_writes_nothing(store: Store) -> 
         await pilot.press("ctrl+s")
         await until(lambda: "nobody.here" in text_of(form.query_one("#error")), pilot=pilot)
         assert isinstance(pilot.app.screen, NewTicketScreen)  # the form and its text stay
-    assert store.count_tickets(parse_query("")) == 0
+    assert store.tickets.count(parse_query("")) == 0
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
@@ -240,7 +240,7 @@ async def test_d_dashboard_follows_changes_made_elsewhere(store: Store) -> None:
         marker = board._marker
         # another agent, another connection: the dashboard must notice within 2 s
         for i in range(2):
-            as_agent(store, "alice").create_ticket(NewTicket(subject=f"x{i}", priority="P1"))
+            as_agent(store, "alice").tickets.create(NewTicket(subject=f"x{i}", priority="P1"))
         await until(lambda: board._marker != marker, timeout=2, pilot=pilot)
         await settle(pilot)
         assert "P1 2" in " ".join(screen_text(pilot.app).split())
@@ -259,7 +259,7 @@ async def test_ticket_keys_change_each_field(store: Store) -> None:
         screen = await open_ticket(pilot, number)
 
         async def changed(check: Any) -> None:
-            await until(lambda: check(store.ticket(number)), pilot=pilot)
+            await until(lambda: check(store.tickets.get(number)), pilot=pilot)
             await until(lambda: check(screen.detail), pilot=pilot)
             await settle(pilot)
 
@@ -285,9 +285,9 @@ async def test_ticket_keys_change_each_field(store: Store) -> None:
         await pick(pilot, "Acknow")
         await screen_of(pilot, ConfirmDialog)
         await pilot.press("y")
-        await until(lambda: len(store.ticket(number).comments) == 1, pilot=pilot)
+        await until(lambda: len(store.tickets.get(number).comments) == 1, pilot=pilot)
         await settle(pilot)
-    detail = store.ticket(number)
+    detail = store.tickets.get(number)
     assert detail.comments[0].kind == "public" and "Laptop battery" in detail.comments[0].body
     assert detail.row.version == 8  # created + seven changes, one version each
 
@@ -297,7 +297,7 @@ async def test_ticket_keys_change_each_field(store: Store) -> None:
 async def test_l_jumps_to_a_linked_ticket_and_back(store: Store) -> None:
     number = new(store, "VPN drops", priority="P1")
     other = new(store, "VPN slow in branch office", priority="P2")
-    store.link(number, other, "related")
+    store.tickets.link(number, other, "related")
     async with make_app(store).run_test(size=SIZE) as pilot:
         first = await open_ticket(pilot, number)
         assert other in screen_text(pilot.app)  # links listed on the ticket
@@ -320,7 +320,7 @@ async def test_ticket_r_key_reloads_a_change_made_elsewhere(store: Store) -> Non
     number = new(store, "VPN drops", priority="P1")
     async with make_app(store, poll_interval=600).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
-        as_agent(store, "bob").update_tickets([number], TicketChanges(priority="P0"))
+        as_agent(store, "bob").tickets.update([number], TicketChanges(priority="P0"))
         await pilot.press("R")
         await until(lambda: screen.detail.row.priority == "P0", pilot=pilot)
 
@@ -354,7 +354,7 @@ async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None
         await until(lambda: "Printer driver" in screen.items, pilot=pilot)
         await settle(pilot)
         assert screen.current_key == "Printer driver"
-        assert store.template("Printer driver").body == "Hello {{ customer_name }}, install the driver."
+        assert store.templates.get("Printer driver").body == "Hello {{ customer_name }}, install the driver."
 
         await pilot.press("e")
         form = await screen_of(pilot, TemplateForm)
@@ -363,15 +363,15 @@ async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None
         form.query_one("#sets_status").value = "pending"
         await pilot.press("ctrl+s")
         await screen_of(pilot, TemplatesScreen)
-        await until(lambda: store.template("Printer driver").body == "Hi {{ customer_name }}.", pilot=pilot)
-        assert store.template("Printer driver").sets_status == "pending"
+        await until(lambda: store.templates.get("Printer driver").body == "Hi {{ customer_name }}.", pilot=pilot)
+        assert store.templates.get("Printer driver").sets_status == "pending"
         await settle(pilot)
 
         await pilot.press("x")
         await screen_of(pilot, ConfirmDialog)
         await pilot.press("y")
         await until(lambda: "Printer driver" not in screen.items, pilot=pilot)
-    assert {t.name for t in store.list_templates()} == before
+    assert {t.name for t in store.templates.all()} == before
 
 
 @sqlite_only
@@ -387,7 +387,7 @@ async def test_a_broken_template_is_refused_in_the_form_and_nothing_is_saved(sto
         await pilot.press("ctrl+s")
         await until(lambda: "Broken" in text_of(form.query_one("#error")), pilot=pilot)
         assert isinstance(pilot.app.screen, TemplateForm)
-    assert "Broken" not in {t.name for t in store.list_templates()}
+    assert "Broken" not in {t.name for t in store.templates.all()}
 
 
 @sqlite_only
@@ -402,7 +402,7 @@ async def test_an_agent_may_not_remove_templates(store: Store) -> None:
         await pilot.press("y")
         status = screen.query_one(".ld-status")
         await until(lambda: "lead" in text_of(status) or "admin" in text_of(status), pilot=pilot)
-    assert name in {t.name for t in store.list_templates()}
+    assert name in {t.name for t in store.templates.all()}
 
 
 # --- palette --------------------------------------------------------------------------
@@ -452,16 +452,18 @@ async def test_capital_e_escalates_from_the_ticket_screen(store: Store) -> None:
         await pilot.press("E")
         await pick(pilot, "techn")
         await answer(pilot, "needs a DBA")
-        await until(lambda: store.ticket(number).support_level == "L2", pilot=pilot)
+        await until(lambda: store.tickets.get(number).support_level == "L2", pilot=pilot)
         await until(lambda: screen.detail.support_level == "L2", pilot=pilot)
         await pilot.press("E")
         await pick(pilot, "manage")
         await answer(pilot, "customer angry")
-        await until(lambda: any(e.kind == "escalated" and "lena" in (e.new or "") for e in store.ticket(number).events),
-                    pilot=pilot)  # fmt: skip
+        await until(
+            lambda: any(e.kind == "escalated" and "lena" in (e.new or "") for e in store.tickets.get(number).events),
+            pilot=pilot,
+        )
         await settle(pilot)
         assert "escalation" in screen_text(pilot.app)
-    notes = [c.body for c in store.ticket(number).comments]
+    notes = [c.body for c in store.tickets.get(number).comments]
     assert notes == ["Escalated (technical L1 → L2): needs a DBA", "Escalated to Lena Lead (lena): customer angry"]
 
 
@@ -477,9 +479,9 @@ async def test_capital_e_in_the_queue_escalates_the_marked_tickets(store: Store)
         await pilot.press("E")
         await pick(pilot, "techn")
         await answer(pilot, "batch")
-        await until(lambda: store.ticket(second).support_level == "L2", pilot=pilot)
+        await until(lambda: store.tickets.get(second).support_level == "L2", pilot=pilot)
         await until(lambda: not queue.table.selected, pilot=pilot)
-    assert store.ticket(first).support_level == "L2"
+    assert store.tickets.get(first).support_level == "L2"
 
 
 @sqlite_only
@@ -507,8 +509,8 @@ async def test_capital_q_and_p_open_qa_reviews_and_reports_from_the_queue(store:
 @run_async
 async def test_ticket_screen_shows_the_csat_survey(store: Store) -> None:
     number = new(store, "Printer jams", priority="P2")
-    store.update_tickets([number], TicketChanges(status="resolved", note="new toner"))
-    store.record_survey(number, speed=5, efficiency=4, attitude=5, effectiveness=3, overall=4, comment="ok [b]fast[/b]")
+    store.tickets.update([number], TicketChanges(status="resolved", note="new toner"))
+    store.csat.record(number, speed=5, efficiency=4, attitude=5, effectiveness=3, overall=4, comment="ok [b]fast[/b]")
     async with make_app(store).run_test(size=SIZE) as pilot:
         await queue_ready(pilot)
         await pilot.app.push_screen(TicketScreen(number))  # resolved: not in the open queue

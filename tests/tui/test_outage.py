@@ -23,6 +23,7 @@ from ticketdesk.screens.templates import TemplatesScreen
 from ticketdesk.screens.ticket import TicketScreen
 from ticketdesk.store import Store
 from ticketdesk.store.db.engine import Database
+from ticketdesk.store.people.service import PeopleService
 from ticketdesk.widgets.outage_line import OutageLine
 
 from ..conftest import ADMIN, PostgresServer, _prepare
@@ -195,8 +196,8 @@ async def test_a_ticket_opened_during_an_outage_loads_once_the_database_is_back(
         assert ticket.detail.row.number == number and not app.outage
 
 
-class BrokenStore(Store):
-    """A store with a bug: not a StoreError, so nothing the screens may swallow."""
+class BrokenPeople(PeopleService):
+    """People with a bug: not a StoreError, so nothing the screens may swallow."""
 
     def agents(self) -> list[tuple[str, str]]:
         raise RuntimeError("a bug in the store")
@@ -205,7 +206,8 @@ class BrokenStore(Store):
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @run_async
 async def test_a_bug_ends_the_app_with_a_non_zero_status(db_url: str) -> None:
-    store = BrokenStore(Database(db_url), login=ADMIN)
+    store = Store(Database(db_url), login=ADMIN)
+    store.people = BrokenPeople(store.tx)
     new(store, "Printer jams")
     app = make_app(store)
     with pytest.raises(WorkerFailed, match="a bug in the store"):

@@ -21,9 +21,9 @@ OCT = datetime(2026, 10, 10, 12, 0, tzinfo=UTC)
 
 def sampled(store: Store, n: int = 30) -> list[str]:
     for i in range(n):
-        number = store.create_ticket(NewTicket(subject=f"Sample {i}", priority=f"P{i % 4}"), now=OCT)
-        store.update_tickets([number], TicketChanges(status="closed", note="done"), now=OCT + timedelta(hours=i))
-    return list(store.qa_sample(date(2026, 10, 1), date(2026, 10, 31), rate=0.10, seed=3).numbers)
+        number = store.tickets.create(NewTicket(subject=f"Sample {i}", priority=f"P{i % 4}"), now=OCT)
+        store.tickets.update([number], TicketChanges(status="closed", note="done"), now=OCT + timedelta(hours=i))
+    return list(store.qa.sample(date(2026, 10, 1), date(2026, 10, 31), rate=0.10, seed=3).numbers)
 
 
 async def qa_screen(pilot: Pilot[Any]) -> QaScreen:
@@ -55,7 +55,7 @@ async def test_j_and_r_review_the_highlighted_sample(store: Store) -> None:
         await until(lambda: not screen.items[next(k for k in screen.items if numbers[1] in k)].pending, pilot=pilot)
         await settle(pilot)
         assert "4/5" in screen_text(pilot.app)
-    [done] = [v for v in store.qa_reviews() if not v.pending]
+    [done] = [v for v in store.qa.reviews() if not v.pending]
     assert (done.number, done.score, done.comment, done.reviewer) == (numbers[1], 4, "well done", "admin")
     assert done.checklist == {
         "greeting": True,
@@ -87,7 +87,7 @@ async def test_enter_reviews_and_escape_cancels_and_goes_back(store: Store) -> N
         await until(lambda: numbers[0] not in {v.number for v in screen.items.values()}, pilot=pilot)
         await pilot.press("escape")
         await until(lambda: not isinstance(pilot.app.screen, QaScreen), pilot=pilot)
-    reviewed = [v for v in store.qa_reviews() if not v.pending]
+    reviewed = [v for v in store.qa.reviews() if not v.pending]
     assert [(v.number, v.score) for v in reviewed] == [(numbers[0], 5)]
     assert not any(reviewed[0].checklist.values())  # type: ignore[union-attr]
 
@@ -104,4 +104,4 @@ async def test_agents_are_refused_in_the_form(store: Store) -> None:
         await pilot.press("3", "ctrl+s")
         await until(lambda: "only a team lead or an admin" in str(form.query_one("#error").render()), pilot=pilot)
         assert pilot.app.screen is form
-    assert all(v.pending for v in store.qa_reviews())
+    assert all(v.pending for v in store.qa.reviews())

@@ -17,7 +17,7 @@ sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def db_numbers(store: Store, query: str) -> set[str]:
-    return {r.number for r in store.list_tickets(parse_query(query), limit=1000).rows}
+    return {r.number for r in store.tickets.page(parse_query(query), limit=1000).rows}
 
 
 def seed(store: Store) -> dict[str, str]:
@@ -30,7 +30,7 @@ def seed(store: Store) -> dict[str, str]:
         "mine": new(store, "Laptop battery", priority="P3", assignee="admin"),
         "done": new(store, "Old request", priority="P2"),
     }
-    store.update_tickets([t["done"]], TicketChanges(status="resolved", note="fixed long ago"))
+    store.tickets.update([t["done"]], TicketChanges(status="resolved", note="fixed long ago"))
     return t
 
 
@@ -41,7 +41,7 @@ def seed(store: Store) -> dict[str, str]:
 async def test_queue_opens_with_open_count_and_cursor_keys_move(store: Store) -> None:
     """Runs on SQLite and PostgreSQL: the first screen, the count, j/k/g/G."""
     seed(store)
-    open_count = store.count_tickets(parse_query(ALL_OPEN))
+    open_count = store.tickets.count(parse_query(ALL_OPEN))
     assert open_count == 5
     async with make_app(store).run_test(size=SIZE) as pilot:
         queue = await queue_ready(pilot)
@@ -52,7 +52,7 @@ async def test_queue_opens_with_open_count_and_cursor_keys_move(store: Store) ->
         assert text_of(queue.query_one("#status-line")).strip().startswith(f"1/{open_count}")
         # the table's order is the database's order (priority first)
         shown = [table.row_at(i).number for i in range(table.total)]
-        page = store.list_tickets(parse_query(ALL_OPEN), sort=None, limit=100).rows
+        page = store.tickets.page(parse_query(ALL_OPEN), sort=None, limit=100).rows
         assert shown == [r.number for r in page]
 
         await pilot.press("j", "j")
@@ -142,7 +142,7 @@ async def test_slash_search_adds_a_chinese_fragment_to_the_current_filter(store:
     open_one = new(store, "打印机坏了，无法打印", priority="P1")
     closed_one = new(store, "打印机坏了又一次", priority="P1")
     new(store, "Printer on floor 3", priority="P1")
-    store.update_tickets([closed_one], TicketChanges(status="resolved", note="toner"))
+    store.tickets.update([closed_one], TicketChanges(status="resolved", note="toner"))
     # the database finds both by the 3-character fragment; the open view only one of them
     assert db_numbers(store, "机坏了") == {open_one, closed_one}
     assert db_numbers(store, f"{ALL_OPEN} 机坏了") == {open_one}
@@ -196,12 +196,12 @@ async def test_space_marks_and_a_assigns_all_marked_to_me(store: Store) -> None:
         assert "2 marked" in text_of(queue.query_one("#status-line"))
         await pilot.press("a")
         await until(lambda: not table.selected, pilot=pilot)
-        await until(lambda: store.ticket(first).row.assignee == "admin", pilot=pilot)
+        await until(lambda: store.tickets.get(first).row.assignee == "admin", pilot=pilot)
         await settle(pilot)
         for number in (first, second):
-            row = store.ticket(number).row
+            row = store.tickets.get(number).row
             assert (row.assignee, row.status) == ("admin", "open")
-        assert store.ticket(third).row.assignee != "admin"  # the cursor row is not part of a marked batch
+        assert store.tickets.get(third).row.assignee != "admin"  # the cursor row is not part of a marked batch
         assert any("Assign to me: 2 changed" in m for m, _ in notifications(pilot.app))
 
 
@@ -222,7 +222,7 @@ async def test_mark_all_matching_then_priority_p1(store: Store) -> None:
         await until(lambda: not queue.table.selected, pilot=pilot)
         await settle(pilot)
         for key, number in t.items():
-            row = store.ticket(number).row
+            row = store.tickets.get(number).row
             assert row.priority == ("P2" if key == "done" else "P1"), key  # the resolved one was not matched
 
 
@@ -237,12 +237,12 @@ async def test_status_resolved_asks_for_a_note(store: Store) -> None:
         await until(lambda: isinstance(pilot.app.screen, PickDialog), pilot=pilot)
         await pilot.press(*"reso", "enter")  # narrows to "resolved" alone
         await until(lambda: isinstance(pilot.app.screen, InputDialog), pilot=pilot)
-        assert store.ticket(number).row.status != "resolved"  # nothing written before the note
+        assert store.tickets.get(number).row.status != "resolved"  # nothing written before the note
         await pilot.press(*"Rebooted", "enter")
-        await until(lambda: store.ticket(number).row.status == "resolved", pilot=pilot)
+        await until(lambda: store.tickets.get(number).row.status == "resolved", pilot=pilot)
         await until(lambda: queue.table.total == 4, pilot=pilot)  # gone from the open view
         await settle(pilot)
-        detail = store.ticket(number)
+        detail = store.tickets.get(number)
         assert detail.resolution == "Rebooted"
         assert detail.row.resolved_at is not None
         assert number not in db_numbers(store, ALL_OPEN)
@@ -257,15 +257,15 @@ async def test_assign_reports_a_conflict_and_keeps_the_other_agents_change(store
         queue = await queue_ready(pilot)
         row = queue.table.current
         number, seen_version = row.number, row.version
-        as_agent(store, "bob").update_tickets([number], TicketChanges(assignee="bob"))
-        assert store.ticket(number).row.version > seen_version
+        as_agent(store, "bob").tickets.update([number], TicketChanges(assignee="bob"))
+        assert store.tickets.get(number).row.version > seen_version
         await pilot.press("a")
         await until(lambda: any("changed by others" in m for m, _ in notifications(pilot.app)), pilot=pilot)
         await settle(pilot)
         message, severity = next((m, s) for m, s in notifications(pilot.app) if "changed by others" in m)
         assert severity == "warning"
         assert "0 changed" in message and number in message
-        detail = store.ticket(number)
+        detail = store.tickets.get(number)
         assert detail.row.assignee == "bob"
         assert not [e for e in detail.events if e.actor == "admin" and e.field == "assignee" and e.new == "admin"]
         # the queue reloaded after the batch and now shows bob's change
@@ -280,7 +280,7 @@ async def test_live_refresh_shows_a_ticket_created_elsewhere(store: Store) -> No
         async with make_app(store).run_test(size=SIZE) as pilot:
             queue = await queue_ready(pilot)
             assert queue.table.total == 5
-            number = other.create_ticket(NewTicket(subject="Created by bob elsewhere", priority="P0"))
+            number = other.tickets.create(NewTicket(subject="Created by bob elsewhere", priority="P0"))
             await until(lambda: queue.table.total == 6, timeout=2, pilot=pilot)
             await until(lambda: text_of(queue.query_one("#view-name")).strip() == "All open (6)", pilot=pilot)
             assert number in db_numbers(store, ALL_OPEN)
@@ -307,8 +307,8 @@ async def test_enter_opens_the_ticket_under_the_cursor(store: Store) -> None:
         screen = await until(lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen, pilot=pilot)
         await until(lambda: screen.detail is not None, pilot=pilot)
         assert screen.number == number
-        assert screen.detail.row.subject == store.ticket(number).row.subject
-        assert f"{number}  {store.ticket(number).row.subject}" in screen_text(pilot.app)
+        assert screen.detail.row.subject == store.tickets.get(number).row.subject
+        assert f"{number}  {store.tickets.get(number).row.subject}" in screen_text(pilot.app)
         assert "Timeline" in screen_text(pilot.app)
 
 
@@ -325,9 +325,9 @@ async def test_capital_t_moves_marked_tickets_to_a_team(store: Store) -> None:
         await pilot.press("T")
         await settle(pilot)
         await pilot.press("p", "r", "o", "d", "enter")  # narrow the team picker to "product"
-        await until(lambda: store.ticket(first).row.team == "product", pilot=pilot)
+        await until(lambda: store.tickets.get(first).row.team == "product", pilot=pilot)
         await settle(pilot)
-        assert store.ticket(second).row.team == "product"
+        assert store.tickets.get(second).row.team == "product"
 
 
 @sqlite_only
@@ -337,7 +337,7 @@ async def test_fast_paging_loads_every_row_once_in_order(store: Store) -> None:
     out-of-order rows), and the rows shown are the database's, in its order."""
     store.generate_demo(tickets=1000, seed=3)
     query = "status:closed"
-    expected = [r.number for r in store.list_tickets(parse_query(query), limit=1000).rows]
+    expected = [r.number for r in store.tickets.page(parse_query(query), limit=1000).rows]
     assert 600 < len(expected) < 1000
     async with make_app(store).run_test(size=SIZE) as pilot:
         queue = await queue_ready(pilot)

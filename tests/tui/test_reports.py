@@ -33,11 +33,11 @@ async def _loaded(pilot: Any, screen: ReportsScreen, before: Any = None) -> Any:
 @run_async
 async def test_reports_screen_keys(store: Store) -> None:
     now = datetime.now(UTC)
-    done = store.create_ticket(
+    done = store.tickets.create(
         NewTicket(subject="done", team="support", assignee="alice"), now=now - timedelta(minutes=3)
     )
-    store.update_tickets([done], TicketChanges(status="resolved", note="fixed"), now=now - timedelta(minutes=1))
-    store.create_ticket(NewTicket(subject="open", team="ops", priority="P1"), now=now - timedelta(minutes=2))
+    store.tickets.update([done], TicketChanges(status="resolved", note="fixed"), now=now - timedelta(minutes=1))
+    store.tickets.create(NewTicket(subject="open", team="ops", priority="P1"), now=now - timedelta(minutes=2))
     async with make_app(store).run_test(size=SIZE) as pilot:
         await queue_ready(pilot)
         screen = ReportsScreen()

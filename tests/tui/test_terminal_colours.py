@@ -66,8 +66,8 @@ def breached_db(tmp_path: Path) -> Path:
     store = Store.open(f"sqlite:///{db}", login="admin", check=False)
     try:
         store.init()
-        store.create_ticket(NewTicket(subject="Mail server down", priority="P0"), now=utcnow() - timedelta(days=3))
-        store.create_ticket(NewTicket(subject="Printer jams", priority="P2"))
+        store.tickets.create(NewTicket(subject="Mail server down", priority="P0"), now=utcnow() - timedelta(days=3))
+        store.tickets.create(NewTicket(subject="Printer jams", priority="P2"))
     finally:
         store.close()
     return db

@@ -60,13 +60,13 @@ async def test_reply_is_sent_with_ctrl_s(store: Store) -> None:
         await until(lambda: not area.display, pilot=pilot)
         await until(lambda: any(c.body == "Hi\nAnn" for c in screen.detail.comments), pilot=pilot)
         await settle(pilot)
-        comments = store.ticket(number).comments
+        comments = store.tickets.get(number).comments
         assert [(c.kind, c.author, c.body) for c in comments] == [("public", "admin", "Hi\nAnn")]
-        assert store.ticket(number).row.first_responded_at is not None
+        assert store.tickets.get(number).row.first_responded_at is not None
         assert (number, "public") not in pilot.app.drafts
         assert "reply by admin" in screen_text(pilot.app)
         assert ("reply sent; the customer gets it by email", "information") in notifications(pilot.app)
-        assert [m.to_addr for m in store.outbox_list()] == ["ann@example.com"]
+        assert [m.to_addr for m in store.outbox.entries()] == ["ann@example.com"]
 
 
 @sqlite_only
@@ -86,7 +86,7 @@ async def test_note_draft_is_kept_on_escape_and_restored(store: Store) -> None:
         await pilot.press("escape")  # back to the queue: the draft lives on the app
         await until(lambda: isinstance(pilot.app.screen, QueueScreen), pilot=pilot)
         assert pilot.app.drafts == {(number, "internal"): "ask IT"}
-        assert store.ticket(number).comments == []  # nothing was sent
+        assert store.tickets.get(number).comments == []  # nothing was sent
 
         screen = await open_ticket(pilot, number)
         area = screen.query_one("#composer", TextArea)
@@ -95,11 +95,11 @@ async def test_note_draft_is_kept_on_escape_and_restored(store: Store) -> None:
         assert area.text == "ask IT"
         await pilot.press("ctrl+s")
         await until(lambda: not area.display, pilot=pilot)
-        await until(lambda: store.ticket(number).comments, pilot=pilot)
+        await until(lambda: store.tickets.get(number).comments, pilot=pilot)
         await settle(pilot)
-        comments = store.ticket(number).comments
+        comments = store.tickets.get(number).comments
         assert [(c.kind, c.author, c.body) for c in comments] == [("internal", "admin", "ask IT")]
-        assert store.ticket(number).row.first_responded_at is None  # a note is not a reply
+        assert store.tickets.get(number).row.first_responded_at is None  # a note is not a reply
         assert pilot.app.drafts == {}
 
 
@@ -122,15 +122,15 @@ async def test_assign_help_and_back_to_the_queue(store: Store) -> None:
         assert help_screen.for_screen is screen
         await pilot.press("escape")
         await until(lambda: pilot.app.screen is screen, pilot=pilot)
-        assert store.ticket(number).row.version == version  # looking at help changes nothing
+        assert store.tickets.get(number).row.version == version  # looking at help changes nothing
 
         await pilot.press("a")
-        await until(lambda: store.ticket(number).row.assignee == "admin", pilot=pilot)
+        await until(lambda: store.tickets.get(number).row.assignee == "admin", pilot=pilot)
         await until(lambda: screen.detail.row.assignee == "admin", pilot=pilot)
         await settle(pilot)
-        row = store.ticket(number).row
+        row = store.tickets.get(number).row
         assert (row.assignee, row.status, row.version) == ("admin", "open", version + 1)
-        assert store.ticket(other).row.assignee is None
+        assert store.tickets.get(other).row.assignee is None
 
         await pilot.press("escape")
         queue = await until(lambda: isinstance(pilot.app.screen, QueueScreen) and pilot.app.screen, pilot=pilot)
@@ -181,8 +181,8 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
                    capture_output=True, timeout=60)  # fmt: skip
     store = Store.open(f"sqlite:///{db}", login="admin")
     try:
-        assert store.count_tickets(parse_query("")) == 200
-        open_count = store.count_tickets(parse_query("status:new,open,in_progress,pending,on_hold"))
+        assert store.tickets.count(parse_query("")) == 200
+        open_count = store.tickets.count(parse_query("status:new,open,in_progress,pending,on_hold"))
     finally:
         store.close()
 
@@ -220,10 +220,10 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
 
     store = Store.open(f"sqlite:///{db}", login="admin")
     try:
-        detail = store.ticket(rows[1])
+        detail = store.tickets.get(rows[1])
         assert one_line(detail.row.subject)[:40] in ticket  # what the screen showed is what the database holds
         assert re.search(rf"\bversion\s+{detail.row.version}\b", ticket), ticket
-        assert store.count_tickets(parse_query("")) == 200
+        assert store.tickets.count(parse_query("")) == 200
     finally:
         store.close()
 
@@ -238,11 +238,11 @@ async def test_ticket_shows_its_attachments_and_a_failed_reply_mail(store: Store
         from_addr="ann@example.com", to_addrs=(), subject="Scanner output [bold]garbled[/]", body="See the scan.",
         full_body="See the scan.", attachments=(ParsedAttachment("scan-0042.pdf", "application/pdf", b"%PDF" * 400),),
     )  # fmt: skip
-    number = store.ingest_mail(mail).number
+    number = store.mail.ingest(mail).number
     assert number is not None
-    store.reply(number, "Which scanner model is it?")
-    [queued] = store.claim_outbox(limit=1)
-    store.mark_failed_attempt(queued.id, queued.claim_token, "550 5.1.1 mailbox unavailable", permanent=True)
+    store.tickets.reply(number, "Which scanner model is it?")
+    [queued] = store.outbox.claim(limit=1)
+    store.outbox.mark_failed_attempt(queued.id, queued.claim_token, "550 5.1.1 mailbox unavailable", permanent=True)
     async with make_app(store).run_test(size=SIZE) as pilot:
         await open_ticket(pilot, number)
         text = screen_text(pilot.app)

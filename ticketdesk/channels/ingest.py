@@ -13,7 +13,7 @@ from ticketdesk.channels.mail.parse import UnparseableMail, parse_message
 from ticketdesk.channels.sources import MailSource, RawMail, save_failed
 from ticketdesk.store import Store
 from ticketdesk.store.db.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
-from ticketdesk.store.mail_ops import AttachmentPolicy, IngestResult
+from ticketdesk.store.mail.inbound import AttachmentPolicy, IngestResult
 
 
 @dataclass
@@ -49,7 +49,7 @@ def ingest_all(
             _failed(source, mail, f"cannot be parsed: {exc}", failed_folder, report)
             continue
         try:
-            result = store.ingest_mail(parsed, policy=policy, now=now() if now else None)
+            result = store.mail.ingest(parsed, policy=policy, now=now() if now else None)
         except (DatabaseUnavailable, Forbidden, NotFound):
             raise  # not this message's fault (the database, the gateway's agent): stop, keep the rest
         except StoreError as exc:

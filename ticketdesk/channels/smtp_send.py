@@ -139,13 +139,13 @@ def deliver_due(
     #: stop sending this long before the lease ends: one message's transaction fits in it
     margin = settings.smtp_timeout * 3 + 10
     started = time.monotonic()
-    batch = store.claim_outbox(limit=limit, lease_seconds=lease, now=now)
+    batch = store.outbox.claim(limit=limit, lease_seconds=lease, now=now)
     if not batch:
         return DeliveryReport()
     counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
 
     def failed(mail: Any, error: str, permanent: bool) -> None:
-        outcome = store.mark_failed_attempt(
+        outcome = store.outbox.mark_failed_attempt(
             mail.id, mail.claim_token, error, permanent=permanent, max_attempts=settings.max_attempts, now=now
         )
         counts[outcome] += 1
@@ -187,7 +187,7 @@ def deliver_due(
             except OSError as exc:  # timed out, reset (SMTPException is an OSError: caught above)
                 gone = exc
             else:
-                counts["sent" if store.mark_sent(mail.id, mail.claim_token, now=now) else "lost"] += 1
+                counts["sent" if store.outbox.mark_sent(mail.id, mail.claim_token, now=now) else "lost"] += 1
                 continue
             error = f"SMTP server {settings.smtp_host}:{settings.smtp_port} went away: {_describe(gone)}"
             for left in batch[index:]:

@@ -60,7 +60,7 @@ def customer_vip_cmd(
 ) -> None:
     """Make a customer VIP (or not): the SLA clocks of their open tickets are recomputed."""
     with handled():
-        moved = open_store(ctx).set_customer_vip(customer, not off)
+        moved = open_store(ctx).customers.set_vip(customer, not off)
         echo(f"{customer}: {'normal tier' if off else 'VIP'}; clocks recomputed on {len(moved)} open ticket(s)")
         for number in moved:
             echo(f"  {number}")
@@ -79,7 +79,7 @@ def customer_erase_cmd(
     with handled():
         settings = run_settings(ctx).mail
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
-        result = open_store(ctx).erase_customer(email, dry_run=dry_run, folder=folder)
+        result = open_store(ctx).customers.erase(email, dry_run=dry_run, folder=folder)
     if fmt == EraseFormat.json:
         json.dump(result.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
         echo()

@@ -16,7 +16,7 @@ def tui_cmd(ctx: typer.Context) -> None:
     with handled():
         tui = run_settings(ctx)
         store = open_store(ctx, settings=tui)
-        store.agents()  # fail here, in plain text, for an unknown agent
+        store.people.agents()  # fail here, in plain text, for an unknown agent
     from ticketdesk.app import TicketdeskApp
 
     app = TicketdeskApp(store, poll_interval=tui.poll_interval, keymap=tui.keymap)

@@ -36,7 +36,7 @@ def query_of_view(store: Store, name: str | None) -> str | None:
     """The query of the view called `name` (rules/views.py: built-in, or the agent's own)."""
     if not name:
         return None
-    return find_view(name, [(v.name, v.query) for v in store.list_views()])[1]
+    return find_view(name, [(v.name, v.query) for v in store.views.all()])[1]
 
 
 def build_filter(*, view_query: str | None = None, **opts: Any) -> TicketFilter:

@@ -162,7 +162,7 @@ def _run(store: Store, records: _FileRecords, *, source: str, dry_run: bool, str
     from ticketdesk.store.imports.importer import ImportRejected
 
     try:
-        report = store.import_tickets(records, source=source, dry_run=dry_run, strict=strict, progress=_progress())
+        report = store.imports.run(records, source=source, dry_run=dry_run, strict=strict, progress=_progress())
     except ImportRejected as exc:
         if exc.total == 1 and exc.problems:  # the CLI contract's one line
             sys.stderr.write(f"ticketdesk: error: {one_line(exc.problems[0])} (nothing was imported)\n")

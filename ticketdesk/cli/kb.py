@@ -120,7 +120,7 @@ def kb_add_cmd(
             **{k: v or "" for k, v in values.items()},  # type: ignore[arg-type]
             tags=_tags(tag),
         )
-        article = open_store(ctx).add_article(spec)
+        article = open_store(ctx).kb.add(spec)
         echo(f"added article #{article.id}: {one_line(article.title)}")
 
 
@@ -133,7 +133,7 @@ def kb_list_cmd(
 ) -> None:
     """List the articles, most recently changed first."""
     with handled():
-        rows = open_store(ctx).list_articles(tag=tag, limit=limit)
+        rows = open_store(ctx).kb.recent(tag=tag, limit=limit)
         if fmt == KbFormat.json:
             _dump([r.as_dict() for r in rows])
             return
@@ -148,7 +148,7 @@ def kb_show_cmd(
 ) -> None:
     """Show one article, every field as written."""
     with handled():
-        a = open_store(ctx).article(_parse_id(article_id))
+        a = open_store(ctx).kb.get(_parse_id(article_id))
         if fmt == KbFormat.json:
             _dump(a.as_dict())
             return
@@ -208,7 +208,7 @@ def kb_edit_cmd(
         if not edit.values():
             fail("nothing to change: give at least one of --title, --symptoms, --scope, --steps, --solution,"
                  " --prevention, --tag, --no-tags")  # fmt: skip
-        article = open_store(ctx).edit_article(key, edit, expected_version=version)
+        article = open_store(ctx).kb.edit(key, edit, expected_version=version)
         echo(f"updated article #{article.id} (version {article.version})")
 
 
@@ -222,7 +222,7 @@ def kb_search_cmd(
 ) -> None:
     """Full-text search: articles holding every word, best first, with where it was found."""
     with handled():
-        rows = open_store(ctx).search_articles(" ".join(words), tag=tag, limit=limit)
+        rows = open_store(ctx).kb.search(" ".join(words), tag=tag, limit=limit)
         if fmt == KbFormat.json:
             _dump([r.as_dict() for r in rows])
             return
@@ -237,5 +237,5 @@ def kb_from_ticket_cmd(
     """Write an article from a solved ticket: title from its subject, symptoms from its
     description, solution from its resolution note, tags from its tags."""
     with handled():
-        article = open_store(ctx).article_from_ticket(number)
+        article = open_store(ctx).kb.from_ticket(number)
         echo(f"added article #{article.id} from {number.strip()}: {one_line(article.title)}")

@@ -60,7 +60,7 @@ def ingest_cmd(
     With --every it keeps polling (a round that finds nothing prints nothing); a database
     or server that is away is reported and tried again at the next round.
     """
-    from ticketdesk.store.mail_ops import AttachmentPolicy
+    from ticketdesk.store.mail.inbound import AttachmentPolicy
 
     chosen = [name for name, value in (("--maildir", maildir), ("--mbox", mbox), ("--imap", imap)) if value]
     if len(chosen) > 1:
@@ -147,7 +147,7 @@ def attachment_list_cmd(
 ) -> None:
     """The files of a ticket: id, name, type, size."""
     with handled():
-        items = open_store(ctx).attachments(number)
+        items = open_store(ctx).mail.attachments(number)
     if as_json:
         dump_json([a.as_dict() for a in items])
         return
@@ -167,7 +167,7 @@ def attachment_save_cmd(
     with handled():
         settings = run_settings(ctx).mail
         folder = Path(settings.attachments_dir).expanduser() if settings.attachments_dir else None
-        info, data = open_store(ctx).attachment_content(attachment_id, folder=folder)
+        info, data = open_store(ctx).mail.attachment_content(attachment_id, folder=folder)
         if output is not None and str(output) == "-":
             if stdout_is_terminal():  # a sender's bytes could drive the terminal: pipe them
                 fail("will not write a file's bytes to the terminal: pipe the output or give --output FILE")

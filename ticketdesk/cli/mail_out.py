@@ -101,7 +101,7 @@ def outbox_cmd(
     Id, ticket, status, attempts, recipient, subject, when and the last error;
     tab-separated when piped."""
     with handled():
-        rows = open_store(ctx).outbox_list(status=status.value if status else None, limit=limit)
+        rows = open_store(ctx).outbox.entries(status=status.value if status else None, limit=limit)
         if fmt == OutboxFormat.json:
             dump_json([r.as_dict() for r in rows])
             return
@@ -152,7 +152,7 @@ def retry_cmd(
     if not (key.isascii() and key.isdigit()) or len(key) > 18:
         fail(f"outgoing mail id must be a number, not {outbox_id!r}")
     with handled():
-        info = open_store(ctx).retry_outbox(int(key))
+        info = open_store(ctx).outbox.retry(int(key))
         echo(f"mail {info.id} of ticket {info.number} queued again")
 
 

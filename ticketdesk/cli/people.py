@@ -38,7 +38,7 @@ def agent_add_cmd(
 ) -> None:
     """Add an agent (admins only; audited)."""
     with handled():
-        added = open_store(ctx).add_agent(login, role=role, team=team, name=name, email=email, skills=skills)
+        added = open_store(ctx).people.add(login, role=role, team=team, name=name, email=email, skills=skills)
         echo(f"added {one_line(added.login)} ({added.role}" + (f", team {added.team})" if added.team else ")"))
 
 
@@ -50,7 +50,7 @@ def agent_list_cmd(
 ) -> None:
     """List agents: login, role, team, name (tab-separated when piped)."""
     with handled():
-        rows = open_store(ctx).list_agents(include_inactive=not active_only)
+        rows = open_store(ctx).people.roster(include_inactive=not active_only)
         if fmt == OutFormat.json:
             dump_json([r.as_dict() for r in rows])
             return
@@ -88,7 +88,7 @@ def agent_set_role_cmd(
 ) -> None:
     """Change an agent's role (admins only; audited)."""
     with handled():
-        old, new = open_store(ctx).set_role(login, role)
+        old, new = open_store(ctx).people.set_role(login, role)
         echo(
             f"{one_line(login.strip())}: {old} -> {new}"
             if old != new
@@ -100,7 +100,7 @@ def agent_set_role_cmd(
 def agent_deactivate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
     """Deactivate an agent: the login can no longer act; its history stays (admins; audited)."""
     with handled():
-        changed = open_store(ctx).deactivate_agent(login)
+        changed = open_store(ctx).people.deactivate(login)
         echo(f"{one_line(login.strip())} " + ("deactivated" if changed else "was already inactive"))
 
 
@@ -108,7 +108,7 @@ def agent_deactivate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argumen
 def agent_activate_cmd(ctx: typer.Context, login: Annotated[str, typer.Argument(help="Agent login")]) -> None:
     """Reactivate a deactivated agent (admins; audited)."""
     with handled():
-        changed = open_store(ctx).activate_agent(login)
+        changed = open_store(ctx).people.activate(login)
         echo(f"{one_line(login.strip())} " + ("activated" if changed else "was already active"))
 
 
@@ -145,7 +145,7 @@ def audit_cmd(
             start, _ = parse_date_range(since.strip())
             if start is None:
                 raise ValueError(f"--since: cannot read {since!r} as a date")
-        rows = open_store(ctx).audit_entries(action=action, actor=actor, since=start, limit=limit)
+        rows = open_store(ctx).audit.entries(action=action, actor=actor, since=start, limit=limit)
         if fmt == OutFormat.json:
             dump_json([r.as_dict() for r in rows])
             return
@@ -196,7 +196,7 @@ def audit_verify_cmd(
     hash and entry count, or exit 1 naming the first entry that was changed, removed or reordered.
     With --head/--count from an earlier run, also that the log still holds that entry there."""
     with handled():
-        check = open_store(ctx).verify_audit(head=head, count=count)
+        check = open_store(ctx).audit.verify(head=head, count=count)
         if fmt == OutFormat.json:
             dump_json(check.as_dict())
         elif check.ok:

@@ -89,7 +89,7 @@ def survey_record_cmd(
 ) -> None:
     """Record the customer's survey of a resolved or closed ticket (one per ticket)."""
     with handled():
-        view = open_store(ctx).record_survey(
+        view = open_store(ctx).csat.record(
             number,
             speed=speed,  # type: ignore[arg-type]  # validated (1-5) by the store
             efficiency=efficiency,  # type: ignore[arg-type]
@@ -111,7 +111,7 @@ def survey_import_cmd(
     """Import surveys from CSV: all or nothing; a bad line is named with its field."""
     with handled():
         rows = _read_csv(path, fail)
-        numbers = open_store(ctx).import_surveys(rows, replace=replace)
+        numbers = open_store(ctx).csat.import_surveys(rows, replace=replace)
         echo(f"imported {len(numbers)} survey(s) from {path}")
 
 
@@ -158,7 +158,7 @@ def survey_show_cmd(
 ) -> None:
     """Show a ticket's survey."""
     with handled():
-        view = open_store(ctx).survey(number)
+        view = open_store(ctx).csat.get(number)
         if fmt == Format.json:
             dump_json(view.as_dict())
             return
@@ -169,7 +169,7 @@ def survey_show_cmd(
 
 def print_survey(store: Store, number: str) -> None:
     """The ticket's survey as a block under `ticketdesk show` (nothing if it has none)."""
-    view = store.ticket_survey(number)
+    view = store.csat.of_ticket(number)
     if view is not None:
         echo("\nSurvey")
         for line in survey_lines(view, local):
@@ -210,7 +210,7 @@ def qa_sample_cmd(
 ) -> None:
     """Pick closed tickets for QA review (weighted to P0/P1 and agents in their first 90 days)."""
     with handled():
-        result = open_store(ctx).qa_sample(_day(start, "--from"), _day(end, "--to"), rate=rate, seed=seed)
+        result = open_store(ctx).qa.sample(_day(start, "--from"), _day(end, "--to"), rate=rate, seed=seed)
         what = "sampled" if result.created else "already sampled (nothing written)"
         echo(f"batch {result.batch!r}: {what} {len(result.numbers)} of {result.candidates} closed ticket(s)")
         for number in result.numbers:
@@ -226,7 +226,7 @@ def qa_list_cmd(
 ) -> None:
     """List QA samples and their reviews, newest batch first."""
     with handled():
-        views = open_store(ctx).qa_reviews(batch=batch, pending=pending)
+        views = open_store(ctx).qa.reviews(batch=batch, pending=pending)
         if fmt == ListFormat.json:
             dump_json([v.as_dict() for v in views])
             return
@@ -259,7 +259,7 @@ def qa_review_cmd(
 ) -> None:
     """Score a sampled ticket (team leads and admins)."""
     with handled():
-        view = open_store(ctx).qa_review(number, score=score, checklist=check, comment=comment, batch=batch)
+        view = open_store(ctx).qa.review(number, score=score, checklist=check, comment=comment, batch=batch)
         passed = sum(1 for ok in (view.checklist or {}).values() if ok)
         echo(f"reviewed {view.number}: score {view.score}/5, checklist {passed}/{len(view.checklist or {})}")
 

@@ -128,7 +128,7 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("--format xlsx needs --out FILE")
             first, last = _date(from_, "--from"), _date(to, "--to")
             store = open_store(ctx)
-            report = store.kpi_report(
+            report = store.reports.kpis(
                 period=period.strip().lower() if period else None,
                 offset=0 if current else -1,
                 first_day=first,
@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
                 search=search, view_query=query_of_view(store, view),
             )  # fmt: skip
             n = _export(store, flt, fmt, out)
-            store.audit("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
+            store.audit.record("export", target=out, detail=f"{n} tickets as {fmt.value}; filter: {_describe(flt)}")
             if out != "-":
                 echo(f"exported {n:,} tickets to {out}")
 
@@ -239,7 +239,7 @@ def _export(store: Store, flt: TicketFilter, fmt: ExportFormat, out: str) -> int
     from ticketdesk.cli import report_formats as rf
     from ticketdesk.store.reports.export import DATETIME_COLUMNS, EXPORT_COLUMNS
 
-    rows = store.export_tickets(flt)
+    rows = store.reports.export_tickets(flt)
     try:
         # Pull the first row before anything is opened: a bad filter fails with nothing written.
         first = next(rows, None)

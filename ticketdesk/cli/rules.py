@@ -46,7 +46,7 @@ def rules_list_cmd(
     from ticketdesk.rules.policy_documents import parsed_rules, rules_json, rules_rows
 
     with handled():
-        doc, version = open_store(ctx).rules_document()
+        doc, version = open_store(ctx).policies.rules()
         rules = parsed_rules(doc)
         if fmt == TableFormat.json:
             dump_json(rules_json(rules, version))
@@ -107,7 +107,7 @@ def rules_show_cmd(
     from ticketdesk.store.sla.policies import find_rule
 
     with handled():
-        doc, _ = open_store(ctx).rules_document()
+        doc, _ = open_store(ctx).policies.rules()
         rules = parsed_rules(doc)
         section, index = find_rule(doc, name, kind.value if kind else None)
         if fmt == ShowFormat.json:
@@ -122,7 +122,7 @@ def rules_export_cmd(ctx: typer.Context) -> None:
     from ticketdesk.rules.policy_documents import rules_toml
 
     with handled():
-        doc, version = open_store(ctx).rules_document()
+        doc, version = open_store(ctx).policies.rules()
         out().write(rules_toml(doc, version))
 
 
@@ -136,7 +136,7 @@ def rules_import_cmd(
 
     with handled():
         doc = read_toml_file(file)
-        version = open_store(ctx).set_rules_document(doc)
+        version = open_store(ctx).policies.set_rules(doc)
         rules = parsed_rules(doc)
         counts = [
             _count(len(rules.routing), "routing rule"),
@@ -156,7 +156,7 @@ def rules_enable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(hel
     from ticketdesk.store.sla.policies import rules_with_active
 
     with handled():
-        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, True))
+        change = open_store(ctx).policies.edit_rules(lambda doc: rules_with_active(doc, name, True))
         echo(f"enabled automation {one_line(name)!r} (rules version {change.version})")
 
 
@@ -166,7 +166,7 @@ def rules_disable_cmd(ctx: typer.Context, name: Annotated[str, typer.Argument(he
     from ticketdesk.store.sla.policies import rules_with_active
 
     with handled():
-        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_active(doc, name, False))
+        change = open_store(ctx).policies.edit_rules(lambda doc: rules_with_active(doc, name, False))
         echo(f"disabled automation {one_line(name)!r} (rules version {change.version})")
 
 
@@ -181,7 +181,7 @@ def rules_remove_cmd(
 
     section = kind.value if kind else None
     with handled():
-        change = open_store(ctx).edit_rules_document(lambda doc: rules_without(doc, name, section)[0])
+        change = open_store(ctx).policies.edit_rules(lambda doc: rules_without(doc, name, section)[0])
         removed, _ = find_rule(change.before, name, section)
         echo(f"removed {removed} rule {one_line(name)!r} (rules version {change.version})")
 
@@ -196,7 +196,7 @@ def rules_assign_cmd(
     from ticketdesk.store.sla.policies import rules_with_strategy
 
     with handled():
-        change = open_store(ctx).edit_rules_document(lambda doc: rules_with_strategy(doc, team, strategy))
+        change = open_store(ctx).policies.edit_rules(lambda doc: rules_with_strategy(doc, team, strategy))
         echo(f"team {one_line(team.strip())} assigns by {one_line(strategy.strip())} (rules version {change.version})")
 
 

@@ -34,7 +34,7 @@ sla_app = typer.Typer(
 def _print_sla(ctx: typer.Context, fmt: DocFormat) -> None:
     from ticketdesk.rules.policy_documents import default_sla_document, sla_policy_toml
 
-    doc, version = open_store(ctx).sla_document()
+    doc, version = open_store(ctx).policies.sla()
     if fmt == DocFormat.json:
         dump_json(doc if version else default_sla_document())
         return
@@ -66,7 +66,7 @@ def sla_import_cmd(
     """Replace the SLA policy with a TOML file, once all of it is valid (team leads and admins)."""
     with handled():
         doc = read_toml_file(file)
-        version = open_store(ctx).set_sla_document(doc)
+        version = open_store(ctx).policies.set_sla(doc)
         echo(f"imported {'stdin' if file == '-' else file} as the SLA policy (version {version})")
 
 
@@ -89,7 +89,7 @@ def sla_set_cmd(
     with handled():
         if first_response is None and resolution is None:
             fail("give --first-response and/or --resolution")
-        change = open_store(ctx).edit_sla_document(
+        change = open_store(ctx).policies.edit_sla(
             lambda doc: sla_with_target(
                 doc, priority=priority, team=team, vip=vip, first_response=first_response, resolution=resolution
             )
@@ -112,7 +112,7 @@ def sla_warning_cmd(
     from ticketdesk.store.sla.policies import sla_with_warning
 
     with handled():
-        change = open_store(ctx).edit_sla_document(lambda doc: sla_with_warning(doc, lead))
+        change = open_store(ctx).policies.edit_sla(lambda doc: sla_with_warning(doc, lead))
         echo(f"warning lead {lead.strip()} (SLA policy version {change.version})")
 
 
@@ -144,7 +144,7 @@ def sla_calendar_cmd(
     from ticketdesk.store.sla.policies import sla_with_calendar
 
     with handled():
-        change = open_store(ctx).edit_sla_document(
+        change = open_store(ctx).policies.edit_sla(
             lambda doc: sla_with_calendar(
                 doc, name, timezone=timezone, hours=comma_list(hours), weekdays=comma_list(weekdays),
                 country=country, subdivision=subdivision, closed_days=comma_list(closed),

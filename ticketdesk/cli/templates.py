@@ -64,7 +64,7 @@ def template_add_cmd(
             add_tags=tuple(split(tag)),
             internal=internal,
         )
-        info = open_store(ctx).add_template(spec)
+        info = open_store(ctx).templates.add(spec)
         echo(f"added template {one_line(info.name)!r}")
 
 
@@ -75,7 +75,7 @@ def template_list_cmd(
 ) -> None:
     """List the reply templates."""
     with handled():
-        infos = open_store(ctx).list_templates()
+        infos = open_store(ctx).templates.all()
         if fmt == TableFormat.json:
             dump_json([t.as_dict() for t in infos])
             return
@@ -116,7 +116,7 @@ def template_show_cmd(
 ) -> None:
     """Show a template: what it sets and its body, as written."""
     with handled():
-        t = open_store(ctx).template(name)
+        t = open_store(ctx).templates.get(name)
         if fmt == ShowFormat.json:
             dump_json(t.as_dict())
             return
@@ -162,7 +162,7 @@ def template_edit_cmd(
             add_tags=() if no_tags else (tuple(split(tag)) if tag else None),
             internal=internal,
         )
-        info = open_store(ctx).edit_template(name, edit)
+        info = open_store(ctx).templates.edit(name, edit)
         echo(f"updated template {one_line(info.name)!r}")
 
 
@@ -173,7 +173,7 @@ def template_remove_cmd(
 ) -> None:
     """Remove a reply template (team leads and admins)."""
     with handled():
-        open_store(ctx).remove_template(name)
+        open_store(ctx).templates.remove(name)
         echo(f"removed template {one_line(name)!r}")
 
 
@@ -185,7 +185,7 @@ def template_preview_cmd(
 ) -> None:
     """Print the reply a template would add to a ticket; nothing is changed."""
     with handled():
-        rendered = open_store(ctx).preview_template(number, name)
+        rendered = open_store(ctx).templates.preview(number, name)
         out().write(printable(rendered) + ("" if rendered.endswith("\n") else "\n"))
 
 

@@ -65,7 +65,7 @@ def new_cmd(
             description = sys.stdin.read()
         expected_at = parse_date_range(expected)[0] if expected else None
         store = open_store(ctx)
-        number = store.create_ticket(
+        number = store.tickets.create(
             NewTicket(
                 subject=subject,
                 description=description,
@@ -122,7 +122,7 @@ def list_cmd(
             level=level, tag=tag, customer=customer, sla=sla, created=created, updated=updated, query=query,
             search=search, view_query=query_of_view(store, view),
         )  # fmt: skip
-        page = store.list_tickets(flt, sort=parse_sort(sort), limit=limit)
+        page = store.tickets.page(flt, sort=parse_sort(sort), limit=limit)
         _print_rows(page.rows, fmt, more=page.next_after is not None)
 
 
@@ -220,8 +220,8 @@ def show_cmd(
     """Show one ticket: fields, customer, links, and the timeline of replies, notes and events."""
     with handled():
         store = open_store(ctx)
-        detail = store.ticket(number, unmask=unmask)
-        files = store.attachments(detail.row.number)
+        detail = store.tickets.get(number, unmask=unmask)
+        files = store.mail.attachments(detail.row.number)
         if fmt == ShowFormat.json:
             data = detail.as_dict()
             data["attachments"] = [f.as_dict() for f in files]
@@ -324,7 +324,7 @@ def update_cmd(
     from ticketdesk.store import TicketChanges
 
     with handled():
-        result = open_store(ctx).update_tickets(
+        result = open_store(ctx).tickets.update(
             numbers,
             TicketChanges(
                 status=status,
@@ -358,12 +358,12 @@ def reply_cmd(
         if (body is None) == (template is None):
             fail("give either --body TEXT (--body - reads stdin) or --template NAME, not both")
         if template is not None:
-            open_store(ctx).apply_template([number], template, internal=True if internal else None)
+            open_store(ctx).templates.apply([number], template, internal=True if internal else None)
             echo(f"template {one_line(template)!r} applied to {number}")
             return
         if body == "-":
             body = sys.stdin.read()
-        open_store(ctx).reply(number, body, internal=internal)
+        open_store(ctx).tickets.reply(number, body, internal=internal)
         echo(f"{'note' if internal else 'reply'} added to {number}")
 
 
@@ -378,7 +378,7 @@ def link_cmd(
 ) -> None:
     """Link two tickets."""
     with handled():
-        open_store(ctx).link(number, other, kind)
+        open_store(ctx).tickets.link(number, other, kind)
         echo(f"linked {number} -> {other} ({kind})")
 
 
@@ -393,7 +393,7 @@ def escalate_cmd(
 ) -> None:
     """Escalate a ticket: technical (up a support level) or management (to the team lead)."""
     with handled():
-        done = open_store(ctx).escalate(number, "management" if management else "technical", reason, team=team)
+        done = open_store(ctx).tickets.escalate(number, "management" if management else "technical", reason, team=team)
         echo(f"escalated {number}: {done}")
 
 
@@ -404,7 +404,7 @@ def merge_cmd(
 ) -> None:
     """Merge a duplicate into another ticket: closed, linked, its conversation kept."""
     with handled():
-        open_store(ctx).merge(duplicate, into)
+        open_store(ctx).tickets.merge(duplicate, into)
         echo(f"merged {duplicate} into {into}")
 
 

@@ -79,7 +79,7 @@ class DashboardScreen(Screen[None]):
 
         call_store(
             self,
-            lambda store: store.latest_event_id(),
+            lambda store: store.tickets.latest_event_id(),
             polled,
             group="dashboard-poll",
             exclusive=True,
@@ -90,7 +90,7 @@ class DashboardScreen(Screen[None]):
     def _compute(self) -> None:
         call_store(
             self,
-            lambda store: store.dashboard(),
+            lambda store: store.reports.dashboard(),
             self._show,
             group="dashboard",
             exclusive=True,

@@ -89,7 +89,7 @@ class FieldActions:
                 lambda t: t and self.apply_change(f"Team {t}", team=t),
             )
 
-        call_store(screen, lambda store: store.team_keys(), pick, group="pick-team")
+        call_store(screen, lambda store: store.people.team_keys(), pick, group="pick-team")
 
     def action_tags(self) -> None:
         def entered(value: str | None) -> None:
@@ -122,7 +122,7 @@ class FieldActions:
             failed: list[str] = []
             for number in numbers:
                 try:
-                    done.append(f"{number}: {store.escalate(number, kind, reason)}")
+                    done.append(f"{number}: {store.tickets.escalate(number, kind, reason)}")
                 except DatabaseUnavailable:
                     raise  # the outage line says it; nothing more is tried
                 except StoreError as exc:  # one ticket's refusal does not stop the others

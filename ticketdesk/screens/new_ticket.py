@@ -86,4 +86,4 @@ class NewTicketScreen(FormScreen):
 
     def _create(self, new: NewTicket) -> None:
         # the store's one-line message names the field: shown in the form, which stays open
-        self.save(lambda store: store.create_ticket(new))
+        self.save(lambda store: store.tickets.create(new))

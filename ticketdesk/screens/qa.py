@@ -41,7 +41,7 @@ class QaScreen(ListDetailScreen[Any]):
         self.pending = pending
 
     def fetch(self, store: Store) -> list[Any]:
-        return store.qa_reviews(pending=self.pending)
+        return store.qa.reviews(pending=self.pending)
 
     def key(self, item: Any) -> str:
         return f"{item.batch}\x1f{item.number}"
@@ -166,7 +166,7 @@ class QaReviewForm(FormScreen):
         sample = self.sample
 
         def write(store: Store) -> str:
-            store.qa_review(sample.number, score=score, checklist=checks, comment=comment, batch=sample.batch)
+            store.qa.review(sample.number, score=score, checklist=checks, comment=comment, batch=sample.batch)
             return str(sample.number)
 
         self.save(write)

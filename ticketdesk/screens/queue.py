@@ -109,7 +109,7 @@ class QueueScreen(FieldActions, Screen[None]):
 
         call_store(
             self,
-            lambda store: (store.count_tickets(flt), store.latest_event_id()),
+            lambda store: (store.tickets.count(flt), store.tickets.latest_event_id()),
             lambda counted: self._apply_count(flt, *counted, keep_cursor),
             group="queue-count",
             exclusive=True,
@@ -123,7 +123,7 @@ class QueueScreen(FieldActions, Screen[None]):
         sort = parse_sort(self.sort_name)
 
         def loader(store: Store, reverse: bool, after: Any, limit: int) -> tuple[list[Any], Any]:
-            page = store.list_tickets(flt, sort=sort.reversed() if reverse else sort, after=after, limit=limit)
+            page = store.tickets.page(flt, sort=sort.reversed() if reverse else sort, after=after, limit=limit)
             return page.rows, page.next_after
 
         self.table.reset(cast(Loader, loader), total, keep_cursor=keep_cursor)
@@ -142,7 +142,7 @@ class QueueScreen(FieldActions, Screen[None]):
         # that gets through clears it (and DatabaseRecovered reloads the screen)
         call_store(
             self,
-            lambda store: store.latest_event_id(),
+            lambda store: store.tickets.latest_event_id(),
             self._after_poll,
             group="queue-poll",
             exclusive=True,
@@ -213,11 +213,11 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def _load_views(self) -> None:
         def run(store: Store) -> tuple[list[tuple[str, str]], dict[str, str]]:
-            views = list(BUILTIN_VIEWS) + [(v.name, v.query) for v in store.list_views()]
+            views = list(BUILTIN_VIEWS) + [(v.name, v.query) for v in store.views.all()]
             options = []
             for name, query in views:
                 try:
-                    count = f"{store.count_tickets(parse_query(query)):,}"
+                    count = f"{store.tickets.count(parse_query(query)):,}"
                 except QueryError:  # a saved view the filter language no longer reads
                     count = "?"
                 options.append((f"{name}  ({count})", name))
@@ -278,7 +278,11 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def _mark_all(self, flt: TicketFilter) -> None:
         call_store(
-            self, lambda store: store.matching_numbers(flt), self._marked_all, group="queue-mark", exclusive=True
+            self,
+            lambda store: store.tickets.matching_numbers(flt),
+            self._marked_all,
+            group="queue-mark",
+            exclusive=True,
         )
 
     def _marked_all(self, numbers: list[str]) -> None:
@@ -339,7 +343,7 @@ class QueueScreen(FieldActions, Screen[None]):
 
         call_store(
             self,
-            lambda store: store.update_tickets(
+            lambda store: store.tickets.update(
                 list(targets), TicketChanges(**changes), expected_versions=expected, skip_conflicts=True
             ),
             done,
@@ -384,7 +388,7 @@ class QueueScreen(FieldActions, Screen[None]):
         sort = self.sort_name
         call_store(
             self,
-            lambda store: store.save_view(name, query, sort),
+            lambda store: store.views.save(name, query, sort),
             lambda _: self.notify(f"view '{name}' saved"),
             group="queue-save-view",
         )
@@ -415,7 +419,7 @@ class QueueScreen(FieldActions, Screen[None]):
     def _open_new_ticket(self) -> None:
         call_store(
             self,
-            lambda store: (store.me().team, store.team_keys()),
+            lambda store: (store.people.me().team, store.people.team_keys()),
             lambda found: self._show_new_ticket(*found),
             group="queue-new",
             exclusive=True,

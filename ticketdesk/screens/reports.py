@@ -103,7 +103,7 @@ class ReportsScreen(Screen[None]):
         self._status(f"computing {period} KPIs by {breakdown}…")
         call_store(
             self,
-            lambda store: store.kpi_report(period=period, offset=offset, by=[breakdown]),
+            lambda store: store.reports.kpis(period=period, offset=offset, by=[breakdown]),
             lambda report: self._show(report, breakdown),
             group="reports",
             exclusive=True,

@@ -30,7 +30,7 @@ class TemplateFlow:
     def start(self) -> None:
         call_store(
             self.screen,
-            lambda store: [t.name for t in store.list_templates()],
+            lambda store: [t.name for t in store.templates.all()],
             self._pick,
             group="template",
             exclusive=True,
@@ -50,7 +50,7 @@ class TemplateFlow:
         # a broken template: the store's clear message, nothing changed
         call_store(
             self.screen,
-            lambda store: store.preview_template(first, name),
+            lambda store: store.templates.preview(first, name),
             lambda text: self._confirm(name, text),
             group="template",
             exclusive=True,
@@ -75,7 +75,7 @@ class TemplateFlow:
 
         call_store(
             self.screen,
-            lambda store: store.apply_template(numbers, name, expected_versions=expected, skip_conflicts=True),
+            lambda store: store.templates.apply(numbers, name, expected_versions=expected, skip_conflicts=True),
             applied,
             group="template-apply",
             failed=lambda error: self.done(str(error), "error"),

@@ -39,7 +39,7 @@ class TemplatesScreen(ListDetailScreen[Any]):
     ]
 
     def fetch(self, store: Store) -> list[Any]:
-        return store.list_templates()
+        return store.templates.all()
 
     def key(self, item: Any) -> str:
         return str(item.name)
@@ -78,7 +78,7 @@ class TemplatesScreen(ListDetailScreen[Any]):
 
         call_store(
             self,
-            lambda store: store.remove_template(name),
+            lambda store: store.templates.remove(name),
             removed,
             group="templates-write",
             failed=lambda error: self.say(str(error), error=True),
@@ -169,7 +169,7 @@ class TemplateForm(FormScreen):
 
         def write(store: Store) -> str:
             if template is None:
-                store.add_template(
+                store.templates.add(
                     TemplateSpec(
                         name=name,
                         body=body,
@@ -180,7 +180,7 @@ class TemplateForm(FormScreen):
                     )
                 )
             else:
-                store.edit_template(
+                store.templates.edit(
                     template.name,
                     TemplateEdit(
                         name=name if name != template.name else None,

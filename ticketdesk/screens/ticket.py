@@ -99,9 +99,9 @@ class TicketScreen(FieldActions, Screen[None]):
         number = self.number
 
         def run(store: Store) -> tuple[Any, Any, list[Any]]:
-            detail = store.ticket(number)
-            survey = store.ticket_survey(number) if detail.row.status in ("resolved", "closed") else None
-            return detail, survey, store.attachments(number)
+            detail = store.tickets.get(number)
+            survey = store.csat.of_ticket(number) if detail.row.status in ("resolved", "closed") else None
+            return detail, survey, store.mail.attachments(number)
 
         def failed(_: StoreError) -> None:  # "loading…" only until a retry gets through
             self._failures += 1
@@ -221,7 +221,7 @@ class TicketScreen(FieldActions, Screen[None]):
         # on failure the draft stays in the composer and in app.drafts
         call_store(
             self,
-            lambda store: store.reply(number, body, internal=kind == "internal"),
+            lambda store: store.tickets.reply(number, body, internal=kind == "internal"),
             lambda _: self._sent(kind),
             group="ticket-write",
         )
@@ -275,7 +275,7 @@ class TicketScreen(FieldActions, Screen[None]):
 
         call_store(
             self,
-            lambda store: store.update_tickets([number], TicketChanges(**changes), expected_versions={number: version}),
+            lambda store: store.tickets.update([number], TicketChanges(**changes), expected_versions={number: version}),
             done,
             group="ticket-write",
             failed=failed,
@@ -301,7 +301,7 @@ class TicketScreen(FieldActions, Screen[None]):
     def _retry_mail(self, outbox_ids: list[int]) -> None:
         def run(store: Store) -> None:
             for outbox_id in outbox_ids:
-                store.retry_outbox(outbox_id)
+                store.outbox.retry(outbox_id)
 
         def done(_: None) -> None:
             count = len(outbox_ids)
@@ -340,7 +340,7 @@ class TicketScreen(FieldActions, Screen[None]):
         # suggestions are a help, never an error on the screen (an outage still shows)
         call_store(
             self,
-            lambda store: store.suggest_articles(number, limit=3),
+            lambda store: store.kb.suggest(number, limit=3),
             self._show_suggestions,
             group="ticket-suggest",
             exclusive=True,
@@ -371,8 +371,8 @@ class TicketScreen(FieldActions, Screen[None]):
         known, number = self.suggestions, self.number
 
         def run(store: Store) -> tuple[list[Any], list[Any]]:
-            suggested = known if known is not None else store.suggest_articles(number)
-            return suggested, store.list_articles(limit=1000)
+            suggested = known if known is not None else store.kb.suggest(number)
+            return suggested, store.kb.recent(limit=1000)
 
         call_store(self, run, lambda found: self._pick_article(*found), group="ticket-kb", exclusive=True)
 
@@ -393,7 +393,7 @@ class TicketScreen(FieldActions, Screen[None]):
     def _fetch_article(self, article_id: int) -> None:
         call_store(
             self,
-            lambda store: store.article(article_id),
+            lambda store: store.kb.get(article_id),
             lambda article: self.insert_text(article.reply_text(), f"inserted article #{article.id}"),
             group="ticket-kb",
             exclusive=True,
@@ -427,7 +427,7 @@ class TicketScreen(FieldActions, Screen[None]):
     def _article_from_ticket(self, number: str) -> None:
         call_store(
             self,
-            lambda store: store.article_from_ticket(number),
+            lambda store: store.kb.from_ticket(number),
             lambda article: self.notify(f"knowledge-base article #{article.id} written from {number}"),
             group="ticket-kb-write",
         )

@@ -9,7 +9,7 @@ from ticketdesk.store.db.errors import (
     SchemaNotReady,
     StoreError,
 )
-from ticketdesk.store.service import Store
+from ticketdesk.store.desk import Store
 from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 

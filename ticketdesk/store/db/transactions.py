@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
 from ticketdesk.models import Agent
+from ticketdesk.rules.masking import Masking
 from ticketdesk.store.db.engine import Database
 from ticketdesk.store.db.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
 from ticketdesk.store.people import audit, roles
@@ -27,9 +28,22 @@ R = TypeVar("R")
 
 
 class Transactions:
-    def __init__(self, db: Database, login: str) -> None:
+    def __init__(self, db: Database, login: str, *, masked_fields: tuple[str, ...] = ()) -> None:
         self.db = db
         self.login = login
+        #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
+        self.masked_fields = masked_fields
+
+    def masking_for(self, actor: Agent) -> Masking:
+        """How personal data is masked for `actor`'s role."""
+        return Masking.for_role(actor.role, self.masked_fields)
+
+    def record(self, action: str, target: str | None = None, detail: str | None = None) -> None:
+        """An audit entry for a sensitive action the acting agent just did (an export, an
+        unmask), in its own short transaction; any known, active agent (auditors too)."""
+        with translated(), self.db.write() as session:
+            actor = acting_agent(session, self.login)
+            audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
 
     def write(self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None) -> R:
         """One write transaction as the acting agent; auditors are refused here, whatever

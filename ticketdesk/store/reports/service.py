@@ -1,5 +1,5 @@
-"""Store operations for reports (issue 6), mixed into the Store facade (store/service.py):
-KPIs of a period (store/reports/kpis.py) and the streaming ticket export (store/reports/export.py)."""
+"""The typed services of this domain that the Store is made of (store/desk.py); each method
+is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
@@ -8,20 +8,28 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ticketdesk.rules.query import TicketFilter
+from ticketdesk.store.db.transactions import Transactions, translated
 
 if TYPE_CHECKING:
-    from ticketdesk.store.db.engine import Database
     from ticketdesk.store.db.transactions import Transactions
 
+from ticketdesk.store.db.transactions import Transactions
 
-class ReportsOps:
-    """Methods run in the facade's transactions (`self.tx`), one per operation."""
 
-    #: the facade's transactions (store/db/transactions.py), one per operation
-    tx: Transactions
-    db: Database
+class ReportService:
+    """KPIs of a period, the lead's dashboard, the streaming export."""
 
-    def kpi_report(
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def dashboard(self, *, days: int = 14) -> Any:
+        """The lead's dashboard (see store/reports/dashboard.py), computed in one read transaction."""
+        from ticketdesk.models.clock import utcnow
+        from ticketdesk.store.reports.dashboard import dashboard
+
+        return self.tx.read("dashboard", lambda s, _: dashboard(s, now=utcnow(), days=days))
+
+    def kpis(
         self,
         *,
         period: str | None = None,
@@ -63,12 +71,12 @@ class ReportsOps:
         masked for the acting agent's role. One read transaction, held while the caller
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
         from ticketdesk.models.clock import utcnow
-        from ticketdesk.store.db.transactions import translated
         from ticketdesk.store.reports.export import PAGE, export_rows
+        from ticketdesk.store.tickets.operations import acting_agent
 
-        masking = self.masking()  # type: ignore[attr-defined]
+        masking = self.tx.read("export_tickets", lambda _, a: self.tx.masking_for(a))
         when = now or utcnow()
-        with translated(), self.db.read() as session:
-            me = self.actor_id(session)  # type: ignore[attr-defined]
+        with translated(), self.tx.db.read() as session:
+            me = acting_agent(session, self.tx.login).id
             for row in export_rows(session, flt=flt, actor_id=me, now=when, page_size=page_size or PAGE):
                 yield masking.row(row)

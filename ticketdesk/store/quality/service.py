@@ -1,29 +1,73 @@
-"""Store operations for quality (issue 6), mixed into the Store facade (store/service.py):
-CSAT surveys (store/quality/csat.py) and QA sampling and reviews (store/quality/qa.py)."""
+"""The typed services of this domain that the Store is made of (store/desk.py); each method
+is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ticketdesk.store.quality import kb
+from ticketdesk.store.quality.kb import ArticleEdit, ArticleRow, ArticleSpec, ArticleView
+
+if TYPE_CHECKING:
+    from ticketdesk.store.db.transactions import Transactions
+
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
     from ticketdesk.store.quality.csat import SurveyView
     from ticketdesk.store.quality.qa import QaReviewView, SampleResult
 
-R = TypeVar("R")
+from ticketdesk.store.db.transactions import Transactions
 
 
-class QualityOps:
-    """Methods run in the facade's transactions (`self.tx`), one per operation."""
+class KbService:
+    """The knowledge base: articles, search, suggestions for a ticket."""
 
-    #: the facade's transactions (store/db/transactions.py), one per operation
-    tx: Transactions
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
 
-    # --- CSAT ---------------------------------------------------------------------------
+    def add(self, spec: ArticleSpec) -> ArticleView:
+        return self.tx.write("add_article", lambda s, a: kb.add_article(s, actor=a, spec=spec))
 
-    def record_survey(
+    def get(self, article_id: int) -> ArticleView:
+        return self.tx.read("article", lambda s, _: kb.get_article(s, article_id))
+
+    def recent(self, *, tag: str | None = None, limit: int = 200) -> list[ArticleRow]:
+        """Newest change first."""
+        return self.tx.read("list_articles", lambda s, _: kb.list_articles(s, tag=tag, limit=limit))
+
+    def edit(self, article_id: int, edit: ArticleEdit, *, expected_version: int | None = None) -> ArticleView:
+        """Change fields; with `expected_version`, a change made in between is a Conflict."""
+        return self.tx.write(
+            "edit_article",
+            lambda s, a: kb.edit_article(
+                s, actor=a, article_id=article_id, edit=edit, expected_version=expected_version
+            ),
+        )
+
+    def search(self, query: str, *, tag: str | None = None, limit: int = 20) -> list[ArticleRow]:
+        """Articles holding every word (English or Chinese), best first, each with a snippet."""
+        return self.tx.read("search_articles", lambda s, _: kb.search_articles(s, query=query, tag=tag, limit=limit))
+
+    def suggest(self, number: str, limit: int = 3) -> list[ArticleRow]:
+        """The `limit` articles that best fit a ticket's subject and description."""
+        return self.tx.read("suggest_articles", lambda s, _: kb.suggest_articles(s, number=number, limit=limit))
+
+    def from_ticket(self, number: str) -> ArticleView:
+        """A new article from a resolved or closed ticket (an unresolved one is refused)."""
+        return self.tx.write("article_from_ticket", lambda s, a: kb.article_from_ticket(s, actor=a, number=number))
+
+
+class CsatService:
+    """Satisfaction surveys (CSAT)."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def record(
         self,
         number: str,
         *,
@@ -63,21 +107,26 @@ class QualityOps:
 
         return self.tx.write("import_surveys", lambda s, a: csat.import_surveys(s, actor=a, rows=rows, replace=replace))
 
-    def survey(self, number: str) -> SurveyView:
+    def get(self, number: str) -> SurveyView:
         """The ticket's survey (NotFound if it has none)."""
         from ticketdesk.store.quality import csat
 
         return self.tx.read("survey", lambda s, _: csat.get_survey(s, number))
 
-    def ticket_survey(self, number: str) -> SurveyView | None:
+    def of_ticket(self, number: str) -> SurveyView | None:
         """The ticket's survey, or None."""
         from ticketdesk.store.quality import csat
 
         return self.tx.read("ticket_survey", lambda s, _: csat.survey_of(s, number))
 
-    # --- QA ---------------------------------------------------------------------------
 
-    def qa_sample(
+class QaService:
+    """QA sampling and reviews."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def sample(
         self,
         start: date,
         end: date,
@@ -93,18 +142,18 @@ class QualityOps:
             "qa_sample", lambda s, a: qa.sample(s, actor=a, start=start, end=end, rate=rate, seed=seed, now=now)
         )
 
-    def qa_reviews(self, *, batch: str | None = None, pending: bool = False) -> list[QaReviewView]:
+    def reviews(self, *, batch: str | None = None, pending: bool = False) -> list[QaReviewView]:
         from ticketdesk.store.quality import qa
 
         return self.tx.read("qa_reviews", lambda s, _: qa.list_reviews(s, batch=batch, pending=pending))
 
-    def qa_batches(self) -> list[tuple[str, int, int]]:
+    def batches(self) -> list[tuple[str, int, int]]:
         """(batch, samples, reviewed), newest first."""
         from ticketdesk.store.quality import qa
 
         return self.tx.read("qa_batches", lambda s, _: qa.batches(s))
 
-    def qa_review(
+    def review(
         self,
         number: str,
         *,

@@ -1,5 +1,5 @@
-"""Store operations of imports from other helpdesks (issue 7), mixed into the Store facade
-(store/service.py); the work is done in store/imports/importer.py."""
+"""The typed services of this domain that the Store is made of (store/desk.py); each method
+is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ if TYPE_CHECKING:
     from ticketdesk.models import Agent
     from ticketdesk.store.db.transactions import Transactions
 
+from ticketdesk.store.db.transactions import Transactions
 
-class ImportOps:
+
+class ImportService:
     """Import tickets from CSV, JSON Lines or a Zendesk export."""
 
-    #: the facade's transactions (store/db/transactions.py), one per operation
-    tx: Transactions
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
 
-    def import_tickets(
+    def run(
         self,
         records: Iterable[Record],
         *,
@@ -97,6 +99,3 @@ class ImportOps:
 
         self.tx.write("import_tickets", finish)
         return report
-
-
-__all__ = ["ImportOps", "ImportRejected", "ImportReport"]

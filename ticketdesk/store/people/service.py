@@ -1,42 +1,56 @@
-"""Store operations for people (issue 6), mixed into the Store facade (store/service.py):
-agent management (admins), personal-data masking, and the audit log."""
+"""The typed services of this domain that the Store is made of (store/desk.py); each method
+is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ticketdesk.models import Role
+from sqlmodel import Session
+
+from ticketdesk.models import Agent, Role
+from ticketdesk.rules.masking import Masking
+from ticketdesk.store.db.transactions import Transactions
+from ticketdesk.store.people import audit, roles
+from ticketdesk.store.readmodels import (
+    AgentView,
+)
+from ticketdesk.store.tickets import operations as tickets
+from ticketdesk.store.tickets import queries
 
 if TYPE_CHECKING:
     from sqlmodel import Session
 
     from ticketdesk.models import Agent
     from ticketdesk.rules.masking import Masking
-    from ticketdesk.store.db.engine import Database
     from ticketdesk.store.db.transactions import Transactions
     from ticketdesk.store.people.agents import AgentInfo
     from ticketdesk.store.people.audit import AuditView, ChainCheck
 
-R = TypeVar("R")
+from ticketdesk.store.db.transactions import Transactions
 
 
-class PeopleOps:
-    """Methods run in the facade's transactions (`self.tx`), one per operation."""
+class PeopleService:
+    """Agents and their roles (admins manage; everyone may list); who the acting agent is."""
 
-    #: the facade's transactions (store/db/transactions.py), one per operation
-    tx: Transactions
-    login: str
-    db: Database
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
 
-    if TYPE_CHECKING:
+    def me(self) -> AgentView:
+        """The acting agent (login, name, role, team key)."""
+        return self.tx.read("me", lambda s, _: queries.agent_view(s, self.tx.login))
 
-        def _masking_for(self, actor: Agent) -> Masking: ...
+    def team_keys(self) -> list[str]:
+        return self.tx.read("team_keys", lambda s, _: queries.team_keys(s))
 
-    # --- agents (admins manage; everyone may list) ---------------------------------------
+    def agents(self) -> list[tuple[str, str]]:
+        """(login, display name) of the active agents."""
+        return self.tx.read("agents", lambda s, _: queries.active_agents(s))
 
-    def add_agent(
+    def add(
         self,
         login: str,
         *,
@@ -61,7 +75,7 @@ class PeopleOps:
 
         return self.tx.write("agent_add", run, target=login.strip())
 
-    def list_agents(self, *, include_inactive: bool = True) -> list[AgentInfo]:
+    def roster(self, *, include_inactive: bool = True) -> list[AgentInfo]:
         from ticketdesk.store.people import agents
 
         return self.tx.read("list_agents", lambda s, _: agents.list_agents(s, include_inactive=include_inactive))
@@ -91,7 +105,7 @@ class PeopleOps:
 
         return self.tx.write("set_role", run, target=login.strip())
 
-    def set_agent_active(self, login: str, active: bool) -> bool:
+    def set_active(self, login: str, active: bool) -> bool:
         """Deactivate (or reactivate) an agent (admins). A deactivated login can no longer act;
         its history stays. Returns whether anything changed."""
         from ticketdesk.store.db.errors import InvalidInput
@@ -119,33 +133,86 @@ class PeopleOps:
 
         return self.tx.write(f"agent_{verb}", run, target=login.strip())
 
-    def deactivate_agent(self, login: str) -> bool:
-        return self.set_agent_active(login, False)
+    def deactivate(self, login: str) -> bool:
+        return self.set_active(login, False)
 
-    def activate_agent(self, login: str) -> bool:
-        return self.set_agent_active(login, True)
-
-    # --- masking -------------------------------------------------------------------------
+    def activate(self, login: str) -> bool:
+        return self.set_active(login, True)
 
     def masking(self) -> Masking:
         """How personal data is masked for the acting agent: `masking().row(dict)` masks an
         export row, `masking().value(field, v)` one value."""
-        return self.tx.read("masking", lambda _, a: self._masking_for(a))
+        return self.tx.read("masking", lambda _, a: self.tx.masking_for(a))
 
-    # --- audit log ------------------------------------------------------------------------
 
-    def audit(self, action: str, target: str | None = None, detail: str | None = None) -> None:
+class CustomerService:
+    """Customers: their tier (VIP) and erasing their personal data."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def set_vip(self, customer: str, vip: bool) -> list[str]:
+        """Change a customer's tier (leads and admins); returns the open tickets whose SLA
+        clocks moved."""
+
+        def run(session: Session, actor: Agent) -> list[str]:
+            roles.require(actor, roles.TIER_SETTERS, "change a customer's tier (VIP)")
+            return tickets.set_customer_vip(session, actor=actor, customer=customer, vip=vip)
+
+        return self.tx.write("set_customer_vip", run, target=customer)
+
+    def erase(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> Any:
+        """Erase a customer's personal data (admins; store/people/erase.py): one transaction for the
+        rows, their events and the audit entry, then their attachment files in `folder`
+        that nothing else uses. `dry_run`: what would change, nothing written. Returns an
+        erase.ErasureResult."""
+        from ticketdesk.store.people import erase
+
+        what = "erase a customer's personal data"
+
+        def tied(session: Session, actor: Agent) -> Any:
+            roles.require(actor, roles.ADMINS, what)
+            ids = erase.tied_tickets(session, email)
+            if dry_run:
+                return erase.plan(session, email, ids, folder=folder, for_erasure=False).result(dry_run=True)
+            return ids
+
+        found = self.tx.read(audit.CUSTOMER_ERASE, tied)
+        if dry_run:
+            return found
+
+        def run(session: Session, actor: Agent) -> erase.Plan:
+            roles.require(actor, roles.ADMINS, what)
+            plan = erase.plan(session, email, found, folder=folder, for_erasure=True)
+            erase.apply(session, plan, actor=actor)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.CUSTOMER_ERASE,
+                target=f"customer {plan.customer_id}", detail=erase.audit_detail(plan),
+            )  # fmt: skip
+            return plan
+
+        plan = self.tx.write(audit.CUSTOMER_ERASE, run)
+        result = plan.result(dry_run=False)
+        if plan.files and folder is not None:
+            deleted, errors = self.tx.write(
+                audit.CUSTOMER_ERASE, lambda s, _: erase.delete_files(s, folder, plan.files)
+            )
+            result = dataclasses.replace(result, files=tuple(deleted), file_errors=tuple(errors))
+        return result
+
+
+class AuditService:
+    """The audit log: an entry for a sensitive action, reading it, verifying its hash chain."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def record(self, action: str, target: str | None = None, detail: str | None = None) -> None:
         """Append an entry for a sensitive action the acting agent just did (an export, an
         unmask): its own short transaction. Any known, active agent (auditors too)."""
-        from ticketdesk.store.db.transactions import translated
-        from ticketdesk.store.people import audit
-        from ticketdesk.store.tickets import operations as tickets
+        self.tx.record(action, target, detail)
 
-        with translated(), self.db.write() as session:
-            actor = tickets.acting_agent(session, self.login)
-            audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
-
-    def audit_entries(
+    def entries(
         self,
         *,
         action: str | None = None,
@@ -166,7 +233,7 @@ class PeopleOps:
 
         return self.tx.read("audit_read", run)
 
-    def verify_audit(self, *, head: str | None = None, count: int | None = None) -> ChainCheck:
+    def verify(self, *, head: str | None = None, count: int | None = None) -> ChainCheck:
         """Check the audit log's hash chain end to end (admins and auditors, like reading it).
         `head` and `count` are an anchor an earlier check printed and kept outside the
         database: the chain must still pass through that entry, at that position."""

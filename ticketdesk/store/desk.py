@@ -1,0 +1,184 @@
+"""The store's front door: one method per operation, each its own transaction.
+
+The CLI and the screens call these and get plain read-models back; they never see a
+session. Expected database failures become StoreError subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from ticketdesk.models import Agent, Ticket
+from ticketdesk.store import demo
+from ticketdesk.store.automation.followups import AutomationsAndMail
+from ticketdesk.store.db.engine import Database, check_schema, schema_warnings, upgrade_schema
+from ticketdesk.store.db.errors import StoreError
+from ticketdesk.store.db.seed import seed_defaults
+from ticketdesk.store.db.transactions import Transactions, translated
+from ticketdesk.store.demo import DemoSummary
+from ticketdesk.store.imports.service import ImportService
+from ticketdesk.store.mail import outbox
+from ticketdesk.store.mail.service import MailService, OutboxService
+from ticketdesk.store.people import audit, roles
+from ticketdesk.store.people.service import AuditService, CustomerService, PeopleService
+from ticketdesk.store.quality.service import CsatService, KbService, QaService
+from ticketdesk.store.reports.service import ReportService
+from ticketdesk.store.sla.service import PolicyService
+from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
+from ticketdesk.store.tickets.service import TemplateService, TicketService, ViewService
+from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+
+R = TypeVar("R")
+
+
+class Store:
+    """The store's typed surface: one service per domain, each method one transaction
+    (`store.tickets.update(...)`, `store.kb.search(...)`), plus the desk-wide operations
+    (schema, demo, sweep, backup, copy)."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        login: str,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> None:
+        """The settings it needs come from the caller, which read the config file (config.py);
+        the store never opens it."""
+        self.db = db
+        self.login = login
+        #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
+        self.masked_fields = tuple(masked_fields)
+        #: what follows a ticket change in its transaction: automations, a public reply's mail
+        self.followups = AutomationsAndMail(mail_domain=mail_domain)
+        #: every operation's transaction, refusals audited under its name
+        self.tx = Transactions(db, login, masked_fields=self.masked_fields)
+        self.tickets = TicketService(self.tx, self.followups)
+        self.templates = TemplateService(self.tx, self.followups)
+        self.views = ViewService(self.tx)
+        self.policies = PolicyService(self.tx)
+        self.people = PeopleService(self.tx)
+        self.customers = CustomerService(self.tx)
+        self.audit = AuditService(self.tx)
+        self.kb = KbService(self.tx)
+        self.csat = CsatService(self.tx)
+        self.qa = QaService(self.tx)
+        self.mail = MailService(self.tx, self.followups)
+        self.outbox = OutboxService(self.tx)
+        self.reports = ReportService(self.tx)
+        self.imports = ImportService(self.tx)
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of the desk's address (config `[mail] from_address`), for the
+        Message-IDs of the replies this store queues."""
+        return self.followups.mail_domain
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        login: str,
+        check: bool = True,
+        masked_fields: Iterable[str] = (),
+        mail_domain: str = outbox.FALLBACK_DOMAIN,
+    ) -> Store:
+        store = cls(Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain)
+        if check:
+            check_schema(store.db)
+        return store
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def warnings(self) -> list[str]:
+        with translated():
+            return schema_warnings(self.db)
+
+    def init(self) -> tuple[str | None, str, list[str]]:
+        """Create or upgrade the schema and seed defaults; the acting login becomes admin
+        of a database that has none."""
+        with translated():
+            before, after = upgrade_schema(self.db)
+            with self.db.write() as session:
+                added = seed_defaults(session, admin_login=self.login)
+        return before, after, added
+
+    def generate_demo(self, *, tickets: int, seed: int = 7) -> DemoSummary:
+        """Fill the database with demo data (admins: it adds agents and customers)."""
+
+        def run(session: Session, actor: Agent) -> DemoSummary:
+            roles.require(actor, roles.ADMINS, "load demo data")
+            return demo.generate_demo(session, tickets=tickets, seed=seed)
+
+        return self.tx.write("generate_demo", run)
+
+    def sweep(self, *, now: datetime | None = None) -> Any:
+        """The time-driven work once (store/automation/sweep.py); returns its SweepReport."""
+        from ticketdesk.store.automation.sweep import sweep
+
+        # only a known, active agent that may write runs it (auditors may not)
+        self.tx.read("sweep", lambda s, a: roles.require_writer(a))
+        with translated():
+            return sweep(self.db, now=now, followups=self.followups)
+
+    def backup(self, path: str | Path, *, force: bool = False) -> Any:
+        """A consistent backup of the desk at `path`; returns a backup.BackupReport."""
+        from ticketdesk.store.db import backup
+
+        self.tx.read(backup.BACKUP, lambda _, a: roles.require(a, roles.ADMINS, "back up the desk"))
+        with translated():
+            report = backup.backup_database(self.db, path, force=force)
+        detail = f"backup to {report.path}: {report.kind}, {report.size:,} bytes, {report.tickets:,} tickets"
+        self.tx.write(
+            backup.BACKUP,
+            lambda s, a: audit.record(
+                s, actor=a, login=a.login, action=backup.BACKUP, target=report.path[-200:], detail=detail
+            ),
+        )
+        return report
+
+    def copy_to(self, url: str, *, progress: Callable[[str, int, int], None] | None = None) -> Any:
+        """Copy the whole desk into the empty database at `url` and verify it; returns a
+        copy.CopyReport (raises copy.CopyMismatch, with the report, when it does not verify)."""
+        from contextlib import suppress
+
+        from ticketdesk.store.db import copy
+
+        label = copy.public_url(url)
+        what = "copy the desk to another database"
+        self.tx.read(copy.COPY, lambda _, a: roles.require(a, roles.ADMINS, what), target=label)
+        target = Database(url)
+        outcome = "verified"
+        try:
+            with translated():
+                report = copy.copy_desk(self.db, target, progress=progress)
+            outcome = f"verified: {report.tickets:,} tickets, {report.rows:,} rows in {report.seconds:.1f} s"
+            return report
+        except copy.CopyMismatch as exc:
+            outcome = f"not verified ({len(exc.report.differences)} differences), rolled back"
+            raise
+        except StoreError as exc:
+            outcome = f"failed: {exc}"
+            raise
+        finally:
+            target.dispose()
+            # the copy's own outcome (or error) is what the caller needs to see, not this one's
+            with suppress(StoreError):
+                self.tx.write(
+                    copy.COPY,
+                    lambda s, a: audit.record(
+                        s, actor=a, login=a.login, action=copy.COPY, target=label[:200],
+                        detail=f"copy to {label}: {outcome}",
+                    ),
+                )  # fmt: skip
+
+
+__all__ = ["NewTicket", "Store", "TemplateEdit", "TemplateSpec", "Ticket", "TicketChanges"]

@@ -1,0 +1,258 @@
+"""The typed services of this domain that the Store is made of (store/desk.py); each method
+is one transaction (store/db/transactions.py) named for the audit log."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from ticketdesk.models import Agent
+from ticketdesk.rules.query import Sort, TicketFilter
+from ticketdesk.store.db.transactions import Transactions
+from ticketdesk.store.mail import outbox
+from ticketdesk.store.people import audit, personal_data, roles
+from ticketdesk.store.readmodels import (
+    Page,
+    SavedViewInfo,
+    StatusPriorityTeamCount,
+    TemplateInfo,
+    TicketDetail,
+    UpdateResult,
+)
+from ticketdesk.store.tickets import operations as tickets
+from ticketdesk.store.tickets import queries, templates, views
+from ticketdesk.store.tickets.operations import Followups, NewTicket, TicketChanges
+from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+
+
+class TicketService:
+    """Tickets: create, change, reply, link, merge, escalate; the queue's pages and counts; one ticket."""
+
+    def __init__(self, tx: Transactions, followups: Followups) -> None:
+        self.tx = tx
+        self.followups = followups
+
+    def create(self, new: NewTicket, *, now: datetime | None = None) -> str:
+        return self.tx.write(
+            "create_ticket",
+            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
+        )
+
+    def update(
+        self,
+        numbers: Sequence[str],
+        changes: TicketChanges,
+        *,
+        expected_versions: dict[str, int] | None = None,
+        skip_conflicts: bool = False,
+        now: datetime | None = None,
+    ) -> UpdateResult:
+        def run(session: Session, actor: Agent) -> UpdateResult:
+            roles.check_ticket_changes(
+                session, actor, numbers,
+                status=changes.status, priority=changes.priority, team=changes.team, assignee=changes.assignee,
+            )  # fmt: skip
+            return tickets.update_tickets(
+                session,
+                actor=actor,
+                numbers=numbers,
+                changes=changes,
+                expected_versions=expected_versions,
+                skip_conflicts=skip_conflicts,
+                now=now,
+                followups=self.followups,
+            )
+
+        return self.tx.write("update_tickets", run)
+
+    def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
+        return self.tx.write(
+            "reply",
+            lambda s, a: (
+                tickets.add_comment(
+                    s,
+                    actor=a,
+                    number=number,
+                    body=body,
+                    internal=internal,
+                    expected_version=expected_version,
+                    followups=self.followups,
+                ).id
+            ),
+        )
+
+    def link(self, number: str, other: str, kind: str) -> None:
+        self.tx.write("link", lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
+
+    def merge(self, duplicate: str, into: str) -> None:
+        def run(session: Session, actor: Agent) -> None:
+            roles.check_closing(session, actor, [duplicate])
+            tickets.merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.MERGE, target=duplicate.strip(),
+                detail=f"merged {duplicate.strip()} into {into.strip()}",
+            )  # fmt: skip
+
+        self.tx.write("merge", run, target=duplicate.strip())
+
+    def escalate(self, number: str, kind: str, reason: str, *, team: str | None = None) -> str:
+        """Technical (up a support level, optionally to `team`) or management (to the team
+        lead); returns what was done, e.g. "technical L1 → L2"."""
+        from ticketdesk.models.clock import utcnow
+        from ticketdesk.store.automation.rules import escalate
+
+        return self.tx.write(
+            "escalate",
+            lambda s, a: escalate(
+                s, actor=a, number=number, kind=kind, reason=reason, team=team, now=utcnow(), followups=self.followups
+            ),
+        )
+
+    def page(
+        self,
+        flt: TicketFilter,
+        *,
+        sort: Sort | None = None,
+        after: Sequence[Any] | None = None,
+        limit: int = 50,
+    ) -> Page:
+        return self.tx.read(
+            "list_tickets",
+            lambda s, a: personal_data.mask_page(
+                self.tx.masking_for(a),
+                queries.list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
+            ),
+        )
+
+    def count(self, flt: TicketFilter) -> int:
+        return self.tx.read("count_tickets", lambda s, a: queries.count_tickets(s, flt=flt, actor_id=a.id))
+
+    def get(self, number: str, *, unmask: bool = False) -> TicketDetail:
+        """One ticket, personal data masked for roles that do not need it. `unmask` asks
+        for it in clear: refused to auditors, and recorded in the audit log when it reveals
+        something the role would not otherwise see."""
+
+        def run(session: Session, actor: Agent) -> tuple[TicketDetail, bool]:
+            masking = self.tx.masking_for(actor)
+            if unmask:
+                roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
+            detail = queries.ticket_detail(session, number)
+            # its outgoing mail (store/mail/outbox.py), the address masked as the customer's is
+            mail = outbox.ticket_outbox(session, detail.row.id, None if unmask else masking)
+            detail = dataclasses.replace(detail, outbox=mail)
+            if unmask:
+                return detail, masking.enabled
+            return personal_data.mask_detail(masking, detail), False
+
+        detail, revealed = self.tx.read("unmask" if unmask else "ticket", run, target=number.strip())
+        if revealed:
+            self.tx.record(audit.UNMASK, detail.row.number, "personal data shown in clear")
+        return detail
+
+    def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
+        return self.tx.read("counts_by_status_priority_team", lambda s, _: queries.counts_by_status_priority_team(s))
+
+    def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
+        """Every ticket number the filter matches (for "mark all"), read in the database."""
+        return self.tx.read(
+            "matching_numbers", lambda s, a: queries.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
+        )
+
+    def latest_event_id(self) -> int:
+        return self.tx.read("latest_event_id", lambda s, _: queries.latest_event_id(s))
+
+
+class TemplateService:
+    """Reply templates, shared by the desk: admins manage them, everyone applies them."""
+
+    def __init__(self, tx: Transactions, followups: Followups) -> None:
+        self.tx = tx
+        self.followups = followups
+
+    def add(self, spec: TemplateSpec) -> TemplateInfo:
+        def run(session: Session, actor: Agent) -> TemplateInfo:
+            info = templates.add_template(session, actor=actor, spec=spec)
+            audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_ADD, target=info.name)
+            return info
+
+        return self.tx.write("add_template", run, target=spec.name)
+
+    def all(self) -> list[TemplateInfo]:
+        return self.tx.read("list_templates", lambda s, _: templates.list_templates(s))
+
+    def get(self, name: str) -> TemplateInfo:
+        return self.tx.read("template", lambda s, _: templates.get_template(s, name))
+
+    def edit(self, name: str, edit: TemplateEdit) -> TemplateInfo:
+        def run(session: Session, actor: Agent) -> TemplateInfo:
+            info = templates.edit_template(session, actor=actor, name=name, edit=edit)
+            detail = f"renamed from {name.strip()}" if info.name != name.strip() else None
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.TEMPLATE_EDIT, target=info.name, detail=detail
+            )
+            return info
+
+        return self.tx.write("edit_template", run, target=name)
+
+    def remove(self, name: str) -> None:
+        def run(session: Session, actor: Agent) -> None:
+            templates.remove_template(session, actor=actor, name=name)
+            audit.record(session, actor=actor, login=actor.login, action=audit.TEMPLATE_REMOVE, target=name.strip())
+
+        self.tx.write("remove_template", run, target=name)
+
+    def apply(
+        self,
+        numbers: Sequence[str],
+        name: str,
+        *,
+        expected_versions: dict[str, int] | None = None,
+        skip_conflicts: bool = False,
+        internal: bool | None = None,
+        now: datetime | None = None,
+    ) -> UpdateResult:
+        """Reply to every ticket with the template rendered for it and apply its fields: one
+        transaction; a rendering failure on any ticket writes nothing."""
+
+        def run(session: Session, actor: Agent) -> UpdateResult:
+            if (templates.get_template(session, name).sets_status or "") == "closed":
+                roles.check_closing(session, actor, numbers)
+            return templates.apply_template(
+                session,
+                actor=actor,
+                numbers=numbers,
+                name=name,
+                expected_versions=expected_versions,
+                skip_conflicts=skip_conflicts,
+                internal=internal,
+                now=now,
+                followups=self.followups,
+            )
+
+        return self.tx.write("apply_template", run)
+
+    def preview(self, number: str, name: str) -> str:
+        return self.tx.read(
+            "preview_template",
+            lambda s, a: templates.preview_template(s, actor=s.get(Agent, a.id), number=number, name=name),
+        )
+
+
+class ViewService:
+    """Saved views: the acting agent's own named filters."""
+
+    def __init__(self, tx: Transactions) -> None:
+        self.tx = tx
+
+    def all(self) -> list[SavedViewInfo]:
+        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=s.get(Agent, a.id)))  # type: ignore[arg-type]
+
+    def save(self, name: str, query: str, sort: str | None = None) -> SavedViewInfo:
+        return self.tx.write("save_view", lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))
+
+    def delete(self, name: str) -> None:
+        self.tx.write("delete_view", lambda s, a: views.delete_view(s, agent=a, name=name))
