@@ -214,14 +214,15 @@ class Condition:
             if since is None:
                 return False
             hours = (now - since).total_seconds() / 3600
-            return {
+            verdict: bool = {
                 "gt": hours > self.value,
                 "gte": hours >= self.value,
                 "lt": hours < self.value,
                 "lte": hours <= self.value,
             }[self.op]
+            return verdict
         if spec.kind == "bool":
-            return (facts.customer_vip == self.value) == (self.op == "is")
+            return bool((facts.customer_vip == self.value) == (self.op == "is"))
         if spec.kind == "tags":
             tags = {fold(t) for t in facts.tags}
             if self.op in _EMPTY_OPS:
@@ -534,7 +535,11 @@ def parse_rules_document(data: Mapping[str, Any]) -> RulesDocument:
         AutomationRule.from_dict(r, f"automation[{i}]")
         for i, r in enumerate(_list("automation", data.get("automation", [])))
     )
-    for section, rules in (("routing", routing), ("automation", automation)):
+    named: tuple[tuple[str, Sequence[RoutingRule | AutomationRule]], ...] = (
+        ("routing", routing),
+        ("automation", automation),
+    )
+    for section, rules in named:
         seen: dict[str, int] = {}
         for i, rule in enumerate(rules):
             first = seen.setdefault(name_key(rule.name), i)

@@ -170,7 +170,7 @@ class SlaPolicy:
     def calendar_for(self, priority: Priority, team: str | None) -> BusinessCalendar:
         if priority in self.always_24x7:
             return CALENDAR_24X7
-        name = (self.teams[team].calendar if team in self.teams else None) or self.default_calendar
+        name = (self.teams[team].calendar if team is not None and team in self.teams else None) or self.default_calendar
         return self.calendars[name] if name else DEFAULT_CALENDAR
 
     def targets_for(self, priority: Priority, team: str | None, vip: bool) -> Targets:

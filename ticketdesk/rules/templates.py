@@ -133,7 +133,7 @@ def build_context(
 def render(name: str, body: str, context: Mapping[str, Any]) -> str:
     """Render `body` with `context`; any failure is a TemplateError naming template `name`."""
     from jinja2 import TemplateSyntaxError, UndefinedError
-    from jinja2.sandbox import SecurityError
+    from jinja2.exceptions import SecurityError
 
     try:
         template = _environment().from_string(body)
@@ -196,7 +196,8 @@ def _where(exc: BaseException) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> Any:
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment, SecurityError
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
 
     class Sandbox(SandboxedEnvironment):
         """The stock sandbox, plus limits on `*` and `**` so a template cannot eat the memory."""
