@@ -27,3 +27,19 @@ def test_the_cli_entry_point_imports_nothing_heavy() -> None:
     loaded = set(json.loads(result.stdout))
     assert "ticketdesk" in loaded and "typer" in loaded
     assert sorted(loaded & set(HEAVY)) == []
+
+
+TUI_PROBE = """
+import json, sys
+import ticketdesk.app
+from ticketdesk.screens import dashboard, queue, ticket  # the screens an agent opens first
+print(json.dumps(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_tui_imports_no_spreadsheet_writer_nor_html_parser() -> None:
+    """Opening the TUI pays for Textual and the store, not for XLSX export or mail parsing."""
+    result = subprocess.run([sys.executable, "-c", TUI_PROBE], capture_output=True, text=True, timeout=120, check=True)
+    loaded = set(json.loads(result.stdout))
+    assert {"textual", "sqlalchemy"} <= loaded
+    assert sorted(loaded & {"openpyxl", "bs4"}) == []
