@@ -169,7 +169,12 @@ def main() -> None:
         lambda: store.tickets.page(TicketFilter(search="printer"), sort=sort, limit=50),
         raw(search_raw, {"q": '"printer"'} if sqlite else {"q": "%printer%"}),
     )
-    measure("dashboard counts status x priority x team", store.counts_by_status_priority_team, raw(counts_sql, {}), 5)
+    measure(
+        "dashboard counts status x priority x team",
+        store.tickets.counts_by_status_priority_team,
+        raw(counts_sql, {}),
+        5,
+    )
 
     batch = _batch_numbers(db, 1000)
     flip = iter(range(10**6))

@@ -456,7 +456,7 @@ def main() -> None:
     rare = rare_word(store.db)
     queries = [FILTER, rare, COMMON_WORD, f"{DEFAULT_QUERY} {COMMON_WORD}"]
     out = asyncio.run(interactive(store, args.repeat, queries))
-    dashboard_calls = samples_of(store.dashboard, args.repeat)
+    dashboard_calls = samples_of(store.reports.dashboard, args.repeat)
     print(f"  Store.reports.dashboard(): {statistics.median(dashboard_calls):.0f} ms", flush=True)
 
     print("raw SQL baselines", flush=True)
