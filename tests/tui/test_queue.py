@@ -332,6 +332,29 @@ async def test_capital_t_moves_marked_tickets_to_a_team(store: Store) -> None:
 
 @sqlite_only
 @run_async
+async def test_the_cursor_stays_on_the_ticket_a_change_re_sorts(store: Store) -> None:
+    """Raising the third ticket to P0 sorts it to the top: the cursor goes with it, so the next
+    key acts on the same ticket, not on whichever now sits in its old row."""
+    new(store, "Mail server down", priority="P1")
+    new(store, "Printer jams", priority="P2")
+    late = new(store, "Payroll export fails", priority="P3")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        table = queue.table
+        await pilot.press("j", "j")
+        await until(lambda: table.current is not None and table.current.number == late, pilot=pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("P", "0", "enter")
+        await until(lambda: table.row_at(0) is not None and table.row_at(0).number == late, pilot=pilot)
+        await until(lambda: table.cursor == 0, pilot=pilot)
+        assert table.current.number == late
+        await pilot.press("a")  # assign to me: the same ticket
+        await until(lambda: store.tickets.get(late).row.assignee == "admin", pilot=pilot)
+
+
+@sqlite_only
+@run_async
 async def test_fast_paging_loads_every_row_once_in_order(store: Store) -> None:
     """Keys faster than the pages arrive must not load a page twice (no duplicate or
     out-of-order rows), and the rows shown are the database's, in its order."""

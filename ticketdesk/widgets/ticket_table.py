@@ -117,11 +117,20 @@ class TicketTable(ScrollView, can_focus=True):
         self._loading: set[tuple[int, bool]] = set()
         #: failed page loads in a row: each retry waits longer (widgets/store_call.py)
         self._failures = 0
+        #: the ticket the cursor should land on once the rows around it are read again
+        self._follow: str | None = None
 
     # --- data ---------------------------------------------------------------------
 
     def reset(self, loader: Loader, total: int, *, keep_cursor: bool = False) -> None:
-        """Start over with a new query (or the same one after a change)."""
+        """Start over with a new query (or the same one after a change). `keep_cursor`: the
+        cursor stays on the ticket it was on, wherever the change sorted it (if it is among
+        the rows read around it), else on the same row number."""
+        if not keep_cursor:
+            self._follow = None
+        elif (current := self.current) is not None:
+            self._follow = current.number
+        # else the rows are not read yet (a reload right after another): keep following
         self.loader = loader
         self.total = total
         self._generation += 1
@@ -205,12 +214,29 @@ class TicketTable(ScrollView, can_focus=True):
         chain = self.bottom if reverse else self.top
         if generation != self._generation or chain.after != started_after:
             return  # a newer query replaced this one, or this page is already in
+        start = len(chain.rows)
         chain.rows.extend(rows)
         chain.after = after
         chain.done = after is None
+        self._find_followed(reverse, start)
         self.refresh()
         self.post_message(self.CursorMoved(self.cursor, self.total))
         self._ensure(self.cursor)
+
+    def _find_followed(self, reverse: bool, start: int) -> None:
+        """Move the cursor onto the followed ticket if the rows just read hold it: an action
+        that re-sorts the queue must not leave the cursor on another ticket, where the next
+        key would change the wrong one."""
+        if self._follow is None:
+            return
+        chain = self.bottom if reverse else self.top
+        for offset, row in enumerate(chain.rows[start:], start):
+            if row.number == self._follow:
+                self._follow = None
+                self.cursor = self.total - 1 - offset if reverse else offset
+                return
+        if self.top.done or len(self.top.rows) + len(self.bottom.rows) >= self.total:
+            self._follow = None  # gone from this query (closed, filtered out)
 
     # --- drawing ---------------------------------------------------------------------
 
@@ -284,6 +310,7 @@ class TicketTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False)
 
     def move(self, delta: int) -> None:
+        self._follow = None  # the agent moved on
         if self.total:
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
@@ -294,9 +321,11 @@ class TicketTable(ScrollView, can_focus=True):
         self.move(-1)
 
     def action_first(self) -> None:
+        self._follow = None
         self.cursor = 0
 
     def action_last(self) -> None:
+        self._follow = None
         self.cursor = max(self.total - 1, 0)
 
     def action_page_down(self) -> None:
