@@ -27,7 +27,7 @@ from ticketdesk.store.people.service import PeopleService
 from ticketdesk.widgets.outage_line import OutageLine
 
 from ..conftest import ADMIN, PostgresServer, _prepare
-from .helpers import SIZE, make_app, new, queue_ready, run_async, text_of, until
+from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, text_of, until
 
 
 class Outage(Protocol):
@@ -216,4 +216,34 @@ async def test_a_bug_ends_the_app_with_a_non_zero_status(db_url: str) -> None:
             await pilot.press("A")
             await until(lambda: not app.is_running, pilot=pilot)
     assert app.return_code == 1
+    store.close()
+
+
+@run_async
+async def test_a_writers_lock_on_sqlite_is_said_once_and_is_no_outage(tmp_path: Path) -> None:
+    """Another program holds SQLite's write lock past the busy timeout: the change is not
+    made and the agent is told so; reads go on, so no outage line and no 'reachable again'."""
+    path = tmp_path / "desk.db"
+    url = f"sqlite:///{path}"
+    _prepare(url)
+    store = Store(Database(url, busy_timeout_ms=300), login=ADMIN)
+    number = new(store, "Printer jams", priority="P2")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        app = pilot.app
+        await queue_ready(pilot)
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE agent SET login = login WHERE 1 = 0")
+        try:
+            await press(pilot, "a")
+            await until(lambda: any("database is busy" in m for m, _ in notifications(app)), pilot=pilot)
+            await press(pilot, "R")  # reads still work
+            assert not app.outage and not app.screen.query_one(OutageLine).display
+            assert store.tickets.get(number).row.assignee is None
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        await press(pilot, "a")
+        await until(lambda: store.tickets.get(number).row.assignee == ADMIN, pilot=pilot)
+        assert not any("reachable again" in m for m, _ in notifications(app))
     store.close()

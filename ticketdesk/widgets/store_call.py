@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
-from ticketdesk.store.db.errors import Conflict, DatabaseUnavailable, StoreError
+from ticketdesk.store.db.errors import Conflict, DatabaseBusy, DatabaseUnavailable, StoreError
 
 if TYPE_CHECKING:
     from textual.dom import DOMNode
@@ -86,7 +86,7 @@ def call_store(
             done(result)
 
     def on_error(worker: Worker[None], error: StoreError) -> None:
-        if isinstance(error, DatabaseUnavailable):
+        if isinstance(error, DatabaseUnavailable) and not isinstance(error, DatabaseBusy):
             host.database_unreachable(error)
         if not delivered(worker):
             return
@@ -110,7 +110,9 @@ def call_store(
 def report_failure(node: DOMNode, error: StoreError) -> None:
     """The one table from a failure to what the user sees. Messages may quote customer
     text, so they are never read as markup."""
-    if isinstance(error, DatabaseUnavailable):
+    if isinstance(error, DatabaseBusy):  # a writer's lock, not an outage: reads go on
+        node.app.notify(f"not done: {error}", severity="error", timeout=10, markup=False)
+    elif isinstance(error, DatabaseUnavailable):
         cast("DeskApp", node.app).database_unreachable(error)
         node.app.notify(f"not done: {error}", severity="error", timeout=8, markup=False)
     elif isinstance(error, Conflict):

@@ -33,3 +33,9 @@ class SchemaNotReady(StoreError):
 
 class DatabaseUnavailable(StoreError):
     pass
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """Another writer held the database (a SQLite file's lock) past the busy timeout: this
+    write waited, then gave up; nothing was written. The database itself is there (reads
+    go on), so it is said once, not shown as an outage."""

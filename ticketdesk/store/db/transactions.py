@@ -20,7 +20,15 @@ from sqlmodel import Session
 from ticketdesk.models import Agent
 from ticketdesk.rules.masking import Masking
 from ticketdesk.store.db.engine import Database
-from ticketdesk.store.db.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, StoreError
+from ticketdesk.store.db.errors import (
+    Conflict,
+    DatabaseBusy,
+    DatabaseUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StoreError,
+)
 from ticketdesk.store.people import audit, roles
 from ticketdesk.store.tickets.operations import acting_agent
 
@@ -50,7 +58,7 @@ class Transactions:
         the operation. A refusal is audited once the refused transaction has rolled back."""
         unknown: NotFound | None = None
         try:
-            with translated(), self.db.write() as session:
+            with translated(writing=True), self.db.write() as session:
                 try:
                     actor = acting_agent(session, self.login)
                 except NotFound as exc:
@@ -88,8 +96,10 @@ class Transactions:
 
 
 @contextmanager
-def translated() -> Iterator[None]:
-    """Turn the database's expected failures into one-line StoreErrors."""
+def translated(*, writing: bool = False) -> Iterator[None]:
+    """Turn the database's expected failures into one-line StoreErrors. `writing`: a lock
+    held past the busy timeout is another writer's (DatabaseBusy: reads go on), not an
+    outage as it is when even a read cannot get in."""
     try:
         yield
     except StoreError:
@@ -102,6 +112,10 @@ def translated() -> Iterator[None]:
     except IntegrityError as exc:
         raise InvalidInput(f"the change breaks a database rule: {_first_line(exc)}") from None
     except OperationalError as exc:
+        if writing and "database is locked" in _first_line(exc):
+            raise DatabaseBusy(
+                "the database is busy: another program held its lock too long; nothing was saved, try again"
+            ) from None
         raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
     except DBAPIError as exc:
         raise InvalidInput(f"the database refused the change: {_first_line(exc)}") from None
