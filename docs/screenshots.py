@@ -54,7 +54,7 @@ async def shoot(store: Store) -> None:
         app.save_screenshot("dashboard.svg", str(OUT))
         await pilot.press("escape", "M")
         templates = await until(lambda: isinstance(app.screen, TemplatesScreen) and app.screen, pilot=pilot)
-        await until(lambda: templates.templates, pilot=pilot)
+        await until(lambda: templates.items, pilot=pilot)
         await pilot.press("j", "j", "j")
         await settle(pilot)
         app.save_screenshot("templates.svg", str(OUT))
