@@ -576,3 +576,19 @@ def test_console_script_reads_stdin_verbatim(sqlite_db: str) -> None:
         assert store.tickets.get(number).description == body
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_demo_again_leaves_a_desk_with_tickets_alone_unless_add(db_url: str, store: Store) -> None:
+    """Running the README's first command twice must not double the demo desk."""
+    first = run(db_url, "demo", "--tickets", "30")
+    assert first.exit_code == 0, _describe(first)
+    count = store.tickets.count(TicketFilter())
+    assert count == 30
+    again = run(db_url, "demo", "--tickets", "30")
+    assert again.exit_code == 0, _describe(again)
+    assert "already holds 30 tickets: no demo data added" in again.stdout
+    assert store.tickets.count(TicketFilter()) == count
+    more = run(db_url, "demo", "--tickets", "30", "--add", "--seed", "8")
+    assert more.exit_code == 0, _describe(more)
+    assert store.tickets.count(TicketFilter()) == 60

@@ -49,13 +49,22 @@ def demo_cmd(
         int, typer.Option("--tickets", min=1, max=5_000_000, help="How many tickets to generate")
     ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data)")] = 7,
+    add: Annotated[bool, typer.Option("--add", help="Add demo data to a desk that already has tickets")] = False,
 ) -> None:
-    """Fill the database with realistic demo data (initialising it first if needed)."""
+    """Fill the database with realistic demo data (initialising it first if needed). A desk
+    that already has tickets is left as it is unless --add: running the README's first
+    command again must not double the demo."""
     import time
+
+    from ticketdesk.rules.query import TicketFilter
 
     with handled():
         store = open_store(ctx, check=False)
         store.init()
+        have = store.tickets.count(TicketFilter())
+        if have and not add:
+            echo(f"the desk already holds {have:,} tickets: no demo data added (--add adds more)")
+            return
         started = time.perf_counter()
         summary = store.generate_demo(tickets=tickets, seed=seed)
         elapsed = time.perf_counter() - started

@@ -61,7 +61,11 @@ class QaScreen(ListDetailScreen[Any]):
 
     def summary(self, found: list[Any]) -> str:
         if not found:
-            return "no pending samples" if self.pending else "no QA samples: `ticketdesk qa sample --from --to`"
+            return (
+                "no pending samples"
+                if self.pending
+                else "no QA samples: e.g. `ticketdesk qa sample --from 2026-11-01 --to 2026-11-30`"
+            )
         todo = sum(1 for v in found if v.pending)
         return f"{len(found)} sample(s), {todo} pending   r review · p pending only · R refresh"
 
