@@ -66,6 +66,29 @@ async def test_a_failed_mail_is_visible_without_scrolling_at_80x24(store: Store)
         assert "mail failed 1" in one_line(pilot.app)
 
 
+@sqlite_only
+@run_async
+async def test_the_panels_below_the_fold_are_a_key_away_at_80x24(store: Store) -> None:
+    """At 80×24 the CSAT and created-vs-resolved panels sit below the screen: G (or end, or
+    j/pagedown) brings them up, g goes back to the top."""
+    store.generate_demo(tickets=300, seed=3)  # a desk with every panel filled
+    async with make_app(store).run_test(size=(80, 24)) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("d")
+        board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        await until(lambda: board._marker is not None, pilot=pilot)
+        csat = board.query_one("#csat")
+        assert csat.region.bottom > board.region.bottom  # below the fold
+        await pilot.press("G")
+        await until(lambda: board.scroll_y > 0, pilot=pilot)
+        await pilot.pause(0.2)
+        assert board.scroll_y == board.max_scroll_y
+        await pilot.press("g")
+        await until(lambda: board.scroll_y == 0, pilot=pilot)
+        await pilot.press("j")
+        await until(lambda: board.scroll_y == 1, pilot=pilot)
+
+
 @pytest.mark.parametrize("no_color", [False, True])
 def test_mail_line_styles_failed_and_old_queue(no_color: bool) -> None:
     def styled(meaning: str) -> str:

@@ -35,6 +35,13 @@ class DashboardScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", show=True, id="dashboard.back"),
         Binding("R", "refresh_now", "Refresh", show=True, id="dashboard.refresh_now"),
+        # a small terminal shows the top panels only: the rest is a scroll away
+        Binding("j,down", "scroll_down", "Scroll down", show=False, id="dashboard.scroll_down"),
+        Binding("k,up", "scroll_up", "Scroll up", show=False, id="dashboard.scroll_up"),
+        Binding("pagedown,space", "page_down", "Page down", show=False, id="dashboard.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="dashboard.page_up"),
+        Binding("g,home", "scroll_home", "Top", show=False, id="dashboard.top"),
+        Binding("G,end", "scroll_end", "Bottom", show=False, id="dashboard.bottom"),
     ]
 
     def __init__(self) -> None:
