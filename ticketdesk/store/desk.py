@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlmodel import Session
 
@@ -32,6 +32,11 @@ from ticketdesk.store.sla.service import PolicyService
 from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
 from ticketdesk.store.tickets.service import TemplateService, TicketService, ViewService
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+
+if TYPE_CHECKING:
+    from ticketdesk.store.automation.sweep import SweepReport
+    from ticketdesk.store.db.backup import BackupReport
+    from ticketdesk.store.db.copy import CopyReport
 
 R = TypeVar("R")
 
@@ -120,7 +125,7 @@ class Store:
 
         return self.tx.write("generate_demo", run)
 
-    def sweep(self, *, now: datetime | None = None) -> Any:
+    def sweep(self, *, now: datetime | None = None) -> SweepReport:
         """The time-driven work once (store/automation/sweep.py); returns its SweepReport."""
         from ticketdesk.store.automation.sweep import sweep
 
@@ -129,7 +134,7 @@ class Store:
         with translated():
             return sweep(self.db, now=now, followups=self.followups)
 
-    def backup(self, path: str | Path, *, force: bool = False) -> Any:
+    def backup(self, path: str | Path, *, force: bool = False) -> BackupReport:
         """A consistent backup of the desk at `path`; returns a backup.BackupReport."""
         from ticketdesk.store.db import backup
 
@@ -145,7 +150,7 @@ class Store:
         )
         return report
 
-    def copy_to(self, url: str, *, progress: Callable[[str, int, int], None] | None = None) -> Any:
+    def copy_to(self, url: str, *, progress: Callable[[str, int, int], None] | None = None) -> CopyReport:
         """Copy the whole desk into the empty database at `url` and verify it; returns a
         copy.CopyReport (raises copy.CopyMismatch, with the report, when it does not verify)."""
         from contextlib import suppress

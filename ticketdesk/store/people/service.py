@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
     from ticketdesk.store.people.agents import AgentInfo
     from ticketdesk.store.people.audit import AuditView, ChainCheck
+    from ticketdesk.store.people.erase import ErasureResult
 
 from ticketdesk.store.db.transactions import Transactions
 
@@ -161,7 +162,7 @@ class CustomerService:
 
         return self.tx.write("set_customer_vip", run, target=customer)
 
-    def erase(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> Any:
+    def erase(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> ErasureResult:
         """Erase a customer's personal data (admins; store/people/erase.py): one transaction for the
         rows, their events and the audit entry, then their attachment files in `folder`
         that nothing else uses. `dry_run`: what would change, nothing written. Returns an

@@ -12,6 +12,8 @@ from ticketdesk.store.db.transactions import Transactions, translated
 
 if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.store.reports.dashboard import Dashboard
+    from ticketdesk.store.reports.kpis import KpiReport
 
 from ticketdesk.store.db.transactions import Transactions
 
@@ -22,7 +24,7 @@ class ReportService:
     def __init__(self, tx: Transactions) -> None:
         self.tx = tx
 
-    def dashboard(self, *, days: int = 14) -> Any:
+    def dashboard(self, *, days: int = 14) -> Dashboard:
         """The lead's dashboard (see store/reports/dashboard.py), computed in one read transaction."""
         from ticketdesk.models.clock import utcnow
         from ticketdesk.store.reports.dashboard import dashboard
@@ -38,7 +40,7 @@ class ReportService:
         last_day: date | None = None,
         by: Sequence[str] | None = None,
         now: datetime | None = None,
-    ) -> Any:
+    ) -> KpiReport:
         """KPIs of a week / month (offset -1: the last complete one, 0: the current one so
         far) or of local days first_day..last_day, in total and per breakdown; a KpiReport."""
         from ticketdesk.models.clock import utcnow
