@@ -37,14 +37,22 @@ def test_outdated_database_says_run_init(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'td.db'}"
     Store.open(url, login="carol", check=False).init()
     db = Database(url)
-    # Pretend the code gained a migration this database has not had yet.
-    from unittest import mock
-
-    with (
-        mock.patch("ticketdesk.store.db.engine.head_revision", return_value="0002_future"),
-        pytest.raises(SchemaNotReady, match="needs 0002_future: run `ticketdesk init`"),
-    ):
+    # A database one migration behind this ticketdesk.
+    previous = f"{int(head_revision()) - 1:04d}"
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
+    with pytest.raises(SchemaNotReady, match=f"is at revision {previous}, this ticketdesk needs {head_revision()}: run `ticketdesk init`"):
         check_schema(db)
+
+
+def test_the_schema_revision_every_command_checks_is_alembics_newest_migration() -> None:
+    """SCHEMA_REVISION is a constant so that start-up does not import Alembic; it must name
+    the newest migration, or a new migration would never be asked for."""
+    from alembic.script import ScriptDirectory
+
+    from ticketdesk.store.db.engine import SCHEMA_REVISION, _alembic_config
+
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == SCHEMA_REVISION
 
 
 def test_database_from_a_newer_ticketdesk_is_refused(tmp_path: Path) -> None:

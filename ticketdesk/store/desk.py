@@ -7,44 +7,42 @@ session. Expected database failures become StoreError subclasses with one-line m
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
-from ticketdesk.models import Agent, Ticket
-from ticketdesk.store import demo
-from ticketdesk.store.automation.followups import AutomationsAndMail
+from ticketdesk.models import Agent
 from ticketdesk.store.db.engine import Database, check_schema, schema_warnings, upgrade_schema
 from ticketdesk.store.db.errors import StoreError
-from ticketdesk.store.db.seed import seed_defaults
 from ticketdesk.store.db.transactions import Transactions, translated
-from ticketdesk.store.demo import DemoSummary
-from ticketdesk.store.imports.service import ImportService
-from ticketdesk.store.mail import outbox
-from ticketdesk.store.mail.service import MailService, OutboxService
 from ticketdesk.store.people import audit, roles
-from ticketdesk.store.people.service import AuditService, CustomerService, PeopleService
-from ticketdesk.store.quality.service import CsatService, KbService, QaService
-from ticketdesk.store.reports.service import ReportService
-from ticketdesk.store.sla.service import PolicyService
-from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
-from ticketdesk.store.tickets.service import TemplateService, TicketService, ViewService
-from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ticketdesk.store.automation.followups import AutomationsAndMail
     from ticketdesk.store.automation.sweep import SweepReport
     from ticketdesk.store.db.backup import BackupReport
     from ticketdesk.store.db.copy import CopyReport
-
-R = TypeVar("R")
-
+    from ticketdesk.store.demo import DemoSummary
+    from ticketdesk.store.imports.service import ImportService
+    from ticketdesk.store.mail.service import MailService, OutboxService
+    from ticketdesk.store.people.service import AuditService, CustomerService, PeopleService
+    from ticketdesk.store.quality.service import CsatService, KbService, QaService
+    from ticketdesk.store.reports.service import ReportService
+    from ticketdesk.store.sla.service import PolicyService
+    from ticketdesk.store.tickets.service import TemplateService, TicketService, ViewService
 
 class Store:
     """The store's typed surface: one service per domain, each method one transaction
     (`store.tickets.update(...)`, `store.kb.search(...)`), plus the desk-wide operations
-    (schema, demo, sweep, backup, copy)."""
+    (schema, demo, sweep, backup, copy).
+
+    Each service is built (and its modules imported) the first time it is used, so a
+    command pays only for the domains it touches: `ticketdesk list` loads no mail, import,
+    knowledge-base or demo code."""
 
     def __init__(
         self,
@@ -52,38 +50,115 @@ class Store:
         *,
         login: str,
         masked_fields: Iterable[str] = (),
-        mail_domain: str = outbox.FALLBACK_DOMAIN,
+        mail_domain: str = "",
     ) -> None:
         """The settings it needs come from the caller, which read the config file (config.py);
-        the store never opens it."""
+        the store never opens it. An empty `mail_domain` means the config names no desk
+        address; outgoing Message-IDs then use mail/outbox.py's reserved fallback domain."""
         self.db = db
         self.login = login
         #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
         self.masked_fields = tuple(masked_fields)
-        #: what follows a ticket change in its transaction: automations, a public reply's mail
-        self.followups = AutomationsAndMail(mail_domain=mail_domain)
+        self._mail_domain = mail_domain
         #: every operation's transaction, refusals audited under its name
         self.tx = Transactions(db, login, masked_fields=self.masked_fields)
-        self.tickets = TicketService(self.tx, self.followups)
-        self.templates = TemplateService(self.tx, self.followups)
-        self.views = ViewService(self.tx)
-        self.policies = PolicyService(self.tx)
-        self.people = PeopleService(self.tx)
-        self.customers = CustomerService(self.tx)
-        self.audit = AuditService(self.tx)
-        self.kb = KbService(self.tx)
-        self.csat = CsatService(self.tx)
-        self.qa = QaService(self.tx)
-        self.mail = MailService(self.tx, self.followups)
-        self.outbox = OutboxService(self.tx)
-        self.reports = ReportService(self.tx)
-        self.imports = ImportService(self.tx)
+
+    @cached_property
+    def followups(self) -> AutomationsAndMail:
+        """What follows a ticket change in its transaction: automations, a public reply's mail."""
+        from ticketdesk.store.automation.followups import AutomationsAndMail
+
+        return AutomationsAndMail(mail_domain=self._mail_domain)
+
+    @cached_property
+    def tickets(self) -> TicketService:
+        from ticketdesk.store.tickets.service import TicketService
+
+        return TicketService(self.tx, self.followups)
+
+    @cached_property
+    def templates(self) -> TemplateService:
+        from ticketdesk.store.tickets.service import TemplateService
+
+        return TemplateService(self.tx, self.followups)
+
+    @cached_property
+    def views(self) -> ViewService:
+        from ticketdesk.store.tickets.service import ViewService
+
+        return ViewService(self.tx)
+
+    @cached_property
+    def policies(self) -> PolicyService:
+        from ticketdesk.store.sla.service import PolicyService
+
+        return PolicyService(self.tx)
+
+    @cached_property
+    def people(self) -> PeopleService:
+        from ticketdesk.store.people.service import PeopleService
+
+        return PeopleService(self.tx)
+
+    @cached_property
+    def customers(self) -> CustomerService:
+        from ticketdesk.store.people.service import CustomerService
+
+        return CustomerService(self.tx)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from ticketdesk.store.people.service import AuditService
+
+        return AuditService(self.tx)
+
+    @cached_property
+    def kb(self) -> KbService:
+        from ticketdesk.store.quality.service import KbService
+
+        return KbService(self.tx)
+
+    @cached_property
+    def csat(self) -> CsatService:
+        from ticketdesk.store.quality.service import CsatService
+
+        return CsatService(self.tx)
+
+    @cached_property
+    def qa(self) -> QaService:
+        from ticketdesk.store.quality.service import QaService
+
+        return QaService(self.tx)
+
+    @cached_property
+    def mail(self) -> MailService:
+        from ticketdesk.store.mail.service import MailService
+
+        return MailService(self.tx, self.followups)
+
+    @cached_property
+    def outbox(self) -> OutboxService:
+        from ticketdesk.store.mail.service import OutboxService
+
+        return OutboxService(self.tx)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from ticketdesk.store.reports.service import ReportService
+
+        return ReportService(self.tx)
+
+    @cached_property
+    def imports(self) -> ImportService:
+        from ticketdesk.store.imports.service import ImportService
+
+        return ImportService(self.tx)
 
     @property
     def mail_domain(self) -> str:
         """The domain of the desk's address (config `[mail] from_address`), for the
         Message-IDs of the replies this store queues."""
-        return self.followups.mail_domain
+        return self._mail_domain
 
     @classmethod
     def open(
@@ -93,7 +168,7 @@ class Store:
         login: str,
         check: bool = True,
         masked_fields: Iterable[str] = (),
-        mail_domain: str = outbox.FALLBACK_DOMAIN,
+        mail_domain: str = "",
     ) -> Store:
         store = cls(Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain)
         if check:
@@ -110,6 +185,8 @@ class Store:
     def init(self) -> tuple[str | None, str, list[str]]:
         """Create or upgrade the schema and seed defaults; the acting login becomes admin
         of a database that has none."""
+        from ticketdesk.store.db.seed import seed_defaults
+
         with translated():
             before, after = upgrade_schema(self.db)
             with self.db.write() as session:
@@ -118,6 +195,7 @@ class Store:
 
     def generate_demo(self, *, tickets: int, seed: int = 7) -> DemoSummary:
         """Fill the database with demo data (admins: it adds agents and customers)."""
+        from ticketdesk.store import demo
 
         def run(session: Session, actor: Agent) -> DemoSummary:
             roles.require(actor, roles.ADMINS, "load demo data")
@@ -186,4 +264,4 @@ class Store:
                 )  # fmt: skip
 
 
-__all__ = ["NewTicket", "Store", "TemplateEdit", "TemplateSpec", "Ticket", "TicketChanges"]
+__all__ = ["Store"]

@@ -14,17 +14,21 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ticketdesk.models import Comment, Ticket
-from ticketdesk.store.automation import rules as automation
-from ticketdesk.store.mail import outbox
 
 
 class AutomationsAndMail:
-    def __init__(self, *, mail_domain: str = outbox.FALLBACK_DOMAIN) -> None:
-        #: the domain of the desk's address, for the Message-IDs of the replies queued
+    def __init__(self, *, mail_domain: str = "") -> None:
+        #: the domain of the desk's address, for the Message-IDs of the replies queued ("": the
+        #: outbox's reserved fallback domain)
         self.mail_domain = mail_domain
 
     def changed(self, session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int) -> None:
+        # imported here, not above: a store that only reads (`ticketdesk list`) never loads them
+        from ticketdesk.store.automation import rules as automation
+
         automation.fire(session, ticket_ids, trigger, now, followups=self, depth=depth)
 
     def public_reply(self, session: Session, ticket: Ticket, comment: Comment, now: datetime) -> None:
+        from ticketdesk.store.mail import outbox
+
         outbox.queue_reply(session, ticket, comment, now, domain=self.mail_domain)

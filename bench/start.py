@@ -1,0 +1,107 @@
+"""Start-up, measured from outside: whole `ticketdesk` processes and the TUI's first painted
+page, each next to a raw baseline timed in the same run.
+
+    python bench/start.py [--db URL] [--runs 7]
+
+The database must exist and hold tickets (bench/store.py or `ticketdesk demo` builds one) and
+an agent `bench`. Figures are medians (and the slowest run) in ms:
+
+- `ticketdesk list --limit 50`, `ticketdesk show NUMBER`: the console script run to exit,
+  output to a pipe. Raw: the same page / ticket read by the `sqlite3` command-line tool (a
+  process too), or by `psql` on PostgreSQL.
+- TUI start: the console script in a tmux pane (bench/tui.py's `time_start`) until a ticket
+  number is painted. Raw: `python -c "import textual.app, sqlmodel"` plus the raw first page.
+- Python itself: `python -c pass`, and `python -c "import sqlmodel"` (the floor of any
+  command that opens the store).
+
+Issue budgets (1M tickets): TUI start <= 800 ms, `list` <= 500 ms (issue 13), <= 400 ms
+for list/show (issue 16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.store import LOGIN, PAGE_COLUMNS, PAGE_JOINS
+from bench.tui import load, time_start
+
+DEFAULT_DB = "sqlite:////tmp/bench/bench-store.db"
+FIRST_PAGE = f"SELECT {PAGE_COLUMNS} FROM ticket t {PAGE_JOINS} ORDER BY t.priority, t.updated_at DESC, t.id DESC LIMIT 50"
+
+
+def run_ms(argv: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
+    """Wall-clock of `argv` run to exit, `runs` times after one warm-up run."""
+    samples = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True, env=env)
+        elapsed = (time.perf_counter() - started) * 1000
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode(errors='replace')[-500:]}")
+        if i:
+            samples.append(elapsed)
+    return samples
+
+
+def raw_argv(url: str, sql: str) -> list[str]:
+    if url.startswith("sqlite"):
+        return ["sqlite3", url.split(":///", 1)[1], sql]
+    psql_url = url.replace("postgresql+psycopg://", "postgresql://")
+    return ["psql", "-X", "-q", "-A", "-t", psql_url, "-c", sql]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLAlchemy URL (default: {DEFAULT_DB})")
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+
+    exe = str(Path(sys.executable).with_name("ticketdesk"))
+    if not Path(exe).exists():
+        exe = shutil.which("ticketdesk") or "ticketdesk"
+    env = {**os.environ, "TICKETDESK_DB": args.db, "TICKETDESK_AGENT": LOGIN}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's install has its bytecode cached
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "ticketdesk")],
+                   check=True, env=env)  # fmt: skip
+    print(f"database: {args.db}; {load()}", flush=True)
+
+    first = subprocess.run([exe, "list", "--limit", "1", "--format", "csv"], capture_output=True, text=True, env=env)
+    number = first.stdout.splitlines()[1].split(",")[0]
+    one_ticket = f"SELECT {PAGE_COLUMNS} FROM ticket t {PAGE_JOINS} WHERE t.number = '{number}'"
+
+    rows = [
+        ("python -c pass", run_ms([sys.executable, "-c", "pass"], args.runs, env), None),
+        ("python -c 'import sqlmodel'", run_ms([sys.executable, "-c", "import sqlmodel"], args.runs, env), None),
+        ("ticketdesk --help", run_ms([exe, "--help"], args.runs, env), None),
+        ("ticketdesk list --limit 50", run_ms([exe, "list", "--limit", "50"], args.runs, env),
+         run_ms(raw_argv(args.db, FIRST_PAGE), args.runs)),
+        (f"ticketdesk show {number}", run_ms([exe, "show", number], args.runs, env),
+         run_ms(raw_argv(args.db, one_ticket), args.runs)),
+    ]  # fmt: skip
+    print("TUI start (tmux 120x40) ...", flush=True)
+    tui = time_start(args.db, args.runs)
+    textual_and_sqlmodel = run_ms([sys.executable, "-c", "import textual.app, sqlmodel"], args.runs, env)
+    page = run_ms(raw_argv(args.db, FIRST_PAGE), args.runs)
+    rows.append(("TUI start -> first ticket number painted", tui,
+                 [a + b for a, b in zip(textual_and_sqlmodel, page, strict=True)]))  # fmt: skip
+
+    print("\n| what (whole process) | app median (max) ms | raw median ms | raw is |\n|---|---|---|---|")
+    for name, samples, raw in rows:
+        raw_text = f"{statistics.median(raw):.0f}" if raw else ""
+        what = ""
+        if raw is not None:
+            what = "import textual.app+sqlmodel, + first page" if name.startswith("TUI") else "same rows, sqlite3/psql process"
+        print(f"| {name} | {statistics.median(samples):.0f} ({max(samples):.0f}) | {raw_text} | {what} |")
+
+
+if __name__ == "__main__":
+    main()
