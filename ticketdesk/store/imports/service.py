@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.import_records import Record
-from ticketdesk.store.imports import importer
+from ticketdesk.store.imports import importer, validation, writer
 from ticketdesk.store.imports.importer import BATCH, ImportRejected, ImportReport
 from ticketdesk.store.people import audit
 
@@ -59,9 +59,9 @@ class ImportService:
             records = list(records)
         now = now or utcnow()
 
-        def check(session: Session, actor: Agent) -> importer.Validation:
+        def check(session: Session, actor: Agent) -> validation.Validation:
             importer.require_importer(actor)
-            return importer.validate(session, records, source=source, strict=strict)
+            return validation.validate(session, records, source=source, strict=strict)
 
         found = self.tx.read("import_tickets", check)
         if found.total_problems:
@@ -76,14 +76,14 @@ class ImportService:
                 without_id=found.without_id, **repaired,
             )  # fmt: skip
 
-        writer = importer.Writer(source=source, now=now)
+        batch_writer = writer.Writer(source=source, now=now)
         done = 0
-        for batch in importer.batches(records, max(1, batch_size)):
-            self.tx.write("import_tickets", lambda s, a, b=batch: writer.write(s, a, b))
+        for batch in writer.batches(records, max(1, batch_size)):
+            self.tx.write("import_tickets", lambda s, a, b=batch: batch_writer.write(s, a, b))
             done += len(batch)
             if progress is not None:
                 progress(done, found.new + found.already)
-        totals = writer.totals
+        totals = batch_writer.totals
         report = ImportReport(
             source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
             without_id=found.without_id, customers_created=totals.customers,
@@ -92,7 +92,7 @@ class ImportService:
         )  # fmt: skip
 
         def finish(session: Session, actor: Agent) -> None:
-            importer.after_load(session, totals.imported)
+            writer.after_load(session, totals.imported)
             audit.record(
                 session, actor=actor, login=actor.login, action="import", target=source, detail=report.summary()
             )
