@@ -104,7 +104,7 @@ def source_snapshot(db: Database) -> Iterator[Connection]:
     """One read transaction: every read in it sees the database as of one instant."""
     engine = db.engine
     if not db.is_sqlite:
-        engine = engine.execution_options(isolation_level="REPEATABLE READ")  # type: ignore[assignment]
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
     with engine.connect() as conn, conn.begin() as txn:
         try:
             yield conn

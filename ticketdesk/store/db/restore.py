@@ -277,7 +277,7 @@ def _after_restore(target: Database, report: RestoreReport, *, login: str) -> No
         else:
             report.problems.append(f"audit chain: {check.problem}")
     with target.write() as session:
-        actor = session.execute(select(Agent).where(col(Agent.login) == login)).scalar_one_or_none()
+        actor = session.scalars(select(Agent).where(col(Agent.login) == login)).one_or_none()
         audit.record(
             session, actor=actor, login=login, action=RESTORE, target=Path(report.path).name[:200],
             detail=f"restored from {report.path} ({report.kind}, schema {report.revision_before}"

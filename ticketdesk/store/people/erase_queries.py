@@ -8,10 +8,28 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Executable, Row, Table, TextClause, func, or_, select, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
+from ticketdesk.models import (
+    Attachment,
+    AuditEntry,
+    Comment,
+    Customer,
+    Event,
+    ImportRef,
+    KbArticle,
+    MailMessage,
+    Organisation,
+    OutboxMail,
+    QaReview,
+    SavedView,
+    Setting,
+    Survey,
+    Ticket,
+)
 from ticketdesk.rules import text as textrules
 from ticketdesk.store.db.errors import InvalidInput, NotFound
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.people.redaction import ERASED, search_terms
 
 #: ids per IN (...) list
@@ -22,25 +40,21 @@ MAX_MERGE_HOPS = 10
 K = TypeVar("K", int, str)
 
 
-def _table(name: str) -> Table:
-    return SQLModel.metadata.tables[name]
-
-
-TICKET = _table("ticket")
-COMMENT = _table("comment")
-EVENT = _table("event")
-MAIL = _table("mail_message")
-ATTACHMENT = _table("attachment")
-OUTBOX = _table("outbox")
-SURVEY = _table("survey")
-QA_REVIEW = _table("qa_review")
-KB_ARTICLE = _table("kb_article")
-IMPORT_REF = _table("import_ref")
-SAVED_VIEW = _table("saved_view")
-CUSTOMER = _table("customer")
-ORGANISATION = _table("organisation")
-AUDIT_LOG = _table("audit_log")
-SETTING = _table("setting")
+TICKET = table_of(Ticket)
+COMMENT = table_of(Comment)
+EVENT = table_of(Event)
+MAIL = table_of(MailMessage)
+ATTACHMENT = table_of(Attachment)
+OUTBOX = table_of(OutboxMail)
+SURVEY = table_of(Survey)
+QA_REVIEW = table_of(QaReview)
+KB_ARTICLE = table_of(KbArticle)
+IMPORT_REF = table_of(ImportRef)
+SAVED_VIEW = table_of(SavedView)
+CUSTOMER = table_of(Customer)
+ORGANISATION = table_of(Organisation)
+AUDIT_LOG = table_of(AuditEntry)
+SETTING = table_of(Setting)
 #: the free-text columns of a knowledge base article
 KB_TEXT = ("title", "symptoms", "scope", "steps", "solution", "prevention", "tags")
 
