@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Table, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from ticketdesk.models import Agent
 from ticketdesk.rules.sla_policy import SlaPolicy
@@ -45,16 +45,18 @@ class Lookups:
             teams[key.lower()] = (tid, key)
         types = set(session.execute(select(desk_table("ticket_type").c.key)).scalars())
         agents: dict[str, tuple[int, int | None]] = {}
-        rows = session.execute(select(Agent.id, Agent.login, Agent.email, Agent.team_id).order_by(Agent.id)).all()  # type: ignore[call-overload]
+        rows = session.execute(
+            select(col(Agent.id), col(Agent.login), col(Agent.email), col(Agent.team_id)).order_by(col(Agent.id))
+        ).all()
         for aid, _login, email, team_id in rows:
             if email:
                 agents.setdefault(email.strip().lower(), (aid, team_id))
         for aid, login, _, team_id in rows:
             agents[login.lower()] = (aid, team_id)
         org = desk_table("organisation")
-        orgs = dict(session.execute(select(org.c.name, org.c.id)).all())  # type: ignore[arg-type]
+        orgs = {name: oid for name, oid in session.execute(select(org.c.name, org.c.id))}
         tag = desk_table("tag")
-        tags = dict(session.execute(select(tag.c.name, tag.c.id)).all())  # type: ignore[arg-type]
+        tags = {name: tid for name, tid in session.execute(select(tag.c.name, tag.c.id))}
         return cls(teams=teams, types=types, agents=agents, orgs=orgs, tags=tags, policy=sla_clocks.policy(session))
 
     def team(self, value: str | None) -> tuple[int, str] | None:

@@ -3,9 +3,11 @@ is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.import_records import Record
@@ -66,29 +68,27 @@ class ImportService:
         found = self.tx.read("import_tickets", check)
         if found.total_problems:
             raise ImportRejected(found.problems, found.total_problems)
-        repaired: dict[str, Any] = {
-            "repairs": tuple(found.repairs), "total_repairs": found.total_repairs, "missing": found.most_missing(),
-            "total_missing": found.total_missing,
-        }  # fmt: skip
+        # what would be imported; the real run's report replaces the counts with what was
+        preview = ImportReport(
+            source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
+            without_id=found.without_id, repairs=tuple(found.repairs), total_repairs=found.total_repairs,
+            missing=found.most_missing(), total_missing=found.total_missing,
+        )  # fmt: skip
         if dry_run:
-            return ImportReport(
-                source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
-                without_id=found.without_id, **repaired,
-            )  # fmt: skip
+            return preview
 
         batch_writer = writer.Writer(source=source, now=now)
         done = 0
         for batch in writer.batches(records, max(1, batch_size)):
-            self.tx.write("import_tickets", lambda s, a, b=batch: batch_writer.write(s, a, b))
+            self.tx.write("import_tickets", partial(batch_writer.write, batch=batch))
             done += len(batch)
             if progress is not None:
                 progress(done, found.new + found.already)
         totals = batch_writer.totals
-        report = ImportReport(
-            source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
-            without_id=found.without_id, customers_created=totals.customers,
-            organisations_created=totals.organisations, unmatched_agents=totals.unmatched_agents,
-            unmatched_groups=tuple(sorted(totals.unmatched_groups)), **repaired,
+        report = dataclasses.replace(
+            preview, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
+            customers_created=totals.customers, organisations_created=totals.organisations,
+            unmatched_agents=totals.unmatched_agents, unmatched_groups=tuple(sorted(totals.unmatched_groups)),
         )  # fmt: skip
 
         def finish(session: Session, actor: Agent) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlmodel import Session
 
 from ticketdesk.models import Agent
@@ -153,10 +153,10 @@ class Writer:
                     body = c.body
                     if agent is None:
                         self.totals.unmatched_agents += 1
-                        who = " ".join(
+                        unknown = " ".join(
                             p for p in (c.author_name, f"<{c.author_email}>" if c.author_email else None) if p
                         )
-                        body = f"(from {who or 'an unknown agent'})\n\n{c.body}"
+                        body = f"(from {unknown or 'an unknown agent'})\n\n{c.body}"
                     author = agent[0] if agent else me
                     comments.append((tid, kind, author, None, body, at))
                     events.append((tid, author, at, "commented", "comment", None, kind, 1))
@@ -325,15 +325,16 @@ def after_load(session: Session, imported: int) -> None:
         session.execute(text("ANALYZE"))
 
 
-def _ids_by_name(session: Session, table: Any, names: set[str], known: dict[str, int]) -> int:
+def _ids_by_name(session: Session, table: Table, names: set[str], known: dict[str, int]) -> int:
     """Fill `known` (name -> id) for `names` from a table with a unique `name`, creating the
     rows that are missing; returns how many were created."""
     missing = sorted(n for n in names if n not in known)
     for start in range(0, len(missing), CHUNK):
         chunk = missing[start : start + CHUNK]
-        known.update(session.execute(select(table.c.name, table.c.id).where(table.c.name.in_(chunk))).all())  # type: ignore[arg-type]
+        found = session.execute(select(table.c.name, table.c.id).where(table.c.name.in_(chunk)))
+        known.update({name: row_id for name, row_id in found})
     missing = [n for n in missing if n not in known]
     if missing:
         rows = session.execute(insert(table).returning(table.c.name, table.c.id), [{"name": n} for n in missing])
-        known.update(rows.all())  # type: ignore[arg-type]
+        known.update({name: row_id for name, row_id in rows})
     return len(missing)
