@@ -128,7 +128,7 @@ def main() -> None:
 
 def _postgres(src_url: str, work: Path, runs: int) -> None:
     from tests.conftest import PostgresServer
-    from ticketdesk.store.db.backup import pg_tool
+    from ticketdesk.store.db.pg_tools import pg_tool
 
     server = PostgresServer()
     try:

@@ -122,14 +122,15 @@ def test_copy_refuses_a_target_that_is_not_empty(demo_sqlite: str, tmp_path: Pat
 def test_copy_that_does_not_verify_exits_1_and_leaves_the_target_empty(
     demo_sqlite: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.store.db import copy
+    from ticketdesk.store.db.copy_load import Loader
+    from ticketdesk.store.db.copy_plan import TablePlan
 
-    real = copy._Loader.write
+    real = Loader.write
 
-    def lossy(self: copy._Loader, plan: copy._Plan, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    def lossy(self: Loader, plan: TablePlan, columns: list[str], rows: list[tuple[object, ...]]) -> None:
         real(self, plan, columns, rows[1:] if plan.name == "event" else rows)
 
-    monkeypatch.setattr(copy._Loader, "write", lossy)
+    monkeypatch.setattr(Loader, "write", lossy)
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     result = run(demo_sqlite, "copy", "--to", target)
     assert result.exit_code == 1

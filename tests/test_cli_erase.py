@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ticketdesk.cli.app import app
 from ticketdesk.store import Store
-from ticketdesk.store.people.erase import ERASED
+from ticketdesk.store.people.redaction import ERASED
 
 from .conftest import ADMIN
 from .test_cli import fails, listed, ok, run, show

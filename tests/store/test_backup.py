@@ -1,7 +1,7 @@
-"""Backup, restore and copy in the store (store/db/backup.py, store/db/copy.py), on a real SQLite
-file and a real PostgreSQL server: a backup taken while four writers keep working restores
-to a consistent database; restore and copy refuse a target that is not empty; the copy's
-comparison finds a difference."""
+"""Backup, restore and copy in the store (store/db/backup.py, store/db/restore.py,
+store/db/copy.py), on a real SQLite file and a real PostgreSQL server: a backup taken while
+four writers keep working restores to a consistent database; restore and copy refuse a
+target that is not empty; the copy's comparison finds a difference."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from sqlalchemy import text
 from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
-from ticketdesk.store.db.backup import backup_kind, orphan_rows, restore_database
-from ticketdesk.store.db.copy import compare_rows, not_empty_reasons
+from ticketdesk.store.db.contents import not_empty_reasons
+from ticketdesk.store.db.copy_verify import compare_rows
 from ticketdesk.store.db.engine import Database, _alembic_config, current_revision, head_revision
+from ticketdesk.store.db.restore import backup_kind, orphan_rows, restore_database
 from ticketdesk.store.people import audit
 
 from ..conftest import ADMIN, fresh_postgres_database
@@ -215,12 +216,12 @@ def test_a_file_that_is_no_backup_is_refused(tmp_path: Path) -> None:
 
 
 def test_pg_dump_missing_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ticketdesk.store.db import backup
+    from ticketdesk.store.db import pg_tools
 
-    monkeypatch.setattr(backup.shutil, "which", lambda name: None)
-    monkeypatch.setattr(backup.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(pg_tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pg_tools.glob, "glob", lambda pattern: [])
     with pytest.raises(InvalidInput, match=r"pg_dump not found .*install the PostgreSQL client"):
-        backup.pg_tool("pg_dump")
+        pg_tools.pg_tool("pg_dump")
 
 
 def test_empty_means_no_tables_or_only_what_init_seeds(tmp_path: Path) -> None:
@@ -274,19 +275,21 @@ def test_compare_rows_names_every_difference() -> None:
 def test_a_copy_that_does_not_verify_leaves_the_target_empty(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ticketdesk.store.db import copy
+    from ticketdesk.store.db.copy import CopyMismatch
+    from ticketdesk.store.db.copy_load import Loader
+    from ticketdesk.store.db.copy_plan import TablePlan
 
     for i in range(5):
         number = store.tickets.create(NewTicket(subject=f"t{i}"))
         store.tickets.reply(number, "hello")
-    real_write = copy._Loader.write
+    real_write = Loader.write
 
-    def lossy(self: copy._Loader, plan: copy._Plan, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+    def lossy(self: Loader, plan: TablePlan, columns: list[str], rows: list[tuple[object, ...]]) -> None:
         real_write(self, plan, columns, rows[:-1] if plan.name == "comment" else rows)  # drop the last comment
 
-    monkeypatch.setattr(copy._Loader, "write", lossy)
+    monkeypatch.setattr(Loader, "write", lossy)
     target = f"sqlite:///{tmp_path / 'copy.db'}"
-    with pytest.raises(copy.CopyMismatch) as caught:
+    with pytest.raises(CopyMismatch) as caught:
         store.copy_to(target)
     report = caught.value.report
     assert any(d.startswith("comment: 5 rows in the source, 4 in the target") for d in report.differences)

@@ -26,7 +26,9 @@ from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store.mail.inbound import AttachmentPolicy
 from ticketdesk.store.people import audit as audit_actions
-from ticketdesk.store.people.erase import ERASED, EVENT_FIELD, OUTBOX_CANCELLED, Redactor
+from ticketdesk.store.people.erase import EVENT_FIELD
+from ticketdesk.store.people.erase_plan import OUTBOX_CANCELLED
+from ticketdesk.store.people.redaction import ERASED, Redactor
 
 from ..conftest import as_agent
 

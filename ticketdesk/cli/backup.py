@@ -1,5 +1,6 @@
 """`ticketdesk backup PATH`, `ticketdesk restore PATH` and `ticketdesk copy --to URL`:
-keep a desk safe and move it to another database (store/db/backup.py, store/db/copy.py)."""
+keep a desk safe and move it to another database (store/db/backup.py, store/db/restore.py,
+store/db/copy.py)."""
 
 from __future__ import annotations
 
@@ -112,7 +113,7 @@ def register(app: typer.Typer) -> None:
         A SQLite backup restores into SQLite (a checked copy of the file) or into PostgreSQL
         (copied row by row and verified); a pg_dump archive into PostgreSQL (pg_restore, in
         one transaction). An older backup is upgraded by the migrations."""
-        from ticketdesk.store.db.backup import restore
+        from ticketdesk.store.db.restore import restore
 
         with handled():
             report = restore(ctx.obj.url, path, login=ctx.obj.agent, progress=_progress())

@@ -13,22 +13,23 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Role
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.tables import Setting
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput
+from ticketdesk.store.db.tables import table_of
 
 P = TypeVar("P")
 
 #: Roles that may change settings documents.
 MANAGERS = frozenset({Role.ADMIN})
 
-setting = Setting.__table__  # type: ignore[attr-defined]
+setting = table_of(Setting)
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ def read_document(session: Session, key: str, *, lock: bool = False) -> tuple[di
 
 def parsed(session: Session, key: str, parse: Callable[[dict[str, Any]], P]) -> P:
     """The document under `key` parsed (once per transaction) with `parse`."""
-    cache = session.info.setdefault("parsed_settings", {})
+    cache: dict[str, object] = session.info.setdefault("parsed_settings", {})
     if key not in cache:
         cache[key] = parse(read_document(session, key)[0])
-    return cache[key]
+    return cast(P, cache[key])  # a key is always parsed by its own domain's parser
 
 
 def require_manager(actor: Agent, key: str) -> None:
@@ -118,6 +119,7 @@ def write_document(
             .where(setting.c.key == key, setting.c.version == version)
             .values(value=value, version=version + 1, updated_at=now, updated_by_id=actor.id)
         )
+        assert isinstance(done, CursorResult)  # an UPDATE's result
         if done.rowcount != 1:
             raise Conflict(f"the {key} settings were changed by someone else meanwhile; try again")
     from ticketdesk.store.people import audit

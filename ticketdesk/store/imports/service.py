@@ -3,13 +3,15 @@ is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.import_records import Record
-from ticketdesk.store.imports import importer
+from ticketdesk.store.imports import importer, validation, writer
 from ticketdesk.store.imports.importer import BATCH, ImportRejected, ImportReport
 from ticketdesk.store.people import audit
 
@@ -59,40 +61,38 @@ class ImportService:
             records = list(records)
         now = now or utcnow()
 
-        def check(session: Session, actor: Agent) -> importer.Validation:
+        def check(session: Session, actor: Agent) -> validation.Validation:
             importer.require_importer(actor)
-            return importer.validate(session, records, source=source, strict=strict)
+            return validation.validate(session, records, source=source, strict=strict)
 
         found = self.tx.read("import_tickets", check)
         if found.total_problems:
             raise ImportRejected(found.problems, found.total_problems)
-        repaired: dict[str, Any] = {
-            "repairs": tuple(found.repairs), "total_repairs": found.total_repairs, "missing": found.most_missing(),
-            "total_missing": found.total_missing,
-        }  # fmt: skip
+        # what would be imported; the real run's report replaces the counts with what was
+        preview = ImportReport(
+            source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
+            without_id=found.without_id, repairs=tuple(found.repairs), total_repairs=found.total_repairs,
+            missing=found.most_missing(), total_missing=found.total_missing,
+        )  # fmt: skip
         if dry_run:
-            return ImportReport(
-                source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
-                without_id=found.without_id, **repaired,
-            )  # fmt: skip
+            return preview
 
-        writer = importer.Writer(source=source, now=now)
+        batch_writer = writer.Writer(source=source, now=now)
         done = 0
-        for batch in importer.batches(records, max(1, batch_size)):
-            self.tx.write("import_tickets", lambda s, a, b=batch: writer.write(s, a, b))
+        for batch in writer.batches(records, max(1, batch_size)):
+            self.tx.write("import_tickets", partial(batch_writer.write, batch=batch))
             done += len(batch)
             if progress is not None:
                 progress(done, found.new + found.already)
-        totals = writer.totals
-        report = ImportReport(
-            source=source, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
-            without_id=found.without_id, customers_created=totals.customers,
-            organisations_created=totals.organisations, unmatched_agents=totals.unmatched_agents,
-            unmatched_groups=tuple(sorted(totals.unmatched_groups)), **repaired,
+        totals = batch_writer.totals
+        report = dataclasses.replace(
+            preview, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
+            customers_created=totals.customers, organisations_created=totals.organisations,
+            unmatched_agents=totals.unmatched_agents, unmatched_groups=tuple(sorted(totals.unmatched_groups)),
         )  # fmt: skip
 
         def finish(session: Session, actor: Agent) -> None:
-            importer.after_load(session, totals.imported)
+            writer.after_load(session, totals.imported)
             audit.record(
                 session, actor=actor, login=actor.login, action="import", target=source, detail=report.summary()
             )

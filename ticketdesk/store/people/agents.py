@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Role, Team
 from ticketdesk.models.enums import parse_enum
@@ -41,7 +41,7 @@ def add_agent(
     if email is not None and len(email) > 320:
         raise InvalidInput("email is too long (at most 320 characters)")
     skills = parse_skills(skills)
-    if session.execute(select(Agent.id).where(Agent.login == login)).first():
+    if session.execute(select(col(Agent.id)).where(col(Agent.login) == login)).first():
         raise InvalidInput(f"agent {login!r} already exists")
     agent = Agent(
         login=login,
@@ -83,9 +83,13 @@ class AgentInfo:
 
 
 def list_agents(session: Session, *, include_inactive: bool = True) -> list[AgentInfo]:
-    stmt = select(Agent, Team.key).join(Team, Team.id == Agent.team_id, isouter=True).order_by(Agent.login)  # type: ignore[arg-type]
+    stmt = (
+        select(Agent, col(Team.key))
+        .join(Team, col(Team.id) == col(Agent.team_id), isouter=True)
+        .order_by(col(Agent.login))
+    )
     if not include_inactive:
-        stmt = stmt.where(Agent.active == True)  # type: ignore[arg-type]  # noqa: E712
+        stmt = stmt.where(col(Agent.active) == True)  # noqa: E712
     return [
         AgentInfo(
             login=a.login,
@@ -102,7 +106,7 @@ def list_agents(session: Session, *, include_inactive: bool = True) -> list[Agen
 
 
 def find_agent(session: Session, login: str) -> Agent:
-    agent = session.execute(select(Agent).where(Agent.login == login.strip())).scalar_one_or_none()
+    agent = session.scalars(select(Agent).where(col(Agent.login) == login.strip())).one_or_none()
     if agent is None:
         raise NotFound(f"no agent with login {login.strip()!r}")
     return agent

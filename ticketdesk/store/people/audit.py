@@ -25,18 +25,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import Executable, Row, event, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import SessionTransaction
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.quality import AuditEntry, AuditHead
 from ticketdesk.rules.audit_chain import entry_hash
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.tables import table_of
+
+if TYPE_CHECKING:
+    from ticketdesk.store.db.engine import Database
 
 # Actions (the `action` column); exports and other areas may add their own names.
 ROLE_CHANGE = "role_change"
@@ -55,8 +59,8 @@ PERMISSION_DENIED = "permission_denied"
 #: a customer's personal data erased on request (store/people/erase.py); target "customer <id>", detail counts
 CUSTOMER_ERASE = "customer_erase"
 
-audit_log = AuditEntry.__table__  # type: ignore[attr-defined]
-audit_head = AuditHead.__table__  # type: ignore[attr-defined]
+audit_log = table_of(AuditEntry)
+audit_head = table_of(AuditHead)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,18 @@ class AuditView:
             "detail": self.detail,
             "ok": self.ok,
         }
+
+
+class _Entry(TypedDict):
+    """An entry as `record` queues it: its content, before it gets an id and its hashes."""
+
+    at: datetime
+    actor_id: int | None
+    actor_login: str
+    action: str
+    target: str | None
+    detail: str | None
+    ok: bool
 
 
 def _clip(value: str | None, size: int) -> str | None:
@@ -107,7 +123,7 @@ def record(
     at = now or utcnow()
     if at.tzinfo is None:
         raise InvalidInput("an audit entry's time must be an aware datetime")
-    values = {
+    values: _Entry = {
         "at": at,
         "actor_id": actor.id if actor is not None else None,
         "actor_login": _clip(actor.login if actor is not None else login, 100) or "",
@@ -132,7 +148,7 @@ def _chain_pending(session: OrmSession) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
         session.flush()  # the transaction's own changes first: the head lock comes last
-        _append(session, pending)  # type: ignore[arg-type]
+        _append(session, pending)
 
 
 @event.listens_for(OrmSession, "after_transaction_end")
@@ -141,13 +157,13 @@ def _drop_pending(session: OrmSession, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def _append(session: Session, entries: list[dict[str, Any]]) -> None:
+def _append(session: OrmSession, entries: list[_Entry]) -> None:
     """Lock the chain's head, insert the entries with the next ids chained after it, and move
     the head to the last of them; all in the caller's transaction."""
     last_id, prev = _lock_head(session)
     newest = session.execute(select(func.max(audit_log.c.id))).scalar()
     next_id = max(last_id, newest or 0) + 1
-    rows = []
+    rows: list[dict[str, object]] = []
     for values in entries:
         digest = entry_hash(id=next_id, prev_hash=prev, **values)
         rows.append({**values, "id": next_id, "prev_hash": prev, "hash": digest})
@@ -156,20 +172,24 @@ def _append(session: Session, entries: list[dict[str, Any]]) -> None:
     session.execute(update(audit_head).where(audit_head.c.id == 1).values(last_id=last_id, hash=prev))
 
 
-def _lock_head(session: Session) -> tuple[int, str | None]:
+def _lock_head(session: OrmSession) -> tuple[int, str | None]:
     """Lock the head row until the transaction ends; (last id, last hash), or (0, None)
     before the first entry. The row is created by the first writer (or taken from the
     log's last entry when the log came without one, e.g. from a copy)."""
     row = _head_for_update(session)
     if row is None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as upsert
         # a placeholder only this transaction ever sees: it is moved on before commit; a
         # concurrent creator waits on the key, then finds the committed row
-        session.execute(upsert(audit_head).values(id=1, last_id=0, hash="").on_conflict_do_nothing())
+        placeholder: Executable
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            placeholder = pg_insert(audit_head).values(id=1, last_id=0, hash="").on_conflict_do_nothing()
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            placeholder = sqlite_insert(audit_head).values(id=1, last_id=0, hash="").on_conflict_do_nothing()
+        session.execute(placeholder)
         row = _head_for_update(session)
         assert row is not None
     if row.hash == "":
@@ -180,7 +200,7 @@ def _lock_head(session: Session) -> tuple[int, str | None]:
     return row.last_id, row.hash
 
 
-def _head_for_update(session: Session) -> Any:
+def _head_for_update(session: OrmSession) -> Row[Any] | None:
     if session.get_bind().dialect.name == "sqlite":
         # SQLite has no row locks: a write takes the database's single write lock (already
         # held after BEGIN IMMEDIATE; a deferred transaction whose snapshot is stale is
@@ -190,10 +210,10 @@ def _head_for_update(session: Session) -> Any:
     return session.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).first()
 
 
-def record_apart(db: Any, *, login: str, action: str, target: str | None, detail: str) -> None:
+def record_apart(db: Database, *, login: str, action: str, target: str | None, detail: str) -> None:
     """Append a refusal in its own short transaction (the refused one was rolled back)."""
     with db.write() as session:
-        actor = session.execute(select(Agent).where(Agent.login == login)).scalar_one_or_none()
+        actor = session.scalars(select(Agent).where(col(Agent.login) == login)).one_or_none()
         record(session, actor=actor, login=login, action=action, target=target, detail=detail, ok=False)
 
 

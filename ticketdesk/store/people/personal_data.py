@@ -26,7 +26,11 @@ CUSTOMER_NAMES = {
 def mask_row(masking: Masking, row: TicketRow) -> TicketRow:
     if not masking.enabled:
         return row
-    return replace(row, **{f: masking.any_of(names, getattr(row, f)) for f, names in ROW_NAMES.items()})
+    return replace(
+        row,
+        customer_email=masking.any_of(ROW_NAMES["customer_email"], row.customer_email),
+        customer=masking.any_of(ROW_NAMES["customer"], row.customer),
+    )
 
 
 def mask_page(masking: Masking, page: Page) -> Page:
@@ -38,7 +42,18 @@ def mask_page(masking: Masking, page: Page) -> Page:
 def mask_customer(masking: Masking, customer: CustomerView | None) -> CustomerView | None:
     if customer is None or not masking.enabled:
         return customer
-    return replace(customer, **{f: masking.any_of(names, getattr(customer, f)) for f, names in CUSTOMER_NAMES.items()})
+    names = CUSTOMER_NAMES
+    name = masking.any_of(names["name"], customer.name)
+    assert name is not None  # a masker turns a text into a text
+    return replace(
+        customer,
+        name=name,
+        email=masking.any_of(names["email"], customer.email),
+        phone=masking.any_of(names["phone"], customer.phone),
+        organisation=masking.any_of(names["organisation"], customer.organisation),
+        department=masking.any_of(names["department"], customer.department),
+        industry=masking.any_of(names["industry"], customer.industry),
+    )
 
 
 def mask_detail(masking: Masking, detail: TicketDetail) -> TicketDetail:

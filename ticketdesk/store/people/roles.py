@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import Row, select
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Role, Team, Ticket
 from ticketdesk.models.enums import Priority, Status
@@ -56,13 +56,13 @@ def _ordered(roles: frozenset[Role]) -> list[Role]:
     return [r for r in order if r in roles]
 
 
-def _tickets(session: Session, numbers: Sequence[str]) -> list[Any]:
+def _tickets(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
     wanted = sorted({n.strip() for n in numbers})
-    rows: list[Any] = []
+    rows: list[Row[Any]] = []
     for i in range(0, len(wanted), CHUNK):
         rows += session.execute(
-            select(Ticket.number, Ticket.team_id, Ticket.priority, Ticket.status).where(
-                Ticket.number.in_(wanted[i : i + CHUNK])  # type: ignore[attr-defined]
+            select(col(Ticket.number), col(Ticket.team_id), col(Ticket.priority), col(Ticket.status)).where(
+                col(Ticket.number).in_(wanted[i : i + CHUNK])
             )
         ).all()
     return rows
@@ -71,7 +71,9 @@ def _tickets(session: Session, numbers: Sequence[str]) -> list[Any]:
 def _team_key(session: Session, team_id: int | None) -> str:
     if team_id is None:
         return "no team"
-    return session.get(Team, team_id).key  # type: ignore[union-attr]
+    team = session.get(Team, team_id)
+    assert team is not None  # team_id is a foreign key
+    return team.key
 
 
 def check_ticket_changes(
@@ -130,6 +132,6 @@ def check_closing(session: Session, actor: Agent, numbers: Sequence[str]) -> Non
 def admin_count(session: Session) -> int:
     """Active admins, locked (on PostgreSQL) so two admins cannot demote each other at once."""
     ids = session.execute(
-        select(Agent.id).where(Agent.role == Role.ADMIN.value, Agent.active == True).with_for_update()  # type: ignore[arg-type]  # noqa: E712
+        select(col(Agent.id)).where(col(Agent.role) == Role.ADMIN.value, col(Agent.active) == True).with_for_update()  # noqa: E712
     ).all()
     return len(ids)

@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
     from ticketdesk.store.people.agents import AgentInfo
     from ticketdesk.store.people.audit import AuditView, ChainCheck
-    from ticketdesk.store.people.erase import ErasureResult
+    from ticketdesk.store.people.erase_plan import ErasureResult
 
 from ticketdesk.store.db.transactions import Transactions
 
@@ -165,26 +165,28 @@ class CustomerService:
     def erase(self, email: str, *, dry_run: bool = False, folder: Path | None = None) -> ErasureResult:
         """Erase a customer's personal data (admins; store/people/erase.py): one transaction for the
         rows, their events and the audit entry, then their attachment files in `folder`
-        that nothing else uses. `dry_run`: what would change, nothing written. Returns an
-        erase.ErasureResult."""
-        from ticketdesk.store.people import erase
+        that nothing else uses. `dry_run`: what would change, nothing written."""
+        from ticketdesk.store.people import erase, erase_plan, erase_queries
 
         what = "erase a customer's personal data"
 
-        def tied(session: Session, actor: Agent) -> Any:
+        def preview(session: Session, actor: Agent) -> ErasureResult:
             roles.require(actor, roles.ADMINS, what)
-            ids = erase.tied_tickets(session, email)
-            if dry_run:
-                return erase.plan(session, email, ids, folder=folder, for_erasure=False).result(dry_run=True)
-            return ids
+            ids = erase_queries.tied_tickets(session, email)
+            return erase_plan.plan(session, email, ids, folder=folder, for_erasure=False).result(dry_run=True)
+
+        if dry_run:
+            return self.tx.read(audit.CUSTOMER_ERASE, preview)
+
+        def tied(session: Session, actor: Agent) -> set[int]:
+            roles.require(actor, roles.ADMINS, what)
+            return erase_queries.tied_tickets(session, email)
 
         found = self.tx.read(audit.CUSTOMER_ERASE, tied)
-        if dry_run:
-            return found
 
-        def run(session: Session, actor: Agent) -> erase.Plan:
+        def run(session: Session, actor: Agent) -> erase_plan.Plan:
             roles.require(actor, roles.ADMINS, what)
-            plan = erase.plan(session, email, found, folder=folder, for_erasure=True)
+            plan = erase_plan.plan(session, email, found, folder=folder, for_erasure=True)
             erase.apply(session, plan, actor=actor)
             audit.record(
                 session, actor=actor, login=actor.login, action=audit.CUSTOMER_ERASE,

@@ -49,7 +49,7 @@ class Before:
 def _team_key(session: Session, team_id: int | None) -> str | None:
     if team_id is None:
         return None
-    cache = session.info.setdefault("team_keys", {})
+    cache: dict[int, str | None] = session.info.setdefault("team_keys", {})
     if team_id not in cache:
         with session.no_autoflush:  # the ticket being changed is written later, once
             team = session.get(Team, team_id)

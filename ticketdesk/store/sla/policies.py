@@ -16,10 +16,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Priority, ReplyTemplate, Team, TicketType
 from ticketdesk.models.enums import parse_enum
@@ -107,32 +108,26 @@ class _Known:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._cache: dict[str, Any] = {}
 
-    def _get(self, kind: str, load: Callable[[], Any]) -> Any:
-        if kind not in self._cache:
-            self._cache[kind] = load()
-        return self._cache[kind]
-
-    @property
+    @cached_property
     def teams(self) -> dict[str, str]:
         """key -> name"""
-        return self._get("teams", lambda: dict(self.session.execute(select(Team.key, Team.name)).all()))
+        return {key: name for key, name in self.session.execute(select(col(Team.key), col(Team.name)))}
 
-    @property
+    @cached_property
     def types(self) -> list[str]:
-        return self._get("types", lambda: list(self.session.execute(select(TicketType.key)).scalars()))
+        return list(self.session.execute(select(col(TicketType.key))).scalars())
 
-    @property
+    @cached_property
     def agents(self) -> dict[str, bool]:
         """login -> active"""
-        return self._get("agents", lambda: dict(self.session.execute(select(Agent.login, Agent.active)).all()))
+        return {login: active for login, active in self.session.execute(select(col(Agent.login), col(Agent.active)))}
 
-    @property
+    @cached_property
     def templates(self) -> dict[str, str]:
         """key -> name"""
-        rows = select(ReplyTemplate.key, ReplyTemplate.name)  # type: ignore[call-overload]
-        return self._get("templates", lambda: dict(self.session.execute(rows).all()))
+        rows = self.session.execute(select(col(ReplyTemplate.key), col(ReplyTemplate.name)))
+        return {key: name for key, name in rows}
 
     def team(self, value: str, where: str) -> None:
         if value in self.teams:
