@@ -35,7 +35,9 @@ from bench.store import LOGIN, PAGE_COLUMNS, PAGE_JOINS
 from bench.tui import load, time_start
 
 DEFAULT_DB = "sqlite:////tmp/bench/bench-store.db"
-FIRST_PAGE = f"SELECT {PAGE_COLUMNS} FROM ticket t {PAGE_JOINS} ORDER BY t.priority, t.updated_at DESC, t.id DESC LIMIT 50"
+FIRST_PAGE = (
+    f"SELECT {PAGE_COLUMNS} FROM ticket t {PAGE_JOINS} ORDER BY t.priority, t.updated_at DESC, t.id DESC LIMIT 50"
+)
 
 
 def run_ms(argv: list[str], runs: int, env: dict[str, str] | None = None) -> list[float]:
@@ -99,7 +101,11 @@ def main() -> None:
         raw_text = f"{statistics.median(raw):.0f}" if raw else ""
         what = ""
         if raw is not None:
-            what = "import textual.app+sqlmodel, + first page" if name.startswith("TUI") else "same rows, sqlite3/psql process"
+            what = (
+                "import textual.app+sqlmodel, + first page"
+                if name.startswith("TUI")
+                else "same rows, sqlite3/psql process"
+            )
         print(f"| {name} | {statistics.median(samples):.0f} ({max(samples):.0f}) | {raw_text} | {what} |")
 
 
