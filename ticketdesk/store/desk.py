@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.sla.service import PolicyService
     from ticketdesk.store.tickets.service import TemplateService, TicketService, ViewService
 
+
 class Store:
     """The store's typed surface: one service per domain, each method one transaction
     (`store.tickets.update(...)`, `store.kb.search(...)`), plus the desk-wide operations
