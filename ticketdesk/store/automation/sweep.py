@@ -30,7 +30,7 @@ from ticketdesk.store.automation import rules as automation
 from ticketdesk.store.db.engine import Database
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketdesk.store.sla import clocks as sla
-from ticketdesk.store.tickets.operations import Followups
+from ticketdesk.store.tickets.followups import Followups
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
@@ -271,7 +271,7 @@ def _resolved_to_close(session: Session, now: datetime, settings: Any, report: S
 
 def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport, followups: Followups) -> None:
     from ticketdesk.store.tickets import templates
-    from ticketdesk.store.tickets.operations import TicketChanges, update_tickets
+    from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
     system = routing.system_agent(session)
     expected = {job.number: job.version}

@@ -50,7 +50,7 @@ from ticketdesk.store.db.bulk import BulkWriter, resume_fts_triggers, suspend_ft
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.people import roles
 from ticketdesk.store.sla import clocks as sla_clocks
-from ticketdesk.store.tickets.operations import reserve_serials
+from ticketdesk.store.tickets.numbers import reserve_serials
 
 #: Roles that import tickets (it creates customers and organisations in bulk).
 IMPORTERS = frozenset({Role.LEAD, Role.ADMIN})

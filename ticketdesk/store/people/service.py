@@ -18,8 +18,8 @@ from ticketdesk.store.people import audit, roles
 from ticketdesk.store.readmodels import (
     AgentView,
 )
-from ticketdesk.store.tickets import operations as tickets
 from ticketdesk.store.tickets import queries
+from ticketdesk.store.tickets.customers import set_customer_vip
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -158,7 +158,7 @@ class CustomerService:
 
         def run(session: Session, actor: Agent) -> list[str]:
             roles.require(actor, roles.TIER_SETTERS, "change a customer's tier (VIP)")
-            return tickets.set_customer_vip(session, actor=actor, customer=customer, vip=vip)
+            return set_customer_vip(session, actor=actor, customer=customer, vip=vip)
 
         return self.tx.write("set_customer_vip", run, target=customer)
 

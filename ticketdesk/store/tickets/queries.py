@@ -28,7 +28,7 @@ from ticketdesk.store.readmodels import (
     TicketRow,
 )
 from ticketdesk.store.sla import clocks as sla_clocks
-from ticketdesk.store.tickets.operations import resolve_type
+from ticketdesk.store.tickets.lookups import resolve_type
 
 T = Ticket.__table__  # type: ignore[attr-defined]
 MAX_PAGE = 1000

@@ -23,10 +23,13 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     UpdateResult,
 )
-from ticketdesk.store.tickets import operations as tickets
 from ticketdesk.store.tickets import queries, templates, views
-from ticketdesk.store.tickets.operations import Followups, NewTicket, TicketChanges
+from ticketdesk.store.tickets.comments import add_comment
+from ticketdesk.store.tickets.create import NewTicket, create_ticket
+from ticketdesk.store.tickets.followups import Followups
+from ticketdesk.store.tickets.links import link_tickets, merge_tickets
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
 
 class TicketService:
@@ -39,7 +42,7 @@ class TicketService:
     def create(self, new: NewTicket, *, now: datetime | None = None) -> str:
         return self.tx.write(
             "create_ticket",
-            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
+            lambda s, a: create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
         )
 
     def update(
@@ -56,7 +59,7 @@ class TicketService:
                 session, actor, numbers,
                 status=changes.status, priority=changes.priority, team=changes.team, assignee=changes.assignee,
             )  # fmt: skip
-            return tickets.update_tickets(
+            return update_tickets(
                 session,
                 actor=actor,
                 numbers=numbers,
@@ -73,7 +76,7 @@ class TicketService:
         return self.tx.write(
             "reply",
             lambda s, a: (
-                tickets.add_comment(
+                add_comment(
                     s,
                     actor=a,
                     number=number,
@@ -86,12 +89,12 @@ class TicketService:
         )
 
     def link(self, number: str, other: str, kind: str) -> None:
-        self.tx.write("link", lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
+        self.tx.write("link", lambda s, a: link_tickets(s, actor=a, number=number, other=other, kind=kind))
 
     def merge(self, duplicate: str, into: str) -> None:
         def run(session: Session, actor: Agent) -> None:
             roles.check_closing(session, actor, [duplicate])
-            tickets.merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
+            merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
             audit.record(
                 session, actor=actor, login=actor.login, action=audit.MERGE, target=duplicate.strip(),
                 detail=f"merged {duplicate.strip()} into {into.strip()}",

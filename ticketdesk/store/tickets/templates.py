@@ -23,14 +23,9 @@ from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.db.errors import Forbidden, InvalidInput, NotFound
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
-from ticketdesk.store.tickets.operations import (
-    CHUNK,
-    Followups,
-    TicketChanges,
-    load_tickets,
-    lock_ticket,
-    update_tickets,
-)
+from ticketdesk.store.tickets.followups import Followups
+from ticketdesk.store.tickets.lookups import CHUNK, load_tickets, lock_ticket
+from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
 #: Roles that may add, edit and remove templates (they are shared by the whole desk).
 MANAGERS = frozenset({Role.ADMIN})
