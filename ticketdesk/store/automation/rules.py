@@ -56,7 +56,7 @@ def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: dat
 
 def facts_for(session: Session, ticket_ids: Sequence[int], now: datetime) -> dict[int, TicketFacts]:
     """What rules may look at, for each ticket (one query for the rows, one for the rest)."""
-    from ticketdesk.store.tickets.queries import rows_by_id
+    from ticketdesk.store.tickets.pages import rows_by_id
 
     if not ticket_ids:
         return {}

@@ -166,7 +166,8 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
     description and customer details are read only if a rule's conditions use them."""
     from ticketdesk.models import Agent, Customer, Organisation, Team
     from ticketdesk.rules.routing import TicketFacts
-    from ticketdesk.store.tickets.queries import _sla_state, tags_by_ticket
+    from ticketdesk.store.tickets.pages import sla_state_of
+    from ticketdesk.store.tickets.tags import tags_by_ticket
 
     teams = dict(session.execute(select(Team.id, Team.key)).all())
     agents = dict(session.execute(select(Agent.id, Agent.login)).all())
@@ -197,7 +198,7 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
                     tags=frozenset(tags.get(r.id, ())), customer_vip=bool(e and e.vip),
                     organisation=e.organisation if e else None, created_at=r.created_at, updated_at=r.updated_at,
                     status_changed_at=r.status_changed_at, last_customer_reply_at=r.last_customer_reply_at,
-                    sla_state=_sla_state(r, now, warning) if "sla_state" in used else None,
+                    sla_state=sla_state_of(r, now, warning) if "sla_state" in used else None,
                 )
             )  # fmt: skip
     return facts

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Team, Ticket, TicketType
 from ticketdesk.store.db.errors import InvalidInput, NotFound
+from ticketdesk.store.readmodels import AgentView
 
 CHUNK = 500
 
@@ -85,3 +86,21 @@ def load_tickets(session: Session, numbers: Sequence[str]) -> list[Ticket]:
         raise NotFound(f"ticket{'s' if len(missing) > 1 else ''} {shown} not found")
     seen: set[str] = set()
     return [found[n] for n in wanted if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
+
+
+def agent_view(session: Session, login: str) -> AgentView:
+    row = session.execute(
+        select(Agent.login, Agent.display_name, Agent.role, Team.key)
+        .join(Team, Team.id == Agent.team_id, isouter=True)  # type: ignore[arg-type]
+        .where(Agent.login == login)
+    ).one()
+    return AgentView(login=row[0], name=row[1], role=row[2], team=row[3])
+
+
+def team_keys(session: Session) -> list[str]:
+    return list(session.execute(select(Team.key).order_by(Team.key)).scalars())
+
+
+def active_agents(session: Session) -> list[tuple[str, str]]:
+    rows = session.execute(select(Agent.login, Agent.display_name).where(Agent.active).order_by(Agent.login))
+    return [(login, name) for login, name in rows]

@@ -23,11 +23,13 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     UpdateResult,
 )
-from ticketdesk.store.tickets import queries, templates, views
+from ticketdesk.store.tickets import counts, templates, views
 from ticketdesk.store.tickets.comments import add_comment
 from ticketdesk.store.tickets.create import NewTicket, create_ticket
+from ticketdesk.store.tickets.detail import ticket_detail
 from ticketdesk.store.tickets.followups import Followups
 from ticketdesk.store.tickets.links import link_tickets, merge_tickets
+from ticketdesk.store.tickets.pages import list_tickets
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
@@ -127,12 +129,12 @@ class TicketService:
             "list_tickets",
             lambda s, a: personal_data.mask_page(
                 self.tx.masking_for(a),
-                queries.list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
+                list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
             ),
         )
 
     def count(self, flt: TicketFilter) -> int:
-        return self.tx.read("count_tickets", lambda s, a: queries.count_tickets(s, flt=flt, actor_id=a.id))
+        return self.tx.read("count_tickets", lambda s, a: counts.count_tickets(s, flt=flt, actor_id=a.id))
 
     def get(self, number: str, *, unmask: bool = False) -> TicketDetail:
         """One ticket, personal data masked for roles that do not need it. `unmask` asks
@@ -143,7 +145,7 @@ class TicketService:
             masking = self.tx.masking_for(actor)
             if unmask:
                 roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
-            detail = queries.ticket_detail(session, number)
+            detail = ticket_detail(session, number)
             # its outgoing mail (store/mail/outbox.py), the address masked as the customer's is
             mail = outbox.ticket_outbox(session, detail.row.id, None if unmask else masking)
             detail = dataclasses.replace(detail, outbox=mail)
@@ -157,16 +159,16 @@ class TicketService:
         return detail
 
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
-        return self.tx.read("counts_by_status_priority_team", lambda s, _: queries.counts_by_status_priority_team(s))
+        return self.tx.read("counts_by_status_priority_team", lambda s, _: counts.counts_by_status_priority_team(s))
 
     def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
         """Every ticket number the filter matches (for "mark all"), read in the database."""
         return self.tx.read(
-            "matching_numbers", lambda s, a: queries.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
+            "matching_numbers", lambda s, a: counts.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
         )
 
     def latest_event_id(self) -> int:
-        return self.tx.read("latest_event_id", lambda s, _: queries.latest_event_id(s))
+        return self.tx.read("latest_event_id", lambda s, _: counts.latest_event_id(s))
 
 
 class TemplateService:

@@ -61,3 +61,17 @@ def apply_tag_ops(session: Session, ops: Sequence[tuple[int, list[str], list[str
                     (TicketTag.ticket_id == tid) & TicketTag.tag_id.in_([ids[t] for t in remove])  # type: ignore[attr-defined]
                 )
             )
+
+
+def tags_by_ticket(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {}
+    if not ids:
+        return result
+    rows = session.execute(
+        select(TicketTag.ticket_id, Tag.name)
+        .join(Tag, Tag.id == TicketTag.tag_id)  # type: ignore[arg-type]
+        .where(TicketTag.ticket_id.in_(list(ids)))  # type: ignore[attr-defined]
+    )
+    for ticket_id, name in rows:
+        result.setdefault(ticket_id, []).append(name)
+    return result
