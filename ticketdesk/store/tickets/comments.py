@@ -14,7 +14,7 @@ from ticketdesk.store.db.errors import Conflict, InvalidInput
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
 from ticketdesk.store.tickets.followups import Followups
-from ticketdesk.store.tickets.lookups import lock_ticket
+from ticketdesk.store.tickets.lookups import id_of, lock_ticket
 from ticketdesk.store.tickets.rows import Change
 from ticketdesk.store.tickets.saving import describe_conflict, save_tickets
 
@@ -34,7 +34,7 @@ def add_comment(
     body = comment_body(body)
     ticket = lock_ticket(session, number)
     if expected_version is not None and ticket.version != expected_version:
-        info = describe_conflict(session, ticket.id, ticket.number, expected_version, ticket.version)  # type: ignore[arg-type]
+        info = describe_conflict(session, id_of(ticket), ticket.number, expected_version, ticket.version)
         raise Conflict(info.message, numbers=[ticket.number])
     before = sla_clocks.Before.of(ticket)
     comment, changes = stage_comment(
@@ -46,7 +46,7 @@ def add_comment(
     ]
     save_tickets(session, [ticket])
     write_events(session, event_rows(ticket, actor, now, changes))
-    followups.changed(session, [ticket.id], "updated" if internal else "replied", now, depth=0)  # type: ignore[list-item]
+    followups.changed(session, [id_of(ticket)], "updated" if internal else "replied", now, depth=0)
     return comment
 
 
@@ -66,7 +66,7 @@ def stage_comment(
     """Add a comment to `ticket` and apply what it implies (first response, new -> open),
     without flushing; returns it and the changes for the caller's events."""
     kind = CommentKind.INTERNAL if internal else CommentKind.PUBLIC
-    comment = Comment(ticket_id=ticket.id, kind=kind.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
+    comment = Comment(ticket_id=id_of(ticket), kind=kind.value, author_id=actor.id, body=body, created_at=now)
     session.add(comment)
     changes = [Change("comment", None, kind.value, EventKind.COMMENTED)]
     if kind == CommentKind.PUBLIC:

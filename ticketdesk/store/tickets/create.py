@@ -33,7 +33,7 @@ from ticketdesk.store.tickets.customers import find_or_create_customer
 from ticketdesk.store.tickets.events import event_rows, write_events
 from ticketdesk.store.tickets.followups import Followups
 from ticketdesk.store.tickets.links import add_link
-from ticketdesk.store.tickets.lookups import resolve_assignee, resolve_team, resolve_type
+from ticketdesk.store.tickets.lookups import id_of, resolve_assignee, resolve_team, resolve_type
 from ticketdesk.store.tickets.numbers import next_number
 from ticketdesk.store.tickets.rows import Change, TicketDraft, creation_changes, due_dates_for, new_ticket_row
 from ticketdesk.store.tickets.tags import apply_tag_ops
@@ -122,7 +122,7 @@ def create_ticket(
     ticket = Ticket(**new_ticket_row(draft, due_dates_for(draft, sla_clocks.policy(session))))
     session.add(ticket)
     session.flush()
-    apply_tag_ops(session, [(ticket.id, tags, [])])  # type: ignore[list-item]
+    apply_tag_ops(session, [(id_of(ticket), tags, [])])
     rows = event_rows(ticket, actor, now, creation_changes(draft, routed.decisions))
     duplicate = routing.suspected_duplicate(session, ticket)
     if duplicate is not None:
@@ -133,7 +133,7 @@ def create_ticket(
         )
         rows += event_rows(ticket, actor, now, [ours, flag]) + event_rows(other, actor, now, [theirs])
     write_events(session, rows)
-    followups.changed(session, [ticket.id], "created", now, depth=0)  # type: ignore[list-item]
+    followups.changed(session, [id_of(ticket)], "created", now, depth=0)
     return ticket
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from email.utils import parseaddr
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import ACTIVE_STATUSES, Agent, Customer, Ticket
 from ticketdesk.models.clock import utcnow
@@ -46,11 +46,11 @@ def find_or_create_customer(session: Session, spec: str) -> Customer:
     if len(name) > 200 or len(email) > 320:
         raise InvalidInput("customer name or email is too long")
     if email:
-        customer = session.exec(select(Customer).where(Customer.email == email)).scalar_one_or_none()  # type: ignore[call-overload]
+        customer = session.scalars(select(Customer).where(col(Customer.email) == email)).one_or_none()
     else:
-        customer = session.exec(  # type: ignore[call-overload]
-            select(Customer).where(Customer.name == name).order_by(Customer.id).limit(1)
-        ).scalar_one_or_none()
+        customer = session.scalars(
+            select(Customer).where(col(Customer.name) == name).order_by(col(Customer.id)).limit(1)
+        ).one_or_none()
     if customer is None:
         customer = Customer(name=name, email=email or None)
         session.add(customer)
@@ -66,13 +66,9 @@ def set_customer_vip(
     now = now or utcnow()
     spec = customer.strip().lower()
     with session.no_autoflush:
-        found = (
-            session.execute(
-                select(Customer).where((func.lower(Customer.email) == spec) | (func.lower(Customer.name) == spec))  # type: ignore[arg-type]
-            )
-            .scalars()
-            .all()
-        )
+        found = session.scalars(
+            select(Customer).where((func.lower(col(Customer.email)) == spec) | (func.lower(col(Customer.name)) == spec))
+        ).all()
     if not found:
         raise NotFound(f"no customer {customer!r} (give an email or an exact name)")
     if len(found) > 1:
@@ -82,11 +78,11 @@ def set_customer_vip(
         return []
     who.vip = vip
     session.flush()
-    tickets = list(
-        session.execute(
-            select(Ticket).where(Ticket.customer_id == who.id, Ticket.status.in_([s.value for s in ACTIVE_STATUSES]))  # type: ignore[arg-type, attr-defined]
-        ).scalars()
-    )
+    tickets = session.scalars(
+        select(Ticket).where(
+            col(Ticket.customer_id) == who.id, col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES])
+        )
+    ).all()
     pending: list[tuple[Ticket, list[Change]]] = []
     for ticket in tickets:
         moved = sla_clocks.recompute(session, ticket)
@@ -96,8 +92,5 @@ def set_customer_vip(
             changes += [Change(name, event_value(was), event_value(due)) for name, was, due in moved]
             pending.append((ticket, changes))
     save_tickets(session, [t for t, _ in pending])
-    rows: list[dict] = []
-    for ticket, changes in pending:
-        rows.extend(event_rows(ticket, actor, now, changes))
-    write_events(session, rows)
+    write_events(session, [row for ticket, changes in pending for row in event_rows(ticket, actor, now, changes)])
     return [t.number for t, _ in pending]

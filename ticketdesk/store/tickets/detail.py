@@ -7,19 +7,21 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, Customer, Event, Organisation, Team, Ticket, TicketLink
 from ticketdesk.store.db.errors import NotFound
 from ticketdesk.store.readmodels import CommentView, CustomerView, EventView, LinkView, TicketDetail
+from ticketdesk.store.tickets.lookups import id_of
 from ticketdesk.store.tickets.pages import rows_by_id
 
 
 def ticket_detail(session: Session, number: str, *, now: datetime | None = None) -> TicketDetail:
-    ticket = session.execute(select(Ticket).where(Ticket.number == number.strip())).scalar_one_or_none()
+    ticket = session.scalars(select(Ticket).where(col(Ticket.number) == number.strip())).one_or_none()
     if ticket is None:
         raise NotFound(f"ticket {number} not found")
-    row = rows_by_id(session, [ticket.id], now=now)[0]  # type: ignore[list-item]
+    ticket_id = id_of(ticket)
+    row = rows_by_id(session, [ticket_id], now=now)[0]
     customer = None
     if ticket.customer_id is not None:
         c = session.get(Customer, ticket.customer_id)
@@ -38,7 +40,7 @@ def ticket_detail(session: Session, number: str, *, now: datetime | None = None)
     team = session.get(Team, ticket.team_id) if ticket.team_id else None
     merged_into = None
     if ticket.merged_into_id is not None:
-        merged_into = session.execute(select(Ticket.number).where(Ticket.id == ticket.merged_into_id)).scalar_one()
+        merged_into = session.scalars(select(col(Ticket.number)).where(col(Ticket.id) == ticket.merged_into_id)).one()
     return TicketDetail(
         row=row,
         description=ticket.description,
@@ -53,24 +55,32 @@ def ticket_detail(session: Session, number: str, *, now: datetime | None = None)
         customer=customer,
         assignee_name=assignee.display_name if assignee else None,
         team_name=team.name if team else None,
-        comments=_comments(session, ticket.id),  # type: ignore[arg-type]
-        events=_events(session, ticket.id),  # type: ignore[arg-type]
-        links=_links(session, ticket.id),  # type: ignore[arg-type]
+        comments=_comments(session, ticket_id),
+        events=_events(session, ticket_id),
+        links=_links(session, ticket_id),
     )
 
 
 def _comments(session: Session, ticket_id: int) -> list[CommentView]:
     """The ticket's own comments and those of tickets merged into it, oldest first."""
-    merged = select(Ticket.id).where(Ticket.merged_into_id == ticket_id)
+    merged = select(col(Ticket.id)).where(col(Ticket.merged_into_id) == ticket_id)
     author = aliased(Agent)
     source = aliased(Ticket)
     stmt = (
-        select(Comment.id, Comment.kind, author.login, Customer.name, Comment.body, Comment.created_at, source.number)
-        .join(author, author.id == Comment.author_id, isouter=True)
-        .join(Customer, Customer.id == Comment.customer_id, isouter=True)  # type: ignore[arg-type]
-        .join(source, source.id == Comment.ticket_id)
-        .where(or_(Comment.ticket_id == ticket_id, Comment.ticket_id.in_(merged)))  # type: ignore[attr-defined]
-        .order_by(Comment.created_at, Comment.id)  # type: ignore[arg-type]
+        select(
+            col(Comment.id),
+            col(Comment.kind),
+            col(author.login),
+            col(Customer.name),
+            col(Comment.body),
+            col(Comment.created_at),
+            col(source.number),
+        )
+        .join(author, col(author.id) == col(Comment.author_id), isouter=True)
+        .join(Customer, col(Customer.id) == col(Comment.customer_id), isouter=True)
+        .join(source, col(source.id) == col(Comment.ticket_id))
+        .where(or_(col(Comment.ticket_id) == ticket_id, col(Comment.ticket_id).in_(merged)))
+        .order_by(col(Comment.created_at), col(Comment.id))
     )
     return [
         CommentView(id=i, kind=k, author=login or cname, body=b, created_at=at, ticket_number=n)
@@ -80,10 +90,19 @@ def _comments(session: Session, ticket_id: int) -> list[CommentView]:
 
 def _events(session: Session, ticket_id: int) -> list[EventView]:
     stmt = (
-        select(Event.id, Event.at, Agent.login, Event.kind, Event.field, Event.old, Event.new, Event.ticket_version)
-        .join(Agent, Agent.id == Event.actor_id, isouter=True)  # type: ignore[arg-type]
-        .where(Event.ticket_id == ticket_id)  # type: ignore[arg-type]
-        .order_by(Event.id)  # type: ignore[arg-type]
+        select(
+            col(Event.id),
+            col(Event.at),
+            col(Agent.login),
+            col(Event.kind),
+            col(Event.field),
+            col(Event.old),
+            col(Event.new),
+            col(Event.ticket_version),
+        )
+        .join(Agent, col(Agent.id) == col(Event.actor_id), isouter=True)
+        .where(col(Event.ticket_id) == ticket_id)
+        .order_by(col(Event.id))
     )
     return [EventView(*r) for r in session.execute(stmt)]
 
@@ -91,14 +110,14 @@ def _events(session: Session, ticket_id: int) -> list[EventView]:
 def _links(session: Session, ticket_id: int) -> list[LinkView]:
     other = aliased(Ticket)
     out = (
-        select(TicketLink.kind, other.number, other.subject, other.status)
-        .join(other, other.id == TicketLink.other_id)
-        .where(TicketLink.ticket_id == ticket_id)  # type: ignore[arg-type]
+        select(col(TicketLink.kind), col(other.number), col(other.subject), col(other.status))
+        .join(other, col(other.id) == col(TicketLink.other_id))
+        .where(col(TicketLink.ticket_id) == ticket_id)
     )
     back = (
-        select(TicketLink.kind, other.number, other.subject, other.status)
-        .join(other, other.id == TicketLink.ticket_id)
-        .where(TicketLink.other_id == ticket_id)  # type: ignore[arg-type]
+        select(col(TicketLink.kind), col(other.number), col(other.subject), col(other.status))
+        .join(other, col(other.id) == col(TicketLink.ticket_id))
+        .where(col(TicketLink.other_id) == ticket_id)
     )
     forward_names = {"related": "related", "duplicate": "duplicate-of", "parent": "parent-of"}
     backward_names = {"related": "related", "duplicate": "duplicated-by", "parent": "child-of"}

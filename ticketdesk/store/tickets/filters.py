@@ -13,10 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, func, literal, or_, select, text
-from sqlmodel import Session
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    TextClause,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+)
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, Customer, Tag, Team, Ticket, TicketTag
 from ticketdesk.models.clock import utcnow
@@ -26,7 +38,8 @@ from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.lookups import resolve_type
 
-T = Ticket.__table__  # type: ignore[attr-defined]
+#: The ticket table (SQLModel makes it, but its stubs do not declare `__table__`).
+T: Table = Ticket.__table__  # type: ignore[attr-defined]
 #: Search terms shorter than the trigram size cannot use the index and fall back to LIKE.
 TRIGRAM = 3
 
@@ -54,15 +67,13 @@ def filter_conditions(
     if flt.assignees:
         conds.append(_assignee_condition(session, flt.assignees, actor_id))
     for tag in flt.tags:
-        tag_id = session.execute(select(Tag.id).where(Tag.name == tag)).scalar_one_or_none()
+        tag_id = session.scalars(select(col(Tag.id)).where(col(Tag.name) == tag)).one_or_none()
         if tag_id is None:
             conds.append(literal(False))
         else:
-            conds.append(
-                exists().where(TicketTag.ticket_id == T.c.id, TicketTag.tag_id == tag_id)  # type: ignore[arg-type]
-            )
+            conds.append(exists().where(col(TicketTag.ticket_id) == T.c.id, col(TicketTag.tag_id) == tag_id))
     if flt.customer:
-        conds.append(T.c.customer_id.in_(_customer_ids(session, flt.customer)))
+        conds.append(T.c.customer_id.in_(_customer_ids(flt.customer)))
     for column, start, end in (
         (T.c.created_at, flt.created_from, flt.created_to),
         (T.c.updated_at, flt.updated_from, flt.updated_to),
@@ -85,7 +96,7 @@ def sla_condition(state: sla.SlaState, now: datetime, warning: timedelta = sla.D
     running = T.c.sla_paused_at.is_(None)
     clocks = ((T.c.first_response_due, T.c.first_responded_at), (T.c.resolution_due, T.c.resolved_at))
 
-    def ran_out(due: Any) -> ColumnElement[bool]:
+    def ran_out(due: ColumnElement[datetime]) -> ColumnElement[bool]:
         return or_(and_(running, due <= now), and_(~running, due <= T.c.sla_paused_at))
 
     breached = or_(
@@ -106,12 +117,14 @@ def sla_condition(state: sla.SlaState, now: datetime, warning: timedelta = sla.D
 def _team_ids(session: Session, teams: Sequence[str]) -> list[int]:
     keys = [t.strip().lower() for t in teams]
     rows = session.execute(
-        select(Team.id, Team.key, Team.name).where(or_(func.lower(Team.key).in_(keys), func.lower(Team.name).in_(keys)))
+        select(col(Team.id), col(Team.key), col(Team.name)).where(
+            or_(func.lower(col(Team.key)).in_(keys), func.lower(col(Team.name)).in_(keys))
+        )
     ).all()
     known = {r.key.lower() for r in rows} | {r.name.lower() for r in rows}
     unknown = [t for t in keys if t not in known]
     if unknown:
-        all_keys = ", ".join(session.execute(select(Team.key).order_by(Team.key)).scalars())
+        all_keys = ", ".join(session.scalars(select(col(Team.key)).order_by(col(Team.key))))
         raise InvalidInput(f"unknown team {unknown[0]!r} (known: {all_keys})")
     return [r.id for r in rows]
 
@@ -128,7 +141,7 @@ def _assignee_condition(session: Session, assignees: Sequence[str], actor_id: in
                 raise InvalidInput("assignee 'me' needs an acting agent")
             ids.append(actor_id)
         else:
-            agent_id = session.execute(select(Agent.id).where(Agent.login == key)).scalar_one_or_none()
+            agent_id = session.scalars(select(col(Agent.id)).where(col(Agent.login) == key)).one_or_none()
             if agent_id is None:
                 raise InvalidInput(f"unknown assignee {value!r}")
             ids.append(agent_id)
@@ -140,13 +153,17 @@ def _assignee_condition(session: Session, assignees: Sequence[str], actor_id: in
     return or_(*parts)
 
 
-def _customer_ids(session: Session, value: str) -> Any:
+def _customer_ids(value: str) -> Select[int | None]:
+    """The ids of the customers with this email, or whose name or email contains `value`."""
     value = value.strip().lower()
     if "@" in value:
-        return select(Customer.id).where(func.lower(Customer.email) == value)
+        return select(col(Customer.id)).where(func.lower(col(Customer.email)) == value)
     pattern = f"%{_escape_like(value)}%"
-    return select(Customer.id).where(
-        or_(func.lower(Customer.name).like(pattern, escape="\\"), func.lower(Customer.email).like(pattern, escape="\\"))
+    return select(col(Customer.id)).where(
+        or_(
+            func.lower(col(Customer.name)).like(pattern, escape="\\"),
+            func.lower(col(Customer.email)).like(pattern, escape="\\"),
+        )
     )
 
 
@@ -162,7 +179,7 @@ def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]
     """Every word must be found in the number, subject, description, a comment, or the
     customer's name or email."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     for word in search_terms(value):
         if "\x00" in word:
             raise InvalidInput("search text contains a NUL character")
@@ -179,7 +196,7 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _fts_match(table: str, phrase: str) -> Any:
+def _fts_match(table: str, phrase: str) -> TextClause:
     """rowids of an FTS5 table matching a phrase (a unique bind name per use: a query may
     hold several words)."""
     return text(f"SELECT rowid FROM {table} WHERE {table} MATCH :q").bindparams(bindparam("q", phrase, unique=True))
@@ -187,9 +204,9 @@ def _fts_match(table: str, phrase: str) -> Any:
 
 def _fts_word(word: str) -> ColumnElement[bool]:
     phrase = _fts_phrase(word)
-    parts = [
+    parts: list[ColumnElement[bool]] = [
         T.c.id.in_(_fts_match("ticket_fts", phrase)),
-        T.c.id.in_(select(Comment.ticket_id).where(Comment.id.in_(_fts_match("comment_fts", phrase)))),  # type: ignore[union-attr]
+        T.c.id.in_(select(col(Comment.ticket_id)).where(col(Comment.id).in_(_fts_match("comment_fts", phrase)))),
         T.c.customer_id.in_(_fts_match("customer_fts", phrase)),
     ]
     if numbering.looks_like_number(word):
@@ -202,12 +219,12 @@ def _like_word(word: str) -> ColumnElement[bool]:
     return or_(
         func.lower(T.c.subject).like(pattern, escape="\\"),
         func.lower(T.c.description).like(pattern, escape="\\"),
-        T.c.id.in_(select(Comment.ticket_id).where(func.lower(Comment.body).like(pattern, escape="\\"))),
+        T.c.id.in_(select(col(Comment.ticket_id)).where(func.lower(col(Comment.body)).like(pattern, escape="\\"))),
         T.c.customer_id.in_(
-            select(Customer.id).where(
+            select(col(Customer.id)).where(
                 or_(
-                    func.lower(Customer.name).like(pattern, escape="\\"),
-                    func.lower(Customer.email).like(pattern, escape="\\"),
+                    func.lower(col(Customer.name)).like(pattern, escape="\\"),
+                    func.lower(col(Customer.email)).like(pattern, escape="\\"),
                 )
             )
         ),
@@ -217,12 +234,12 @@ def _like_word(word: str) -> ColumnElement[bool]:
 def _pg_word(word: str) -> ColumnElement[bool]:
     # The expressions match the pg_trgm GIN indexes of the initial migration.
     pattern = f"%{_escape_like(word)}%"
-    parts = [
+    parts: list[ColumnElement[bool]] = [
         (T.c.subject + literal(" ") + T.c.description).ilike(pattern, escape="\\"),
-        T.c.id.in_(select(Comment.ticket_id).where(Comment.body.ilike(pattern, escape="\\"))),  # type: ignore[attr-defined]
+        T.c.id.in_(select(col(Comment.ticket_id)).where(col(Comment.body).ilike(pattern, escape="\\"))),
         T.c.customer_id.in_(
-            select(Customer.id).where(
-                (Customer.name + literal(" ") + func.coalesce(Customer.email, "")).ilike(pattern, escape="\\")  # type: ignore[operator]
+            select(col(Customer.id)).where(
+                (col(Customer.name) + literal(" ") + func.coalesce(col(Customer.email), "")).ilike(pattern, escape="\\")
             )
         ),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import (
     Agent,
@@ -25,7 +25,7 @@ from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules import workflow
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
-from ticketdesk.store.tickets.lookups import load_tickets
+from ticketdesk.store.tickets.lookups import id_of, load_tickets
 from ticketdesk.store.tickets.rows import Change
 from ticketdesk.store.tickets.tags import apply_tag_ops, current_tags
 
@@ -59,24 +59,25 @@ def add_link(
 ) -> tuple[Change, Change]:
     """Add the link row and touch both tickets; returns the event of each side for the caller
     to write after its single flush. `related` reads the same from both ends."""
+    ticket_id, target_id = id_of(ticket), id_of(target)
     existing = session.execute(
-        select(TicketLink.ticket_id, TicketLink.kind).where(
-            ((TicketLink.ticket_id == ticket.id) & (TicketLink.other_id == target.id))  # type: ignore[arg-type]
-            | ((TicketLink.ticket_id == target.id) & (TicketLink.other_id == ticket.id))  # type: ignore[arg-type]
+        select(col(TicketLink.ticket_id), col(TicketLink.kind)).where(
+            ((col(TicketLink.ticket_id) == ticket_id) & (col(TicketLink.other_id) == target_id))
+            | ((col(TicketLink.ticket_id) == target_id) & (col(TicketLink.other_id) == ticket_id))
         )
     ).all()
     for from_id, existing_kind in existing:
         if existing_kind != kind.value:
             continue
-        if from_id == ticket.id or kind == LinkKind.RELATED:
+        if from_id == ticket_id or kind == LinkKind.RELATED:
             raise InvalidInput(f"ticket {ticket.number} is already linked to {target.number} as {kind.value}")
         raise InvalidInput(
             f"ticket {target.number} is already {LINK_LABELS[kind][0]} {ticket.number}: the link would loop"
         )
     session.add(
         TicketLink(
-            ticket_id=ticket.id,  # type: ignore[arg-type]
-            other_id=target.id,  # type: ignore[arg-type]
+            ticket_id=ticket_id,
+            other_id=target_id,
             kind=kind.value,
             created_by_id=actor.id,
             created_at=now,
@@ -112,15 +113,16 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
         )
     except workflow.TransitionError as exc:
         raise InvalidInput(str(exc)) from None
-    tags = current_tags(session, [dup.id, target.id])  # type: ignore[list-item]
-    missing_tags = sorted(tags[dup.id] - tags[target.id])  # type: ignore[index]
+    dup_id, target_id = id_of(dup), id_of(target)
+    tags = current_tags(session, [dup_id, target_id])
+    missing_tags = sorted(tags[dup_id] - tags[target_id])
 
     with session.no_autoflush:  # one UPDATE per ticket: version bumps once
         already = session.execute(  # flagged as a suspected duplicate on create: the merge completes it
-            select(TicketLink.id).where(
-                TicketLink.ticket_id == dup.id,  # type: ignore[arg-type]
-                TicketLink.other_id == target.id,  # type: ignore[arg-type]
-                TicketLink.kind == LinkKind.DUPLICATE.value,  # type: ignore[arg-type]
+            select(col(TicketLink.id)).where(
+                col(TicketLink.ticket_id) == dup_id,
+                col(TicketLink.other_id) == target_id,
+                col(TicketLink.kind) == LinkKind.DUPLICATE.value,
             )
         ).first()
         links = (
@@ -137,16 +139,16 @@ def merge_tickets(session: Session, *, actor: Agent, duplicate: str, into: str, 
         if not dup.resolution:
             dup_changes.append(Change("resolution", None, note))
             dup.resolution = note
-        dup.merged_into_id = target.id
+        dup.merged_into_id = target_id
         dup_changes += [*links[:1], Change("merged_into", None, target.number, EventKind.MERGED)]
         target_changes = [*links[1:], Change("merged_from", None, dup.number, EventKind.MERGED)]
         target_changes.extend(Change("tag", None, t, EventKind.TAGGED) for t in missing_tags)
         target_changes.append(Change("comment", None, CommentKind.INTERNAL.value, EventKind.COMMENTED))
     session.flush()
-    apply_tag_ops(session, [(target.id, missing_tags, [])])  # type: ignore[list-item]
+    apply_tag_ops(session, [(target_id, missing_tags, [])])
     session.add(
         Comment(
-            ticket_id=target.id,  # type: ignore[arg-type]
+            ticket_id=target_id,
             kind=CommentKind.INTERNAL.value,
             author_id=actor.id,
             body=f"Merged {dup.number} into this ticket: {dup.subject}",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Integer, cast, func, select, update
-from sqlmodel import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
 
 from ticketdesk.models import Ticket, TicketCounter
 from ticketdesk.rules import numbering
@@ -27,37 +28,29 @@ def reserve_serials(session: Session, period: str, count: int) -> int:
     a counter row starts after the numbers its tickets already have (demo or imported data)."""
     bump = (
         update(TicketCounter)
-        .where(TicketCounter.period == period)  # type: ignore[arg-type]
-        .values(last_serial=TicketCounter.last_serial + count)
-        .returning(TicketCounter.last_serial)
+        .where(col(TicketCounter.period) == period)
+        .values(last_serial=col(TicketCounter.last_serial) + count)
+        .returning(col(TicketCounter.last_serial))
     )
-    last = session.execute(bump).scalar_one_or_none()
+    last = session.scalars(bump).one_or_none()
     if last is None:
         _insert_counter(session, period, _used_serial(session, period))
-        last = session.execute(bump).scalar_one()
+        last = session.scalars(bump).one()
     return last - count + 1
 
 
 def _used_serial(session: Session, period: str) -> int:
     """The highest serial a ticket number of `period` already has."""
     next_period = str(int(period) + 1)
-    used = session.execute(
-        select(func.max(cast(func.substr(Ticket.number, len(period) + 1), Integer))).where(
-            Ticket.number > period,  # type: ignore[arg-type]
-            Ticket.number < next_period,  # type: ignore[arg-type]
+    used = session.scalar(
+        select(func.max(cast(func.substr(col(Ticket.number), len(period) + 1), Integer))).where(
+            col(Ticket.number) > period,
+            col(Ticket.number) < next_period,
         )
-    ).scalar()
+    )
     return int(used or 0)
 
 
 def _insert_counter(session: Session, period: str, start: int) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(TicketCounter).values(period=period, last_serial=start).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        stmt = sqlite_insert(TicketCounter).values(period=period, last_serial=start).on_conflict_do_nothing()
-    session.execute(stmt)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(dialect.insert(TicketCounter).values(period=period, last_serial=start).on_conflict_do_nothing())

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, literal, select, tuple_, union_all
+from sqlalchemy import ColumnElement, FromClause, UnaryExpression, and_, literal, select, tuple_, union_all
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Customer, Team
 from ticketdesk.models.clock import utcnow
@@ -25,7 +25,7 @@ from ticketdesk.store.tickets.tags import tags_by_ticket
 MAX_PAGE = 1000
 
 
-def _keyset_branches(keys: Sequence[SortKey], after: Sequence[Any]) -> list[ColumnElement[bool]]:
+def _keyset_branches(keys: Sequence[SortKey], after: Sequence[object]) -> list[ColumnElement[bool]]:
     """Predicates, one per branch, that together select the rows strictly after `after`.
 
     Runs of keys with the same direction become one row-value comparison, so every branch is
@@ -37,7 +37,7 @@ def _keyset_branches(keys: Sequence[SortKey], after: Sequence[Any]) -> list[Colu
             groups[-1].append(i)
         else:
             groups.append([i])
-    branches = []
+    branches: list[ColumnElement[bool]] = []
     for g, group in enumerate(groups):
         equal = [T.c[keys[i].column] == after[i] for grp in groups[:g] for i in grp]
         cols = [T.c[keys[i].column] for i in group]
@@ -51,7 +51,7 @@ def _keyset_branches(keys: Sequence[SortKey], after: Sequence[Any]) -> list[Colu
     return branches
 
 
-def _order_by(keys: Sequence[SortKey], table: Any) -> list[Any]:
+def _order_by(keys: Sequence[SortKey], table: FromClause) -> list[UnaryExpression[Any]]:
     return [table.c[k.column].desc() if k.descending else table.c[k.column].asc() for k in keys]
 
 
@@ -60,11 +60,11 @@ def page_ids(
     *,
     conditions: Sequence[ColumnElement[bool]],
     sort: Sort,
-    after: Sequence[Any] | None,
+    after: Sequence[object] | None,
     limit: int,
     alternatives: Sequence[ColumnElement[bool]] = (),
-) -> list[Any]:
-    """(sort keys, id last) of the next `limit` rows, by keyset: never OFFSET.
+) -> list[Sequence[Any]]:  # a row of the sort's columns, each of its own type
+    """The sort-key values (the id among them) of the next `limit` rows, by keyset: never OFFSET.
 
     `alternatives` (e.g. one `status = x` per wanted status) and the keyset steps become
     separate branches of a UNION ALL, each a single index range read in index order, and
@@ -79,7 +79,7 @@ def page_ids(
     if len(parts) == 1:
         return list(session.execute(parts[0]).all())
     # SQLite refuses ORDER BY/LIMIT inside a compound select unless each part is a subquery.
-    combined = union_all(*[select(p.subquery().c) for p in parts]).subquery()
+    combined = union_all(*[select(*p.subquery().c) for p in parts]).subquery()
     stmt = select(combined).order_by(*_order_by(sort.keys, combined)).limit(limit)
     return list(session.execute(stmt).all())
 
@@ -90,7 +90,7 @@ def list_tickets(
     flt: TicketFilter,
     actor_id: int | None,
     sort: Sort | None = None,
-    after: Sequence[Any] | None = None,
+    after: Sequence[object] | None = None,
     limit: int = 50,
     now: datetime | None = None,
 ) -> Page:
@@ -130,10 +130,10 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
             T.c.priority,
             T.c.type,
             T.c.channel,
-            Team.key.label("team"),  # type: ignore[attr-defined]
-            _assignee.login.label("assignee"),
-            Customer.name.label("customer"),  # type: ignore[attr-defined]
-            Customer.email.label("customer_email"),  # type: ignore[union-attr]
+            col(Team.key).label("team"),
+            col(_assignee.login).label("assignee"),
+            col(Customer.name).label("customer"),
+            col(Customer.email).label("customer_email"),
             T.c.created_at,
             T.c.updated_at,
             T.c.first_response_due,
@@ -144,15 +144,15 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
             T.c.version,
         )
         .select_from(T)
-        .join(Team, Team.id == T.c.team_id, isouter=True)  # type: ignore[arg-type]
-        .join(_assignee, _assignee.id == T.c.assignee_id, isouter=True)
-        .join(Customer, Customer.id == T.c.customer_id, isouter=True)  # type: ignore[arg-type]
+        .join(Team, col(Team.id) == T.c.team_id, isouter=True)
+        .join(_assignee, col(_assignee.id) == T.c.assignee_id, isouter=True)
+        .join(Customer, col(Customer.id) == T.c.customer_id, isouter=True)
         .where(T.c.id.in_(list(ids)))
     )
     by_id = {r.id: r for r in session.execute(stmt)}
     tags = tags_by_ticket(session, list(by_id))
     lead = sla_clocks.warning_lead(session)
-    result = []
+    result: list[TicketRow] = []
     for ticket_id in ids:
         r = by_id.get(ticket_id)
         if r is None:
@@ -185,14 +185,30 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
     return result
 
 
-def sla_state_of(r: Any, now: datetime, warning: timedelta = sla.DEFAULT_WARNING) -> str | None:
-    paused = r.sla_paused_at is not None  # judged as of the pause, no warning while it stands still
+class SlaClocks(Protocol):
+    """What the SLA state of a ticket is judged on: a ticket, a queue row, a row of a report."""
+
+    @property
+    def first_response_due(self) -> datetime | None: ...
+    @property
+    def first_responded_at(self) -> datetime | None: ...
+    @property
+    def resolution_due(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def sla_paused_at(self) -> datetime | None: ...
+
+
+def sla_state_of(r: SlaClocks, now: datetime, warning: timedelta = sla.DEFAULT_WARNING) -> str | None:
+    """The SLA state's value (`rules.sla.sla_state`), or None when no clock applies."""
+    paused_at = r.sla_paused_at  # judged as of the pause, no warning while it stands still
     state = sla.sla_state(
-        now=r.sla_paused_at if paused else now,
+        now=paused_at if paused_at is not None else now,
         first_response_due=r.first_response_due,
         first_responded_at=r.first_responded_at,
         resolution_due=r.resolution_due,
         resolved_at=r.resolved_at,
-        warning=timedelta(0) if paused else warning,
+        warning=timedelta(0) if paused_at is not None else warning,
     )
     return state.value if state else None

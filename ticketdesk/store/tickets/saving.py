@@ -4,15 +4,16 @@ never silently overwritten."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Event, Ticket
 from ticketdesk.store.db.errors import Conflict
 from ticketdesk.store.readmodels import ConflictInfo
+from ticketdesk.store.tickets.lookups import id_of
 
 
 def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
@@ -28,12 +29,11 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
     if tickets:
         columns = set(inspect(Ticket).column_attrs.keys())
         states = [inspect(t) for t in tickets]
-        changed = sorted(set().union(*(columns - state.unmodified for state in states)))
-        table = Ticket.__table__  # type: ignore[attr-defined]
+        changed = sorted(set[str]().union(*(columns - state.unmodified for state in states)))
         write = (
-            update(table)
-            .where(table.c.id == bindparam("ticket_id"), table.c.version == bindparam("read_version"))
-            .values(version=table.c.version + 1)
+            update(Ticket)
+            .where(col(Ticket.id) == bindparam("ticket_id"), col(Ticket.version) == bindparam("read_version"))
+            .values(version=col(Ticket.version) + 1)
         )  # SET also has the columns named in the rows below
         rows = [{"ticket_id": t.id, "read_version": t.version, **{c: getattr(t, c) for c in changed}} for t in tickets]
         if session.connection().execute(write, rows).rowcount != len(rows):
@@ -49,9 +49,14 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
 def _lost_race(session: Session, tickets: Sequence[Ticket]) -> Conflict:
     """The Conflict for the tickets another writer committed after we read them, asked on a
     fresh connection: it sees their commit, and not our own writes, which are being refused."""
-    read = {t.id: (t.number, t.version) for t in tickets}
-    with session.get_bind().connect() as conn, Session(bind=conn) as fresh:
-        current = dict(fresh.execute(select(Ticket.id, Ticket.version).where(Ticket.id.in_(list(read)))).all())  # type: ignore[union-attr]
+    read = {id_of(t): (t.number, t.version) for t in tickets}
+    with session.get_bind().engine.connect() as conn, Session(bind=conn) as fresh:
+        current: dict[int, int] = {
+            tid: version
+            for tid, version in fresh.execute(
+                select(col(Ticket.id), col(Ticket.version)).where(col(Ticket.id).in_(list(read)))
+            )
+        }
         infos = [
             describe_conflict(fresh, tid, number, version, current.get(tid, version))
             for tid, (number, version) in read.items()
@@ -61,23 +66,25 @@ def _lost_race(session: Session, tickets: Sequence[Ticket]) -> Conflict:
     return Conflict(message, numbers=[i.number for i in infos])
 
 
-def version_conflicts(session: Session, tickets: Sequence[Ticket], expected: dict[str, int]) -> list[ConflictInfo]:
+def version_conflicts(session: Session, tickets: Sequence[Ticket], expected: Mapping[str, int]) -> list[ConflictInfo]:
+    """A conflict for each ticket whose version is not the one the caller expected (it read
+    the ticket at that version before asking for the change)."""
     result = []
     for ticket in tickets:
         want = expected.get(ticket.number)
         if want is not None and want != ticket.version:
-            result.append(describe_conflict(session, ticket.id, ticket.number, want, ticket.version))  # type: ignore[arg-type]
+            result.append(describe_conflict(session, id_of(ticket), ticket.number, want, ticket.version))
     return result
 
 
 def describe_conflict(session: Session, ticket_id: int, number: str, expected: int, current: int) -> ConflictInfo:
     """Who changed the ticket, and which fields, since version `expected`."""
     rows = session.execute(
-        select(Agent.login, Event.field)
+        select(col(Agent.login), col(Event.field))
         .select_from(Event)
-        .join(Agent, Agent.id == Event.actor_id, isouter=True)  # type: ignore[arg-type]
-        .where(Event.ticket_id == ticket_id, Event.ticket_version > expected)  # type: ignore[arg-type, operator]
-        .order_by(Event.id)  # type: ignore[arg-type]
+        .join(Agent, col(Agent.id) == col(Event.actor_id), isouter=True)
+        .where(col(Event.ticket_id) == ticket_id, col(Event.ticket_version) > expected)
+        .order_by(col(Event.id))
     ).all()
     who = tuple(dict.fromkeys(login or "system" for login, _ in rows))
     fields = tuple(dict.fromkeys(f for _, f in rows if f))

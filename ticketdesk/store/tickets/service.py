@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -29,6 +28,7 @@ from ticketdesk.store.tickets.create import NewTicket, create_ticket
 from ticketdesk.store.tickets.detail import ticket_detail
 from ticketdesk.store.tickets.followups import Followups
 from ticketdesk.store.tickets.links import link_tickets, merge_tickets
+from ticketdesk.store.tickets.lookups import id_of
 from ticketdesk.store.tickets.pages import list_tickets
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
 from ticketdesk.store.tickets.update import TicketChanges, update_tickets
@@ -77,7 +77,7 @@ class TicketService:
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
         return self.tx.write(
             "reply",
-            lambda s, a: (
+            lambda s, a: id_of(
                 add_comment(
                     s,
                     actor=a,
@@ -86,7 +86,7 @@ class TicketService:
                     internal=internal,
                     expected_version=expected_version,
                     followups=self.followups,
-                ).id
+                )
             ),
         )
 
@@ -122,7 +122,7 @@ class TicketService:
         flt: TicketFilter,
         *,
         sort: Sort | None = None,
-        after: Sequence[Any] | None = None,
+        after: Sequence[object] | None = None,
         limit: int = 50,
     ) -> Page:
         return self.tx.read(
@@ -243,7 +243,7 @@ class TemplateService:
     def preview(self, number: str, name: str) -> str:
         return self.tx.read(
             "preview_template",
-            lambda s, a: templates.preview_template(s, actor=s.get(Agent, a.id), number=number, name=name),
+            lambda s, a: templates.preview_template(s, actor=a, number=number, name=name),
         )
 
 
@@ -254,7 +254,7 @@ class ViewService:
         self.tx = tx
 
     def all(self) -> list[SavedViewInfo]:
-        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=s.get(Agent, a.id)))  # type: ignore[arg-type]
+        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=a))
 
     def save(self, name: str, query: str, sort: str | None = None) -> SavedViewInfo:
         return self.tx.write("save_view", lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import insert, select
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, CommentKind, EventKind, Priority, Role, Status, SupportLevel, Team, Ticket
 from ticketdesk.models.clock import utcnow
@@ -21,10 +21,10 @@ from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.comments import comment_body, stage_comment
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
 from ticketdesk.store.tickets.followups import Followups
-from ticketdesk.store.tickets.lookups import load_tickets, resolve_assignee, resolve_team
+from ticketdesk.store.tickets.lookups import id_of, load_tickets, resolve_assignee, resolve_team
 from ticketdesk.store.tickets.rows import Change
 from ticketdesk.store.tickets.saving import save_tickets, version_conflicts
-from ticketdesk.store.tickets.tags import apply_tag_ops, current_tags
+from ticketdesk.store.tickets.tags import TagOp, apply_tag_ops, current_tags
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def update_tickets(
     actor: Agent,
     numbers: Sequence[str],
     changes: TicketChanges,
-    expected_versions: dict[str, int] | None = None,
+    expected_versions: Mapping[str, int] | None = None,
     skip_conflicts: bool = False,
     replies: Mapping[str, str] | None = None,
     replies_internal: bool = False,
@@ -111,13 +111,13 @@ def update_tickets(
         raise Conflict("; ".join(c.message for c in conflicts), numbers=[c.number for c in conflicts])
     conflicted = {c.number for c in conflicts}
     tickets = [t for t in tickets if t.number not in conflicted]
-    tags_now = current_tags(session, [t.id for t in tickets])  # type: ignore[misc]
+    tags_now = current_tags(session, [id_of(t) for t in tickets])
     agents = _agent_logins(session, tickets, assignee)
     teams = _team_keys(session)
 
     pending_events: list[tuple[Ticket, list[Change]]] = []
-    tag_ops: list[tuple[int, list[str], list[str]]] = []
-    note_rows: list[dict] = []
+    tag_ops: list[TagOp] = []
+    note_rows: list[dict[str, object]] = []
     unchanged: list[str] = []
     for ticket in tickets:
         ticket_changes: list[Change] = []
@@ -142,12 +142,18 @@ def update_tickets(
             ticket_changes.append(Change("support_level", ticket.support_level, level.value))
             ticket.support_level = level.value
         if team is not None and ticket.team_id != team.id:
-            ticket_changes.append(Change("team", teams.get(ticket.team_id), team.key))  # type: ignore[arg-type]
+            ticket_changes.append(
+                Change("team", teams.get(ticket.team_id) if ticket.team_id is not None else None, team.key)
+            )
             ticket.team_id = team.id
         new_assignee_id = assignee.id if assignee is not None else (None if unassign else ticket.assignee_id)
         if new_assignee_id != ticket.assignee_id:
             ticket_changes.append(
-                Change("assignee", agents.get(ticket.assignee_id), assignee.login if assignee else None)  # type: ignore[arg-type]
+                Change(
+                    "assignee",
+                    agents.get(ticket.assignee_id) if ticket.assignee_id is not None else None,
+                    assignee.login if assignee else None,
+                )
             )
             ticket.assignee_id = new_assignee_id
             implied = workflow.status_after_assignment(Status(ticket.status)) if assignee else None
@@ -174,11 +180,11 @@ def update_tickets(
             ticket_changes += apply_transition(ticket, plan)
         for name, was, due in sla_clocks.after_change(session, ticket, before, now):
             ticket_changes.append(Change(name, event_value(was), event_value(due)))
-        ticket_tags = tags_now.get(ticket.id, set())  # type: ignore[arg-type]
+        ticket_tags = tags_now.get(id_of(ticket), set())
         to_add = sorted(add_tags - ticket_tags)
         to_remove = sorted(remove_tags & ticket_tags)
         if to_add or to_remove:
-            tag_ops.append((ticket.id, to_add, to_remove))  # type: ignore[arg-type]
+            tag_ops.append((id_of(ticket), to_add, to_remove))
             ticket_changes.extend(Change("tag", None, t, EventKind.TAGGED) for t in to_add)
             ticket_changes.extend(Change("tag", t, None, EventKind.UNTAGGED) for t in to_remove)
         if note:
@@ -207,13 +213,10 @@ def update_tickets(
     save_tickets(session, [t for t, _ in pending_events])
     apply_tag_ops(session, tag_ops)
     if note_rows:
-        session.connection().execute(Comment.__table__.insert(), note_rows)  # type: ignore[attr-defined]
-    rows: list[dict] = []
-    for ticket, ticket_changes in pending_events:
-        rows.extend(event_rows(ticket, actor, now, ticket_changes))
-    write_events(session, rows)
+        session.connection().execute(insert(Comment), note_rows)
+    write_events(session, [row for t, changed in pending_events for row in event_rows(t, actor, now, changed)])
     trigger = "replied" if replies and not replies_internal else "updated"
-    followups.changed(session, [t.id for t, _ in pending_events], trigger, now, depth=depth)  # type: ignore[misc]
+    followups.changed(session, [id_of(t) for t, _ in pending_events], trigger, now, depth=depth)
     return UpdateResult(changed=[t.number for t, _ in pending_events], unchanged=unchanged, conflicts=conflicts)
 
 
@@ -238,12 +241,16 @@ def apply_transition(ticket: Ticket, plan: workflow.TransitionPlan) -> list[Chan
 
 
 def _agent_logins(session: Session, tickets: Sequence[Ticket], extra: Agent | None) -> dict[int, str]:
+    """The logins of the tickets' assignees, and of `extra` (the new assignee)."""
     ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
-    logins = dict(session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(ids))).all()) if ids else {}  # type: ignore[union-attr]
-    if extra is not None:
+    logins: dict[int, str] = {}
+    if ids:
+        for agent_id, login in session.execute(select(col(Agent.id), col(Agent.login)).where(col(Agent.id).in_(ids))):
+            logins[agent_id] = login
+    if extra is not None and extra.id is not None:
         logins[extra.id] = extra.login
-    return logins  # type: ignore[return-value]
+    return logins
 
 
 def _team_keys(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Team.id, Team.key)).all())  # type: ignore[arg-type]
+    return {team_id: key for team_id, key in session.execute(select(col(Team.id), col(Team.key)))}
