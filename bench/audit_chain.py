@@ -103,7 +103,7 @@ def main() -> None:
     from ticketdesk.store.db.engine import Database, upgrade_schema
     from ticketdesk.store.db.seed import seed_defaults
     from ticketdesk.store.people import audit
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     server = None
     url = args.db

@@ -51,7 +51,7 @@ from ticketdesk.store.automation.followups import AutomationsAndMail
 from ticketdesk.store.automation.sweep import SweepReport, sweep
 from ticketdesk.store.db import settings as settings_store
 from ticketdesk.store.sla import clocks as sla
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 BUDGET_S = 5.0
 RULES = {

@@ -196,7 +196,7 @@ def use_24x7_sla(store: Store) -> None:
     something else than business hours."""
     from ticketdesk.rules.sla_policy import SlaPolicy
     from ticketdesk.store.db import settings
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     with store.db.write() as session:
         doc = {"always_24x7": ["P0", "P1", "P2", "P3"]}

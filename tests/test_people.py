@@ -100,7 +100,7 @@ def _customer(store: Store) -> str:
 def _view_of(login: str) -> Callable[[Store], str]:
     def prepare(store: Store) -> str:
         from ticketdesk.store.tickets import views
-        from ticketdesk.store.tickets.operations import acting_agent
+        from ticketdesk.store.tickets.lookups import acting_agent
 
         with store.db.write() as session:
             views.save_view(session, agent=acting_agent(session, login), name="Mine", query="status:open")

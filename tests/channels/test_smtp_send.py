@@ -237,7 +237,7 @@ def test_an_automations_reply_is_marked_auto_submitted_and_a_persons_is_not(
 ) -> None:
     from ticketdesk.rules.automation import parse_rules_document
     from ticketdesk.store.db import settings
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     rules = {"automation": [{"name": "Welcome", "trigger": "created", "actions": [
         {"action": "template", "name": "Acknowledge"}]}]}  # fmt: skip

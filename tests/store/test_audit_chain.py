@@ -110,7 +110,7 @@ def test_the_encoding_is_canonical_and_unambiguous() -> None:
 
 
 def test_microsecond_times_and_odd_text_verify_after_the_round_trip(store: Store) -> None:
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     with store.db.write() as session:
         me = acting_agent(session, ADMIN)
@@ -135,7 +135,7 @@ def test_an_empty_log_verifies(db_url: str) -> None:
 
 
 def test_a_rolled_back_transaction_leaves_no_entry_and_a_savepoint_keeps_its_own(store: Store) -> None:
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     before = check(store)
     with pytest.raises(RuntimeError), store.db.write() as session:
@@ -364,7 +364,7 @@ def test_an_open_transaction_with_an_entry_does_not_hold_up_other_writers(store:
     writer at a time anyway)."""
     if store.db.is_sqlite:
         pytest.skip("SQLite serialises all writers with BEGIN IMMEDIATE")
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     other = Database(db_url)
     try:
@@ -385,7 +385,7 @@ def test_sqlite_a_writer_with_a_stale_snapshot_is_refused_not_forked(store: Stor
     committed cannot append after the old head: taking the head refuses it."""
     if not store.db.is_sqlite:
         pytest.skip("SQLite only")
-    from ticketdesk.store.tickets.operations import acting_agent
+    from ticketdesk.store.tickets.lookups import acting_agent
 
     with Session(store.db.engine) as stale:  # BEGIN (deferred), as `db.read()`
         me = acting_agent(stale, ADMIN)

@@ -12,7 +12,7 @@ from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.rules import escalate
 from ticketdesk.store.db import settings
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 from ..conftest import as_agent
 

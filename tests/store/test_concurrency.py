@@ -32,8 +32,10 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering
 from ticketdesk.store import Store
 from ticketdesk.store.db.errors import Conflict
-from ticketdesk.store.tickets import operations as tickets
-from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
+from ticketdesk.store.tickets import comments, update
+from ticketdesk.store.tickets.create import NewTicket, create_ticket
+from ticketdesk.store.tickets.lookups import acting_agent
+from ticketdesk.store.tickets.update import TicketChanges
 
 from ..conftest import as_agent
 
@@ -88,7 +90,7 @@ def _event_count(store: Store) -> int:
 CREATOR = r"""
 import os, sys, time
 from ticketdesk.store import Store
-from ticketdesk.store.tickets.operations import NewTicket
+from ticketdesk.store.tickets.create import NewTicket
 
 url, workdir, ident, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store.open(url, login="admin")
@@ -297,7 +299,7 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
     events_before = _event_count(store)
 
-    original = tickets._current_tags
+    original = update.current_tags
     fired: list[bool] = []
 
     def interleave(session, ticket_ids):  # type: ignore[no-untyped-def]
@@ -308,7 +310,7 @@ def test_store_update_racing_a_concurrent_commit_is_a_conflict(store: Store, mon
             assert errors == []
         return original(session, ticket_ids)
 
-    monkeypatch.setattr(tickets, "_current_tags", interleave)
+    monkeypatch.setattr(update, "current_tags", interleave)
     with pytest.raises(Conflict) as caught:
         alice.tickets.update(
             numbers, TicketChanges(priority="P3", add_tags=("x",), note="alice"), expected_versions=versions
@@ -340,7 +342,7 @@ def test_reply_racing_a_concurrent_commit_is_a_conflict(store: Store, monkeypatc
     v0 = store.tickets.get(number).row.version
     alice, bob = as_agent(store, "alice"), as_agent(store, "bob")
 
-    original = tickets.stage_comment
+    original = comments.stage_comment
     fired: list[bool] = []
 
     def interleave(session, **kw):  # type: ignore[no-untyped-def]
@@ -351,7 +353,7 @@ def test_reply_racing_a_concurrent_commit_is_a_conflict(store: Store, monkeypatc
             assert errors == []
         return original(session, **kw)
 
-    monkeypatch.setattr(tickets, "stage_comment", interleave)
+    monkeypatch.setattr(comments, "stage_comment", interleave)
     with pytest.raises(Conflict) as caught:
         alice.tickets.reply(number, "Looking into it now.")
     assert fired == [True]
@@ -374,7 +376,7 @@ import os, sys, time
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from ticketdesk.store import Store
-from ticketdesk.store.tickets.operations import TicketChanges
+from ticketdesk.store.tickets.update import TicketChanges
 
 url, numbers_file, marker, hook, pause = sys.argv[1:6]
 numbers = open(numbers_file).read().split()
@@ -410,9 +412,9 @@ print(len(result.changed))
 def bulk(store: Store) -> Iterator[list[str]]:
     """1,000 P2 tickets created in one transaction."""
     with store.db.write() as session:
-        actor = tickets.acting_agent(session, "admin")
+        actor = acting_agent(session, "admin")
         numbers = [
-            tickets.create_ticket(
+            create_ticket(
                 session, actor=actor, new=NewTicket(subject=f"bulk {i}", priority="P2"), followups=store.followups
             ).number
             for i in range(BULK)

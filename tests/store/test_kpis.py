@@ -16,8 +16,8 @@ from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.db import settings
 from ticketdesk.store.reports.kpis import KpiReport, Kpis, percentile, period_days, period_label
-from ticketdesk.store.tickets.operations import acting_agent
-from ticketdesk.store.tickets.queries import T
+from ticketdesk.store.tickets.filters import T
+from ticketdesk.store.tickets.lookups import acting_agent
 
 # Office 09:00-17:00 UTC, Monday to Friday, no public holidays; P0 runs 24x7 (the default).
 POLICY = {"default_calendar": "office", "calendars": {"office": {"timezone": "UTC", "hours": ["09:00-17:00"]}}}

@@ -19,7 +19,7 @@ from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store
 from ticketdesk.store.db import settings
 from ticketdesk.store.mail import outbox as outbox_module
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 from ..conftest import as_agent
 

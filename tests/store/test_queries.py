@@ -9,7 +9,7 @@ import pytest
 
 from ticketdesk.rules.query import TicketFilter, parse_query, parse_sort
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
-from ticketdesk.store.tickets.queries import filter_conditions
+from ticketdesk.store.tickets.filters import filter_conditions
 
 BASE = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 

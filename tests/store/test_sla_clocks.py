@@ -15,7 +15,7 @@ from ticketdesk.rules.query import parse_query
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.db import settings
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 # Shanghai office, split day (7.5 h); support works it, ops is 24x7.
 POLICY = {
@@ -137,7 +137,7 @@ def test_warning_lead_time_comes_from_the_policy(desk: Store) -> None:
 
 
 def test_customer_tier_change_recomputes_open_tickets(desk: Store) -> None:
-    from ticketdesk.store.tickets.operations import set_customer_vip
+    from ticketdesk.store.tickets.customers import set_customer_vip
 
     number = new(desk, priority="P1", customer="Vera <vera@example.com>")
     done = new(desk, priority="P1", customer="vera@example.com")

@@ -13,7 +13,7 @@ from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.sweep import sweep
 from ticketdesk.store.db import settings
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 from ..conftest import use_24x7_sla
 

@@ -53,8 +53,8 @@ from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.sweep import SweepReport, sweep
 from ticketdesk.store.db import settings
-from ticketdesk.store.tickets import operations as ticket_ops
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.comments import add_comment
+from ticketdesk.store.tickets.lookups import acting_agent
 
 from ..conftest import ADMIN
 
@@ -183,7 +183,7 @@ def act(store: Store, number: str, action: str, arg: Any, at: datetime) -> None:
     if action == "reply":
         with store.db.write() as session:
             actor = acting_agent(session, ADMIN)
-            ticket_ops.add_comment(
+            add_comment(
                 session,
                 actor=actor,
                 number=number,
@@ -537,7 +537,7 @@ def test_one_escalation_when_a_breach_and_a_quiet_period_end_on_the_same_tick(de
     number = desk.tickets.create(NewTicket(subject="quiet and late", priority="P2", team="ops"), now=t0)
     with desk.db.write() as session:
         actor = acting_agent(session, ADMIN)
-        ticket_ops.add_comment(
+        add_comment(
             session, actor=actor, number=number, body="on it", internal=False, now=t0 + TICK, followups=desk.followups
         )
     desk.tickets.update([number], TicketChanges(status="pending"), now=t0 + timedelta(hours=1))

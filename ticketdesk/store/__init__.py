@@ -20,8 +20,9 @@ if TYPE_CHECKING:
         StoreError,
     )
     from ticketdesk.store.desk import Store
-    from ticketdesk.store.tickets.operations import NewTicket, TicketChanges
+    from ticketdesk.store.tickets.create import NewTicket
     from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+    from ticketdesk.store.tickets.update import TicketChanges
 
 #: each exported name and the module it lives in
 _HOMES = {
@@ -33,8 +34,8 @@ _HOMES = {
     "SchemaNotReady": "ticketdesk.store.db.errors",
     "StoreError": "ticketdesk.store.db.errors",
     "Store": "ticketdesk.store.desk",
-    "NewTicket": "ticketdesk.store.tickets.operations",
-    "TicketChanges": "ticketdesk.store.tickets.operations",
+    "NewTicket": "ticketdesk.store.tickets.create",
+    "TicketChanges": "ticketdesk.store.tickets.update",
     "TemplateEdit": "ticketdesk.store.tickets.templates",
     "TemplateSpec": "ticketdesk.store.tickets.templates",
 }

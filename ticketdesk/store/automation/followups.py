@@ -1,7 +1,7 @@
-"""The real `Followups` of a ticket change (the protocol is in store/tickets/operations.py): the
+"""The real `Followups` of a ticket change (the protocol is in store/tickets/followups.py): the
 automations fire, and a public reply's mail is queued, in the change's own transaction.
 
-The operations that change tickets take it as an argument, so store/tickets/operations.py needs
+The operations that change tickets take it as an argument, so store/tickets/ needs
 neither store/automation/rules.py nor store/mail/outbox.py, and those two may use it freely. The Store
 makes one with the desk's mail domain (from the settings its caller read).
 """

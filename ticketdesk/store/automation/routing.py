@@ -2,7 +2,7 @@
 team's strategy, and a suspected duplicate among the customer's open tickets; plus the
 rules document and the `system` agent that automatic changes are made by.
 
-Used when a ticket is created (store/tickets/operations.py) and by the automations
+Used when a ticket is created (store/tickets/create.py) and by the automations
 (store/automation/rules.py); it imports neither, so both can use it.
 """
 

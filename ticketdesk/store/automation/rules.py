@@ -35,7 +35,7 @@ from ticketdesk.store.automation.routing import document, pick_in_team, system_a
 from ticketdesk.store.db.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from ticketdesk.store.tickets.operations import Followups
+    from ticketdesk.store.tickets.followups import Followups
 
 
 def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: datetime) -> bool:
@@ -56,7 +56,7 @@ def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: dat
 
 def facts_for(session: Session, ticket_ids: Sequence[int], now: datetime) -> dict[int, TicketFacts]:
     """What rules may look at, for each ticket (one query for the rows, one for the rest)."""
-    from ticketdesk.store.tickets.queries import rows_by_id
+    from ticketdesk.store.tickets.pages import rows_by_id
 
     if not ticket_ids:
         return {}
@@ -141,7 +141,7 @@ def run_actions(
 ) -> None:
     """Apply a rule's actions to one ticket as the system agent, naming the rule."""
     from ticketdesk.store.tickets import templates
-    from ticketdesk.store.tickets.operations import TicketChanges, update_tickets
+    from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
     actor = system_agent(session)
     cause = f"rule {rule.name!r}"
@@ -212,7 +212,8 @@ def escalate(
 ) -> str:
     """Technical: up one support level (and to `team` if given). Management: the team lead
     is named in an internal note and assigned if nobody holds the ticket. Returns what was done."""
-    from ticketdesk.store.tickets.operations import TicketChanges, load_tickets, update_tickets
+    from ticketdesk.store.tickets.lookups import load_tickets
+    from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
     reason = (reason or "").strip()
     if not reason:

@@ -30,7 +30,7 @@ from ticketdesk.store.automation import rules as automation
 from ticketdesk.store.db.engine import Database
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketdesk.store.sla import clocks as sla
-from ticketdesk.store.tickets.operations import Followups
+from ticketdesk.store.tickets.followups import Followups
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
@@ -166,7 +166,8 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
     description and customer details are read only if a rule's conditions use them."""
     from ticketdesk.models import Agent, Customer, Organisation, Team
     from ticketdesk.rules.routing import TicketFacts
-    from ticketdesk.store.tickets.queries import _sla_state, tags_by_ticket
+    from ticketdesk.store.tickets.pages import sla_state_of
+    from ticketdesk.store.tickets.tags import tags_by_ticket
 
     teams = dict(session.execute(select(Team.id, Team.key)).all())
     agents = dict(session.execute(select(Agent.id, Agent.login)).all())
@@ -197,7 +198,7 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
                     tags=frozenset(tags.get(r.id, ())), customer_vip=bool(e and e.vip),
                     organisation=e.organisation if e else None, created_at=r.created_at, updated_at=r.updated_at,
                     status_changed_at=r.status_changed_at, last_customer_reply_at=r.last_customer_reply_at,
-                    sla_state=_sla_state(r, now, warning) if "sla_state" in used else None,
+                    sla_state=sla_state_of(r, now, warning) if "sla_state" in used else None,
                 )
             )  # fmt: skip
     return facts
@@ -271,7 +272,7 @@ def _resolved_to_close(session: Session, now: datetime, settings: Any, report: S
 
 def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport, followups: Followups) -> None:
     from ticketdesk.store.tickets import templates
-    from ticketdesk.store.tickets.operations import TicketChanges, update_tickets
+    from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
     system = routing.system_agent(session)
     expected = {job.number: job.version}

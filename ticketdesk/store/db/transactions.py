@@ -30,7 +30,7 @@ from ticketdesk.store.db.errors import (
     StoreError,
 )
 from ticketdesk.store.people import audit, roles
-from ticketdesk.store.tickets.operations import acting_agent
+from ticketdesk.store.tickets.lookups import acting_agent
 
 R = TypeVar("R")
 

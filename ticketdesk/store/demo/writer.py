@@ -42,7 +42,7 @@ from ticketdesk.store.demo.traffic import (
     cum,
 )
 from ticketdesk.store.sla import clocks as sla_clocks
-from ticketdesk.store.tickets.operations import reserve_serials
+from ticketdesk.store.tickets.numbers import reserve_serials
 from ticketdesk.store.tickets.rows import FIRST_VERSION, TicketDraft, creation_changes, due_dates_for, new_ticket_row
 
 # Column order of the row tuples the writer builds.

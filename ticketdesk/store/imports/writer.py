@@ -23,7 +23,7 @@ from ticketdesk.store.db.bulk import BulkWriter, resume_fts_triggers, suspend_ft
 from ticketdesk.store.imports.importer import BATCH, ImportRejected, require_importer
 from ticketdesk.store.imports.lookups import CHUNK, Lookups, desk_table, imported_ids
 from ticketdesk.store.imports.validation import resolve_type
-from ticketdesk.store.tickets.operations import reserve_serials
+from ticketdesk.store.tickets.numbers import reserve_serials
 
 #: Tickets imported before a fresh ANALYZE is worth it (`after_load`).
 _ANALYZE_FROM = 5_000

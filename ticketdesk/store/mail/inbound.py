@@ -41,19 +41,14 @@ from ticketdesk.rules.masking import mask_email
 from ticketdesk.store.automation import routing
 from ticketdesk.store.db.errors import InvalidInput, NotFound
 from ticketdesk.store.sla import clocks as sla_clocks
-from ticketdesk.store.tickets.operations import (
-    Followups,
-    NewTicket,
-    _add_link,
-    _event_rows,
-    _fmt,
-    _save_tickets,
-    _write_events,
-    apply_transition,
-    create_ticket,
-    find_or_create_customer,
-)
+from ticketdesk.store.tickets.create import NewTicket, create_ticket
+from ticketdesk.store.tickets.customers import find_or_create_customer
+from ticketdesk.store.tickets.events import event_rows, event_value, write_events
+from ticketdesk.store.tickets.followups import Followups
+from ticketdesk.store.tickets.links import add_link
 from ticketdesk.store.tickets.rows import Change
+from ticketdesk.store.tickets.saving import save_tickets
+from ticketdesk.store.tickets.update import apply_transition
 
 #: the column's width: a longer Message-ID is stored, and so looked up, cut to it
 MESSAGE_ID_MAX = 998
@@ -105,9 +100,9 @@ def ingest(
     if ticket is not None and ticket.status == Status.CLOSED.value:
         closed = ticket
         ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now, followups=followups)
-        ours, theirs = _add_link(session, actor=actor, ticket=ticket, target=closed, kind=LinkKind.RELATED, now=now)
-        _save_tickets(session, [closed, ticket])
-        _write_events(session, _event_rows(ticket, actor, now, [ours]) + _event_rows(closed, actor, now, [theirs]))
+        ours, theirs = add_link(session, actor=actor, ticket=ticket, target=closed, kind=LinkKind.RELATED, now=now)
+        save_tickets(session, [closed, ticket])
+        write_events(session, event_rows(ticket, actor, now, [ours]) + event_rows(closed, actor, now, [theirs]))
         detail = f"follow-up of closed {closed.number}"
         comment_id = None
         outcome = Outcome.CREATED
@@ -130,7 +125,7 @@ def ingest(
         ticket = _new_ticket(session, actor=actor, mail=mail, sender=sender, now=now, followups=followups)
         comment_id = None
         outcome = Outcome.CREATED
-    _write_events(session, _event_rows(ticket, actor, now, _mail_notes(mail, sender_problem, outcome)))
+    write_events(session, event_rows(ticket, actor, now, _mail_notes(mail, sender_problem, outcome)))
     _record_message(session, mail, ticket, comment_id)
     _store_attachments(session, ticket=ticket, comment_id=comment_id, parts=mail.attachments, policy=policy, now=now)
     return IngestResult(outcome, ticket.number, detail)
@@ -192,10 +187,10 @@ def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail:
     )
     session.add(comment)
     ticket.updated_at = now
-    _save_tickets(session, [ticket])
-    _write_events(
+    save_tickets(session, [ticket])
+    write_events(
         session,
-        _event_rows(ticket, actor, now, [Change("comment", None, "mail from another sender", EventKind.COMMENTED)]),
+        event_rows(ticket, actor, now, [Change("comment", None, "mail from another sender", EventKind.COMMENTED)]),
     )
     return comment
 
@@ -306,10 +301,11 @@ def _customer_reply(
     ticket.last_customer_reply_at = now
     ticket.updated_at = now
     changes += [
-        Change(name, _fmt(was), _fmt(due)) for name, was, due in sla_clocks.after_change(session, ticket, before, now)
+        Change(name, event_value(was), event_value(due))
+        for name, was, due in sla_clocks.after_change(session, ticket, before, now)
     ]
-    _save_tickets(session, [ticket])
-    _write_events(session, _event_rows(ticket, actor, now, changes))
+    save_tickets(session, [ticket])
+    write_events(session, event_rows(ticket, actor, now, changes))
     followups.changed(session, [ticket.id], "updated", now, depth=0)  # type: ignore[list-item]
     return comment
 
@@ -326,9 +322,9 @@ def _note_automatic_mail(session: Session, *, actor: Agent, ticket: Ticket, mail
         Comment(ticket_id=ticket.id, kind=CommentKind.INTERNAL.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
     )
     ticket.updated_at = now
-    _save_tickets(session, [ticket])
-    _write_events(
-        session, _event_rows(ticket, actor, now, [Change("comment", None, "automatic mail", EventKind.COMMENTED)])
+    save_tickets(session, [ticket])
+    write_events(
+        session, event_rows(ticket, actor, now, [Change("comment", None, "automatic mail", EventKind.COMMENTED)])
     )
 
 

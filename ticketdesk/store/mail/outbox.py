@@ -1,10 +1,10 @@
 """The SMTP outbox: replies queued in their own transaction, claimed by senders under a lease.
 
-A public reply written by an agent (the CLI, the TUI, a template, an automation) goes
-through `tickets.stage_comment`, which calls `queue_reply`. Once the comment has its id
-(the operation's flush), the outbox row and the outgoing `mail_message` row are inserted
-in the same transaction, so the reply and its mail are written together or not at all,
-and the ticket's version is bumped once, by the operation itself. The Message-ID's domain
+A public reply written by an agent (the CLI, the TUI, a template, an automation) goes through
+`stage_comment` (store/tickets/comments.py), which calls `queue_reply`. Once the comment has
+its id (the operation's flush), the outbox row and the outgoing `mail_message` row are
+inserted in the same transaction, so the reply and its mail are written together or not at
+all, and the ticket's version is bumped once, by the operation itself. The Message-ID's domain
 comes with the reply (the store's settings, through store/automation/followups.py).
 
 Senders (channels/smtp_send.py) `claim` due rows in one transaction: the ids of the due

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.readmodels import OutboxInfo
 
 from ticketdesk.store.db.transactions import Transactions
-from ticketdesk.store.tickets.operations import Followups
+from ticketdesk.store.tickets.followups import Followups
 
 
 class MailService:

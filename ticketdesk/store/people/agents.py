@@ -14,7 +14,7 @@ from ticketdesk.models import Agent, Role, Team
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules import text
 from ticketdesk.store.db.errors import InvalidInput, NotFound
-from ticketdesk.store.tickets.operations import resolve_team
+from ticketdesk.store.tickets.lookups import resolve_team
 
 
 def add_agent(

@@ -95,7 +95,7 @@ def check_ticket_changes(
     check_move = role not in CROSS_TEAM_MOVERS and (team is not None or assignee is not None)
     if not (check_close or check_move):
         return
-    from ticketdesk.store.tickets.operations import resolve_assignee, resolve_team
+    from ticketdesk.store.tickets.lookups import resolve_assignee, resolve_team
 
     new_team = resolve_team(session, team) if team else None
     new_assignee = resolve_assignee(session, assignee, actor) if assignee is not None else None

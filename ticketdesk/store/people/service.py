@@ -18,8 +18,8 @@ from ticketdesk.store.people import audit, roles
 from ticketdesk.store.readmodels import (
     AgentView,
 )
-from ticketdesk.store.tickets import operations as tickets
-from ticketdesk.store.tickets import queries
+from ticketdesk.store.tickets import lookups
+from ticketdesk.store.tickets.customers import set_customer_vip
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -42,14 +42,14 @@ class PeopleService:
 
     def me(self) -> AgentView:
         """The acting agent (login, name, role, team key)."""
-        return self.tx.read("me", lambda s, _: queries.agent_view(s, self.tx.login))
+        return self.tx.read("me", lambda s, _: lookups.agent_view(s, self.tx.login))
 
     def team_keys(self) -> list[str]:
-        return self.tx.read("team_keys", lambda s, _: queries.team_keys(s))
+        return self.tx.read("team_keys", lambda s, _: lookups.team_keys(s))
 
     def agents(self) -> list[tuple[str, str]]:
         """(login, display name) of the active agents."""
-        return self.tx.read("agents", lambda s, _: queries.active_agents(s))
+        return self.tx.read("agents", lambda s, _: lookups.active_agents(s))
 
     def add(
         self,
@@ -158,7 +158,7 @@ class CustomerService:
 
         def run(session: Session, actor: Agent) -> list[str]:
             roles.require(actor, roles.TIER_SETTERS, "change a customer's tier (VIP)")
-            return tickets.set_customer_vip(session, actor=actor, customer=customer, vip=vip)
+            return set_customer_vip(session, actor=actor, customer=customer, vip=vip)
 
         return self.tx.write("set_customer_vip", run, target=customer)
 

@@ -1,8 +1,8 @@
 """The knowledge base: articles, full-text search (English and Chinese), suggestions for a
 ticket, and articles written from solved tickets.
 
-Search is done like ticket search (store/tickets/queries.py): on SQLite each word of three or more
-characters is a phrase on the FTS5 trigram table `kb_fts`, shorter words a LIKE; on
+Search is done like ticket search (store/tickets/filters.py): on SQLite each word of three
+or more characters is a phrase on the FTS5 trigram table `kb_fts`, shorter words a LIKE; on
 PostgreSQL an ILIKE on exactly the expression of the pg_trgm GIN index `ix_kb_search`.
 Matches are fetched unranked (newest first, capped) and only that small set is ranked, in
 Python: never bm25 over a large result set.

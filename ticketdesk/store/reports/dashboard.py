@@ -64,7 +64,8 @@ from ticketdesk.models.quality import Survey
 from ticketdesk.rules import sla
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.sla.clocks import warning_lead
-from ticketdesk.store.tickets.queries import T, latest_event_id, sla_condition
+from ticketdesk.store.tickets.counts import latest_event_id
+from ticketdesk.store.tickets.filters import T, sla_condition
 
 #: Open statuses in workflow order; finished ones are the rest.
 OPEN_STATUSES: tuple[str, ...] = tuple(s.value for s in Status if s in ACTIVE_STATUSES)

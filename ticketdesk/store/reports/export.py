@@ -20,7 +20,9 @@ from ticketdesk.models import Agent, Customer, Organisation, Team
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.sla import clocks as sla_clocks
-from ticketdesk.store.tickets.queries import T, _sla_state, filter_conditions, tags_by_ticket
+from ticketdesk.store.tickets.filters import T, filter_conditions
+from ticketdesk.store.tickets.pages import sla_state_of
+from ticketdesk.store.tickets.tags import tags_by_ticket
 
 #: Columns of an export, in order (the names of the model fields where there is one).
 EXPORT_COLUMNS: tuple[str, ...] = (
@@ -120,7 +122,7 @@ def export_rows(
                 paused = _utc(paused) if paused is not None else None
             clocks = _Clocks(*(values[i] for i in clock_at), paused)
             tags_of = sorted(tags.get(r[n], ()))
-            state = _sla_state(clocks, now, lead)
+            state = sla_state_of(clocks, now, lead)
             yield dict(zip(EXPORT_COLUMNS, (*values[:14], tags_of, *values[14:], state), strict=True))
 
 

@@ -45,7 +45,7 @@ from ticketdesk.rules.calendar import business_time_between
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.reports.dashboard import AGE_BOUNDS, IS_DONE, IS_OPEN
 from ticketdesk.store.sla import clocks as sla_store
-from ticketdesk.store.tickets.queries import T
+from ticketdesk.store.tickets.filters import T
 
 BREAKDOWNS: tuple[str, ...] = ("team", "agent", "type", "channel", "priority")
 PERIODS: tuple[str, ...] = ("weekly", "monthly")

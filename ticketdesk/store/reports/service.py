@@ -74,7 +74,7 @@ class ReportService:
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""
         from ticketdesk.models.clock import utcnow
         from ticketdesk.store.reports.export import PAGE, export_rows
-        from ticketdesk.store.tickets.operations import acting_agent
+        from ticketdesk.store.tickets.lookups import acting_agent
 
         masking = self.tx.read("export_tickets", lambda _, a: self.tx.masking_for(a))
         when = now or utcnow()

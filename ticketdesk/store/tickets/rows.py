@@ -1,10 +1,10 @@
 """The rows of a new ticket, built one way for every creator: `create_ticket`
-(store/tickets/operations.py, one ticket through the ORM) and the bulk writer of the demo
+(store/tickets/create.py, one ticket through the ORM) and the bulk writer of the demo
 (store/demo/writer.py, thousands of tickets per statement).
 
 A creator first decides everything about the ticket — input validated, team and assignee
-routed, number reserved with `tickets.reserve_serials` (which keeps `ticket_counter` up to
-date) — into a `TicketDraft`. Then:
+routed, number reserved with store/tickets/numbers.py `reserve_serials` (which keeps
+`ticket_counter` up to date) — into a `TicketDraft`. Then:
 
 - `new_ticket_row`: its column values; the status follows from the assignee, the SLA due times
   from the policy (`due_dates_for`), and the clocks stand still from the start if the status

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -23,10 +22,16 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     UpdateResult,
 )
-from ticketdesk.store.tickets import operations as tickets
-from ticketdesk.store.tickets import queries, templates, views
-from ticketdesk.store.tickets.operations import Followups, NewTicket, TicketChanges
+from ticketdesk.store.tickets import counts, templates, views
+from ticketdesk.store.tickets.comments import add_comment
+from ticketdesk.store.tickets.create import NewTicket, create_ticket
+from ticketdesk.store.tickets.detail import ticket_detail
+from ticketdesk.store.tickets.followups import Followups
+from ticketdesk.store.tickets.links import link_tickets, merge_tickets
+from ticketdesk.store.tickets.lookups import id_of
+from ticketdesk.store.tickets.pages import list_tickets
 from ticketdesk.store.tickets.templates import TemplateEdit, TemplateSpec
+from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
 
 class TicketService:
@@ -39,7 +44,7 @@ class TicketService:
     def create(self, new: NewTicket, *, now: datetime | None = None) -> str:
         return self.tx.write(
             "create_ticket",
-            lambda s, a: tickets.create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
+            lambda s, a: create_ticket(s, actor=a, new=new, now=now, followups=self.followups).number,
         )
 
     def update(
@@ -56,7 +61,7 @@ class TicketService:
                 session, actor, numbers,
                 status=changes.status, priority=changes.priority, team=changes.team, assignee=changes.assignee,
             )  # fmt: skip
-            return tickets.update_tickets(
+            return update_tickets(
                 session,
                 actor=actor,
                 numbers=numbers,
@@ -72,8 +77,8 @@ class TicketService:
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
         return self.tx.write(
             "reply",
-            lambda s, a: (
-                tickets.add_comment(
+            lambda s, a: id_of(
+                add_comment(
                     s,
                     actor=a,
                     number=number,
@@ -81,17 +86,17 @@ class TicketService:
                     internal=internal,
                     expected_version=expected_version,
                     followups=self.followups,
-                ).id
+                )
             ),
         )
 
     def link(self, number: str, other: str, kind: str) -> None:
-        self.tx.write("link", lambda s, a: tickets.link_tickets(s, actor=a, number=number, other=other, kind=kind))
+        self.tx.write("link", lambda s, a: link_tickets(s, actor=a, number=number, other=other, kind=kind))
 
     def merge(self, duplicate: str, into: str) -> None:
         def run(session: Session, actor: Agent) -> None:
             roles.check_closing(session, actor, [duplicate])
-            tickets.merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
+            merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
             audit.record(
                 session, actor=actor, login=actor.login, action=audit.MERGE, target=duplicate.strip(),
                 detail=f"merged {duplicate.strip()} into {into.strip()}",
@@ -117,19 +122,19 @@ class TicketService:
         flt: TicketFilter,
         *,
         sort: Sort | None = None,
-        after: Sequence[Any] | None = None,
+        after: Sequence[object] | None = None,
         limit: int = 50,
     ) -> Page:
         return self.tx.read(
             "list_tickets",
             lambda s, a: personal_data.mask_page(
                 self.tx.masking_for(a),
-                queries.list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
+                list_tickets(s, flt=flt, actor_id=a.id, sort=sort, after=after, limit=limit),
             ),
         )
 
     def count(self, flt: TicketFilter) -> int:
-        return self.tx.read("count_tickets", lambda s, a: queries.count_tickets(s, flt=flt, actor_id=a.id))
+        return self.tx.read("count_tickets", lambda s, a: counts.count_tickets(s, flt=flt, actor_id=a.id))
 
     def get(self, number: str, *, unmask: bool = False) -> TicketDetail:
         """One ticket, personal data masked for roles that do not need it. `unmask` asks
@@ -140,7 +145,7 @@ class TicketService:
             masking = self.tx.masking_for(actor)
             if unmask:
                 roles.require(actor, roles.UNMASKERS, "see a customer's personal data unmasked")
-            detail = queries.ticket_detail(session, number)
+            detail = ticket_detail(session, number)
             # its outgoing mail (store/mail/outbox.py), the address masked as the customer's is
             mail = outbox.ticket_outbox(session, detail.row.id, None if unmask else masking)
             detail = dataclasses.replace(detail, outbox=mail)
@@ -154,16 +159,16 @@ class TicketService:
         return detail
 
     def counts_by_status_priority_team(self) -> list[StatusPriorityTeamCount]:
-        return self.tx.read("counts_by_status_priority_team", lambda s, _: queries.counts_by_status_priority_team(s))
+        return self.tx.read("counts_by_status_priority_team", lambda s, _: counts.counts_by_status_priority_team(s))
 
     def matching_numbers(self, flt: TicketFilter, *, limit: int = 1_000_000) -> list[str]:
         """Every ticket number the filter matches (for "mark all"), read in the database."""
         return self.tx.read(
-            "matching_numbers", lambda s, a: queries.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
+            "matching_numbers", lambda s, a: counts.matching_numbers(s, flt=flt, actor_id=a.id, limit=limit)
         )
 
     def latest_event_id(self) -> int:
-        return self.tx.read("latest_event_id", lambda s, _: queries.latest_event_id(s))
+        return self.tx.read("latest_event_id", lambda s, _: counts.latest_event_id(s))
 
 
 class TemplateService:
@@ -238,7 +243,7 @@ class TemplateService:
     def preview(self, number: str, name: str) -> str:
         return self.tx.read(
             "preview_template",
-            lambda s, a: templates.preview_template(s, actor=s.get(Agent, a.id), number=number, name=name),
+            lambda s, a: templates.preview_template(s, actor=a, number=number, name=name),
         )
 
 
@@ -249,7 +254,7 @@ class ViewService:
         self.tx = tx
 
     def all(self) -> list[SavedViewInfo]:
-        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=s.get(Agent, a.id)))  # type: ignore[arg-type]
+        return self.tx.read("list_views", lambda s, a: views.list_views(s, agent=a))
 
     def save(self, name: str, query: str, sort: str | None = None) -> SavedViewInfo:
         return self.tx.write("save_view", lambda s, a: views.save_view(s, agent=a, name=name, query=query, sort=sort))

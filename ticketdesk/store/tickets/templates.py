@@ -9,12 +9,12 @@ the whole batch. Only admins manage templates; every agent may apply them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Customer, Priority, ReplyTemplate, Role, Status, Team, Ticket
 from ticketdesk.models.clock import utcnow
@@ -23,14 +23,9 @@ from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.db.errors import Forbidden, InvalidInput, NotFound
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
-from ticketdesk.store.tickets.operations import (
-    CHUNK,
-    Followups,
-    TicketChanges,
-    load_tickets,
-    lock_ticket,
-    update_tickets,
-)
+from ticketdesk.store.tickets.followups import Followups
+from ticketdesk.store.tickets.lookups import CHUNK, id_of, load_tickets, lock_ticket
+from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
 #: Roles that may add, edit and remove templates (they are shared by the whole desk).
 MANAGERS = frozenset({Role.ADMIN})
@@ -148,7 +143,7 @@ DEFAULT_TEMPLATES: list[TemplateSpec] = [
 
 def seed_templates(session: Session, *, now: datetime | None = None) -> list[str]:
     """Add the default templates to a desk that has none (so a removed default stays removed)."""
-    if session.execute(select(ReplyTemplate.id).limit(1)).first():
+    if session.execute(select(col(ReplyTemplate.id)).limit(1)).first():
         return []
     now = now or utcnow()
     for spec in DEFAULT_TEMPLATES:
@@ -172,7 +167,7 @@ def add_template(session: Session, *, actor: Agent, spec: TemplateSpec, now: dat
 
 
 def list_templates(session: Session) -> list[TemplateInfo]:
-    rows = session.execute(select(ReplyTemplate).order_by(ReplyTemplate.key)).scalars().all()  # type: ignore[arg-type]
+    rows = session.scalars(select(ReplyTemplate).order_by(col(ReplyTemplate.key))).all()
     logins = _logins(session, {r.created_by_id for r in rows if r.created_by_id is not None})
     return [_info(session, r, logins) for r in rows]
 
@@ -223,7 +218,7 @@ def preview_template(session: Session, *, actor: Agent, number: str, name: str, 
     """The reply the template would add to ticket `number`; nothing is written."""
     template = _find(session, name)
     ticket = lock_ticket(session, number)
-    context = _contexts(session, actor, [ticket], now or utcnow())[ticket.id]  # type: ignore[index]
+    context = _contexts(session, actor, [ticket], now or utcnow())[id_of(ticket)]
     return _render(template, ticket, context)
 
 
@@ -234,7 +229,7 @@ def apply_template(
     numbers: Sequence[str],
     name: str,
     followups: Followups,
-    expected_versions: dict[str, int] | None = None,
+    expected_versions: Mapping[str, int] | None = None,
     skip_conflicts: bool = False,
     internal: bool | None = None,
     now: datetime | None = None,
@@ -248,7 +243,7 @@ def apply_template(
     template = _find(session, name)
     tickets = load_tickets(session, numbers)
     contexts = _contexts(session, actor, tickets, now)
-    replies = {t.number: _render(template, t, contexts[t.id]) for t in tickets}  # type: ignore[index]
+    replies = {t.number: _render(template, t, contexts[id_of(t)]) for t in tickets}
     changes = TicketChanges(
         status=template.sets_status,
         priority=template.sets_priority,
@@ -285,14 +280,14 @@ def _contexts(session: Session, actor: Agent, tickets: Sequence[Ticket], now: da
     for start in range(0, len(customer_ids), CHUNK):
         chunk = customer_ids[start : start + CHUNK]
         for cid, cname, email in session.execute(
-            select(Customer.id, Customer.name, Customer.email).where(Customer.id.in_(chunk))  # type: ignore[union-attr]
+            select(col(Customer.id), col(Customer.name), col(Customer.email)).where(col(Customer.id).in_(chunk))
         ):
             customers[cid] = (cname, email)
-    teams = dict(session.execute(select(Team.id, Team.name)).all())
+    teams: dict[int, str] = {team_id: name for team_id, name in session.execute(select(col(Team.id), col(Team.name)))}
     result: dict[int, dict[str, str]] = {}
     for t in tickets:
-        cname, email = customers.get(t.customer_id, (None, None))  # type: ignore[arg-type]
-        result[t.id] = rules.build_context(  # type: ignore[index]
+        cname, email = customers.get(t.customer_id, (None, None)) if t.customer_id is not None else (None, None)
+        result[id_of(t)] = rules.build_context(
             ticket_number=t.number,
             subject=t.subject,
             priority=t.priority,
@@ -302,7 +297,7 @@ def _contexts(session: Session, actor: Agent, tickets: Sequence[Ticket], now: da
             customer_email=email,
             agent_name=actor.display_name,
             agent_login=actor.login,
-            team=teams.get(t.team_id),  # type: ignore[arg-type]
+            team=teams.get(t.team_id) if t.team_id is not None else None,
             first_response_due=t.first_response_due,
             resolution_due=t.resolution_due,
         )
@@ -383,13 +378,13 @@ def _split_tags(value: str) -> list[str]:
 
 
 def _lookup(session: Session, key: str) -> ReplyTemplate | None:
-    return session.execute(select(ReplyTemplate).where(ReplyTemplate.key == key)).scalar_one_or_none()  # type: ignore[arg-type]
+    return session.scalars(select(ReplyTemplate).where(col(ReplyTemplate.key) == key)).one_or_none()
 
 
 def _find(session: Session, name: str) -> ReplyTemplate:
     row = _lookup(session, rules.template_key(name or ""))
     if row is None:
-        names = session.execute(select(ReplyTemplate.name).order_by(ReplyTemplate.key)).scalars()  # type: ignore[arg-type]
+        names = session.scalars(select(col(ReplyTemplate.name)).order_by(col(ReplyTemplate.key)))
         known = ", ".join(repr(n) for n in names)
         raise NotFound(f"no reply template named {name!r}" + (f" (known: {known})" if known else ""))
     return row
@@ -398,7 +393,8 @@ def _find(session: Session, name: str) -> ReplyTemplate:
 def _logins(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(ids))).all())  # type: ignore[union-attr, arg-type]
+    rows = session.execute(select(col(Agent.id), col(Agent.login)).where(col(Agent.id).in_(ids)))
+    return {agent_id: login for agent_id, login in rows}
 
 
 def _info(session: Session, row: ReplyTemplate, logins: dict[int, str] | None = None) -> TemplateInfo:

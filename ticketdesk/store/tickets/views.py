@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, SavedView
 from ticketdesk.models.clock import utcnow
@@ -17,15 +17,18 @@ from ticketdesk.rules import text
 from ticketdesk.rules.query import parse_query, parse_sort
 from ticketdesk.store.db.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import SavedViewInfo
+from ticketdesk.store.tickets.lookups import id_of
 
 NAME_MAX = 100
 QUERY_MAX = 2000
 
 
 def list_views(session: Session, *, agent: Agent) -> list[SavedViewInfo]:
-    rows = session.execute(
-        select(SavedView).where(SavedView.agent_id == agent.id).order_by(SavedView.position, SavedView.id)  # type: ignore[arg-type]
-    ).scalars()
+    rows = session.scalars(
+        select(SavedView)
+        .where(col(SavedView.agent_id) == agent.id)
+        .order_by(col(SavedView.position), col(SavedView.id))
+    )
     return [_info(row) for row in rows]
 
 
@@ -45,11 +48,9 @@ def save_view(
         raise InvalidInput(f"view {name!r}: {exc}") from None
     row = _lookup(session, agent, name)
     if row is None:
-        last = session.execute(
-            select(func.max(SavedView.position)).where(SavedView.agent_id == agent.id)  # type: ignore[arg-type]
-        ).scalar()
+        last = session.scalar(select(func.max(col(SavedView.position))).where(col(SavedView.agent_id) == agent.id))
         row = SavedView(
-            agent_id=agent.id,  # type: ignore[arg-type]
+            agent_id=id_of(agent),
             name=name,
             query=query,
             sort=sort_name,
@@ -88,7 +89,7 @@ def _lookup(session: Session, agent: Agent, name: str) -> SavedView | None:
     """The agent's view of that name, ignoring case (compared in Python: SQLite's lower()
     only folds ASCII). An agent has a handful of views, so loading them all is cheap."""
     key = " ".join((name or "").split()).casefold()
-    rows = session.execute(select(SavedView).where(SavedView.agent_id == agent.id)).scalars()  # type: ignore[arg-type]
+    rows = session.scalars(select(SavedView).where(col(SavedView.agent_id) == agent.id))
     return next((row for row in rows if row.name.casefold() == key), None)
 
 
