@@ -150,6 +150,7 @@ def deliver_due(
         )
         counts[outcome] += 1
 
+    error: str | None = None
     try:
         smtp = connect(settings, ssl_context=ssl_context)
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
@@ -157,7 +158,6 @@ def deliver_due(
         for mail in batch:
             failed(mail, error, False)
         return _report(counts, error)
-    error = None
     try:
         for index, mail in enumerate(batch):
             if time.monotonic() - started > lease - margin:
