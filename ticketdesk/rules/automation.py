@@ -213,7 +213,7 @@ class AutomationRule:
         return data
 
 
-def table_list(where: str, value: Any) -> list[Any]:
+def table_list(where: str, value: object) -> list[Any]:
     if not isinstance(value, list | tuple):
         raise ValueError(f"{where}: expected a list of tables, got {value!r}")
     return list(value)

@@ -66,7 +66,7 @@ def text_checker(what: str) -> Callable[[str, Any], str]:
     return lambda where, value: text_value(where, value, what)
 
 
-def tag_value(where: str, value: Any) -> str:
+def tag_value(where: str, value: object) -> str:
     """A tag, as tags are stored (rules/text.py `validate_tag`)."""
     if not isinstance(value, str):
         raise ValueError(f"{where}: expected a tag, got {value!r}")
@@ -82,7 +82,7 @@ def _hours(where: str, value: Any) -> float | int:
     return value
 
 
-def bool_value(where: str, value: Any) -> bool:
+def bool_value(where: str, value: object) -> bool:
     """true or false, nothing else (not 0 or 1)."""
     if not isinstance(value, bool):
         raise ValueError(f"{where}: expected true or false, got {value!r}")
