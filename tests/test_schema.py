@@ -41,7 +41,10 @@ def test_outdated_database_says_run_init(tmp_path: Path) -> None:
     previous = f"{int(head_revision()) - 1:04d}"
     with db.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
-    with pytest.raises(SchemaNotReady, match=f"is at revision {previous}, this ticketdesk needs {head_revision()}: run `ticketdesk init`"):
+    with pytest.raises(
+        SchemaNotReady,
+        match=f"is at revision {previous}, this ticketdesk needs {head_revision()}: run `ticketdesk init`",
+    ):
         check_schema(db)
 
 
