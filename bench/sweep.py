@@ -43,7 +43,7 @@ from store import LOGIN, ensure_data  # bench/store.py
 
 from ticketdesk.models import ACTIVE_STATUSES, RuleFiring
 from ticketdesk.models.clock import utcnow
-from ticketdesk.rules.automation import parse_rules_document
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.store import Store
 from ticketdesk.store.automation import routing
 from ticketdesk.store.automation import sweep as sweep_module

@@ -60,7 +60,7 @@ class TicketdeskApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
-    def with_agent_options(self, then: Callable[[list[tuple[str, str]]], None]) -> None:
+    def with_agent_options(self, then: Callable[[list[tuple[str, str]]], object]) -> None:
         """Hand `then` the (label, login) options of the active agents, read once, off the UI
         thread (a pick list of agents must not freeze the screen or die with the database)."""
         if self._agents is not None:
@@ -95,5 +95,5 @@ class TicketdeskApp(App[None]):
             yield SystemCommand(
                 f"{binding.description}  ({key})",
                 f"{binding.description} (key {key})",
-                lambda action=binding.action: self.run_action(action, screen),  # type: ignore[misc]
+                lambda action=binding.action: self.run_action(action, screen),
             )

@@ -235,7 +235,7 @@ def test_mail_refused_for_want_of_auth_is_retried_not_failed(
 def test_an_automations_reply_is_marked_auto_submitted_and_a_persons_is_not(
     store: Store, smtp_server: MailServer
 ) -> None:
-    from ticketdesk.rules.automation import parse_rules_document
+    from ticketdesk.rules.rules_document import parse_rules_document
     from ticketdesk.store.db import settings
     from ticketdesk.store.tickets.lookups import acting_agent
 

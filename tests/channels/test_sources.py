@@ -1,4 +1,4 @@
-"""Mail sources (channels/sources.py) on real files and a real IMAP server.
+"""Mail sources (channels/sources/) on real files and a real IMAP server.
 
 The IMAP half runs pymap (a Python IMAP server, in-memory `dict` backend) on loopback:
 `pymap --host 127.0.0.1 --port N --cert cert.pem --key key.pem dict --demo-user U
@@ -30,16 +30,10 @@ from pathlib import Path
 import pytest
 from pysasl.hashing import BuiltinHash
 
-from ticketdesk.channels.sources import (
-    FAILED_KEYWORD,
-    ImapError,
-    MailSourceError,
-    RawMail,
-    imap_folder_name,
-    open_source,
-    parse_imap_url,
-    save_failed,
-)
+from ticketdesk.channels.sources import open_source
+from ticketdesk.channels.sources.failed_folder import save_failed
+from ticketdesk.channels.sources.imap import FAILED_KEYWORD, ImapError, imap_folder_name, parse_imap_url
+from ticketdesk.channels.sources.protocol import MailSourceError, RawMail
 
 USER = "desk@acme.example"
 PASSWORD = "s3cret pass"

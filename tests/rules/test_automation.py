@@ -12,20 +12,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ticketdesk.rules.automation import (
-    FIELDS,
     MAX_CHAIN_DEPTH,
     TRIGGERS,
     Action,
     AutomationRule,
-    Condition,
-    RulesDocument,
-    SweepSettings,
     applicable,
     matches,
     occurrence,
-    parse_rules_document,
 )
+from ticketdesk.rules.automation_conditions import FIELDS, Condition
 from ticketdesk.rules.routing import TicketFacts
+from ticketdesk.rules.rules_document import RulesDocument, SweepSettings, parse_rules_document
 
 NOW = datetime(2026, 3, 18, 14, 0, tzinfo=UTC)
 

@@ -13,16 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ticketdesk.rules.calendar import (
-    CALENDAR_24X7,
-    BusinessCalendar,
+from ticketdesk.rules.business_time import (
     add_business_time,
     business_day_length,
     business_time_between,
     is_business_time,
-    is_working_day,
     next_business_start,
 )
+from ticketdesk.rules.calendar import CALENDAR_24X7, BusinessCalendar, is_working_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.rules.automation import parse_rules_document
 from ticketdesk.rules.policy_documents import (
     commented,
     default_sla_document,
@@ -25,6 +24,7 @@ from ticketdesk.rules.policy_documents import (
     tidy_sla,
     toml_text,
 )
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.rules.sla_policy import SlaPolicy
 
 RULES = """\

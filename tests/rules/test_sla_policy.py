@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ticketdesk.models.enums import Priority
-from ticketdesk.rules.calendar import business_time_between
+from ticketdesk.rules.business_time import business_time_between
 from ticketdesk.rules.sla_policy import CALENDAR_24X7, SlaPolicy, Target, due_dates
 
 POLICY = tomllib.loads(

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from ticketdesk.models.clock import utcnow
-from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, parse_rules_document
+from ticketdesk.rules.automation import MAX_CHAIN_DEPTH
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.rules import escalate
 from ticketdesk.store.db import settings

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from ticketdesk.models.channels import MailMessage, OutboxMail
 from ticketdesk.models.clock import utcnow
-from ticketdesk.rules.automation import parse_rules_document
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store
 from ticketdesk.store.db import settings
 from ticketdesk.store.mail import outbox as outbox_module

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ticketdesk.rules.automation import parse_rules_document
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.sweep import sweep
 from ticketdesk.store.db import settings

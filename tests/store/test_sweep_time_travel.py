@@ -47,8 +47,9 @@ import pytest
 from sqlalchemy import select
 
 from ticketdesk.models import ACTIVE_STATUSES, Agent, Event, RuleFiring, Ticket
-from ticketdesk.rules.automation import parse_rules_document
-from ticketdesk.rules.calendar import BusinessCalendar, is_business_time, is_working_day
+from ticketdesk.rules.business_time import is_business_time
+from ticketdesk.rules.calendar import BusinessCalendar, is_working_day
+from ticketdesk.rules.rules_document import parse_rules_document
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.store import NewTicket, Store, TicketChanges
 from ticketdesk.store.automation.sweep import SweepReport, sweep

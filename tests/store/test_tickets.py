@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from ticketdesk.rules.calendar import business_time_between
+from ticketdesk.rules.business_time import business_time_between
 from ticketdesk.rules.sla_policy import DEFAULT_CALENDAR
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
 from ticketdesk.store.readmodels import TicketDetail

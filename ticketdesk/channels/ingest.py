@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ticketdesk.channels.mail.parse import UnparseableMail, parse_message
-from ticketdesk.channels.sources import MailSource, RawMail, save_failed
+from ticketdesk.channels.sources.failed_folder import save_failed
+from ticketdesk.channels.sources.protocol import MailSource, RawMail
 from ticketdesk.store import Store
 from ticketdesk.store.db.errors import DatabaseUnavailable, Forbidden, NotFound, StoreError
 from ticketdesk.store.mail.inbound import AttachmentPolicy, IngestResult

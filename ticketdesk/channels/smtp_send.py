@@ -21,11 +21,15 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ticketdesk.config import MailSettings
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.text import one_line, validate_email
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
+    from ticketdesk.store.mail.outbox import OutgoingMail
 
 #: the shortest lease of a run's claim; longer when the SMTP timeout is long
 MIN_LEASE_SECONDS = 600
@@ -76,7 +80,7 @@ def check_settings(settings: MailSettings) -> str:
     return addr
 
 
-def build_message(mail: Any, settings: MailSettings, *, now: datetime | None = None) -> EmailMessage:
+def build_message(mail: OutgoingMail, settings: MailSettings, *, now: datetime | None = None) -> EmailMessage:
     """The reply as an RFC 5322 message (UTF-8), threaded by Message-ID / In-Reply-To / References."""
     # The recipient checked by a real parser: a ValueError here marks the mail failed for good
     # (deliver_due), shown on its ticket, instead of handing the server a broken address.
@@ -124,7 +128,7 @@ def connect(settings: MailSettings, *, ssl_context: ssl.SSLContext | None = None
 
 
 def deliver_due(
-    store: Any,
+    store: Store,
     settings: MailSettings,
     *,
     now: datetime | None = None,
@@ -144,12 +148,13 @@ def deliver_due(
         return DeliveryReport()
     counts = {"sent": 0, "retry": 0, "failed": 0, "lost": 0}
 
-    def failed(mail: Any, error: str, permanent: bool) -> None:
+    def failed(mail: OutgoingMail, error: str, permanent: bool) -> None:
         outcome = store.outbox.mark_failed_attempt(
             mail.id, mail.claim_token, error, permanent=permanent, max_attempts=settings.max_attempts, now=now
         )
         counts[outcome] += 1
 
+    error: str | None = None
     try:
         smtp = connect(settings, ssl_context=ssl_context)
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
@@ -157,7 +162,6 @@ def deliver_due(
         for mail in batch:
             failed(mail, error, False)
         return _report(counts, error)
-    error = None
     try:
         for index, mail in enumerate(batch):
             if time.monotonic() - started > lease - margin:

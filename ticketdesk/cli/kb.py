@@ -4,13 +4,17 @@ articles written from solved tickets. Article text is shown literally, never as 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, out
 from ticketdesk.rules.text import one_line, printable
+
+if TYPE_CHECKING:
+    from ticketdesk.store.quality.kb import ArticleRow
 
 kb_app = typer.Typer(
     name="kb",
@@ -59,7 +63,7 @@ def _dump(data: Any) -> None:
     dump_json(data)
 
 
-def _print_rows(rows: list[Any], *, empty: str, snippets: bool = False) -> None:
+def _print_rows(rows: Sequence[ArticleRow], *, empty: str, snippets: bool = False) -> None:
     if not is_terminal():
         for r in rows:
             cells = [f"#{r.id}", r.title, ",".join(r.tags)] + ([r.snippet] if snippets else [local(r.updated_at)])
@@ -83,8 +87,7 @@ def _print_rows(rows: list[Any], *, empty: str, snippets: bool = False) -> None:
         table.add_column("UPDATED", no_wrap=True)
     for r in rows:
         last = r.snippet if snippets else local(r.updated_at)
-        cells = (f"#{r.id}", r.title, ", ".join(r.tags), last)
-        table.add_row(*(Text(one_line(c)) for c in cells))
+        table.add_row(*(Text(one_line(c)) for c in (f"#{r.id}", r.title, ", ".join(r.tags), last)))
     console.print(table)
 
 
@@ -117,7 +120,7 @@ def kb_add_cmd(
             }
         )
         spec = ArticleSpec(
-            **{k: v or "" for k, v in values.items()},  # type: ignore[arg-type]
+            **{k: v or "" for k, v in values.items()},
             tags=_tags(tag),
         )
         article = open_store(ctx).kb.add(spec)
@@ -204,7 +207,7 @@ def kb_edit_cmd(
             }
         )
         tags = [] if no_tags else (_tags(tag) if tag else None)
-        edit = ArticleEdit(**values, tags=tags)  # type: ignore[arg-type]
+        edit = ArticleEdit(**values, tags=tags)
         if not edit.values():
             fail("nothing to change: give at least one of --title, --symptoms, --scope, --steps, --solution,"
                  " --prevention, --tag, --no-tags")  # fmt: skip

@@ -110,12 +110,12 @@ def survey_import_cmd(
 ) -> None:
     """Import surveys from CSV: all or nothing; a bad line is named with its field."""
     with handled():
-        rows = _read_csv(path, fail)
+        rows = _read_csv(path)
         numbers = open_store(ctx).csat.import_surveys(rows, replace=replace)
         echo(f"imported {len(numbers)} survey(s) from {path}")
 
 
-def _read_csv(path: str, fail: Any) -> list[tuple[int, dict[str, str | None]]]:
+def _read_csv(path: str) -> list[tuple[int, dict[str, str | None]]]:
     try:
         handle = sys.stdin if path == "-" else open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as exc:

@@ -228,7 +228,7 @@ def _write_report(report: Any, fmt: ReportFormat, out: str | None) -> None:
     if out is None or out == "-":
         terminal = stdout_is_terminal()
         # Rich writes its own styling (and escapes the cells); md and csv go through `out()`.
-        write(sys.stdout if fmt == ReportFormat.text else stdout_out(), terminal=terminal)  # type: ignore[arg-type]
+        write(sys.stdout if fmt == ReportFormat.text else stdout_out(), terminal=terminal)
         return
     with _atomic(out) as (_, fh):
         assert fh is not None
@@ -256,7 +256,8 @@ def _export(store: Store, flt: TicketFilter, fmt: ExportFormat, out: str) -> int
             sys.stdout.flush()
             return n
         with _atomic(out) as (_, fh):
-            return writers[fmt](fh)  # type: ignore[arg-type]
+            assert fh is not None
+            return writers[fmt](fh)
     finally:
         rows.close()
 

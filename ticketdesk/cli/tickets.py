@@ -361,6 +361,7 @@ def reply_cmd(
             open_store(ctx).templates.apply([number], template, internal=True if internal else None)
             echo(f"template {one_line(template)!r} applied to {number}")
             return
+        assert body is not None  # exactly one of --body and --template is given
         if body == "-":
             body = sys.stdin.read()
         open_store(ctx).tickets.reply(number, body, internal=internal)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from email.utils import parseaddr
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from ticketdesk.imports.mapping import DATE_FIELDS
 from ticketdesk.imports.values import as_text, parse_datetime
@@ -294,6 +294,10 @@ def build_ticket(
     )
 
 
+#: a time that may be missing (clamping keeps a known time known)
+_MaybeTime = TypeVar("_MaybeTime", datetime, datetime | None)
+
+
 def _complete_times(
     bad: Problems,
     status: str,
@@ -313,7 +317,7 @@ def _complete_times(
     moment; a resolved or closed ticket gets its resolved/closed time (from updated); the
     first response is the first public agent comment."""
 
-    def clamp(field: str, value: datetime | None, floor: datetime, what: str) -> datetime | None:
+    def clamp(field: str, value: _MaybeTime, floor: datetime, what: str) -> _MaybeTime:
         if value is None or value >= floor:
             return value
         bad.fix(field, f"{value.isoformat()} is before {what} {floor.isoformat()}", f"set to {what}",

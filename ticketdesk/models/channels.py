@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.types import UTCDateTime
@@ -28,7 +28,7 @@ class MailMessage(SQLModel, table=True):
     direction: str = Field(max_length=3)
     from_addr: str | None = Field(default=None, max_length=320)
     subject: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Attachment(SQLModel, table=True):
@@ -45,7 +45,7 @@ class Attachment(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     path: str | None = Field(default=None, sa_column=Column(String(1000), nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class OutboxMail(SQLModel, table=True):
@@ -68,15 +68,15 @@ class OutboxMail(SQLModel, table=True):
     #: queued, sending, sent, failed
     status: str = Field(default="queued", max_length=10)
     attempts: int = Field(default=0)
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     claim_token: str | None = Field(default=None, max_length=64)
-    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-Index("ix_outbox_due", OutboxMail.status, OutboxMail.next_attempt_at)
+Index("ix_outbox_due", col(OutboxMail.status), col(OutboxMail.next_attempt_at))
 
 
 class ImportRef(SQLModel, table=True):
@@ -86,4 +86,4 @@ class ImportRef(SQLModel, table=True):
     source: str = Field(sa_column=Column(String(30), primary_key=True))
     external_id: str = Field(sa_column=Column(String(100), primary_key=True))
     ticket_id: int = Field(sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=False, index=True))
-    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

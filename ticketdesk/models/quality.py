@@ -17,7 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.types import UTCDateTime
@@ -30,7 +30,7 @@ class AuditEntry(SQLModel, table=True):
 
     __tablename__ = "audit_log"
     id: int | None = Field(default=None, sa_column=Column(_BIG_ID, primary_key=True))
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     actor_id: int | None = Field(default=None, foreign_key="agent.id")
     #: the login as it was, kept even if the agent is renamed or removed
     actor_login: str = Field(max_length=100)
@@ -46,8 +46,8 @@ class AuditEntry(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), nullable=False))
 
 
-Index("ix_audit_log_at", AuditEntry.at)
-Index("ix_audit_log_action_at", AuditEntry.action, AuditEntry.at)
+Index("ix_audit_log_at", col(AuditEntry.at))
+Index("ix_audit_log_action_at", col(AuditEntry.action), col(AuditEntry.at))
 
 
 class AuditHead(SQLModel, table=True):
@@ -76,7 +76,7 @@ class Survey(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     #: cli, csv, email
     source: str = Field(default="cli", max_length=20)
-    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     recorded_by_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
@@ -89,14 +89,14 @@ class QaReview(SQLModel, table=True):
     #: the sample it belongs to, e.g. "2026-11-01..2026-11-30 rate 0.05 seed 7"
     batch: str = Field(max_length=100)
     ticket_id: int = Field(sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=False, index=True))
-    sampled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    sampled_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     sampled_by_id: int | None = Field(default=None, foreign_key="agent.id")
     reviewer_id: int | None = Field(default=None, foreign_key="agent.id")
     score: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     #: the checklist answers, JSON: {"greeting": true, "correct_solution": true, ...}
     checklist: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class KbArticle(SQLModel, table=True):
@@ -115,6 +115,6 @@ class KbArticle(SQLModel, table=True):
         default=None, sa_column=Column(_BIG_ID, ForeignKey("ticket.id"), nullable=True)
     )
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))

@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.types import UTCDateTime
@@ -38,7 +38,7 @@ class Customer(SQLModel, table=True):
     department: str | None = Field(default=None, max_length=200)
     industry: str | None = Field(default=None, max_length=100)
     vip: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class Team(SQLModel, table=True):
@@ -67,7 +67,7 @@ class Agent(SQLModel, table=True):
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     skills: str = Field(default="", max_length=1000)  # comma-separated
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 _version_column = Column("version", Integer, nullable=False, default=1)
@@ -95,52 +95,52 @@ class Ticket(SQLModel, table=True):
     resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     merged_into_id: int | None = Field(default=None, sa_column=Column(ForeignKey("ticket.id"), nullable=True))
     reopen_count: int = Field(default=0)
-    first_response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
-    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    first_responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
-    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    first_response_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_due: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    expected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_responded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: set while the SLA clocks stand still (pending, on hold)
-    sla_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    sla_paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     #: business time spent paused so far (and resolved, before a reopen): pushes the due times back
     sla_paused_seconds: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
-    last_customer_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # type: ignore[arg-type]
+    last_customer_reply_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, sa_column=_version_column)
 
 
 # Queue indexes: equality filters first, then the default sort (priority ASC, updated DESC,
 # id DESC) in the same directions, so a keyset page is one index range with no sort step.
-_queue_tail = (Ticket.priority, Ticket.updated_at.desc(), Ticket.id.desc())  # type: ignore[attr-defined, union-attr]
-Index("ix_ticket_team_queue", Ticket.team_id, Ticket.status, *_queue_tail)
-Index("ix_ticket_status_queue", Ticket.status, *_queue_tail)
-Index("ix_ticket_assignee_queue", Ticket.assignee_id, Ticket.status, *_queue_tail)
+_queue_tail = (col(Ticket.priority), col(Ticket.updated_at).desc(), col(Ticket.id).desc())
+Index("ix_ticket_team_queue", col(Ticket.team_id), col(Ticket.status), *_queue_tail)
+Index("ix_ticket_status_queue", col(Ticket.status), *_queue_tail)
+Index("ix_ticket_assignee_queue", col(Ticket.assignee_id), col(Ticket.status), *_queue_tail)
 Index("ix_ticket_priority_updated", *_queue_tail)
-Index("ix_ticket_updated", Ticket.updated_at, Ticket.id)
-Index("ix_ticket_created", Ticket.created_at, Ticket.id)
+Index("ix_ticket_updated", col(Ticket.updated_at), col(Ticket.id))
+Index("ix_ticket_created", col(Ticket.created_at), col(Ticket.id))
 # Dashboard (store/reports/dashboard.py, migration 0003): the open tickets with every column their
 # panels read (partial, so it stays small and the GROUP BY reads no table rows; the query
 # repeats the predicate word for word), and finished tickets by resolution time.
 _open_predicate = text("status IN ('new', 'open', 'in_progress', 'pending', 'on_hold')")
 Index(
     "ix_ticket_open_board",
-    Ticket.status,
-    Ticket.priority,
-    Ticket.team_id,
-    Ticket.assignee_id,
-    Ticket.created_at,
-    Ticket.first_response_due,
-    Ticket.first_responded_at,
-    Ticket.resolution_due,
-    Ticket.resolved_at,
-    Ticket.sla_paused_at,  # migration 0004
+    col(Ticket.status),
+    col(Ticket.priority),
+    col(Ticket.team_id),
+    col(Ticket.assignee_id),
+    col(Ticket.created_at),
+    col(Ticket.first_response_due),
+    col(Ticket.first_responded_at),
+    col(Ticket.resolution_due),
+    col(Ticket.resolved_at),
+    col(Ticket.sla_paused_at),  # migration 0004
     sqlite_where=_open_predicate,
     postgresql_where=_open_predicate,
 )
-Index("ix_ticket_status_resolved", Ticket.status, Ticket.resolved_at)
+Index("ix_ticket_status_resolved", col(Ticket.status), col(Ticket.resolved_at))
 
 
 class Tag(SQLModel, table=True):
@@ -165,7 +165,7 @@ class Comment(SQLModel, table=True):
     author_id: int | None = Field(default=None, foreign_key="agent.id")
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     body: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Event(SQLModel, table=True):
@@ -177,7 +177,7 @@ class Event(SQLModel, table=True):
     )
     ticket_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
     actor_id: int | None = Field(default=None, foreign_key="agent.id")
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     kind: str = Field(max_length=20)
     field: str | None = Field(default=None, max_length=50)
     old: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -193,7 +193,7 @@ class TicketLink(SQLModel, table=True):
     other_id: int = Field(sa_column=Column(ForeignKey("ticket.id"), nullable=False, index=True))
     kind: str = Field(max_length=20)
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class TicketCounter(SQLModel, table=True):
@@ -220,8 +220,8 @@ class ReplyTemplate(SQLModel, table=True):
     sets_priority: str | None = Field(default=None, max_length=2)
     add_tags: str = Field(default="", sa_column=Column(String(1000), nullable=False, default=""))  # comma-separated
     internal: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     created_by_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
@@ -236,7 +236,7 @@ class SavedView(SQLModel, table=True):
     query: str = Field(sa_column=Column(Text, nullable=False))
     sort: str | None = Field(default=None, max_length=50)
     position: int = Field(default=0)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class Setting(SQLModel, table=True):
@@ -246,7 +246,7 @@ class Setting(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=50)
     value: str = Field(sa_column=Column(Text, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_by_id: int | None = Field(default=None, foreign_key="agent.id")
 
 
@@ -263,7 +263,7 @@ class RuleFiring(SQLModel, table=True):
         sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ticket.id"), nullable=False)
     )
     occurrence: str = Field(max_length=200)
-    fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)  # type: ignore[arg-type]
+    fired_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
-Index("ix_rule_firing_ticket", RuleFiring.ticket_id)
+Index("ix_rule_firing_ticket", col(RuleFiring.ticket_id))

@@ -26,8 +26,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ticketdesk.models.enums import Priority
-from ticketdesk.rules.automation import Action, Condition, RulesDocument, parse_rules_document
+from ticketdesk.rules.automation import Action
+from ticketdesk.rules.automation_conditions import Condition
 from ticketdesk.rules.routing import RoutingRule
+from ticketdesk.rules.rules_document import RulesDocument, parse_rules_document
 from ticketdesk.rules.sla_policy import DEFAULT_TARGETS, DEFAULT_VIP
 
 # --- TOML in and out --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Routing: which team (and support level) a ticket goes to, and who in the team gets it.
 
 Routing rules are plain data (the `[[routing]]` tables of the rules document, see
-rules/automation.py) validated into frozen objects; every error names the rule and the
+rules/rules_document.py) validated into frozen objects; every error names the rule and the
 entry, e.g. `routing[2] 'Printers'.channels: 'fax' is not a channel (phone, email, web,
 chat, walk_in)`.
 
@@ -81,7 +81,7 @@ class TicketFacts:
     sla_state: str | None = None  # "ok", "warning", "breached" or None (no clock)
 
 
-# --- shared validation helpers (used by rules/automation.py too) --------------------------
+# --- shared validation helpers (used by the automation rules and the rules document too) ---
 
 
 def fold(text: str) -> str:

@@ -35,13 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ticketdesk.models.enums import Priority, Status
-from ticketdesk.rules.calendar import (
-    CALENDAR_24X7,
-    BusinessCalendar,
-    add_business_time,
-    business_day_length,
-    business_time_between,
-)
+from ticketdesk.rules.business_time import add_business_time, business_day_length, business_time_between
+from ticketdesk.rules.calendar import CALENDAR_24X7, BusinessCalendar
 
 #: Statuses in which both SLA clocks stand still.
 PAUSED_STATUSES = frozenset({Status.PENDING, Status.ON_HOLD})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -58,7 +58,7 @@ class PickDialog(ModalScreen[str | None]):
             index = choices.highlighted or 0
             self.dismiss(choices.get_option_at_index(index).id)
 
-    def on_key(self, event) -> None:  # type: ignore[no-untyped-def]
+    def on_key(self, event: events.Key) -> None:
         # arrows move in the list while the narrowing field keeps the focus
         choices = self.query_one(OptionList)
         if event.key in ("down", "up") and self.query_one("#narrow", Input).has_focus:

@@ -38,18 +38,21 @@ class FieldActions:
 
     @property
     def _screen(self) -> Screen[Any]:
-        return self  # type: ignore[return-value]
+        assert isinstance(self, Screen), "FieldActions is mixed into a Screen"
+        return self
 
     def action_assign_me(self) -> None:
         self.apply_change("Assign to me", assignee="me")
 
     def action_assign_to(self) -> None:
         app = self._screen.app
+
+        def chosen(login: str | None) -> None:
+            if login:
+                self.apply_change(f"Assign to {login}", assignee=login)
+
         cast("DeskApp", app).with_agent_options(
-            lambda options: app.push_screen(
-                PickDialog("Assign to", options),
-                lambda login: login and self.apply_change(f"Assign to {login}", assignee=login),
-            )
+            lambda options: app.push_screen(PickDialog("Assign to", options), chosen)
         )
 
     def action_set_status(self) -> None:
@@ -59,35 +62,40 @@ class FieldActions:
             if not status:
                 return
             if status in ("resolved", "closed"):  # the workflow needs a resolution note
-                app.push_screen(
-                    InputDialog(f"Resolution note for {status}", self.current_resolution()),
-                    lambda note: note and self.apply_change(f"Status {status}", status=status, note=note),
-                )
+
+                def noted(note: str | None) -> None:
+                    if note:
+                        self.apply_change(f"Status {status}", status=status, note=note)
+
+                app.push_screen(InputDialog(f"Resolution note for {status}", self.current_resolution()), noted)
             else:
                 self.apply_change(f"Status {status}", status=status)
 
         app.push_screen(PickDialog("Set status", [(s.value, s.value) for s in Status if s != Status.NEW]), chosen)
 
     def action_set_priority(self) -> None:
-        self._screen.app.push_screen(
-            PickDialog("Set priority", [(p.value, p.value) for p in Priority]),
-            lambda p: p and self.apply_change(f"Priority {p}", priority=p),
-        )
+        def chosen(priority: str | None) -> None:
+            if priority:
+                self.apply_change(f"Priority {priority}", priority=priority)
+
+        self._screen.app.push_screen(PickDialog("Set priority", [(p.value, p.value) for p in Priority]), chosen)
 
     def action_set_level(self) -> None:
-        self._screen.app.push_screen(
-            PickDialog("Support level", [(lv.value, lv.value) for lv in SupportLevel]),
-            lambda lv: lv and self.apply_change(f"Level {lv}", support_level=lv),
-        )
+        def chosen(level: str | None) -> None:
+            if level:
+                self.apply_change(f"Level {level}", support_level=level)
+
+        self._screen.app.push_screen(PickDialog("Support level", [(lv.value, lv.value) for lv in SupportLevel]), chosen)
 
     def action_set_team(self) -> None:
         screen = self._screen
 
+        def chosen(team: str | None) -> None:
+            if team:
+                self.apply_change(f"Team {team}", team=team)
+
         def pick(teams: list[str]) -> None:
-            screen.app.push_screen(
-                PickDialog("Set team", [(t, t) for t in teams]),
-                lambda t: t and self.apply_change(f"Team {t}", team=t),
-            )
+            screen.app.push_screen(PickDialog("Set team", [(t, t) for t in teams]), chosen)
 
         call_store(screen, lambda store: store.people.team_keys(), pick, group="pick-team")
 
@@ -106,11 +114,14 @@ class FieldActions:
         kinds = [("technical: up one support level", "technical"), ("management: to the team lead", "management")]
 
         def kind_chosen(kind: str | None) -> None:
-            if kind:
-                app.push_screen(
-                    InputDialog(f"Reason for the {kind} escalation (required)"),
-                    lambda reason: reason and self._escalate(kind, reason),
-                )
+            if not kind:
+                return
+
+            def reason_given(reason: str | None) -> None:
+                if reason:
+                    self._escalate(kind, reason)
+
+            app.push_screen(InputDialog(f"Reason for the {kind} escalation (required)"), reason_given)
 
         app.push_screen(PickDialog("Escalate", kinds), kind_chosen)
 

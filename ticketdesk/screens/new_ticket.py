@@ -60,7 +60,8 @@ class NewTicketScreen(FormScreen):
             return None if widget.value is Select.NULL else widget.value
         if isinstance(widget, TextArea):
             return widget.text
-        return widget.value.strip() or None  # type: ignore[attr-defined]
+        assert isinstance(widget, Input), selector  # the form's other fields are Inputs
+        return widget.value.strip() or None
 
     def action_create(self) -> None:
         from ticketdesk.store import NewTicket

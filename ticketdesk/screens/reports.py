@@ -149,7 +149,7 @@ class ReportsScreen(Screen[None]):
             plt.multiple_bar(
                 labels,
                 [[k.resolved for k in shown_rows], [k.backlog for k in shown_rows]],
-                labels=["resolved", "backlog"],
+                labels=["resolved", "backlog"],  # type: ignore[call-arg]  # the stub says label=; plotext takes labels=
             )
         plt.title(f"Resolved and backlog by {breakdown}")
         widget.refresh()

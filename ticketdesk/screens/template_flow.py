@@ -59,7 +59,12 @@ class TemplateFlow:
     def _confirm(self, name: str, preview: str) -> None:
         count = len(self.targets)
         question = f"Apply '{name}' to {count} ticket{'s' if count > 1 else ''}?"
-        self.app.push_screen(ConfirmDialog(question, preview), lambda ok: ok and self._apply(name))
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self._apply(name)
+
+        self.app.push_screen(ConfirmDialog(question, preview), answered)
 
     def _apply(self, name: str) -> None:
         numbers = list(self.targets)

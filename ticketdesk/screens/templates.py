@@ -69,7 +69,12 @@ class TemplatesScreen(ListDetailScreen[Any]):
         if name is None:
             return
         question = f"Remove the template '{one_line(name)}'?"
-        self.app.push_screen(ConfirmDialog(question), lambda ok: ok and self._remove(name))
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self._remove(name)
+
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     def _remove(self, name: str) -> None:
         def removed(_: None) -> None:

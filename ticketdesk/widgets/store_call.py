@@ -43,7 +43,9 @@ class DeskApp(Protocol):
     #: unsent replies and notes, by (ticket number, kind)
     drafts: dict[tuple[str, str], str]
 
-    def with_agent_options(self, then: Callable[[list[tuple[str, str]]], None]) -> None: ...
+    def with_agent_options(self, then: Callable[[list[tuple[str, str]]], object]) -> None:
+        """Hand `then` the (label, login) options of the active agents; what it returns is
+        ignored."""
 
     def database_unreachable(self, error: DatabaseUnavailable) -> None: ...
 
@@ -57,11 +59,11 @@ class DatabaseRecovered(Message):
 def call_store(
     node: DOMNode,
     call: Callable[[Store], T],
-    done: Callable[[T], None] | None = None,
+    done: Callable[[T], object] | None = None,
     *,
     group: str,
     exclusive: bool = False,
-    failed: Callable[[StoreError], None] | None = None,
+    failed: Callable[[StoreError], object] | None = None,
     quiet: bool = False,
 ) -> Worker[None]:
     """Run `call(store)` off the UI thread; `done(result)` back on it.
@@ -73,6 +75,7 @@ def call_store(
     did nothing) unless `quiet`: the caller shows it itself (inside a form), or the call is
     background work (a poll, a retry) that would repeat the message every few seconds. An
     outage is always shown on the app's outage line as well, for as long as it lasts.
+    What `done` and `failed` return is ignored (e.g. the awaitable of `dismiss`).
     """
     app = node.app
     host = cast("DeskApp", app)

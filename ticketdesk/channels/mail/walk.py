@@ -5,6 +5,7 @@ RFC 2047 file names decoded); broken structure and encodings become notes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from email import policy
 from email.message import Message
 
@@ -145,7 +146,7 @@ class MimeWalk:
             self.notes.append(f"{where}: {defect_text(defect)}")
         if isinstance(data, str):
             return data.encode("utf-8", "surrogateescape")
-        return data or b""
+        return data if isinstance(data, bytes) else b""
 
     def charset(self, part: Message) -> str | None:
         value = self.param(part, "Content-Type", "charset")
@@ -172,7 +173,7 @@ class MimeWalk:
                 self.walk_alternative(children, depth)
             elif ctype == "multipart/signed":
                 for child in children:
-                    if self.content_type(child) not in _SIGNATURES:
+                    if isinstance(child, Message) and self.content_type(child) not in _SIGNATURES:
                         self.walk(child, depth + 1)
             elif ctype in {"message/delivery-status", "message/disposition-notification"}:
                 self.add_attachment(part, ctype, where, raw_serialise=True)
@@ -199,7 +200,7 @@ class MimeWalk:
         else:
             self.add_attachment(part, ctype, where, filename=filename)
 
-    def walk_alternative(self, children: list[Message], depth: int) -> None:
+    def walk_alternative(self, children: Sequence[Message | str], depth: int) -> None:
         chosen: Message | None = None
         html: Message | None = None
         for child in children:

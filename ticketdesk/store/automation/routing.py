@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from ticketdesk.models import ACTIVE_STATUSES, Agent, Role, SupportLevel, Team, Ticket
 from ticketdesk.rules import duplicates, routing
-from ticketdesk.rules.automation import RulesDocument, parse_rules_document
 from ticketdesk.rules.routing import Candidate, TicketFacts
+from ticketdesk.rules.rules_document import RulesDocument, parse_rules_document
 from ticketdesk.store.db import settings
 from ticketdesk.store.db.errors import InvalidInput
 

@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent, Comment, Priority, Team
 from ticketdesk.models.quality import QaReview, Survey
-from ticketdesk.rules.calendar import business_time_between
+from ticketdesk.rules.business_time import business_time_between
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.reports.dashboard import AGE_BOUNDS, IS_DONE, IS_OPEN
 from ticketdesk.store.sla import clocks as sla_store

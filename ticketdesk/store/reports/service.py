@@ -3,7 +3,7 @@ is one transaction (store/db/transactions.py) named for the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +68,7 @@ class ReportService:
 
     def export_tickets(
         self, flt: TicketFilter, *, page_size: int | None = None, now: datetime | None = None
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Generator[dict[str, Any], None, None]:
         """Stream every matching ticket as a flat dict (store/reports/export.py EXPORT_COLUMNS),
         masked for the acting agent's role. One read transaction, held while the caller
         iterates: consume it (or close it) promptly. Errors surface at the first `next()`."""

@@ -24,9 +24,10 @@ from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Priority, ReplyTemplate, Team, TicketType
 from ticketdesk.models.enums import parse_enum
-from ticketdesk.rules.automation import ASSIGN_TO_STRATEGIES, RulesDocument, parse_rules_document
+from ticketdesk.rules.automation import ASSIGN_TO_STRATEGIES
 from ticketdesk.rules.policy_documents import default_sla_document, tidy_rules, tidy_sla
 from ticketdesk.rules.routing import name_key
+from ticketdesk.rules.rules_document import RulesDocument, parse_rules_document
 from ticketdesk.rules.sla_policy import SlaPolicy
 from ticketdesk.rules.templates import template_key
 from ticketdesk.store.db import settings
