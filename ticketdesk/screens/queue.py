@@ -20,7 +20,7 @@ from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import style
-from ticketdesk.widgets.ticket_table import Loader, TicketTable, rows_between
+from ticketdesk.widgets.ticket_table import PAGE, Loader, TicketTable, rows_between
 
 if TYPE_CHECKING:
     from ticketdesk.store import Store, StoreError
@@ -107,26 +107,33 @@ class QueueScreen(FieldActions, Screen[None]):
             self._failures += 1
             self.set_timer(backoff(self._failures), lambda: self.reload(keep_cursor=keep_cursor))
 
-        call_store(
-            self,
-            lambda store: (store.tickets.count(flt), store.tickets.latest_event_id()),
-            lambda counted: self._apply_count(flt, *counted, keep_cursor),
-            group="queue-count",
-            exclusive=True,
-            failed=failed,
-            quiet=self._failures > 0,  # said once; the retries are background work
-        )
-
-    def _apply_count(self, flt: TicketFilter, total: int, marker: int, keep_cursor: bool) -> None:
-        self._failures = 0
-        self._marker = marker
         sort = parse_sort(self.sort_name)
 
         def loader(store: Store, reverse: bool, after: Any, limit: int) -> tuple[list[Any], Any]:
             page = store.tickets.page(flt, sort=sort.reversed() if reverse else sort, after=after, limit=limit)
             return page.rows, page.next_after
 
-        self.table.reset(cast(Loader, loader), total, keep_cursor=keep_cursor)
+        def counted_with_first_page(store: Store) -> tuple[int, int, tuple[list[Any], Any]]:
+            # the first page rides along with the count: the queue is painted after one trip
+            # to the store instead of two (start-up, a new filter)
+            return store.tickets.count(flt), store.tickets.latest_event_id(), loader(store, False, None, PAGE)
+
+        call_store(
+            self,
+            counted_with_first_page,
+            lambda counted: self._apply_count(cast(Loader, loader), *counted, keep_cursor),
+            group="queue-count",
+            exclusive=True,
+            failed=failed,
+            quiet=self._failures > 0,  # said once; the retries are background work
+        )
+
+    def _apply_count(
+        self, loader: Loader, total: int, marker: int, first: tuple[list[Any], Any], keep_cursor: bool
+    ) -> None:
+        self._failures = 0
+        self._marker = marker
+        self.table.reset(loader, total, keep_cursor=keep_cursor, first_page=first)
         self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))
         self.query_one("#table-header", Static).update(
             self.table.header_text(self.table.scrollable_content_region.width or 80)

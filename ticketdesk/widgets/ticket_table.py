@@ -122,10 +122,18 @@ class TicketTable(ScrollView, can_focus=True):
 
     # --- data ---------------------------------------------------------------------
 
-    def reset(self, loader: Loader, total: int, *, keep_cursor: bool = False) -> None:
+    def reset(
+        self,
+        loader: Loader,
+        total: int,
+        *,
+        keep_cursor: bool = False,
+        first_page: tuple[list[Any], tuple[Any, ...] | None] | None = None,
+    ) -> None:
         """Start over with a new query (or the same one after a change). `keep_cursor`: the
         cursor stays on the ticket it was on, wherever the change sorted it (if it is among
-        the rows read around it), else on the same row number."""
+        the rows read around it), else on the same row number. `first_page`: the query's
+        first rows and where they end, when the caller read them already (with the count)."""
         if not keep_cursor:
             self._follow = None
         elif (current := self.current) is not None:
@@ -141,7 +149,10 @@ class TicketTable(ScrollView, can_focus=True):
             self.scroll_to(y=0, animate=False)
         self.cursor = min(self.cursor, max(total - 1, 0))
         self.virtual_size = Size(self.size.width, total + 1)
-        self._ensure(self.cursor)
+        if first_page is not None:
+            self._extend(False, None, *first_page, self._generation)  # then asks for what else is in view
+        else:
+            self._ensure(self.cursor)
         self.refresh()
 
     def row_at(self, index: int) -> Any | None:
