@@ -37,7 +37,7 @@ from ticketdesk.rules.query import parse_query
 from ticketdesk.rules.text import FORMULA_START
 from ticketdesk.screens.new_ticket import NewTicketScreen
 from ticketdesk.store import InvalidInput, NewTicket, Store
-from ticketdesk.store.quality.kb import ArticleSpec
+from ticketdesk.store.quality.kb_articles import ArticleSpec
 from ticketdesk.store.tickets.templates import TemplateSpec
 
 from .conftest import ADMIN

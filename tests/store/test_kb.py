@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from ticketdesk.store import Conflict, Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
-from ticketdesk.store.quality.kb import ArticleEdit, ArticleSpec, distinctive_terms
+from ticketdesk.store.quality.kb_articles import ArticleEdit, ArticleSpec
+from ticketdesk.store.quality.kb_search import distinctive_terms
 
 from ..conftest import as_agent
 
@@ -212,7 +213,8 @@ def test_distinctive_terms() -> None:
 def test_postgres_search_uses_the_trigram_index(store: Store, kb: dict[str, int]) -> None:
     from sqlalchemy import select
 
-    from ticketdesk.store.quality.kb import A, _word_condition
+    from ticketdesk.store.quality.kb_articles import A
+    from ticketdesk.store.quality.kb_search import _word_condition
 
     with store.db.read() as session:
         session.execute(text("SET LOCAL enable_seqscan = off"))

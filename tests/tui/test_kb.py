@@ -8,7 +8,7 @@ from textual.widgets import TextArea
 
 from ticketdesk.screens.dialogs import PickDialog
 from ticketdesk.store import NewTicket, Store, TicketChanges
-from ticketdesk.store.quality.kb import ArticleSpec
+from ticketdesk.store.quality.kb_articles import ArticleSpec
 
 from .helpers import SIZE, make_app, notifications, run_async, screen_text, settle, until
 from .test_keys import pick, screen_of

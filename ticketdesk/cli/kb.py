@@ -14,7 +14,7 @@ from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, l
 from ticketdesk.rules.text import one_line, printable
 
 if TYPE_CHECKING:
-    from ticketdesk.store.quality.kb import ArticleRow
+    from ticketdesk.store.quality.kb_articles import ArticleRow
 
 kb_app = typer.Typer(
     name="kb",
@@ -106,7 +106,7 @@ def kb_add_cmd(
     tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable, or comma-separated)")] = None,
 ) -> None:
     """Add an article; prints its id."""
-    from ticketdesk.store.quality.kb import ArticleSpec
+    from ticketdesk.store.quality.kb_articles import ArticleSpec
 
     with handled():
         values = _stdin_fields(
@@ -190,7 +190,7 @@ def kb_edit_cmd(
 ) -> None:
     """Change fields of an article. With --version, someone else's change in between is a
     conflict (exit 1, nothing written) instead of a lost update."""
-    from ticketdesk.store.quality.kb import ArticleEdit
+    from ticketdesk.store.quality.kb_articles import ArticleEdit
 
     with handled():
         if tag and no_tags:

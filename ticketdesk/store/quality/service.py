@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ticketdesk.store.quality import kb
-from ticketdesk.store.quality.kb import ArticleEdit, ArticleRow, ArticleSpec, ArticleView
+from ticketdesk.store.quality import kb_articles, kb_search
+from ticketdesk.store.quality.kb_articles import ArticleEdit, ArticleRow, ArticleSpec, ArticleView
 
 if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
@@ -30,35 +30,39 @@ class KbService:
         self.tx = tx
 
     def add(self, spec: ArticleSpec) -> ArticleView:
-        return self.tx.write("add_article", lambda s, a: kb.add_article(s, actor=a, spec=spec))
+        return self.tx.write("add_article", lambda s, a: kb_articles.add_article(s, actor=a, spec=spec))
 
     def get(self, article_id: int) -> ArticleView:
-        return self.tx.read("article", lambda s, _: kb.get_article(s, article_id))
+        return self.tx.read("article", lambda s, _: kb_articles.get_article(s, article_id))
 
     def recent(self, *, tag: str | None = None, limit: int = 200) -> list[ArticleRow]:
         """Newest change first."""
-        return self.tx.read("list_articles", lambda s, _: kb.list_articles(s, tag=tag, limit=limit))
+        return self.tx.read("list_articles", lambda s, _: kb_articles.list_articles(s, tag=tag, limit=limit))
 
     def edit(self, article_id: int, edit: ArticleEdit, *, expected_version: int | None = None) -> ArticleView:
         """Change fields; with `expected_version`, a change made in between is a Conflict."""
         return self.tx.write(
             "edit_article",
-            lambda s, a: kb.edit_article(
+            lambda s, a: kb_articles.edit_article(
                 s, actor=a, article_id=article_id, edit=edit, expected_version=expected_version
             ),
         )
 
     def search(self, query: str, *, tag: str | None = None, limit: int = 20) -> list[ArticleRow]:
         """Articles holding every word (English or Chinese), best first, each with a snippet."""
-        return self.tx.read("search_articles", lambda s, _: kb.search_articles(s, query=query, tag=tag, limit=limit))
+        return self.tx.read(
+            "search_articles", lambda s, _: kb_search.search_articles(s, query=query, tag=tag, limit=limit)
+        )
 
     def suggest(self, number: str, limit: int = 3) -> list[ArticleRow]:
         """The `limit` articles that best fit a ticket's subject and description."""
-        return self.tx.read("suggest_articles", lambda s, _: kb.suggest_articles(s, number=number, limit=limit))
+        return self.tx.read("suggest_articles", lambda s, _: kb_search.suggest_articles(s, number=number, limit=limit))
 
     def from_ticket(self, number: str) -> ArticleView:
         """A new article from a resolved or closed ticket (an unresolved one is refused)."""
-        return self.tx.write("article_from_ticket", lambda s, a: kb.article_from_ticket(s, actor=a, number=number))
+        return self.tx.write(
+            "article_from_ticket", lambda s, a: kb_articles.article_from_ticket(s, actor=a, number=number)
+        )
 
 
 class CsatService:
