@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import ACTIVE_STATUSES, Agent, Role, SupportLevel, Team, Ticket
 from ticketdesk.rules import duplicates, routing
@@ -35,7 +35,7 @@ def document(session: Session) -> RulesDocument:
 def system_agent(session: Session) -> Agent:
     """The actor of automatic changes (inactive: nobody can act as it)."""
     with session.no_autoflush:
-        agent = session.execute(select(Agent).where(Agent.login == SYSTEM_LOGIN)).scalar_one_or_none()
+        agent = session.scalars(select(Agent).where(col(Agent.login) == SYSTEM_LOGIN)).one_or_none()
         if agent is None:
             agent = Agent(login=SYSTEM_LOGIN, display_name="ticketdesk rules", role=Role.ADMIN.value, active=False)
             session.add(agent)
@@ -92,18 +92,16 @@ def pick_in_team(
     (the team row is locked on PostgreSQL so two creates do not pick the same agent)."""
     with session.no_autoflush:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(Team.id).where(Team.id == team.id).with_for_update())  # type: ignore[arg-type]
+            session.execute(select(col(Team.id)).where(col(Team.id) == team.id).with_for_update())
             session.refresh(team)
-        agents = list(
-            session.execute(select(Agent).where(Agent.team_id == team.id, Agent.active.is_(True))).scalars()  # type: ignore[arg-type, union-attr, attr-defined]
-        )
+        agents = list(session.scalars(select(Agent).where(col(Agent.team_id) == team.id, col(Agent.active).is_(True))))
         if not agents:
             return None
-        loads = dict(
+        loads: dict[int | None, int] = dict(
             session.execute(
-                select(Ticket.assignee_id, func.count())
-                .where(Ticket.status.in_(OPEN), Ticket.assignee_id.in_([a.id for a in agents]))  # type: ignore[attr-defined, union-attr]
-                .group_by(Ticket.assignee_id)
+                select(col(Ticket.assignee_id), func.count())
+                .where(col(Ticket.status).in_(OPEN), col(Ticket.assignee_id).in_([a.id for a in agents]))
+                .group_by(col(Ticket.assignee_id))
             ).all()
         )
         last = session.get(Agent, team.last_assigned_id) if team.last_assigned_id else None
@@ -123,14 +121,14 @@ def pick_in_team(
         return None
     login, reason = picked
     agent = next(a for a in agents if a.login == login)
-    session.execute(update(Team).where(Team.id == team.id).values(last_assigned_id=agent.id))  # type: ignore[arg-type]
+    session.execute(update(Team).where(col(Team.id) == team.id).values(last_assigned_id=agent.id))
     team.last_assigned_id = agent.id
     return agent, reason
 
 
 def _team(session: Session, key: str, *, where: str) -> Team:
     with session.no_autoflush:
-        team = session.execute(select(Team).where(func.lower(Team.key) == key.lower())).scalar_one_or_none()
+        team = session.scalars(select(Team).where(func.lower(col(Team.key)) == key.lower())).one_or_none()
     if team is None:
         raise InvalidInput(f"{where}: unknown team {key!r}")
     return team
@@ -145,16 +143,16 @@ def suspected_duplicate(session: Session, ticket: Ticket) -> tuple[Ticket, float
         return None
     with session.no_autoflush:
         others = list(
-            session.execute(
+            session.scalars(
                 select(Ticket)
                 .where(
-                    Ticket.customer_id == ticket.customer_id,
-                    Ticket.id != ticket.id,
-                    Ticket.status.in_(OPEN),  # type: ignore[attr-defined]
+                    col(Ticket.customer_id) == ticket.customer_id,
+                    col(Ticket.id) != ticket.id,
+                    col(Ticket.status).in_(OPEN),
                 )
-                .order_by(Ticket.id.desc())  # type: ignore[union-attr]
+                .order_by(col(Ticket.id).desc())
                 .limit(DUPLICATE_CANDIDATES)
-            ).scalars()
+            )
         )
     found = duplicates.find_duplicate(
         ticket.subject, ticket.description, [(o.number, o.subject, o.description) for o in others]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import (
     Agent,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: datetime) -> bool:
     """Record that `rule` fired on the ticket for `occurrence`; False if it already had."""
-    table = RuleFiring.__table__  # type: ignore[attr-defined]
+    table: Table = RuleFiring.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
         dialect.insert(table)
@@ -63,21 +63,21 @@ def facts_for(session: Session, ticket_ids: Sequence[int], now: datetime) -> dic
     rows = {r.id: r for r in rows_by_id(session, list(ticket_ids), now=now)}
     extra = session.execute(
         select(
-            Ticket.id,
-            Ticket.description,
-            Ticket.category,
-            Ticket.support_level,
-            Ticket.status_changed_at,
-            Ticket.last_customer_reply_at,
-            Customer.vip,
-            Organisation.name.label("organisation"),  # type: ignore[attr-defined]
+            col(Ticket.id),
+            col(Ticket.description),
+            col(Ticket.category),
+            col(Ticket.support_level),
+            col(Ticket.status_changed_at),
+            col(Ticket.last_customer_reply_at),
+            col(Customer.vip),
+            col(Organisation.name).label("organisation"),
         )
         .select_from(Ticket)
-        .join(Customer, Customer.id == Ticket.customer_id, isouter=True)  # type: ignore[arg-type]
-        .join(Organisation, Organisation.id == Customer.organisation_id, isouter=True)  # type: ignore[arg-type]
-        .where(Ticket.id.in_(list(ticket_ids)))  # type: ignore[union-attr]
+        .join(Customer, col(Customer.id) == Ticket.customer_id, isouter=True)
+        .join(Organisation, col(Organisation.id) == Customer.organisation_id, isouter=True)
+        .where(col(Ticket.id).in_(list(ticket_ids)))
     ).all()
-    result = {}
+    result: dict[int, TicketFacts] = {}
     for e in extra:
         r = rows.get(e.id)
         if r is None:
@@ -122,7 +122,7 @@ def fire(
         return 0
     fired = 0
     for ticket_id, facts in facts_for(session, ticket_ids, now).items():
-        version = session.execute(select(Ticket.version).where(Ticket.id == ticket_id)).scalar_one()  # type: ignore[arg-type]
+        version = session.scalars(select(col(Ticket.version)).where(col(Ticket.id) == ticket_id)).one()
         for rule in rules:
             if not rules_automation.matches(rule, facts, now):
                 continue
@@ -145,33 +145,33 @@ def run_actions(
 
     actor = system_agent(session)
     cause = f"rule {rule.name!r}"
-    changes: dict[str, Any] = {}
+    changes: dict[str, str | None] = {}
     add_tags: list[str] = []
     remove_tags: list[str] = []
     notes: list[str] = []
     for action in rule.actions:
         if action.action == "set":
-            changes["support_level" if action.field == "support_level" else action.field] = action.value
+            changes[_given(action.field, "set", "field")] = action.value
         elif action.action == "assign":
             if action.assigns_by_strategy:
-                changes["assignee"] = _strategy_assignee(session, number, action.to, now)  # type: ignore[arg-type]
+                changes["assignee"] = _strategy_assignee(session, number, _given(action.to, "assign", "to"), now)
             else:
                 changes["assignee"] = action.to
         elif action.action == "add_tag":
-            add_tags.append(action.tag)  # type: ignore[arg-type]
+            add_tags.append(_given(action.tag, "add_tag", "tag"))
         elif action.action == "remove_tag":
-            remove_tags.append(action.tag)  # type: ignore[arg-type]
+            remove_tags.append(_given(action.tag, "remove_tag", "tag"))
         elif action.action == "note":
             notes.append(action.text or "")
         elif action.action == "close":
             changes["status"] = "closed"
             notes.append(action.note or f"closed by {cause}")
         elif action.action == "escalate":
-            escalate(session, actor=actor, number=number, kind=action.kind or "technical",  # type: ignore[arg-type]
+            escalate(session, actor=actor, number=number, kind=action.kind or "technical",
                      reason=action.reason or cause, now=now, cause=cause, followups=followups, depth=depth)  # fmt: skip
         elif action.action == "template":
-            templates.apply_template(session, actor=actor, numbers=[number], name=action.name, now=now,  # type: ignore[arg-type]
-                                     followups=followups)  # fmt: skip
+            name = _given(action.name, "template", "name")
+            templates.apply_template(session, actor=actor, numbers=[number], name=name, now=now, followups=followups)
     if changes.get("assignee") is None:
         changes.pop("assignee", None)
     ticket_changes = TicketChanges(
@@ -182,9 +182,17 @@ def run_actions(
                        cause=cause, followups=followups, depth=depth + 1)  # fmt: skip
 
 
+def _given(value: str | None, action: str, key: str) -> str:
+    """A key the rules document requires of this kind of action (rules/automation.py
+    `Action.from_dict` refuses an action without it)."""
+    if value is None:
+        raise InvalidInput(f"a {action} action needs {key}")
+    return value
+
+
 def _strategy_assignee(session: Session, number: str, strategy: str, now: datetime) -> str | None:
     with session.no_autoflush:
-        ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one()
+        ticket = session.scalars(select(Ticket).where(col(Ticket.number) == number)).one()
         team = session.get(Team, ticket.team_id) if ticket.team_id else None
     if team is None:
         return None
@@ -244,12 +252,8 @@ def _team_lead(session: Session, team_id: int | None) -> Agent | None:
     if team_id is None:
         return None
     with session.no_autoflush:
-        return (
-            session.execute(
-                select(Agent)
-                .where(Agent.team_id == team_id, Agent.role == Role.LEAD.value, Agent.active.is_(True))  # type: ignore[arg-type, attr-defined]
-                .order_by(Agent.id)
-            )
-            .scalars()
-            .first()
-        )
+        return session.scalars(
+            select(Agent)
+            .where(col(Agent.team_id) == team_id, col(Agent.role) == Role.LEAD.value, col(Agent.active).is_(True))
+            .order_by(col(Agent.id))
+        ).first()

@@ -12,19 +12,22 @@ the next run. So warnings, breaches, escalations and closes happen exactly once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Table, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import ACTIVE_STATUSES, Event, EventKind, RuleFiring, Status, Ticket
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import automation as rules_automation
-from ticketdesk.rules.sla_policy import pauses
+from ticketdesk.rules.automation import AutomationRule
+from ticketdesk.rules.routing import TicketFacts
+from ticketdesk.rules.rules_document import RulesDocument, SweepSettings
+from ticketdesk.rules.sla_policy import SlaPolicy, pauses
 from ticketdesk.store.automation import routing
 from ticketdesk.store.automation import rules as automation
 from ticketdesk.store.db.engine import Database
@@ -39,6 +42,8 @@ CLOCKS = (
     ("first_response", "first_response_due", "first_responded_at"),
     ("resolution", "resolution_due", "resolved_at"),
 )
+#: a row of the sweep's own reads of the ticket table (columns read by name)
+_TicketRow = Row[*tuple[Any, ...]]
 
 
 @dataclass
@@ -53,7 +58,7 @@ class SweepReport:
     queries: int = 0
     notes: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k != "notes"} | {"notes": list(self.notes)}
 
 
@@ -67,7 +72,7 @@ class _Job:
     version: int
     occurrence: str
     detail: str = ""
-    rule: Any = None
+    rule: AutomationRule | None = None
 
 
 def sweep(db: Database, *, followups: Followups, now: datetime | None = None) -> SweepReport:
@@ -100,7 +105,7 @@ def sweep(db: Database, *, followups: Followups, now: datetime | None = None) ->
                     report.skipped += 1  # another sweep got there first
                     continue
                 _act(session, job, now, doc, report, followups)
-                version = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+                version = session.scalars(select(col(Ticket.version)).where(col(Ticket.id) == job.ticket_id)).one()
             planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
             ours[job.ticket_id] = (planned_from, version)
         except (Conflict, InvalidInput, Forbidden, NotFound) as exc:  # changed meanwhile, nothing to escalate to
@@ -129,9 +134,9 @@ def _breached_before(job: _Job, breached: set[tuple[str, int, str]]) -> bool:
 def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
     """The (rule, ticket, occurrence) of `jobs` already done: one query per 1,000 tickets, so
     a sweep with nothing new to do opens no write transaction at all."""
-    cache = session.info.get("sweep_claimed")
+    cache: set[tuple[str, int, str]] | None = session.info.get("sweep_claimed")
     if cache is None:
-        table = RuleFiring.__table__  # type: ignore[attr-defined]
+        table: Table = RuleFiring.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
         ids = sorted({j.ticket_id for j in jobs})
         cache = set()
         for start in range(0, len(ids), 1000):
@@ -145,10 +150,10 @@ def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
     return cache
 
 
-def _open_rows(session: Session, report: SweepReport) -> list[Any]:
+def _open_rows(session: Session, report: SweepReport) -> Sequence[_TicketRow]:
     """Every open ticket's clock and rule columns in one read (an index range per open
     status; tens of thousands of small rows, no sort)."""
-    t = Ticket.__table__  # type: ignore[attr-defined]
+    t: Table = Ticket.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
     rows = session.execute(
         select(
             t.c.id, t.c.number, t.c.version, t.c.status, t.c.team_id, t.c.updated_at, t.c.status_changed_at,
@@ -161,31 +166,37 @@ def _open_rows(session: Session, report: SweepReport) -> list[Any]:
     return rows
 
 
-def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime, warning: timedelta) -> list[Any]:
+def _lean_facts(
+    session: Session, rows: Sequence[_TicketRow], used: set[str], now: datetime, warning: timedelta
+) -> list[TicketFacts]:
     """What time rules look at, built from the sweep's own read plus small lookups; tags,
     description and customer details are read only if a rule's conditions use them."""
     from ticketdesk.models import Agent, Customer, Organisation, Team
-    from ticketdesk.rules.routing import TicketFacts
     from ticketdesk.store.tickets.pages import sla_state_of
     from ticketdesk.store.tickets.tags import tags_by_ticket
 
-    teams = dict(session.execute(select(Team.id, Team.key)).all())
-    agents = dict(session.execute(select(Agent.id, Agent.login)).all())
-    facts = []
+    teams: dict[int, str] = dict(session.execute(select(col(Team.id), col(Team.key))).all())
+    agents: dict[int, str] = dict(session.execute(select(col(Agent.id), col(Agent.login))).all())
+    facts: list[TicketFacts] = []
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         ids = [r.id for r in chunk]
         tags = tags_by_ticket(session, ids) if "tags" in used else {}
-        extra: dict[int, Any] = {}
+        extra: dict[int, _TicketRow] = {}
         if used & {"description", "customer_vip", "organisation"}:
             extra = {
                 e.id: e
                 for e in session.execute(
-                    select(Ticket.id, Ticket.description, Customer.vip, Organisation.name.label("organisation"))  # type: ignore[attr-defined]
+                    select(
+                        col(Ticket.id),
+                        col(Ticket.description),
+                        col(Customer.vip),
+                        col(Organisation.name).label("organisation"),
+                    )
                     .select_from(Ticket)
-                    .join(Customer, Customer.id == Ticket.customer_id, isouter=True)  # type: ignore[arg-type]
-                    .join(Organisation, Organisation.id == Customer.organisation_id, isouter=True)  # type: ignore[arg-type]
-                    .where(Ticket.id.in_(ids))  # type: ignore[union-attr]
+                    .join(Customer, col(Customer.id) == Ticket.customer_id, isouter=True)
+                    .join(Organisation, col(Organisation.id) == Customer.organisation_id, isouter=True)
+                    .where(col(Ticket.id).in_(ids))
                 )
             }
         for r in chunk:
@@ -204,16 +215,18 @@ def _lean_facts(session: Session, rows: list[Any], used: set[str], now: datetime
     return facts
 
 
-def _plan(session: Session, now: datetime, doc: Any, policy: Any, report: SweepReport) -> Iterator[_Job]:
+def _plan(
+    session: Session, now: datetime, doc: RulesDocument, policy: SlaPolicy, report: SweepReport
+) -> Iterator[_Job]:
     settings = doc.sweep
     stale_after = timedelta(hours=settings.escalate_after_hours_without_update)
     pending_after = timedelta(days=settings.close_pending_after_days)
     time_rules = rules_automation.applicable(doc.automation, "time")
-    rule_candidates: list[Any] = []
+    rule_candidates: list[_TicketRow] = []
     for r in _open_rows(session, report):
         report.examined += 1
 
-        def job(kind: str, occurrence: str, detail: str = "", r: Any = r) -> _Job:
+        def job(kind: str, occurrence: str, detail: str = "", r: _TicketRow = r) -> _Job:
             return _Job(kind, r.id, r.number, r.version, occurrence, detail)
 
         reference = r.sla_paused_at or now
@@ -255,10 +268,10 @@ def _plan(session: Session, now: datetime, doc: Any, policy: Any, report: SweepR
                 yield _Job("automation", r.id, r.number, r.version, occurrence, rule=rule)
 
 
-def _resolved_to_close(session: Session, now: datetime, settings: Any, report: SweepReport) -> Iterator[_Job]:
+def _resolved_to_close(session: Session, now: datetime, settings: SweepSettings, report: SweepReport) -> Iterator[_Job]:
     if not settings.close_resolved_after_days:
         return
-    t = Ticket.__table__  # type: ignore[attr-defined]
+    t: Table = Ticket.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
     cutoff = now - timedelta(days=settings.close_resolved_after_days)
     rows = session.execute(
         select(t.c.id, t.c.number, t.c.version, t.c.resolved_at).where(
@@ -270,14 +283,16 @@ def _resolved_to_close(session: Session, now: datetime, settings: Any, report: S
         yield _Job("close_resolved", r.id, r.number, r.version, f"resolved@{r.resolved_at.isoformat()}")
 
 
-def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepReport, followups: Followups) -> None:
+def _act(
+    session: Session, job: _Job, now: datetime, doc: RulesDocument, report: SweepReport, followups: Followups
+) -> None:
     from ticketdesk.store.tickets import templates
     from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
     system = routing.system_agent(session)
     expected = {job.number: job.version}
     if job.kind in ("sla_warning", "sla_breach"):
-        _event(session, job, system.id, now)  # type: ignore[arg-type]
+        _event(session, job, system.id, now)
         if job.kind == "sla_warning":
             report.warnings += 1
         else:
@@ -304,25 +319,27 @@ def _act(session: Session, job: _Job, now: datetime, doc: Any, report: SweepRepo
         if template:
             templates.apply_template(session, actor=system, numbers=[job.number], name=template,
                                      expected_versions=expected, now=now, followups=followups)  # fmt: skip
-        status = session.execute(select(Ticket.status).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+        status = session.scalars(select(col(Ticket.status)).where(col(Ticket.id) == job.ticket_id)).one()
         if status != Status.CLOSED.value:
             closing = TicketChanges(status="closed", note=note)
             update_tickets(session, actor=system, numbers=[job.number], now=now, changes=closing,
                            cause=f"sweep: {note.lower()}", followups=followups)  # fmt: skip
         report.closed += 1
     elif job.kind == "automation":
+        if job.rule is None:
+            raise ValueError(f"automation job without its rule on ticket {job.number}")
         _check_version(session, job)
         automation.run_actions(session, job.rule, job.number, now, followups=followups, depth=0)
         report.automations += 1
 
 
 def _check_version(session: Session, job: _Job) -> None:
-    current = session.execute(select(Ticket.version).where(Ticket.id == job.ticket_id)).scalar_one()  # type: ignore[arg-type]
+    current = session.scalars(select(col(Ticket.version)).where(col(Ticket.id) == job.ticket_id)).one()
     if current != job.version:
         raise Conflict(f"ticket {job.number} changed since the sweep read it; next run")
 
 
-def _event(session: Session, job: _Job, actor_id: int, now: datetime) -> None:
+def _event(session: Session, job: _Job, actor_id: int | None, now: datetime) -> None:
     clock = job.occurrence.split("@", 1)[0]
     session.add(
         Event(
