@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import (
     Agent,
@@ -133,11 +134,11 @@ def ingest(
 
 def message_ticket(session: Session, message_id: str) -> str | None:
     """The number of the ticket a message went to; None if the message is unknown."""
-    return session.execute(
-        select(Ticket.number)
-        .join(MailMessage, MailMessage.ticket_id == Ticket.id)  # type: ignore[arg-type]
-        .where(MailMessage.message_id == message_id[:MESSAGE_ID_MAX])  # type: ignore[arg-type]
-    ).scalar_one_or_none()
+    return session.scalars(
+        select(col(Ticket.number))
+        .join(MailMessage, col(MailMessage.ticket_id) == Ticket.id)
+        .where(col(MailMessage.message_id) == message_id[:MESSAGE_ID_MAX])
+    ).one_or_none()
 
 
 def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, bool]:
@@ -147,9 +148,11 @@ def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, 
     ids = [i[:MESSAGE_ID_MAX] for i in (mail.in_reply_to, *reversed(mail.references)) if i][:MAX_THREAD_IDS]
     ticket_id = None
     if ids:
-        found = dict(
+        found: dict[str, int] = dict(
             session.execute(
-                select(MailMessage.message_id, MailMessage.ticket_id).where(MailMessage.message_id.in_(ids))  # type: ignore[attr-defined]
+                select(col(MailMessage.message_id), col(MailMessage.ticket_id)).where(
+                    col(MailMessage.message_id).in_(ids)
+                )
             ).all()
         )
         ticket_id = next((found[i] for i in ids if i in found), None)
@@ -158,7 +161,7 @@ def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, 
     if ticket is None:
         number = ticket_number_in_subject(mail.subject)
         if number is not None:
-            ticket = session.execute(select(Ticket).where(Ticket.number == number)).scalar_one_or_none()  # type: ignore[arg-type]
+            ticket = session.scalars(select(Ticket).where(col(Ticket.number) == number)).one_or_none()
     for _ in range(MAX_MERGE_HOPS):
         if ticket is None or ticket.merged_into_id is None:
             break
@@ -169,8 +172,10 @@ def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, 
 def _from_its_customer(session: Session, ticket: Ticket, mail: InboundMail) -> bool:
     if ticket.customer_id is None:
         return False
-    email = session.execute(select(Customer.email).where(Customer.id == ticket.customer_id)).scalar_one_or_none()  # type: ignore[arg-type]
-    return bool(email) and email.lower() == mail.from_addr.lower()
+    email = session.scalars(select(col(Customer.email)).where(col(Customer.id) == ticket.customer_id)).one_or_none()
+    if not email:
+        return False
+    return email.lower() == mail.from_addr.lower()
 
 
 def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail: InboundMail, now: datetime) -> Comment:
@@ -425,34 +430,34 @@ class AttachmentInfo:
 
 
 _INFO_COLUMNS = (
-    Attachment.id,
-    Ticket.number,
-    Attachment.filename,
-    Attachment.content_type,
-    Attachment.size,
-    Attachment.created_at,
-    Attachment.path,
+    col(Attachment.id),
+    col(Ticket.number),
+    col(Attachment.filename),
+    col(Attachment.content_type),
+    col(Attachment.size),
+    col(Attachment.created_at),
+    col(Attachment.path),
 )
 
 
 def attachments_of(session: Session, number: str) -> list[AttachmentInfo]:
-    ticket_id = session.execute(select(Ticket.id).where(Ticket.number == number.strip())).scalar_one_or_none()  # type: ignore[arg-type]
+    ticket_id = session.scalars(select(col(Ticket.id)).where(col(Ticket.number) == number.strip())).one_or_none()
     if ticket_id is None:
         raise NotFound(f"ticket {number} not found")
     rows = session.execute(
         select(*_INFO_COLUMNS)
-        .join(Ticket, Ticket.id == Attachment.ticket_id)  # type: ignore[arg-type]
-        .where(Attachment.ticket_id == ticket_id)  # type: ignore[arg-type]
-        .order_by(Attachment.id)  # type: ignore[arg-type]
+        .join(Ticket, col(Ticket.id) == Attachment.ticket_id)
+        .where(col(Attachment.ticket_id) == ticket_id)
+        .order_by(col(Attachment.id))
     ).all()
     return [_info(row) for row in rows]
 
 
 def attachment_content(session: Session, attachment_id: int, folder: Path | None) -> tuple[AttachmentInfo, bytes]:
     row = session.execute(
-        select(*_INFO_COLUMNS, Attachment.content)
-        .join(Ticket, Ticket.id == Attachment.ticket_id)  # type: ignore[arg-type]
-        .where(Attachment.id == attachment_id)  # type: ignore[arg-type]
+        select(*_INFO_COLUMNS, col(Attachment.content))
+        .join(Ticket, col(Ticket.id) == Attachment.ticket_id)
+        .where(col(Attachment.id) == attachment_id)
     ).first()
     if row is None:
         raise NotFound(f"attachment {attachment_id} not found")
@@ -472,6 +477,6 @@ def attachment_content(session: Session, attachment_id: int, folder: Path | None
     return info, data
 
 
-def _info(row: tuple) -> AttachmentInfo:
+def _info(row: tuple[Any, ...]) -> AttachmentInfo:
     id_, number, filename, content_type, size, created_at, path = row
     return AttachmentInfo(id_, number, filename, content_type, size, created_at, path or "database")

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, or_, select, update
-from sqlmodel import Session
+from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, event, or_, select, update
+from sqlalchemy.orm import UOWTransaction
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, CommentKind, Customer, Event, EventKind, Role, Ticket
 from ticketdesk.models.channels import MailMessage, OutboxMail
@@ -49,6 +50,10 @@ RETRIERS = frozenset({Role.LEAD, Role.ADMIN})
 CHUNK = 500
 
 _PENDING = "ticketdesk.outbox.pending"
+#: set by SQLAlchemy on the model classes, not in SQLModel's stubs
+_OUTBOX: Table = OutboxMail.__table__  # type: ignore[attr-defined]
+_MAIL_MESSAGE: Table = MailMessage.__table__  # type: ignore[attr-defined]
+_EVENT: Table = Event.__table__  # type: ignore[attr-defined]
 
 
 # --- the Message-ID ---------------------------------------------------------------------
@@ -78,7 +83,7 @@ def reply_body(body: str, number: str) -> str:
 
 @dataclass
 class _Pending:
-    comment: Any  # the Comment, flushed later by the operation
+    comment: Comment  # flushed later by the operation
     ticket_id: int
     number: str
     subject: str
@@ -88,21 +93,23 @@ class _Pending:
     domain: str
 
 
-def queue_reply(session: Session, ticket: Ticket, comment: Any, now: datetime, *, domain: str) -> None:
+def queue_reply(session: Session, ticket: Ticket, comment: Comment, now: datetime, *, domain: str) -> None:
     """Queue the mail of a public reply by an agent; written when the comment is flushed
     (it needs the comment's id), in the same transaction. Nothing for internal notes, a
     customer's own comment, or a ticket without a customer (one without an email address
     is skipped when the row would be written)."""
     if comment.kind != CommentKind.PUBLIC.value or comment.customer_id is not None or ticket.customer_id is None:
         return
-    pending = session.info.get(_PENDING)
+    if ticket.id is None:
+        raise ValueError(f"ticket {ticket.number} is replied to before it is written")
+    pending: list[_Pending] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_flush_postexec", _write_pending)
-    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now, domain))  # type: ignore[arg-type]
+    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now, domain))
 
 
-def _write_pending(session: Session, _flush_context: Any) -> None:
+def _write_pending(session: Session, _flush_context: UOWTransaction) -> None:
     pending: list[_Pending] = session.info.get(_PENDING) or []
     ready = [p for p in pending if p.comment.id is not None]
     if not ready:
@@ -111,23 +118,30 @@ def _write_pending(session: Session, _flush_context: Any) -> None:
     _insert_mail(session.connection(), ready)
 
 
-def _insert_mail(conn: Any, items: list[_Pending]) -> None:
+def _insert_mail(conn: Connection, items: list[_Pending]) -> None:
     """The outbox and mail_message rows of the replies (Core: we are inside a flush)."""
     customers = sorted({p.customer_id for p in items})
-    emails = dict(conn.execute(select(Customer.id, Customer.email).where(Customer.id.in_(customers))).all())  # type: ignore[union-attr]
+    emails: dict[int | None, str | None] = dict(
+        conn.execute(select(col(Customer.id), col(Customer.email)).where(col(Customer.id).in_(customers))).all()
+    )
     items = [p for p in items if emails.get(p.customer_id)]
     if not items:
         return
     threads: dict[int, list[tuple[str, str, str | None]]] = {p.ticket_id: [] for p in items}
     rows = conn.execute(
-        select(MailMessage.ticket_id, MailMessage.message_id, MailMessage.direction, MailMessage.subject)
-        .where(MailMessage.ticket_id.in_(list(threads)))  # type: ignore[attr-defined]
-        .order_by(MailMessage.id)  # type: ignore[arg-type]
+        select(
+            col(MailMessage.ticket_id),
+            col(MailMessage.message_id),
+            col(MailMessage.direction),
+            col(MailMessage.subject),
+        )
+        .where(col(MailMessage.ticket_id).in_(list(threads)))
+        .order_by(col(MailMessage.id))
     )
     for ticket_id, message_id, direction, subject in rows:
         threads[ticket_id].append((message_id, direction, subject))
-    outbox: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
+    outbox: list[dict[str, object]] = []
+    messages: list[dict[str, object]] = []
     for p in items:
         thread = threads[p.ticket_id]
         inbound = [(mid, subj) for mid, direction, subj in thread if direction == "in"]
@@ -153,8 +167,8 @@ def _insert_mail(conn: Any, items: list[_Pending]) -> None:
             }
         )  # fmt: skip
         thread.append((message_id, "out", subject))  # a second reply in this transaction follows it
-    conn.execute(OutboxMail.__table__.insert(), outbox)  # type: ignore[attr-defined]
-    conn.execute(MailMessage.__table__.insert(), messages)  # type: ignore[attr-defined]
+    conn.execute(_OUTBOX.insert(), outbox)
+    conn.execute(_MAIL_MESSAGE.insert(), messages)
 
 
 # --- senders: claim, sent, failed ---------------------------------------------------------
@@ -187,13 +201,13 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
         return []
     token = secrets.token_hex(16)
     due = or_(
-        and_(OutboxMail.status == "queued", OutboxMail.next_attempt_at <= now),  # type: ignore[arg-type]
-        and_(OutboxMail.status == "sending", OutboxMail.claimed_until < now),  # type: ignore[arg-type, operator]
+        and_(col(OutboxMail.status) == "queued", col(OutboxMail.next_attempt_at) <= now),
+        and_(col(OutboxMail.status) == "sending", col(OutboxMail.claimed_until) < now),
     )
     candidates = (
-        select(OutboxMail.id)
+        select(col(OutboxMail.id))
         .where(due)
-        .order_by(OutboxMail.next_attempt_at, OutboxMail.id)  # type: ignore[arg-type]
+        .order_by(col(OutboxMail.next_attempt_at), col(OutboxMail.id))
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL: concurrent senders skip each other's rows
     )
@@ -204,22 +218,22 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
         return []
     session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id.in_(ids), due)  # type: ignore[union-attr]
+        .where(col(OutboxMail.id).in_(ids), due)
         .values(
             status="sending",
             claim_token=token,
             claimed_until=now + timedelta(seconds=lease_seconds),
-            attempts=OutboxMail.attempts + 1,
+            attempts=col(OutboxMail.attempts) + 1,
         )
         .execution_options(synchronize_session=False)
     )
     rows = session.execute(
-        select(OutboxMail, Ticket.number, Agent.login)
-        .join(Ticket, Ticket.id == OutboxMail.ticket_id)  # type: ignore[arg-type]
-        .outerjoin(Comment, Comment.id == OutboxMail.comment_id)  # type: ignore[arg-type]
-        .outerjoin(Agent, Agent.id == Comment.author_id)  # type: ignore[arg-type]
-        .where(OutboxMail.claim_token == token)  # type: ignore[arg-type]
-        .order_by(OutboxMail.id)  # type: ignore[arg-type]
+        select(OutboxMail, col(Ticket.number), col(Agent.login))
+        .join(Ticket, col(Ticket.id) == OutboxMail.ticket_id)
+        .outerjoin(Comment, col(Comment.id) == OutboxMail.comment_id)
+        .outerjoin(Agent, col(Agent.id) == Comment.author_id)
+        .where(col(OutboxMail.claim_token) == token)
+        .order_by(col(OutboxMail.id))
     ).all()
     return [
         OutgoingMail(
@@ -246,12 +260,12 @@ def mark_sent(session: Session, *, actor: Agent, outbox_id: int, token: str, now
     row = session.execute(
         update(OutboxMail)
         .where(
-            OutboxMail.id == outbox_id,  # type: ignore[arg-type]
-            OutboxMail.claim_token == token,  # type: ignore[arg-type]
-            OutboxMail.status == "sending",  # type: ignore[arg-type]
+            col(OutboxMail.id) == outbox_id,
+            col(OutboxMail.claim_token) == token,
+            col(OutboxMail.status) == "sending",
         )
         .values(status="sent", sent_at=now, last_error=None, claim_token=None, claimed_until=None)
-        .returning(OutboxMail.ticket_id, OutboxMail.message_id)
+        .returning(col(OutboxMail.ticket_id), col(OutboxMail.message_id))
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
@@ -297,20 +311,23 @@ def _clean_error(error: str, to_addr: str) -> str:
     return re.sub(re.escape(to_addr), "<recipient>", text, flags=re.IGNORECASE) if to_addr else text
 
 
-def _claimed(session: Session, outbox_id: int, token: str) -> Any:
+def _claimed(session: Session, outbox_id: int, token: str) -> Row[*tuple[Any, ...]] | None:
+    """(ticket_id, message_id, to_addr, attempts) of the row this sender holds, if it still does."""
     return session.execute(
-        select(OutboxMail.ticket_id, OutboxMail.message_id, OutboxMail.to_addr, OutboxMail.attempts).where(
-            OutboxMail.id == outbox_id,  # type: ignore[arg-type]
-            OutboxMail.claim_token == token,  # type: ignore[arg-type]
-            OutboxMail.status == "sending",  # type: ignore[arg-type]
+        select(
+            col(OutboxMail.ticket_id), col(OutboxMail.message_id), col(OutboxMail.to_addr), col(OutboxMail.attempts)
+        ).where(
+            col(OutboxMail.id) == outbox_id,
+            col(OutboxMail.claim_token) == token,
+            col(OutboxMail.status) == "sending",
         )
     ).first()
 
 
-def _release(session: Session, outbox_id: int, token: str, **values: Any) -> None:
+def _release(session: Session, outbox_id: int, token: str, **values: object) -> None:
     session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id == outbox_id, OutboxMail.claim_token == token)  # type: ignore[arg-type]
+        .where(col(OutboxMail.id) == outbox_id, col(OutboxMail.claim_token) == token)
         .values(claim_token=None, claimed_until=None, **values)
         .execution_options(synchronize_session=False)
     )
@@ -321,28 +338,27 @@ def _event(
 ) -> None:
     """A MAIL event at the ticket's current version (delivery does not change the ticket),
     in one INSERT … SELECT."""
-    events = Event.__table__  # type: ignore[attr-defined]
-    values = {
+    values: dict[str, object] = {
         "ticket_id": ticket_id, "actor_id": actor.id, "at": now, "kind": EventKind.MAIL.value,
         "field": field, "old": old, "new": new,
     }  # fmt: skip
-    columns = [bindparam(name, value, type_=events.c[name].type) for name, value in values.items()]
-    source = select(*columns, Ticket.version).where(Ticket.id == ticket_id)  # type: ignore[arg-type]
-    session.execute(events.insert().from_select([*values, "ticket_version"], source))
+    columns = [bindparam(name, value, type_=_EVENT.c[name].type) for name, value in values.items()]
+    source = select(*columns, col(Ticket.version)).where(col(Ticket.id) == ticket_id)
+    session.execute(_EVENT.insert().from_select([*values, "ticket_version"], source))
 
 
 # --- lists and retry ------------------------------------------------------------------------
 
 
-def _info_query() -> Any:
+def _info_query() -> Select[*tuple[Any, ...]]:
     return select(
-        OutboxMail.id, Ticket.number, OutboxMail.to_addr, OutboxMail.subject, OutboxMail.message_id,
-        OutboxMail.status, OutboxMail.attempts, OutboxMail.created_at, OutboxMail.next_attempt_at,
-        OutboxMail.sent_at, OutboxMail.last_error,
-    ).join(Ticket, Ticket.id == OutboxMail.ticket_id)  # type: ignore[arg-type]  # fmt: skip
+        col(OutboxMail.id), col(Ticket.number), col(OutboxMail.to_addr), col(OutboxMail.subject),
+        col(OutboxMail.message_id), col(OutboxMail.status), col(OutboxMail.attempts), col(OutboxMail.created_at),
+        col(OutboxMail.next_attempt_at), col(OutboxMail.sent_at), col(OutboxMail.last_error),
+    ).join(Ticket, col(Ticket.id) == OutboxMail.ticket_id)  # fmt: skip
 
 
-def _infos(session: Session, stmt: Any, masking: Masking | None) -> list[OutboxInfo]:
+def _infos(session: Session, stmt: Select[*tuple[Any, ...]], masking: Masking | None) -> list[OutboxInfo]:
     infos = []
     for r in session.execute(stmt):
         to_addr = masking.value("customer_email", r.to_addr) if masking is not None else r.to_addr
@@ -359,25 +375,25 @@ def _infos(session: Session, stmt: Any, masking: Masking | None) -> list[OutboxI
 
 def list_outbox(session: Session, *, status: str | None, limit: int, masking: Masking | None) -> list[OutboxInfo]:
     """Newest first; `status` one of queued, sending, sent, failed."""
-    stmt = _info_query().order_by(OutboxMail.id.desc()).limit(max(1, limit))  # type: ignore[union-attr]
+    stmt = _info_query().order_by(col(OutboxMail.id).desc()).limit(max(1, limit))
     if status is not None:
         key = status.strip().lower()
         if key not in STATUSES:
             raise InvalidInput(f"unknown outbox status {status!r} (known: {', '.join(STATUSES)})")
-        stmt = stmt.where(OutboxMail.status == key)
+        stmt = stmt.where(col(OutboxMail.status) == key)
     return _infos(session, stmt, masking)
 
 
 def ticket_outbox(session: Session, ticket_id: int, masking: Masking | None) -> tuple[OutboxInfo, ...]:
     """The ticket's outgoing mail, newest first."""
-    stmt = _info_query().where(OutboxMail.ticket_id == ticket_id).order_by(OutboxMail.id.desc())  # type: ignore[union-attr, arg-type]
+    stmt = _info_query().where(col(OutboxMail.ticket_id) == ticket_id).order_by(col(OutboxMail.id).desc())
     return tuple(_infos(session, stmt, masking))
 
 
 def retry(session: Session, *, actor: Agent, outbox_id: int, now: datetime) -> OutboxInfo:
     """A failed (or waiting) reply goes out again at the next send, its attempts reset."""
     row = session.execute(
-        select(OutboxMail.ticket_id, OutboxMail.status).where(OutboxMail.id == outbox_id)  # type: ignore[arg-type]
+        select(col(OutboxMail.ticket_id), col(OutboxMail.status)).where(col(OutboxMail.id) == outbox_id)
     ).first()
     if row is None:
         raise NotFound(f"no outgoing mail {outbox_id} (see ticketdesk mail outbox)")
@@ -385,10 +401,10 @@ def retry(session: Session, *, actor: Agent, outbox_id: int, now: datetime) -> O
         raise InvalidInput(f"outgoing mail {outbox_id} is {row.status}: only a failed or waiting one can be retried")
     session.execute(
         update(OutboxMail)
-        .where(OutboxMail.id == outbox_id, OutboxMail.status == row.status)  # type: ignore[arg-type]
+        .where(col(OutboxMail.id) == outbox_id, col(OutboxMail.status) == row.status)
         .values(status="queued", attempts=0, next_attempt_at=now, last_error=None, claim_token=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     _event(session, actor, row.ticket_id, "delivery", row.status, "queued again", now)
-    (info,) = _infos(session, _info_query().where(OutboxMail.id == outbox_id), None)  # type: ignore[arg-type]
+    (info,) = _infos(session, _info_query().where(col(OutboxMail.id) == outbox_id), None)
     return info
