@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Role, Status, Ticket
 from ticketdesk.models.clock import utcnow
@@ -93,7 +93,7 @@ def _comment(comment: str | None) -> str | None:
 
 def _ticket(session: Session, number: str) -> tuple[int, str, str]:
     row = session.execute(
-        select(Ticket.id, Ticket.number, Ticket.status).where(Ticket.number == number.strip())  # type: ignore[arg-type]
+        select(col(Ticket.id), col(Ticket.number), col(Ticket.status)).where(col(Ticket.number) == number.strip())
     ).first()
     if row is None:
         raise NotFound(f"ticket {number.strip()} not found")
@@ -125,7 +125,7 @@ def record_survey(
     ticket_id, number, status = _ticket(session, number)
     _check_surveyable(number, status)
     _put(session, actor, ticket_id, number, parsed, text, source, replace, now or utcnow())
-    return survey_of(session, number)  # type: ignore[return-value]
+    return get_survey(session, number)
 
 
 def _put(
@@ -141,13 +141,20 @@ def _put(
 ) -> None:
     if source not in SOURCES:
         raise InvalidInput(f"unknown survey source {source!r}")
-    existing = session.execute(select(Survey).where(Survey.ticket_id == ticket_id)).scalar_one_or_none()
+    existing = session.scalars(select(Survey).where(col(Survey.ticket_id) == ticket_id)).one_or_none()
     if existing is not None and not replace:
         raise InvalidInput(
             f"ticket {number} already has a survey (submitted {existing.submitted_at:%Y-%m-%d}); use --replace to"
             " overwrite it"
         )
-    row = existing or Survey(ticket_id=ticket_id, **scores)
+    row = existing or Survey(
+        ticket_id=ticket_id,
+        speed=scores["speed"],
+        efficiency=scores["efficiency"],
+        attitude=scores["attitude"],
+        effectiveness=scores["effectiveness"],
+        overall=scores["overall"],
+    )
     for name, value in scores.items():
         setattr(row, name, value)
     row.comment, row.source, row.submitted_at, row.recorded_by_id = comment, source, now, actor.id
@@ -200,9 +207,9 @@ def survey_of(session: Session, number: str) -> SurveyView | None:
     """The ticket's survey, or None if it has none (NotFound if the ticket does not exist)."""
     ticket_id, number, _ = _ticket(session, number)
     row = session.execute(
-        select(Survey, Agent.login)
-        .outerjoin(Agent, Agent.id == Survey.recorded_by_id)  # type: ignore[arg-type]
-        .where(Survey.ticket_id == ticket_id)
+        select(Survey, col(Agent.login))
+        .outerjoin(Agent, col(Agent.id) == Survey.recorded_by_id)
+        .where(col(Survey.ticket_id) == ticket_id)
     ).first()
     if row is None:
         return None

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal_column, select, update
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Row, Table, literal_column, select, update
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, KbArticle, Tag, Ticket, TicketTag
 from ticketdesk.models.clock import utcnow
@@ -19,7 +19,9 @@ from ticketdesk.models.enums import Role
 from ticketdesk.rules import text as textrules
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-A = KbArticle.__table__  # type: ignore[attr-defined]
+A: Table = KbArticle.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+#: a row read from `A` (with, for one article, the ticket's number and the author's login)
+KbRow = Row[*tuple[Any, ...]]
 #: The searchable columns, in the order of the FTS table and of the Postgres index expression.
 TEXT_FIELDS = ("title", "symptoms", "scope", "steps", "solution", "prevention", "tags")
 BODY_FIELDS = ("symptoms", "scope", "steps", "solution", "prevention")
@@ -185,7 +187,11 @@ def add_article(
     now = utcnow()
     article = KbArticle(
         title=_title(spec.title),
-        **{name: _body(getattr(spec, name), name) for name in BODY_FIELDS},
+        symptoms=_body(spec.symptoms, "symptoms"),
+        scope=_body(spec.scope, "scope"),
+        steps=_body(spec.steps, "steps"),
+        solution=_body(spec.solution, "solution"),
+        prevention=_body(spec.prevention, "prevention"),
         tags=_tags(spec.tags),
         source_ticket_id=source_ticket_id,
         created_by_id=actor.id,
@@ -209,7 +215,7 @@ def edit_article(
         raise NotFound(f"no knowledge-base article #{article_id}")
     if expected_version is not None and expected_version != current:
         raise _conflict(article_id, expected_version, current)
-    values: dict[str, Any] = {}
+    values: dict[str, str] = {}
     for name, value in edit.values().items():
         if name == "title":
             values[name] = _title(value)
@@ -243,7 +249,7 @@ def article_from_ticket(session: Session, *, actor: Agent, number: str) -> Artic
     the description, solution from the resolution note (else the last public reply), tags
     from the ticket."""
     _may_write(actor)
-    ticket = session.execute(select(Ticket).where(Ticket.number == number.strip())).scalar_one_or_none()
+    ticket = session.scalars(select(Ticket).where(col(Ticket.number) == number.strip())).one_or_none()
     if ticket is None:
         raise NotFound(f"no ticket {number.strip()!r}")
     if ticket.status not in ("resolved", "closed"):
@@ -258,17 +264,17 @@ def article_from_ticket(session: Session, *, actor: Agent, number: str) -> Artic
     solution = (ticket.resolution or "").strip()
     if not solution:
         last_reply = session.execute(
-            select(Comment.body)
-            .where(Comment.ticket_id == ticket.id, Comment.kind == "public")  # type: ignore[arg-type]
-            .order_by(Comment.id.desc())  # type: ignore[union-attr]
+            select(col(Comment.body))
+            .where(col(Comment.ticket_id) == ticket.id, col(Comment.kind) == "public")
+            .order_by(col(Comment.id).desc())
             .limit(1)
         ).scalar_one_or_none()
         solution = last_reply or ""
     tags = session.execute(
-        select(Tag.name)
-        .join(TicketTag, TicketTag.tag_id == Tag.id)  # type: ignore[arg-type]
-        .where(TicketTag.ticket_id == ticket.id)  # type: ignore[arg-type]
-        .order_by(Tag.name)
+        select(col(Tag.name))
+        .join(TicketTag, col(TicketTag.tag_id) == Tag.id)
+        .where(col(TicketTag.ticket_id) == ticket.id)
+        .order_by(col(Tag.name))
     ).scalars()
     spec = ArticleSpec(
         title=ticket.subject[:TITLE_MAX],
@@ -282,7 +288,7 @@ def article_from_ticket(session: Session, *, actor: Agent, number: str) -> Artic
 # --- reads -------------------------------------------------------------------------------
 
 
-def _view(row: Any) -> ArticleView:
+def _view(row: KbRow) -> ArticleView:
     return ArticleView(
         id=row.id,
         title=row.title,
@@ -302,9 +308,9 @@ def _view(row: Any) -> ArticleView:
 
 def get_article(session: Session, article_id: int) -> ArticleView:
     row = session.execute(
-        select(A, Ticket.number, Agent.login)  # type: ignore[call-overload]
-        .outerjoin(Ticket, Ticket.id == A.c.source_ticket_id)
-        .outerjoin(Agent, Agent.id == A.c.created_by_id)
+        select(A, col(Ticket.number), col(Agent.login))
+        .outerjoin(Ticket, col(Ticket.id) == A.c.source_ticket_id)
+        .outerjoin(Agent, col(Agent.id) == A.c.created_by_id)
         .where(A.c.id == article_id)
     ).one_or_none()
     if row is None:
@@ -312,7 +318,7 @@ def get_article(session: Session, article_id: int) -> ArticleView:
     return _view(row)
 
 
-def article_row(r: Any, snippet: str = "", score: float = 0.0) -> ArticleRow:
+def article_row(r: KbRow, snippet: str = "", score: float = 0.0) -> ArticleRow:
     return ArticleRow(
         id=r.id,
         title=r.title,
@@ -330,7 +336,7 @@ def tag_condition(tag: str) -> ColumnElement[bool]:
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     # tags are stored as "a,b,c": match a whole entry
-    padded = literal_column("','") + A.c.tags + literal_column("','")
+    padded: ColumnElement[str] = literal_column("','") + A.c.tags + literal_column("','")
     return padded.like(f"%,{escape_like(tag)},%", escape="\\")
 
 

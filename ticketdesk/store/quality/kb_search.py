@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, literal_column, or_, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Ticket
 from ticketdesk.rules import text as textrules
@@ -25,6 +25,7 @@ from ticketdesk.store.quality.kb_articles import (
     TEXT_FIELDS,
     A,
     ArticleRow,
+    KbRow,
     article_row,
     escape_like,
     tag_condition,
@@ -44,9 +45,9 @@ def search_terms(value: str) -> list[str]:
     return words
 
 
-def _pg_expression() -> Any:
+def _pg_expression() -> ColumnElement[Any]:
     """Exactly the expression of the pg_trgm index `ix_kb_search` (migration 0005)."""
-    expr: Any = A.c[TEXT_FIELDS[0]]
+    expr: ColumnElement[Any] = A.c[TEXT_FIELDS[0]]
     for name in TEXT_FIELDS[1:]:
         expr = expr.op("||")(literal_column("' '")).op("||")(A.c[name])
     return expr
@@ -54,17 +55,17 @@ def _pg_expression() -> Any:
 
 def _word_condition(session: Session, word: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        return _pg_expression().ilike(f"%{escape_like(word)}%", escape="\\")  # type: ignore[no-any-return]
+        return _pg_expression().ilike(f"%{escape_like(word)}%", escape="\\")
     if len(word) >= TRIGRAM:
         phrase = '"' + word.replace('"', '""') + '"'
-        return A.c.id.in_(  # type: ignore[no-any-return]
+        return A.c.id.in_(
             text("SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q").bindparams(bindparam("q", phrase, unique=True))
         )
     pattern = f"%{escape_like(word.lower())}%"
     return or_(*(func.lower(A.c[name]).like(pattern, escape="\\") for name in TEXT_FIELDS))
 
 
-def _candidates(session: Session, condition: ColumnElement[bool], limit: int) -> list[Any]:
+def _candidates(session: Session, condition: ColumnElement[bool], limit: int) -> list[KbRow]:
     return list(
         session.execute(select(A).where(condition).order_by(A.c.updated_at.desc(), A.c.id.desc()).limit(limit)).all()
     )
@@ -85,14 +86,14 @@ def search_articles(session: Session, *, query: str, tag: str | None = None, lim
     return [article_row(r, snippet=snippet(r, lowered), score=s) for s, r in scored[: max(1, limit)]]
 
 
-def _text_score(row: Any, words: Sequence[str]) -> float:
+def _text_score(row: KbRow, words: Sequence[str]) -> float:
     """Occurrences of the words, a title hit worth three of a body hit."""
     title = row.title.lower()
     body = " ".join(getattr(row, n) for n in (*BODY_FIELDS, "tags")).lower()
     return float(sum(3 * title.count(w) + min(body.count(w), 5) for w in words))
 
 
-def snippet(row: Any, words: Sequence[str], width: int = SNIPPET) -> str:
+def snippet(row: KbRow, words: Sequence[str], width: int = SNIPPET) -> str:
     """One line around the first place a word occurs in the article's body, else the start
     of its body (the title is shown beside it anyway)."""
     for name in ("symptoms", "solution", "steps", "scope", "prevention", "tags"):
@@ -155,7 +156,7 @@ def suggest_articles(session: Session, *, number: str, limit: int = 3) -> list[A
     best candidates are then ranked with rapidfuzz against the ticket's text.
     """
     ticket = session.execute(
-        select(Ticket.subject, Ticket.description).where(Ticket.number == number.strip())
+        select(col(Ticket.subject), col(Ticket.description)).where(col(Ticket.number) == number.strip())
     ).one_or_none()
     if ticket is None:
         raise NotFound(f"no ticket {number.strip()!r}")

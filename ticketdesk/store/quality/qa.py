@@ -10,13 +10,14 @@ admins sample and review; everyone else may read the results.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Role, Status, Ticket
 from ticketdesk.models.clock import utcnow
@@ -125,13 +126,13 @@ def _candidates(session: Session, start: date, end: date) -> list[rules.Candidat
     lo = datetime.combine(start, time(0), UTC)
     hi = datetime.combine(end + timedelta(days=1), time(0), UTC)
     stmt = (
-        select(Ticket.id, Ticket.priority, Ticket.closed_at, Agent.created_at)
-        .outerjoin(Agent, Agent.id == Ticket.assignee_id)  # type: ignore[arg-type]
+        select(col(Ticket.id), col(Ticket.priority), col(Ticket.closed_at), col(Agent.created_at))
+        .outerjoin(Agent, col(Agent.id) == Ticket.assignee_id)
         .where(
-            Ticket.status == Status.CLOSED.value,  # type: ignore[arg-type]
-            Ticket.closed_at >= lo,  # type: ignore[operator]
-            Ticket.closed_at < hi,  # type: ignore[operator]
-            Ticket.merged_into_id.is_(None),  # type: ignore[union-attr]
+            col(Ticket.status) == Status.CLOSED.value,
+            col(Ticket.closed_at) >= lo,
+            col(Ticket.closed_at) < hi,
+            col(Ticket.merged_into_id).is_(None),
         )
     )
     return [
@@ -142,12 +143,12 @@ def _candidates(session: Session, start: date, end: date) -> list[rules.Candidat
 
 def _batch_numbers(session: Session, batch: str) -> list[str]:
     stmt = (
-        select(Ticket.number)
-        .join(QaReview, QaReview.ticket_id == Ticket.id)  # type: ignore[arg-type]
-        .where(QaReview.batch == batch)
-        .order_by(Ticket.id)
+        select(col(Ticket.number))
+        .join(QaReview, col(QaReview.ticket_id) == Ticket.id)
+        .where(col(QaReview.batch) == batch)
+        .order_by(col(Ticket.id))
     )
-    return list(session.execute(stmt).scalars())
+    return list(session.scalars(stmt))
 
 
 def list_reviews(
@@ -159,26 +160,26 @@ def list_reviews(
     stmt = (
         select(
             QaReview,
-            Ticket.number,
-            Ticket.subject,
-            Ticket.priority,
-            Ticket.closed_at,
-            assignee.login,
-            reviewer.login,
+            col(Ticket.number),
+            col(Ticket.subject),
+            col(Ticket.priority),
+            col(Ticket.closed_at),
+            col(assignee.login),
+            col(reviewer.login),
         )
-        .join(Ticket, Ticket.id == QaReview.ticket_id)  # type: ignore[arg-type]
-        .outerjoin(assignee, assignee.id == Ticket.assignee_id)  # type: ignore[arg-type]
-        .outerjoin(reviewer, reviewer.id == QaReview.reviewer_id)  # type: ignore[arg-type]
-        .order_by(QaReview.sampled_at.desc(), QaReview.batch, Ticket.id)  # type: ignore[attr-defined]
+        .join(Ticket, col(Ticket.id) == QaReview.ticket_id)
+        .outerjoin(assignee, col(assignee.id) == Ticket.assignee_id)
+        .outerjoin(reviewer, col(reviewer.id) == QaReview.reviewer_id)
+        .order_by(col(QaReview.sampled_at).desc(), col(QaReview.batch), col(Ticket.id))
     )
     if batch is not None:
-        if not session.execute(select(QaReview.id).where(QaReview.batch == batch).limit(1)).first():
+        if not session.execute(select(col(QaReview.id)).where(col(QaReview.batch) == batch).limit(1)).first():
             raise NotFound(f"no QA batch {batch!r}")
-        stmt = stmt.where(QaReview.batch == batch)
+        stmt = stmt.where(col(QaReview.batch) == batch)
     if pending:
-        stmt = stmt.where(QaReview.reviewed_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(QaReview.reviewed_at).is_(None))
     if ticket_id is not None:
-        stmt = stmt.where(QaReview.ticket_id == ticket_id)
+        stmt = stmt.where(col(QaReview.ticket_id) == ticket_id)
     return [_view(*row) for row in session.execute(stmt)]
 
 
@@ -213,7 +214,7 @@ def review(
     actor: Agent,
     number: str,
     score: object,
-    checklist: str | dict[str, object],
+    checklist: str | Mapping[str, object],
     comment: str | None = None,
     batch: str | None = None,
     now: datetime | None = None,
@@ -229,13 +230,15 @@ def review(
             raise ValueError(f"comment is longer than {MAX_COMMENT} characters")
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    ticket_id = session.execute(select(Ticket.id).where(Ticket.number == number.strip())).scalar_one_or_none()
+    ticket_id = session.scalars(select(col(Ticket.id)).where(col(Ticket.number) == number.strip())).one_or_none()
     if ticket_id is None:
         raise NotFound(f"ticket {number.strip()} not found")
-    stmt = select(QaReview).where(QaReview.ticket_id == ticket_id)
+    stmt = select(QaReview).where(col(QaReview.ticket_id) == ticket_id)
     if batch is not None:
-        stmt = stmt.where(QaReview.batch == batch)
-    row = session.execute(stmt.order_by(QaReview.sampled_at.desc(), QaReview.id.desc()).limit(1)).scalar_one_or_none()  # type: ignore[attr-defined, union-attr]
+        stmt = stmt.where(col(QaReview.batch) == batch)
+    row = session.scalars(
+        stmt.order_by(col(QaReview.sampled_at).desc(), col(QaReview.id).desc()).limit(1)
+    ).one_or_none()
     if row is None:
         where = f" in batch {batch!r}" if batch is not None else ""
         raise NotFound(f"ticket {number.strip()} is not sampled for QA{where}: run `ticketdesk qa sample` first")
@@ -252,8 +255,10 @@ def review(
 def batches(session: Session) -> list[tuple[str, int, int]]:
     """(batch, samples, reviewed) per batch, newest first."""
     stmt = (
-        select(QaReview.batch, func.count(), func.count(QaReview.reviewed_at), func.max(QaReview.sampled_at))
-        .group_by(QaReview.batch)
-        .order_by(func.max(QaReview.sampled_at).desc(), QaReview.batch)
+        select(
+            col(QaReview.batch), func.count(), func.count(col(QaReview.reviewed_at)), func.max(col(QaReview.sampled_at))
+        )
+        .group_by(col(QaReview.batch))
+        .order_by(func.max(col(QaReview.sampled_at)).desc(), col(QaReview.batch))
     )
     return [(b, n, done) for b, n, done, _ in session.execute(stmt)]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ticketdesk.store.db.transactions import Transactions
@@ -161,8 +161,8 @@ class QaService:
         self,
         number: str,
         *,
-        score: Any,
-        checklist: str | dict[str, Any],
+        score: object,
+        checklist: str | Mapping[str, object],
         comment: str | None = None,
         batch: str | None = None,
         now: datetime | None = None,
