@@ -50,12 +50,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, FunctionFilter, Row, Select, Table, bindparam, func, literal_column, select
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Team
 from ticketdesk.models.channels import OutboxMail
@@ -87,10 +87,15 @@ SENT_HOURS = 24
 LATE_HOURS = 24
 #: Outbox statuses of a reply still to go out (`sending`: claimed by a sender right now).
 WAITING: tuple[str, ...] = ("queued", "sending")
-OUTBOX = OutboxMail.__table__  # type: ignore[attr-defined]
+OUTBOX: Table = OutboxMail.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
 
 
-class AgeBucket(NamedTuple):
+# AgeBucket and CsatSummary are frozen dataclasses, not NamedTuples like the others: their
+# field `count` would hide tuple's count method.
+
+
+@dataclass(frozen=True)
+class AgeBucket:
     label: str
     min_days: int
     max_days: int | None  # None: open-ended
@@ -103,7 +108,8 @@ class DayCount(NamedTuple):
     resolved: int
 
 
-class CsatSummary(NamedTuple):
+@dataclass(frozen=True)
+class CsatSummary:
     days: int
     #: surveys submitted in the last `days` days
     count: int
@@ -188,7 +194,7 @@ class Dashboard:
             "unassigned": self.unassigned,
             "sla_warning": self.sla_warning,
             "sla_breached": self.sla_breached,
-            "aging": [b._asdict() for b in self.aging],
+            "aging": [asdict(b) for b in self.aging],
             "daily": [{"day": d.day.isoformat(), "created": d.created, "resolved": d.resolved} for d in self.daily],
             "agents": [a._asdict() for a in self.agents],
             "latest_event_id": self.latest_event_id,
@@ -242,7 +248,7 @@ def dashboard(session: Session, *, now: datetime, days: int = 14) -> Dashboard:
     open_total = sum(r.n for r in open_rows)
     by_status.update(_done_counts(session, open_total))
 
-    teams = session.execute(select(Team.id, Team.key, Team.name).order_by(Team.key)).all()
+    teams = session.execute(select(col(Team.id), col(Team.key), col(Team.name)).order_by(col(Team.key))).all()
     by_team = [TeamLoad(key, name, by_team_id.get(team_id, 0)) for team_id, key, name in teams]
     known = {team_id for team_id, _, _ in teams}
     stray = sum(n for team_id, n in by_team_id.items() if team_id not in known)
@@ -250,7 +256,9 @@ def dashboard(session: Session, *, now: datetime, days: int = 14) -> Dashboard:
         by_team.append(TeamLoad(None, None, stray))
 
     agents = session.execute(
-        select(Agent.id, Agent.login, Agent.display_name).where(Agent.active).order_by(Agent.login)  # type: ignore[arg-type]
+        select(col(Agent.id), col(Agent.login), col(Agent.display_name))
+        .where(col(Agent.active))
+        .order_by(col(Agent.login))
     ).all()
     agent_loads = tuple(AgentLoad(login, name, *by_assignee.get(agent_id, (0, 0))) for agent_id, login, name in agents)
 
@@ -272,8 +280,8 @@ def dashboard(session: Session, *, now: datetime, days: int = 14) -> Dashboard:
     )
 
 
-def _open_groups(session: Session, now: datetime) -> list[Any]:
-    def tally(cond: ColumnElement[bool]) -> Any:
+def _open_groups(session: Session, now: datetime) -> list[Row[*tuple[Any, ...]]]:
+    def tally(cond: ColumnElement[bool]) -> FunctionFilter[int]:
         return func.count().filter(cond)
 
     younger = [tally(T.c.created_at > now - timedelta(days=d)).label(f"younger_{i}") for i, d in enumerate(AGE_BOUNDS)]
@@ -317,9 +325,9 @@ def _csat(session: Session, now: datetime) -> CsatSummary:
     table (a row per answered survey), no ticket read."""
     since = now - timedelta(days=CSAT_DAYS)
     rows = session.execute(
-        select(Survey.overall, func.count())
-        .where(Survey.submitted_at > since, Survey.submitted_at <= now)  # type: ignore[arg-type, operator]
-        .group_by(Survey.overall)
+        select(col(Survey.overall), func.count())
+        .where(col(Survey.submitted_at) > since, col(Survey.submitted_at) <= now)
+        .group_by(col(Survey.overall))
     ).all()
     counts = dict.fromkeys(range(1, 6), 0)
     for score, n in rows:
@@ -327,7 +335,7 @@ def _csat(session: Session, now: datetime) -> CsatSummary:
             counts[score] += n
     total = sum(counts.values())
     average = round(sum(score * n for score, n in counts.items()) / total, 2) if total else None
-    return CsatSummary(CSAT_DAYS, total, average, tuple(counts.values()))  # type: ignore[arg-type]
+    return CsatSummary(CSAT_DAYS, total, average, (counts[1], counts[2], counts[3], counts[4], counts[5]))
 
 
 def _mail(session: Session, now: datetime) -> MailSummary:
@@ -378,7 +386,7 @@ def _daily(session: Session, now: datetime, days: int) -> tuple[DayCount, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def _daily_counts(days: int) -> Select[Any]:
+def _daily_counts(days: int) -> Select[*tuple[Any, ...]]:
     """One row: tickets created on each day, then finished tickets resolved on each day;
     day i runs from bind parameter b{i} to b{i+1} (UTC instants, so the session time zone
     cannot move a day). Built once per length: it is dozens of subqueries."""

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Customer, Organisation, Team
 from ticketdesk.rules.query import TicketFilter
@@ -99,16 +99,18 @@ def export_rows(
     stmt = (
         select(*(c.label(name) for name, c in columns.items()), T.c.id, paused_column)
         .select_from(T)
-        .join(Team, Team.id == T.c.team_id, isouter=True)  # type: ignore[arg-type]
-        .join(_assignee, _assignee.id == T.c.assignee_id, isouter=True)
-        .join(Customer, Customer.id == T.c.customer_id, isouter=True)  # type: ignore[arg-type]
-        .join(Organisation, Organisation.id == Customer.organisation_id, isouter=True)  # type: ignore[arg-type]
+        .join(Team, col(Team.id) == T.c.team_id, isouter=True)
+        .join(_assignee, col(_assignee.id) == T.c.assignee_id, isouter=True)
+        .join(Customer, col(Customer.id) == T.c.customer_id, isouter=True)
+        .join(Organisation, col(Organisation.id) == Customer.organisation_id, isouter=True)
         .where(*conditions)
         .order_by(T.c.id)
         .execution_options(yield_per=page_size)
     )
     n = len(names)
-    clock_at = [names.index(c) for c in ("first_response_due", "first_responded_at", "resolution_due", "resolved_at")]
+    due_1, met_1, due_2, met_2 = (
+        names.index(c) for c in ("first_response_due", "first_responded_at", "resolution_due", "resolved_at")
+    )
     assert [*names[:14], "tags", *names[14:], "sla_state"] == list(EXPORT_COLUMNS)
     for rows in session.execute(stmt).partitions():
         tags = tags_by_ticket(session, [r[n] for r in rows])
@@ -120,7 +122,7 @@ def export_rows(
                     if values[i] is not None:
                         values[i] = _utc(values[i])
                 paused = _utc(paused) if paused is not None else None
-            clocks = _Clocks(*(values[i] for i in clock_at), paused)
+            clocks = _Clocks(values[due_1], values[met_1], values[due_2], values[met_2], paused)
             tags_of = sorted(tags.get(r[n], ()))
             state = sla_state_of(clocks, now, lead)
             yield dict(zip(EXPORT_COLUMNS, (*values[:14], tags_of, *values[14:], state), strict=True))

@@ -33,11 +33,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
-from sqlmodel import Session
+from sqlalchemy import Column, ColumnElement, FromClause, Row, Table, and_, func, literal_column, or_, select
+from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, Priority, Team
 from ticketdesk.models.quality import QaReview, Survey
@@ -53,7 +53,7 @@ AGE_LABELS: tuple[str, ...] = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
 TOTAL = "(all)"
 #: percentiles as integer fractions, so SQL picks the ranks with integer division
 _PERCENTILES = {"median": (1, 2), "p90": (9, 10)}
-_KEYS: dict[str, Any] = {
+_KEYS: dict[str, Column[Any]] = {
     "team": T.c.team_id,
     "agent": T.c.assignee_id,
     "type": T.c.type,
@@ -62,9 +62,12 @@ _KEYS: dict[str, Any] = {
 }
 MAX_DAYS = 3660
 
-S = Survey.__table__  # type: ignore[attr-defined]
-Q = QaReview.__table__  # type: ignore[attr-defined]
-C = Comment.__table__  # type: ignore[attr-defined]
+#: set by SQLAlchemy on the model classes, not in SQLModel's stubs
+S: Table = Survey.__table__  # type: ignore[attr-defined]
+Q: Table = QaReview.__table__  # type: ignore[attr-defined]
+C: Table = Comment.__table__  # type: ignore[attr-defined]
+#: a row of one of the report's queries (columns read by position or name)
+_Row = Row[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -237,13 +240,14 @@ class _Calculator:
         self.session = session
         self.start, self.end, self.now = start, end, now
         self.sqlite = session.get_bind().dialect.name == "sqlite"
-        self.teams = dict(session.execute(select(Team.id, Team.key)).all())
-        self.agents = dict(session.execute(select(Agent.id, Agent.login)).all())
-        self._business: list[Any] | None = None
+        self.teams: dict[int, str] = dict(session.execute(select(col(Team.id), col(Team.key))).all())
+        self.agents: dict[int, str] = dict(session.execute(select(col(Agent.id), col(Agent.login))).all())
+        self._business: list[tuple[_Row, float | None, float]] | None = None
 
     # --- helpers ---
 
     def _label(self, by: str | None, value: Any) -> str:
+        """The group of a key: a team or agent id, a type/channel/priority, or 'all'."""
         if by is None:
             return TOTAL
         if by == "team":
@@ -255,7 +259,13 @@ class _Calculator:
     def _key(self, by: str | None) -> ColumnElement[Any]:
         return literal_column("'all'") if by is None else _KEYS[by]
 
-    def _grouped(self, by: str | None, *columns: Any, where: Sequence[Any], join: Any = None) -> list[Any]:
+    def _grouped(
+        self,
+        by: str | None,
+        *columns: ColumnElement[Any],
+        where: Sequence[ColumnElement[bool]],
+        join: FromClause | None = None,
+    ) -> list[_Row]:
         key = self._key(by)
         stmt = select(key.label("k"), *columns)
         if join is not None:
@@ -265,10 +275,11 @@ class _Calculator:
             stmt = stmt.group_by(key)
         return list(self.session.execute(stmt))
 
-    def _seconds(self, later: Any, earlier: Any) -> ColumnElement[float]:
+    def _seconds(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> ColumnElement[float]:
         if self.sqlite:
             return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-        return func.extract("epoch", later - earlier)
+        # seconds with their fraction: SQLAlchemy types every EXTRACT as an int
+        return cast("ColumnElement[float]", func.extract("epoch", later - earlier))
 
     def _resolved_cohort(self) -> list[ColumnElement[bool]]:
         return [IS_DONE, T.c.resolved_at >= self.start, T.c.resolved_at < self.end, T.c.merged_into_id.is_(None)]
@@ -276,6 +287,7 @@ class _Calculator:
     # --- KPIs ---
 
     def kpis(self, by: str | None) -> dict[str, Kpis]:
+        # group -> the Kpis fields found so far (ints, floats, tuples: one replace() at the end)
         acc: dict[str, dict[str, Any]] = defaultdict(dict)
 
         def put(value: Any, **kw: Any) -> None:
@@ -308,10 +320,10 @@ class _Calculator:
             put(k, resolved=n, sla_met=met, fcr=fcr, reopened=reopened)
 
         for prefix, later in (("frt", T.c.first_responded_at), ("rt", T.c.resolved_at)):
-            for k, values in self._percentiles(by, later).items():
-                put(k, **{f"{prefix}_{name}": v for name, v in values.items()})
-        for k, values in self._business_percentiles(by).items():
-            put(k, **values)
+            for k, wall in self._percentiles(by, later).items():
+                put(k, **{f"{prefix}_{name}": v for name, v in wall.items()})
+        for k, business in self._business_percentiles(by).items():
+            put(k, **business)
 
         for k, n, ages in self._backlog(by):
             put(k, backlog=n, backlog_age=ages)
@@ -341,18 +353,18 @@ class _Calculator:
             acc.setdefault(TOTAL, {})
         return {label: replace(Kpis(group=label), **values) for label, values in acc.items()}
 
-    def _percentiles(self, by: str | None, later: Any) -> dict[Any, dict[str, float]]:
+    def _percentiles(self, by: str | None, later: ColumnElement[Any]) -> dict[Any, dict[str, float]]:
         """Median and p90 of `later - created_at` per group, in SQL: rank the durations with
         a window, keep only the rows at the ranks either side of each percentile."""
         key = self._key(by)
         dur = self._seconds(later, T.c.created_at)
-        partition = {"partition_by": key} if by is not None else {}
+        partition = key if by is not None else None
         inner = (
             select(
                 key.label("k"),
                 dur.label("d"),
-                func.row_number().over(order_by=dur, **partition).label("rn"),
-                func.count().over(**partition).label("n"),
+                func.row_number().over(order_by=dur, partition_by=partition).label("rn"),
+                func.count().over(partition_by=partition).label("n"),
             )
             .where(*self._resolved_cohort(), later.is_not(None))
             .subquery()
@@ -360,8 +372,8 @@ class _Calculator:
         pos = inner.c.rn - 1
         wanted = []
         for num, den in _PERCENTILES.values():
-            lo = (inner.c.n - 1) * num // den  # integer division on both databases
-            wanted += [pos == lo, pos == lo + 1]
+            rank = (inner.c.n - 1) * num // den  # integer division on both databases
+            wanted += [pos == rank, pos == rank + 1]
         rows = self.session.execute(
             select(inner.c.k, inner.c.d, inner.c.rn, inner.c.n).where(or_(*wanted)).order_by(inner.c.k, inner.c.rn)
         )
@@ -379,7 +391,7 @@ class _Calculator:
             out[k] = values
         return out
 
-    def _business_rows(self) -> list[Any]:
+    def _business_rows(self) -> list[tuple[_Row, float | None, float]]:
         """The resolved cohort's clock times (this period's rows only), read once."""
         if self._business is None:
             cols = (*(_KEYS[b] for b in BREAKDOWNS), T.c.created_at, T.c.first_responded_at, T.c.resolved_at)
