@@ -169,6 +169,13 @@ def _thread_target(session: Session, mail: InboundMail) -> tuple[Ticket | None, 
     return ticket, by_headers
 
 
+def _ticket_id(ticket: Ticket) -> int:
+    """The id of a ticket that is in the database (read, or created and flushed)."""
+    if ticket.id is None:
+        raise ValueError(f"ticket {ticket.number} has no id: it was never written")
+    return ticket.id
+
+
 def _from_its_customer(session: Session, ticket: Ticket, mail: InboundMail) -> bool:
     if ticket.customer_id is None:
         return False
@@ -184,7 +191,7 @@ def _note_from_stranger(session: Session, *, actor: Agent, ticket: Ticket, mail:
         f"Mail from {sender}, who is not this ticket's customer (it names the ticket in its subject):\n\n{_body(mail)}"
     )
     comment = Comment(
-        ticket_id=ticket.id,  # type: ignore[arg-type]
+        ticket_id=_ticket_id(ticket),
         kind=CommentKind.INTERNAL.value,
         author_id=actor.id,
         body=body[: text.BODY_MAX_BYTES // 4],
@@ -283,7 +290,7 @@ def _customer_reply(
     resolved one is reopened. The ticket's version moves once."""
     before = sla_clocks.Before.of(ticket)
     comment = Comment(
-        ticket_id=ticket.id,  # type: ignore[arg-type]
+        ticket_id=_ticket_id(ticket),
         kind=CommentKind.PUBLIC.value,
         customer_id=customer.id,
         body=_body(mail),
@@ -311,7 +318,7 @@ def _customer_reply(
     ]
     save_tickets(session, [ticket])
     write_events(session, event_rows(ticket, actor, now, changes))
-    followups.changed(session, [ticket.id], "updated", now, depth=0)  # type: ignore[list-item]
+    followups.changed(session, [_ticket_id(ticket)], "updated", now, depth=0)
     return comment
 
 
@@ -324,7 +331,9 @@ def _note_automatic_mail(session: Session, *, actor: Agent, ticket: Ticket, mail
     if summary:
         body += f"\n\n{summary}"
     session.add(
-        Comment(ticket_id=ticket.id, kind=CommentKind.INTERNAL.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
+        Comment(
+            ticket_id=_ticket_id(ticket), kind=CommentKind.INTERNAL.value, author_id=actor.id, body=body, created_at=now
+        )
     )
     ticket.updated_at = now
     save_tickets(session, [ticket])
@@ -337,7 +346,7 @@ def _record_message(session: Session, mail: InboundMail, ticket: Ticket, comment
     session.add(
         MailMessage(
             message_id=mail.message_id[:MESSAGE_ID_MAX],
-            ticket_id=ticket.id,  # type: ignore[arg-type]
+            ticket_id=_ticket_id(ticket),
             comment_id=comment_id,
             direction="in",
             from_addr=mail.from_addr[:320],
@@ -368,7 +377,7 @@ def _store_attachments(
             path = _write_content_addressed(policy.folder, digest, part.data)
         session.add(
             Attachment(
-                ticket_id=ticket.id,  # type: ignore[arg-type]
+                ticket_id=_ticket_id(ticket),
                 comment_id=comment_id,
                 filename=name,
                 content_type=part.content_type[:255],
@@ -384,7 +393,13 @@ def _store_attachments(
         limit = f"{policy.max_bytes:,} bytes"
         body = f"Attachments not stored (over the {limit} limit): " + "; ".join(dropped)
         session.add(
-            Comment(ticket_id=ticket.id, kind=CommentKind.INTERNAL.value, author_id=actor.id, body=body, created_at=now)  # type: ignore[arg-type]
+            Comment(
+                ticket_id=_ticket_id(ticket),
+                kind=CommentKind.INTERNAL.value,
+                author_id=actor.id,
+                body=body,
+                created_at=now,
+            )
         )
     session.flush()
 

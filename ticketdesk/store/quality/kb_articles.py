@@ -48,7 +48,7 @@ class ArticleView:
     updated_at: datetime
     version: int
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "title": self.title,
@@ -87,7 +87,7 @@ class ArticleRow:
     snippet: str = ""
     score: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         out: dict[str, Any] = {
             "id": self.id,
             "title": self.title,
@@ -201,7 +201,9 @@ def add_article(
     )
     session.add(article)
     session.flush()
-    return get_article(session, article.id)  # type: ignore[arg-type]
+    if article.id is None:
+        raise ValueError("the new article has no id after the flush")
+    return get_article(session, article.id)
 
 
 def edit_article(
@@ -231,7 +233,7 @@ def edit_article(
         .where(A.c.id == article_id, A.c.version == base)
         .values(**values, updated_at=utcnow(), version=base + 1)
     )
-    if done.rowcount != 1:  # type: ignore[attr-defined]
+    if done.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result is a CursorResult; typed Result
         raise _conflict(article_id, base, None)
     return get_article(session, article_id)
 
