@@ -32,7 +32,7 @@ class TicketRow:
     #: when the SLA clocks stopped for pending / on hold (None: running)
     sla_paused_at: datetime | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "number": self.number,
             "subject": self.subject,
@@ -71,7 +71,7 @@ class CommentView:
     #: number of the ticket the comment was written on (differs after a merge)
     ticket_number: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "kind": self.kind,
@@ -93,7 +93,7 @@ class EventView:
     new: str | None
     ticket_version: int | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "at": _iso(self.at),
@@ -113,7 +113,7 @@ class LinkView:
     subject: str
     status: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "number": self.number, "subject": self.subject, "status": self.status}
 
 
@@ -127,7 +127,7 @@ class CustomerView:
     industry: str | None
     vip: bool
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "email": self.email,
@@ -165,7 +165,7 @@ class TicketDetail:
         """Replies whose delivery failed for good (shown on the ticket until retried)."""
         return tuple(o for o in self.outbox if o.status == "failed")
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         data = self.row.as_dict()
         data.update(
             {
@@ -206,7 +206,7 @@ class OutboxInfo:
     sent_at: datetime | None
     last_error: str | None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
             "number": self.number,
@@ -284,7 +284,7 @@ class TemplateInfo:
     created_at: datetime
     updated_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "body": self.body,
@@ -308,7 +308,7 @@ class SavedViewInfo:
     position: int
     created_at: datetime
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "name": self.name,
             "query": self.query,

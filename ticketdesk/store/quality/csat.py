@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -57,7 +56,7 @@ class SurveyView:
     def average(self) -> float:
         return sum(self.scores.values()) / len(SCORES)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "number": self.number,
             **self.scores,

@@ -13,7 +13,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -62,7 +61,7 @@ class QaReviewView:
     def pending(self) -> bool:
         return self.reviewed_at is None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value else None
 

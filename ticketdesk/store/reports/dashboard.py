@@ -136,7 +136,7 @@ class MailSummary(NamedTuple):
     #: False while the outbox has never held a row (no outgoing mail yet)
     ever_queued: bool
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         oldest = self.oldest_queued_at.isoformat() if self.oldest_queued_at else None
         return self._asdict() | {"oldest_queued_at": oldest}
 
@@ -185,7 +185,7 @@ class Dashboard:
     #: outgoing mail: waiting, failed, sent in the last SENT_HOURS hours
     mail: MailSummary = NO_MAIL
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "by_status": dict(self.by_status),
             "by_priority": dict(self.by_priority),

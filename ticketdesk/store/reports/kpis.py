@@ -108,7 +108,7 @@ class Kpis:
     def reopen_pct(self) -> float | None:
         return self.reopened / self.resolved if self.resolved else None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Flat, for CSV / JSON: rates as fractions 0..1, durations in seconds."""
         out: dict[str, Any] = {}
         for f in fields(self):
