@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -33,20 +33,23 @@ from ticketdesk.rules.automation import MAX_CHAIN_DEPTH, AutomationRule
 from ticketdesk.rules.routing import TicketFacts
 from ticketdesk.store.automation.routing import document, pick_in_team, system_agent
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.tables import table_of
 
 if TYPE_CHECKING:
     from ticketdesk.store.tickets.followups import Followups
 
 
+_RULE_FIRING = table_of(RuleFiring)
+
+
 def claim(session: Session, rule: str, ticket_id: int, occurrence: str, now: datetime) -> bool:
     """Record that `rule` fired on the ticket for `occurrence`; False if it already had."""
-    table: Table = RuleFiring.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     stmt = (
-        dialect.insert(table)
+        dialect.insert(_RULE_FIRING)
         .values(rule=rule[:120], ticket_id=ticket_id, occurrence=occurrence[:200], fired_at=now)
         .on_conflict_do_nothing(index_elements=["rule", "ticket_id", "occurrence"])
-        .returning(table.c.id)  # a row back only if this claim inserted it (rowcount is unreliable here)
+        .returning(_RULE_FIRING.c.id)  # a row back only if this claim inserted it (rowcount is unreliable here)
     )
     return session.connection().execute(stmt).first() is not None
 

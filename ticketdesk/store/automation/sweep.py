@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -32,6 +32,7 @@ from ticketdesk.store.automation import routing
 from ticketdesk.store.automation import rules as automation
 from ticketdesk.store.db.engine import Database
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.sla import clocks as sla
 from ticketdesk.store.tickets.followups import Followups
 
@@ -42,6 +43,8 @@ CLOCKS = (
     ("first_response", "first_response_due", "first_responded_at"),
     ("resolution", "resolution_due", "resolved_at"),
 )
+_TICKET = table_of(Ticket)
+_RULE_FIRING = table_of(RuleFiring)
 #: a row of the sweep's own reads of the ticket table (columns read by name)
 _TicketRow = Row[*tuple[Any, ...]]
 
@@ -136,7 +139,7 @@ def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
     a sweep with nothing new to do opens no write transaction at all."""
     cache: set[tuple[str, int, str]] | None = session.info.get("sweep_claimed")
     if cache is None:
-        table: Table = RuleFiring.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+        table = _RULE_FIRING  # short, for the query below
         ids = sorted({j.ticket_id for j in jobs})
         cache = set()
         for start in range(0, len(ids), 1000):
@@ -153,7 +156,7 @@ def _claimed(session: Session, jobs: list[_Job]) -> set[tuple[str, int, str]]:
 def _open_rows(session: Session, report: SweepReport) -> Sequence[_TicketRow]:
     """Every open ticket's clock and rule columns in one read (an index range per open
     status; tens of thousands of small rows, no sort)."""
-    t: Table = Ticket.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+    t = _TICKET
     rows = session.execute(
         select(
             t.c.id, t.c.number, t.c.version, t.c.status, t.c.team_id, t.c.updated_at, t.c.status_changed_at,
@@ -271,7 +274,7 @@ def _plan(
 def _resolved_to_close(session: Session, now: datetime, settings: SweepSettings, report: SweepReport) -> Iterator[_Job]:
     if not settings.close_resolved_after_days:
         return
-    t: Table = Ticket.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+    t = _TICKET
     cutoff = now - timedelta(days=settings.close_resolved_after_days)
     rows = session.execute(
         select(t.c.id, t.c.number, t.c.version, t.c.resolved_at).where(

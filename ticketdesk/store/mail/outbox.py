@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, Table, and_, bindparam, event, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, event, or_, select, update
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col
 
@@ -35,6 +35,7 @@ from ticketdesk.rules.masking import Masking
 from ticketdesk.rules.text import one_line
 from ticketdesk.store.automation import routing
 from ticketdesk.store.db.errors import InvalidInput, NotFound
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.readmodels import OutboxInfo
 
 FALLBACK_DOMAIN = "ticketdesk.invalid"
@@ -50,10 +51,9 @@ RETRIERS = frozenset({Role.LEAD, Role.ADMIN})
 CHUNK = 500
 
 _PENDING = "ticketdesk.outbox.pending"
-#: set by SQLAlchemy on the model classes, not in SQLModel's stubs
-_OUTBOX: Table = OutboxMail.__table__  # type: ignore[attr-defined]
-_MAIL_MESSAGE: Table = MailMessage.__table__  # type: ignore[attr-defined]
-_EVENT: Table = Event.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxMail)
+_MAIL_MESSAGE = table_of(MailMessage)
+_EVENT = table_of(Event)
 
 
 # --- the Message-ID ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, literal_column, select, update
+from sqlalchemy import ColumnElement, Row, literal_column, select, update
 from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, KbArticle, Tag, Ticket, TicketTag
@@ -18,8 +18,9 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.models.enums import Role
 from ticketdesk.rules import text as textrules
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ticketdesk.store.db.tables import table_of
 
-A: Table = KbArticle.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+A = table_of(KbArticle)
 #: a row read from `A` (with, for one article, the ticket's number and the author's login)
 KbRow = Row[*tuple[Any, ...]]
 #: The searchable columns, in the order of the FTS table and of the Postgres index expression.

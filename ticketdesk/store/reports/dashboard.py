@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, FunctionFilter, Row, Select, Table, bindparam, func, literal_column, select
+from sqlalchemy import ColumnElement, FunctionFilter, Row, Select, bindparam, func, literal_column, select
 from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Team
@@ -63,6 +63,7 @@ from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
 from ticketdesk.models.quality import Survey
 from ticketdesk.rules import sla
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.sla.clocks import warning_lead
 from ticketdesk.store.tickets.counts import latest_event_id
 from ticketdesk.store.tickets.filters import T, sla_condition
@@ -87,7 +88,7 @@ SENT_HOURS = 24
 LATE_HOURS = 24
 #: Outbox statuses of a reply still to go out (`sending`: claimed by a sender right now).
 WAITING: tuple[str, ...] = ("queued", "sending")
-OUTBOX: Table = OutboxMail.__table__  # type: ignore[attr-defined]  # set by SQLAlchemy, not in SQLModel's stubs
+OUTBOX = table_of(OutboxMail)
 
 
 # AgeBucket and CsatSummary are frozen dataclasses, not NamedTuples like the others: their

@@ -36,13 +36,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, ColumnElement, FromClause, Row, Table, and_, func, literal_column, or_, select
+from sqlalchemy import Column, ColumnElement, FromClause, Row, and_, func, literal_column, or_, select
 from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, Priority, Team
 from ticketdesk.models.quality import QaReview, Survey
 from ticketdesk.rules.business_time import business_time_between
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.reports.dashboard import AGE_BOUNDS, IS_DONE, IS_OPEN
 from ticketdesk.store.sla import clocks as sla_store
 from ticketdesk.store.tickets.filters import T
@@ -62,10 +63,9 @@ _KEYS: dict[str, Column[Any]] = {
 }
 MAX_DAYS = 3660
 
-#: set by SQLAlchemy on the model classes, not in SQLModel's stubs
-S: Table = Survey.__table__  # type: ignore[attr-defined]
-Q: Table = QaReview.__table__  # type: ignore[attr-defined]
-C: Table = Comment.__table__  # type: ignore[attr-defined]
+S = table_of(Survey)
+Q = table_of(QaReview)
+C = table_of(Comment)
 #: a row of one of the report's queries (columns read by position or name)
 _Row = Row[*tuple[Any, ...]]
 
