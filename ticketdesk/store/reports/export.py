@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, select, type_coerce
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, String, select, type_coerce
+from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Customer, Organisation, Team
@@ -71,7 +71,7 @@ def export_rows(
     conditions = filter_conditions(session, flt, actor_id=actor_id, now=now)
     lead = sla_clocks.warning_lead(session)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    columns = {
+    columns: dict[str, ColumnElement[Any] | Mapped[Any]] = {
         "number": T.c.number,
         "subject": T.c.subject,
         "status": T.c.status,
@@ -80,12 +80,12 @@ def export_rows(
         "category": T.c.category,
         "channel": T.c.channel,
         "support_level": T.c.support_level,
-        "team": Team.key,
-        "assignee": _assignee.login,
-        "customer": Customer.name,
-        "customer_email": Customer.email,
-        "customer_phone": Customer.phone,
-        "organisation": Organisation.name,
+        "team": col(Team.key),
+        "assignee": col(_assignee.login),
+        "customer": col(Customer.name),
+        "customer_email": col(Customer.email),
+        "customer_phone": col(Customer.phone),
+        "organisation": col(Organisation.name),
         **{name: T.c[name] for name in _TIMES},
         "reopen_count": T.c.reopen_count,
     }
