@@ -91,11 +91,11 @@ def survey_record_cmd(
     with handled():
         view = open_store(ctx).csat.record(
             number,
-            speed=speed,  # type: ignore[arg-type]  # validated (1-5) by the store
-            efficiency=efficiency,  # type: ignore[arg-type]
-            attitude=attitude,  # type: ignore[arg-type]
-            effectiveness=effectiveness,  # type: ignore[arg-type]
-            overall=overall,  # type: ignore[arg-type]
+            speed=speed,  # the text as typed: the store checks each score (1-5) by name
+            efficiency=efficiency,
+            attitude=attitude,
+            effectiveness=effectiveness,
+            overall=overall,
             comment=comment,
             replace=replace,
         )

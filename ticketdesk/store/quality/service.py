@@ -75,18 +75,19 @@ class CsatService:
         self,
         number: str,
         *,
-        speed: int,
-        efficiency: int,
-        attitude: int,
-        effectiveness: int,
-        overall: int,
+        speed: int | str,
+        efficiency: int | str,
+        attitude: int | str,
+        effectiveness: int | str,
+        overall: int | str,
         comment: str | None = None,
         replace: bool = False,
         source: str = "cli",
         now: datetime | None = None,
     ) -> SurveyView:
         """Record the survey of a resolved or closed ticket (one per ticket; `replace`
-        overwrites an existing one)."""
+        overwrites an existing one). Each score is a whole number 1-5, or its text as a
+        person typed it; either is checked here and a bad one is refused by name."""
         from ticketdesk.store.quality import csat
 
         scores = {

@@ -77,9 +77,10 @@ def after_change(session: Session, ticket: Ticket, before: Before, now: datetime
         resumed = True
     elif ticket.sla_paused_at is None and pauses(ticket.status):
         ticket.sla_paused_at = now
-    reopened = before.resolved_at is not None and ticket.resolved_at is None
-    if reopened:  # the resolved period does not count against the resolution clock
-        ticket.sla_paused_seconds += int(paused_time(old_cal, before.resolved_at, now).total_seconds())  # type: ignore[arg-type]
+    reopened = False
+    if before.resolved_at is not None and ticket.resolved_at is None:
+        reopened = True  # the resolved period does not count against the resolution clock
+        ticket.sla_paused_seconds += int(paused_time(old_cal, before.resolved_at, now).total_seconds())
     moved = resumed or reopened or ticket.priority != before.priority or ticket.team_id != before.team_id
     return recompute(session, ticket) if moved else []
 

@@ -35,11 +35,12 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering, sla
 from ticketdesk.rules.query import ME, TicketFilter
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.lookups import resolve_type
 
 #: The ticket table (SQLModel makes it, but its stubs do not declare `__table__`).
-T: Table = Ticket.__table__  # type: ignore[attr-defined]
+T: Table = table_of(Ticket)
 #: Search terms shorter than the trigram size cannot use the index and fall back to LIKE.
 TRIGRAM = 3
 
