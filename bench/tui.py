@@ -110,6 +110,9 @@ def time_start(url: str, runs: int) -> list[float]:
     socket = f"tdbench-{os.getpid()}"
     command = f"TICKETDESK_DB={shlex.quote(url)} exec {shlex.quote(str(exe))} --as {LOGIN}"
     samples = []
+    # a session that outlives the runs: without it the server exits with each run's session
+    # and the next `new` can race its shutdown
+    subprocess.run(["tmux", "-L", socket, "new", "-d", "-s", "keep", "sleep 3600"], check=True)
     try:
         for run in range(runs):
             name = f"start{run}"

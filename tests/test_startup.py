@@ -94,3 +94,24 @@ def test_a_command_reading_tickets_loads_no_migrations_nor_mail_nor_spreadsheets
     loaded = set(json.loads(result.stdout))
     assert "sqlmodel" in loaded
     assert sorted(loaded & {"alembic", "textual", "openpyxl", "jinja2", "bs4"}) == []
+
+
+def test_a_run_builds_only_the_command_it_invokes() -> None:
+    """`main()` hands Typer the one command or group the arguments name (building all ~65
+    Click commands costs every run ~80 ms); help, the TUI and a mistyped name get them all."""
+    from typer.core import TyperGroup
+    from typer.main import get_command
+
+    from ticketdesk.cli.app import app, app_for, invoked_name
+
+    assert invoked_name(["--db", "x.db", "--as", "ana", "list", "-n", "5"]) == "list"
+    assert invoked_name(["agent", "list"]) == "agent"
+    assert invoked_name(["--db", "list"]) is None  # "list" is the database here, not a command
+    assert invoked_name(["-h", "list"]) is None
+    assert invoked_name([]) is None
+    assert app_for(None) is app and app_for("lst") is app
+    listing, agents, everything = (get_command(app_for(name)) for name in ("list", "agent", None))
+    assert isinstance(listing, TyperGroup) and isinstance(agents, TyperGroup) and isinstance(everything, TyperGroup)
+    assert set(listing.commands) == {"list"}
+    assert set(agents.commands) == {"agent"}
+    assert len(everything.commands) > 20

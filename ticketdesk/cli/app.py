@@ -8,10 +8,13 @@ traceback), 2 usage.
 
 from __future__ import annotations
 
+import copy
 import sys
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer.models import TyperInfo
 
 from ticketdesk.cli import (
     backup,
@@ -70,5 +73,51 @@ mail_in.register_attachments(app)
 backup.register(app)  # backup, restore, copy
 
 
+#: the global options that take a value (they come before the command's name)
+GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--as")
+
+
+def invoked_name(argv: Sequence[str]) -> str | None:
+    """The command or group `argv` names (`ticketdesk --db X list -n 5` -> "list"), or
+    None when it names none or asks for the top-level help."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-h", "--help"):
+            return None
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def _group_name(group: TyperInfo) -> str | None:
+    if isinstance(group.name, str):
+        return group.name
+    instance = group.typer_instance
+    return instance.info.name if instance is not None and isinstance(instance.info.name, str) else None
+
+
+def app_for(name: str | None) -> typer.Typer:
+    """The app with only the command or group `name` in it, when it has one by that name.
+
+    Typer turns every registered command into a Click command on each run (~80 ms for the
+    whole tree, on every `ticketdesk list`); a run needs only the one it invokes. With no
+    name (the TUI, `--help`) or a name it does not know (so that the usage error lists the
+    commands), the whole app."""
+    commands = [
+        c
+        for c in app.registered_commands
+        if (c.name or typer.main.get_command_name(c.callback.__name__ if c.callback else "")) == name
+    ]
+    groups = [g for g in app.registered_groups if _group_name(g) == name]
+    if name is None or not (commands or groups):
+        return app
+    pruned = copy.copy(app)
+    pruned.registered_commands = commands
+    pruned.registered_groups = groups
+    return pruned
+
+
 def main() -> None:
-    app()
+    app_for(invoked_name(sys.argv[1:]))()
