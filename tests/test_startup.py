@@ -102,16 +102,20 @@ def test_a_run_builds_only_the_command_it_invokes() -> None:
     from typer.core import TyperGroup
     from typer.main import get_command
 
-    from ticketdesk.cli.app import app, app_for, invoked_name
+    from ticketdesk.cli.app import HELP, app, app_for, invoked_name
 
     assert invoked_name(["--db", "x.db", "--as", "ana", "list", "-n", "5"]) == "list"
     assert invoked_name(["agent", "list"]) == "agent"
     assert invoked_name(["--db", "list"]) is None  # "list" is the database here, not a command
-    assert invoked_name(["-h", "list"]) is None
+    assert invoked_name(["-h", "list"]) == HELP
     assert invoked_name([]) is None
-    assert app_for(None) is app and app_for("lst") is app
-    listing, agents, everything = (get_command(app_for(name)) for name in ("list", "agent", None))
-    assert isinstance(listing, TyperGroup) and isinstance(agents, TyperGroup) and isinstance(everything, TyperGroup)
-    assert set(listing.commands) == {"list"}
-    assert set(agents.commands) == {"agent"}
-    assert len(everything.commands) > 20
+    assert app_for(HELP) is app and app_for("lst") is app
+    commands = {}
+    for name in ("list", "agent", None, HELP):
+        group = get_command(app_for(name))
+        assert isinstance(group, TyperGroup)
+        commands[name] = set(group.commands)
+    assert commands["list"] == {"list"}
+    assert commands["agent"] == {"agent"}
+    assert commands[None] == set()  # the TUI: no command is built at all
+    assert len(commands[HELP]) > 20

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
-from typer.models import TyperInfo
+from typer.models import CommandInfo, TyperInfo
 
 from ticketdesk.cli import (
     backup,
@@ -77,13 +77,17 @@ backup.register(app)  # backup, restore, copy
 GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--as")
 
 
+#: what `invoked_name` says when the arguments ask for the top-level help
+HELP = "--help"
+
+
 def invoked_name(argv: Sequence[str]) -> str | None:
-    """The command or group `argv` names (`ticketdesk --db X list -n 5` -> "list"), or
-    None when it names none or asks for the top-level help."""
+    """The command or group `argv` names (`ticketdesk --db X list -n 5` -> "list"), HELP when
+    it asks for the top-level help, None when it names none (the TUI, or the piped queue)."""
     args = iter(argv)
     for arg in args:
         if arg in ("-h", "--help"):
-            return None
+            return HELP
         if arg in GLOBAL_OPTIONS_WITH_VALUE:
             next(args, None)
         elif not arg.startswith("-"):
@@ -99,19 +103,22 @@ def _group_name(group: TyperInfo) -> str | None:
 
 
 def app_for(name: str | None) -> typer.Typer:
-    """The app with only the command or group `name` in it, when it has one by that name.
+    """The app with only what a run invoking `name` needs: that command or group, or none
+    at all when no command is named (the TUI and the piped queue are the callback's).
 
     Typer turns every registered command into a Click command on each run (~80 ms for the
-    whole tree, on every `ticketdesk list`); a run needs only the one it invokes. With no
-    name (the TUI, `--help`) or a name it does not know (so that the usage error lists the
-    commands), the whole app."""
-    commands = [
-        c
-        for c in app.registered_commands
-        if (c.name or typer.main.get_command_name(c.callback.__name__ if c.callback else "")) == name
-    ]
+    whole tree, paid by every `ticketdesk list` and every TUI start); a run needs only the
+    one it invokes. For the help, or a name it does not know (so that the usage error can
+    list and suggest the commands), the whole app."""
+
+    def command_name(command: CommandInfo) -> str | None:
+        if isinstance(command.name, str):
+            return command.name
+        return typer.main.get_command_name(command.callback.__name__) if command.callback else None
+
+    commands = [c for c in app.registered_commands if command_name(c) == name]
     groups = [g for g in app.registered_groups if _group_name(g) == name]
-    if name is None or not (commands or groups):
+    if name is not None and not (commands or groups):
         return app
     pruned = copy.copy(app)
     pruned.registered_commands = commands
