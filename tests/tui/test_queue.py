@@ -37,6 +37,24 @@ def seed(store: Store) -> dict[str, str]:
 # --- opening, moving, filtering -------------------------------------------------------
 
 
+@sqlite_only
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (160, 48)])
+@run_async
+async def test_the_headings_stand_over_their_columns(store: Store, size: tuple[int, int]) -> None:
+    """More tickets than rows on screen, so the table has a scrollbar: the headings are laid
+    out at the width the rows are drawn at (they were two or twenty columns off)."""
+    for i in range(size[1] + 10):
+        new(store, f"Subject {i:02d}", assignee="admin")
+    async with make_app(store).run_test(size=size) as pilot:
+        queue = await queue_ready(pilot)
+        await settle(pilot)
+        lines = screen_text(pilot.app).splitlines()
+        header = next(line for line in lines if "SUBJECT" in line)
+        row = next(line for line in lines if queue.table.row_at(0).number in line)
+        assert row.index("Subject ") == header.index("SUBJECT")
+        assert row.index(" admin ") + 1 == header.index("ASSIGNEE")
+
+
 @run_async
 async def test_queue_opens_with_open_count_and_cursor_keys_move(store: Store) -> None:
     """Runs on SQLite and PostgreSQL: the first screen, the count, j/k/g/G."""

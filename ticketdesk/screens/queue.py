@@ -135,9 +135,6 @@ class QueueScreen(FieldActions, Screen[None]):
         self._marker = marker
         self.table.reset(loader, total, keep_cursor=keep_cursor, first_page=first)
         self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))
-        self.query_one("#table-header", Static).update(
-            self.table.header_text(self.table.scrollable_content_region.width or 80)
-        )
         self._update_status()
 
     def poll(self) -> None:
@@ -168,10 +165,11 @@ class QueueScreen(FieldActions, Screen[None]):
     def on_database_recovered(self, _: DatabaseRecovered) -> None:
         self.reload(keep_cursor=True)
 
-    def on_resize(self) -> None:
-        self.query_one("#table-header", Static).update(
-            self.table.header_text(self.table.scrollable_content_region.width or 80)
-        )
+    @on(TicketTable.ColumnsChanged)
+    def _columns_changed(self, message: TicketTable.ColumnsChanged) -> None:
+        # laid out at the width the rows are drawn at (a scrollbar that comes or goes
+        # changes it without any resize), so the headings stand over their columns
+        self.query_one("#table-header", Static).update(self.table.header_text(message.width))
 
     @on(TicketTable.CursorMoved)
     def _cursor_moved(self) -> None:

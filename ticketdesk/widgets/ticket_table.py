@@ -99,6 +99,13 @@ class TicketTable(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
+    class ColumnsChanged(Message):
+        """The rows are now laid out at `width` columns: headings drawn elsewhere follow."""
+
+        def __init__(self, width: int) -> None:
+            super().__init__()
+            self.width = width
+
     class CursorMoved(Message):
         def __init__(self, index: int, total: int) -> None:
             super().__init__()
@@ -119,6 +126,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._failures = 0
         #: the ticket the cursor should land on once the rows around it are read again
         self._follow: str | None = None
+        #: the width the rows were last laid out at (ColumnsChanged when it changes)
+        self._laid_out_width = -1
 
     # --- data ---------------------------------------------------------------------
 
@@ -263,6 +272,9 @@ class TicketTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        if width != self._laid_out_width:
+            self._laid_out_width = width
+            self.post_message(self.ColumnsChanged(width))
         index = int(self.scroll_offset.y) + y
         if index >= self.total:
             return Strip.blank(width, self.rich_style)
