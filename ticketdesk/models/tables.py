@@ -141,6 +141,10 @@ Index(
     postgresql_where=_open_predicate,
 )
 Index("ix_ticket_status_resolved", col(Ticket.status), col(Ticket.resolved_at))
+# The tickets merged into one (its thread shows their comments; migration 0008), partial:
+# only merged tickets have the column set.
+_merged = text("merged_into_id IS NOT NULL")
+Index("ix_ticket_merged_into", col(Ticket.merged_into_id), sqlite_where=_merged, postgresql_where=_merged)
 
 
 class Tag(SQLModel, table=True):
