@@ -24,6 +24,7 @@ from ticketdesk.imports.csv_format import read_csv
 from ticketdesk.models import Channel, Customer
 from ticketdesk.models.clock import utcnow
 from ticketdesk.models.inbound_mail import InboundMail
+from ticketdesk.models.public_keys import PublicKey
 from ticketdesk.rules.masking import Masking, mask_email, mask_phone
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Forbidden, InvalidInput, NewTicket, NotFound, Store, TicketChanges
@@ -77,6 +78,20 @@ def _csv_records(text: str) -> list[Any]:
 
 def _none(store: Store) -> None:
     return None
+
+
+#: an SSH key as the store keeps it (ticketdesk/ssh/keys.py reads real ones; see test_cli_ssh_keys.py)
+_KEY = PublicKey(
+    algorithm="ssh-ed25519",
+    key="AAAAC3NzaC1lZDI1NTE5AAAAIA0ZOPMQGcdbqKVz6S7E00inUf2yYdX2pHqSUGI2yQQm",
+    fingerprint="SHA256:P1dFJG2370zCK1ac/YNQEW5HBlh9+4bOx5c6OsUrwkk",
+    comment="bob@laptop",
+)
+
+
+def _bob_has_the_key(store: Store) -> str:
+    store.people.add_ssh_key("bob", _KEY)
+    return _KEY.fingerprint
 
 
 def _ticket(**kw: Any) -> Callable[[Store], str]:
@@ -306,6 +321,18 @@ MATRIX: dict[str, Action] = {
         lambda s, _: s.people.add("zed", role="agent", team="ops"),
         lambda st, _: "zed" in [a.login for a in st.people.roster()],
     ),
+    "ssh_key_add": Action(
+        frozenset({"admin"}),
+        _none,
+        lambda s, _: s.people.add_ssh_key("bob", _KEY),
+        lambda st, _: [k.login for k in st.people.ssh_keys()] == ["bob"],
+    ),
+    "ssh_key_remove": Action(
+        frozenset({"admin"}),
+        _bob_has_the_key,
+        lambda s, fingerprint: s.people.remove_ssh_key(fingerprint),
+        lambda st, _: st.people.ssh_keys() == [],
+    ),
     "agent_set_role": Action(
         frozenset({"admin"}),
         _none,
@@ -399,6 +426,7 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
     reads = {
         "audit.entries", "audit.verify", "close", "init", "mail.attachment_content", "mail.attachments",
         "outbox.entries", "people.agents", "people.masking", "people.me", "people.roster",
+        "people.ssh_keys", "people.ssh_key_owner",
         "people.team_keys", "policies.rules", "policies.sla", "reports.dashboard", "templates.all",
         "templates.get", "templates.preview", "tickets.count", "tickets.counts_by_status_priority_team",
         "tickets.get", "tickets.latest_event_id", "tickets.matching_numbers", "tickets.page",
@@ -408,6 +436,7 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
         "audit.record", "backup", "copy_to", "customers.erase", "customers.set_vip", "generate_demo",
         "imports.run", "mail.ingest", "outbox.claim", "outbox.mark_failed_attempt", "outbox.mark_sent",
         "outbox.retry", "people.activate", "people.add", "people.deactivate", "people.set_active",
+        "people.add_ssh_key", "people.remove_ssh_key",
         "people.set_role", "policies.edit_rules", "policies.edit_sla", "policies.set_rules",
         "policies.set_sla", "sweep", "templates.add", "templates.apply", "templates.edit",
         "templates.remove", "tickets.create", "tickets.escalate", "tickets.link", "tickets.merge",

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 #: what the entry point must not import: the TUI, XLSX export, reply templates, mail HTML
-#: parsing, the PostgreSQL driver; and the database layer itself (SQLAlchemy, SQLModel),
-#: which only a command that opens the store needs
-HEAVY = ("textual", "openpyxl", "jinja2", "bs4", "psycopg", "sqlalchemy", "sqlmodel")
+#: parsing, the PostgreSQL driver, SSH keys (asyncssh and its crypto); and the database layer
+#: itself (SQLAlchemy, SQLModel), which only a command that opens the store needs
+HEAVY = ("textual", "openpyxl", "jinja2", "bs4", "psycopg", "sqlalchemy", "sqlmodel", "asyncssh", "cryptography")
 
 PROBE = """
 import json, sys

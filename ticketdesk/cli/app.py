@@ -29,6 +29,7 @@ from ticketdesk.cli import (
     reports,
     rules,
     sla,
+    ssh,
     sweep,
     templates,
     tickets,
@@ -67,7 +68,7 @@ def main_callback(
 
 
 # The order here is the order of `ticketdesk --help`: commands first, then groups.
-for group in (desk, tickets, sweep, customers, templates, sla, rules, people, quality, kb, reports, imports, mail):
+for group in (desk, tickets, sweep, customers, templates, sla, rules, people, quality, kb, reports, imports, mail, ssh):
     group.register(app)
 mail_in.register_attachments(app)
 backup.register(app)  # backup, restore, copy

@@ -205,6 +205,74 @@ def audit_verify_cmd(
             fail(f"audit log broken at entry {check.first_bad_id}: {check.problem}")
 
 
+# --- agent key: SSH public keys (issue 14) -------------------------------------------------
+
+key_app = typer.Typer(
+    name="key",
+    help="Agents' SSH public keys: the key alone decides who logs in over ssh (admins).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+agent_app.add_typer(key_app)
+
+
+@key_app.command("add")
+def key_add_cmd(
+    ctx: typer.Context,
+    login: Annotated[str, typer.Argument(help="The agent's login")],
+    file: Annotated[str, typer.Argument(help="An OpenSSH public key file (authorized_keys lines), or - for stdin")],
+) -> None:
+    """Give an agent the SSH public key(s) in FILE (admins only; audited)."""
+    import sys
+    from pathlib import Path
+
+    from ticketdesk.ssh.keys import parse_public_keys
+
+    with handled():
+        try:
+            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"{file}: {exc.strerror if isinstance(exc, OSError) else 'not a text file'}")
+        try:
+            keys = parse_public_keys(text)
+        except ValueError as exc:
+            fail(f"{'stdin' if file == '-' else file}: {exc}")
+        store = open_store(ctx)
+        for key in keys:
+            added = store.people.add_ssh_key(login, key)
+            echo(f"added key {added.key.fingerprint} ({added.key.algorithm}) for {one_line(added.login)}")
+
+
+@key_app.command("list")
+def key_list_cmd(
+    ctx: typer.Context,
+    login: Annotated[str | None, typer.Argument(help="Only this agent's keys")] = None,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
+) -> None:
+    """The agents' SSH keys: login, fingerprint, type, comment (admins only)."""
+    with handled():
+        rows = open_store(ctx).people.ssh_keys(login)
+        if fmt == OutFormat.json:
+            dump_json([r.as_dict() for r in rows])
+            return
+        for r in rows:
+            state = "" if r.active else "\t(deactivated)"
+            echo(f"{one_line(r.login)}\t{r.key.fingerprint}\t{r.key.algorithm}\t{one_line(r.key.comment)}{state}")
+
+
+@key_app.command("remove")
+def key_remove_cmd(
+    ctx: typer.Context,
+    fingerprint: Annotated[str, typer.Argument(help="The key's SHA256:… fingerprint, as `agent key list` shows it")],
+) -> None:
+    """Take an SSH key away (admins only; audited): it logs nobody in any more."""
+    with handled():
+        removed = open_store(ctx).people.remove_ssh_key(fingerprint)
+        echo(f"removed key {removed.key.fingerprint} of {one_line(removed.login)}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
     app.add_typer(agent_app)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ticketdesk.models.quality import AuditEntry, KbArticle, QaReview, Survey
     from ticketdesk.models.tables import (
         Agent,
+        AgentKey,
         Comment,
         Customer,
         Event,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACTIVE_STATUSES",
     "Agent",
+    "AgentKey",
     "Attachment",
     "AuditEntry",
     "Channel",

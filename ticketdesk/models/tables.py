@@ -271,3 +271,21 @@ class RuleFiring(SQLModel, table=True):
 
 
 Index("ix_rule_firing_ticket", col(RuleFiring.ticket_id))
+
+
+class AgentKey(SQLModel, table=True):
+    """An SSH public key that logs its agent in (`ticketdesk serve ssh`, the OpenSSH route):
+    the key alone decides the agent, so a key belongs to one agent only."""
+
+    __tablename__ = "agent_key"
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    #: OpenSSH's "SHA256:…" fingerprint of the key
+    fingerprint: str = Field(max_length=100, unique=True)
+    #: the key type, e.g. ssh-ed25519
+    algorithm: str = Field(max_length=100)
+    #: the key itself, base64 as in an authorized_keys line
+    key: str = Field(sa_column=Column(Text, nullable=False))
+    comment: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_by_id: int | None = Field(default=None, foreign_key="agent.id")

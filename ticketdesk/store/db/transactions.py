@@ -81,6 +81,12 @@ class Transactions:
             self.record_refusal(action, target, exc)
             raise
 
+    def before_login(self, fn: Callable[[Session], R]) -> R:
+        """A read made before anyone acts: finding whose SSH key is logging in. There is no
+        acting agent yet; `fn` sees the session only, and the caller audits the outcome."""
+        with translated(), self.db.read() as session:
+            return fn(session)
+
     def record_refusal(self, action: str, target: str | None, exc: StoreError) -> None:
         try:
             with translated():

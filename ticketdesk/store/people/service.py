@@ -22,16 +22,11 @@ from ticketdesk.store.tickets import lookups
 from ticketdesk.store.tickets.customers import set_customer_vip
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-    from ticketdesk.models import Agent
-    from ticketdesk.rules.masking import Masking
-    from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.models.public_keys import PublicKey
     from ticketdesk.store.people.agents import AgentInfo
     from ticketdesk.store.people.audit import AuditView, ChainCheck
     from ticketdesk.store.people.erase_plan import ErasureResult
-
-from ticketdesk.store.db.transactions import Transactions
+    from ticketdesk.store.people.keys import KeyInfo
 
 
 class PeopleService:
@@ -133,6 +128,55 @@ class PeopleService:
             return True
 
         return self.tx.write(f"agent_{verb}", run, target=login.strip())
+
+    # --- SSH keys (issue 14): the key alone decides who logs in --------------------------
+
+    def add_ssh_key(self, login: str, key: PublicKey) -> KeyInfo:
+        """Give an agent an SSH public key (admins; audited)."""
+        from ticketdesk.store.people import keys
+
+        def run(session: Session, actor: Agent) -> KeyInfo:
+            roles.require(actor, roles.ADMINS, "manage agents' SSH keys")
+            added = keys.add_key(session, actor=actor, login=login, key=key)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.KEY_ADD, target=added.login,
+                detail=f"{key.algorithm} {key.fingerprint}" + (f" {key.comment}" if key.comment else ""),
+            )  # fmt: skip
+            return added
+
+        return self.tx.write("key_add", run, target=login.strip())
+
+    def ssh_keys(self, login: str | None = None) -> list[KeyInfo]:
+        """The SSH keys of one agent or of all (admins)."""
+        from ticketdesk.store.people import keys
+
+        def run(session: Session, actor: Agent) -> list[KeyInfo]:
+            roles.require(actor, roles.ADMINS, "list agents' SSH keys")
+            return keys.list_keys(session, login=login)
+
+        return self.tx.read("key_list", run, target=login)
+
+    def remove_ssh_key(self, fingerprint: str) -> KeyInfo:
+        """Take an SSH key away by its fingerprint (admins; audited)."""
+        from ticketdesk.store.people import keys
+
+        def run(session: Session, actor: Agent) -> KeyInfo:
+            roles.require(actor, roles.ADMINS, "manage agents' SSH keys")
+            removed = keys.remove_key(session, fingerprint=fingerprint)
+            audit.record(
+                session, actor=actor, login=actor.login, action=audit.KEY_REMOVE, target=removed.login,
+                detail=f"{removed.key.algorithm} {removed.key.fingerprint}",
+            )  # fmt: skip
+            return removed
+
+        return self.tx.write("key_remove", run, target=fingerprint.strip()[:200])
+
+    def ssh_key_owner(self, fingerprint: str) -> KeyInfo | None:
+        """Whose key this is, before anyone has logged in (an SSH login asks); None for a key
+        nobody has. The caller refuses an inactive agent's key."""
+        from ticketdesk.store.people import keys
+
+        return self.tx.before_login(lambda session: keys.owner_of(session, fingerprint))
 
     def deactivate(self, login: str) -> bool:
         return self.set_active(login, False)

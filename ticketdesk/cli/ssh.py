@@ -1,0 +1,77 @@
+"""`ticketdesk ssh authorized-keys`: the OpenSSH route (issue 14). A host that already runs
+sshd serves the desk to every agent by key through one system user:
+
+    # /etc/ssh/sshd_config
+    Match User desk
+        AuthorizedKeysFile none
+        AuthorizedKeysCommand /usr/local/bin/ticketdesk --db URL ssh authorized-keys %k
+        AuthorizedKeysCommandUser desk
+        PasswordAuthentication no
+
+sshd passes the key being offered (%k); this prints the line that lets it in, forced to run
+the TUI as the key's agent (`restrict,pty,command="… --as LOGIN"`), or nothing for a key no
+active agent has.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ticketdesk.cli.common import echo, fail, handled, open_store
+
+ssh_app = typer.Typer(
+    name="ssh",
+    help="The OpenSSH route: lines for sshd's AuthorizedKeysCommand.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def forced_command(url: str, login: str) -> str:
+    """The command sshd runs for the key's agent: this ticketdesk, this database, as them."""
+    script = Path(sys.executable).with_name("ticketdesk")
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "ticketdesk"]
+    return shlex.join([*program, "--db", url, "--as", login])
+
+
+@ssh_app.command("authorized-keys")
+def authorized_keys_cmd(
+    ctx: typer.Context,
+    login_or_key: Annotated[
+        str, typer.Argument(help="An agent's login (all their keys), or a key: base64 (sshd's %k) or 'type base64'")
+    ],
+) -> None:
+    """Print authorized_keys lines that log the key's agent in to the desk and nothing else
+    (restrict,pty,command=…); nothing for an unknown key or a deactivated agent."""
+    from ticketdesk.ssh.keys import parse_public_key
+
+    with handled():
+        store = open_store(ctx, check=True)
+        url = ctx.obj.url
+        looks_like_key = login_or_key.startswith(("AAAA", "ssh-", "ecdsa-", "sk-"))
+        if looks_like_key:
+            try:
+                key = parse_public_key(login_or_key)
+            except ValueError as exc:
+                fail(f"key: {exc}")
+            owner = store.people.ssh_key_owner(key.fingerprint)
+            found = [owner] if owner is not None else []
+        else:
+            found = store.people.ssh_keys(login_or_key)
+        for info in found:
+            if not info.active:
+                continue  # a deactivated agent's key opens nothing
+            # inside command="…", sshd reads a backslash-escaped quote as a quote
+            command = forced_command(url, info.login).replace("\\", "\\\\").replace('"', '\\"')
+            echo(f'restrict,pty,command="{command}" {info.key.authorized_keys_line()}')
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ssh_app)
