@@ -73,5 +73,49 @@ def authorized_keys_cmd(
             echo(f'restrict,pty,command="{command}" {info.key.authorized_keys_line()}')
 
 
+serve_app = typer.Typer(
+    name="serve",
+    help="Serve the desk to agents on other machines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@serve_app.command("ssh")
+def serve_ssh_cmd(
+    ctx: typer.Context,
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on")] = "0.0.0.0:2222",
+    host_key: Annotated[
+        str | None, typer.Option("--host-key", help="The host key file [default: in the data directory]")
+    ] = None,
+) -> None:
+    """An SSH server that serves the TUI and nothing else: agents log in by key
+    (`ticketdesk agent key add`), each session its own process on its own terminal."""
+    from platformdirs import user_data_dir
+
+    from ticketdesk.config import APP_NAME
+    from ticketdesk.ssh.server import ServeOptions, run
+
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        fail(f"--listen: expected HOST:PORT, got {listen!r}")
+    key_path = Path(host_key) if host_key else Path(user_data_dir(APP_NAME, appauthor=False)) / "ssh_host_ed25519_key"
+    with handled():
+        store = open_store(ctx)
+        store.people.me()  # the server acts (and audits) as a known agent: fail here, in one line
+        options = ServeOptions(url=ctx.obj.url, host=host.strip("[]"), port=int(port), host_key=key_path)
+
+        def ready(fingerprint: str) -> None:
+            echo(f"serving the desk over ssh on {host}:{port}; host key {fingerprint} ({key_path})")
+
+        try:
+            run(options, store, ready)
+        except OSError as exc:
+            fail(f"--listen {listen}: {exc.strerror or exc}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(ssh_app)
+    app.add_typer(serve_app)

@@ -1,0 +1,199 @@
+"""`ticketdesk serve ssh` against the real OpenSSH client (`ssh -tt` in tmux): an agent's key
+opens the queue as that agent and nothing else is served (issue 14)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("ssh", "ssh-keygen", "tmux")),
+    reason="needs the OpenSSH client, ssh-keygen and tmux",
+)
+
+TICKETDESK = [sys.executable, "-m", "ticketdesk"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Desk:
+    url: str
+    port: int
+    home: Path
+    server: subprocess.Popen[str]
+    banner: str
+    tmux: str
+
+    def cli(self, *args: str, login: str = "admin", input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*TICKETDESK, "--db", self.url, "--as", login, *args], capture_output=True, text=True, input=input
+        )
+
+    def ssh(self, key: str, *extra: str) -> list[str]:
+        return [
+            "ssh", "-i", str(self.home / key), "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            *extra, "desk@127.0.0.1",
+        ]  # fmt: skip
+
+    def screen(self, session: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+
+
+def until(what: Callable[[], object], timeout: float = 20) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def start_server(url: str, port: int, host_key: Path) -> tuple[subprocess.Popen[str], str]:
+    server = subprocess.Popen(
+        [*TICKETDESK, "--db", url, "--as", "admin", "serve", "ssh", "--listen", f"127.0.0.1:{port}",
+         "--host-key", str(host_key)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert server.stdout is not None
+    banner = server.stdout.readline()
+    assert "serving the desk over ssh" in banner, banner
+    return server, banner
+
+
+def stop_server(server: subprocess.Popen[str]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    home = tmp_path_factory.mktemp("serve-ssh")
+    url = f"sqlite:///{home / 'td.db'}"
+    run = lambda *a: subprocess.run([*TICKETDESK, "--db", url, "--as", "admin", *a], check=True, capture_output=True)  # noqa: E731
+    run("init")
+    for login in ("ana", "bo"):
+        run("agent", "add", login)
+        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", login, "-f", str(home / login)]
+        subprocess.run(keygen, check=True)
+        run("agent", "key", "add", login, str(home / f"{login}.pub"))
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "stranger")], check=True)
+    run("new", "--subject", "Printer on fire", "--customer", "x@example.com")
+    port = free_port()
+    server, banner = start_server(url, port, home / "host_key")
+    tmux = f"td-ssh-{os.getpid()}"
+    subprocess.run(["tmux", "-L", tmux, "new", "-d", "-s", "keep", "sleep 600"], check=True)
+    try:
+        yield Desk(url, port, home, server, banner, tmux)
+    finally:
+        subprocess.run(["tmux", "-L", tmux, "kill-server"], capture_output=True)
+        stop_server(server)
+
+
+def open_in_tmux(desk: Desk, key: str, session: str, size: tuple[int, int] = (100, 30)) -> None:
+    command = " ".join(desk.ssh(key, "-tt"))
+    subprocess.run(
+        ["tmux", "-L", desk.tmux, "new", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
+        check=True,
+    )
+
+
+def test_a_key_opens_the_queue_as_its_agent(desk: Desk) -> None:
+    open_in_tmux(desk, "ana", "ana")
+    until(lambda: "Printer on fire" in desk.screen("ana"))
+    assert "All open (1)" in desk.screen("ana")
+    number = re.search(r"\b\d{9,}\b", desk.screen("ana"))
+    assert number is not None
+    subprocess.run(["tmux", "-L", desk.tmux, "send-keys", "-t", "ana", "a"], check=True)  # assign to me
+
+    def assignee() -> str | None:
+        shown = json.loads(desk.cli("show", number.group(0), "--format", "json").stdout)
+        return str(shown["assignee"]) if shown["assignee"] == "ana" else None
+
+    assert until(assignee) == "ana"
+    subprocess.run(["tmux", "-L", desk.tmux, "send-keys", "-t", "ana", "q"], check=True)
+    until(lambda: "ana" not in subprocess.run(["tmux", "-L", desk.tmux, "ls"], capture_output=True, text=True).stdout)
+    audited = [line.split("\t")[2:4] for line in desk.cli("audit").stdout.splitlines()]
+    assert ["ssh_login", "ana"] in audited and ["ssh_logout", "ana"] in audited
+
+
+def test_a_resized_window_is_laid_out_again(desk: Desk) -> None:
+    open_in_tmux(desk, "bo", "bo", size=(80, 24))
+    until(lambda: "Printer on fire" in desk.screen("bo"))
+    assert "TEAM" not in desk.screen("bo")  # no room for the team column at 80 wide
+    subprocess.run(["tmux", "-L", desk.tmux, "resize-window", "-t", "bo", "-x", "150", "-y", "30"], check=True)
+    try:
+        until(lambda: "TEAM" in desk.screen("bo"))
+    except AssertionError:
+        raise AssertionError(desk.screen("bo")) from None
+    subprocess.run(["tmux", "-L", desk.tmux, "send-keys", "-t", "bo", "q"], check=True)
+
+
+def test_an_unknown_key_is_refused_and_audited(desk: Desk) -> None:
+    done = subprocess.run(desk.ssh("stranger", "-tt"), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 255 and "Permission denied (publickey)" in done.stderr
+    assert any("\tssh_refused\t" in line and "unknown key" in line for line in desk.cli("audit").stdout.splitlines())
+
+
+def test_a_command_or_a_session_without_a_terminal_gets_one_line_and_status_1(desk: Desk) -> None:
+    for extra, says in (((), "serves the ticketdesk TUI only"), (("-T",), "needs a terminal")):
+        command = ["ls", "/"] if not extra else []
+        done = subprocess.run(
+            [*desk.ssh("ana", *extra), *command], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        )
+        assert done.returncode == 1, done
+        assert says in done.stderr and "bin" not in done.stdout
+
+
+def test_port_forwarding_is_refused(desk: Desk) -> None:
+    local = free_port()
+    done = subprocess.run(
+        desk.ssh("ana", "-N", "-o", "ExitOnForwardFailure=yes", "-R", f"{local}:127.0.0.1:{desk.port}"),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode != 0 and "forward" in done.stderr.lower()
+
+
+def test_a_deactivated_agents_key_is_refused(desk: Desk) -> None:
+    desk.cli("agent", "add", "cy")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(desk.home / "cy")], check=True)
+    desk.cli("agent", "key", "add", "cy", str(desk.home / "cy.pub"))
+    desk.cli("agent", "deactivate", "cy")
+    done = subprocess.run(desk.ssh("cy", "-tt"), capture_output=True, text=True, timeout=30)
+    assert done.returncode == 255 and "Permission denied" in done.stderr
+
+
+def test_the_server_keeps_its_host_key_across_restarts(tmp_path: Path, desk: Desk) -> None:
+    port = free_port()
+    first, banner = start_server(desk.url, port, tmp_path / "key")
+    stop_server(first)
+    assert oct((tmp_path / "key").stat().st_mode & 0o777) == "0o600"
+    again, banner_again = start_server(desk.url, port, tmp_path / "key")
+    stop_server(again)
+    fingerprint = re.search(r"SHA256:\S+", banner)
+    assert fingerprint is not None and fingerprint.group(0) in banner_again

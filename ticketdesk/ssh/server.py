@@ -1,0 +1,247 @@
+"""`ticketdesk serve ssh`: an SSH server (asyncssh) that serves the TUI and nothing else.
+
+- Public-key authentication only; the key alone decides the agent (store `people.ssh_key_owner`),
+  whatever user name the client gives. An unknown key, or a deactivated agent's, is refused.
+- Each session runs `ticketdesk --db URL --as LOGIN` in its own process on its own
+  pseudo-terminal: one agent's crash or blocking call never touches another's. The client's
+  TERM, LANG and NO_COLOR reach it; window changes are passed on to the pty (the kernel then
+  signals the app with SIGWINCH).
+- Nothing else: no shell or `exec` of a command (`ssh host ls` gets one line and status 1), no
+  session without a pty, no port, agent or X11 forwarding, no SFTP/SCP.
+- Logins, logouts and refusals are written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import signal
+import struct
+import sys
+import termios
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+with warnings.catch_warnings():  # asyncssh's import warns about DSA keys, which it will drop
+    warnings.simplefilter("ignore")
+    import asyncssh
+
+if TYPE_CHECKING:
+    from ticketdesk.store import Store
+
+#: the client environment a session passes on to its TUI (OpenSSH sends it with SendEnv)
+PASSED_ENV = ("LANG", "LC_ALL", "LC_MESSAGES", "NO_COLOR", "COLORTERM")
+ONLY_THE_DESK = "ticketdesk: this server serves the ticketdesk TUI only: connect with `ssh -t` and no command\r\n"
+NEEDS_A_TERMINAL = "ticketdesk: the desk needs a terminal: connect with `ssh -t`\r\n"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    url: str
+    host: str = "0.0.0.0"
+    port: int = 2222
+    host_key: Path = Path("ssh_host_ed25519_key")
+
+
+def load_or_make_host_key(path: Path) -> tuple[asyncssh.SSHKey, bool]:
+    """The server's host key, made on first start (mode 0600) and reused after; (key, made)."""
+    if path.exists():
+        return asyncssh.read_private_key(str(path)), False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key.export_private_key())
+    return key, True
+
+
+def tui_command(url: str, login: str) -> list[str]:
+    """This ticketdesk, on this database, as the key's agent."""
+    script = Path(sys.executable).with_name("ticketdesk")
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "ticketdesk"]
+    return [*program, "--db", url, "--as", login]
+
+
+class DeskServer(asyncssh.SSHServer):
+    """One per connection: authentication by key, nothing forwarded."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.peer = "?"
+        self.login: str | None = None
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        peer = conn.get_extra_info("peername")
+        self.peer = str(peer[0]) if peer else "?"
+        self.conn = conn
+
+    def begin_auth(self, username: str) -> bool:
+        return True  # a key is always needed
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def kbdint_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        fingerprint = key.get_fingerprint("sha256")
+        owner = self.store.people.ssh_key_owner(fingerprint)
+        if owner is None or not owner.active:
+            why = "unknown key" if owner is None else f"key of deactivated agent {owner.login}"
+            self.store.audit.record("ssh_refused", target=self.peer, detail=f"{why} {fingerprint}")
+            return False
+        self.login = owner.login
+        self.conn.set_extra_info(desk_login=owner.login)
+        return True
+
+
+def _set_size(fd: int, width: int, height: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def _controlling_terminal() -> None:
+    # in the child, before exec: the pty becomes its controlling terminal, so window
+    # changes reach it as SIGWINCH and a hang-up ends it
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def refusal(process: asyncssh.SSHServerProcess[bytes]) -> str | None:
+    """Why this session request gets no desk (a command, no terminal), or None."""
+    if process.command is not None:
+        return ONLY_THE_DESK
+    if process.get_terminal_type() is None:
+        return NEEDS_A_TERMINAL
+    return None
+
+
+async def run_session(process: asyncssh.SSHServerProcess[bytes], url: str, login: str) -> None:
+    """One agent's TUI in its own process on its own pty, bytes pumped both ways."""
+    term = process.get_terminal_type() or "xterm"
+    width, height, _, _ = process.get_terminal_size()
+    master, slave = os.openpty()
+    _set_size(master, width or 80, height or 24)
+    # the server's own terminal settings are not the client's: COLUMNS/LINES would pin the
+    # TUI's size (window changes then do nothing)
+    env = {k: v for k, v in os.environ.items() if k not in ("TICKETDESK_AGENT", "COLUMNS", "LINES", *PASSED_ENV)}
+    env.update({k: v for k, v in process.env.items() if k in PASSED_ENV})
+    env["TERM"] = term
+    env.setdefault("COLORTERM", "truecolor" if "256" in term or "direct" in term else "")
+    if not env["COLORTERM"]:
+        del env["COLORTERM"]
+    child = await asyncio.create_subprocess_exec(
+        *tui_command(url, login),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    output_done = asyncio.Event()
+
+    def readable() -> None:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the pty
+            data = b""
+        if data:
+            process.stdout.write(data)
+        else:
+            loop.remove_reader(master)
+            output_done.set()
+
+    loop.add_reader(master, readable)
+
+    async def pump_input() -> None:
+        while True:
+            try:
+                data = await process.stdin.read(65536)
+            except asyncssh.TerminalSizeChanged as change:
+                _set_size(master, change.width, change.height)
+                continue
+            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                continue
+            if not data:  # the client went away
+                return
+            with contextlib.suppress(OSError):
+                os.write(master, data)
+
+    feeding = asyncio.ensure_future(pump_input())
+    waiting = asyncio.ensure_future(child.wait())
+    await asyncio.wait({feeding, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if not waiting.done():  # the client left first: end their TUI
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGHUP)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            await waiting
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(output_done.wait(), 2)
+    loop.remove_reader(master)
+    os.close(master)
+    feeding.cancel()
+    status = waiting.result()
+    process.exit(status if status >= 0 else 128 - status)
+
+
+async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], None]) -> None:
+    key, _ = load_or_make_host_key(options.host_key)
+
+    async def session(process: asyncssh.SSHServerProcess[bytes]) -> None:
+        login: str = process.get_extra_info("desk_login")
+        peer = process.get_extra_info("peername")
+        source = str(peer[0]) if peer else "?"
+        refused = refusal(process)
+        if refused is not None:
+            store.audit.record("ssh_refused", target=login, detail=f"from {source}: {refused.strip()}")
+            process.stderr.write(refused.encode())
+            process.exit(1)
+            return
+        store.audit.record("ssh_login", target=login, detail=f"from {source}")
+        try:
+            await run_session(process, options.url, login)
+        finally:
+            store.audit.record("ssh_logout", target=login)
+
+    def server() -> DeskServer:
+        return DeskServer(store)
+
+    listener = await asyncssh.create_server(
+        server,
+        options.host,
+        options.port,
+        server_host_keys=[key],
+        process_factory=session,
+        encoding=None,
+        agent_forwarding=False,
+        x11_forwarding=False,
+        allow_scp=False,
+        sftp_factory=None,
+        line_editor=False,
+    )
+    ready(key.get_fingerprint("sha256"))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    listener.close()
+    await listener.wait_closed()
+
+
+def run(options: ServeOptions, store: Store, ready: Callable[[str], None]) -> Any:
+    return asyncio.run(serve(options, store, ready=ready))
