@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shlex
 import shutil
 import socket
 import subprocess
@@ -176,13 +175,14 @@ class SshHost:
 
     def ssh_args(self, key: Path, *options: str) -> list[str]:
         """An ssh command line for desk@127.0.0.1 with only `key`: no user config, no agent, no
-        default identities, no host-key prompt."""
+        default identities, no host-key prompt. `options` come first: for each option ssh takes
+        the first value given, so they can override the defaults here (LogLevel=INFO, say)."""
         return [
-            "ssh", "-F", "/dev/null", "-i", str(key), "-p", str(self.port),
+            "ssh", "-F", "/dev/null", *options, "-i", str(key), "-p", str(self.port),
             "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
             "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10",
-            *options, f"{DESK}@127.0.0.1",
+            f"{DESK}@127.0.0.1",
         ]  # fmt: skip
 
     def ssh(
@@ -347,7 +347,3 @@ def sshd_forwarding_allowed(ssh_site: SshSite) -> Iterator[SshHost]:
         yield host
     finally:
         stop_sshd(host)
-
-
-def shell_command(*args: str) -> str:
-    return " ".join(shlex.quote(a) for a in args)

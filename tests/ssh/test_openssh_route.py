@@ -22,6 +22,9 @@ from pathlib import Path
 
 import pytest
 
+from ticketdesk.ssh.keys import parse_public_key
+from ticketdesk.store import NewTicket
+
 from .conftest import SshHost
 
 pytestmark = pytest.mark.slow
@@ -30,11 +33,15 @@ QUEUE_ROW = re.compile(r"^\s+(\d{9,})\s+P\d\s", re.MULTILINE)
 
 
 def _agent_with_key(sshd: SshHost, login: str) -> Path:
-    """A new agent `login` (unique per call) with a new key; the private key's path."""
-    sshd.ok("agent", "add", login, "--name", f"{login.title()} Agent")
+    """A new agent with a new key, set up in-process (a ticketdesk start costs ~0.7 s; the
+    login test gives its key with the CLI); the private key's path."""
     key = sshd.keypair(login)
-    added = sshd.ok("agent", "key", "add", login, f"{key}.pub")
-    assert login in added, added
+    store = sshd.store()
+    try:
+        store.people.add(login, name=f"{login.title()} Agent")
+        store.people.add_ssh_key(login, parse_public_key(Path(f"{key}.pub").read_text()))
+    finally:
+        store.close()
     return key
 
 
@@ -43,9 +50,11 @@ def _login(prefix: str) -> str:
 
 
 def _new_ticket(sshd: SshHost, subject: str, priority: str = "P2") -> str:
-    number = sshd.ok("new", "-s", subject, "-p", priority).strip()
-    assert re.fullmatch(r"\d{9,}", number), number
-    return number
+    store = sshd.store()
+    try:
+        return store.tickets.create(NewTicket(subject=subject, priority=priority))
+    finally:
+        store.close()
 
 
 def _refused(result: subprocess.CompletedProcess[str]) -> bool:
@@ -76,7 +85,10 @@ def test_an_agents_key_logs_in_to_the_tui_acting_as_that_agent(sshd: SshHost) ->
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
     login = _login("ana")
-    key = _agent_with_key(sshd, login)
+    sshd.ok("agent", "add", login, "--name", "Ana Agent")
+    key = sshd.keypair(login)
+    added = sshd.ok("agent", "key", "add", login, f"{key}.pub")  # what an admin does
+    assert login in added, added
     subject = f"Printer on fire {uuid.uuid4().hex[:6]}"
     number = _new_ticket(sshd, subject, priority="P0")
 
@@ -120,7 +132,7 @@ def test_an_unknown_key_is_refused(sshd: SshHost) -> None:
     assert result.stdout == ""
 
 
-def test_a_deactivated_agents_key_is_refused_and_works_again_once_reactivated(sshd: SshHost) -> None:
+def test_a_deactivated_agents_key_is_refused(sshd: SshHost) -> None:
     login = _login("dora")
     key = _agent_with_key(sshd, login)
     number = _new_ticket(sshd, "Deactivation check")
@@ -131,10 +143,6 @@ def test_a_deactivated_agents_key_is_refused_and_works_again_once_reactivated(ss
     after = sshd.ssh(key)
     assert _refused(after), (after.returncode, after.stdout, after.stderr)
     assert after.stdout == ""
-
-    sshd.ok("agent", "activate", login)
-    again = sshd.ssh(key)
-    assert again.returncode == 0 and number in again.stdout, (again.returncode, again.stdout, again.stderr)
 
 
 def test_a_removed_key_is_refused(sshd: SshHost) -> None:
@@ -219,7 +227,7 @@ def test_port_forwarding_is_refused(
     local_port = local.getsockname()[1]
     local.close()
     args = sshd.ssh_args(
-        key, "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes",
+        key, "-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "LogLevel=INFO",
         "-L", f"127.0.0.1:{local_port}:127.0.0.1:{target}",
     )  # fmt: skip
     client = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
