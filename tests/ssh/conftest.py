@@ -26,9 +26,11 @@ fails with what went wrong.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -275,7 +277,22 @@ def start_sshd(
     return host
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def stop_sshd(host: SshHost) -> None:
+    """Stop the listener and any session it left (a failed test's client may still be logged
+    in: each session is a child of the listener that outlives it)."""
+    sessions = _children(host.process.pid)
     if host.process.poll() is None:
         host.process.terminate()
         try:
@@ -283,6 +300,9 @@ def stop_sshd(host: SshHost) -> None:
         except subprocess.TimeoutExpired:
             host.process.kill()
             host.process.wait(timeout=10)
+    for pid in sessions:
+        with contextlib.suppress(ProcessLookupError):  # ended with the listener
+            os.kill(pid, signal.SIGTERM)
 
 
 @dataclass

@@ -245,7 +245,11 @@ def test_port_forwarding_is_refused(
         data = _read_all(local_port)
     finally:
         client.terminate()
-        _, stderr = client.communicate(timeout=10)
+        try:
+            _, stderr = client.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            _, stderr = client.communicate(timeout=10)
     assert data == b""  # nothing came through the tunnel
     assert seen == []  # and nothing reached the service behind it
     assert b"administratively prohibited" in stderr, stderr
