@@ -92,12 +92,14 @@ class DeskServer(asyncssh.SSHServer):
     def public_key_auth_supported(self) -> bool:
         return True
 
-    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        # the store is asked off the event loop: one slow database read must not hold up
+        # every other agent's session
         fingerprint = key.get_fingerprint("sha256")
-        owner = self.store.people.ssh_key_owner(fingerprint)
+        owner = await asyncio.to_thread(self.store.people.ssh_key_owner, fingerprint)
         if owner is None or not owner.active:
             why = "unknown key" if owner is None else f"key of deactivated agent {owner.login}"
-            self.store.audit.record("ssh_refused", target=self.peer, detail=f"{why} {fingerprint}")
+            await asyncio.to_thread(self.store.audit.record, "ssh_refused", self.peer, f"{why} {fingerprint}")
             return False
         self.login = owner.login
         self.conn.set_extra_info(desk_login=owner.login)
@@ -207,15 +209,15 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
         source = str(peer[0]) if peer else "?"
         refused = refusal(process)
         if refused is not None:
-            store.audit.record("ssh_refused", target=login, detail=f"from {source}: {refused.strip()}")
+            await asyncio.to_thread(store.audit.record, "ssh_refused", login, f"from {source}: {refused.strip()}")
             process.stderr.write(refused.encode())
             process.exit(1)
             return
-        store.audit.record("ssh_login", target=login, detail=f"from {source}")
+        await asyncio.to_thread(store.audit.record, "ssh_login", login, f"from {source}")
         try:
             await run_session(process, options.url, login)
         finally:
-            store.audit.record("ssh_logout", target=login)
+            await asyncio.to_thread(store.audit.record, "ssh_logout", login)
 
     def server() -> DeskServer:
         return DeskServer(store)
