@@ -70,10 +70,10 @@ def until(what: Callable[[], object], timeout: float = 20) -> object:
         time.sleep(0.1)
 
 
-def start_server(url: str, port: int, host_key: Path) -> tuple[subprocess.Popen[str], str]:
+def start_server(url: str, port: int, host_key: Path, *limits: str) -> tuple[subprocess.Popen[str], str]:
     server = subprocess.Popen(
         [*TICKETDESK, "--db", url, "--as", "admin", "serve", "ssh", "--listen", f"127.0.0.1:{port}",
-         "--host-key", str(host_key)],
+         "--host-key", str(host_key), *limits],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert server.stdout is not None
@@ -197,3 +197,53 @@ def test_the_server_keeps_its_host_key_across_restarts(tmp_path: Path, desk: Des
     stop_server(again)
     fingerprint = re.search(r"SHA256:\S+", banner)
     assert fingerprint is not None and fingerprint.group(0) in banner_again
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def strict(desk: Desk, tmp_path: Path) -> Iterator[Desk]:
+    """The same desk behind a second server with small limits."""
+    port = free_port()
+    limits = ("--sessions-per-agent", "1", "--idle-timeout", "4", "--max-auth-failures", "2")
+    server, banner = start_server(desk.url, port, tmp_path / "key", *limits)
+    try:
+        yield Desk(desk.url, port, desk.home, server, banner, desk.tmux)
+    finally:
+        stop_server(server)
+
+
+def pane_gone(desk: Desk, session: str) -> bool:
+    listed = subprocess.run(["tmux", "-L", desk.tmux, "ls", "-F", "#S"], capture_output=True, text=True).stdout
+    return session not in listed.split()
+
+
+def test_an_agent_gets_no_more_sessions_than_allowed_and_an_idle_one_closes(strict: Desk) -> None:
+    open_in_tmux(strict, "bo", "bo-1")
+    until(lambda: "Printer on fire" in strict.screen("bo-1"))
+    second = subprocess.run(strict.ssh("bo", "-tt"), capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1 and "bo already has 1 session open" in second.stderr
+    # no key for 4 s: the first session closes by itself
+    until(lambda: pane_gone(strict, "bo-1"), timeout=20)
+    audited = strict.cli("audit").stdout
+    assert "ssh_logout\tbo" in audited and "the most allowed" in audited
+
+
+def test_deactivating_an_agent_ends_their_live_session(strict: Desk) -> None:
+    strict.cli("agent", "add", "dee")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(strict.home / "dee")], check=True)
+    strict.cli("agent", "key", "add", "dee", str(strict.home / "dee.pub"))
+    open_in_tmux(strict, "dee", "dee")
+    until(lambda: "Printer on fire" in strict.screen("dee"))
+    strict.cli("agent", "deactivate", "dee")
+    until(lambda: pane_gone(strict, "dee"), timeout=20)
+
+
+def test_an_address_that_keeps_failing_is_turned_away_even_with_a_good_key(strict: Desk) -> None:
+    for _ in range(2):
+        failed = subprocess.run(strict.ssh("stranger", "-tt"), capture_output=True, text=True, timeout=30)
+        assert failed.returncode == 255
+    good = subprocess.run([*strict.ssh("ana"), "true"], capture_output=True, text=True, timeout=30)
+    assert good.returncode == 255 and "Permission denied" in good.stderr
+    assert "\tssh_throttled\t127.0.0.1" in strict.cli("audit").stdout

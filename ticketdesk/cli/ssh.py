@@ -90,13 +90,24 @@ def serve_ssh_cmd(
     host_key: Annotated[
         str | None, typer.Option("--host-key", help="The host key file [default: in the data directory]")
     ] = None,
+    idle_timeout: Annotated[
+        float,
+        typer.Option("--idle-timeout", min=0, help="Close a session after this many seconds without a key (0: never)"),
+    ] = 3600,
+    sessions_per_agent: Annotated[
+        int, typer.Option("--sessions-per-agent", min=1, help="Live sessions one agent may have")
+    ] = 3,
+    max_sessions: Annotated[int, typer.Option("--max-sessions", min=1, help="Live sessions in total")] = 50,
+    max_auth_failures: Annotated[
+        int, typer.Option("--max-auth-failures", min=1, help="Failed logins per source address per minute")
+    ] = 10,
 ) -> None:
     """An SSH server that serves the TUI and nothing else: agents log in by key
     (`ticketdesk agent key add`), each session its own process on its own terminal."""
     from platformdirs import user_data_dir
 
     from ticketdesk.config import APP_NAME
-    from ticketdesk.ssh.server import ServeOptions, run
+    from ticketdesk.ssh.server import Limits, ServeOptions, run
 
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -105,7 +116,13 @@ def serve_ssh_cmd(
     with handled():
         store = open_store(ctx)
         store.people.me()  # the server acts (and audits) as a known agent: fail here, in one line
-        options = ServeOptions(url=ctx.obj.url, host=host.strip("[]"), port=int(port), host_key=key_path)
+        limits = Limits(
+            idle_timeout=idle_timeout,
+            sessions_per_agent=sessions_per_agent,
+            sessions=max_sessions,
+            auth_failures=max_auth_failures,
+        )
+        options = ServeOptions(url=ctx.obj.url, host=host.strip("[]"), port=int(port), host_key=key_path, limits=limits)
 
         def ready(fingerprint: str) -> None:
             echo(f"serving the desk over ssh on {host}:{port}; host key {fingerprint} ({key_path})")

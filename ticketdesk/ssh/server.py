@@ -21,6 +21,7 @@ import signal
 import struct
 import sys
 import termios
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,11 +42,52 @@ NEEDS_A_TERMINAL = "ticketdesk: the desk needs a terminal: connect with `ssh -t`
 
 
 @dataclass(frozen=True)
+class Limits:
+    #: seconds without a key from the client before the session is closed (0: never)
+    idle_timeout: float = 3600
+    #: live sessions one agent may have, and the server in total
+    sessions_per_agent: int = 3
+    sessions: int = 50
+    #: failed logins a source address may make in a minute before it is turned away
+    auth_failures: int = 10
+    #: how often a live session checks that its agent is still active and its key still theirs
+    recheck: float = 5.0
+
+
+@dataclass(frozen=True)
 class ServeOptions:
     url: str
     host: str = "0.0.0.0"
     port: int = 2222
     host_key: Path = Path("ssh_host_ed25519_key")
+    limits: Limits = Limits()
+
+
+class Tally:
+    """The server's live sessions per agent and its recent failed logins per address."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.live: dict[str, int] = {}
+        self.failures: dict[str, list[float]] = {}
+
+    def throttled(self, address: str) -> bool:
+        now = time.monotonic()
+        recent = [t for t in self.failures.get(address, []) if now - t < 60]
+        self.failures[address] = recent
+        return len(recent) >= self.limits.auth_failures
+
+    def failed(self, address: str) -> None:
+        self.failures.setdefault(address, []).append(time.monotonic())
+
+    def full(self, login: str) -> str | None:
+        """Why `login` may not open another session now, or None."""
+        if self.live.get(login, 0) >= self.limits.sessions_per_agent:
+            n = self.limits.sessions_per_agent
+            return f"ticketdesk: {login} already has {n} session{'s' if n != 1 else ''} open, the most allowed\r\n"
+        if sum(self.live.values()) >= self.limits.sessions:
+            return "ticketdesk: the server is full; try again later\r\n"
+        return None
 
 
 def load_or_make_host_key(path: Path) -> tuple[asyncssh.SSHKey, bool]:
@@ -70,8 +112,9 @@ def tui_command(url: str, login: str) -> list[str]:
 class DeskServer(asyncssh.SSHServer):
     """One per connection: authentication by key, nothing forwarded."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, tally: Tally) -> None:
         self.store = store
+        self.tally = tally
         self.peer = "?"
         self.login: str | None = None
 
@@ -96,13 +139,19 @@ class DeskServer(asyncssh.SSHServer):
         # the store is asked off the event loop: one slow database read must not hold up
         # every other agent's session
         fingerprint = key.get_fingerprint("sha256")
+        if self.tally.throttled(self.peer):
+            await asyncio.to_thread(
+                self.store.audit.record, "ssh_throttled", self.peer, f"too many failed logins; {fingerprint}"
+            )
+            return False
         owner = await asyncio.to_thread(self.store.people.ssh_key_owner, fingerprint)
         if owner is None or not owner.active:
+            self.tally.failed(self.peer)
             why = "unknown key" if owner is None else f"key of deactivated agent {owner.login}"
             await asyncio.to_thread(self.store.audit.record, "ssh_refused", self.peer, f"{why} {fingerprint}")
             return False
         self.login = owner.login
-        self.conn.set_extra_info(desk_login=owner.login)
+        self.conn.set_extra_info(desk_login=owner.login, desk_key=fingerprint)
         return True
 
 
@@ -125,7 +174,14 @@ def refusal(process: asyncssh.SSHServerProcess[bytes]) -> str | None:
     return None
 
 
-async def run_session(process: asyncssh.SSHServerProcess[bytes], url: str, login: str) -> None:
+async def run_session(
+    process: asyncssh.SSHServerProcess[bytes],
+    url: str,
+    login: str,
+    *,
+    limits: Limits,
+    still_allowed: Callable[[], bool],
+) -> None:
     """One agent's TUI in its own process on its own pty, bytes pumped both ways."""
     term = process.get_terminal_type() or "xterm"
     width, height, _, _ = process.get_terminal_size()
@@ -165,10 +221,16 @@ async def run_session(process: asyncssh.SSHServerProcess[bytes], url: str, login
 
     loop.add_reader(master, readable)
 
+    ended_because: list[str] = []
+
     async def pump_input() -> None:
+        idle = limits.idle_timeout or None
         while True:
             try:
-                data = await process.stdin.read(65536)
+                data = await asyncio.wait_for(process.stdin.read(65536), idle)
+            except TimeoutError:
+                ended_because.append(f"idle for {limits.idle_timeout:g} s")
+                return
             except asyncssh.TerminalSizeChanged as change:
                 _set_size(master, change.width, change.height)
                 continue
@@ -179,9 +241,18 @@ async def run_session(process: asyncssh.SSHServerProcess[bytes], url: str, login
             with contextlib.suppress(OSError):
                 os.write(master, data)
 
+    async def watch_agent() -> None:
+        while True:
+            await asyncio.sleep(limits.recheck)
+            if not await asyncio.to_thread(still_allowed):
+                ended_because.append(f"{login} may no longer log in (deactivated, or the key was removed)")
+                return
+
     feeding = asyncio.ensure_future(pump_input())
     waiting = asyncio.ensure_future(child.wait())
-    await asyncio.wait({feeding, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    watching = asyncio.ensure_future(watch_agent())
+    await asyncio.wait({feeding, waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+    watching.cancel()
     if not waiting.done():  # the client left first: end their TUI
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGHUP)
@@ -197,11 +268,15 @@ async def run_session(process: asyncssh.SSHServerProcess[bytes], url: str, login
     os.close(master)
     feeding.cancel()
     status = waiting.result()
+    if ended_because:
+        process.stderr.write(f"\r\nticketdesk: session closed: {ended_because[0]}\r\n".encode())
+        status = 0 if ended_because[0].startswith("idle") else 1
     process.exit(status if status >= 0 else 128 - status)
 
 
 async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], None]) -> None:
     key, _ = load_or_make_host_key(options.host_key)
+    tally = Tally(options.limits)
 
     async def session(process: asyncssh.SSHServerProcess[bytes]) -> None:
         login: str = process.get_extra_info("desk_login")
@@ -213,14 +288,28 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
             process.stderr.write(refused.encode())
             process.exit(1)
             return
+        full = tally.full(login)
+        if full is not None:
+            await asyncio.to_thread(store.audit.record, "ssh_refused", login, f"from {source}: {full.strip()}")
+            process.stderr.write(full.encode())
+            process.exit(1)
+            return
+        fingerprint: str = process.get_extra_info("desk_key")
+
+        def still_allowed() -> bool:
+            owner = store.people.ssh_key_owner(fingerprint)
+            return owner is not None and owner.active and owner.login == login
+
+        tally.live[login] = tally.live.get(login, 0) + 1
         await asyncio.to_thread(store.audit.record, "ssh_login", login, f"from {source}")
         try:
-            await run_session(process, options.url, login)
+            await run_session(process, options.url, login, limits=options.limits, still_allowed=still_allowed)
         finally:
+            tally.live[login] -= 1
             await asyncio.to_thread(store.audit.record, "ssh_logout", login)
 
     def server() -> DeskServer:
-        return DeskServer(store)
+        return DeskServer(store, tally)
 
     listener = await asyncssh.create_server(
         server,
