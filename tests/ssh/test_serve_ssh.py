@@ -247,3 +247,19 @@ def test_an_address_that_keeps_failing_is_turned_away_even_with_a_good_key(stric
     good = subprocess.run([*strict.ssh("ana"), "true"], capture_output=True, text=True, timeout=30)
     assert good.returncode == 255 and "Permission denied" in good.stderr
     assert "\tssh_throttled\t127.0.0.1" in strict.cli("audit").stdout
+
+
+def test_a_stopped_server_tells_its_sessions_and_leaves_no_tui_behind(desk: Desk, tmp_path: Path) -> None:
+    port = free_port()
+    server, _ = start_server(desk.url, port, tmp_path / "key")
+    moved = Desk(desk.url, port, desk.home, server, "", desk.tmux)
+    command = " ".join(moved.ssh("ana", "-tt")) + f" 2>{tmp_path / 'ssh.err'}; sleep 30"
+    subprocess.run(["tmux", "-L", desk.tmux, "new", "-d", "-s", "stop", "-x", "100", "-y", "30", command], check=True)
+    until(lambda: "Printer on fire" in moved.screen("stop"))
+    tuis = subprocess.run(["pgrep", "-f", "--", "--as ana$"], capture_output=True, text=True).stdout.split()
+    assert tuis
+    stop_server(server)
+    assert server.returncode == 0
+    until(lambda: "server is stopping" in (tmp_path / "ssh.err").read_text())
+    until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tuis), timeout=10)
+    subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "stop"], capture_output=True)

@@ -181,6 +181,7 @@ async def run_session(
     *,
     limits: Limits,
     still_allowed: Callable[[], bool],
+    stopping: asyncio.Event,
 ) -> None:
     """One agent's TUI in its own process on its own pty, bytes pumped both ways."""
     term = process.get_terminal_type() or "xterm"
@@ -248,11 +249,17 @@ async def run_session(
                 ended_because.append(f"{login} may no longer log in (deactivated, or the key was removed)")
                 return
 
+    async def server_stops() -> None:
+        await stopping.wait()
+        ended_because.append("the server is stopping; log in again when it is back")
+
     feeding = asyncio.ensure_future(pump_input())
     waiting = asyncio.ensure_future(child.wait())
     watching = asyncio.ensure_future(watch_agent())
-    await asyncio.wait({feeding, waiting, watching}, return_when=asyncio.FIRST_COMPLETED)
+    stop = asyncio.ensure_future(server_stops())
+    await asyncio.wait({feeding, waiting, watching, stop}, return_when=asyncio.FIRST_COMPLETED)
     watching.cancel()
+    stop.cancel()
     if not waiting.done():  # the client left first: end their TUI
         with contextlib.suppress(ProcessLookupError):
             os.killpg(child.pid, signal.SIGHUP)
@@ -277,6 +284,7 @@ async def run_session(
 async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], None]) -> None:
     key, _ = load_or_make_host_key(options.host_key)
     tally = Tally(options.limits)
+    stopping = asyncio.Event()
 
     async def session(process: asyncssh.SSHServerProcess[bytes]) -> None:
         login: str = process.get_extra_info("desk_login")
@@ -303,7 +311,9 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
         tally.live[login] = tally.live.get(login, 0) + 1
         await asyncio.to_thread(store.audit.record, "ssh_login", login, f"from {source}")
         try:
-            await run_session(process, options.url, login, limits=options.limits, still_allowed=still_allowed)
+            await run_session(
+                process, options.url, login, limits=options.limits, still_allowed=still_allowed, stopping=stopping
+            )
         finally:
             tally.live[login] -= 1
             await asyncio.to_thread(store.audit.record, "ssh_logout", login)
@@ -330,7 +340,14 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    # graceful: no new logins; every live session is told and its TUI ended (SIGHUP), then
+    # the server exits once they are gone (at most ~10 s)
     listener.close()
+    stopping.set()
+    for _ in range(100):
+        if not any(tally.live.values()):
+            break
+        await asyncio.sleep(0.1)
     await listener.wait_closed()
 
 
