@@ -263,3 +263,19 @@ def test_a_stopped_server_tells_its_sessions_and_leaves_no_tui_behind(desk: Desk
     until(lambda: "server is stopping" in (tmp_path / "ssh.err").read_text())
     until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tuis), timeout=10)
     subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "stop"], capture_output=True)
+
+
+def test_with_the_database_away_a_login_is_refused_and_nothing_falls_over(tmp_path: Path) -> None:
+    """Nobody can be checked, so nobody gets in; the audit entry that cannot be written is
+    said on stderr instead of ending the server."""
+    import asyncio
+
+    from ticketdesk.ssh.server import DeskServer, Limits, Tally, audit, load_or_make_host_key
+    from ticketdesk.store import Store
+
+    away = Store.open(f"sqlite:///{tmp_path / 'gone' / 'no.db'}", login="admin", check=False)
+    key, made = load_or_make_host_key(tmp_path / "key")
+    assert made
+    server = DeskServer(away, Tally(Limits()))
+    assert asyncio.run(server.validate_public_key("desk", key)) is False
+    asyncio.run(audit(away, "ssh_login", "ana", "from here"))  # no exception: said on stderr

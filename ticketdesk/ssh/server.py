@@ -140,19 +140,34 @@ class DeskServer(asyncssh.SSHServer):
         # every other agent's session
         fingerprint = key.get_fingerprint("sha256")
         if self.tally.throttled(self.peer):
-            await asyncio.to_thread(
-                self.store.audit.record, "ssh_throttled", self.peer, f"too many failed logins; {fingerprint}"
-            )
+            await audit(self.store, "ssh_throttled", self.peer, f"too many failed logins; {fingerprint}")
             return False
-        owner = await asyncio.to_thread(self.store.people.ssh_key_owner, fingerprint)
+        from ticketdesk.store import StoreError
+
+        try:
+            owner = await asyncio.to_thread(self.store.people.ssh_key_owner, fingerprint)
+        except StoreError as exc:  # the database is away: nobody can be checked, so nobody gets in
+            sys.stderr.write(f"ticketdesk serve ssh: login from {self.peer} refused: {exc}\n")
+            return False
         if owner is None or not owner.active:
             self.tally.failed(self.peer)
             why = "unknown key" if owner is None else f"key of deactivated agent {owner.login}"
-            await asyncio.to_thread(self.store.audit.record, "ssh_refused", self.peer, f"{why} {fingerprint}")
+            await audit(self.store, "ssh_refused", self.peer, f"{why} {fingerprint}")
             return False
         self.login = owner.login
         self.conn.set_extra_info(desk_login=owner.login, desk_key=fingerprint)
         return True
+
+
+async def audit(store: Store, action: str, target: str | None, detail: str | None = None) -> None:
+    """An audit entry, written off the event loop. With the database away the entry is lost
+    and said on stderr; the login or session it is about goes on (or is refused) as it would."""
+    from ticketdesk.store import StoreError
+
+    try:
+        await asyncio.to_thread(store.audit.record, action, target, detail)
+    except StoreError as exc:
+        sys.stderr.write(f"ticketdesk serve ssh: audit entry {action} {target} not written: {exc}\n")
 
 
 def _set_size(fd: int, width: int, height: int) -> None:
@@ -292,31 +307,36 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
         source = str(peer[0]) if peer else "?"
         refused = refusal(process)
         if refused is not None:
-            await asyncio.to_thread(store.audit.record, "ssh_refused", login, f"from {source}: {refused.strip()}")
+            await audit(store, "ssh_refused", login, f"from {source}: {refused.strip()}")
             process.stderr.write(refused.encode())
             process.exit(1)
             return
         full = tally.full(login)
         if full is not None:
-            await asyncio.to_thread(store.audit.record, "ssh_refused", login, f"from {source}: {full.strip()}")
+            await audit(store, "ssh_refused", login, f"from {source}: {full.strip()}")
             process.stderr.write(full.encode())
             process.exit(1)
             return
         fingerprint: str = process.get_extra_info("desk_key")
 
         def still_allowed() -> bool:
-            owner = store.people.ssh_key_owner(fingerprint)
+            from ticketdesk.store import StoreError
+
+            try:
+                owner = store.people.ssh_key_owner(fingerprint)
+            except StoreError:  # the database is away: the session goes on; checked again later
+                return True
             return owner is not None and owner.active and owner.login == login
 
         tally.live[login] = tally.live.get(login, 0) + 1
-        await asyncio.to_thread(store.audit.record, "ssh_login", login, f"from {source}")
+        await audit(store, "ssh_login", login, f"from {source}")
         try:
             await run_session(
                 process, options.url, login, limits=options.limits, still_allowed=still_allowed, stopping=stopping
             )
         finally:
             tally.live[login] -= 1
-            await asyncio.to_thread(store.audit.record, "ssh_logout", login)
+            await audit(store, "ssh_logout", login)
 
     def server() -> DeskServer:
         return DeskServer(store, tally)
