@@ -96,6 +96,12 @@ def invoked_name(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _command_name(command: CommandInfo) -> str | None:
+    if isinstance(command.name, str):
+        return command.name
+    return typer.main.get_command_name(command.callback.__name__) if command.callback else None
+
+
 def _group_name(group: TyperInfo) -> str | None:
     if isinstance(group.name, str):
         return group.name
@@ -112,12 +118,7 @@ def app_for(name: str | None) -> typer.Typer:
     one it invokes. For the help, or a name it does not know (so that the usage error can
     list and suggest the commands), the whole app."""
 
-    def command_name(command: CommandInfo) -> str | None:
-        if isinstance(command.name, str):
-            return command.name
-        return typer.main.get_command_name(command.callback.__name__) if command.callback else None
-
-    commands = [c for c in app.registered_commands if command_name(c) == name]
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
     groups = [g for g in app.registered_groups if _group_name(g) == name]
     if name is not None and not (commands or groups):
         return app

@@ -16,7 +16,6 @@ active agent has.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,13 +33,6 @@ ssh_app = typer.Typer(
 )
 
 
-def forced_command(url: str, login: str) -> str:
-    """The command sshd runs for the key's agent: this ticketdesk, this database, as them."""
-    script = Path(sys.executable).with_name("ticketdesk")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "ticketdesk"]
-    return shlex.join([*program, "--db", url, "--as", login])
-
-
 @ssh_app.command("authorized-keys")
 def authorized_keys_cmd(
     ctx: typer.Context,
@@ -51,6 +43,7 @@ def authorized_keys_cmd(
     """Print authorized_keys lines that log the key's agent in to the desk and nothing else
     (restrict,pty,command=…); nothing for an unknown key or a deactivated agent."""
     from ticketdesk.ssh.keys import parse_public_key
+    from ticketdesk.ssh.session_command import tui_command
 
     with handled():
         store = open_store(ctx, check=True)
@@ -69,7 +62,7 @@ def authorized_keys_cmd(
             if not info.active:
                 continue  # a deactivated agent's key opens nothing
             # inside command="…", sshd reads a backslash-escaped quote as a quote
-            command = forced_command(url, info.login).replace("\\", "\\\\").replace('"', '\\"')
+            command = shlex.join(tui_command(url, info.login)).replace("\\", "\\\\").replace('"', '\\"')
             echo(f'restrict,pty,command="{command}" {info.key.authorized_keys_line()}')
 
 

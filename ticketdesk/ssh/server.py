@@ -32,6 +32,8 @@ with warnings.catch_warnings():  # asyncssh's import warns about DSA keys, which
     warnings.simplefilter("ignore")
     import asyncssh
 
+from ticketdesk.ssh.session_command import tui_command
+
 if TYPE_CHECKING:
     from ticketdesk.store import Store
 
@@ -100,13 +102,6 @@ def load_or_make_host_key(path: Path) -> tuple[asyncssh.SSHKey, bool]:
     with os.fdopen(fd, "wb") as out:
         out.write(key.export_private_key())
     return key, True
-
-
-def tui_command(url: str, login: str) -> list[str]:
-    """This ticketdesk, on this database, as the key's agent."""
-    script = Path(sys.executable).with_name("ticketdesk")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "ticketdesk"]
-    return [*program, "--db", url, "--as", login]
 
 
 class DeskServer(asyncssh.SSHServer):
