@@ -221,7 +221,7 @@ async def queue_painted(app: TicketdeskApp, paints: Paints) -> QueueScreen:
 
 
 async def interactive(store: Store, repeat: int, queries: list[str]) -> dict[str, Any]:
-    app = TicketdeskApp(store, poll_interval=1.0)  # the default [tui] poll_interval
+    app = TicketdeskApp(store)
     paints = Paints(app)
     out: dict[str, Any] = {"queries": queries}
     async with app.run_test(size=SIZE) as pilot:
@@ -294,7 +294,7 @@ async def interactive(store: Store, repeat: int, queries: list[str]) -> dict[str
 
 
 async def memory(store: Store, presses: int) -> dict[str, Any]:
-    app = TicketdeskApp(store, poll_interval=1.0)
+    app = TicketdeskApp(store)
     paints = Paints(app)
     rng = random.Random(7)
     # g/G rare enough that the walk between two jumps goes some hundreds of rows deep

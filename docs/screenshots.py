@@ -34,7 +34,7 @@ SIZE = (140, 40)
 
 
 async def shoot(store: Store) -> None:
-    app = TicketdeskApp(store, poll_interval=60)
+    app = TicketdeskApp(store, live=False)
     async with app.run_test(size=SIZE) as pilot:
         await queue_ready(pilot)
         await pilot.press("j", "j", "j", "space", "space")

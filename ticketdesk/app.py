@@ -11,8 +11,10 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from ticketdesk.drafts import DraftBox
 from ticketdesk.screens.help import HelpScreen, key_bindings
 from ticketdesk.screens.queue import QueueScreen
+from ticketdesk.widgets.desk_watch import DeskWatch, this_session
 from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
 
 if TYPE_CHECKING:
@@ -30,18 +32,36 @@ class TicketdeskApp(App[None]):
     #: while the database cannot be reached: what the outage line says (empty: all is well)
     outage: reactive[str] = reactive("")
 
-    def __init__(self, store: Store, *, poll_interval: float = 1.0, keymap: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        live: bool = True,
+        keymap: dict[str, str] | None = None,
+        drafts: DraftBox | None = None,
+    ) -> None:
+        """`live=False`: no presence and no change feed (a still screen, for snapshots and
+        tests that need one); the screens then load only when asked."""
         super().__init__()
         self.store = store
-        self.poll_interval = poll_interval
+        self.live = live
         if keymap:
             self.set_keymap(keymap)
-        #: unsent replies and notes, by (ticket number, kind): survive leaving a ticket screen
-        self.drafts: dict[tuple[str, str], str] = {}
+        #: unsent replies and notes, by (ticket number, kind): survive leaving a ticket
+        #: screen and, when the box has a file, the process itself
+        self.drafts = drafts if drafts is not None else DraftBox()
+        #: presence and the change feed (widgets/desk_watch.py)
+        self.desk_watch = DeskWatch(self, this_session())
         self._agents: list[tuple[str, str]] | None = None
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+        if self.live:
+            self.desk_watch.start()
+
+    def on_unmount(self) -> None:
+        if self.live:
+            self.desk_watch.stop()
 
     def notify(
         self,

@@ -25,7 +25,7 @@ def one_line(app: object) -> str:
 @sqlite_only
 @run_async
 async def test_mail_line_shows_a_failed_reply_live(store: Store) -> None:
-    async with make_app(store, poll_interval=0.2).run_test(size=(160, 48)) as pilot:
+    async with make_app(store).run_test(size=(160, 48)) as pilot:
         await queue_ready(pilot)
         await pilot.press("d")
         board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)

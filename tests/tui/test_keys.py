@@ -231,7 +231,7 @@ async def test_c_shows_a_store_error_inline_and_writes_nothing(store: Store) -> 
 @run_async
 async def test_d_dashboard_follows_changes_made_elsewhere(store: Store) -> None:
     new(store, "Mail server down", priority="P0")
-    async with make_app(store, poll_interval=0.2).run_test(size=(160, 48)) as pilot:
+    async with make_app(store).run_test(size=(160, 48)) as pilot:
         await queue_ready(pilot)
         await pilot.press("d")
         board = await screen_of(pilot, DashboardScreen)
@@ -318,7 +318,7 @@ async def test_l_jumps_to_a_linked_ticket_and_back(store: Store) -> None:
 @run_async
 async def test_ticket_r_key_reloads_a_change_made_elsewhere(store: Store) -> None:
     number = new(store, "VPN drops", priority="P1")
-    async with make_app(store, poll_interval=600).run_test(size=SIZE) as pilot:
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, number)
         as_agent(store, "bob").tickets.update([number], TicketChanges(priority="P0"))
         await pilot.press("R")

@@ -31,7 +31,7 @@ from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async,
 
 
 class Outage(Protocol):
-    def begin(self) -> None: ...
+    def begin(self, app: Any) -> None: ...
 
     def end(self) -> None: ...
 
@@ -46,11 +46,12 @@ class SqliteLock:
         self.db = db
         self.conn: sqlite3.Connection | None = None
 
-    def begin(self) -> None:
+    def begin(self, app: Any) -> None:
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=0.05)
         self.conn.execute("PRAGMA locking_mode = EXCLUSIVE")
-        for _ in range(200):  # the app's poll may hold a connection for a moment
+        for _ in range(200):  # the app's workers may hold a connection for a moment
             self.db.engine.dispose()
+            app.desk_watch.drop_connection()
             try:
                 self.conn.execute("BEGIN EXCLUSIVE")
                 self.conn.execute("UPDATE agent SET login = login WHERE login = 'admin'")
@@ -72,7 +73,7 @@ class StoppedServer:
     def __init__(self, server: PostgresServer) -> None:
         self.server = server
 
-    def begin(self) -> None:
+    def begin(self, app: Any) -> None:
         self.server.pause()
 
     def end(self) -> None:
@@ -137,7 +138,7 @@ async def test_every_screen_survives_the_database_going_away_and_recovers(desk: 
         app = pilot.app
         queue = await queue_ready(pilot)
         assert queue.table.total == 3
-        outage.begin()
+        outage.begin(app)
         try:
             await press(pilot, "R")
             await until(lambda: down(app), timeout=10, pilot=pilot)
@@ -184,7 +185,7 @@ async def test_a_ticket_opened_during_an_outage_loads_once_the_database_is_back(
     async with make_app(store).run_test(size=SIZE) as pilot:
         app = pilot.app
         await queue_ready(pilot)
-        outage.begin()
+        outage.begin(app)
         try:
             await press(pilot, "enter")
             ticket = await until(lambda: isinstance(app.screen, TicketScreen) and app.screen, pilot=pilot)

@@ -271,7 +271,7 @@ async def test_status_resolved_asks_for_a_note(store: Store) -> None:
 async def test_assign_reports_a_conflict_and_keeps_the_other_agents_change(store: Store) -> None:
     seed(store)
     # no polling here: the queue must still hold the version it loaded when `a` is pressed
-    async with make_app(store, poll_interval=600).run_test(size=SIZE) as pilot:
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
         queue = await queue_ready(pilot)
         row = queue.table.current
         number, seen_version = row.number, row.version

@@ -70,4 +70,4 @@ async def _dashboard(pilot: Pilot[Any]) -> None:
 def test_screen(frozen_demo: Store, snap_compare: Any, prepare: Any, size: tuple[int, int]) -> None:
     assert os.environ["TZ"] == "UTC"
     with time_machine.travel(FROZEN, tick=False):
-        assert snap_compare(make_app(frozen_demo, poll_interval=60), run_before=prepare, terminal_size=size)
+        assert snap_compare(make_app(frozen_demo, live=False), run_before=prepare, terminal_size=size)

@@ -4,6 +4,7 @@ schema, fill it with demo data)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,9 +18,14 @@ def tui_cmd(ctx: typer.Context) -> None:
         tui = run_settings(ctx)
         store = open_store(ctx, settings=tui)
         store.people.agents()  # fail here, in plain text, for an unknown agent
-    from ticketdesk.app import TicketdeskApp
+    from platformdirs import user_data_dir
 
-    app = TicketdeskApp(store, poll_interval=tui.poll_interval, keymap=tui.keymap)
+    from ticketdesk.app import TicketdeskApp
+    from ticketdesk.config import APP_NAME
+    from ticketdesk.drafts import DraftBox
+
+    drafts = DraftBox.for_desk(Path(user_data_dir(APP_NAME, appauthor=False)), ctx.obj.url, store.login)
+    app = TicketdeskApp(store, keymap=tui.keymap, drafts=drafts)
     app.run()
     if app.return_code:  # a crash (Textual has printed its traceback) never exits 0
         raise typer.Exit(app.return_code)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         Status,
         SupportLevel,
     )
+    from ticketdesk.models.presence import Presence
     from ticketdesk.models.quality import AuditEntry, KbArticle, QaReview, Survey
     from ticketdesk.models.tables import (
         Agent,
@@ -63,6 +64,7 @@ __all__ = [
     "MailMessage",
     "Organisation",
     "OutboxMail",
+    "Presence",
     "Priority",
     "QaReview",
     "ReplyTemplate",
@@ -92,9 +94,9 @@ def __getattr__(name: str) -> object:
 
     modules: tuple[ModuleType, ...] = (enums,)
     if not hasattr(enums, name):
-        from ticketdesk.models import channels, quality, tables
+        from ticketdesk.models import channels, presence, quality, tables
 
-        modules = (channels, quality, tables)
+        modules = (channels, presence, quality, tables)
     for module in modules:
         globals().update({exported: getattr(module, exported) for exported in __all__ if hasattr(module, exported)})
     return globals()[name]

@@ -1,9 +1,10 @@
-"""`d`: the lead's dashboard. Follows the database live by watching the change marker
-(the newest event id) and recomputing only when it moved."""
+"""`d`: the lead's dashboard. Follows the database live (widgets/desk_watch.py): recomputed
+when tickets changed, the "online" panel repainted when someone moved."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -16,8 +17,11 @@ from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ticketdesk.rules.presence import Present
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.desk_watch import DeskChanged
 from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.presence_text import online_table
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, call_store
 from ticketdesk.widgets.styles import style
 
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
 
 BAR = "█"
 CLOCK_REFRESH_S = 60
+#: sessions listed in the "online" panel (the rest are counted)
+ONLINE_ROWS = 12
 #: a reply waiting longer than this makes the mail line a warning
 OLD_QUEUE = timedelta(minutes=15)
 
@@ -57,42 +63,44 @@ class DashboardScreen(Screen[None]):
             yield Static("", id="daily", classes="panel")
             yield Static("", id="csat", classes="panel")
         yield Static("", id="mail")
+        yield Static("", id="online", classes="panel")
         yield Static("", id="dash-status")
         yield OutageLine()
         yield Footer()
 
     def on_mount(self) -> None:
         self._compute()
+        self.set_interval(CLOCK_REFRESH_S / 4, self._refresh_if_stale)
+        # shown once presence is known (never in an app without the live feed)
+        self.query_one("#online").display = False
+        if self.desk.desk_watch.state is not None:
+            self._show_online(self.desk.desk_watch.state.present)
+
+    @property
+    def desk(self) -> DeskApp:
+        return cast("DeskApp", self.app)
+
+    def on_screen_resume(self) -> None:
+        self.desk.desk_watch.move("dashboard")
+
+    def on_desk_changed(self, message: DeskChanged) -> None:
+        self._show_online(message.state.present)
+        if message.tickets and message.state.latest_event_id != self._marker:
+            self._compute()
+
+    def _show_online(self, present: Sequence[Present]) -> None:
+        title = Text(f"Online  {len({p.login for p in present}):,} agents, {len(present):,} sessions", style="bold")
+        shown = online_table(present[:ONLINE_ROWS], mine=self.desk.desk_watch.me.session_id)
+        more = [Text(f"… and {len(present) - ONLINE_ROWS:,} more", style="dim")] if len(present) > ONLINE_ROWS else []
+        online = self.query_one("#online", Static)
+        online.update(Group(title, shown, *more))
+        online.display = True
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     def action_refresh_now(self) -> None:
         self._compute()
-
-    def _schedule(self) -> None:
-        self.set_timer(cast("DeskApp", self.app).poll_interval, self._poll)
-
-    def _poll(self) -> None:
-        """Self-rescheduling: the cheap change marker; the whole board only when it moved
-        (or the clock made SLA and aging figures stale). A failure keeps the loop going."""
-
-        def polled(marker: int) -> None:
-            stale = time.monotonic() - self._computed_at > CLOCK_REFRESH_S
-            if marker != self._marker or stale:
-                self._compute()
-            else:
-                self._schedule()
-
-        call_store(
-            self,
-            lambda store: store.tickets.latest_event_id(),
-            polled,
-            group="dashboard-poll",
-            exclusive=True,
-            failed=self._failed,
-            quiet=True,  # the status line says it
-        )
 
     def _compute(self) -> None:
         call_store(
@@ -109,8 +117,14 @@ class DashboardScreen(Screen[None]):
         self._compute()
 
     def _failed(self, exc: StoreError) -> None:
+        # retried by the stale check below, or at once when the database is back
         self.query_one("#dash-status", Static).update(Text(f" {exc}", style=self._style("danger")))
-        self._schedule()
+
+    def _refresh_if_stale(self) -> None:
+        """SLA and aging figures go stale with the clock alone: recomputed every minute even
+        on a quiet desk (and a failed computation retried as often)."""
+        if time.monotonic() - self._computed_at >= CLOCK_REFRESH_S:
+            self._compute()
 
     def _show(self, b: Any) -> None:
         self._marker = b.latest_event_id
@@ -149,7 +163,6 @@ class DashboardScreen(Screen[None]):
         self.query_one("#dash-status", Static).update(
             Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
         )
-        self._schedule()
 
     def _style(self, meaning: str) -> str:
         return style(meaning, self.app.no_color)

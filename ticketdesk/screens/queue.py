@@ -13,11 +13,14 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from ticketdesk.rules.presence import by_ticket
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
 from ticketdesk.rules.views import BUILTIN_VIEWS
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
+from ticketdesk.widgets.desk_watch import DeskChanged
 from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.presence_text import row_label
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import style
 from ticketdesk.widgets.ticket_table import PAGE, Loader, TicketTable, rows_between
@@ -94,8 +97,8 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self.desk.desk_watch.move("queue")
         self.reload()
-        self.set_timer(self.desk.poll_interval, self.poll)
 
     # --- loading ---------------------------------------------------------------------
 
@@ -139,29 +142,17 @@ class QueueScreen(FieldActions, Screen[None]):
         self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))
         self._update_status()
 
-    def poll(self) -> None:
-        """Self-rescheduling: a cheap change marker, then a reload in place only on change."""
-        self._poll_marker()
-
-    def _poll_marker(self) -> None:
-        # a failed poll keeps the loop going: the outage line says why, and the next poll
-        # that gets through clears it (and DatabaseRecovered reloads the screen)
-        call_store(
-            self,
-            lambda store: store.tickets.latest_event_id(),
-            self._after_poll,
-            group="queue-poll",
-            exclusive=True,
-            failed=lambda _: self.set_timer(self.desk.poll_interval, self.poll),
-            quiet=True,
-        )
-
-    def _after_poll(self, marker: int) -> None:
-        if marker != self._marker and self.is_current:
+    def on_desk_changed(self, message: DeskChanged) -> None:
+        """Live push (widgets/desk_watch.py): who is on which ticket, and a reload in place
+        when tickets changed (a queue under another screen reloads when it is back)."""
+        mine = self.desk.desk_watch.me.session_id
+        labels = {number: row_label(ps) for number, ps in by_ticket(list(message.state.present), besides=mine).items()}
+        self.table.set_presence(labels)
+        if message.tickets and self.is_current and message.state.latest_event_id != self._marker:
             self.reload(keep_cursor=True)
-        self.set_timer(self.desk.poll_interval, self.poll)
 
     def on_screen_resume(self) -> None:
+        self.desk.desk_watch.move("queue")
         self.reload(keep_cursor=True)
 
     def on_database_recovered(self, _: DatabaseRecovered) -> None:

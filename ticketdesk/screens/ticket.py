@@ -16,17 +16,24 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
 from ticketdesk.models.clock import utcnow
+from ticketdesk.rules.presence import Activity, on_ticket
 from ticketdesk.rules.text import one_line, printable
-from ticketdesk.screens.dialogs import PickDialog
+from ticketdesk.screens.dialogs import ConfirmDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
+from ticketdesk.widgets.desk_watch import DeskChanged
 from ticketdesk.widgets.outage_line import OutageLine
+from ticketdesk.widgets.presence_text import ticket_line
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import cell_style, style
 from ticketdesk.widgets.timeline import timeline_texts, when
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ticketdesk.drafts import DraftBox
     from ticketdesk.store import Store, StoreError
+    from ticketdesk.store.readmodels import CommentView
 
 
 class TicketScreen(FieldActions, Screen[None]):
@@ -74,6 +81,7 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
+            yield Static("", id="presence")
             yield Static("loading…", id="fields")
             yield Static("", id="suggestions")
             yield Static("", id="description")
@@ -84,16 +92,45 @@ class TicketScreen(FieldActions, Screen[None]):
         yield Footer()
 
     @property
-    def drafts(self) -> dict[tuple[str, str], str]:
-        return cast("DeskApp", self.app).drafts
+    def desk(self) -> DeskApp:
+        return cast("DeskApp", self.app)
+
+    @property
+    def drafts(self) -> DraftBox:
+        return self.desk.drafts
 
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
         self.query_one("#composer-label").display = False
         self.query_one("#suggestions").display = False
+        self.query_one("#presence").display = False
         self.query_one("#body").focus()
+        self._say_where()
         self.reload()
         self._suggest(self.number)
+        if self.desk.desk_watch.state is not None:
+            self._show_presence(self.desk.desk_watch.state.present)
+
+    def on_screen_resume(self) -> None:
+        self._say_where()
+
+    def _say_where(self) -> None:
+        """Presence: viewing this ticket, or writing on it."""
+        doing = {None: Activity.VIEWING, "public": Activity.REPLYING, "internal": Activity.NOTING}
+        self.desk.desk_watch.move("ticket", self.number, doing[self.compose_kind])
+
+    def on_desk_changed(self, message: DeskChanged) -> None:
+        """Live push: who else is on this ticket; its contents again when tickets changed."""
+        self._show_presence(message.state.present)
+        if message.tickets:
+            self.reload()
+
+    def _show_presence(self, present: Any) -> None:
+        others = on_ticket(list(present), self.number, besides=self.desk.desk_watch.me.session_id)
+        line = ticket_line(others, style("warning", self.app.no_color))
+        block = self.query_one("#presence", Static)
+        block.update(line or "")
+        block.display = line is not None
 
     def reload(self) -> None:
         number = self.number
@@ -196,6 +233,7 @@ class TicketScreen(FieldActions, Screen[None]):
         area.display = True
         label.display = True
         area.focus()
+        self._say_where()
 
     def _stash_draft(self) -> None:
         if self.compose_kind is not None:
@@ -218,6 +256,29 @@ class TicketScreen(FieldActions, Screen[None]):
             self.notify("nothing to send", severity="warning")
             return
         kind, number = self.compose_kind, self.number
+        self._stash_draft()
+        started = self.drafts.started((number, kind))
+        me = self.desk.store.login
+
+        def guard(detail: Any) -> None:
+            arrived = arrived_since(detail.comments, started, me) if started is not None else []
+            if not arrived:
+                self._send(kind, body)
+                return
+            self.app.push_screen(
+                ConfirmDialog(f"{len(arrived)} new on {number} since you started writing: send anyway?", news(arrived)),
+                lambda yes: self._send(kind, body) if yes else self._reread(),
+            )
+
+        # the send guard reads the ticket as it is now, not as this screen last showed it
+        call_store(self, lambda store: store.tickets.get(number), guard, group="ticket-write")
+
+    def _reread(self) -> None:
+        self.notify("not sent: the draft is kept; read what is new, then ctrl+s")
+        self.reload()
+
+    def _send(self, kind: str, body: str) -> None:
+        number = self.number
         # on failure the draft stays in the composer and in app.drafts
         call_store(
             self,
@@ -234,6 +295,7 @@ class TicketScreen(FieldActions, Screen[None]):
         area.display = False
         self.query_one("#composer-label").display = False
         self.query_one("#body").focus()
+        self._say_where()
         customer = self.detail.customer if self.detail is not None else None
         if kind != "public":
             self.notify("note added")
@@ -250,6 +312,7 @@ class TicketScreen(FieldActions, Screen[None]):
             self.query_one("#composer").display = False
             self.query_one("#composer-label").display = False
             self.query_one("#body").focus()
+            self._say_where()
             return
         self.app.pop_screen()
 
@@ -440,6 +503,17 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def action_reload(self) -> None:
         self.reload()
+
+
+def arrived_since(comments: list[CommentView], started: datetime, me: str) -> list[CommentView]:
+    """The send guard's question: public replies by someone else and customer messages
+    written after the draft was started."""
+    return [c for c in comments if c.kind == "public" and c.created_at > started and c.author != me]
+
+
+def news(arrived: list[CommentView]) -> str:
+    """What arrived, for the send guard's dialog: who, when, and the start of the text."""
+    return "\n\n".join(f"{when(c.created_at)}  {c.author or '?'}:\n{one_line(c.body, 300)}" for c in arrived[-3:])
 
 
 def sla_summary(row: Any) -> str:

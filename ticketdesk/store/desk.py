@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.db.copy import CopyReport
     from ticketdesk.store.demo import DemoSummary
     from ticketdesk.store.imports.service import ImportService
+    from ticketdesk.store.live.service import LiveService
     from ticketdesk.store.mail.service import MailService, OutboxService
     from ticketdesk.store.people.service import AuditService, CustomerService, PeopleService
     from ticketdesk.store.quality.service import CsatService, KbService, QaService
@@ -94,6 +95,13 @@ class Store:
         from ticketdesk.store.sla.service import PolicyService
 
         return PolicyService(self.tx)
+
+    @cached_property
+    def live(self) -> LiveService:
+        """Presence and the change feed (store/live/)."""
+        from ticketdesk.store.live.service import LiveService
+
+        return LiveService(self.tx)
 
     @cached_property
     def people(self) -> PeopleService:

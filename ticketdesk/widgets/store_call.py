@@ -26,7 +26,9 @@ from ticketdesk.store.db.errors import Conflict, DatabaseBusy, DatabaseUnavailab
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
+    from ticketdesk.drafts import DraftBox
     from ticketdesk.store import Store
+    from ticketdesk.widgets.desk_watch import DeskWatch
 
 T = TypeVar("T")
 
@@ -39,9 +41,12 @@ class DeskApp(Protocol):
     screens sit below the app, so they see it through this, never by importing it."""
 
     store: Store
-    poll_interval: float
-    #: unsent replies and notes, by (ticket number, kind)
-    drafts: dict[tuple[str, str], str]
+    #: False: no presence and no change feed (the screens load only when asked)
+    live: bool
+    #: unsent replies and notes, by (ticket number, kind), with their start times
+    drafts: DraftBox
+    #: presence and the change feed
+    desk_watch: DeskWatch
 
     def with_agent_options(self, then: Callable[[list[tuple[str, str]]], object]) -> None:
         """Hand `then` the (label, login) options of the active agents; what it returns is

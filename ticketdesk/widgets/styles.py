@@ -15,6 +15,7 @@ COLOURED = {
     "muted": "dim",
     "created": "cyan",
     "resolved": "green",
+    "presence": "bold magenta",
 }
 MONOCHROME = {
     "danger": "bold reverse",
@@ -24,6 +25,7 @@ MONOCHROME = {
     "muted": "dim",
     "created": "",
     "resolved": "",
+    "presence": "bold",
 }
 
 #: queue cell values with a meaning of their own

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -28,6 +29,7 @@ from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.columns import cells, sla_left
 from ticketdesk.widgets.store_call import backoff, call_store
 from ticketdesk.widgets.styles import cell_style
+from ticketdesk.widgets.styles import style as style_of
 
 if TYPE_CHECKING:
     from ticketdesk.store import Store, StoreError
@@ -128,6 +130,8 @@ class TicketTable(ScrollView, can_focus=True):
         self._follow: str | None = None
         #: the width the rows were last laid out at (ColumnsChanged when it changes)
         self._laid_out_width = -1
+        #: who else is on a ticket, by number (`👁ana ✎bo`), shown before its subject
+        self.presence: dict[str, str] = {}
 
     # --- data ---------------------------------------------------------------------
 
@@ -258,6 +262,12 @@ class TicketTable(ScrollView, can_focus=True):
         if self.top.done or len(self.top.rows) + len(self.bottom.rows) >= self.total:
             self._follow = None  # gone from this query (closed, filtered out)
 
+    def set_presence(self, labels: dict[str, str]) -> None:
+        """Who is on which ticket (widgets/presence_text.py `row_label`); repaints only on change."""
+        if labels != self.presence:
+            self.presence = labels
+            self.refresh()
+
     # --- drawing ---------------------------------------------------------------------
 
     def _layout(self, width: int) -> list[tuple[str, str, int]]:
@@ -295,10 +305,17 @@ class TicketTable(ScrollView, can_focus=True):
         values = cells(row, row.number in self.selected)
         values["sla"] = sla_left(row, utcnow())
         no_color = self.app.no_color
+        presence_style = style_of("presence", no_color)
         text = Text(no_wrap=True, overflow="ellipsis")
         for key, _, w in self._layout(width):
             # plain Text: ticket text comes from customers and is never markup
             style = cell_style(row.sla_state or "", no_color) if key == "sla" else cell_style(values[key], no_color)
+            here = self.presence.get(row.number) if key == "subject" else None
+            if here and w > 8:  # who else is on it, then as much of the subject as fits
+                label = fit(here, min(cell_len(here), w - 6))
+                text.append(label, style=presence_style)
+                text.append(" ")
+                w -= cell_len(label) + 1
             text.append(fit(values[key], w), style=style)
             text.append(" ")
         base = self.rich_style

@@ -201,6 +201,8 @@ def _restore_pg_dump(target: Database, backup: Path, where: str, report: Restore
     try:
         prefix = "\\set ON_ERROR_STOP on\nBEGIN;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         prefix += "".join(f"DROP TABLE IF EXISTS {n} CASCADE;\n" for n in drops)
+        # the change-notification function of migration 0010 comes back with the backup's schema
+        prefix += "DROP FUNCTION IF EXISTS ticketdesk_notify() CASCADE;\n"
         restore = [pg_restore, "--no-owner", "--no-privileges", f"--use-list={listing}", "--file=-", str(backup)]
         apply = [psql, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", f"--dbname={conninfo}", "-f", "-"]
         _pipe(restore, apply, env, prefix=prefix.encode(), suffix=b"COMMIT;\n")

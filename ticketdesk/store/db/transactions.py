@@ -53,9 +53,13 @@ class Transactions:
             actor = acting_agent(session, self.login)
             audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
 
-    def write(self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None) -> R:
+    def write(
+        self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None, own_state: bool = False
+    ) -> R:
         """One write transaction as the acting agent; auditors are refused here, whatever
-        the operation. A refusal is audited once the refused transaction has rolled back."""
+        the operation, unless `own_state`: a write about the agent's own session (presence),
+        which every active agent makes, auditors too. A refusal is audited once the refused
+        transaction has rolled back."""
         unknown: NotFound | None = None
         try:
             with translated(writing=True), self.db.write() as session:
@@ -64,7 +68,8 @@ class Transactions:
                 except NotFound as exc:
                     unknown = exc
                     raise
-                roles.require_writer(actor)
+                if not own_state:
+                    roles.require_writer(actor)
                 return fn(session, actor)
         except (Forbidden, NotFound) as exc:
             if isinstance(exc, Forbidden) or exc is unknown:

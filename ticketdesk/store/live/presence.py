@@ -1,0 +1,91 @@
+"""Presence rows (models/presence.py): a TUI reports where it is, beats, and leaves; anyone
+reads who is live. Liveness is the heartbeat's age (rules/presence.py EXPIRY), so a session
+killed with -9 disappears without anyone cleaning up after it; its row is deleted by the next
+heartbeat of any session once it is a minute old."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import CursorResult, delete, func, select, update
+from sqlmodel import Session, col
+
+from ticketdesk.models import Agent, Event, Presence
+from ticketdesk.rules.presence import EXPIRY, Activity, Present, TuiSession, Whereabouts
+
+#: rows silent this long are deleted (well past EXPIRY: a slow beat is not a departure)
+FORGET_AFTER = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class DeskState:
+    """What a TUI follows: the change marker of the tickets (the newest event id) and who is
+    live where. Equal states mean nothing a screen shows has changed."""
+
+    latest_event_id: int
+    present: tuple[Present, ...]
+
+
+def report(
+    session: Session, *, me: TuiSession, agent_id: int, where: Whereabouts, since: datetime, moved: bool, now: datetime
+) -> None:
+    """A heartbeat, and the new whereabouts when `moved`. A beat alone touches `seen_at` only
+    (on PostgreSQL that wakes nobody); a row gone missing (swept while the database was
+    away, or the first report) is written whole."""
+    values: dict[str, object] = {"seen_at": now}
+    if moved:
+        values |= {"place": where.place, "ticket_number": where.ticket, "activity": where.activity.value}
+        values["since"] = since
+    done = session.execute(update(Presence).where(col(Presence.session_id) == me.session_id).values(**values))
+    assert isinstance(done, CursorResult)  # an UPDATE's result
+    if not done.rowcount:
+        session.add(
+            Presence(
+                session_id=me.session_id,
+                agent_id=agent_id,
+                host=me.host,
+                pid=me.pid,
+                via=me.via,
+                place=where.place,
+                ticket_number=where.ticket,
+                activity=where.activity.value,
+                since=since,
+                started_at=me.started_at,
+                seen_at=now,
+            )
+        )
+    session.execute(delete(Presence).where(col(Presence.seen_at) < now - FORGET_AFTER))
+
+
+def leave(session: Session, session_id: str) -> None:
+    session.execute(delete(Presence).where(col(Presence.session_id) == session_id))
+
+
+def present(session: Session, now: datetime) -> tuple[Present, ...]:
+    """Every live session, by login."""
+    stmt = (
+        select(Presence, col(Agent.login))
+        .join(Agent, col(Agent.id) == col(Presence.agent_id))
+        .where(col(Presence.seen_at) >= now - timedelta(seconds=EXPIRY))
+        .order_by(col(Agent.login), col(Presence.started_at), col(Presence.session_id))
+    )
+    return tuple(
+        Present(
+            session_id=p.session_id,
+            login=login,
+            host=p.host,
+            via=p.via,
+            place=p.place,
+            ticket=p.ticket_number,
+            activity=Activity(p.activity),
+            since=p.since,
+            started_at=p.started_at,
+        )
+        for p, login in session.execute(stmt)
+    )
+
+
+def desk_state(session: Session, now: datetime) -> DeskState:
+    latest = session.scalar(select(func.max(col(Event.id)))) or 0
+    return DeskState(latest_event_id=latest, present=present(session, now))
