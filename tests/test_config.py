@@ -83,3 +83,75 @@ def test_bad_mail_section_names_the_key(tmp_path: Path, text: str, fragment: str
     path.write_text(text)
     with pytest.raises(ConfigError, match=fragment):
         load_settings(path)
+
+
+def test_ssh_section(tmp_path: Path) -> None:
+    from ticketdesk.config import SshSettings
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[ssh]\nlisten = "[::1]:2200"\nidle_timeout = 0\nsessions_per_agent = 1\nsessions = 7\n'
+        'auth_failures_per_minute = 4\nhost_key = "~/keys/desk_host_key"\n'
+    )
+    ssh = load_settings(path).ssh
+    assert (ssh.listen, ssh.idle_timeout, ssh.sessions_per_agent, ssh.sessions, ssh.auth_failures_per_minute) == (
+        "[::1]:2200",
+        0.0,
+        1,
+        7,
+        4,
+    )
+    assert ssh.host_key_path() == Path.home() / "keys" / "desk_host_key"
+    assert SshSettings().host_key_path().name == "ssh_host_ed25519_key"  # in the data directory
+
+
+def test_the_ssh_sections_defaults_are_the_servers(tmp_path: Path) -> None:
+    """A file without [ssh] gives the server the limits it has always had."""
+    from ticketdesk.ssh.server import Limits, ServeOptions
+
+    ssh, limits, options = load_settings(tmp_path / "none.toml").ssh, Limits(), ServeOptions(url="sqlite://")
+    assert (ssh.idle_timeout, ssh.sessions_per_agent, ssh.sessions, ssh.auth_failures_per_minute) == (
+        limits.idle_timeout,
+        limits.sessions_per_agent,
+        limits.sessions,
+        limits.auth_failures,
+    )
+    assert ssh.listen == f"{options.host}:{options.port}"
+
+
+BAD_SSH_SECTIONS = [
+    ("ssh = 3\n", "[ssh] must be a table"),
+    ("[ssh]\nidle_timout = 5\n", "[ssh] unknown key 'idle_timout'"),
+    ('[ssh]\nlisten = "2222"\n', "[ssh] listen: expected HOST:PORT"),
+    ('[ssh]\nlisten = "0.0.0.0:70000"\n', "[ssh] listen: expected HOST:PORT"),
+    ("[ssh]\nlisten = 2222\n", "[ssh] listen must be a string"),
+    ("[ssh]\nidle_timeout = -1\n", "[ssh] idle_timeout must be a number of seconds, 0 or more"),
+    ("[ssh]\nidle_timeout = inf\n", "[ssh] idle_timeout must be a number of seconds, 0 or more"),
+    ('[ssh]\nidle_timeout = "1h"\n', "[ssh] idle_timeout must be a number"),
+    ("[ssh]\nidle_timeout = true\n", "[ssh] idle_timeout must be a number"),
+    ("[ssh]\nsessions_per_agent = 0\n", "[ssh] sessions_per_agent must be 1 or more"),
+    ("[ssh]\nsessions = 2.5\n", "[ssh] sessions must be a whole number"),
+    ("[ssh]\nauth_failures_per_minute = 0\n", "[ssh] auth_failures_per_minute must be 1 or more"),
+    ('[ssh]\nhost_key = "keys/host"\n', "[ssh] host_key must be an absolute path"),
+    ("[ssh]\nhost_key = 3\n", "[ssh] host_key must be a string"),
+]
+
+
+@pytest.mark.parametrize(("text", "says"), BAD_SSH_SECTIONS)
+def test_a_bad_ssh_section_stops_serve_ssh_with_one_line(tmp_path: Path, text: str, says: str) -> None:
+    """The real command, as a process: exit 1 and one line naming the file, the section and
+    the key; no traceback, no server."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-m", "ticketdesk", "--db", str(tmp_path / "td.db"), "--as", "admin", "serve", "ssh"],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+        env={**os.environ, "TICKETDESK_CONFIG": str(path)},
+    )  # fmt: skip
+    assert done.returncode == 1, done
+    assert done.stdout == "" and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"ticketdesk: error: {path}: {says}"), done.stderr

@@ -8,13 +8,19 @@ down what the layers below need (`Store(masked_fields=..., mail_domain=...)`, th
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_config_dir, user_data_dir
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 APP_NAME = "ticketdesk"
 ENV_DB = "TICKETDESK_DB"
@@ -72,6 +78,40 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class SshSettings:
+    """The `[ssh]` section: where `serve ssh` listens, its host key and its limits. The
+    command's options win over these (`--listen`, `--host-key`, `--idle-timeout`,
+    `--sessions-per-agent`, `--max-sessions`, `--max-auth-failures`)."""
+
+    #: HOST:PORT; an IPv6 host in brackets, "[::]:2222"
+    listen: str = "0.0.0.0:2222"
+    #: seconds without a key from the client before a session is closed; 0: never
+    idle_timeout: float = 3600.0
+    #: live sessions one agent may have, and the server in total
+    sessions_per_agent: int = 3
+    sessions: int = 50
+    #: failed logins one source address may make in a minute before it is turned away
+    auth_failures_per_minute: int = 10
+    #: the host key file (absolute, or from ~); empty: ssh_host_ed25519_key in the data dir
+    host_key: str = ""
+
+    def host_key_path(self) -> Path:
+        return (
+            Path(self.host_key).expanduser()
+            if self.host_key
+            else Path(user_data_dir(APP_NAME, appauthor=False)) / "ssh_host_ed25519_key"
+        )
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets) as (host, port); a ValueError saying what is wrong."""
+    host, _, port = value.rpartition(":")
+    if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f'expected HOST:PORT with a port from 1 to 65535, e.g. "0.0.0.0:2222", got {value!r}')
+    return host.strip("[]"), int(port)
+
+
+@dataclass(frozen=True)
 class Settings:
     #: binding id -> keys, e.g. {"queue.assign_me": "ctrl+a"}
     keymap: dict[str, str] = field(default_factory=dict)
@@ -80,6 +120,7 @@ class Settings:
     #: personal-data fields masked besides the defaults (customer email and phone)
     masking_fields: tuple[str, ...] = ()
     mail: MailSettings = field(default_factory=MailSettings)
+    ssh: SshSettings = field(default_factory=SshSettings)
 
 
 def config_path() -> Path:
@@ -95,9 +136,11 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    unknown = set(data) - {"keymap", "tui", "masking", "mail"}
+    unknown = set(data) - {"keymap", "tui", "masking", "mail", "ssh"}
     if unknown:
-        raise ConfigError(f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking, mail)")
+        raise ConfigError(
+            f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking, mail, ssh)"
+        )
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
         raise ConfigError(f'{path}: [keymap] maps binding ids to keys, e.g. "queue.assign_me" = "ctrl+a"')
@@ -110,6 +153,7 @@ def load_settings(path: Path | None = None) -> Settings:
         poll_interval=float(interval),
         masking_fields=_masking_fields(path, data),
         mail=_mail_settings(path, data.get("mail", {})),
+        ssh=_ssh_settings(path, data.get("ssh", {})),
     )
 
 
@@ -117,23 +161,46 @@ _SMTP_SECURITY = ("none", "starttls", "ssl")
 _TYPE_NAMES = {str: "a string", int: "a whole number", float: "a number"}
 
 
-def _mail_settings(path: Path, section: object) -> MailSettings:
-    """`[mail]`: every key is checked against MailSettings' fields and their types."""
+def _typed_values(path: Path, name: str, section: object, defaults: DataclassInstance) -> dict[str, object]:
+    """A section's keys checked against the fields of the dataclass `defaults` is an instance
+    of, and their values against the types of its defaults (a whole number passes as a float)."""
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [mail] must be a table of settings")
-    defaults = MailSettings()
+        raise ConfigError(f"{path}: [{name}] must be a table of settings")
+    fields = {f.name: type(getattr(defaults, f.name)) for f in dataclasses.fields(defaults)}
     values: dict[str, object] = {}
     for key, value in section.items():
-        if not hasattr(defaults, key) or key == "domain":
-            known = ", ".join(MailSettings.__dataclass_fields__)
-            raise ConfigError(f"{path}: [mail] unknown key {key!r} (known: {known})")
-        expected = type(getattr(defaults, key))
+        if key not in fields:
+            raise ConfigError(f"{path}: [{name}] unknown key {key!r} (known: {', '.join(fields)})")
+        expected = fields[key]
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, expected) or isinstance(value, bool):
-            raise ConfigError(f"{path}: [mail] {key} must be {_TYPE_NAMES[expected]}")
+            raise ConfigError(f"{path}: [{name}] {key} must be {_TYPE_NAMES[expected]}")
         values[key] = value
-    mail = MailSettings(**values)  # type: ignore[arg-type]
+    return values
+
+
+def _ssh_settings(path: Path, section: object) -> SshSettings:
+    """`[ssh]`: every key checked, each bad value named in one line."""
+    ssh = SshSettings(**_typed_values(path, "ssh", section, SshSettings()))  # type: ignore[arg-type]
+    try:
+        split_listen(ssh.listen)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [ssh] listen: {exc}") from None
+    if not math.isfinite(ssh.idle_timeout) or ssh.idle_timeout < 0:
+        raise ConfigError(f"{path}: [ssh] idle_timeout must be a number of seconds, 0 or more (0: never)")
+    for key in ("sessions_per_agent", "sessions", "auth_failures_per_minute"):
+        if getattr(ssh, key) < 1:
+            raise ConfigError(f"{path}: [ssh] {key} must be 1 or more")
+    if ssh.host_key and not Path(ssh.host_key).expanduser().is_absolute():
+        # a relative path would depend on the directory the server happens to start in
+        raise ConfigError(f"{path}: [ssh] host_key must be an absolute path (or start with ~), got {ssh.host_key!r}")
+    return ssh
+
+
+def _mail_settings(path: Path, section: object) -> MailSettings:
+    """`[mail]`: every key is checked against MailSettings' fields and their types."""
+    mail = MailSettings(**_typed_values(path, "mail", section, MailSettings()))  # type: ignore[arg-type]
     if mail.smtp_security not in _SMTP_SECURITY:
         raise ConfigError(f"{path}: [mail] smtp_security must be one of {', '.join(_SMTP_SECURITY)}")
     if not 0 < mail.smtp_port < 65536:
@@ -168,8 +235,6 @@ def _check_from_address(path: Path, value: str) -> None:
 def current_settings() -> Settings:
     """The settings of this run: the config file (TICKETDESK_CONFIG, else the user config
     dir), the SMTP and IMAP passwords from the environment where the file has none."""
-    import dataclasses
-
     settings = load_settings()
     mail = dataclasses.replace(
         settings.mail,

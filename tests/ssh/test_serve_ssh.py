@@ -50,6 +50,8 @@ class Desk:
         return [
             "ssh", "-i", str(self.home / key), "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
             "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            # only this key: another one offered first (~/.ssh, an agent) would be a failed login
+            "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
             *extra, "desk@127.0.0.1",
         ]  # fmt: skip
 
@@ -70,10 +72,12 @@ def until(what: Callable[[], object], timeout: float = 20) -> object:
         time.sleep(0.1)
 
 
-def start_server(url: str, port: int, host_key: Path, *limits: str) -> tuple[subprocess.Popen[str], str]:
+def start_server(url: str, port: int | None, host_key: Path | None, *limits: str) -> tuple[subprocess.Popen[str], str]:
+    """`serve ssh` on 127.0.0.1:`port` with `host_key`; either None: left to the config file."""
+    where = [*(("--listen", f"127.0.0.1:{port}") if port is not None else ()),
+             *(("--host-key", str(host_key)) if host_key is not None else ())]  # fmt: skip
     server = subprocess.Popen(
-        [*TICKETDESK, "--db", url, "--as", "admin", "serve", "ssh", "--listen", f"127.0.0.1:{port}",
-         "--host-key", str(host_key), *limits],
+        [*TICKETDESK, "--db", url, "--as", "admin", "serve", "ssh", *where, *limits],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     assert server.stdout is not None
@@ -115,8 +119,11 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
         stop_server(server)
 
 
-def open_in_tmux(desk: Desk, key: str, session: str, size: tuple[int, int] = (100, 30)) -> None:
-    command = " ".join(desk.ssh(key, "-tt"))
+def open_in_tmux(
+    desk: Desk, key: str, session: str, size: tuple[int, int] = (100, 30), stderr: Path | None = None
+) -> None:
+    """`ssh -tt` as `key` in a tmux session; what ssh says on stderr to the file `stderr`."""
+    command = " ".join(desk.ssh(key, "-tt")) + (f" 2>{stderr}" if stderr else "")
     subprocess.run(
         ["tmux", "-L", desk.tmux, "new", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
         check=True,
@@ -279,3 +286,69 @@ def test_with_the_database_away_a_login_is_refused_and_nothing_falls_over(tmp_pa
     server = DeskServer(away, Tally(Limits()))
     assert asyncio.run(server.validate_public_key("desk", key)) is False
     asyncio.run(audit(away, "ssh_login", "ana", "from here"))  # no exception: said on stderr
+
+
+# --- the config file's [ssh] section --------------------------------------------------------
+
+
+def use_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    """The config file of the servers this test starts (and of its `ticketdesk` commands)."""
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    monkeypatch.setenv("TICKETDESK_CONFIG", str(path))
+
+
+def test_the_config_files_ssh_section_reaches_the_server(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port, key = free_port(), tmp_path / "file-key"
+    use_config(
+        tmp_path,
+        monkeypatch,
+        f'[ssh]\nlisten = "127.0.0.1:{port}"\nhost_key = "{key}"\nidle_timeout = 2\nauth_failures_per_minute = 1\n',
+    )
+    server, banner = start_server(desk.url, None, None)  # no --listen, no --host-key: the file's
+    served = Desk(desk.url, port, desk.home, server, banner, desk.tmux)
+    try:
+        assert f"on 127.0.0.1:{port};" in banner and f"({key})" in banner
+        assert oct(key.stat().st_mode & 0o777) == "0o600"
+        said = tmp_path / "ssh.err"
+        open_in_tmux(served, "ana", "idle-by-file", stderr=said)
+        until(lambda: pane_gone(served, "idle-by-file"), timeout=30)  # nobody types: closed after 2 s
+        assert "session closed: idle for 2 s" in said.read_text()
+        # one failed login from this address, and even a good key is turned away for a minute
+        failed = subprocess.run(served.ssh("stranger", "-tt"), capture_output=True, text=True, timeout=30)
+        assert failed.returncode == 255
+        good = subprocess.run([*served.ssh("ana"), "true"], capture_output=True, text=True, timeout=30)
+        assert good.returncode == 255 and "Permission denied" in good.stderr
+    finally:
+        subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "idle-by-file"], capture_output=True)
+        stop_server(server)
+
+
+def test_command_line_options_win_over_the_config_file(
+    desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file_port, port = free_port(), free_port()
+    use_config(
+        tmp_path,
+        monkeypatch,
+        f'[ssh]\nlisten = "127.0.0.1:{file_port}"\nhost_key = "{tmp_path / "file-key"}"\n'
+        "idle_timeout = 2\nsessions_per_agent = 1\nsessions = 1\n",
+    )
+    options = ("--sessions-per-agent", "2", "--max-sessions", "5", "--idle-timeout", "0")
+    server, banner = start_server(desk.url, port, tmp_path / "option-key", *options)
+    served = Desk(desk.url, port, desk.home, server, banner, desk.tmux)
+    sessions = ("bo-first", "bo-second")
+    try:
+        assert f"on 127.0.0.1:{port};" in banner and "option-key" in banner
+        assert not (tmp_path / "file-key").exists()
+        for session in sessions:  # two for one agent: the file's limit of 1 (in all) does not apply
+            open_in_tmux(served, "bo", session)
+            until(lambda session=session: "Printer on fire" in served.screen(session))
+        time.sleep(3)  # longer than the file's idle timeout: with none given, both stay open
+        assert not any(pane_gone(served, session) for session in sessions)
+    finally:
+        for session in sessions:
+            subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", session], capture_output=True)
+        stop_server(server)

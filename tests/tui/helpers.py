@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -89,3 +90,23 @@ def screen_text(app: Any) -> str:
 
 def notifications(app: Any) -> list[tuple[str, str]]:
     return [(n.message, n.severity) for n in app._notifications]
+
+
+# --- the real console script in a real terminal (tmux) --------------------------------------
+
+
+def tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A tmux command to the private server `socket` (-L: never the user's own sessions)."""
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
+
+
+def wait_pane(socket: str, session: str, cond: Callable[[str], object], timeout: float = 15) -> str:
+    """The pane's text once `cond` holds for it; fail with the last screen after `timeout`."""
+    deadline = time.monotonic() + timeout
+    pane = ""
+    while time.monotonic() < deadline:
+        pane = tmux(socket, "capture-pane", "-p", "-t", session).stdout
+        if cond(pane):
+            return pane
+        time.sleep(0.1)
+    raise AssertionError(f"the terminal never showed what was expected; last screen:\n{pane}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 import uuid
@@ -18,13 +17,11 @@ import pytest
 from ticketdesk.models.clock import utcnow
 from ticketdesk.store import NewTicket, Store
 
+from .helpers import tmux
+
 pytestmark = pytest.mark.slow
 
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
-
-
-def _tmux(server: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", server, *args], capture_output=True, text=True, timeout=10)
 
 
 def _sgr_params(pane: str) -> list[list[int]]:
@@ -84,19 +81,19 @@ def _screen(db: Path, tmp_path: Path, env: dict[str, str]) -> str:
     command += f" {shlex.quote(str(script))} --as admin"
     server = f"td-{uuid.uuid4().hex[:10]}"
     try:
-        started = _tmux(server, "new", "-d", "-s", server, "-x", "100", "-y", "30", command)
+        started = tmux(server, "new", "-d", "-s", server, "-x", "100", "-y", "30", command)
         assert started.returncode == 0, started.stderr
         deadline = time.monotonic() + 15
         pane = ""
         while time.monotonic() < deadline:
-            pane = _tmux(server, "capture-pane", "-e", "-p", "-t", server).stdout
+            pane = tmux(server, "capture-pane", "-e", "-p", "-t", server).stdout
             if "Mail server down" in pane and "Printer jams" in pane:
                 time.sleep(0.3)  # let the last paint land
-                return _tmux(server, "capture-pane", "-e", "-p", "-t", server).stdout
+                return tmux(server, "capture-pane", "-e", "-p", "-t", server).stdout
             time.sleep(0.1)
         raise AssertionError(f"the queue never showed; last screen:\n{pane}")
     finally:
-        _tmux(server, "kill-server")
+        tmux(server, "kill-server")
 
 
 def test_sixteen_colour_terminal_gets_only_the_sixteen_colours(breached_db: Path, tmp_path: Path) -> None:

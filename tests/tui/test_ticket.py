@@ -24,7 +24,19 @@ from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.screens.ticket import TicketScreen
 from ticketdesk.store import Store
 
-from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, screen_text, settle, until
+from .helpers import (
+    SIZE,
+    make_app,
+    new,
+    notifications,
+    queue_ready,
+    run_async,
+    screen_text,
+    settle,
+    tmux,
+    until,
+    wait_pane,
+)
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -148,21 +160,6 @@ async def test_assign_help_and_back_to_the_queue(store: Store) -> None:
 # --- the real console script in a real terminal (tmux) ------------------------------------
 
 
-def _tmux(socket: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10)
-
-
-def _wait_pane(socket: str, session: str, cond: Any, timeout: float = 15) -> str:
-    deadline = time.monotonic() + timeout
-    pane = ""
-    while time.monotonic() < deadline:
-        pane = _tmux(socket, "capture-pane", "-p", "-t", session).stdout
-        if cond(pane):
-            return pane
-        time.sleep(0.1)
-    raise AssertionError(f"the terminal never showed what was expected; last screen:\n{pane}")
-
-
 QUEUE_ROW = re.compile(r"^\s+(\d{9,})\s+P\d\s", re.MULTILINE)
 
 
@@ -196,27 +193,27 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
         ]
     )
     try:
-        started = _tmux(name, "new", "-d", "-s", name, "-x", "100", "-y", "30", command)
+        started = tmux(name, "new", "-d", "-s", name, "-x", "100", "-y", "30", command)
         assert started.returncode == 0, started.stderr
-        queue = _wait_pane(name, name, lambda p: f"All open ({open_count})" in p and len(QUEUE_ROW.findall(p)) >= 2)
+        queue = wait_pane(name, name, lambda p: f"All open ({open_count})" in p and len(QUEUE_ROW.findall(p)) >= 2)
         rows = QUEUE_ROW.findall(queue)
         assert len(rows) >= 2, queue
-        _tmux(name, "send-keys", "-t", name, "j")
-        _wait_pane(name, name, lambda p: f" 2/{open_count}" in p)
-        _tmux(name, "send-keys", "-t", name, "Enter")
-        ticket = _wait_pane(name, name, lambda p: "Timeline" in p)
+        tmux(name, "send-keys", "-t", name, "j")
+        wait_pane(name, name, lambda p: f" 2/{open_count}" in p)
+        tmux(name, "send-keys", "-t", name, "Enter")
+        ticket = wait_pane(name, name, lambda p: "Timeline" in p)
         assert ticket.lstrip().startswith(f"{rows[1]}  "), ticket  # the second row was opened
 
-        _tmux(name, "send-keys", "-t", name, "Escape")
-        _wait_pane(name, name, lambda p: f"All open ({open_count})" in p and "Timeline" not in p)
-        _tmux(name, "send-keys", "-t", name, "q")
+        tmux(name, "send-keys", "-t", name, "Escape")
+        wait_pane(name, name, lambda p: f"All open ({open_count})" in p and "Timeline" not in p)
+        tmux(name, "send-keys", "-t", name, "q")
         deadline = time.monotonic() + 10
-        while _tmux(name, "has-session", "-t", name).returncode == 0:  # q ends the app, and so the session
+        while tmux(name, "has-session", "-t", name).returncode == 0:  # q ends the app, and so the session
             assert time.monotonic() < deadline, "q did not quit the app"
             time.sleep(0.1)
     finally:
-        _tmux(name, "kill-session", "-t", name)
-        _tmux(name, "kill-server")
+        tmux(name, "kill-session", "-t", name)
+        tmux(name, "kill-server")
 
     store = Store.open(f"sqlite:///{db}", login="admin")
     try:

@@ -21,7 +21,8 @@ from typing import Annotated
 
 import typer
 
-from ticketdesk.cli.common import echo, fail, handled, open_store
+from ticketdesk.cli.common import echo, fail, handled, open_store, run_settings
+from ticketdesk.config import SshSettings, split_listen
 
 ssh_app = typer.Typer(
     name="ssh",
@@ -76,54 +77,84 @@ serve_app = typer.Typer(
 )
 
 
+#: the built-in values, shown in --help (the [ssh] section of the config file may change them)
+_SSH = SshSettings()
+
+
 @serve_app.command("ssh")
 def serve_ssh_cmd(
     ctx: typer.Context,
-    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on")] = "0.0.0.0:2222",
+    listen: Annotated[
+        str | None, typer.Option("--listen", help=f"HOST:PORT to listen on [default: [ssh] listen, else {_SSH.listen}]")
+    ] = None,
     host_key: Annotated[
-        str | None, typer.Option("--host-key", help="The host key file [default: in the data directory]")
+        str | None,
+        typer.Option("--host-key", help="The host key file [default: [ssh] host_key, else in the data directory]"),
     ] = None,
     idle_timeout: Annotated[
-        float,
-        typer.Option("--idle-timeout", min=0, help="Close a session after this many seconds without a key (0: never)"),
-    ] = 3600,
+        float | None,
+        typer.Option(
+            "--idle-timeout",
+            min=0,
+            help="Close a session after this many seconds without a key (0: never)"
+            f" [default: [ssh] idle_timeout, else {_SSH.idle_timeout:g}]",
+        ),
+    ] = None,
     sessions_per_agent: Annotated[
-        int, typer.Option("--sessions-per-agent", min=1, help="Live sessions one agent may have")
-    ] = 3,
-    max_sessions: Annotated[int, typer.Option("--max-sessions", min=1, help="Live sessions in total")] = 50,
+        int | None,
+        typer.Option(
+            "--sessions-per-agent",
+            min=1,
+            help="Live sessions one agent may have"
+            f" [default: [ssh] sessions_per_agent, else {_SSH.sessions_per_agent}]",
+        ),
+    ] = None,
+    max_sessions: Annotated[
+        int | None,
+        typer.Option(
+            "--max-sessions", min=1, help=f"Live sessions in total [default: [ssh] sessions, else {_SSH.sessions}]"
+        ),
+    ] = None,
     max_auth_failures: Annotated[
-        int, typer.Option("--max-auth-failures", min=1, help="Failed logins per source address per minute")
-    ] = 10,
+        int | None,
+        typer.Option(
+            "--max-auth-failures",
+            min=1,
+            help="Failed logins per source address per minute"
+            f" [default: [ssh] auth_failures_per_minute, else {_SSH.auth_failures_per_minute}]",
+        ),
+    ] = None,
 ) -> None:
     """An SSH server that serves the TUI and nothing else: agents log in by key
-    (`ticketdesk agent key add`), each session its own process on its own terminal."""
-    from platformdirs import user_data_dir
-
-    from ticketdesk.config import APP_NAME
+    (`ticketdesk agent key add`), each session its own process on its own terminal. Each
+    option not given is taken from the config file's [ssh] section."""
     from ticketdesk.ssh.server import Limits, ServeOptions, run
 
-    host, _, port = listen.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        fail(f"--listen: expected HOST:PORT, got {listen!r}")
-    key_path = Path(host_key) if host_key else Path(user_data_dir(APP_NAME, appauthor=False)) / "ssh_host_ed25519_key"
     with handled():
+        file = run_settings(ctx).ssh  # a bad [ssh] section: one line naming the file and the key
+        address, given_as = (listen, "--listen") if listen is not None else (file.listen, "[ssh] listen")
+        try:
+            host, port = split_listen(address)
+        except ValueError as exc:
+            fail(f"--listen: {exc}")
+        key_path = Path(host_key).expanduser() if host_key else file.host_key_path()
+        limits = Limits(
+            idle_timeout=idle_timeout if idle_timeout is not None else file.idle_timeout,
+            sessions_per_agent=sessions_per_agent if sessions_per_agent is not None else file.sessions_per_agent,
+            sessions=max_sessions if max_sessions is not None else file.sessions,
+            auth_failures=max_auth_failures if max_auth_failures is not None else file.auth_failures_per_minute,
+        )
         store = open_store(ctx)
         store.people.me()  # the server acts (and audits) as a known agent: fail here, in one line
-        limits = Limits(
-            idle_timeout=idle_timeout,
-            sessions_per_agent=sessions_per_agent,
-            sessions=max_sessions,
-            auth_failures=max_auth_failures,
-        )
-        options = ServeOptions(url=ctx.obj.url, host=host.strip("[]"), port=int(port), host_key=key_path, limits=limits)
+        options = ServeOptions(url=ctx.obj.url, host=host, port=port, host_key=key_path, limits=limits)
 
         def ready(fingerprint: str) -> None:
-            echo(f"serving the desk over ssh on {host}:{port}; host key {fingerprint} ({key_path})")
+            echo(f"serving the desk over ssh on {address}; host key {fingerprint} ({key_path})")
 
         try:
             run(options, store, ready)
         except OSError as exc:
-            fail(f"--listen {listen}: {exc.strerror or exc}")
+            fail(f"{given_as} {address}: {exc.strerror or exc}")
 
 
 def register(app: typer.Typer) -> None:

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 PASSED_ENV = ("LANG", "LC_ALL", "LC_MESSAGES", "NO_COLOR", "COLORTERM")
 ONLY_THE_DESK = "ticketdesk: this server serves the ticketdesk TUI only: connect with `ssh -t` and no command\r\n"
 NEEDS_A_TERMINAL = "ticketdesk: the desk needs a terminal: connect with `ssh -t`\r\n"
+#: on SIGTERM, how long the server waits for its live sessions to end before it exits anyway
+#: (a service manager's stop timeout must be longer: docs/ticketdesk-ssh.service)
+GRACEFUL_STOP_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -356,12 +359,11 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     # graceful: no new logins; every live session is told and its TUI ended (SIGHUP), then
-    # the server exits once they are gone (at most ~10 s)
+    # the server exits once they are gone (at most GRACEFUL_STOP_SECONDS)
     listener.close()
     stopping.set()
-    for _ in range(100):
-        if not any(tally.live.values()):
-            break
+    deadline = time.monotonic() + GRACEFUL_STOP_SECONDS
+    while any(tally.live.values()) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     await listener.wait_closed()
 
