@@ -115,8 +115,6 @@ def split_listen(value: str) -> tuple[str, int]:
 class Settings:
     #: binding id -> keys, e.g. {"queue.assign_me": "ctrl+a"}
     keymap: dict[str, str] = field(default_factory=dict)
-    #: seconds between checks of the change marker in live screens
-    poll_interval: float = 1.0
     #: personal-data fields masked besides the defaults (customer email and phone)
     masking_fields: tuple[str, ...] = ()
     mail: MailSettings = field(default_factory=MailSettings)
@@ -145,12 +143,13 @@ def load_settings(path: Path | None = None) -> Settings:
     if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
         raise ConfigError(f'{path}: [keymap] maps binding ids to keys, e.g. "queue.assign_me" = "ctrl+a"')
     tui = data.get("tui", {})
-    interval = tui.get("poll_interval", 1.0) if isinstance(tui, dict) else None
-    if not isinstance(interval, int | float) or not 0.2 <= interval <= 60:
-        raise ConfigError(f"{path}: [tui] poll_interval must be a number of seconds between 0.2 and 60")
+    # `poll_interval` set how often the screens polled; they follow the database's change
+    # feed now (widgets/desk_watch.py). Older config files still load: the key is ignored.
+    if not isinstance(tui, dict) or set(tui) - {"poll_interval"}:
+        extra = sorted(set(tui) - {"poll_interval"}) if isinstance(tui, dict) else ["(not a table)"]
+        raise ConfigError(f"{path}: [tui] unknown key {extra[0]!r} (the section has no settings now)")
     return Settings(
         keymap=dict(keymap),
-        poll_interval=float(interval),
         masking_fields=_masking_fields(path, data),
         mail=_mail_settings(path, data.get("mail", {})),
         ssh=_ssh_settings(path, data.get("ssh", {})),

@@ -4,130 +4,36 @@ opens the queue as that agent and nothing else is served (issue 14)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .serve_desk import (
+    Desk,
+    free_port,
+    open_in_tmux,
+    pane_gone,
+    running_desk,
+    start_server,
+    stop_server,
+    until,
+)
 
 pytestmark = pytest.mark.skipif(
     not all(shutil.which(tool) for tool in ("ssh", "ssh-keygen", "tmux")),
     reason="needs the OpenSSH client, ssh-keygen and tmux",
 )
 
-TICKETDESK = [sys.executable, "-m", "ticketdesk"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Desk:
-    url: str
-    port: int
-    home: Path
-    server: subprocess.Popen[str]
-    banner: str
-    tmux: str
-
-    def cli(self, *args: str, login: str = "admin", input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*TICKETDESK, "--db", self.url, "--as", login, *args], capture_output=True, text=True, input=input
-        )
-
-    def ssh(self, key: str, *extra: str) -> list[str]:
-        return [
-            "ssh", "-i", str(self.home / key), "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-            # only this key: another one offered first (~/.ssh, an agent) would be a failed login
-            "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
-            *extra, "desk@127.0.0.1",
-        ]  # fmt: skip
-
-    def screen(self, session: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True
-        ).stdout
-
-
-def until(what: Callable[[], object], timeout: float = 20) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
-def start_server(url: str, port: int | None, host_key: Path | None, *limits: str) -> tuple[subprocess.Popen[str], str]:
-    """`serve ssh` on 127.0.0.1:`port` with `host_key`; either None: left to the config file."""
-    where = [*(("--listen", f"127.0.0.1:{port}") if port is not None else ()),
-             *(("--host-key", str(host_key)) if host_key is not None else ())]  # fmt: skip
-    server = subprocess.Popen(
-        [*TICKETDESK, "--db", url, "--as", "admin", "serve", "ssh", *where, *limits],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert server.stdout is not None
-    banner = server.stdout.readline()
-    assert "serving the desk over ssh" in banner, banner
-    return server, banner
-
-
-def stop_server(server: subprocess.Popen[str]) -> None:
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
-
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
-    home = tmp_path_factory.mktemp("serve-ssh")
-    url = f"sqlite:///{home / 'td.db'}"
-    run = lambda *a: subprocess.run([*TICKETDESK, "--db", url, "--as", "admin", *a], check=True, capture_output=True)  # noqa: E731
-    run("init")
-    for login in ("ana", "bo"):
-        run("agent", "add", login)
-        keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", login, "-f", str(home / login)]
-        subprocess.run(keygen, check=True)
-        run("agent", "key", "add", login, str(home / f"{login}.pub"))
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(home / "stranger")], check=True)
-    run("new", "--subject", "Printer on fire", "--customer", "x@example.com")
-    port = free_port()
-    server, banner = start_server(url, port, home / "host_key")
-    tmux = f"td-ssh-{os.getpid()}"
-    subprocess.run(["tmux", "-L", tmux, "new", "-d", "-s", "keep", "sleep 600"], check=True)
-    try:
-        yield Desk(url, port, home, server, banner, tmux)
-    finally:
-        subprocess.run(["tmux", "-L", tmux, "kill-server"], capture_output=True)
-        stop_server(server)
-
-
-def open_in_tmux(
-    desk: Desk, key: str, session: str, size: tuple[int, int] = (100, 30), stderr: Path | None = None
-) -> None:
-    """`ssh -tt` as `key` in a tmux session; what ssh says on stderr to the file `stderr`."""
-    command = " ".join(desk.ssh(key, "-tt")) + (f" 2>{stderr}" if stderr else "")
-    subprocess.run(
-        ["tmux", "-L", desk.tmux, "new", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]), command],
-        check=True,
-    )
+    with running_desk(tmp_path_factory.mktemp("serve-ssh")) as running:
+        yield running
 
 
 def test_a_key_opens_the_queue_as_its_agent(desk: Desk) -> None:
@@ -219,11 +125,6 @@ def strict(desk: Desk, tmp_path: Path) -> Iterator[Desk]:
         yield Desk(desk.url, port, desk.home, server, banner, desk.tmux)
     finally:
         stop_server(server)
-
-
-def pane_gone(desk: Desk, session: str) -> bool:
-    listed = subprocess.run(["tmux", "-L", desk.tmux, "ls", "-F", "#S"], capture_output=True, text=True).stdout
-    return session not in listed.split()
 
 
 def test_an_agent_gets_no_more_sessions_than_allowed_and_an_idle_one_closes(strict: Desk) -> None:

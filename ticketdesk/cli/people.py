@@ -273,7 +273,28 @@ def key_remove_cmd(
         echo(f"removed key {removed.key.fingerprint} of {one_line(removed.login)}")
 
 
+def who_cmd(
+    ctx: typer.Context,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f", help="text or json")] = OutFormat.text,
+) -> None:
+    """Who has a TUI open, and where: agent, host, ssh or local, screen or ticket, what they
+    are doing, since when (sessions silent for 15 s are gone)."""
+    with handled():
+        present = open_store(ctx).live.present()
+        if fmt == OutFormat.json:
+            dump_json([p.as_dict() for p in present])
+            return
+        if not present:
+            echo("nobody has the TUI open")
+        for p in present:
+            echo(
+                f"{one_line(p.login)}\t{one_line(p.host)}\t{p.via}\t{one_line(p.ticket or p.place)}"
+                f"\t{p.activity.value}\t{local(p.since)}"
+            )
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app (called by cli.py)."""
+    app.command("who")(who_cmd)
     app.add_typer(agent_app)
     app.add_typer(audit_app)

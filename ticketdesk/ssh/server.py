@@ -206,6 +206,9 @@ async def run_session(
     env = {k: v for k, v in os.environ.items() if k not in ("TICKETDESK_AGENT", "COLUMNS", "LINES", *PASSED_ENV)}
     env.update({k: v for k, v in process.env.items() if k in PASSED_ENV})
     env["TERM"] = term
+    # as OpenSSH sets it: the TUI's presence says the agent came in over ssh
+    peer, local = process.get_extra_info("peername") or ("?", 0), process.get_extra_info("sockname") or ("?", 0)
+    env["SSH_CONNECTION"] = f"{peer[0]} {peer[1]} {local[0]} {local[1]}"
     env.setdefault("COLORTERM", "truecolor" if "256" in term or "direct" in term else "")
     if not env["COLORTERM"]:
         del env["COLORTERM"]
