@@ -96,7 +96,12 @@ class TicketdeskApp(App[None]):
     # --- the database's health, as the store calls find it (widgets/store_call.py) --------
 
     def database_unreachable(self, error: DatabaseUnavailable) -> None:
-        self.outage = f"database unreachable, retrying… ({error})"
+        from ticketdesk.store.db.errors import DatabaseBusy
+
+        if isinstance(error, DatabaseBusy):  # reads go on; nothing can be saved meanwhile
+            self.outage = "database unreachable for writing (another program holds its lock), retrying…"
+        else:
+            self.outage = f"database unreachable, retrying… ({error})"
 
     def database_reachable(self) -> None:
         if self.outage:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,10 +99,11 @@ def open_in_tmux(
 
 
 @contextlib.contextmanager
-def running_desk(home: Path, *agents: str) -> Iterator[Desk]:
-    """A SQLite desk in `home` with agents ana and bo (and `agents`), each with a key file
-    named after them, a stranger's key, one ticket, and `serve ssh` on a free port."""
-    url = f"sqlite:///{home / 'td.db'}"
+def running_desk(home: Path, *agents: str, url: str | None = None) -> Iterator[Desk]:
+    """A desk (a SQLite file in `home`, or the database at `url`) with agents ana and bo
+    (and `agents`), each with a key file in `home` named after them, a stranger's key, one
+    ticket, and `serve ssh` on a free port."""
+    url = url or f"sqlite:///{home / 'td.db'}"
     run = lambda *a: subprocess.run([*TICKETDESK, "--db", url, "--as", "admin", *a], check=True, capture_output=True)  # noqa: E731
     run("init")
     for login in ("ana", "bo", *agents):
@@ -113,7 +115,7 @@ def running_desk(home: Path, *agents: str) -> Iterator[Desk]:
     run("new", "--subject", "Printer on fire", "--customer", "x@example.com")
     port = free_port()
     server, banner = start_server(url, port, home / "host_key")
-    tmux = f"td-ssh-{os.getpid()}"
+    tmux = f"td-ssh-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     subprocess.run(["tmux", "-L", tmux, "new", "-d", "-s", "keep", "sleep 600"], check=True)
     try:
         yield Desk(url, port, home, server, banner, tmux)

@@ -27,7 +27,7 @@ from ticketdesk.store.people.service import PeopleService
 from ticketdesk.widgets.outage_line import OutageLine
 
 from ..conftest import ADMIN, PostgresServer, _prepare
-from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, text_of, until
+from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, screen_text, text_of, until
 
 
 class Outage(Protocol):
@@ -108,7 +108,8 @@ def desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Store
 
 def down(app: Any) -> bool:
     line = app.screen.query_one(OutageLine)
-    return "database unreachable" in app.outage and line.display and "retrying" in text_of(line)
+    shown = "database unreachable" in app.outage and line.display and "retrying" in text_of(line)
+    return shown and "retrying" in screen_text(app)  # on the screen, not under the footer
 
 
 async def press(pilot: Pilot[Any], *keys: str) -> None:

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 CHUNK = 0.25
 #: the shortest time between two reads of the desk's state after the feed fired
 MIN_READ = 0.5
+#: the longest wait between two tries while the database is away
+MAX_RETRY_WAIT = 3.0
 #: the worker group (tests wait for every worker but this one)
 GROUP = "desk-watch"
 
@@ -156,7 +158,9 @@ class DeskWatch:
                 failures += 1
                 next_beat = 0.0  # beat (and rewrite a swept row) as soon as it is back
                 self._call(self._unreachable, error)
-                self._stopped.wait(backoff(failures))
+                # a try costs one connection attempt: keep trying often, so the screens
+                # catch up within seconds of the database's return
+                self._stopped.wait(min(backoff(failures), MAX_RETRY_WAIT))
 
     def _hand_over(self, state: DeskState) -> None:
         self._call(self._publish, state)

@@ -7,10 +7,14 @@ from textual.widgets import Static
 
 
 class OutageLine(Static):
-    """Follows the app's `outage` text (empty: hidden). Put one in each screen's compose."""
+    """Follows the app's `outage` text (empty: hidden). Put one in each screen's compose.
+
+    Docked to the bottom, one line above the footer (docked there too: without the margin
+    the footer, composed later, would be drawn over it), so it shows whatever the screen
+    scrolls."""
 
     DEFAULT_CSS = """
-    OutageLine { dock: bottom; height: 1; background: $error; color: $text; display: none; }
+    OutageLine { dock: bottom; height: 1; margin-bottom: 1; background: $error; color: $text; display: none; }
     OutageLine.-down { display: block; }
     """
 

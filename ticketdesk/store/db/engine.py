@@ -57,13 +57,18 @@ class Database:
                 session.rollback()
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, *, wait_ms: int | None = None) -> Iterator[Session]:
         """One transaction: committed if the block finishes, rolled back if it raises.
 
         On SQLite the transaction starts with BEGIN IMMEDIATE, so concurrent writers queue
         on the busy timeout instead of failing when a read lock cannot be upgraded.
+        `wait_ms` shortens that wait for this transaction (a heartbeat that cannot get in
+        should say so in seconds, not after the 30 s a ticket change may wait).
         """
-        with Session(self._write_engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+        bind = (
+            self._write_engine if wait_ms is None else self._write_engine.execution_options(ticketdesk_wait_ms=wait_ms)
+        )
+        with Session(bind, expire_on_commit=False, autoflush=True) as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -84,7 +89,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get("ticketdesk_write"):
+        options = conn.get_execution_options()
+        if options.get("ticketdesk_write"):
+            # the connection's busy timeout for this transaction (pooled connections are
+            # shared, so it is set on every write)
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(options.get('ticketdesk_wait_ms', busy_timeout_ms))}")
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")

@@ -34,6 +34,10 @@ from ticketdesk.store.tickets.lookups import acting_agent
 
 R = TypeVar("R")
 
+#: how long a write of an agent's own session state (a presence heartbeat) waits for another
+#: writer's lock on SQLite before it gives up and the TUI says the database is busy
+OWN_STATE_WAIT_MS = 2_000
+
 
 class Transactions:
     def __init__(self, db: Database, login: str, *, masked_fields: tuple[str, ...] = ()) -> None:
@@ -62,7 +66,7 @@ class Transactions:
         transaction has rolled back."""
         unknown: NotFound | None = None
         try:
-            with translated(writing=True), self.db.write() as session:
+            with translated(writing=True), self.db.write(wait_ms=OWN_STATE_WAIT_MS if own_state else None) as session:
                 try:
                     actor = acting_agent(session, self.login)
                 except NotFound as exc:
