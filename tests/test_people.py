@@ -454,6 +454,8 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
         "qa.batches",
     }
     reads |= {"reports.kpis", "reports.desk_timezone", "reports.export_tickets"}
+    # presence: every role reports its own session, auditors too (tests/store/test_live.py)
+    reads |= {"live.report", "live.leave", "live.state", "live.present", "live.feed"}
     covered |= {"kb.add", "kb.edit", "kb.from_ticket", "csat.record", "csat.import_surveys", "qa.sample", "qa.review"}
     own = {name for name, _ in inspect.getmembers(Store, inspect.isfunction) if not name.startswith("_")}
     # the services are built on first use (cached properties of Store)

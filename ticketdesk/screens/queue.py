@@ -149,6 +149,7 @@ class QueueScreen(FieldActions, Screen[None]):
         labels = {number: row_label(ps) for number, ps in by_ticket(list(message.state.present), besides=mine).items()}
         self.table.set_presence(labels)
         if message.tickets and self.is_current and message.state.latest_event_id != self._marker:
+            self._failures = 0  # the feed just read the database: it answers
             self.reload(keep_cursor=True)
 
     def on_screen_resume(self) -> None:
@@ -156,6 +157,7 @@ class QueueScreen(FieldActions, Screen[None]):
         self.reload(keep_cursor=True)
 
     def on_database_recovered(self, _: DatabaseRecovered) -> None:
+        self._failures = 0  # the database is back: a failure now starts the backoff afresh
         self.reload(keep_cursor=True)
 
     @on(TicketTable.ColumnsChanged)

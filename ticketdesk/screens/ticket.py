@@ -155,6 +155,7 @@ class TicketScreen(FieldActions, Screen[None]):
         )
 
     def on_database_recovered(self, _: DatabaseRecovered) -> None:
+        self._failures = 0  # the database is back: a failure now starts the backoff afresh
         self.reload()
 
     def _show(self, d: Any, survey: Any = None, files: list[Any] | None = None) -> None:
