@@ -94,6 +94,12 @@ def load() -> str:
     return f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
 
 
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "?")  # fmt: skip
+    return f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} x {cpu}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -399,7 +405,7 @@ def main() -> None:
     env.pop("TICKETDESK_AGENT", None)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "ticketdesk")],
                    check=True, env=env)  # fmt: skip
-    print(f"database: {url}, {total:,} tickets; {load()}", flush=True)
+    print(f"{machine()}\ndatabase: {url}, {total:,} tickets; {load()}", flush=True)
 
     port, echo_port = free_port(), free_port()
     server = start([exe, "--db", url, "--as", "bench", "serve", "ssh", "--listen", f"127.0.0.1:{port}",
