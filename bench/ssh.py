@@ -29,7 +29,8 @@ generated under /tmp/bench/ssh-keys, reused on the next run. Then, for each N of
    (bench/ssh_baselines.py) whose sessions run `cat` on a raw pty; the echo is the response.
    Also: the keys per second offered, the output per key, the CPU per key of the session
    processes and of the server, and how many cores they kept busy.
-3. Memory of each session's process (the server's children, from /proc): RSS, Pss (shared
+3. Memory of each session's process (from /proc: the processes under the server that have a
+   terminal of their own; any other, such as a forking parent, counts as the server's): RSS, Pss (shared
    pages divided among the processes sharing them) and private (USS), after paging.
 4. Idle: `--idle` seconds without keys; the CPU of each session process (utime+stime from
    /proc/PID/stat, as % of one core) and the bytes it sent. Database queries are not counted
@@ -74,10 +75,10 @@ from bench.ssh_measure import (
     SIZE,
     ScreenRows,
     Usage,
-    children,
     cpu_seconds,
     pct,
     response,
+    sessions,
     usage,
 )
 
@@ -285,7 +286,7 @@ async def run_round(
     clients = [Client(key, echo) for key in keys]
     await asyncio.gather(*(c.open(port) for c in clients))
     await asyncio.sleep(1.0)
-    kids = children(server_pid)
+    kids, helpers = sessions(server_pid)
     if not echo and len(kids) != len(clients):
         sys.exit(f"expected {len(clients)} session processes under the server, found {len(kids)}")
     cpu0, server0, bench0 = sum(cpu_seconds(pid) for pid in kids), cpu_seconds(server_pid), sum(os.times()[:2])
@@ -300,7 +301,7 @@ async def run_round(
     )  # fmt: skip
     if not echo:
         result.memory = [usage(pid) for pid in kids]
-        result.server_memory = usage(server_pid)
+        result.server_memory = total_usage([usage(pid) for pid in [server_pid, *helpers]])
         before = {pid: cpu_seconds(pid) for pid in [*kids, server_pid]}
         sent = [c.received for c in clients]
         started = time.perf_counter()
@@ -312,7 +313,7 @@ async def run_round(
         result.idle_bytes = [c.received - s for c, s in zip(clients, sent, strict=True)]
     await asyncio.gather(*(c.close() for c in clients))
     deadline = time.monotonic() + 15
-    while children(server_pid) and time.monotonic() < deadline:  # the TUIs end on SIGHUP
+    while sessions(server_pid)[0] and time.monotonic() < deadline:  # the TUIs end on SIGHUP
         await asyncio.sleep(0.1)
     return result
 
@@ -364,6 +365,10 @@ def print_tables(rounds: list[tuple[Round, Round]], memory: list[tuple[str, Usag
     print("| process | RSS | Pss | private | note |\n|---|---|---|---|---|")
     for name, use, note in memory:
         print(f"| {name} | {mb(use.rss)} | {mb(use.pss)} | {mb(use.private)} | {note} |")
+
+
+def total_usage(uses: list[Usage]) -> Usage:
+    return Usage(sum(u.rss for u in uses), sum(u.pss for u in uses), sum(u.private for u in uses))
 
 
 def mean_usage(uses: list[Usage]) -> Usage:
@@ -427,7 +432,8 @@ def main() -> None:
             (f"session TUI, mean of {largest.sessions}", mean_usage(largest.memory),
              f"max RSS {mb(max(u.rss for u in largest.memory))}; all {largest.sessions}: "
              f"Pss {mb(sum(u.pss for u in largest.memory))}"),
-            ("serve ssh process", largest.server_memory, f"with {largest.sessions} sessions"),
+            ("serve ssh process (and any helper under it)", largest.server_memory,
+             f"with {largest.sessions} sessions"),
             ("echo server (raw)", usage(echo.pid), "asyncssh, no sessions"),
         ]  # fmt: skip
     finally:

@@ -185,13 +185,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def children(pid: int) -> list[int]:
-    out = []
+def sessions(server: int) -> tuple[list[int], list[int]]:
+    """The processes under `server` (children, grandchildren…) split in two: those on a
+    terminal of their own (the sessions, each on its pty) and the rest (the server's
+    helpers, such as a parent that forks the sessions)."""
+    parents: dict[int, list[int]] = {}
+    ttys: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int(_stat(int(entry.name))[1]) == pid:
-                    out.append(int(entry.name))
-            except (FileNotFoundError, ProcessLookupError, ValueError):
+                fields = _stat(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
                 continue
-    return sorted(out)
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+            ttys[int(entry.name)] = int(fields[4])
+    below, todo = [], list(parents.get(server, []))
+    while todo:
+        pid = todo.pop()
+        below.append(pid)
+        todo.extend(parents.get(pid, []))
+    own = [pid for pid in below if ttys.get(pid, 0) not in (0, ttys.get(server, 0))]
+    return sorted(own), sorted(pid for pid in below if pid not in own)

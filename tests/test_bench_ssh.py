@@ -4,13 +4,17 @@ the /proc readings. The bench itself is run by hand, never here."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import signal
 import subprocess
 import sys
+import termios
+import time
 
 import pytest
 
-from bench.ssh_measure import ScreenRows, children, cpu_seconds, pct, response, usage
+from bench.ssh_measure import ScreenRows, cpu_seconds, pct, response, sessions, usage
 
 # what Textual sent for a PgDn on the queue, shortened: the alternate screen, a title (OSC),
 # rows positioned at column 1 and continued with CR LF (one still loading, one in Chinese),
@@ -70,9 +74,7 @@ def test_a_response_is_complete_at_the_end_of_the_burst_that_shows_the_result() 
     # rows at +12 ms, the status line with the result at +45, the scrollbar at +60, then a
     # poll's repaint 300 ms later that belongs to no key
     chunks = [(100.012, False), (100.045, True), (100.060, False), (100.360, False)]
-    first, complete = response(sent, chunks, settle=0.030)
-    assert first == pytest.approx(12)
-    assert complete == pytest.approx(60)
+    assert response(sent, chunks, settle=0.030) == (pytest.approx(12), pytest.approx(60))
     # a narrower window ends the burst at the result itself
     assert response(sent, chunks, settle=0.010) == (pytest.approx(12), pytest.approx(45))
 
@@ -91,22 +93,40 @@ def test_percentiles_are_nearest_rank() -> None:
         pct([], 0.5)
 
 
-def test_proc_readings_of_a_real_child() -> None:
-    child = subprocess.Popen(
-        [sys.executable, "-c", "import sys; sum(range(3_000_000)); sys.stdin.read()"], stdin=subprocess.PIPE
-    )
+def _take_the_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # in the child: the pty becomes its terminal, as serve ssh does
+
+
+def test_proc_readings_of_real_processes() -> None:
+    # under this process: a "session" on a pty of its own, and a helper with a child of its
+    # own (a forking parent would be one)
+    master, slave = os.openpty()
+    session = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sum(range(3_000_000)); sys.stdin.read()"],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True, preexec_fn=_take_the_terminal,
+    )  # fmt: skip
+    os.close(slave)
+    helper = subprocess.Popen(["sh", "-c", "sleep 30 & wait"], stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        assert child.pid in children(os.getpid())
-        use = usage(child.pid)
-        assert 0 < use.private <= use.pss <= use.rss
-        # busy for a while at its start, then waiting on stdin: some CPU, counted from /proc/PID/stat
-        for _ in range(100):
-            if cpu_seconds(child.pid) > 0:
+        for _ in range(100):  # until the helper's own child is there
+            own, rest = sessions(os.getpid())
+            if len(rest) >= 2:
                 break
-            subprocess.run(["sleep", "0.05"])
-        assert cpu_seconds(child.pid) > 0
+            time.sleep(0.05)
+        assert own == [session.pid]
+        assert helper.pid in rest and len(rest) == 2
+        use = usage(session.pid)
+        assert 0 < use.private <= use.pss <= use.rss
+        # busy at its start, then waiting: some CPU, read from /proc/PID/stat
+        for _ in range(100):
+            if cpu_seconds(session.pid) > 0:
+                break
+            time.sleep(0.05)
+        assert cpu_seconds(session.pid) > 0
     finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        child.wait()
-    assert cpu_seconds(child.pid) == 0.0  # gone
+        os.close(master)  # the session's terminal hangs up
+        session.kill()
+        session.wait()
+        os.killpg(helper.pid, signal.SIGTERM)  # the helper and its child
+        helper.wait()
+    assert cpu_seconds(session.pid) == 0.0  # gone
