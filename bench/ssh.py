@@ -21,17 +21,17 @@ generated under /tmp/bench/ssh-keys, reused on the next run. Then, for each N of
      for `j`, forward for PgDn; no row still "loading…") and the output has then been quiet
      for the settle window (`--settle`, 30 ms): the time is that of the burst's last byte,
      so the settle window itself is not in the figure. Textual paints a key as several
-     frames (rows, then the status line, then the scrollbar, ~15 ms apart), hence a window
-     and not the first byte alone. The client keeps a row-level model of the screen
+     frames (rows, then the status line, then the scrollbar, 15-35 ms apart), hence the
+     result and a window, not the first byte or quiet alone. The client keeps a row-level model of the screen
      (`ScreenRows`: cursor positioning and the text written from column 1) to read the
      position and the "loading…" rows, rather than a full terminal emulator.
    Raw baseline, same clients, same keys and pace, same run: a bare asyncssh server
    (bench/ssh_baselines.py) whose sessions run `cat` on a raw pty; the echo is the response.
    Also: the keys per second offered, the output per key, the CPU per key of the session
    processes and of the server, and how many cores they kept busy.
-3. Memory of each session's process (from /proc: the processes under the server that have a
-   terminal of their own; any other, such as a forking parent, counts as the server's): RSS, Pss (shared
-   pages divided among the processes sharing them) and private (USS), after paging.
+3. Memory of each session's process after paging, from /proc: RSS, Pss (shared pages divided
+   among the processes sharing them) and private (USS). A session is a process under the
+   server on a terminal of its own; any other (a forking parent) counts as the server's.
 4. Idle: `--idle` seconds without keys; the CPU of each session process (utime+stime from
    /proc/PID/stat, as % of one core) and the bytes it sent. Database queries are not counted
    (that would take strace on the process); by the code, an idle queue asks the database
