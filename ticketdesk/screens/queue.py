@@ -177,7 +177,10 @@ class QueueScreen(FieldActions, Screen[None]):
         hint = ""
         if table.total == 0 and self.flt.is_empty:
             hint = "   create one with `ticketdesk new` or load `ticketdesk demo`"
-        self.query_one("#status-line", Static).update(Text(f" {where}   sort {self.sort_name}{marks}{hint}"))
+        # one line, whatever it says: no layout pass on every cursor move
+        self.query_one("#status-line", Static).update(
+            Text(f" {where}   sort {self.sort_name}{marks}{hint}"), layout=False
+        )
 
     # --- filter, search, views, sort --------------------------------------------------
 

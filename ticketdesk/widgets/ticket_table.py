@@ -94,7 +94,9 @@ class TicketTable(ScrollView, can_focus=True):
         Binding("enter", "open", "Open", show=True, id="table.open"),
     ]
 
-    cursor = reactive(0)
+    #: no repaint of the whole table on a move: watch_cursor repaints the two rows that
+    #: changed (a scroll repaints the rest); halves the CPU of a key (bench/ssh.py)
+    cursor = reactive(0, repaint=False)
 
     class Opened(Message):
         def __init__(self, row: Any) -> None:

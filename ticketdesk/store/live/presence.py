@@ -63,27 +63,25 @@ def leave(session: Session, session_id: str) -> None:
 
 
 def present(session: Session, now: datetime) -> tuple[Present, ...]:
-    """Every live session, by login."""
+    """Every live session, by login. Plain columns, not table objects: every TUI reads this
+    after each commit anyone makes, so it is kept cheap."""
+    p = Presence
     stmt = (
-        select(Presence, col(Agent.login))
-        .join(Agent, col(Agent.id) == col(Presence.agent_id))
-        .where(col(Presence.seen_at) >= now - timedelta(seconds=EXPIRY))
-        .order_by(col(Agent.login), col(Presence.started_at), col(Presence.session_id))
-    )
+        select(
+            col(p.session_id), col(Agent.login), col(p.host), col(p.via), col(p.place),
+            col(p.ticket_number), col(p.activity), col(p.since), col(p.started_at),
+        )
+        .join(Agent, col(Agent.id) == col(p.agent_id))
+        .where(col(p.seen_at) >= now - timedelta(seconds=EXPIRY))
+        .order_by(col(Agent.login), col(p.started_at), col(p.session_id))
+    )  # fmt: skip
     return tuple(
         Present(
-            session_id=p.session_id,
-            login=login,
-            host=p.host,
-            via=p.via,
-            place=p.place,
-            ticket=p.ticket_number,
-            activity=Activity(p.activity),
-            since=p.since,
-            started_at=p.started_at,
+            session_id=sid, login=login, host=host, via=via, place=place, ticket=ticket,
+            activity=Activity(activity), since=since, started_at=started,
         )
-        for p, login in session.execute(stmt)
-    )
+        for sid, login, host, via, place, ticket, activity, since, started in session.execute(stmt)
+    )  # fmt: skip
 
 
 def desk_state(session: Session, now: datetime) -> DeskState:
