@@ -56,6 +56,9 @@ class TicketdeskApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
+
+    def first_load_done(self) -> None:
+        """The first screen has its data: the live feed may start (widgets/desk_watch.py)."""
         if self.live:
             self.desk_watch.start()
 

@@ -87,7 +87,12 @@ class DeskWatch:
         return cast("DeskApp", self._app).store
 
     def start(self) -> None:
-        self._worker = self._app.run_worker(self._run, thread=True, group=GROUP, exit_on_error=True)
+        """Start the loop (once; later calls do nothing). The app starts it after the first
+        screen's first load, not before: two threads making a process's first ORM queries
+        at the same moment can leave SQLAlchemy with a wrongly compiled statement (seen
+        as "no such column: agent.id" in some of 30 TUIs started at once)."""
+        if self._worker is None:
+            self._worker = self._app.run_worker(self._run, thread=True, group=GROUP, exit_on_error=True)
 
     def move(self, place: str, ticket: str | None = None, activity: Activity = Activity.BROWSING) -> None:
         """Where this TUI is now (UI thread); reported within CHUNK seconds."""

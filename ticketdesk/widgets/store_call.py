@@ -52,6 +52,9 @@ class DeskApp(Protocol):
         """Hand `then` the (label, login) options of the active agents; what it returns is
         ignored."""
 
+    def first_load_done(self) -> None:
+        """The first screen has loaded its data (the live feed starts then)."""
+
     def database_unreachable(self, error: DatabaseUnavailable) -> None: ...
 
     def database_reachable(self) -> None: ...
