@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, String, select, type_coerce
+from sqlalchemy import ColumnElement, String, inspect, select, type_coerce
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col
 
@@ -59,6 +59,9 @@ PAGE = 2000
 MAX_PAGE = 10_000
 
 _assignee = aliased(Agent)
+# its column collection is built lazily; build it now, in the importing thread, so that no
+# two threads build it at once (SQLAlchemy's own aliased-class pools do the same)
+inspect(_assignee).selectable.c  # noqa: B018
 
 
 def export_rows(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, FromClause, UnaryExpression, and_, literal, select, tuple_, union_all
+from sqlalchemy import ColumnElement, FromClause, UnaryExpression, and_, inspect, literal, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -114,6 +114,9 @@ def list_tickets(
 
 
 _assignee = aliased(Agent)
+# its column collection is built lazily; build it now, in the importing thread, so that no
+# two threads build it at once (SQLAlchemy's own aliased-class pools do the same)
+inspect(_assignee).selectable.c  # noqa: B018
 
 
 def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = None) -> list[TicketRow]:
