@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import timedelta
 
@@ -67,9 +66,7 @@ def test_the_feed_fires_on_anyone_s_commit_and_not_while_the_desk_is_quiet(store
         assert feed.wait(1.0) is True  # the first wait: read everything
         assert feed.wait(0.5) is False
         as_agent(store, "alice").tickets.create(NewTicket(subject="Printer on fire"))
-        started = time.monotonic()
-        assert feed.wait(2.0) is True
-        assert time.monotonic() - started < 1.0
+        assert feed.wait(1.0) is True  # a screen must show a commit within 1 s
         assert feed.wait(0.3) is False  # one commit, one wake-up
     finally:
         feed.close()
