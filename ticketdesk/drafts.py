@@ -29,8 +29,6 @@ class DraftBox(MutableMapping[Key, str]):
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        #: why the last save failed (the drafts are then kept in memory only), or None
-        self.save_error: str | None = None
         self._texts: dict[Key, str] = {}
         self._started: dict[Key, datetime] = {}
         if path is not None and path.exists():
@@ -96,7 +94,5 @@ class DraftBox(MutableMapping[Key, str]):
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(entries, out, ensure_ascii=False)
             os.replace(temporary, self.path)
-        except OSError as exc:  # a full disk must not end the TUI: the text is still in memory
-            self.save_error = f"drafts not saved to {self.path}: {exc.strerror or exc}"
-        else:
-            self.save_error = None
+        except OSError:  # a full disk must not end the TUI: the text is still in memory
+            pass

@@ -117,14 +117,14 @@ class DeskWatch:
         goodbye.start()
         goodbye.join(timeout=2.0)
 
-    # --- the loop (worker thread) ----------------------------------------------------
-
     def drop_connection(self) -> None:
         """Close the feed's connection; the next wait opens it again (and reads the desk's
         state whole). For whoever needs a SQLite file to itself for a moment: in WAL mode
         every open connection holds a shared lock on it."""
         if self._feed is not None:
             self._feed.close()
+
+    # --- the loop (worker thread) ----------------------------------------------------
 
     def _run(self) -> None:
         worker = get_current_worker()
@@ -158,7 +158,7 @@ class DeskWatch:
                     state = self._store.live.state()
                 last_read = time.monotonic()
                 failures = 0
-                self._hand_over(state)
+                self._call(self._publish, state)
             except StoreError as error:
                 failures += 1
                 next_beat = 0.0  # beat (and rewrite a swept row) as soon as it is back
@@ -166,9 +166,6 @@ class DeskWatch:
                 # a try costs one connection attempt: keep trying often, so the screens
                 # catch up within seconds of the database's return
                 self._stopped.wait(min(backoff(failures), MAX_RETRY_WAIT))
-
-    def _hand_over(self, state: DeskState) -> None:
-        self._call(self._publish, state)
 
     def _call(self, fn: Callable[..., object], *args: object) -> None:
         """Run `fn` on the UI thread unless the app is already closing."""

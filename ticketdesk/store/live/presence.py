@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Event, Presence
+from ticketdesk.models import Agent, Presence
 from ticketdesk.rules.presence import EXPIRY, Activity, Present, TuiSession, Whereabouts
+from ticketdesk.store.tickets.counts import latest_event_id
 
 #: rows silent this long are deleted (well past EXPIRY: a slow beat is not a departure)
 FORGET_AFTER = timedelta(minutes=1)
@@ -85,5 +86,4 @@ def present(session: Session, now: datetime) -> tuple[Present, ...]:
 
 
 def desk_state(session: Session, now: datetime) -> DeskState:
-    latest = session.scalar(select(func.max(col(Event.id)))) or 0
-    return DeskState(latest_event_id=latest, present=present(session, now))
+    return DeskState(latest_event_id=latest_event_id(session), present=present(session, now))
