@@ -166,7 +166,7 @@ class Paints:
         now = time.perf_counter()
         if isinstance(screen, QueueScreen):
             t = screen.table
-            top = int(t.scroll_offset.y)
+            top = t.view_top
             complete = t.loader is not None and all(
                 t.row_at(i) is not None for i in range(top, min(top + t.size.height, t.total))
             )

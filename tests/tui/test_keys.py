@@ -436,7 +436,7 @@ async def test_help_lists_the_screens_keys_first_each_action_once(store: Store) 
         ids = [binding_id for _, rows in sections for _, _, binding_id in rows]
         assert len(ids) == len(set(ids))
         assert {b.id for b in QueueScreen.BINDINGS} <= set(ids)  # type: ignore[attr-defined]
-        assert ("↓ j", "Down", "table.cursor_down") in sections[1][1]
+        assert ("j ↓", "Down", "table.cursor_down") in sections[1][1]  # as the binding lists them
         await pilot.press("question_mark")
         await screen_of(pilot, HelpScreen)
         shown = screen_text(pilot.app)

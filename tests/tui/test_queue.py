@@ -403,3 +403,55 @@ async def test_fast_paging_loads_every_row_once_in_order(store: Store) -> None:
         await until(lambda: table.current is not None, pilot=pilot)
         bottom = [r.number for r in table.bottom.rows]
         assert bottom == expected[::-1][: len(bottom)]
+
+
+@sqlite_only
+@run_async
+async def test_the_table_scrolls_itself_by_keys_wheel_and_click(store: Store) -> None:
+    """The table draws its own view of the queue (no ScrollView): `j` at the bottom scrolls
+    by one row, the wheel by three with the cursor kept in view, a click puts the cursor on
+    the row clicked and a double click opens it."""
+    from textual import events
+
+    from ticketdesk.screens.ticket import TicketScreen
+
+    for i in range(60):
+        new(store, f"Subject {i:02d}", assignee="admin")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        table = queue.table
+        height = table.size.height
+        assert 0 < height < 60
+
+        def first_shown() -> str:
+            number = table.row_at(table.view_top).number
+            lines = [line for line in screen_text(pilot.app).splitlines() if "Subject " in line]
+            assert number in lines[0]  # what is painted, not only the attribute
+            return number
+
+        top_number = first_shown()
+        await pilot.press(*["j"] * (height - 1))
+        await until(lambda: table.cursor == height - 1, pilot=pilot)
+        assert table.view_top == 0 and first_shown() == top_number
+        await pilot.press("j")
+        await until(lambda: table.view_top == 1, pilot=pilot)
+        await settle(pilot)
+        assert first_shown() == table.row_at(1).number
+        assert text_of(queue.query_one("#status-line")).strip().startswith(f"{height + 1}/60")
+
+        # the wheel: three rows a turn; up from here leaves the cursor (bottom row) out of
+        # view, so it follows onto the last row shown
+        table.post_message(events.MouseScrollUp(table, 5, 5, 0, -1, 0, False, False, False))
+        await until(lambda: table.view_top == 0, pilot=pilot)
+        assert table.cursor == height - 1
+        for _ in range(2):
+            table.post_message(events.MouseScrollDown(table, 5, 5, 0, 1, 0, False, False, False))
+        await until(lambda: table.view_top == 6, pilot=pilot)
+        assert table.cursor == height - 1  # still in view: it stays on its row
+
+        await pilot.click(table, offset=(20, 4))
+        await until(lambda: table.cursor == table.view_top + 4, pilot=pilot)
+        clicked = table.current.number
+        await pilot.double_click(table, offset=(20, 4))
+        await until(lambda: isinstance(pilot.app.screen, TicketScreen), pilot=pilot)
+        assert pilot.app.screen.number == clicked

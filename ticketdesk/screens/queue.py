@@ -70,6 +70,8 @@ class QueueScreen(FieldActions, Screen[None]):
         self._marker = 0
         #: failed loads in a row (the retry waits longer after each)
         self._failures = 0
+        #: what the status line shows now
+        self._status = ""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bar"):
@@ -97,6 +99,7 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
+        self.watch(self.table, "cursor", self._update_status, init=False)
         self.desk.desk_watch.move("queue")
         self.reload()
 
@@ -167,10 +170,6 @@ class QueueScreen(FieldActions, Screen[None]):
         # changes it without any resize), so the headings stand over their columns
         self.query_one("#table-header", Static).update(self.table.header_text(message.width))
 
-    @on(TicketTable.CursorMoved)
-    def _cursor_moved(self) -> None:
-        self._update_status()
-
     def _update_status(self) -> None:
         table = self.table
         marks = f"   {len(table.selected)} marked" if table.selected else ""
@@ -178,10 +177,11 @@ class QueueScreen(FieldActions, Screen[None]):
         hint = ""
         if table.total == 0 and self.flt.is_empty:
             hint = "   create one with `ticketdesk new` or load `ticketdesk demo`"
-        # one line, whatever it says: no layout pass on every cursor move
-        self.query_one("#status-line", Static).update(
-            Text(f" {where}   sort {self.sort_name}{marks}{hint}"), layout=False
-        )
+        status = f" {where}   sort {self.sort_name}{marks}{hint}"
+        if status != self._status:  # an update repaints even when nothing changed
+            self._status = status
+            # one line, whatever it says: no layout pass on every cursor move
+            self.query_one("#status-line", Static).update(Text(status), layout=False)
 
     # --- filter, search, views, sort --------------------------------------------------
 

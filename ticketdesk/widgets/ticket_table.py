@@ -1,10 +1,17 @@
-"""The queue table: a Line-API ScrollView that never holds the whole queue.
+"""The queue table: a Line-API widget that never holds the whole queue.
 
 Rows arrive in keyset pages from a loader the screen provides (run in a worker). Two
 chains are kept: one read forward from the top, one read backwards from the bottom (the
 reversed sort), so `g`, `G`, paging and scrolling near either end never wait for the
 rows in between. A row in the gap is drawn as "loading" while the nearer chain grows
 towards it.
+
+The table scrolls itself (`view_top`, the first row shown) rather than being a Textual
+ScrollView: a ScrollView's scroll asks the screen for a layout pass and draws a scrollbar
+widget beside the rows, which together cost a third of a key's CPU when `j` at the bottom
+scrolls by one line (bench/ssh.py, 30 sessions). The position is in the status line
+("951/57,249"); a scrollbar's thumb over a million rows is one cell that never moves. The
+mouse wheel scrolls, a click moves the cursor, a double click opens.
 """
 
 from __future__ import annotations
@@ -12,19 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.text import one_line
@@ -37,6 +46,8 @@ if TYPE_CHECKING:
     from ticketdesk.store import Store, StoreError
 
 PAGE = 100
+#: rows one turn of the mouse wheel scrolls
+WHEEL = 3
 #: most rows one load reads: a jump further than this fills in over a few loads
 MAX_LOAD = 1000
 
@@ -72,8 +83,11 @@ STRIPS_KEPT = 400
 OPTIONAL = ("team", "updated", "customer", "assignee")
 
 
-class TicketTable(ScrollView, can_focus=True):
-    """The queue. Posts `Opened` on enter; the screen owns every other action."""
+class TicketTable(Widget, can_focus=True):
+    """The queue. Posts `Opened` on enter; the screen owns every other action. The screen
+    follows the cursor by watching the `cursor` reactive (a watcher runs in the same call, so
+    the position it shows is painted in the same frame as the rows; a message would arrive
+    a frame later and cost a second one)."""
 
     DEFAULT_CSS = """
     TicketTable { height: 1fr; }
@@ -114,16 +128,12 @@ class TicketTable(ScrollView, can_focus=True):
             super().__init__()
             self.width = width
 
-    class CursorMoved(Message):
-        def __init__(self, index: int, total: int) -> None:
-            super().__init__()
-            self.index = index
-            self.total = total
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.loader: Loader | None = None
         self.total = 0
+        #: the index of the first row shown
+        self.view_top = 0
         self.top = Chain()
         self.bottom = Chain()
         self.selected: set[str] = set()
@@ -167,9 +177,9 @@ class TicketTable(ScrollView, can_focus=True):
         self.bottom = Chain()
         if not keep_cursor:
             self.cursor = 0
-            self.scroll_to(y=0, animate=False)
+            self.view_top = 0
         self.cursor = min(self.cursor, max(total - 1, 0))
-        self.virtual_size = Size(self.size.width, total + 1)
+        self._scroll_to_cursor()
         if first_page is not None:
             self._extend(False, None, *first_page, self._generation)  # then asks for what else is in view
         else:
@@ -189,15 +199,14 @@ class TicketTable(ScrollView, can_focus=True):
         return self.row_at(self.cursor)
 
     def visible_rows(self) -> list[Any]:
-        start = int(self.scroll_offset.y)
-        return [r for i in range(start, start + self.size.height) if (r := self.row_at(i)) is not None]
+        return [r for i in range(self.view_top, self.view_top + self.size.height) if (r := self.row_at(i)) is not None]
 
     def _ensure(self, index: int) -> None:
         """Ask for the rows around `index` (and the viewport) if they are not loaded."""
         if self.loader is None or self.total == 0:
             return
-        want_to = min(self.total - 1, max(index, int(self.scroll_offset.y) + self.size.height) + 1)
-        want_from = max(0, min(index, int(self.scroll_offset.y)) - 1)
+        want_to = min(self.total - 1, max(index, self.view_top + self.size.height) + 1)
+        want_from = max(0, min(index, self.view_top) - 1)
         top_gap = want_to - len(self.top.rows) + 1
         bottom_gap = (self.total - len(self.bottom.rows)) - want_from
         if top_gap <= 0 or bottom_gap <= 0:
@@ -252,7 +261,6 @@ class TicketTable(ScrollView, can_focus=True):
         chain.done = after is None
         self._find_followed(reverse, start)
         self.refresh()
-        self.post_message(self.CursorMoved(self.cursor, self.total))
         self._ensure(self.cursor)
 
     def _find_followed(self, reverse: bool, start: int) -> None:
@@ -288,14 +296,35 @@ class TicketTable(ScrollView, can_focus=True):
         free = max(width - fixed(columns), 8)
         return [(k, h, w or free) for k, h, w in columns]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The lines in `crop`, past Textual's per-widget styles cache. That cache keeps lines
+        by their number on screen, so a scroll by one row throws all of it away and restyles
+        every line: a new Strip and a pass of the app's colour filters per line, per frame,
+        half the CPU of a `j` that scrolls (bench/ssh.py). Here a row's strip is cached by
+        what it shows (`_row_strip`) and a Strip caches its own filtered and cropped forms,
+        so a line that only moved costs two lookups. What the styles cache would add, this
+        widget does not use: no border, padding, tint or opacity (DEFAULT_CSS); the
+        background is in every row's style."""
+        _, background = self.background_colors
+        filters = self.get_line_filters()
+        x1, x2 = crop.column_span
+        whole = (x1, x2) == (0, self.size.width)
+        strips = []
+        for y in crop.line_range:
+            strip = self.render_line(y)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip if whole else strip.crop(x1, x2))
+        return strips
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self.content_region.width
         if width != self._laid_out_width:
             self._laid_out_width = width
             self.post_message(self.ColumnsChanged(width))
-        index = int(self.scroll_offset.y) + y
+        index = self.view_top + y
         if index >= self.total:
-            return Strip.blank(width, self.rich_style)
+            return _blank(width, self.rich_style)
         row = self.row_at(index)
         if row is None:
             self.call_later(self._ensure, index)
@@ -327,22 +356,12 @@ class TicketTable(ScrollView, can_focus=True):
         return strip
 
     def _draw_row(self, row: Any, index: int, width: int, now: datetime) -> Strip:
+        """Segments straight from the values (no Rich Text to render: a third of a key's CPU
+        when a page of new rows comes into view). `fit` has made every value one line of
+        plain, escaped text: ticket text comes from customers and is never markup."""
         values = cells(row, row.number in self.selected)
         values["sla"] = sla_left(row, now)
         no_color = self.app.no_color
-        presence_style = style_of("presence", no_color)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for key, _, w in self._layout(width):
-            # plain Text: ticket text comes from customers and is never markup
-            style = cell_style(row.sla_state or "", no_color) if key == "sla" else cell_style(values[key], no_color)
-            here = self.presence.get(row.number) if key == "subject" else None
-            if here and w > 8:  # who else is on it, then as much of the subject as fits
-                label = fit(here, min(cell_len(here), w - 6))
-                text.append(label, style=presence_style)
-                text.append(" ")
-                w -= cell_len(label) + 1
-            text.append(fit(values[key], w), style=style)
-            text.append(" ")
         base = self.rich_style
         if row.number in self.selected:
             base += self.get_component_rich_style("ticket-table--selected")
@@ -350,29 +369,54 @@ class TicketTable(ScrollView, can_focus=True):
             base += self.get_component_rich_style("ticket-table--cursor")
         elif index == self.cursor:
             base += self.get_component_rich_style("ticket-table--cursor") + Style(dim=True)
-        segments = [
-            Segment(seg.text, base + seg.style if seg.style else base)
-            for seg in text.render(self.app.console)
-            if seg.text != "\n"
-        ]
+        segments: list[Segment] = []
+        for key, _, w in self._layout(width):
+            meaning = cell_style(row.sla_state or "", no_color) if key == "sla" else cell_style(values[key], no_color)
+            here = self.presence.get(row.number) if key == "subject" else None
+            if here and w > 8:  # who else is on it, then as much of the subject as fits
+                label = fit(here, min(cell_len(here), w - 6))
+                segments.append(Segment(label, base + Style.parse(style_of("presence", no_color))))
+                segments.append(Segment(" ", base))
+                w -= cell_len(label) + 1
+            segments.append(Segment(fit(values[key], w), base + Style.parse(meaning) if meaning else base))
+            segments.append(Segment(" ", base))
         return Strip(segments).adjust_cell_length(width, base)
 
     # --- cursor ---------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self.refresh_line(old)  # only the two rows that changed; a scroll repaints the rest
-        self.refresh_line(new)
-        self.scroll_to_cursor()
+        if not self._scroll_to_cursor():  # a scroll repaints every row, else only the two that changed
+            self._refresh_row(old)
+            self._refresh_row(new)
         self._ensure(new)
-        self.post_message(self.CursorMoved(new, self.total))
 
-    def scroll_to_cursor(self) -> None:
-        top = int(self.scroll_offset.y)
+    def _refresh_row(self, index: int) -> None:
+        if 0 <= index - self.view_top < self.size.height:
+            self.refresh(Region(0, index - self.view_top, self.size.width, 1))
+
+    def _scroll_to_cursor(self) -> bool:
+        """Scroll as little as shows the cursor; True when the view moved."""
         height = max(self.size.height, 1)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
-        elif self.cursor >= top + height:
-            self.scroll_to(y=self.cursor - height + 1, animate=False)
+        if self.cursor < self.view_top:
+            return self._set_view_top(self.cursor)
+        if self.cursor >= self.view_top + height:
+            return self._set_view_top(self.cursor - height + 1)
+        return self._set_view_top(self.view_top)  # the queue shrank under the view
+
+    def _set_view_top(self, top: int) -> bool:
+        top = max(0, min(top, self.total - self.size.height))
+        if top == self.view_top:
+            return False
+        self.view_top = top
+        self.refresh()
+        return True
+
+    def _scroll_rows(self, rows: int) -> None:
+        """The mouse wheel: the view moves, the cursor stays on its row while it is in view."""
+        if self._set_view_top(self.view_top + rows):
+            height = max(self.size.height, 1)
+            self.cursor = max(self.view_top, min(self.cursor, self.view_top + height - 1, self.total - 1))
+            self._ensure(self.cursor)
 
     def move(self, delta: int) -> None:
         self._follow = None  # the agent moved on
@@ -404,8 +448,24 @@ class TicketTable(ScrollView, can_focus=True):
             self.post_message(self.Opened(row))
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._scroll_to_cursor()
         self._ensure(self.cursor)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        self._scroll_rows(WHEEL)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        self._scroll_rows(-WHEEL)
+
+    def on_click(self, event: events.Click) -> None:
+        index = self.view_top + event.y
+        if 0 <= index < self.total:
+            self._follow = None
+            self.cursor = index
+            if event.chain == 2:
+                self.action_open()
 
     def on_focus(self) -> None:
         self.refresh()
@@ -414,11 +474,21 @@ class TicketTable(ScrollView, can_focus=True):
         self.refresh()
 
 
+@lru_cache(maxsize=16)
+def _blank(width: int, style: Style) -> Strip:
+    """The line below the last row (one object per width and style, so its filtered form is
+    cached with it)."""
+    return Strip.blank(width, style)
+
+
 def fit(value: str, width: int) -> str:
-    """One line of exactly `width` cells (CJK characters take two)."""
-    text = Text(one_line(value))
-    text.truncate(width, overflow="ellipsis", pad=True)
-    return text.plain
+    """One line of exactly `width` cells (CJK characters take two), cut with "…" when longer."""
+    flat = one_line(value)
+    if width <= 0:
+        return ""
+    if cell_len(flat) > width:
+        return set_cell_size(flat, width - 1) + "…"
+    return set_cell_size(flat, width)
 
 
 def rows_between(table: TicketTable, start: int, end: int) -> Sequence[Any]:
