@@ -148,6 +148,8 @@ class TicketTable(Widget, can_focus=True):
         self._laid_out_width = -1
         #: who else is on a ticket, by number (`👁ana ✎bo`), shown before its subject
         self.presence: dict[str, str] = {}
+        #: a row was drawn "loading…": the page that brings it repaints the table
+        self._drew_loading = False
         #: rows already drawn (`_row_strip`): a few screens' worth, so memory stays flat
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIPS_KEPT)
 
@@ -260,7 +262,9 @@ class TicketTable(Widget, can_focus=True):
         chain.after = after
         chain.done = after is None
         self._find_followed(reverse, start)
-        self.refresh()
+        if self._drew_loading:  # else the rows come into view already read: no repaint now
+            self._drew_loading = False
+            self.refresh()
         self._ensure(self.cursor)
 
     def _find_followed(self, reverse: bool, start: int) -> None:
@@ -327,6 +331,7 @@ class TicketTable(Widget, can_focus=True):
             return _blank(width, self.rich_style)
         row = self.row_at(index)
         if row is None:
+            self._drew_loading = True
             self.call_later(self._ensure, index)
             style = self.get_component_rich_style("ticket-table--loading")
             return Strip([Segment("  loading…".ljust(width), style)], width)
