@@ -166,10 +166,15 @@ def test_a_stopped_server_tells_its_sessions_and_leaves_no_tui_behind(desk: Desk
     until(lambda: "Printer on fire" in moved.screen("stop"))
     tuis = subprocess.run(["pgrep", "-f", "--", "--as ana$"], capture_output=True, text=True).stdout.split()
     assert tuis
+    # the session fork server, the server's child that forked the TUI
+    forker = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "ticketdesk.ssh.forkserver"],
+                            capture_output=True, text=True).stdout.split()  # fmt: skip
+    assert len(forker) == 1
+    assert all(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1] == forker[0] for pid in tuis)
     stop_server(server)
     assert server.returncode == 0
     until(lambda: "server is stopping" in (tmp_path / "ssh.err").read_text())
-    until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tuis), timeout=10)
+    until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [*tuis, *forker]), timeout=10)
     subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "stop"], capture_output=True)
 
 

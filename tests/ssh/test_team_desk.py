@@ -38,15 +38,16 @@ def flat(desk: Desk, session: str) -> str:
 
 
 def tui_of(desk: Desk, login: str) -> int:
-    """The pid of `login`'s TUI process (the session's child of the server)."""
+    """The pid of `login`'s TUI process: forked by the server's fork server, it is titled
+    with the command it stands for (`ps` shows it)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        if desk.url.encode() in argv and b"--as" in argv and login.encode() in argv and b"serve" not in argv:
+        if title.endswith(f" --db {desk.url} --as {login}"):
             return int(entry.name)
     raise AssertionError(f"no TUI process of {login}")
 

@@ -3,7 +3,9 @@
 - Public-key authentication only; the key alone decides the agent (store `people.ssh_key_owner`),
   whatever user name the client gives. An unknown key, or a deactivated agent's, is refused.
 - Each session runs `ticketdesk --db URL --as LOGIN` in its own process on its own
-  pseudo-terminal: one agent's crash or blocking call never touches another's. The client's
+  pseudo-terminal: one agent's crash or blocking call never touches another's. The process
+  is forked by the session fork server (ssh/forkserver.py), which has imported the TUI
+  once, rather than started afresh: logins paint sooner and share memory. The client's
   TERM, LANG and NO_COLOR reach it; window changes are passed on to the pty (the kernel then
   signals the app with SIGWINCH).
 - Nothing else: no shell or `exec` of a command (`ssh host ls` gets one line and status 1), no
@@ -32,6 +34,7 @@ with warnings.catch_warnings():  # asyncssh's import warns about DSA keys, which
     warnings.simplefilter("ignore")
     import asyncssh
 
+from ticketdesk.ssh.forkserver import ForkServer, ForkServerGone
 from ticketdesk.ssh.session_command import tui_command
 
 if TYPE_CHECKING:
@@ -172,12 +175,6 @@ def _set_size(fd: int, width: int, height: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
-def _controlling_terminal() -> None:
-    # in the child, before exec: the pty becomes its controlling terminal, so window
-    # changes reach it as SIGWINCH and a hang-up ends it
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 def refusal(process: asyncssh.SSHServerProcess[bytes]) -> str | None:
     """Why this session request gets no desk (a command, no terminal), or None."""
     if process.command is not None:
@@ -192,6 +189,7 @@ async def run_session(
     url: str,
     login: str,
     *,
+    forker: ForkServer,
     limits: Limits,
     still_allowed: Callable[[], bool],
     stopping: asyncio.Event,
@@ -212,16 +210,14 @@ async def run_session(
     env.setdefault("COLORTERM", "truecolor" if "256" in term or "direct" in term else "")
     if not env["COLORTERM"]:
         del env["COLORTERM"]
-    child = await asyncio.create_subprocess_exec(
-        *tui_command(url, login),
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_controlling_terminal,
-    )
-    os.close(slave)
+    try:
+        pid = await forker.spawn(tui_command(url, login), env, slave)
+    except ForkServerGone as exc:
+        process.stderr.write(f"ticketdesk: the desk could not be started, try again: {exc}\r\n".encode())
+        process.exit(1)
+        return
+    finally:
+        os.close(slave)
     loop = asyncio.get_running_loop()
     output_done = asyncio.Event()
 
@@ -270,27 +266,37 @@ async def run_session(
         ended_because.append("the server is stopping; log in again when it is back")
 
     feeding = asyncio.ensure_future(pump_input())
-    waiting = asyncio.ensure_future(child.wait())
+    waiting = asyncio.ensure_future(forker.ended(pid))
     watching = asyncio.ensure_future(watch_agent())
     stop = asyncio.ensure_future(server_stops())
-    await asyncio.wait({feeding, waiting, watching, stop}, return_when=asyncio.FIRST_COMPLETED)
+    # the TUI's terminal closing ends the session too: should the fork server be gone, its
+    # exit would never be told
+    closed = asyncio.ensure_future(output_done.wait())
+    await asyncio.wait({feeding, waiting, watching, stop, closed}, return_when=asyncio.FIRST_COMPLETED)
     watching.cancel()
     stop.cancel()
+    if closed.done() and not waiting.done():  # it closed its terminal: its exit follows
+        await asyncio.wait({waiting}, timeout=2)
     if not waiting.done():  # the client left first: end their TUI
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGHUP)
-        try:
-            await asyncio.wait_for(asyncio.shield(waiting), 5)
-        except TimeoutError:
+            os.killpg(pid, signal.SIGHUP)
+        await asyncio.wait({waiting}, timeout=5)
+        if not waiting.done():
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
-            await waiting
+                os.killpg(pid, signal.SIGKILL)
+            await asyncio.wait({waiting}, timeout=5)
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(output_done.wait(), 2)
     loop.remove_reader(master)
     os.close(master)
     feeding.cancel()
-    status = waiting.result()
+    closed.cancel()
+    if waiting.done():
+        status = waiting.result()
+    else:  # the fork server is gone, and with it how this one ended
+        waiting.cancel()
+        ended_because.append("the desk's process ended and how it ended is not known")
+        status = 1
     if ended_because:
         process.stderr.write(f"\r\nticketdesk: session closed: {ended_because[0]}\r\n".encode())
         status = 0 if ended_because[0].startswith("idle") else 1
@@ -301,6 +307,8 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
     key, _ = load_or_make_host_key(options.host_key)
     tally = Tally(options.limits)
     stopping = asyncio.Event()
+    forker = ForkServer()
+    await forker.start()  # it imports the TUI while the server starts listening
 
     async def session(process: asyncssh.SSHServerProcess[bytes]) -> None:
         login: str = process.get_extra_info("desk_login")
@@ -333,8 +341,9 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
         await audit(store, "ssh_login", login, f"from {source}")
         try:
             await run_session(
-                process, options.url, login, limits=options.limits, still_allowed=still_allowed, stopping=stopping
-            )
+                process, options.url, login,
+                forker=forker, limits=options.limits, still_allowed=still_allowed, stopping=stopping,
+            )  # fmt: skip
         finally:
             tally.live[login] -= 1
             await audit(store, "ssh_logout", login)
@@ -368,6 +377,7 @@ async def serve(options: ServeOptions, store: Store, *, ready: Callable[[str], N
     deadline = time.monotonic() + GRACEFUL_STOP_SECONDS
     while any(tally.live.values()) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
+    await forker.stop()
     await listener.wait_closed()
 
 

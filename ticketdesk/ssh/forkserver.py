@@ -1,0 +1,299 @@
+"""The session fork server: one process that has imported the TUI forks each `serve ssh`
+session, instead of each session starting Python and importing Textual, SQLAlchemy and the
+desk afresh (issue 14, point 6).
+
+What that saves, measured by bench/ssh.py: a login storm paints its queues several times
+sooner (an import is about a second of CPU per session, 30 of them on 2 cores queue up),
+and each session keeps ~25 MB less private memory, the imported modules' pages being
+shared with the fork server (`gc.freeze()` keeps the collector from touching, and so
+copying, them).
+
+It is its own program (`python -m ticketdesk.ssh.forkserver FD`), started by the server
+and not forked from it: the server runs an event loop and threads, and a fork of a threaded
+process is not safe. The two talk over a Unix SEQPACKET socket (FD), one message each way
+per event, JSON:
+
+- server → fork server: `{"argv": [...], "env": {...}}` with the session's pty (its
+  terminal side) passed along (SCM_RIGHTS);
+- fork server → server: `{"pid": N}` once the session's process is forked, or
+  `{"error": "..."}`; later `{"exit": N, "status": S}` when it ends (S as
+  `Popen.returncode`: its exit code, or minus the signal that ended it).
+
+The forked session starts a session of its own (`setsid`), takes the pty as its controlling
+terminal and stdin/stdout/stderr, the environment it was sent, and the title of the command
+it stands for (`ps` shows `ticketdesk --db … --as LOGIN`); then runs the CLI in-process. The
+fork server exits when the server closes its end (the server stopped or died); the sessions
+then lose their terminal (the server held the other side) and end on the hang-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import gc
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import termios
+from typing import Any
+
+from setproctitle import setproctitle
+
+#: largest message either way (an environment is a few kB)
+MESSAGE_SIZE = 1 << 20
+
+
+def preload() -> None:
+    """Import what a TUI session runs, so that every fork starts with it in shared pages."""
+    import sqlalchemy.dialects.postgresql.psycopg
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+
+    import ticketdesk.app
+    import ticketdesk.cli.app
+    import ticketdesk.cli.desk
+    import ticketdesk.screens.dashboard
+    import ticketdesk.screens.queue
+    import ticketdesk.screens.ticket
+    import ticketdesk.store  # noqa: F401
+
+
+def exit_status(wait_status: int) -> int:
+    """`os.waitpid`'s status as `Popen.returncode` has it."""
+    return os.waitstatus_to_exitcode(wait_status)
+
+
+def run_session(argv: list[str], env: dict[str, str], terminal: int) -> int:
+    """In the forked child: become the session on `terminal`, run the CLI; its exit code."""
+    os.setsid()
+    fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(terminal, fd)
+    if terminal > 2:
+        os.close(terminal)
+    # the title first: it takes the room of the process's first environment
+    setproctitle(" ".join(argv))
+    os.environ.clear()
+    os.environ.update(env)
+    sys.argv = list(argv)
+    # sys.stdin/stdout/stderr are the fork server's, on fds 0-2: now the pty (nothing was
+    # written to them before, so no buffer holds anything)
+    from ticketdesk.cli import main
+
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        sys.stderr.write(f"{code}\n")
+        return 1
+    except BaseException:  # a crash the CLI did not handle: said, and never exit 0
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return 0
+
+
+def send(channel: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the server is gone: nothing to tell
+        channel.send(json.dumps(message).encode())
+
+
+def serve(channel: socket.socket) -> None:
+    """Fork a session per request until the server closes the channel."""
+    preload()
+    gc.freeze()  # the imported objects stay out of the children's collections: shared pages
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that the wake-up fd is written
+    # the server's terminal may send its Ctrl-C to the whole group: the server decides
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    send(channel, {"ready": os.getpid()})
+    while True:
+        readable, _, _ = select.select([channel.fileno(), wake_read], [], [])
+        if wake_read in readable:
+            os.read(wake_read, 512)
+            reap(channel)
+        if channel.fileno() in readable:
+            try:
+                data, fds, _, _ = socket.recv_fds(channel, MESSAGE_SIZE, 1)
+            except ConnectionResetError:
+                data, fds = b"", []
+            if not data:
+                return  # the server stopped
+            fork_one(channel, data, fds, (wake_read, wake_write))
+
+
+def fork_one(channel: socket.socket, data: bytes, fds: list[int], own: tuple[int, int]) -> None:
+    try:
+        request = json.loads(data)
+        argv, env = list(request["argv"]), dict(request["env"])
+        (terminal,) = fds
+    except (ValueError, KeyError, TypeError) as exc:
+        for fd in fds:
+            os.close(fd)
+        send(channel, {"error": f"bad request: {exc}"})
+        return
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            channel.close()
+            signal.set_wakeup_fd(-1)
+            for fd in own:
+                os.close(fd)
+            for sig in (signal.SIGCHLD, signal.SIGINT):
+                signal.signal(sig, signal.SIG_DFL)
+            code = run_session(argv, env, terminal)
+        finally:
+            os._exit(code)
+    os.close(terminal)
+    send(channel, {"pid": pid})
+
+
+def reap(channel: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        send(channel, {"exit": pid, "status": exit_status(status)})
+
+
+# --- the server's side -------------------------------------------------------------------
+
+
+class ForkServerGone(Exception):
+    """The fork server could not be started, or ended while a session was being forked."""
+
+
+class ForkServer:
+    """`serve ssh`'s handle on the fork server: started with the server, started again if it
+    ever ends; `spawn` forks a session, `ended` says how it ended."""
+
+    def __init__(self) -> None:
+        self._process: asyncio.subprocess.Process | None = None
+        self._channel: socket.socket | None = None
+        self._ready = asyncio.Event()
+        self._reader: asyncio.Future[None] | None = None
+        self._lock = asyncio.Lock()  # one request at a time: the next {"pid"} answers it
+        self._reply: asyncio.Future[dict[str, Any]] | None = None
+        self._exits: dict[int, asyncio.Future[int]] = {}
+
+    async def start(self) -> None:
+        """Start it; it imports the TUI meanwhile (the first `spawn` waits for that)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ticketdesk.ssh.forkserver", str(theirs.fileno()),
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        finally:
+            theirs.close()
+        ours.setblocking(False)
+        self._channel = ours
+        self._ready = asyncio.Event()
+        self._reader = asyncio.ensure_future(self._read(ours))
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None and self._channel is not None
+
+    async def _read(self, channel: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                data = await loop.sock_recv(channel, MESSAGE_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            message = json.loads(data)
+            if "ready" in message:
+                self._ready.set()
+            elif "exit" in message:
+                self._exit_of(int(message["exit"])).set_result(int(message["status"]))
+            elif self._reply is not None and not self._reply.done():
+                self._reply.set_result(message)
+        # gone: a session being forked is told; sessions already running are not its to end
+        # (each ends when its terminal closes, see ssh/server.py)
+        if self._channel is channel:
+            self._channel = None
+        channel.close()
+        if self._reply is not None and not self._reply.done():
+            self._reply.set_exception(ForkServerGone("the session fork server ended"))
+        self._ready.set()
+
+    def _exit_of(self, pid: int) -> asyncio.Future[int]:
+        if pid not in self._exits:
+            self._exits[pid] = asyncio.get_running_loop().create_future()
+        return self._exits[pid]
+
+    async def spawn(self, argv: list[str], env: dict[str, str], terminal: int) -> int:
+        """Fork a session running `argv` with `env` on `terminal` (a pty's terminal side,
+        which the caller keeps and closes); its pid, also its process group's."""
+        async with self._lock:
+            if not self.running:
+                await self.start()
+            await self._ready.wait()
+            channel = self._channel
+            if channel is None:
+                raise ForkServerGone("the session fork server did not start")
+            self._reply = asyncio.get_running_loop().create_future()
+            request = json.dumps({"argv": argv, "env": env}).encode()
+            try:
+                socket.send_fds(channel, [request], [terminal])
+            except OSError as exc:  # a full buffer would be a fork server that no longer reads
+                raise ForkServerGone(f"the session fork server is not answering: {exc}") from exc
+            reply = await self._reply
+        if "pid" not in reply:
+            raise ForkServerGone(str(reply.get("error", reply)))
+        return int(reply["pid"])
+
+    async def ended(self, pid: int) -> int:
+        """How session `pid` ended (as `Popen.returncode`). Never answered when the fork
+        server itself is gone: the caller also watches the session's terminal."""
+        status = await self._exit_of(pid)
+        del self._exits[pid]
+        return status
+
+    async def stop(self) -> None:
+        """Close the channel: the fork server exits (its sessions were ended before)."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._process is not None and self._process.returncode is None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+
+
+def main() -> None:
+    channel = socket.socket(fileno=int(sys.argv[1]))
+    try:
+        serve(channel)
+    finally:
+        channel.close()
+
+
+if __name__ == "__main__":
+    main()
