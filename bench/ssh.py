@@ -34,8 +34,9 @@ generated under /tmp/bench/ssh-keys, reused on the next run. Then, for each N of
    server on a terminal of its own; any other (a forking parent) counts as the server's.
 4. Idle: `--idle` seconds without keys; the CPU of each session process (utime+stime from
    /proc/PID/stat, as % of one core) and the bytes it sent. Database queries are not counted
-   (that would take strace on the process); by the code, an idle queue asks the database
-   once a second (`latest_event_id`) and the server checks each session's key every 5 s.
+   (that would take strace on the process); by the code, an idle session beats its presence
+   every 5 s and reads the desk's state only when the change feed wakes it (on SQLite any
+   commit, a heartbeat included, does), and the server checks each session's key every 5 s.
 
 Memory baselines: `python -c "import textual"` and `import textual.app, sqlmodel`, and the
 saving of a pre-imported parent that forks each session: three sessions on local ptys forked
