@@ -31,6 +31,8 @@ class DraftBox(MutableMapping[Key, str]):
         self.path = path
         self._texts: dict[Key, str] = {}
         self._started: dict[Key, datetime] = {}
+        #: why the last save failed (None: it did not); the ticket screen says it once
+        self.save_failure: str | None = None
         if path is not None and path.exists():
             self._load(path)
 
@@ -94,5 +96,7 @@ class DraftBox(MutableMapping[Key, str]):
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(entries, out, ensure_ascii=False)
             os.replace(temporary, self.path)
-        except OSError:  # a full disk must not end the TUI: the text is still in memory
-            pass
+        except OSError as exc:  # a full disk must not end the TUI: the text is still in memory
+            self.save_failure = f"{self.path.parent}: {exc.strerror or exc}"
+        else:
+            self.save_failure = None

@@ -20,7 +20,7 @@ from ticketdesk.screens.dialogs import ConfirmDialog
 from ticketdesk.store import Store, TicketChanges
 
 from ..conftest import as_agent
-from .helpers import SIZE, make_app, new, queue_ready, run_async, screen_text, settle, until
+from .helpers import SIZE, make_app, new, notifications, queue_ready, run_async, screen_text, settle, until
 from .test_ticket import open_ticket
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -195,3 +195,21 @@ async def test_a_draft_outlives_the_process(store: Store, tmp_path: Path) -> Non
         await pilot.press("end", *" more")
         await until(lambda: area.text == "half a reply more", pilot=pilot)
     assert DraftBox(path).started((number, "public")) == started  # the guard asks about news since the start
+
+
+@sqlite_only
+@run_async
+async def test_drafts_that_cannot_be_saved_are_said_once_and_kept_in_memory(store: Store, tmp_path: Path) -> None:
+    number = new(store, "VPN drops")
+    (tmp_path / "not-a-directory").write_text("")
+    path = tmp_path / "not-a-directory" / "drafts" / "admin.json"  # its parent cannot be made
+    async with TicketdeskApp(store, drafts=DraftBox(path)).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        await pilot.press("r", *"half a reply")
+        await until(lambda: screen.query_one("#composer", TextArea).text == "half a reply", pilot=pilot)
+        await settle(pilot)
+        said = [message for message, _ in notifications(pilot.app) if "cannot be saved" in message]
+        assert len(said) == 1, said
+        assert "not-a-directory" in said[0]
+        assert pilot.app.drafts[(number, "public")] == "half a reply"
+    assert not path.exists()

@@ -78,6 +78,8 @@ class TicketScreen(FieldActions, Screen[None]):
         self.suggestions: list[Any] | None = None
         #: failed loads in a row (the retry waits longer after each)
         self._failures = 0
+        #: the agent was told that drafts cannot be saved (told again after a save that works)
+        self._told_save_failure = False
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
@@ -244,6 +246,15 @@ class TicketScreen(FieldActions, Screen[None]):
                 self.drafts[key] = text
             else:
                 self.drafts.pop(key, None)
+            failure = self.drafts.save_failure
+            if failure is not None and not self._told_save_failure:  # once, not on every key
+                self.notify(
+                    f"drafts cannot be saved to disk ({failure}): this one is kept only until the "
+                    "TUI ends; send it or copy it",
+                    severity="warning",
+                    timeout=15,
+                )
+            self._told_save_failure = failure is not None
 
     @on(TextArea.Changed, "#composer")
     def _draft_changed(self) -> None:
