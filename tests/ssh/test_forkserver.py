@@ -4,9 +4,11 @@ ssh tests (test_serve_ssh, test_team_desk, …) run every session through it as 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from ticketdesk.ssh.forkserver import ForkServer
@@ -20,6 +22,16 @@ def make_desk(tmp_path: Path) -> str:
     subprocess.run([*TICKETDESK, "--db", url, "--as", "admin", "init"], check=True, capture_output=True)
     subprocess.run([*TICKETDESK, "--db", url, "--as", "admin", "agent", "add", "ana"], check=True, capture_output=True)
     return url
+
+
+@contextlib.asynccontextmanager
+async def fork_server() -> AsyncIterator[ForkServer]:
+    forker = ForkServer()
+    await forker.start()
+    try:
+        yield forker
+    finally:
+        await forker.stop()
 
 
 async def session(forker: ForkServer, argv: list[str], env: dict[str, str]) -> tuple[int, int, str]:
@@ -48,9 +60,7 @@ def test_a_forked_session_runs_the_cli_with_its_own_environment_and_exit_status(
     url = make_desk(tmp_path)
 
     async def run() -> None:
-        forker = ForkServer()
-        await forker.start()
-        try:
+        async with fork_server() as forker:
             # the environment is the session's own: the database comes from it here
             env = {"PATH": os.environ["PATH"], "TICKETDESK_DB": url, "TERM": "dumb"}
             pid, status, output = await session(forker, [*TICKETDESK, "--as", "ana", "who"], env)
@@ -61,12 +71,7 @@ def test_a_forked_session_runs_the_cli_with_its_own_environment_and_exit_status(
             assert status == 1
             assert "no agent with login 'mallory'" in output
             assert pid2 != pid
-            # a forked child of the fork server, not of this process
-            assert forker._process is not None
-            assert os.getpid() != forker._process.pid
-        finally:
-            await forker.stop()
-        assert forker._process is not None and forker._process.returncode is not None
+        assert forker._process is not None and forker._process.returncode is not None  # stopped with it
 
     asyncio.run(run())
 
@@ -78,9 +83,7 @@ def test_a_session_is_titled_and_parented_by_the_fork_server_and_ends_on_hang_up
     url = make_desk(tmp_path)
 
     async def run() -> None:
-        forker = ForkServer()
-        await forker.start()
-        try:
+        async with fork_server() as forker:
             master, terminal = os.openpty()
             argv = tui_command(url, "ana")
             env = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "HOME": str(tmp_path)}
@@ -99,8 +102,6 @@ def test_a_session_is_titled_and_parented_by_the_fork_server_and_ends_on_hang_up
             os.killpg(pid, signal.SIGKILL)
             assert await asyncio.wait_for(forker.ended(pid), 10) == -signal.SIGKILL
             os.close(master)
-        finally:
-            await forker.stop()
 
     asyncio.run(run())
 
@@ -109,9 +110,7 @@ def test_a_fork_server_that_died_is_started_again_on_the_next_login(tmp_path: Pa
     url = make_desk(tmp_path)
 
     async def run() -> None:
-        forker = ForkServer()
-        await forker.start()
-        try:
+        async with fork_server() as forker:
             env = {"PATH": os.environ["PATH"], "TERM": "dumb"}
             argv = [*TICKETDESK, "--db", url, "--as", "ana", "who"]
             assert (await session(forker, argv, env))[1] == 0
@@ -121,7 +120,5 @@ def test_a_fork_server_that_died_is_started_again_on_the_next_login(tmp_path: Pa
             await first.wait()
             assert (await session(forker, argv, env))[1] == 0
             assert forker._process is not first and forker.running
-        finally:
-            await forker.stop()
 
     asyncio.run(run())
