@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from ticketdesk.ssh.forkserver import ForkServer
+from ticketdesk.ssh.fork_client import ForkServer
 from ticketdesk.ssh.session_command import tui_command
 
 TICKETDESK = tui_command("", "")[:-4]  # this installation's `ticketdesk`

@@ -4,7 +4,7 @@
   whatever user name the client gives. An unknown key, or a deactivated agent's, is refused.
 - Each session runs `ticketdesk --db URL --as LOGIN` in its own process on its own
   pseudo-terminal: one agent's crash or blocking call never touches another's. The process
-  is forked by the session fork server (ssh/forkserver.py), which has imported the TUI
+  is forked by the session fork server (ssh/forkserver.py, ssh/fork_client.py), which has imported the TUI
   once, rather than started afresh: logins paint sooner and share memory. The client's
   TERM, LANG and NO_COLOR reach it; window changes are passed on to the pty (the kernel then
   signals the app with SIGWINCH).
@@ -34,7 +34,7 @@ with warnings.catch_warnings():  # asyncssh's import warns about DSA keys, which
     warnings.simplefilter("ignore")
     import asyncssh
 
-from ticketdesk.ssh.forkserver import ForkServer, ForkServerGone
+from ticketdesk.ssh.fork_client import ForkServer, ForkServerGone
 from ticketdesk.ssh.session_command import tui_command
 
 if TYPE_CHECKING:
