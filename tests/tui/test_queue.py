@@ -455,3 +455,45 @@ async def test_the_table_scrolls_itself_by_keys_wheel_and_click(store: Store) ->
         await pilot.double_click(table, offset=(20, 4))
         await until(lambda: isinstance(pilot.app.screen, TicketScreen), pilot=pilot)
         assert pilot.app.screen.number == clicked
+
+
+@run_async
+async def test_u_takes_back_a_batch_then_walks_further_back(store: Store) -> None:
+    """Runs on SQLite and PostgreSQL: `u` after a batch restores every marked ticket in the
+    database; `u` again takes back the change before it; then there is nothing left."""
+    seed(store)
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        table = queue.table
+        first, second = table.row_at(0).number, table.row_at(1).number
+        before = {n: store.tickets.get(n).row for n in (first, second)}
+        await pilot.press("a")  # the cursor row: assigned to me
+        await until(lambda: store.tickets.get(first).row.assignee == "admin", pilot=pilot)
+        await settle(pilot)
+        await pilot.press("g", "space", "space", "asterisk")
+        await until(lambda: len(table.selected) == 5, pilot=pilot)
+        await pilot.press("p")
+        await until(lambda: isinstance(pilot.app.screen, PickDialog), pilot=pilot)
+        await pilot.press("P", "3", "enter")
+        await until(lambda: store.tickets.get(second).row.priority == "P3", pilot=pilot)
+        await settle(pilot)
+
+        await pilot.press("u")
+        await until(lambda: store.tickets.get(second).row.priority == before[second].priority, pilot=pilot)
+        assert store.tickets.get(first).row.priority == before[first].priority
+        assert store.tickets.get(first).row.assignee == "admin"  # the older change stands, for now
+        await until(
+            lambda: any(m.startswith("undone: priority → P3 on 4 tickets") for m, _ in notifications(pilot.app)),
+            pilot=pilot,
+        )
+        await settle(pilot)
+        await pilot.press("u")
+        await until(lambda: store.tickets.get(first).row.assignee is None, pilot=pilot)
+        assert store.tickets.get(first).row.status == before[first].status
+        await settle(pilot)
+        [older] = store.tickets.undoable()  # seed()'s resolving of a ticket, minutes ago
+        assert older.summary.startswith("status new → resolved on ")
+        await pilot.press("u", "u")
+        await until(lambda: any("nothing to undo" in m for m, _ in notifications(pilot.app)), pilot=pilot)
+        assert store.tickets.undoable() == []
+        assert table.row_at(0) is not None  # the queue is still there, reloaded

@@ -246,3 +246,21 @@ async def test_ticket_shows_its_attachments_and_a_failed_reply_mail(store: Store
         assert re.search(r"#\d+\s+scan-0042\.pdf\s+application/pdf\s+1\.6 KB", text), text
         assert "Mail: " in text and "550 5.1.1 mailbox unavailable" in text, text
         assert "Scanner output [bold]garbled[/]" in text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@run_async
+async def test_u_on_the_ticket_takes_back_the_assignment_and_the_screen_shows_it(store: Store) -> None:
+    number = new(store, "Printer on fire", priority="P2")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        await pilot.press("a")
+        await until(lambda: screen.detail.row.assignee == "admin", pilot=pilot)
+        await settle(pilot)
+        await pilot.press("u")
+        await until(lambda: store.tickets.get(number).row.assignee is None, pilot=pilot)
+        await until(lambda: screen.detail.row.assignee is None and screen.detail.row.status == "new", pilot=pilot)
+        assert (f"undone: status new → open, assignee - → admin on {number}", "information") in notifications(pilot.app)
+        assert [e.kind for e in store.tickets.get(number).events][-1:] == ["changed"]
+        assert "undone" in [e.kind for e in store.tickets.get(number).events]
+        await until(lambda: "undid their change: status new → open" in screen_text(pilot.app), pilot=pilot)

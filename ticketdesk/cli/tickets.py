@@ -1,4 +1,5 @@
-"""The ticket commands: `new`, `list`, `show`, `update`, `reply`, `link`, `escalate`, `merge`."""
+"""The ticket commands: `new`, `list`, `show`, `update`, `reply`, `link`, `escalate`, `merge`,
+`undo`."""
 
 from __future__ import annotations
 
@@ -409,6 +410,38 @@ def merge_cmd(
         echo(f"merged {duplicate} into {into}")
 
 
+def undo_cmd(
+    ctx: typer.Context,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="Show what can be undone, newest first; change nothing")
+    ] = False,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="text or json (with --list)")] = ShowFormat.text,
+) -> None:
+    """Take back your last change (fields, tags, assignment, a batch, a template's fields)
+    within 10 minutes; again to go further back. A ticket changed since by someone else is
+    left as it is and named."""
+    with handled():
+        store = open_store(ctx)
+        if list_only:
+            entries = store.tickets.undoable()
+            if fmt == ShowFormat.json:
+                dump_json([{"id": e.id, "at": e.at.isoformat(), "summary": e.summary} for e in entries])
+            elif not entries:
+                echo("nothing to undo: none of your changes of the last 10 minutes is left to take back")
+            for e in entries if fmt == ShowFormat.text else []:
+                echo(f"{e.at:%H:%M:%S}  {one_line(e.summary)}")
+            return
+        outcome = store.tickets.undo()
+        for number, why in outcome.refused:
+            sys.stderr.write(f"ticketdesk: not undone on {number}: {one_line(why)}\n")
+        if not outcome.undone:
+            fail(f"nothing undone of {outcome.summary}: every ticket was changed since")
+        echo(
+            f"undone: {one_line(outcome.summary)}"
+            + (f" ({len(outcome.refused)} left as they are)" if outcome.refused else "")
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the app (called by app.py)."""
     app.command("new")(new_cmd)
@@ -419,3 +452,4 @@ def register(app: typer.Typer) -> None:
     app.command("link")(link_cmd)
     app.command("escalate")(escalate_cmd)
     app.command("merge")(merge_cmd)
+    app.command("undo")(undo_cmd)

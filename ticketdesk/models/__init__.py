@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         TicketTag,
         TicketType,
     )
+    from ticketdesk.models.undo import UndoEntry
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -82,6 +83,7 @@ __all__ = [
     "TicketLink",
     "TicketTag",
     "TicketType",
+    "UndoEntry",
 ]
 
 
@@ -94,9 +96,9 @@ def __getattr__(name: str) -> object:
 
     modules: tuple[ModuleType, ...] = (enums,)
     if not hasattr(enums, name):
-        from ticketdesk.models import channels, presence, quality, tables
+        from ticketdesk.models import channels, presence, quality, tables, undo
 
-        modules = (channels, presence, quality, tables)
+        modules = (channels, presence, quality, tables, undo)
     for module in modules:
         globals().update({exported: getattr(module, exported) for exported in __all__ if hasattr(module, exported)})
     return globals()[name]

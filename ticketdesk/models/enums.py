@@ -76,6 +76,7 @@ class EventKind(StrEnum):
     SLA = "sla"  # a warning or a breach raised by the sweep
     MAIL = "mail"  # a reply mailed to the customer, or its delivery failing for good
     IMPORTED = "imported"  # the ticket came from another helpdesk (new: "zendesk #123")
+    UNDONE = "undone"  # an agent took back one of their changes (new: what it was); the restored fields follow
 
 
 def parse_enum(enum: type[E], value: str, field: str) -> E:

@@ -36,6 +36,27 @@ class FieldActions:
     def current_resolution(self) -> str:
         return ""
 
+    def after_undo(self) -> None:
+        """Show the tickets as the undo left them (each screen reloads what it shows)."""
+        raise NotImplementedError
+
+    def action_undo(self) -> None:
+        """Take back the agent's last change (store/tickets/undo.py); again to go further back."""
+        screen = self._screen
+
+        def done(outcome: Any) -> None:
+            if outcome.refused:
+                left = "; ".join(f"{number}: {why}" for number, why in outcome.refused[:3])
+                screen.notify(f"undone: {outcome.summary}, except {left}", severity="warning", timeout=10)
+            else:
+                screen.notify(f"undone: {outcome.summary}")
+            self.after_undo()
+
+        def failed(error: StoreError) -> None:
+            screen.notify(str(error), severity="error" if isinstance(error, DatabaseUnavailable) else "warning")
+
+        call_store(screen, lambda store: store.tickets.undo(), done, group="undo", failed=failed, quiet=True)
+
     @property
     def _screen(self) -> Screen[Any]:
         assert isinstance(self, Screen), "FieldActions is mixed into a Screen"

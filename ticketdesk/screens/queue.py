@@ -43,6 +43,7 @@ class QueueScreen(FieldActions, Screen[None]):
         Binding("asterisk", "mark_all", "Mark all matching", show=False, id="queue.mark_all"),
         Binding("escape", "clear", "Clear marks", show=False, id="queue.clear"),
         Binding("a", "assign_me", "Assign to me", show=True, id="queue.assign_me"),
+        Binding("u", "undo", "Undo", show=False, id="queue.undo"),
         Binding("A", "assign_to", "Assign to…", show=False, id="queue.assign_to"),
         Binding("s", "set_status", "Status", show=True, id="queue.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="queue.set_priority"),
@@ -361,6 +362,9 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def apply_change(self, label: str, **changes: Any) -> None:
         self._batch(label, **changes)
+
+    def after_undo(self) -> None:
+        self.reload(keep_cursor=True)
 
     def escalation_targets(self) -> list[str]:
         return list(self._targets())

@@ -46,6 +46,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("s", "set_status", "Status", show=True, id="ticket.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="ticket.set_priority"),
         Binding("a", "assign_me", "Assign to me", show=True, id="ticket.assign_me"),
+        Binding("u", "undo", "Undo", show=False, id="ticket.undo"),
         Binding("A", "assign_to", "Assign to…", show=False, id="ticket.assign_to"),
         Binding("t", "tags", "Tags", show=False, id="ticket.tags"),
         Binding("T", "set_team", "Team", show=False, id="ticket.set_team"),
@@ -358,6 +359,9 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def apply_change(self, label: str, **changes: Any) -> None:
         self._change(label, **changes)
+
+    def after_undo(self) -> None:
+        self.reload()
 
     def escalation_targets(self) -> list[str]:
         return [self.number]

@@ -23,6 +23,7 @@ from ticketdesk.store.readmodels import (
     UpdateResult,
 )
 from ticketdesk.store.tickets import counts, templates, views
+from ticketdesk.store.tickets import undo as undo_log
 from ticketdesk.store.tickets.comments import add_comment
 from ticketdesk.store.tickets.create import NewTicket, create_ticket
 from ticketdesk.store.tickets.detail import ticket_detail
@@ -61,18 +62,27 @@ class TicketService:
                 session, actor, numbers,
                 status=changes.status, priority=changes.priority, team=changes.team, assignee=changes.assignee,
             )  # fmt: skip
-            return update_tickets(
-                session,
-                actor=actor,
-                numbers=numbers,
-                changes=changes,
-                expected_versions=expected_versions,
-                skip_conflicts=skip_conflicts,
-                now=now,
-                followups=self.followups,
-            )
+            with undo_log.recorded(session, actor=actor, numbers=numbers, now=now):
+                return update_tickets(
+                    session,
+                    actor=actor,
+                    numbers=numbers,
+                    changes=changes,
+                    expected_versions=expected_versions,
+                    skip_conflicts=skip_conflicts,
+                    now=now,
+                    followups=self.followups,
+                )
 
         return self.tx.write("update_tickets", run)
+
+    def undo(self, *, now: datetime | None = None) -> undo_log.UndoOutcome:
+        """Take back the acting agent's last change still within the undo window."""
+        return self.tx.write("undo", lambda s, a: undo_log.undo_last(s, actor=a, now=now))
+
+    def undoable(self) -> list[undo_log.Undoable]:
+        """The acting agent's changes that can still be undone, newest first."""
+        return self.tx.read("undoable", lambda s, a: undo_log.undoable(s, actor=a))
 
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
         return self.tx.write(
@@ -226,17 +236,18 @@ class TemplateService:
         def run(session: Session, actor: Agent) -> UpdateResult:
             if (templates.get_template(session, name).sets_status or "") == "closed":
                 roles.check_closing(session, actor, numbers)
-            return templates.apply_template(
-                session,
-                actor=actor,
-                numbers=numbers,
-                name=name,
-                expected_versions=expected_versions,
-                skip_conflicts=skip_conflicts,
-                internal=internal,
-                now=now,
-                followups=self.followups,
-            )
+            with undo_log.recorded(session, actor=actor, numbers=numbers, now=now):
+                return templates.apply_template(
+                    session,
+                    actor=actor,
+                    numbers=numbers,
+                    name=name,
+                    expected_versions=expected_versions,
+                    skip_conflicts=skip_conflicts,
+                    internal=internal,
+                    now=now,
+                    followups=self.followups,
+                )
 
         return self.tx.write("apply_template", run)
 

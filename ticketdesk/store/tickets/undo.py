@@ -1,0 +1,205 @@
+"""Undo: an agent takes back their own last change (rules/undo.py says what that means).
+
+`recorded(...)` wraps a change in the caller's transaction: it reads the tickets' fields and
+tags before and after, and writes one `undo_entry` with the difference. `undo_last` takes
+back the agent's newest entry still in the window and not undone: in one transaction, for
+every ticket that still shows what the change left, the fields and tags are restored and
+the restoring values written as events (an `undone` event names what was taken back; the
+history keeps both). A ticket changed since is left alone and named, with who changed it.
+Repeating it walks further back through the agent's entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session, col
+
+from ticketdesk.models import Agent, Event, EventKind, Team, Ticket, UndoEntry
+from ticketdesk.models.clock import utcnow
+from ticketdesk.rules import undo
+from ticketdesk.store.db.errors import NotFound
+from ticketdesk.store.tickets.events import event_rows, event_value, write_events
+from ticketdesk.store.tickets.lookups import id_of, load_tickets
+from ticketdesk.store.tickets.rows import Change
+from ticketdesk.store.tickets.saving import save_tickets
+from ticketdesk.store.tickets.tags import apply_tag_ops, current_tags
+
+_INTS = {"team_id", "assignee_id", "merged_into_id", "reopen_count", "sla_paused_seconds"}
+_TIMES = {
+    "first_response_due", "resolution_due", "expected_at", "status_changed_at", "resolved_at", "closed_at",
+    "sla_paused_at",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Undoable:
+    id: int
+    at: datetime
+    summary: str
+
+
+@dataclass(frozen=True)
+class UndoOutcome:
+    summary: str
+    undone: list[str]
+    #: (ticket number, why it was left alone)
+    refused: list[tuple[str, str]]
+
+
+Snapshot = dict[str, tuple[int, dict[str, undo.Value], set[str]]]
+
+
+def _snapshot(session: Session, numbers: Sequence[str]) -> Snapshot:
+    """Each ticket's undoable fields (as text) and tags, by number."""
+    session.flush()
+    columns = [col(getattr(Ticket, f)) for f in undo.FIELDS]
+    rows = session.execute(
+        select(col(Ticket.id), col(Ticket.number), *columns).where(col(Ticket.number).in_(list(numbers)))
+    ).all()
+    tags = current_tags(session, [r[0] for r in rows])
+    return {
+        r[1]: (r[0], {f: event_value(v) for f, v in zip(undo.FIELDS, r[2:], strict=True)}, tags.get(r[0], set()))
+        for r in rows
+    }
+
+
+@contextmanager
+def recorded(session: Session, *, actor: Agent, numbers: Sequence[str], now: datetime | None = None) -> Iterator[None]:
+    """Record what the block does to `numbers` as one undoable change of `actor`'s."""
+    numbers = [n.strip() for n in numbers]
+    before = _snapshot(session, numbers)
+    yield
+    after = _snapshot(session, numbers)
+    changes = [
+        change
+        for number, (ticket_id, fields, tags) in before.items()
+        if number in after
+        and not (change := undo.diff(number, ticket_id, fields, after[number][1], tags, after[number][2])).is_empty
+    ]
+    if changes:
+        assert actor.id is not None
+        session.add(
+            UndoEntry(
+                actor_id=actor.id,
+                at=now or utcnow(),
+                summary=undo.summary(changes, _shown(session, changes)),
+                tickets=undo.encode(changes),
+            )
+        )
+        session.flush()
+
+
+def _shown(session: Session, changes: Sequence[undo.TicketChange]) -> dict[str, dict[undo.Value, str]]:
+    """Team keys and agent logins for the ids a change holds, as people read them."""
+    ids = {f: {v for c in changes for v in c.fields.get(f, ()) if v is not None} for f in ("team_id", "assignee_id")}
+    shown: dict[str, dict[undo.Value, str]] = {"team_id": {}, "assignee_id": {}}
+    if ids["team_id"]:
+        for team_id, key in session.execute(
+            select(col(Team.id), col(Team.key)).where(col(Team.id).in_([int(i) for i in ids["team_id"]]))
+        ):
+            shown["team_id"][str(team_id)] = key
+    if ids["assignee_id"]:
+        for agent_id, login in session.execute(
+            select(col(Agent.id), col(Agent.login)).where(col(Agent.id).in_([int(i) for i in ids["assignee_id"]]))
+        ):
+            shown["assignee_id"][str(agent_id)] = login
+    return shown
+
+
+def _open_entries(session: Session, actor: Agent, now: datetime) -> list[UndoEntry]:
+    since = now - undo.WINDOW
+    return list(
+        session.scalars(
+            select(UndoEntry)
+            .where(col(UndoEntry.actor_id) == actor.id, col(UndoEntry.undone_at).is_(None), col(UndoEntry.at) >= since)
+            .order_by(col(UndoEntry.id).desc())
+        )
+    )
+
+
+def undoable(session: Session, *, actor: Agent, now: datetime | None = None) -> list[Undoable]:
+    """`actor`'s changes that can still be undone, newest first."""
+    return [Undoable(e.id or 0, e.at, e.summary) for e in _open_entries(session, actor, now or utcnow())]
+
+
+def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) -> UndoOutcome:
+    """Take back `actor`'s newest change that can still be undone (see the module's doc)."""
+    now = now or utcnow()
+    entries = _open_entries(session, actor, now)
+    if not entries:
+        minutes = int(undo.WINDOW.total_seconds() // 60)
+        raise NotFound(f"nothing to undo: none of your changes of the last {minutes} minutes is left to take back")
+    entry = entries[0]
+    changes = undo.decode(entry.tickets)
+    tickets = {t.number: t for t in load_tickets(session, [c.number for c in changes])}
+    current = _snapshot(session, list(tickets))
+    shown = _shown(session, changes)
+    restored: list[tuple[Ticket, list[Change]]] = []
+    tag_ops = []
+    refused: list[tuple[str, str]] = []
+    for change in changes:
+        ticket = tickets.get(change.number)
+        if ticket is None:
+            refused.append((change.number, "the ticket is gone"))
+            continue
+        _, fields_now, tags_now = current[change.number]
+        moved = undo.blockers(change, fields_now, tags_now)
+        if moved:
+            refused.append((change.number, _changed_since(session, ticket, moved, entry.at)))
+            continue
+        events = [Change("undo", None, entry.summary, EventKind.UNDONE)]
+        for f, (before, after) in change.fields.items():
+            setattr(ticket, f, _typed(f, before))
+            label = undo.SHOWN.get(f, f)
+            events.append(
+                Change(label, shown.get(f, {}).get(after, after), shown.get(f, {}).get(before, before))
+                if f in ("team_id", "assignee_id")
+                else Change(label, after, before)
+            )
+        if change.tags_added or change.tags_removed:
+            tag_ops.append((id_of(ticket), list(change.tags_removed), list(change.tags_added)))
+            events.extend(Change("tag", t, None, EventKind.UNTAGGED) for t in change.tags_added)
+            events.extend(Change("tag", None, t, EventKind.TAGGED) for t in change.tags_removed)
+        ticket.updated_at = now
+        restored.append((ticket, events))
+    save_tickets(session, [t for t, _ in restored])
+    apply_tag_ops(session, tag_ops)
+    write_events(session, [row for t, events in restored for row in event_rows(t, actor, now, events)])
+    entry.undone_at = now
+    session.add(entry)
+    return UndoOutcome(entry.summary, [t.number for t, _ in restored], refused)
+
+
+def _typed(field: str, value: undo.Value) -> object:
+    if value is None:
+        return None
+    if field in _INTS:
+        return int(value)
+    if field in _TIMES:
+        return datetime.fromisoformat(value)
+    return value
+
+
+def _changed_since(session: Session, ticket: Ticket, moved: Sequence[str], since: datetime) -> str:
+    """ "priority changed since by bob at 14:03 (priority P1 → P0)", from the ticket's events;
+    the fields a person set, not the clocks that followed them, when there are both."""
+    headline = [m for m in moved if m in undo.HEADLINE or m.startswith("tag ")]
+    moved = headline or moved
+    names = ["tag" if m.startswith("tag ") else undo.SHOWN.get(m, m) for m in moved]
+    row = session.execute(
+        select(col(Event.field), col(Event.old), col(Event.new), col(Event.at), col(Agent.login))
+        .join(Agent, col(Agent.id) == col(Event.actor_id), isouter=True)
+        .where(col(Event.ticket_id) == id_of(ticket), col(Event.at) >= since, col(Event.field).in_(names))
+        .order_by(col(Event.id).desc())
+        .limit(1)
+    ).first()
+    what = ", ".join(undo.SHOWN.get(m, m) for m in moved)
+    if row is None:
+        return f"{what} changed since"
+    field, old, new, at, login = row
+    return f"{what} changed since by {login or 'the system'} at {at:%H:%M} ({field} {old or '-'} → {new or '-'})"
