@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from ticketdesk.models.clock import utcnow
+from ticketdesk.rules.query import parse_query
 from ticketdesk.store import Forbidden, NewTicket, NotFound, Store, TicketChanges
 
 from ..conftest import as_agent
@@ -98,3 +99,37 @@ def test_a_templates_field_changes_are_undone_and_its_reply_stays(store: Store) 
     detail = store.tickets.get(number)
     assert detail.row.status == status_before
     assert detail.comments[-1].kind == "public"  # a reply that has left is not taken back
+
+
+def test_an_internal_note_is_taken_back_and_the_history_keeps_its_text(store: Store) -> None:
+    number = new(store, "VPN drops")
+    store.tickets.reply(number, "Checked the VPN logs: nothing", internal=True)
+    assert store.tickets.count(parse_query("nothing")) == 1
+    assert [c.body for c in store.tickets.get(number).comments] == ["Checked the VPN logs: nothing"]
+    [entry] = store.tickets.undoable()
+    assert entry.summary == f"internal note on {number}"
+    assert store.tickets.undo().undone == [number]
+    detail = store.tickets.get(number)
+    assert detail.comments == []
+    assert ("changed", "note", "Checked the VPN logs: nothing", None) in [
+        (e.kind, e.field, e.old, e.new) for e in detail.events
+    ]
+    assert store.tickets.count(parse_query("nothing")) == 0  # nor is it found by a search
+
+
+def test_a_merge_is_taken_back_whole(store: Store) -> None:
+    keep = new(store, "Mail server down", priority="P1")
+    dup = new(store, "Mail down for everyone", priority="P2")
+    store.tickets.update([dup], TicketChanges(add_tags=("mail",)))
+    before_dup, before_keep = state(store, dup), state(store, keep)
+    store.tickets.merge(dup, keep)
+    merged = store.tickets.get(keep)
+    assert merged.row.tags == ("mail",) and merged.comments[-1].body.startswith("Merged ")
+    assert store.tickets.get(dup).row.status == "closed"
+    assert store.tickets.undoable()[0].summary == f"merge of {dup} into {keep}"
+
+    assert sorted(store.tickets.undo().undone) == sorted([dup, keep])
+    assert state(store, dup) == before_dup and state(store, keep) == before_keep
+    restored_keep, restored_dup = store.tickets.get(keep), store.tickets.get(dup)
+    assert restored_keep.comments == [] and restored_keep.links == [] and restored_dup.links == []
+    assert restored_dup.resolution is None and restored_dup.closed_at is None

@@ -7,8 +7,9 @@ events record values) and the tags it added and removed. Taking it back restores
 changed since is not silently overwritten, the ticket is refused instead. Values compare as
 text, so a change undone later, or done and undone again, does not block an older one.
 
-Not taken back: what happened outside the ticket's fields (a public reply that has left, a
-customer's mail). The first-response and last-customer-reply times are facts about the
+Besides fields and tags, a change may have added internal notes and links (a merge adds
+both): taking it back removes them, the history keeping their text. Not taken back: a public
+reply that has left, a customer's mail. The first-response and last-customer-reply times are facts about the
 conversation, so they are never restored.
 """
 
@@ -52,17 +53,20 @@ Value = str | None
 
 @dataclass(frozen=True)
 class TicketChange:
-    """What one change did to one ticket: field -> (before, after); tags added, removed."""
+    """What one change did to one ticket: field -> (before, after); tags added, removed; the
+    ids of the internal notes and links it added."""
 
     number: str
     ticket_id: int
     fields: dict[str, tuple[Value, Value]] = field(default_factory=dict)
     tags_added: tuple[str, ...] = ()
     tags_removed: tuple[str, ...] = ()
+    notes: tuple[int, ...] = ()
+    links: tuple[int, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.fields or self.tags_added or self.tags_removed)
+        return not (self.fields or self.tags_added or self.tags_removed or self.notes or self.links)
 
 
 def diff(
@@ -72,6 +76,8 @@ def diff(
     after: Mapping[str, Value],
     tags_before: set[str],
     tags_after: set[str],
+    notes: Sequence[int] = (),
+    links: Sequence[int] = (),
 ) -> TicketChange:
     return TicketChange(
         number=number,
@@ -79,6 +85,8 @@ def diff(
         fields={f: (before.get(f), after.get(f)) for f in FIELDS if before.get(f) != after.get(f)},
         tags_added=tuple(sorted(tags_after - tags_before)),
         tags_removed=tuple(sorted(tags_before - tags_after)),
+        notes=tuple(notes),
+        links=tuple(links),
     )
 
 
@@ -114,6 +122,8 @@ def summary(changes: Sequence[TicketChange], shown: Mapping[str, Mapping[Value, 
     removed = sorted({t for c in changes for t in c.tags_removed})
     if added or removed:
         parts.append("tags " + " ".join([*(f"+{t}" for t in added), *(f"-{t}" for t in removed)]))
+    if not parts and any(c.notes for c in changes):
+        parts.append("internal note")
     what = ", ".join(parts) or "changes"
     where = changes[0].number if len(changes) == 1 else f"{len(changes)} tickets"
     return f"{what} on {where}"
@@ -132,6 +142,8 @@ def encode(changes: Sequence[TicketChange]) -> str:
                 "fields": {f: list(v) for f, v in c.fields.items()},
                 "tags_added": list(c.tags_added),
                 "tags_removed": list(c.tags_removed),
+                "notes": list(c.notes),
+                "links": list(c.links),
             }
             for c in changes
         ],
@@ -147,6 +159,8 @@ def decode(text: str) -> list[TicketChange]:
             fields={str(f): (v[0], v[1]) for f, v in item["fields"].items()},
             tags_added=tuple(item["tags_added"]),
             tags_removed=tuple(item["tags_removed"]),
+            notes=tuple(int(i) for i in item.get("notes", ())),
+            links=tuple(int(i) for i in item.get("links", ())),
         )
         for item in json.loads(text)
     ]

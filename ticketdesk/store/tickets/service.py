@@ -85,20 +85,26 @@ class TicketService:
         return self.tx.read("undoable", lambda s, a: undo_log.undoable(s, actor=a))
 
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
-        return self.tx.write(
-            "reply",
-            lambda s, a: id_of(
-                add_comment(
-                    s,
-                    actor=a,
-                    number=number,
-                    body=body,
-                    internal=internal,
-                    expected_version=expected_version,
-                    followups=self.followups,
+        def run(session: Session, actor: Agent) -> int:
+            def add() -> int:
+                return id_of(
+                    add_comment(
+                        session,
+                        actor=actor,
+                        number=number,
+                        body=body,
+                        internal=internal,
+                        expected_version=expected_version,
+                        followups=self.followups,
+                    )
                 )
-            ),
-        )
+
+            if not internal:  # a public reply that has left is not taken back
+                return add()
+            with undo_log.recorded(session, actor=actor, numbers=[number]):
+                return add()
+
+        return self.tx.write("reply", run)
 
     def link(self, number: str, other: str, kind: str) -> None:
         self.tx.write("link", lambda s, a: link_tickets(s, actor=a, number=number, other=other, kind=kind))
@@ -106,7 +112,9 @@ class TicketService:
     def merge(self, duplicate: str, into: str) -> None:
         def run(session: Session, actor: Agent) -> None:
             roles.check_closing(session, actor, [duplicate])
-            merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
+            what = f"merge of {duplicate.strip()} into {into.strip()}"
+            with undo_log.recorded(session, actor=actor, numbers=[duplicate, into], summary=what):
+                merge_tickets(session, actor=actor, duplicate=duplicate, into=into)
             audit.record(
                 session, actor=actor, login=actor.login, action=audit.MERGE, target=duplicate.strip(),
                 detail=f"merged {duplicate.strip()} into {into.strip()}",

@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Event, EventKind, Team, Ticket, UndoEntry
+from ticketdesk.models import Agent, Comment, CommentKind, Event, EventKind, Team, Ticket, TicketLink, UndoEntry
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import undo
 from ticketdesk.store.db.errors import NotFound
@@ -68,26 +68,78 @@ def _snapshot(session: Session, numbers: Sequence[str]) -> Snapshot:
     }
 
 
+def _last_ids(session: Session) -> tuple[int, int]:
+    """The newest comment and link ids: what the block adds comes after them."""
+    comment, link = session.execute(
+        select(
+            select(func.max(col(Comment.id))).scalar_subquery(), select(func.max(col(TicketLink.id))).scalar_subquery()
+        )
+    ).one()
+    return comment or 0, link or 0
+
+
+def _added(
+    session: Session, actor: Agent, ticket_ids: Sequence[int], since: tuple[int, int]
+) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+    """The internal notes and the links `actor` added to the tickets after `since`, by ticket."""
+    notes: dict[int, list[int]] = {}
+    for comment_id, ticket_id in session.execute(
+        select(col(Comment.id), col(Comment.ticket_id)).where(
+            col(Comment.id) > since[0],
+            col(Comment.ticket_id).in_(ticket_ids),
+            col(Comment.author_id) == actor.id,
+            col(Comment.kind) == CommentKind.INTERNAL.value,
+        )
+    ):
+        notes.setdefault(ticket_id, []).append(comment_id)
+    links: dict[int, list[int]] = {}
+    for link_id, ticket_id in session.execute(
+        select(col(TicketLink.id), col(TicketLink.ticket_id)).where(
+            col(TicketLink.id) > since[1],
+            or_(col(TicketLink.ticket_id).in_(ticket_ids), col(TicketLink.other_id).in_(ticket_ids)),
+            col(TicketLink.created_by_id) == actor.id,
+        )
+    ):
+        links.setdefault(ticket_id, []).append(link_id)
+    return notes, links
+
+
 @contextmanager
-def recorded(session: Session, *, actor: Agent, numbers: Sequence[str], now: datetime | None = None) -> Iterator[None]:
-    """Record what the block does to `numbers` as one undoable change of `actor`'s."""
+def recorded(
+    session: Session, *, actor: Agent, numbers: Sequence[str], now: datetime | None = None, summary: str | None = None
+) -> Iterator[None]:
+    """Record what the block does to `numbers` as one undoable change of `actor`'s; `summary`
+    says what it was when the fields it changed would not (a merge)."""
     numbers = [n.strip() for n in numbers]
     before = _snapshot(session, numbers)
+    since = _last_ids(session)
     yield
     after = _snapshot(session, numbers)
-    changes = [
-        change
-        for number, (ticket_id, fields, tags) in before.items()
-        if number in after
-        and not (change := undo.diff(number, ticket_id, fields, after[number][1], tags, after[number][2])).is_empty
-    ]
+    notes, links = _added(session, actor, [ticket_id for ticket_id, _, _ in before.values()], since)
+    changes = []
+    for number, (ticket_id, fields, tags) in before.items():
+        if number not in after:
+            continue
+        _, fields_after, tags_after = after[number]
+        change = undo.diff(
+            number,
+            ticket_id,
+            fields,
+            fields_after,
+            tags,
+            tags_after,
+            notes.get(ticket_id, ()),
+            links.get(ticket_id, ()),
+        )
+        if not change.is_empty:
+            changes.append(change)
     if changes:
         assert actor.id is not None
         session.add(
             UndoEntry(
                 actor_id=actor.id,
                 at=now or utcnow(),
-                summary=undo.summary(changes, _shown(session, changes)),
+                summary=summary or undo.summary(changes, _shown(session, changes)),
                 tickets=undo.encode(changes),
             )
         )
@@ -95,9 +147,19 @@ def recorded(session: Session, *, actor: Agent, numbers: Sequence[str], now: dat
 
 
 def _shown(session: Session, changes: Sequence[undo.TicketChange]) -> dict[str, dict[undo.Value, str]]:
-    """Team keys and agent logins for the ids a change holds, as people read them."""
-    ids = {f: {v for c in changes for v in c.fields.get(f, ()) if v is not None} for f in ("team_id", "assignee_id")}
-    shown: dict[str, dict[undo.Value, str]] = {"team_id": {}, "assignee_id": {}}
+    """Team keys, agent logins and ticket numbers for the ids a change holds, as people read them."""
+    ids = {
+        f: {v for c in changes for v in c.fields.get(f, ()) if v is not None}
+        for f in ("team_id", "assignee_id", "merged_into_id")
+    }
+    shown: dict[str, dict[undo.Value, str]] = {"team_id": {}, "assignee_id": {}, "merged_into_id": {}}
+    if ids["merged_into_id"]:
+        for ticket_id, number in session.execute(
+            select(col(Ticket.id), col(Ticket.number)).where(
+                col(Ticket.id).in_([int(i) for i in ids["merged_into_id"]])
+            )
+        ):
+            shown["merged_into_id"][str(ticket_id)] = number
     if ids["team_id"]:
         for team_id, key in session.execute(
             select(col(Team.id), col(Team.key)).where(col(Team.id).in_([int(i) for i in ids["team_id"]]))
@@ -158,13 +220,14 @@ def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) ->
             label = undo.SHOWN.get(f, f)
             events.append(
                 Change(label, shown.get(f, {}).get(after, after), shown.get(f, {}).get(before, before))
-                if f in ("team_id", "assignee_id")
+                if f in undo.SHOWN
                 else Change(label, after, before)
             )
         if change.tags_added or change.tags_removed:
             tag_ops.append((id_of(ticket), list(change.tags_removed), list(change.tags_added)))
             events.extend(Change("tag", t, None, EventKind.UNTAGGED) for t in change.tags_added)
             events.extend(Change("tag", None, t, EventKind.TAGGED) for t in change.tags_removed)
+        events += _remove_added(session, change)
         ticket.updated_at = now
         restored.append((ticket, events))
     save_tickets(session, [t for t, _ in restored])
@@ -173,6 +236,27 @@ def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) ->
     entry.undone_at = now
     session.add(entry)
     return UndoOutcome(entry.summary, [t.number for t, _ in restored], refused)
+
+
+def _remove_added(session: Session, change: undo.TicketChange) -> list[Change]:
+    """Remove the notes and links the change added; the events keep their text."""
+    events: list[Change] = []
+    if change.notes:
+        for body in session.scalars(select(col(Comment.body)).where(col(Comment.id).in_(change.notes))):
+            events.append(Change("note", body, None))
+        session.execute(delete(Comment).where(col(Comment.id).in_(change.notes)))
+    if change.links:
+        links = session.execute(
+            select(col(TicketLink.kind), col(TicketLink.other_id)).where(col(TicketLink.id).in_(change.links))
+        ).all()
+        numbers = dict(
+            session.execute(
+                select(col(Ticket.id), col(Ticket.number)).where(col(Ticket.id).in_([o for _, o in links]))
+            ).all()
+        )
+        events.extend(Change(f"link {kind}", numbers.get(other_id), None) for kind, other_id in links)
+        session.execute(delete(TicketLink).where(col(TicketLink.id).in_(change.links)))
+    return events
 
 
 def _typed(field: str, value: undo.Value) -> object:
