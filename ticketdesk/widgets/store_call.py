@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from textual.app import App
+from textual.dom import NoScreen
 from textual.message import Message
 from textual.worker import Worker, get_current_worker
 
@@ -89,7 +91,16 @@ def call_store(
     host = cast("DeskApp", app)
 
     def delivered(worker: Worker[None]) -> bool:
-        return not worker.is_cancelled and node.is_attached
+        # a screen that was closed meanwhile (esc while its call ran) is still attached for
+        # a moment with its widgets gone: only a screen on the stack gets the outcome
+        if worker.is_cancelled or not node.is_attached:
+            return False
+        if isinstance(node, App):
+            return True
+        try:
+            return node.screen in app.screen_stack
+        except NoScreen:
+            return False
 
     def on_result(worker: Worker[None], result: T) -> None:
         host.database_reachable()
