@@ -60,6 +60,9 @@ class MailSettings:
     failed_dir: str = ""
     #: delivery attempts before a reply is marked failed for good
     max_attempts: int = 8
+    #: seconds a public reply waits in the outbox before any sender may take it: the agent's
+    #: time to undo it (`u`, `ticketdesk undo`)
+    send_delay: float = 20.0
 
     @property
     def domain(self) -> str:
@@ -204,6 +207,8 @@ def _mail_settings(path: Path, section: object) -> MailSettings:
         raise ConfigError(f"{path}: [mail] smtp_security must be one of {', '.join(_SMTP_SECURITY)}")
     if not 0 < mail.smtp_port < 65536:
         raise ConfigError(f"{path}: [mail] smtp_port must be between 1 and 65535")
+    if not 0 <= mail.send_delay <= 3600:
+        raise ConfigError(f"{path}: [mail] send_delay must be between 0 and 3600 seconds")
     if mail.max_attachment_bytes < 0 or mail.max_attempts < 1:
         raise ConfigError(f"{path}: [mail] max_attachment_bytes must be >= 0 and max_attempts >= 1")
     if mail.from_address:

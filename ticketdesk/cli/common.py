@@ -137,6 +137,7 @@ def open_store(ctx: typer.Context, *, check: bool = True, settings: config.Setti
         check=check,
         masked_fields=settings.masking_fields,
         mail_domain=settings.mail.domain,
+        send_delay=settings.mail.send_delay,
     )
 
 

@@ -434,12 +434,15 @@ def undo_cmd(
         outcome = store.tickets.undo()
         for number, why in outcome.refused:
             sys.stderr.write(f"ticketdesk: not undone on {number}: {one_line(why)}\n")
+        for number, why in outcome.replies_left:
+            sys.stderr.write(f"ticketdesk: reply on {number} not taken back: {one_line(why)}\n")
         if not outcome.undone:
             fail(f"nothing undone of {outcome.summary}: every ticket was changed since")
-        echo(
-            f"undone: {one_line(outcome.summary)}"
-            + (f" ({len(outcome.refused)} left as they are)" if outcome.refused else "")
-        )
+        left = f" ({len(outcome.refused)} left as they are)" if outcome.refused else ""
+        echo(f"undone: {one_line(outcome.summary)}{left}")
+        for number, text in outcome.drafts:  # it never left: its text, so that nothing is lost
+            echo(f"the reply to {number} was not sent; its text:")
+            out().write(printable(text).rstrip("\n") + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -8,16 +8,18 @@ changed since is not silently overwritten, the ticket is refused instead. Values
 text, so a change undone later, or done and undone again, does not block an older one.
 
 Besides fields and tags, a change may have added internal notes and links (a merge adds
-both): taking it back removes them, the history keeping their text. Not taken back: a public
-reply that has left, a customer's mail. The first-response and last-customer-reply times are facts about the
-conversation, so they are never restored.
+both): taking it back removes them, the history keeping their text. A public reply is taken
+back only while it waits in the outbox (`[mail] send_delay`): then it never leaves, its text
+goes back to the agent as a draft, and the first-response time it set is restored. A reply
+that has left stays, and so does its first-response time: that is a fact about the
+conversation.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 #: how long after a change it can be undone
@@ -41,6 +43,7 @@ FIELDS = (
     "status_changed_at",
     "resolved_at",
     "closed_at",
+    "first_responded_at",
     "sla_paused_at",
     "sla_paused_seconds",
 )
@@ -63,10 +66,16 @@ class TicketChange:
     tags_removed: tuple[str, ...] = ()
     notes: tuple[int, ...] = ()
     links: tuple[int, ...] = ()
+    #: the public replies it added
+    replies: tuple[int, ...] = ()
 
     @property
     def is_empty(self) -> bool:
-        return not (self.fields or self.tags_added or self.tags_removed or self.notes or self.links)
+        return not (self.fields or self.tags_added or self.tags_removed or self.notes or self.links or self.replies)
+
+    def without(self, field_name: str) -> TicketChange:
+        """The change less one field (a first-response time that stays with a reply that left)."""
+        return replace(self, fields={f: v for f, v in self.fields.items() if f != field_name})
 
 
 def diff(
@@ -78,6 +87,7 @@ def diff(
     tags_after: set[str],
     notes: Sequence[int] = (),
     links: Sequence[int] = (),
+    replies: Sequence[int] = (),
 ) -> TicketChange:
     return TicketChange(
         number=number,
@@ -87,6 +97,7 @@ def diff(
         tags_removed=tuple(sorted(tags_before - tags_after)),
         notes=tuple(notes),
         links=tuple(links),
+        replies=tuple(replies),
     )
 
 
@@ -122,6 +133,8 @@ def summary(changes: Sequence[TicketChange], shown: Mapping[str, Mapping[Value, 
     removed = sorted({t for c in changes for t in c.tags_removed})
     if added or removed:
         parts.append("tags " + " ".join([*(f"+{t}" for t in added), *(f"-{t}" for t in removed)]))
+    if any(c.replies for c in changes):
+        parts.insert(0, "reply")
     if not parts and any(c.notes for c in changes):
         parts.append("internal note")
     what = ", ".join(parts) or "changes"
@@ -144,6 +157,7 @@ def encode(changes: Sequence[TicketChange]) -> str:
                 "tags_removed": list(c.tags_removed),
                 "notes": list(c.notes),
                 "links": list(c.links),
+                "replies": list(c.replies),
             }
             for c in changes
         ],
@@ -161,6 +175,7 @@ def decode(text: str) -> list[TicketChange]:
             tags_removed=tuple(item["tags_removed"]),
             notes=tuple(int(i) for i in item.get("notes", ())),
             links=tuple(int(i) for i in item.get("links", ())),
+            replies=tuple(int(i) for i in item.get("replies", ())),
         )
         for item in json.loads(text)
     ]

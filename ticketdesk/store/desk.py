@@ -53,6 +53,7 @@ class Store:
         login: str,
         masked_fields: Iterable[str] = (),
         mail_domain: str = "",
+        send_delay: float = 0.0,
     ) -> None:
         """The settings it needs come from the caller, which read the config file (config.py);
         the store never opens it. An empty `mail_domain` means the config names no desk
@@ -62,6 +63,9 @@ class Store:
         #: personal-data fields masked on top of the customer's email and phone (config `[masking] fields`)
         self.masked_fields = tuple(masked_fields)
         self._mail_domain = mail_domain
+        #: seconds a public reply waits in the outbox before a sender may take it (config
+        #: `[mail] send_delay`: the time to undo it)
+        self.send_delay = send_delay
         #: every operation's transaction, refusals audited under its name
         self.tx = Transactions(db, login, masked_fields=self.masked_fields)
 
@@ -70,7 +74,7 @@ class Store:
         """What follows a ticket change in its transaction: automations, a public reply's mail."""
         from ticketdesk.store.automation.followups import AutomationsAndMail
 
-        return AutomationsAndMail(mail_domain=self._mail_domain)
+        return AutomationsAndMail(mail_domain=self._mail_domain, send_delay=self.send_delay)
 
     @cached_property
     def tickets(self) -> TicketService:
@@ -178,8 +182,11 @@ class Store:
         check: bool = True,
         masked_fields: Iterable[str] = (),
         mail_domain: str = "",
+        send_delay: float = 0.0,
     ) -> Store:
-        store = cls(Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain)
+        store = cls(
+            Database(url), login=login, masked_fields=masked_fields, mail_domain=mail_domain, send_delay=send_delay
+        )
         if check:
             check_schema(store.db)
         return store

@@ -17,10 +17,12 @@ from ticketdesk.models import Comment, Ticket
 
 
 class AutomationsAndMail:
-    def __init__(self, *, mail_domain: str = "") -> None:
+    def __init__(self, *, mail_domain: str = "", send_delay: float = 0.0) -> None:
         #: the domain of the desk's address, for the Message-IDs of the replies queued ("": the
         #: outbox's reserved fallback domain)
         self.mail_domain = mail_domain
+        #: seconds before a queued reply may be sent (the time to undo it)
+        self.send_delay = send_delay
 
     def changed(self, session: Session, ticket_ids: Sequence[int], trigger: str, now: datetime, *, depth: int) -> None:
         # imported here, not above: a store that only reads (`ticketdesk list`) never loads them
@@ -31,4 +33,4 @@ class AutomationsAndMail:
     def public_reply(self, session: Session, ticket: Ticket, comment: Comment, now: datetime) -> None:
         from ticketdesk.store.mail import outbox
 
-        outbox.queue_reply(session, ticket, comment, now, domain=self.mail_domain)
+        outbox.queue_reply(session, ticket, comment, now, domain=self.mail_domain, delay=self.send_delay)

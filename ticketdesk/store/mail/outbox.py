@@ -91,9 +91,13 @@ class _Pending:
     now: datetime
     #: of the desk's address, for the Message-ID
     domain: str
+    #: no sender takes it before then (the agent may still undo it)
+    due: datetime
 
 
-def queue_reply(session: Session, ticket: Ticket, comment: Comment, now: datetime, *, domain: str) -> None:
+def queue_reply(
+    session: Session, ticket: Ticket, comment: Comment, now: datetime, *, domain: str, delay: float = 0.0
+) -> None:
     """Queue the mail of a public reply by an agent; written when the comment is flushed
     (it needs the comment's id), in the same transaction. Nothing for internal notes, a
     customer's own comment, or a ticket without a customer (one without an email address
@@ -106,7 +110,8 @@ def queue_reply(session: Session, ticket: Ticket, comment: Comment, now: datetim
     if pending is None:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_flush_postexec", _write_pending)
-    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now, domain))
+    due = now + timedelta(seconds=delay)
+    pending.append(_Pending(comment, ticket.id, ticket.number, ticket.subject, ticket.customer_id, now, domain, due))
 
 
 def _write_pending(session: Session, _flush_context: UOWTransaction) -> None:
@@ -157,7 +162,7 @@ def _insert_mail(conn: Connection, items: list[_Pending]) -> None:
                 "ticket_id": p.ticket_id, "comment_id": p.comment.id, "to_addr": emails[p.customer_id],
                 "subject": subject, "body": reply_body(p.comment.body, p.number), "message_id": message_id,
                 "in_reply_to": in_reply_to, "thread_refs": " ".join(refs) or None, "status": "queued",
-                "attempts": 0, "next_attempt_at": p.now, "created_at": p.now,
+                "attempts": 0, "next_attempt_at": p.due, "created_at": p.now,
             }
         )  # fmt: skip
         messages.append(

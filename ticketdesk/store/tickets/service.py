@@ -86,7 +86,8 @@ class TicketService:
 
     def reply(self, number: str, body: str, *, internal: bool = False, expected_version: int | None = None) -> int:
         def run(session: Session, actor: Agent) -> int:
-            def add() -> int:
+            # undoable: a note is removed; a public reply only while its mail waits to leave
+            with undo_log.recorded(session, actor=actor, numbers=[number]):
                 return id_of(
                     add_comment(
                         session,
@@ -98,11 +99,6 @@ class TicketService:
                         followups=self.followups,
                     )
                 )
-
-            if not internal:  # a public reply that has left is not taken back
-                return add()
-            with undo_log.recorded(session, actor=actor, numbers=[number]):
-                return add()
 
         return self.tx.write("reply", run)
 

@@ -13,16 +13,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Comment, CommentKind, Event, EventKind, Team, Ticket, TicketLink, UndoEntry
+from ticketdesk.models import (
+    Agent,
+    Comment,
+    CommentKind,
+    Event,
+    EventKind,
+    MailMessage,
+    OutboxMail,
+    Team,
+    Ticket,
+    TicketLink,
+    UndoEntry,
+)
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import undo
-from ticketdesk.store.db.errors import NotFound
+from ticketdesk.store.db.errors import Conflict, NotFound
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
 from ticketdesk.store.tickets.lookups import id_of, load_tickets
 from ticketdesk.store.tickets.rows import Change
@@ -49,6 +61,10 @@ class UndoOutcome:
     undone: list[str]
     #: (ticket number, why it was left alone)
     refused: list[tuple[str, str]]
+    #: (ticket number, text) of the public replies taken back before they left: drafts again
+    drafts: list[tuple[str, str]] = field(default_factory=list)
+    #: (ticket number, why) of the replies that had left already and stay
+    replies_left: list[tuple[str, str]] = field(default_factory=list)
 
 
 Snapshot = dict[str, tuple[int, dict[str, undo.Value], set[str]]]
@@ -78,20 +94,24 @@ def _last_ids(session: Session) -> tuple[int, int]:
     return comment or 0, link or 0
 
 
+Added = dict[int, list[int]]
+
+
 def _added(
     session: Session, actor: Agent, ticket_ids: Sequence[int], since: tuple[int, int]
-) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
-    """The internal notes and the links `actor` added to the tickets after `since`, by ticket."""
-    notes: dict[int, list[int]] = {}
-    for comment_id, ticket_id in session.execute(
-        select(col(Comment.id), col(Comment.ticket_id)).where(
+) -> tuple[Added, Added, Added]:
+    """The internal notes, public replies and links `actor` added to the tickets after
+    `since`, by ticket."""
+    notes: Added = {}
+    replies: Added = {}
+    for comment_id, ticket_id, kind in session.execute(
+        select(col(Comment.id), col(Comment.ticket_id), col(Comment.kind)).where(
             col(Comment.id) > since[0],
             col(Comment.ticket_id).in_(ticket_ids),
             col(Comment.author_id) == actor.id,
-            col(Comment.kind) == CommentKind.INTERNAL.value,
         )
     ):
-        notes.setdefault(ticket_id, []).append(comment_id)
+        (notes if kind == CommentKind.INTERNAL.value else replies).setdefault(ticket_id, []).append(comment_id)
     links: dict[int, list[int]] = {}
     for link_id, ticket_id in session.execute(
         select(col(TicketLink.id), col(TicketLink.ticket_id)).where(
@@ -101,7 +121,7 @@ def _added(
         )
     ):
         links.setdefault(ticket_id, []).append(link_id)
-    return notes, links
+    return notes, replies, links
 
 
 @contextmanager
@@ -115,22 +135,14 @@ def recorded(
     since = _last_ids(session)
     yield
     after = _snapshot(session, numbers)
-    notes, links = _added(session, actor, [ticket_id for ticket_id, _, _ in before.values()], since)
+    notes, replies, links = _added(session, actor, [ticket_id for ticket_id, _, _ in before.values()], since)
     changes = []
     for number, (ticket_id, fields, tags) in before.items():
         if number not in after:
             continue
         _, fields_after, tags_after = after[number]
-        change = undo.diff(
-            number,
-            ticket_id,
-            fields,
-            fields_after,
-            tags,
-            tags_after,
-            notes.get(ticket_id, ()),
-            links.get(ticket_id, ()),
-        )
+        added = (notes.get(ticket_id, ()), links.get(ticket_id, ()), replies.get(ticket_id, ()))
+        change = undo.diff(number, ticket_id, fields, fields_after, tags, tags_after, *added)
         if not change.is_empty:
             changes.append(change)
     if changes:
@@ -204,17 +216,27 @@ def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) ->
     restored: list[tuple[Ticket, list[Change]]] = []
     tag_ops = []
     refused: list[tuple[str, str]] = []
+    drafts: list[tuple[str, str]] = []
+    replies_left: list[tuple[str, str]] = []
     for change in changes:
         ticket = tickets.get(change.number)
         if ticket is None:
             refused.append((change.number, "the ticket is gone"))
             continue
         _, fields_now, tags_now = current[change.number]
-        moved = undo.blockers(change, fields_now, tags_now)
+        moved = undo.blockers(change.without("first_responded_at"), fields_now, tags_now)
         if moved:
             refused.append((change.number, _changed_since(session, ticket, moved, entry.at)))
             continue
         events = [Change("undo", None, entry.summary, EventKind.UNDONE)]
+        if change.replies:
+            texts, why = _take_back_replies(session, change.replies)
+            drafts += [(change.number, text) for text in texts]
+            events += [Change("reply", text, None) for text in texts]
+            if why is not None:
+                replies_left.append((change.number, why))
+            if why is not None or undo.blockers(change, fields_now, tags_now):
+                change = change.without("first_responded_at")
         for f, (before, after) in change.fields.items():
             setattr(ticket, f, _typed(f, before))
             label = undo.SHOWN.get(f, f)
@@ -235,7 +257,31 @@ def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) ->
     write_events(session, [row for t, events in restored for row in event_rows(t, actor, now, events)])
     entry.undone_at = now
     session.add(entry)
-    return UndoOutcome(entry.summary, [t.number for t, _ in restored], refused)
+    return UndoOutcome(entry.summary, [t.number for t, _ in restored], refused, drafts, replies_left)
+
+
+def _take_back_replies(session: Session, comment_ids: Sequence[int]) -> tuple[list[str], str | None]:
+    """Take back public replies whose mail has not left (queued, no sender has it): their
+    mail, its thread record and the replies themselves go; their texts are returned. Else
+    nothing changes, and why is returned."""
+    mails = session.execute(
+        select(col(OutboxMail.status), col(OutboxMail.claim_token)).where(col(OutboxMail.comment_id).in_(comment_ids))
+    ).all()
+    if any(status != "queued" or token is not None for status, token in mails):
+        return [], "the reply has left (sent, or a sender has it), so it stays"
+    taken = session.connection().execute(  # a Core statement: its row count is the test
+        delete(OutboxMail).where(
+            col(OutboxMail.comment_id).in_(comment_ids),
+            col(OutboxMail.status) == "queued",
+            col(OutboxMail.claim_token).is_(None),
+        )
+    )
+    if taken.rowcount != len(mails):  # a sender took it between the read and the delete
+        raise Conflict("the reply was being sent meanwhile: nothing undone; look again")
+    session.execute(delete(MailMessage).where(col(MailMessage.comment_id).in_(comment_ids)))
+    texts = list(session.scalars(select(col(Comment.body)).where(col(Comment.id).in_(comment_ids))))
+    session.execute(delete(Comment).where(col(Comment.id).in_(comment_ids)))
+    return texts, None
 
 
 def _remove_added(session: Session, change: undo.TicketChange) -> list[Change]:
