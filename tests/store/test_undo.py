@@ -89,16 +89,20 @@ def test_other_agents_changes_and_old_changes_are_not_yours_to_undo(store: Store
         as_agent(store, "audrey").tickets.undo()  # an auditor changes nothing, undo included
 
 
-def test_a_templates_field_changes_are_undone_and_its_reply_stays(store: Store) -> None:
+def test_a_template_is_undone_with_its_reply_while_the_mail_waits(store: Store) -> None:
+    """No sender has run: the template's reply has not left, so it is taken back with the
+    fields it set, and its text comes back. (A reply that has left stays: test_cli_undo.py,
+    against a real SMTP server.)"""
     number = new(store, "VPN drops", customer="Ann Lee <ann@example.com>", assignee="alice")
     status_before = state(store, number)[0]
     as_agent(store, "alice").templates.apply([number], "Need more info")
     assert state(store, number)[0] == "pending"
+    sent = store.tickets.get(number).comments[-1].body
     outcome = as_agent(store, "alice").tickets.undo()
-    assert outcome.undone == [number]
+    assert outcome.undone == [number] and outcome.drafts == [(number, sent)] and outcome.replies_left == []
     detail = store.tickets.get(number)
-    assert detail.row.status == status_before
-    assert detail.comments[-1].kind == "public"  # a reply that has left is not taken back
+    assert detail.row.status == status_before and detail.row.first_responded_at is None
+    assert detail.comments == []
 
 
 def test_an_internal_note_is_taken_back_and_the_history_keeps_its_text(store: Store) -> None:

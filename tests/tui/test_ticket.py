@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shlex
@@ -17,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
+from tests.mailserver import MailServer
 from ticketdesk.rules.query import parse_query
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.help import HelpScreen
@@ -77,7 +79,7 @@ async def test_reply_is_sent_with_ctrl_s(store: Store) -> None:
         assert store.tickets.get(number).row.first_responded_at is not None
         assert (number, "public") not in pilot.app.drafts
         assert "reply by admin" in screen_text(pilot.app)
-        assert ("reply sent; the customer gets it by email", "information") in notifications(pilot.app)
+        assert ("reply queued (u to undo until it is sent)", "information") in notifications(pilot.app)
         assert [m.to_addr for m in store.outbox.entries()] == ["ann@example.com"]
 
 
@@ -264,3 +266,52 @@ async def test_u_on_the_ticket_takes_back_the_assignment_and_the_screen_shows_it
         assert [e.kind for e in store.tickets.get(number).events][-1:] == ["changed"]
         assert "undone" in [e.kind for e in store.tickets.get(number).events]
         await until(lambda: "undid their change: status new → open" in screen_text(pilot.app), pilot=pilot)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@run_async
+async def test_u_takes_a_reply_back_within_the_send_delay_and_it_is_the_draft_again(store: Store) -> None:
+    store.send_delay = store.followups.send_delay = 20  # [mail] send_delay, as the CLI opens the store
+    number = new(store, "VPN drops every hour", priority="P1", customer="Ann Lee <ann@example.com>")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        area = screen.query_one("#composer", TextArea)
+        await pilot.press("r", *"Restart", "enter", *"it")
+        await pilot.press("ctrl+s")
+        await until(lambda: any(c.body == "Restart\nit" for c in store.tickets.get(number).comments), pilot=pilot)
+        await until(lambda: not area.display, pilot=pilot)
+        assert ("reply queued — sends in 20 s (u to undo)", "information") in notifications(pilot.app)
+        [mail] = store.outbox.entries()
+        assert mail.status == "queued" and mail.next_attempt_at is not None
+        assert (mail.next_attempt_at - mail.created_at).total_seconds() == 20
+        await settle(pilot)
+        await pilot.press("u")
+        await until(lambda: store.tickets.get(number).comments == [], pilot=pilot)
+        assert store.outbox.entries() == [] and store.tickets.get(number).row.first_responded_at is None
+        await until(lambda: area.display and area.text == "Restart\nit", pilot=pilot)  # in front of the agent
+        assert pilot.app.drafts[(number, "public")] == "Restart\nit"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@run_async
+async def test_sent_is_said_once_the_mail_server_took_the_reply(store: Store, smtp_server: MailServer) -> None:
+    from ticketdesk.channels.smtp_send import deliver_due
+
+    number = new(store, "VPN drops every hour", priority="P1", customer="Ann Lee <ann@example.com>")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        await pilot.press("r", *"On it", "ctrl+s")
+        await until(lambda: store.outbox.entries() != [], pilot=pilot)
+        await until(lambda: screen._sending, pilot=pilot)
+        assert not any("sent to" in m for m, _ in notifications(pilot.app))
+        report = await asyncio.to_thread(
+            deliver_due, store, smtp_server.settings(), ssl_context=smtp_server.client_context()
+        )
+        assert report.sent == 1
+        smtp_server.wait_for(1)
+        # the live feed brings the change; the screen says it
+        await until(
+            lambda: (f"reply to {number} sent to ann@example.com", "information") in notifications(pilot.app),
+            timeout=10,
+            pilot=pilot,
+        )

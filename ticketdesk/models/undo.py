@@ -14,8 +14,8 @@ from ticketdesk.models.types import UTCDateTime
 class UndoEntry(SQLModel, table=True):
     """What one of an agent's changes did to each ticket, enough to take it back: per ticket,
     each field's value before and after, the tags added and removed (rules/undo.py encodes
-    it as JSON). Kept after the undo window, like the events it stands beside: an entry is
-    never deleted, only marked undone."""
+    it as JSON). Marked undone when taken back; deleted once past the undo window (the
+    events keep the history), or when a customer's data is erased."""
 
     __tablename__ = "undo_entry"
     id: int | None = Field(default=None, primary_key=True)

@@ -40,11 +40,24 @@ class FieldActions:
         """Show the tickets as the undo left them (each screen reloads what it shows)."""
         raise NotImplementedError
 
+    def reply_back(self, number: str, text: str) -> None:
+        """A reply taken back before it left is the agent's draft again (after any draft
+        started meanwhile: nothing typed is lost)."""
+        drafts = cast("DeskApp", self._screen.app).drafts
+        key = (number, "public")
+        kept = drafts.get(key, "")
+        drafts[key] = f"{kept.rstrip()}\n\n{text}" if kept.strip() else text
+        self._screen.notify(f"the reply to {number} did not leave: it is your draft again (r)", timeout=10)
+
     def action_undo(self) -> None:
         """Take back the agent's last change (store/tickets/undo.py); again to go further back."""
         screen = self._screen
 
         def done(outcome: Any) -> None:
+            for number, text in outcome.drafts:
+                self.reply_back(number, text)
+            for number, why in outcome.replies_left:
+                screen.notify(f"the reply to {number} stays: {why}", severity="warning", timeout=10)
             if outcome.refused:
                 left = "; ".join(f"{number}: {why}" for number, why in outcome.refused[:3])
                 screen.notify(f"undone: {outcome.summary}, except {left}", severity="warning", timeout=10)

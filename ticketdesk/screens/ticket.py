@@ -81,6 +81,10 @@ class TicketScreen(FieldActions, Screen[None]):
         self._failures = 0
         #: the agent was told that drafts cannot be saved (told again after a save that works)
         self._told_save_failure = False
+        #: the ticket's outgoing mail before this screen's last reply (its mail is the new one)
+        self._outbox_before: set[int] | None = None
+        #: the mail of this screen's replies not yet sent: "sent" is said when it is
+        self._sending: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="body"):
@@ -162,6 +166,7 @@ class TicketScreen(FieldActions, Screen[None]):
         self.reload()
 
     def _show(self, d: Any, survey: Any = None, files: list[Any] | None = None) -> None:
+        self._follow_sends(d)
         self._failures = 0
         self.detail = d
         r = d.row
@@ -313,10 +318,28 @@ class TicketScreen(FieldActions, Screen[None]):
         if kind != "public":
             self.notify("note added")
         elif customer is not None and customer.email:
-            self.notify("reply sent; the customer gets it by email")
+            delay = self.desk.store.send_delay
+            # what is true now: queued; "sent" is said once a sender has handed it over
+            self.notify(
+                f"reply queued — sends in {delay:g} s (u to undo)"
+                if delay
+                else "reply queued (u to undo until it is sent)"
+            )
+            if self.detail is not None:
+                self._outbox_before = {o.id for o in self.detail.outbox}
         else:
-            self.notify("reply sent (the customer has no email address)")
+            self.notify("reply added (the customer has no email address: no mail is sent)")
         self.reload()
+
+    def _follow_sends(self, detail: Any) -> None:
+        """Say "sent" once a sender has handed a reply of this screen's to the mail server."""
+        if self._outbox_before is not None:
+            self._sending |= {o.id for o in detail.outbox if o.id not in self._outbox_before}
+            self._outbox_before = None
+        for mail in detail.outbox:
+            if mail.id in self._sending and mail.status == "sent":
+                self._sending.discard(mail.id)
+                self.notify(f"reply to {self.number} sent to {mail.to_addr or 'the customer'}")
 
     def action_back(self) -> None:
         if self.compose_kind is not None:
@@ -362,6 +385,11 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def after_undo(self) -> None:
         self.reload()
+
+    def reply_back(self, number: str, text: str) -> None:
+        super().reply_back(number, text)
+        if number == self.number and self.compose_kind is None:
+            self.action_compose("public")  # the text back in front of the agent
 
     def escalation_targets(self) -> list[str]:
         return [self.number]

@@ -65,6 +65,7 @@ from ticketdesk.models import Agent, EventKind
 from ticketdesk.models.clock import utcnow
 from ticketdesk.store.people.erase_plan import KINDS, Plan, TableUpdates
 from ticketdesk.store.people.erase_queries import ATTACHMENT, EVENT, TICKET
+from ticketdesk.store.tickets import undo as undo_log
 
 #: The event written on each affected ticket.
 EVENT_FIELD = "customer_data"
@@ -82,6 +83,8 @@ def apply(session: Session, plan: Plan, *, actor: Agent) -> None:
         # Overwrite what is replaced instead of leaving it in the file's free space.
         session.execute(text("PRAGMA secure_delete = ON"))
     try:
+        # what the tickets were before a recent change holds their text too
+        undo_log.forget(session, list(plan.numbers))
         for rows in plan.updates:
             _write_rows(session, rows)
         if plan.versions:

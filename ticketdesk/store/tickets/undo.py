@@ -145,6 +145,10 @@ def recorded(
         change = undo.diff(number, ticket_id, fields, fields_after, tags, tags_after, *added)
         if not change.is_empty:
             changes.append(change)
+    # past the window an entry is of no use (the events keep the history) and only a copy of
+    # ticket text: gone, so that the log stays small and an erasure has little to find
+    at = now or utcnow()
+    session.execute(delete(UndoEntry).where(col(UndoEntry.at) < at - undo.WINDOW))
     if changes:
         assert actor.id is not None
         session.add(
@@ -156,6 +160,19 @@ def recorded(
             )
         )
         session.flush()
+
+
+def forget(session: Session, ticket_ids: Sequence[int]) -> None:
+    """Drop the entries that touch these tickets (a customer's data is erased: what their
+    tickets were before a change is their data too)."""
+    wanted = set(ticket_ids)
+    doomed = [
+        entry.id
+        for entry in session.scalars(select(UndoEntry))
+        if any(change.ticket_id in wanted for change in undo.decode(entry.tickets))
+    ]
+    if doomed:
+        session.execute(delete(UndoEntry).where(col(UndoEntry.id).in_(doomed)))
 
 
 def _shown(session: Session, changes: Sequence[undo.TicketChange]) -> dict[str, dict[undo.Value, str]]:
