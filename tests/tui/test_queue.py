@@ -213,14 +213,23 @@ async def test_space_marks_and_a_assigns_all_marked_to_me(store: Store) -> None:
         await until(lambda: table.selected == {first, second} and table.cursor == 2, pilot=pilot)
         assert "2 marked" in text_of(queue.query_one("#status-line"))
         await pilot.press("a")
-        await until(lambda: not table.selected, pilot=pilot)
         await until(lambda: store.tickets.get(first).row.assignee == "admin", pilot=pilot)
         await settle(pilot)
         for number in (first, second):
             row = store.tickets.get(number).row
             assert (row.assignee, row.status) == ("admin", "open")
         assert store.tickets.get(third).row.assignee != "admin"  # the cursor row is not part of a marked batch
-        assert any("Assign to me: 2 changed" in m for m, _ in notifications(pilot.app))
+        assert any("Assign to me: 2 changed; 2 still marked (esc clears)" in m for m, _ in notifications(pilot.app))
+        # the marks stay: the next action is on the same two tickets, not the cursor row
+        assert table.selected == {first, second}
+        await pilot.press("p")
+        await until(lambda: isinstance(pilot.app.screen, PickDialog), pilot=pilot)
+        await pilot.press("P", "0", "enter")
+        await until(lambda: store.tickets.get(second).row.priority == "P0", pilot=pilot)
+        await settle(pilot)
+        assert store.tickets.get(first).row.priority == "P0" and store.tickets.get(third).row.priority != "P0"
+        await pilot.press("escape")
+        await until(lambda: not table.selected, pilot=pilot)
 
 
 @sqlite_only
@@ -237,8 +246,9 @@ async def test_mark_all_matching_then_priority_p1(store: Store) -> None:
         await pilot.press("P", "1")
         await until(lambda: dialog.query_one("#choices").option_count == 1, pilot=pilot)
         await pilot.press("enter")
-        await until(lambda: not queue.table.selected, pilot=pilot)
+        await until(lambda: store.tickets.get(t["p2"]).row.priority == "P1", pilot=pilot)
         await settle(pilot)
+        assert len(queue.table.selected) == 5  # kept until esc
         for key, number in t.items():
             row = store.tickets.get(number).row
             assert row.priority == ("P2" if key == "done" else "P1"), key  # the resolved one was not matched
@@ -497,3 +507,46 @@ async def test_u_takes_back_a_batch_then_walks_further_back(store: Store) -> Non
         await until(lambda: any("nothing to undo" in m for m, _ in notifications(pilot.app)), pilot=pilot)
         assert store.tickets.undoable() == []
         assert table.row_at(0) is not None  # the queue is still there, reloaded
+
+
+@sqlite_only
+@run_async
+async def test_counts_move_by_many_rows_and_dot_repeats_the_last_change(store: Store) -> None:
+    """vim's grammar where it helps: `3j`, `2k`, `4G`, `12j` (two digits), a lone `0` that is
+    nothing; `.` repeats the last field change on the cursor row."""
+    for i in range(30):
+        new(store, f"Subject {i:02d}", priority="P3")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        table = queue.table
+        await pilot.press("3", "j")
+        await until(lambda: table.cursor == 3, pilot=pilot)
+        await pilot.press("2", "k")
+        await until(lambda: table.cursor == 1, pilot=pilot)
+        await pilot.press("1", "2", "j")
+        await until(lambda: table.cursor == 13, pilot=pilot)
+        await pilot.press("4", "G")
+        await until(lambda: table.cursor == 3, pilot=pilot)
+        await pilot.press("0", "j")  # a lone 0 is no count
+        await until(lambda: table.cursor == 4, pilot=pilot)
+        await pilot.press("5", "x", "j")  # another key drops the count
+        await until(lambda: table.cursor == 5, pilot=pilot)
+        await pilot.press("G")
+        await until(lambda: table.cursor == 29, pilot=pilot)
+
+        await pilot.press(".")
+        await until(lambda: any("none yet" in m for m, _ in notifications(pilot.app)), pilot=pilot)
+        await pilot.press("g")
+        await until(lambda: table.cursor == 0, pilot=pilot)
+        first = table.current.number
+        await pilot.press("p")
+        await until(lambda: isinstance(pilot.app.screen, PickDialog), pilot=pilot)
+        await pilot.press("P", "1", "enter")
+        await until(lambda: store.tickets.get(first).row.priority == "P1", pilot=pilot)
+        await settle(pilot)
+        await until(lambda: table.current is not None and table.current.number == first, pilot=pilot)
+        await pilot.press("j")
+        await until(lambda: table.cursor == 1 and table.current is not None, pilot=pilot)
+        second = table.current.number
+        await pilot.press(".")
+        await until(lambda: store.tickets.get(second).row.priority == "P1", pilot=pilot)

@@ -44,6 +44,7 @@ class QueueScreen(FieldActions, Screen[None]):
         Binding("escape", "clear", "Clear marks", show=False, id="queue.clear"),
         Binding("a", "assign_me", "Assign to me", show=True, id="queue.assign_me"),
         Binding("u", "undo", "Undo", show=False, id="queue.undo"),
+        Binding("full_stop", "repeat", "Repeat last change", show=False, id="queue.repeat"),
         Binding("A", "assign_to", "Assign to…", show=False, id="queue.assign_to"),
         Binding("s", "set_status", "Status", show=True, id="queue.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="queue.set_priority"),
@@ -73,6 +74,8 @@ class QueueScreen(FieldActions, Screen[None]):
         self._failures = 0
         #: what the status line shows now
         self._status = ""
+        #: the last field change (label, changes), for `.`
+        self._last_change: tuple[str, dict[str, Any]] | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="bar"):
@@ -356,11 +359,23 @@ class QueueScreen(FieldActions, Screen[None]):
         )
 
     def _batch_done(self, message: str, severity: SeverityLevel) -> None:
-        self.notify(message, severity=severity, timeout=6)
-        self.table.selected.clear()
+        # the marks stay for the next action on the same tickets (`.` repeats the last one)
+        marked = len(self.table.selected)
+        self.notify(
+            message + (f"; {marked:,} still marked (esc clears)" if marked else ""), severity=severity, timeout=6
+        )
         self.reload(keep_cursor=True)
 
     def apply_change(self, label: str, **changes: Any) -> None:
+        self._last_change = (label, dict(changes))
+        self._batch(label, **changes)
+
+    def action_repeat(self) -> None:
+        """`.`: the last field change again, on the marks or the cursor row (vim's dot)."""
+        if self._last_change is None:
+            self.notify(". repeats your last field change (status, priority, assignee, team, tags); none yet")
+            return
+        label, changes = self._last_change
         self._batch(label, **changes)
 
     def after_undo(self) -> None:
@@ -371,8 +386,7 @@ class QueueScreen(FieldActions, Screen[None]):
 
     def escalated(self, done: list[str], failed: list[str]) -> None:
         super().escalated(done, failed)
-        self.table.selected.clear()
-        self.reload(keep_cursor=True)
+        self.reload(keep_cursor=True)  # the marks stay, as after any batch
 
     def action_template(self) -> None:
         from ticketdesk.screens.template_flow import TemplateFlow

@@ -150,6 +150,8 @@ class TicketTable(Widget, can_focus=True):
         self.presence: dict[str, str] = {}
         #: a row was drawn "loading…": the page that brings it repaints the table
         self._drew_loading = False
+        #: digits typed before a motion: `5j` moves five rows, `3G` goes to the third (vim, less)
+        self._count = ""
         #: rows already drawn (`_row_strip`): a few screens' worth, so memory stays flat
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(STRIPS_KEPT)
 
@@ -428,27 +430,48 @@ class TicketTable(Widget, can_focus=True):
         if self.total:
             self.cursor = max(0, min(self.total - 1, self.cursor + delta))
 
+    def take_count(self) -> int | None:
+        """The count typed before this key, if any (and forget it)."""
+        count, self._count = self._count, ""
+        return int(count) if count else None
+
+    def on_key(self, event: events.Key) -> None:
+        # digits are no key of their own here: they make the count of the next motion (a
+        # lone 0 is nothing, as in vim). This runs before the key's binding: a key bound to
+        # one of the table's motions keeps the count for it, any other key drops it.
+        digit = event.character if event.character is not None and event.character.isdigit() else None
+        if digit is not None and (self._count or digit != "0"):
+            self._count = (self._count + digit)[-7:]
+            event.stop()
+            return
+        bound = self.screen.active_bindings.get(event.key)
+        if bound is None or bound.node is not self:
+            self._count = ""
+
     def action_cursor_down(self) -> None:
-        self.move(1)
+        self.move(self.take_count() or 1)
 
     def action_cursor_up(self) -> None:
-        self.move(-1)
+        self.move(-(self.take_count() or 1))
 
     def action_first(self) -> None:
         self._follow = None
-        self.cursor = 0
+        row = self.take_count()  # 3g, like 3G: the third row
+        self.cursor = min(row - 1, max(self.total - 1, 0)) if row else 0
 
     def action_last(self) -> None:
         self._follow = None
-        self.cursor = max(self.total - 1, 0)
+        row = self.take_count()  # 3G: the third row; G: the last
+        self.cursor = min(row - 1, max(self.total - 1, 0)) if row else max(self.total - 1, 0)
 
     def action_page_down(self) -> None:
-        self.move(max(self.size.height - 1, 1))
+        self.move((self.take_count() or 1) * max(self.size.height - 1, 1))
 
     def action_page_up(self) -> None:
-        self.move(-max(self.size.height - 1, 1))
+        self.move(-(self.take_count() or 1) * max(self.size.height - 1, 1))
 
     def action_open(self) -> None:
+        self._count = ""
         if (row := self.current) is not None:
             self.post_message(self.Opened(row))
 
