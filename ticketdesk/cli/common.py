@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -22,6 +23,7 @@ from ticketdesk.cli.output import dump_json, json_text, out, stdout_is_terminal
 from ticketdesk.rules.text import one_line
 
 if TYPE_CHECKING:
+    from ticketdesk.drafts import DraftBox
     from ticketdesk.store import Store
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "ShowFormat",
     "TableFormat",
     "comma_list",
+    "draft_box",
     "dump_json",
     "echo",
     "fail",
@@ -139,6 +142,17 @@ def open_store(ctx: typer.Context, *, check: bool = True, settings: config.Setti
         mail_domain=settings.mail.domain,
         send_delay=settings.mail.send_delay,
     )
+
+
+def draft_box(ctx: typer.Context, store: Store) -> DraftBox:
+    """The acting agent's unsent replies and notes on this database (drafts.py), shared by the
+    TUI and `reply --edit`."""
+    from platformdirs import user_data_dir
+
+    from ticketdesk.drafts import DraftBox
+
+    state: Context = ctx.obj
+    return DraftBox.for_desk(Path(user_data_dir(config.APP_NAME, appauthor=False)), state.url, store.login)
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -4,12 +4,11 @@ schema, fill it with demo data)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ticketdesk.cli.common import echo, handled, open_store, run_settings
+from ticketdesk.cli.common import draft_box, echo, handled, open_store, run_settings
 
 
 def tui_cmd(ctx: typer.Context) -> None:
@@ -18,14 +17,9 @@ def tui_cmd(ctx: typer.Context) -> None:
         tui = run_settings(ctx)
         store = open_store(ctx, settings=tui)
         store.people.agents()  # fail here, in plain text, for an unknown agent
-    from platformdirs import user_data_dir
-
     from ticketdesk.app import TicketdeskApp
-    from ticketdesk.config import APP_NAME
-    from ticketdesk.drafts import DraftBox
 
-    drafts = DraftBox.for_desk(Path(user_data_dir(APP_NAME, appauthor=False)), ctx.obj.url, store.login)
-    app = TicketdeskApp(store, keymap=tui.keymap, drafts=drafts)
+    app = TicketdeskApp(store, keymap=tui.keymap, drafts=draft_box(ctx, store))
     app.run()
     if app.return_code:  # a crash (Textual has printed its traceback) never exits 0
         raise typer.Exit(app.return_code)

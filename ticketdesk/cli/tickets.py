@@ -10,7 +10,19 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli.common import ShowFormat, dump_json, echo, fail, handled, is_terminal, local, open_store, out, split
+from ticketdesk.cli.common import (
+    ShowFormat,
+    draft_box,
+    dump_json,
+    echo,
+    fail,
+    handled,
+    is_terminal,
+    local,
+    open_store,
+    out,
+    split,
+)
 from ticketdesk.cli.filters import (
     AssigneeOpt,
     ChannelOpt,
@@ -353,11 +365,21 @@ def reply_cmd(
         typer.Option("--template", "-T", help="Reply with this template (it may also set status, priority, tags)"),
     ] = None,
     internal: Annotated[bool, typer.Option("--internal", help="An internal note instead of a public reply")] = False,
+    edit: Annotated[
+        bool,
+        typer.Option("--edit", "-e", help="Write the reply in $VISUAL/$EDITOR (status and tags in its header)"),
+    ] = False,
 ) -> None:
-    """Add a public reply (or, with --internal, a note) to a ticket: your text or a template."""
+    """Add a public reply (or, with --internal, a note) to a ticket: your text, a template, or
+    what you write in your editor."""
     with handled():
+        if edit:
+            if body is not None or template is not None or internal:
+                fail("--edit writes a public reply in your editor: give no --body, --template or --internal with it")
+            _reply_in_editor(ctx, number)
+            return
         if (body is None) == (template is None):
-            fail("give either --body TEXT (--body - reads stdin) or --template NAME, not both")
+            fail("give either --body TEXT (--body - reads stdin), --template NAME or --edit, just one")
         if template is not None:
             open_store(ctx).templates.apply([number], template, internal=True if internal else None)
             echo(f"template {one_line(template)!r} applied to {number}")
@@ -367,6 +389,36 @@ def reply_cmd(
             body = sys.stdin.read()
         open_store(ctx).tickets.reply(number, body, internal=internal)
         echo(f"{'note' if internal else 'reply'} added to {number}")
+
+
+def _reply_in_editor(ctx: typer.Context, number: str) -> None:
+    """`reply N --edit`: the draft (kept per agent and database, shared with the TUI) goes
+    into the editor; what comes back is sent, or kept as the draft when it cannot be."""
+    from ticketdesk.editor import EditorFailed, reply_file_for, run_editor, send_edited
+    from ticketdesk.rules.editor_reply import EditorReplyError, read_reply
+
+    store = open_store(ctx)
+    detail = store.tickets.get(number)
+    drafts = draft_box(ctx, store)
+    key = (detail.row.number, "public")
+    try:
+        text = run_editor(reply_file_for(detail, drafts.get(key, "")))
+    except EditorFailed as exc:
+        fail(f"{exc}: nothing sent" + ("; the draft is kept" if key in drafts else ""))
+    try:
+        edited = read_reply(text)
+    except EditorReplyError as exc:
+        drafts[key] = text  # nothing typed is lost
+        fail(f"{exc}: nothing sent; the whole file is kept as the draft (reply --edit again)")
+    if not edited.body:
+        fail("the reply is empty: nothing sent")
+    drafts[key] = edited.body  # until it is in the database
+    sent = send_edited(store, detail, edited)
+    del drafts[key]
+    if sent.delay is None:
+        echo(f"reply added to {number} (the customer has no email address: no mail is sent)")
+    else:
+        echo(f"reply queued on {number}: sends in {sent.delay:g} s (ticketdesk undo takes it back)")
 
 
 def link_cmd(

@@ -102,6 +102,27 @@ class TicketService:
 
         return self.tx.write("reply", run)
 
+    def reply_with_changes(
+        self, number: str, body: str, changes: TicketChanges, *, expected_version: int | None = None
+    ) -> UpdateResult:
+        """A public reply and field changes (status, tags: a reply written in an editor) in one
+        transaction, one version bump; undoable like any reply."""
+
+        def run(session: Session, actor: Agent) -> UpdateResult:
+            roles.check_ticket_changes(session, actor, [number], status=changes.status)
+            with undo_log.recorded(session, actor=actor, numbers=[number]):
+                return update_tickets(
+                    session,
+                    actor=actor,
+                    numbers=[number],
+                    changes=changes,
+                    replies={number: body},
+                    expected_versions={number: expected_version} if expected_version is not None else None,
+                    followups=self.followups,
+                )
+
+        return self.tx.write("reply", run)
+
     def link(self, number: str, other: str, kind: str) -> None:
         self.tx.write("link", lambda s, a: link_tickets(s, actor=a, number=number, other=other, kind=kind))
 
