@@ -315,3 +315,67 @@ async def test_sent_is_said_once_the_mail_server_took_the_reply(store: Store, sm
             timeout=10,
             pilot=pilot,
         )
+
+
+def flat(pane: str) -> str:
+    """The pane as one line of words: a notification wraps its text inside a bordered box."""
+    return " ".join(" ".join(line.strip().strip("▌▐▎▊│").split()) for line in pane.splitlines()).strip()
+
+
+@pytest.mark.slow
+def test_e_writes_the_reply_in_the_editor_and_the_tui_comes_back(tmp_path: Path) -> None:
+    """The real console script in tmux, a scripted $VISUAL: `e` hands the terminal over,
+    the reply and the header's status go in one change, and the TUI is back as it was. An
+    editor that fails sends nothing and keeps the draft."""
+    script = Path(sys.executable).parent / "ticketdesk"
+    db = tmp_path / "td.db"
+    url = f"sqlite:///{db}"
+    store = Store.open(url, login="admin", check=False)
+    store.init()
+    number = new(store, "Printer on fire", customer="Ann Lee <ann@example.com>")
+    store.close()
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        "#!/bin/sh\n"
+        '[ -f "$0.fail" ] && exit 3\n'
+        'sed -i -e "s/^Status: new$/Status: pending/" '
+        '-e "/^----- write the reply below/a Hello Ann, it is out." "$1"\n'
+    )
+    editor.chmod(0o755)
+    name = f"td-{uuid.uuid4().hex[:10]}"
+    command = " ".join(
+        [
+            f"TICKETDESK_CONFIG={shlex.quote(str(tmp_path / 'none.toml'))}",
+            f"XDG_DATA_HOME={shlex.quote(str(tmp_path / 'data'))}",
+            f"VISUAL={shlex.quote(str(editor))}",
+            shlex.quote(str(script)), "--db", shlex.quote(url), "--as admin",
+        ]
+    )  # fmt: skip
+    try:
+        assert tmux(name, "new", "-d", "-s", name, "-x", "120", "-y", "40", command).returncode == 0
+        wait_pane(name, name, lambda p: "Printer on fire" in p)
+        tmux(name, "send-keys", "-t", name, "Enter")
+        wait_pane(name, name, lambda p: "Timeline" in p)
+        (tmp_path / "editor.sh.fail").write_text("")
+        tmux(name, "send-keys", "-t", name, "r")
+        wait_pane(name, name, lambda p: "Public reply" in p)
+        tmux(name, "send-keys", "-t", name, "Draft")
+        wait_pane(name, name, lambda p: "Draft" in p)
+        tmux(name, "send-keys", "-t", name, "Escape")
+        wait_pane(name, name, lambda p: "Public reply" not in p)
+        tmux(name, "send-keys", "-t", name, "e")
+        wait_pane(name, name, lambda p: "exited with status 3: nothing sent; the draft is kept" in flat(p))
+        (tmp_path / "editor.sh.fail").unlink()
+        tmux(name, "send-keys", "-t", name, "e")
+        pane = wait_pane(name, name, lambda p: "reply queued" in p and "Timeline" in p)
+        assert "Printer on fire" in pane  # the ticket screen, back as it was
+    finally:
+        tmux(name, "kill-session", "-t", name)
+        tmux(name, "kill-server")
+    store = Store.open(url, login="admin")
+    try:
+        detail = store.tickets.get(number)
+        assert [c.body for c in detail.comments] == ["Hello Ann, it is out.\nDraft"]  # the draft went in too
+        assert detail.row.status == "pending"
+    finally:
+        store.close()

@@ -42,6 +42,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("escape", "back", "Back", show=True, id="ticket.back"),
         Binding("r", "compose('public')", "Reply", show=True, id="ticket.compose_public"),
         Binding("n", "compose('internal')", "Note", show=True, id="ticket.compose_internal"),
+        Binding("e", "edit_reply", "Reply in editor", show=False, id="ticket.edit_reply"),
         Binding("ctrl+s", "send", "Send", show=True, priority=True, id="ticket.send"),
         Binding("s", "set_status", "Status", show=True, id="ticket.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="ticket.set_priority"),
@@ -290,6 +291,50 @@ class TicketScreen(FieldActions, Screen[None]):
 
         # the send guard reads the ticket as it is now, not as this screen last showed it
         call_store(self, lambda store: store.tickets.get(number), guard, group="ticket-write")
+
+    def action_edit_reply(self) -> None:
+        """`e`: the reply in $VISUAL/$EDITOR (editor.py); the TUI steps aside meanwhile and
+        comes back as it was. The draft goes in, and stays if nothing is sent."""
+        from textual.app import SuspendNotSupported
+
+        from ticketdesk.editor import EditorFailed, reply_file_for, run_editor, send_edited
+        from ticketdesk.rules.editor_reply import EditorReplyError, read_reply
+
+        detail = self.detail
+        if detail is None:
+            self.notify("the ticket is still loading", severity="warning")
+            return
+        self._stash_draft()
+        key = (self.number, "public")
+        text, failure = "", None
+        try:
+            with self.app.suspend():
+                try:  # nothing may leave this block by an exception: Textual would not resume
+                    text = run_editor(reply_file_for(detail, self.drafts.get(key, "")))
+                except EditorFailed as exc:
+                    failure = exc
+        except SuspendNotSupported:
+            self.notify("this terminal cannot hand over to an editor: r writes the reply here", severity="warning")
+            return
+        if failure is not None:
+            kept = "; the draft is kept" if key in self.drafts else ""
+            self.notify(f"{failure}: nothing sent{kept}", severity="error")
+            return
+        try:
+            edited = read_reply(text)
+        except EditorReplyError as exc:
+            self.drafts[key] = text  # nothing typed is lost
+            self.notify(f"{exc}: nothing sent; the whole file is kept as the draft (e again)", severity="error")
+            return
+        if not edited.body:
+            self.notify("the reply is empty: nothing sent", severity="warning")
+            return
+        self.drafts[key] = edited.body  # until it is in the database
+        if self.compose_kind == "public":
+            self.query_one("#composer", TextArea).text = edited.body
+        call_store(
+            self, lambda store: send_edited(store, detail, edited), lambda _: self._sent("public"), group="ticket-write"
+        )
 
     def _reread(self) -> None:
         self.notify("not sent: the draft is kept; read what is new, then ctrl+s")
