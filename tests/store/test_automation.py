@@ -188,3 +188,27 @@ def test_agents_cannot_change_the_rules(store: Store) -> None:
 
     with pytest.raises(Forbidden):
         set_rules(as_agent(store, "alice"), ROUTING)
+
+
+def test_escalating_to_another_team_lets_an_assignee_from_elsewhere_go(store: Store) -> None:
+    """alice (support) holds it; escalated to ops, bob's team, it is nobody's until ops takes
+    it up. Escalated within alice's own team, she keeps it."""
+    held = store.tickets.create(NewTicket(subject="ERP down", team="support", assignee="alice"))
+    kept = store.tickets.create(NewTicket(subject="ERP slow", team="ops", assignee="alice"))
+    for number, team in ((held, "ops"), (kept, "support")):
+        store.tickets.escalate(number, "technical", "needs the database people", team=team)
+    moved = store.tickets.get(held).row
+    assert (moved.team, moved.assignee) == ("ops", None)
+    assert ("assignee", "alice", None) in [(e.field, e.old, e.new) for e in store.tickets.get(held).events]
+    stayed = store.tickets.get(kept).row
+    assert (stayed.team, stayed.assignee) == ("support", "alice")
+
+
+def test_auditors_are_not_offered_and_cannot_hold_tickets(store: Store) -> None:
+    store.people.add("audrey", role="auditor")
+    assert "audrey" not in [login for login, _ in store.people.agents()]
+    assert {"alice", "bob", "lena"} <= {login for login, _ in store.people.agents()}
+    number = store.tickets.create(NewTicket(subject="ERP down"))
+    with pytest.raises(InvalidInput, match="'audrey' is an auditor: auditors read, they do not hold tickets"):
+        store.tickets.update([number], TicketChanges(assignee="audrey"))
+    assert store.tickets.get(number).row.assignee is None

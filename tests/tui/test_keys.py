@@ -344,6 +344,7 @@ async def test_capital_m_adds_edits_and_removes_a_template(store: Store) -> None
         screen = await open_templates(pilot)
         before = set(screen.items)
         assert "Need more info" in before
+        assert "ticketdesk (built in), updated" in screen_text(pilot.app)  # a seeded one, not "by ?"
         await pilot.press("c")
         form = await screen_of(pilot, TemplateForm)
         await settle(pilot)

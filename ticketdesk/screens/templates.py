@@ -106,7 +106,8 @@ def describe(template: Any) -> Table:
     grid.add_row("sets status", template.sets_status or "—")
     grid.add_row("sets priority", template.sets_priority or "—")
     grid.add_row("adds tags", Text(" ".join(template.add_tags) or "—"))
-    grid.add_row("by", Text(f"{template.created_by or '?'}, updated {template.updated_at.astimezone():%Y-%m-%d %H:%M}"))
+    author = template.created_by or "ticketdesk (built in)"
+    grid.add_row("by", Text(f"{author}, updated {template.updated_at.astimezone():%Y-%m-%d %H:%M}"))
     grid.add_row("", "")
     grid.add_row("body", Text(template.body))
     return grid

@@ -238,7 +238,11 @@ def escalate(
         if up == level and team is None:
             raise InvalidInput(f"ticket {number} is already at {level}: give a team to escalate to")
         done = f"technical {level} → {up}" + (f", team {team}" if team else "")
-        changes = TicketChanges(support_level=up, team=team, note=f"Escalated ({done}): {reason}")
+        # to another team: its people take it up, so an assignee who is not one of them lets go
+        unassign = team is not None and not _in_team(session, ticket.assignee_id, team)
+        changes = TicketChanges(
+            support_level=up, team=team, assignee="none" if unassign else None, note=f"Escalated ({done}): {reason}"
+        )
     else:
         lead = _team_lead(session, ticket.team_id)
         if lead is None:
@@ -249,6 +253,16 @@ def escalate(
     update_tickets(session, actor=actor, numbers=[number], changes=changes, now=now,
                    cause=cause, escalation=done, followups=followups, depth=depth + 1)  # fmt: skip
     return done
+
+
+def _in_team(session: Session, agent_id: int | None, team: str) -> bool:
+    """Whether the agent (None: nobody, who is in every team) belongs to the team `team`."""
+    from ticketdesk.store.tickets.lookups import resolve_team
+
+    if agent_id is None:
+        return True
+    agent = session.get(Agent, agent_id)
+    return agent is not None and agent.team_id == resolve_team(session, team).id
 
 
 def _team_lead(session: Session, team_id: int | None) -> Agent | None:

@@ -43,7 +43,7 @@ class PeopleService:
         return self.tx.read("team_keys", lambda s, _: lookups.team_keys(s))
 
     def agents(self) -> list[tuple[str, str]]:
-        """(login, display name) of the active agents."""
+        """(login, display name) of the agents who may hold tickets (active, not auditors)."""
         return self.tx.read("agents", lambda s, _: lookups.active_agents(s))
 
     def add(

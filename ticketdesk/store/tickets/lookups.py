@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Team, Ticket, TicketType
+from ticketdesk.models import Agent, Role, Team, Ticket, TicketType
 from ticketdesk.store.db.errors import InvalidInput, NotFound
 from ticketdesk.store.readmodels import AgentView
 
@@ -57,6 +57,8 @@ def resolve_assignee(session: Session, value: str, actor: Agent) -> Agent | None
         raise InvalidInput(f"unknown assignee {value!r}")
     if not agent.active:
         raise InvalidInput(f"assignee {value!r} is deactivated")
+    if agent.role == Role.AUDITOR.value:
+        raise InvalidInput(f"assignee {value!r} is an auditor: auditors read, they do not hold tickets")
     return agent
 
 
@@ -115,7 +117,10 @@ def team_keys(session: Session) -> list[str]:
 
 
 def active_agents(session: Session) -> list[tuple[str, str]]:
+    """The agents who may hold tickets: active, and not auditors (who only read)."""
     rows = session.execute(
-        select(col(Agent.login), col(Agent.display_name)).where(col(Agent.active)).order_by(col(Agent.login))
+        select(col(Agent.login), col(Agent.display_name))
+        .where(col(Agent.active), col(Agent.role) != Role.AUDITOR.value)
+        .order_by(col(Agent.login))
     )
     return [(login, name) for login, name in rows]
