@@ -193,9 +193,11 @@ def sla_policy_toml(doc: Mapping[str, Any], version: int) -> str:
     (version 0), the defaults and the example, commented out, ready to edit and import."""
     if version == 0:
         return (
-            "# No SLA policy is stored, so the defaults of SPEC §3 are in force: warning, always_24x7,\n"
-            "# [targets] and [vip] below, with business days on a Monday to Friday, 09:00-17:00 UTC\n"
-            "# calendar. default_calendar, [calendars.office] and [teams.support] are an example.\n"
+            "# No SLA policy is stored, so the built-in defaults are in force: the values of warning,\n"
+            "# always_24x7, [targets] and [vip] below (P0 1 h first response / 4 h resolution, 24x7;\n"
+            "# P1 4 h / 1 business day; P2 8 h / 3; P3 24 h / 10), business days being Monday to\n"
+            "# Friday, 09:00-17:00 UTC. default_calendar, [calendars.office] and [teams.support] are\n"
+            "# an example.\n"
             "# To change the policy: save this, uncomment and edit what you need, and load it with\n"
             "# `ticketdesk sla import FILE`.\n"
             "#\n" + commented(toml_text(example_sla_document()))
