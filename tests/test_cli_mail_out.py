@@ -111,7 +111,8 @@ def test_bad_config_and_unreachable_server_are_one_line_errors(
 ) -> None:
     replied(store)
     configure(monkeypatch, tmp_path, None)
-    assert "from_address is not set" in fails(db_url, "mail", "send")
+    # the message names the file to edit: the one this run read
+    assert fails(db_url, "mail", "send").endswith(f"to the [mail] section of {tmp_path / 'config.toml'}")
     configure(monkeypatch, tmp_path, smtp_server, port=1)
     result = run(db_url, "mail", "send")
     assert result.exit_code == 1 and result.stdout == "sent 0, retrying 1, failed 0\n"

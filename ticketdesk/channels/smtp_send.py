@@ -62,9 +62,11 @@ class DeliveryReport:
 def check_settings(settings: MailSettings) -> str:
     """The envelope sender (the address of `from_address`); a MailConfigError if unusable."""
     if not settings.from_address.strip():
+        from ticketdesk.config import config_path
+
         raise MailConfigError(
             "[mail] from_address is not set: add e.g."
-            ' from_address = "Support <support@acme.example>" to the config file'
+            f' from_address = "Support <support@acme.example>" to the [mail] section of {config_path()}'
         )
     _, addr = parseaddr(settings.from_address)
     if "@" not in addr:
