@@ -41,6 +41,7 @@ def test_mail_in_reply_out_answer_threaded(
     config.write_text(
         f'[mail]\nfrom_address = "Acme Support <{DESK}>"\nsmtp_host = "{server.host}"\nsmtp_port = {server.port}\n'
         f'smtp_security = "starttls"\nsmtp_username = "desk"\nsmtp_timeout = 5\nfailed_dir = "{tmp_path / "failed"}"\n'
+        "send_delay = 0\n"  # the reply may leave at once (the undo window: tests/test_cli_undo.py)
     )
     monkeypatch.setenv("TICKETDESK_CONFIG", str(config))
     monkeypatch.setenv("TICKETDESK_SMTP_PASSWORD", "s3cret")

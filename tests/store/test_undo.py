@@ -87,6 +87,8 @@ def test_other_agents_changes_and_old_changes_are_not_yours_to_undo(store: Store
     store.people.add("audrey", role="auditor")
     with pytest.raises(Forbidden):
         as_agent(store, "audrey").tickets.undo()  # an auditor changes nothing, undo included
+    with pytest.raises(Forbidden):
+        as_agent(store, "audrey").tickets.reply_with_changes(number, "Hi", TicketChanges(status="pending"))
 
 
 def test_a_template_is_undone_with_its_reply_while_the_mail_waits(store: Store) -> None:
