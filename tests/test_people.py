@@ -460,6 +460,9 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
     # undo and a reply written in an editor: writes, an auditor refused (tests/store/test_undo.py)
     covered |= {"tickets.undo", "tickets.reply_with_changes"}
     reads |= {"tickets.undoable"}
+    # time spent: a write any writer makes, a read (tests/test_time_log.py)
+    covered |= {"tickets.log_time"}
+    reads |= {"tickets.time_report"}
     own = {name for name, _ in inspect.getmembers(Store, inspect.isfunction) if not name.startswith("_")}
     # the services are built on first use (cached properties of Store)
     for service_name, _ in inspect.getmembers(Store, lambda member: isinstance(member, functools.cached_property)):

@@ -379,3 +379,22 @@ def test_e_writes_the_reply_in_the_editor_and_the_tui_comes_back(tmp_path: Path)
         assert detail.row.status == "pending"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@run_async
+async def test_w_logs_time_on_the_ticket_and_the_header_shows_it(store: Store) -> None:
+    number = new(store, "Printer on fire")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        assert "time spent" not in screen_text(pilot.app)
+        await pilot.press("w")
+        await until(lambda: pilot.app.screen is not screen, pilot=pilot)
+        await pilot.press(*"soon", "enter")  # not a time: said, nothing logged
+        await until(lambda: any("expected a time like 25m" in m for m, _ in notifications(pilot.app)), pilot=pilot)
+        await pilot.press("w")
+        await until(lambda: pilot.app.screen is not screen, pilot=pilot)
+        await pilot.press(*"1h10m", "space", *"new toner", "enter")
+        await until(lambda: store.tickets.get(number).time_spent_minutes == 70, pilot=pilot)
+        await until(lambda: "time spent" in screen_text(pilot.app) and "1h10m" in screen_text(pilot.app), pilot=pilot)
+        assert "logged 1h10m: new toner" in screen_text(pilot.app)

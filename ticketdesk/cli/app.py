@@ -33,6 +33,7 @@ from ticketdesk.cli import (
     sweep,
     templates,
     tickets,
+    time_spent,
 )
 from ticketdesk.cli.common import Context
 
@@ -68,7 +69,23 @@ def main_callback(
 
 
 # The order here is the order of `ticketdesk --help`: commands first, then groups.
-for group in (desk, tickets, sweep, customers, templates, sla, rules, people, quality, kb, reports, imports, mail, ssh):
+for group in (
+    desk,
+    tickets,
+    sweep,
+    customers,
+    templates,
+    sla,
+    rules,
+    time_spent,
+    people,
+    quality,
+    kb,
+    reports,
+    imports,
+    mail,
+    ssh,
+):
     group.register(app)
 mail_in.register_attachments(app)
 backup.register(app)  # backup, restore, copy

@@ -42,6 +42,7 @@ from ticketdesk.cli.filters import (
     build_filter,
     query_of_view,
 )
+from ticketdesk.rules.durations import format_minutes
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
 
 
@@ -295,6 +296,8 @@ def _print_detail(d: Any, files: list[Any]) -> None:
             line(label, local(value))
     if d.reopen_count:
         line("reopened", f"{d.reopen_count} time(s)")
+    if d.time_spent_minutes:
+        line("time spent", format_minutes(d.time_spent_minutes))
     if d.resolution:
         line("resolution", d.resolution)
     if d.links:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
         TicketTag,
         TicketType,
     )
+    from ticketdesk.models.time_log import TimeEntry
     from ticketdesk.models.undo import UndoEntry
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "TicketLink",
     "TicketTag",
     "TicketType",
+    "TimeEntry",
     "UndoEntry",
 ]
 
@@ -96,9 +98,9 @@ def __getattr__(name: str) -> object:
 
     modules: tuple[ModuleType, ...] = (enums,)
     if not hasattr(enums, name):
-        from ticketdesk.models import channels, presence, quality, tables, undo
+        from ticketdesk.models import channels, presence, quality, tables, time_log, undo
 
-        modules = (channels, presence, quality, tables, undo)
+        modules = (channels, presence, quality, tables, time_log, undo)
     for module in modules:
         globals().update({exported: getattr(module, exported) for exported in __all__ if hasattr(module, exported)})
     return globals()[name]

@@ -16,9 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
 from ticketdesk.models.clock import utcnow
+from ticketdesk.rules.durations import format_minutes, parse_duration
 from ticketdesk.rules.presence import Activity, on_ticket
 from ticketdesk.rules.text import one_line, printable
-from ticketdesk.screens.dialogs import ConfirmDialog, PickDialog
+from ticketdesk.screens.dialogs import ConfirmDialog, InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
 from ticketdesk.widgets.desk_watch import DeskChanged
@@ -43,6 +44,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("r", "compose('public')", "Reply", show=True, id="ticket.compose_public"),
         Binding("n", "compose('internal')", "Note", show=True, id="ticket.compose_internal"),
         Binding("e", "edit_reply", "Reply in editor", show=False, id="ticket.edit_reply"),
+        Binding("w", "log_time", "Log time", show=False, id="ticket.log_time"),
         Binding("ctrl+s", "send", "Send", show=True, priority=True, id="ticket.send"),
         Binding("s", "set_status", "Status", show=True, id="ticket.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="ticket.set_priority"),
@@ -195,6 +197,8 @@ class TicketScreen(FieldActions, Screen[None]):
             ("created", when(r.created_at), "updated", when(r.updated_at)),
             ("customer", customer, "org", (d.customer.organisation if d.customer else None) or "-"),
         ]
+        if d.time_spent_minutes:
+            rows.append(("time spent", format_minutes(d.time_spent_minutes), "", ""))
         no_color = self.app.no_color
         for a, b, c2, d2 in rows:
             look = cell_style(r.sla_state or "", no_color) if a == "SLA" else ""
@@ -291,6 +295,28 @@ class TicketScreen(FieldActions, Screen[None]):
 
         # the send guard reads the ticket as it is now, not as this screen last showed it
         call_store(self, lambda store: store.tickets.get(number), guard, group="ticket-write")
+
+    def action_log_time(self) -> None:
+        """`w`: log time spent on this ticket (`25m`, `1h10m`, then what it went on)."""
+        number = self.number
+
+        def entered(value: str | None) -> None:
+            if not value or not value.strip():
+                return
+            spent, _, note = value.strip().partition(" ")
+            try:
+                minutes = parse_duration(spent)
+            except ValueError as exc:
+                self.notify(str(exc), severity="error")
+                return
+
+            def logged(total: int) -> None:
+                self.notify(f"logged {format_minutes(minutes)} on {number} ({format_minutes(total)} in all)")
+                self.reload()
+
+            call_store(self, lambda store: store.tickets.log_time(number, minutes, note), logged, group="ticket-write")
+
+        self.app.push_screen(InputDialog("Time spent: 25m, 1h10m or 2h, then what it went on (optional)"), entered)
 
     def action_edit_reply(self) -> None:
         """`e`: the reply in $VISUAL/$EDITOR (editor.py); the TUI steps aside meanwhile and

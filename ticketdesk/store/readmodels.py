@@ -159,6 +159,8 @@ class TicketDetail:
     links: list[LinkView] = field(default_factory=list)
     #: the ticket's outgoing mail (store/mail/outbox.py), newest first
     outbox: tuple[OutboxInfo, ...] = ()
+    #: minutes logged on it (store/tickets/time_log.py)
+    time_spent_minutes: int = 0
 
     @property
     def mail_failures(self) -> tuple[OutboxInfo, ...]:
@@ -184,6 +186,7 @@ class TicketDetail:
                 "events": [e.as_dict() for e in self.events],
                 "links": [link.as_dict() for link in self.links],
                 "outbox": [o.as_dict() for o in self.outbox],
+                "time_spent_minutes": self.time_spent_minutes,
             }
         )
         return data

@@ -34,6 +34,8 @@ def timeline_texts(detail: Any) -> list[Text]:
         change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
         if e.kind in ("linked", "merged", "created"):
             change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
+        elif e.field == "time":
+            change = f"logged {e.new or ''}"
         elif e.kind == "undone":  # the restored fields follow as changes of their own
             change = f"undid their change: {e.new or ''}"
         items.append((e.at, 1, Text(f"{when(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))

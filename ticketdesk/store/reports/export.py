@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, String, inspect, select, type_coerce
+from sqlalchemy import ColumnElement, String, func, inspect, select, type_coerce
 from sqlalchemy.orm import Mapped, aliased
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Customer, Organisation, Team
+from ticketdesk.models import Agent, Customer, Organisation, Team, TimeEntry
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.sla import clocks as sla_clocks
@@ -49,6 +49,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "resolved_at",
     "closed_at",
     "reopen_count",
+    "time_spent_minutes",
     "sla_state",
 )
 DATETIME_COLUMNS: frozenset[str] = frozenset(
@@ -91,6 +92,10 @@ def export_rows(
         "organisation": col(Organisation.name),
         **{name: T.c[name] for name in _TIMES},
         "reopen_count": T.c.reopen_count,
+        # minutes logged on it (store/tickets/time_log.py): by the ticket_id index, 0 without any
+        "time_spent_minutes": select(func.coalesce(func.sum(col(TimeEntry.minutes)), 0))
+        .where(col(TimeEntry.ticket_id) == T.c.id)
+        .scalar_subquery(),
     }
     if sqlite:
         # Hot path: SQLite keeps UTC text; one C-level fromisoformat beats the generic

@@ -14,6 +14,7 @@ from ticketdesk.store.db.errors import NotFound
 from ticketdesk.store.readmodels import CommentView, CustomerView, EventView, LinkView, TicketDetail
 from ticketdesk.store.tickets.lookups import id_of
 from ticketdesk.store.tickets.pages import rows_by_id
+from ticketdesk.store.tickets.time_log import time_spent
 
 
 def ticket_detail(session: Session, number: str, *, now: datetime | None = None) -> TicketDetail:
@@ -58,6 +59,7 @@ def ticket_detail(session: Session, number: str, *, now: datetime | None = None)
         comments=_comments(session, ticket_id),
         events=_events(session, ticket_id),
         links=_links(session, ticket_id),
+        time_spent_minutes=time_spent(session, ticket_id),
     )
 
 

@@ -22,7 +22,7 @@ from ticketdesk.store.readmodels import (
     TicketDetail,
     UpdateResult,
 )
-from ticketdesk.store.tickets import counts, templates, views
+from ticketdesk.store.tickets import counts, templates, time_log, views
 from ticketdesk.store.tickets import undo as undo_log
 from ticketdesk.store.tickets.comments import add_comment
 from ticketdesk.store.tickets.create import NewTicket, create_ticket
@@ -122,6 +122,18 @@ class TicketService:
                 )
 
         return self.tx.write("reply", run)
+
+    def log_time(self, number: str, minutes: int, note: str | None = None) -> int:
+        """Log minutes spent on a ticket; its total after it."""
+        return self.tx.write(
+            "log_time", lambda s, a: time_log.log_time(s, actor=a, number=number, minutes=minutes, note=note)
+        )
+
+    def time_report(
+        self, *, by: str, since: datetime | None = None, until: datetime | None = None
+    ) -> list[time_log.TimeTotal]:
+        """Minutes logged by agent, team or ticket type over a period."""
+        return self.tx.read("time_report", lambda s, _: time_log.time_report(s, by=by, since=since, until=until))
 
     def link(self, number: str, other: str, kind: str) -> None:
         self.tx.write("link", lambda s, a: link_tickets(s, actor=a, number=number, other=other, kind=kind))
