@@ -46,6 +46,12 @@ def test_routing_sets_team_and_level_and_names_the_rule(store: Store) -> None:
     assert "Printers" in decisions["routing"] and "打印机" in decisions["routing"]
     assert detail.row.assignee == "bob"  # the only active agent of ops, by round robin
     assert "round_robin" in decisions["auto_assign"]
+    # the rules decided the team, level and assignee: the system agent's in the history, the
+    # creating agent (admin) created the ticket
+    actors = {e.field: e.actor for e in detail.events}
+    decided = ("team", "assignee", "routing", "auto_assign")
+    assert {f: actors[f] for f in decided} == dict.fromkeys(decided, "system")
+    assert actors["number"] == "admin" and actors["status"] == "admin"
 
 
 def test_manual_team_wins_over_routing(store: Store) -> None:
@@ -53,6 +59,7 @@ def test_manual_team_wins_over_routing(store: Store) -> None:
     number = store.tickets.create(NewTicket(subject="printer jams", team="support"))
     assert store.tickets.get(number).row.team == "support"
     assert "routing" not in dict(automatic(store, number))
+    assert {e.field: e.actor for e in store.tickets.get(number).events}["team"] == "admin"  # chosen by hand
 
 
 def test_round_robin_and_least_open_skip_inactive_agents(store: Store) -> None:

@@ -63,6 +63,12 @@ def test_warning_then_breach_then_escalation_once_each(desk: Store) -> None:
     assert [e.new for e in detail.events if e.kind == "escalated"] == ["management → lena"]
     assert detail.row.assignee == "lena"  # nobody held it: the lead takes it
     assert "needs-owner" in detail.row.tags or detail.row.assignee is not None
+    # the timeline names the clock as people say it ("resolution" alone reads like the note)
+    from ticketdesk.widgets.timeline import timeline_texts
+
+    lines = [text.plain for text in timeline_texts(detail)]
+    assert any("SLA first-response clock warning: " in line for line in lines)
+    assert any("SLA first-response clock breached: " in line for line in lines)
 
 
 def test_time_rule_fires_once_per_stale_period(desk: Store) -> None:

@@ -13,6 +13,9 @@ from rich.text import Text
 
 from ticketdesk.rules.text import one_line, printable
 
+#: the SLA clocks as people say them
+_CLOCKS = {"first_response": "first-response", "resolution": "resolution-time"}
+
 
 def when(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
@@ -34,6 +37,8 @@ def timeline_texts(detail: Any) -> list[Text]:
         change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
         if e.kind in ("linked", "merged", "created"):
             change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
+        elif e.kind == "sla":  # "resolution" alone reads like the resolution note
+            change = f"SLA {_CLOCKS.get(e.field or '', e.field)} clock {e.new or ''}"
         elif e.field == "time":
             change = f"logged {e.new or ''}"
         elif e.kind == "undone":  # the restored fields follow as changes of their own

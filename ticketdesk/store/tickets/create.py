@@ -123,18 +123,30 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     apply_tag_ops(session, [(id_of(ticket), tags, [])])
-    rows = event_rows(ticket, actor, now, creation_changes(draft, routed.decisions))
+    # what the rules decided (routing, auto-assignment, a duplicate flag) is the system
+    # agent's in the history, not the creating agent's
+    by_rules = {field for name, _ in routed.decisions for field in _DECIDED.get(name, ())}
+    changes = creation_changes(draft, routed.decisions)
+    automatic = [c for c in changes if c.kind == EventKind.AUTOMATION or c.field in by_rules]
+    rows = event_rows(ticket, actor, now, [c for c in changes if c not in automatic])
+    if automatic:
+        rows += event_rows(ticket, routing.system_agent(session), now, automatic)
     duplicate = routing.suspected_duplicate(session, ticket)
     if duplicate is not None:
         other, score = duplicate
-        ours, theirs = add_link(session, actor=actor, ticket=ticket, target=other, kind=LinkKind.DUPLICATE, now=now)
+        system = routing.system_agent(session)
+        ours, theirs = add_link(session, actor=system, ticket=ticket, target=other, kind=LinkKind.DUPLICATE, now=now)
         flag = Change(
             "duplicate", None, f"suspected duplicate of {other.number} ({score:.0f}% alike)", EventKind.AUTOMATION
         )
-        rows += event_rows(ticket, actor, now, [ours, flag]) + event_rows(other, actor, now, [theirs])
+        rows += event_rows(ticket, system, now, [ours, flag]) + event_rows(other, system, now, [theirs])
     write_events(session, rows)
     followups.changed(session, [id_of(ticket)], "created", now, depth=0)
     return ticket
+
+
+#: the fields each kind of routing decision sets (store/automation/routing.py `route_new`)
+_DECIDED = {"routing": ("team", "support_level"), "auto_assign": ("assignee",)}
 
 
 def _organisation_name(session: Session, customer: Customer | None) -> str | None:
