@@ -236,3 +236,17 @@ def test_rules_toml() -> None:
     none = rules_toml({}, 0)
     assert none.startswith("# No rules are stored:")
     assert tomllib.loads(none) == {"sweep": parse_rules_document({}).sweep.to_dict()}
+
+
+def test_the_readme_names_every_automation_action_and_condition() -> None:
+    """A new user finds the action keys in the README, not through error messages; this
+    keeps the list whole when an action or a condition field is added."""
+    from pathlib import Path
+
+    from ticketdesk.rules.automation import ACTIONS, SET_FIELDS
+    from ticketdesk.rules.automation_conditions import FIELDS, OPS
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text(encoding="utf-8")
+    listed = readme[readme.index("What a rule may say, in full:") :][:2000]
+    for name in (*ACTIONS, *SET_FIELDS, *FIELDS, *OPS):
+        assert f"`{name}`" in listed, name
