@@ -127,3 +127,20 @@ def test_mail_line_styles_failed_and_old_queue(no_color: bool) -> None:
 def test_mail_line_age_of_the_oldest(age: timedelta, shown: str) -> None:
     waiting = MailSummary(queued=1, failed=0, oldest_queued_at=NOW - age, sent_24h=0, ever_queued=True)
     assert f"(oldest {shown})" in str(_mail(waiting, NOW, lambda meaning: style(meaning, False)))
+
+
+def test_the_status_bars_compare_the_open_statuses_not_the_closed_count() -> None:
+    """1,818 closed beside a few dozen open: scaled by the closed count every open status
+    was one block; the open ones are compared among themselves, closed is a count."""
+    from ticketdesk.models.enums import ACTIVE_STATUSES
+    from ticketdesk.screens.dashboard import BAR, _counts
+
+    counts = {"new": 9, "open": 12, "in_progress": 32, "pending": 16, "on_hold": 26, "resolved": 71, "closed": 1818}
+    group = _counts("By status", counts, 50, scale=[s.value for s in ACTIVE_STATUSES])
+    from rich.console import Console
+
+    console = Console(width=50, record=True, color_system=None)
+    console.print(group)
+    bars = {line.split()[0]: line.count(BAR) for line in console.export_text().splitlines()[1:] if line.strip()}
+    assert bars["in_progress"] == 12 and bars["new"] < bars["pending"] < bars["on_hold"] < bars["in_progress"]
+    assert bars["closed"] == 0 and bars["resolved"] == 0

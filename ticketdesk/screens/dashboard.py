@@ -17,6 +17,7 @@ from textual.containers import Grid, Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ticketdesk.models.enums import ACTIVE_STATUSES
 from ticketdesk.rules.presence import Present
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.desk_watch import DeskChanged
@@ -129,7 +130,9 @@ class DashboardScreen(Screen[None]):
     def _show(self, b: Any) -> None:
         self._marker = b.latest_event_id
         self._computed_at = time.monotonic()
-        self._panel("status", "By status", b.by_status)
+        # the bars compare the open statuses: scaled by the closed count (thousands), each
+        # open status would be one block; resolved and closed are counts only
+        self._panel("status", "By status", b.by_status, scale=[s.value for s in ACTIVE_STATUSES])
         self._panel("priority", "Open by priority", b.by_priority)
         self._panel("teams", "Open by team", {t.team or "(none)": t.open for t in b.by_team})
         sla = Table.grid(padding=(0, 1))
@@ -167,13 +170,14 @@ class DashboardScreen(Screen[None]):
     def _style(self, meaning: str) -> str:
         return style(meaning, self.app.no_color)
 
-    def _panel(self, panel: str, title: str, counts: dict[str, int]) -> None:
+    def _panel(self, panel: str, title: str, counts: dict[str, int], *, scale: Sequence[str] | None = None) -> None:
         static = self.query_one(f"#{panel}", Static)
-        static.update(_counts(title, counts, static.content_size.width))
+        static.update(_counts(title, counts, static.content_size.width, scale=scale))
 
 
-def _counts(title: str, counts: dict[str, int], width: int) -> Group:
-    """Label, count and a bar scaled to the room left in a panel `width` cells wide."""
+def _counts(title: str, counts: dict[str, int], width: int, *, scale: Sequence[str] | None = None) -> Group:
+    """Label, count and a bar scaled to the room left in a panel `width` cells wide; with
+    `scale`, only those keys have bars, scaled among themselves."""
     labels = {key: one_line(str(key)) for key in counts}
     numbers = {key: f"{value:,}" for key, value in counts.items()}
     room = width - max(map(len, labels.values()), default=0) - max(map(len, numbers.values()), default=0) - 2
@@ -182,9 +186,11 @@ def _counts(title: str, counts: dict[str, int], width: int) -> Group:
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
     table.add_column(no_wrap=True, overflow="crop")
-    top = max(counts.values(), default=0) or 1
+    barred = [key for key in counts if scale is None or key in scale]
+    top = max((counts[key] for key in barred), default=0) or 1
     for key, value in counts.items():
-        table.add_row(Text(labels[key]), numbers[key], Text(BAR * max(1 if value else 0, value * span // top)))
+        bar = BAR * max(1 if value else 0, value * span // top) if key in barred else ""
+        table.add_row(Text(labels[key]), numbers[key], Text(bar))
     return Group(Text(title, style="bold"), table)
 
 
