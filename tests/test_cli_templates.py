@@ -83,7 +83,7 @@ def test_reply_with_a_template(store: Store, db_url: str) -> None:
 def test_reply_needs_exactly_one_of_body_and_template(store: Store, db_url: str) -> None:
     number = mk(store)
     assert "either --body" in fails(db_url, "reply", number)
-    assert "not both" in fails(db_url, "reply", number, "--body", "hi", "--template", "Acknowledge")
+    assert "just one" in fails(db_url, "reply", number, "--body", "hi", "--template", "Acknowledge")
     assert show(db_url, number)["comments"] == []
 
 
@@ -105,3 +105,23 @@ def test_template_preview_renders_customer_text_literally(store: Store, db_url: 
     assert '"{{ 7*7 }} \\x1b[31mred"' in out  # not evaluated; the escape shown, not obeyed
     assert "\x1b" not in out
     assert show(db_url, number)["comments"] == []  # a preview writes nothing
+
+
+def test_a_template_that_asks_takes_set_and_refuses_a_missing_or_unknown_label(store: Store, db_url: str) -> None:
+    body = 'Hello,\nwe refunded {{ ask("Refund amount") }} for order {{ ask("Order number") }}.\n'
+    ok(db_url, "template", "add", "Refund", "--body", "-", "--status", "pending", input=body)
+    number = store.tickets.create(NewTicket(subject="Charged twice", customer="Ann Lee <ann@example.com>"))
+    assert fails(db_url, "reply", number, "-T", "Refund", "--set", "Refund amount=12 EUR") == (
+        "ticketdesk: error: template 'Refund' asks for 'Order number': give --set 'Order number=VALUE'"
+    )
+    assert fails(db_url, "reply", number, "-T", "Refund", "--set", "Order nr=1").startswith(
+        "ticketdesk: error: --set: template 'Refund' does not ask for 'Order nr'"
+    )
+    assert store.tickets.get(number).comments == []
+    shown = ok(
+        db_url, "template", "preview", "Refund", number, "--set", "Refund amount=12 EUR", "--set", "Order number=A-17"
+    )
+    assert shown == "Hello,\nwe refunded 12 EUR for order A-17.\n-- and: status new → pending\n"
+    ok(db_url, "reply", number, "-T", "Refund", "--set", "Refund amount=12 EUR", "--set", "Order number=A-17")
+    detail = store.tickets.get(number)
+    assert detail.comments[-1].body == "Hello,\nwe refunded 12 EUR for order A-17.\n" and detail.row.status == "pending"

@@ -373,3 +373,33 @@ def test_migration_matches_the_models_and_downgrades(db_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM reply_template")).scalar() == 0
     finally:
         db.dispose()
+
+
+# --- templates that ask (issue 15, point 3) -------------------------------------------------
+
+REFUND = 'Hello {{ customer_name }},\nwe refunded {{ ask("Refund amount") }} for order {{ ask("Order number") }}.\n'
+
+
+def test_a_template_asks_and_its_answers_go_into_every_reply(store: Store) -> None:
+    store.templates.add(TemplateSpec(name="Refund", body=REFUND, sets_status="pending", add_tags=("refund",)))
+    assert store.templates.prompts("Refund") == ["Refund amount", "Order number"]
+    a = new(store, "Charged twice", customer="Ann Lee <ann@example.com>")
+    b = new(store, "Refund please", customer="Bo Chen <bo@example.com>", tags=("refund",))
+    answers = {"Refund amount": "12 EUR", "Order number": "A-17"}
+    assert store.templates.preview(a, "Refund", answers) == "Hello Ann Lee,\nwe refunded 12 EUR for order A-17.\n"
+    assert store.templates.changes([a, b], "Refund") == [
+        (a, ["status new → pending", "tags +refund"]),
+        (b, ["status new → pending"]),  # it has the tag already
+    ]
+    with pytest.raises(InvalidInput, match="asks for 'Order number', which was not given"):
+        store.templates.apply([a, b], "Refund", answers={"Refund amount": "12 EUR"})
+    assert store.tickets.get(a).comments == []  # all or nothing
+    store.templates.apply([a, b], "Refund", answers=answers)
+    assert [store.tickets.get(n).comments[-1].body.splitlines()[1] for n in (a, b)] == [
+        "we refunded 12 EUR for order A-17."
+    ] * 2
+
+
+def test_an_ask_that_is_not_a_plain_label_is_refused_when_saved(store: Store) -> None:
+    with pytest.raises(InvalidInput, match=r'ask takes one label in quotes, e.g. ask\("Order number"\)'):
+        store.templates.add(TemplateSpec(name="Bad", body="Order {{ ask(customer_name) }}"))

@@ -81,8 +81,9 @@ async def test_capital_v_marks_a_range_and_t_tags_it(store: Store) -> None:
         await until(lambda: table.selected == set(shown[:4]), pilot=pilot)
         await pilot.press("t")
         await answer(pilot, "vip +printer")
-        await until(lambda: not table.selected, pilot=pilot)
+        await until(lambda: "printer" in store.tickets.get(shown[3]).row.tags, pilot=pilot)
         await settle(pilot)
+        assert table.selected == set(shown[:4])  # the marks stay for the next action
     for i, number in enumerate(shown):
         tags = set(store.tickets.get(number).row.tags)
         assert tags == ({"vip", "printer"} if i < 4 else set()), number
@@ -159,7 +160,6 @@ async def test_m_applies_a_template_to_marked_tickets_after_the_preview(store: S
         assert store.tickets.get(first).comments == []  # nothing written before the answer
         assert confirm.body
         await pilot.press("y")
-        await until(lambda: not queue.table.selected, pilot=pilot)
         await until(lambda: store.tickets.get(second).row.status == "pending", pilot=pilot)
         await settle(pilot)
     for number, name in ((first, "Ann Lee"), (second, "Bo Chen")):
@@ -167,6 +167,36 @@ async def test_m_applies_a_template_to_marked_tickets_after_the_preview(store: S
         assert detail.row.status == "pending"
         assert [c.kind for c in detail.comments] == ["public"]
         assert name in detail.comments[0].body
+
+
+@sqlite_only
+@run_async
+async def test_m_asks_what_the_template_needs_and_shows_each_field_change(store: Store) -> None:
+    from ticketdesk.store import TemplateSpec
+
+    body = 'Hello,\nwe refunded {{ ask("Refund amount") }} for order {{ ask("Order number") }}.\n'
+    store.templates.add(TemplateSpec(name="Refund", body=body, sets_status="pending", add_tags=("refund",)))
+    number = new(store, "Charged twice", priority="P1", customer="Ann Lee <ann@example.com>")
+    async with make_app(store).run_test(size=SIZE) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("m")
+        await pick(pilot, "Refund")
+        for label, value in (("Refund amount", "12 EUR"), ("Order number", "A-17")):  # one question each
+            await until(
+                lambda lb=label: isinstance(pilot.app.screen, InputDialog) and lb in pilot.app.screen.prompt,
+                pilot=pilot,
+            )
+            await pilot.press(*value, "enter")
+        confirm = await screen_of(pilot, ConfirmDialog)
+        shown = str(confirm.body)  # the dialog wraps it at its width
+        assert "we refunded 12 EUR for order A-17." in shown
+        assert "and on it: status new → pending; tags +refund" in shown  # not the body only
+        assert store.tickets.get(number).comments == []
+        await pilot.press("y")
+        await until(lambda: store.tickets.get(number).row.status == "pending", pilot=pilot)
+    detail = store.tickets.get(number)
+    assert detail.comments[-1].body == "Hello,\nwe refunded 12 EUR for order A-17.\n"
+    assert detail.row.tags == ("refund",)
 
 
 @sqlite_only
@@ -481,7 +511,8 @@ async def test_capital_e_in_the_queue_escalates_the_marked_tickets(store: Store)
         await pick(pilot, "techn")
         await answer(pilot, "batch")
         await until(lambda: store.tickets.get(second).support_level == "L2", pilot=pilot)
-        await until(lambda: not queue.table.selected, pilot=pilot)
+        await settle(pilot)
+        assert len(queue.table.selected) == 2  # kept until esc, as after any batch
     assert store.tickets.get(first).support_level == "L2"
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "run_settings",
     "split",
     "stdout_is_terminal",
+    "template_answers",
 ]
 
 
@@ -142,6 +143,25 @@ def open_store(ctx: typer.Context, *, check: bool = True, settings: config.Setti
         mail_domain=settings.mail.domain,
         send_delay=settings.mail.send_delay,
     )
+
+
+def template_answers(store: Store, name: str, given: list[str]) -> dict[str, str]:
+    """`--set LABEL=VALUE` for each thing template `name` asks for (`{{ ask("LABEL") }}`): a
+    missing one, or one it does not ask for (a typo), is refused naming it."""
+    asked = store.templates.prompts(name)
+    answers: dict[str, str] = {}
+    for item in given:
+        label, equals, value = item.partition("=")
+        if not equals:
+            fail(f"--set: expected LABEL=VALUE, got {item!r}")
+        if label.strip() not in asked:
+            wanted = ", ".join(repr(a) for a in asked) or "nothing"
+            fail(f"--set: template {name!r} does not ask for {label.strip()!r} (it asks for {wanted})")
+        answers[label.strip()] = value
+    for label in asked:
+        if label not in answers:
+            fail(f"template {name!r} asks for {label!r}: give --set '{label}=VALUE'")
+    return answers
 
 
 def draft_box(ctx: typer.Context, store: Store) -> DraftBox:

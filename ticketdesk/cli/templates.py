@@ -20,6 +20,7 @@ from ticketdesk.cli.common import (
     open_store,
     out,
     split,
+    template_answers,
 )
 from ticketdesk.rules.text import one_line, printable
 
@@ -182,11 +183,18 @@ def template_preview_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Template name")],
     number: Annotated[str, typer.Argument(help="Ticket to render it for")],
+    answers: Annotated[
+        list[str] | None, typer.Option("--set", help="LABEL=VALUE for what the template asks for")
+    ] = None,
 ) -> None:
-    """Print the reply a template would add to a ticket; nothing is changed."""
+    """Print the reply a template would add to a ticket, then what else it changes on it;
+    nothing is changed."""
     with handled():
-        rendered = open_store(ctx).templates.preview(number, name)
+        store = open_store(ctx)
+        rendered = store.templates.preview(number, name, template_answers(store, name, answers or []))
         out().write(printable(rendered) + ("" if rendered.endswith("\n") else "\n"))
+        [(_, changes)] = store.templates.changes([number], name)
+        echo("-- and: " + ("; ".join(changes) if changes else "no field changes"))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,6 +22,7 @@ from ticketdesk.cli.common import (
     open_store,
     out,
     split,
+    template_answers,
 )
 from ticketdesk.cli.filters import (
     AssigneeOpt,
@@ -368,6 +369,10 @@ def reply_cmd(
         typer.Option("--template", "-T", help="Reply with this template (it may also set status, priority, tags)"),
     ] = None,
     internal: Annotated[bool, typer.Option("--internal", help="An internal note instead of a public reply")] = False,
+    answers: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="With --template: LABEL=VALUE for what it asks for, e.g. --set 'Order number=A-17'"),
+    ] = None,
     edit: Annotated[
         bool,
         typer.Option("--edit", "-e", help="Write the reply in $VISUAL/$EDITOR (status and tags in its header)"),
@@ -384,7 +389,9 @@ def reply_cmd(
         if (body is None) == (template is None):
             fail("give either --body TEXT (--body - reads stdin), --template NAME or --edit, just one")
         if template is not None:
-            open_store(ctx).templates.apply([number], template, internal=True if internal else None)
+            store = open_store(ctx)
+            given = template_answers(store, template, answers or [])
+            store.templates.apply([number], template, internal=True if internal else None, answers=given)
             echo(f"template {one_line(template)!r} applied to {number}")
             return
         assert body is not None  # exactly one of --body and --template is given

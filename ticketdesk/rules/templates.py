@@ -130,6 +130,49 @@ def build_context(
 # --- rendering ---------------------------------------------------------------------------
 
 
+def prompts(name: str, body: str) -> list[str]:
+    """What the template asks the agent for, in order: the labels of its `{{ ask("Order
+    number") }}` calls (a macro's values that no placeholder has: an order number, an
+    amount). A label must be plain text in quotes, so that it can be asked before rendering."""
+    from jinja2 import TemplateSyntaxError, nodes
+
+    try:
+        tree = _environment().parse(body)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(_line(name, f"syntax error on line {exc.lineno}: {exc.message}")) from None
+    asked: list[str] = []
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "ask":
+            if (
+                len(call.args) != 1
+                or not isinstance(call.args[0], nodes.Const)
+                or not isinstance(call.args[0].value, str)
+            ):
+                raise TemplateError(
+                    _line(name, f'line {call.lineno}: ask takes one label in quotes, e.g. ask("Order number")')
+                )
+            label = call.args[0].value.strip()
+            if label and label not in asked:
+                asked.append(label)
+    return asked
+
+
+def with_answers(context: Mapping[str, Any], answers: Mapping[str, str]) -> dict[str, Any]:
+    """`context` with `ask(label)` giving the agent's answer; a label not answered is an
+    error that names it (the CLI's --set, the TUI's questions)."""
+
+    def ask(label: str) -> str:
+        if label.strip() not in answers:
+            raise UndefinedAnswer(f"asks for {label.strip()!r}, which was not given")
+        return answers[label.strip()]
+
+    return {**context, "ask": ask}
+
+
+class UndefinedAnswer(Exception):
+    pass
+
+
 def render(name: str, body: str, context: Mapping[str, Any]) -> str:
     """Render `body` with `context`; any failure is a TemplateError naming template `name`."""
     from jinja2 import TemplateSyntaxError, UndefinedError
@@ -156,6 +199,8 @@ def render(name: str, body: str, context: Mapping[str, Any]) -> str:
         raise TemplateError(_line(name, f"{exc}{_where(exc)}{hint}")) from None
     except RecursionError:
         raise TemplateError(_line(name, "nests too deeply")) from None
+    except UndefinedAnswer as exc:
+        raise TemplateError(_line(name, str(exc))) from None
     except Exception as exc:  # anything else a template can raise: ZeroDivisionError, TypeError...
         raise TemplateError(_line(name, f"{type(exc).__name__}{_where(exc)}: {exc}")) from None
 
@@ -169,7 +214,8 @@ def validate(name: str, body: str) -> str:
         raise TemplateError(_line(name, str(exc))) from None
     if not body.strip():
         raise TemplateError(_line(name, "body must not be empty"))
-    if not render(name, body, SAMPLE_CONTEXT).strip():
+    sample = with_answers(SAMPLE_CONTEXT, {label: f"<{label}>" for label in prompts(name, body)})
+    if not render(name, body, sample).strip():
         raise TemplateError(_line(name, "renders to empty text for a sample ticket"))
     return body
 

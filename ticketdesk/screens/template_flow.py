@@ -1,5 +1,7 @@
-"""`m`: pick a reply template by fuzzy name, see it rendered for the first ticket, confirm,
-apply it to every target in one transaction (in a worker)."""
+"""`m`: pick a reply template by fuzzy name, answer what it asks for (`{{ ask("Order
+number") }}`), see it rendered for the first ticket with every field change it makes on
+each ticket, confirm, apply it to every target in one transaction (in a worker). A template
+that cannot be rendered (an unknown placeholder) is said, and nothing is sent."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
-from ticketdesk.screens.dialogs import ConfirmDialog, PickDialog
+from ticketdesk.screens.dialogs import ConfirmDialog, InputDialog, PickDialog
 from ticketdesk.widgets.store_call import call_store
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ class TemplateFlow:
         self.app = screen.app
         self.targets = targets
         self.done = done
+        #: what the template asked for, by label
+        self.answers: dict[str, str] = {}
 
     def start(self) -> None:
         call_store(
@@ -46,19 +50,56 @@ class TemplateFlow:
     def _picked(self, name: str | None) -> None:
         if not name:
             return
-        first = next(iter(self.targets))
-        # a broken template: the store's clear message, nothing changed
         call_store(
             self.screen,
-            lambda store: store.templates.preview(first, name),
-            lambda text: self._confirm(name, text),
+            lambda store: store.templates.prompts(name),
+            lambda asked: self._ask(name, list(asked)),
             group="template",
             exclusive=True,
         )
 
-    def _confirm(self, name: str, preview: str) -> None:
+    def _ask(self, name: str, asked: list[str]) -> None:
+        """One question per label the template asks for, then the preview; esc stops."""
+        if not asked:
+            self._preview(name)
+            return
+        label, rest = asked[0], asked[1:]
+
+        def answered(value: str | None) -> None:
+            if value is None or not value.strip():
+                self.app.notify(f"'{name}' not applied: it needs {label}", severity="warning")
+                return
+            self.answers[label] = value.strip()
+            self._ask(name, rest)
+
+        self.app.push_screen(InputDialog(f"{name}: {label}"), answered)
+
+    def _preview(self, name: str) -> None:
+        numbers = list(self.targets)
+        answers = dict(self.answers)
+        # a broken template (an unknown placeholder): the store's clear message, nothing changed
+        call_store(
+            self.screen,
+            lambda store: (store.templates.preview(numbers[0], name, answers), store.templates.changes(numbers, name)),
+            lambda shown: self._confirm(name, *shown),
+            group="template",
+            exclusive=True,
+        )
+
+    def _confirm(self, name: str, preview: str, changes: list[tuple[str, list[str]]]) -> None:
         count = len(self.targets)
         question = f"Apply '{name}' to {count} ticket{'s' if count > 1 else ''}?"
+        # what else it changes, ticket by ticket (the same changes read once when all agree)
+        said = {"; ".join(c) for _, c in changes}
+        if said == {""}:
+            lines = ["and no field changes"]
+        elif len(said) == 1:
+            lines = [f"and on {'each' if count > 1 else 'it'}: {said.pop()}"]
+        else:
+            lines = ["and:"] + [f"  {number}: {'; '.join(c) or 'no field changes'}" for number, c in changes[:20]]
+            if len(changes) > 20:
+                lines.append(f"  … and {len(changes) - 20} more")
+        preview = preview.rstrip("\n") + "\n\n" + "\n".join(lines)
 
         def answered(ok: bool | None) -> None:
             if ok:
@@ -78,9 +119,12 @@ class TemplateFlow:
                 )
             self.done(message, "warning" if result.conflicts else "information")
 
+        answers = dict(self.answers)
         call_store(
             self.screen,
-            lambda store: store.templates.apply(numbers, name, expected_versions=expected, skip_conflicts=True),
+            lambda store: store.templates.apply(
+                numbers, name, expected_versions=expected, skip_conflicts=True, answers=answers
+            ),
             applied,
             group="template-apply",
             failed=lambda error: self.done(str(error), "error"),

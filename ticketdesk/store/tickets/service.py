@@ -4,7 +4,7 @@ is one transaction (store/db/transactions.py) named for the audit log."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlmodel import Session
@@ -265,10 +265,12 @@ class TemplateService:
         expected_versions: dict[str, int] | None = None,
         skip_conflicts: bool = False,
         internal: bool | None = None,
+        answers: Mapping[str, str] | None = None,
         now: datetime | None = None,
     ) -> UpdateResult:
         """Reply to every ticket with the template rendered for it and apply its fields: one
-        transaction; a rendering failure on any ticket writes nothing."""
+        transaction; a rendering failure on any ticket writes nothing. `answers`: what the
+        template asks for (`prompts`), by label."""
 
         def run(session: Session, actor: Agent) -> UpdateResult:
             if (templates.get_template(session, name).sets_status or "") == "closed":
@@ -282,17 +284,26 @@ class TemplateService:
                     expected_versions=expected_versions,
                     skip_conflicts=skip_conflicts,
                     internal=internal,
+                    answers=answers,
                     now=now,
                     followups=self.followups,
                 )
 
         return self.tx.write("apply_template", run)
 
-    def preview(self, number: str, name: str) -> str:
+    def preview(self, number: str, name: str, answers: Mapping[str, str] | None = None) -> str:
         return self.tx.read(
             "preview_template",
-            lambda s, a: templates.preview_template(s, actor=a, number=number, name=name),
+            lambda s, a: templates.preview_template(s, actor=a, number=number, name=name, answers=answers),
         )
+
+    def prompts(self, name: str) -> list[str]:
+        """What the template asks the agent for before it is sent (`{{ ask("Order number") }}`)."""
+        return self.tx.read("template_prompts", lambda s, _: templates.template_prompts(s, name=name))
+
+    def changes(self, numbers: Sequence[str], name: str) -> list[tuple[str, list[str]]]:
+        """Per ticket, the field changes the template makes besides its reply."""
+        return self.tx.read("template_changes", lambda s, _: templates.template_changes(s, numbers=numbers, name=name))
 
 
 class ViewService:

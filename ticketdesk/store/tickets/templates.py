@@ -25,6 +25,7 @@ from ticketdesk.store.db.errors import Forbidden, InvalidInput, NotFound
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
 from ticketdesk.store.tickets.followups import Followups
 from ticketdesk.store.tickets.lookups import CHUNK, id_of, load_tickets, lock_ticket
+from ticketdesk.store.tickets.tags import current_tags
 from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 
 #: Roles that may add, edit and remove templates (they are shared by the whole desk).
@@ -214,12 +215,50 @@ def remove_template(session: Session, *, actor: Agent, name: str) -> None:
 # --- preview and apply ---------------------------------------------------------------------------
 
 
-def preview_template(session: Session, *, actor: Agent, number: str, name: str, now: datetime | None = None) -> str:
+def preview_template(
+    session: Session,
+    *,
+    actor: Agent,
+    number: str,
+    name: str,
+    answers: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> str:
     """The reply the template would add to ticket `number`; nothing is written."""
     template = _find(session, name)
     ticket = lock_ticket(session, number)
     context = _contexts(session, actor, [ticket], now or utcnow())[id_of(ticket)]
-    return _render(template, ticket, context)
+    return _render(template, ticket, context, answers or {})
+
+
+def template_prompts(session: Session, *, name: str) -> list[str]:
+    """What the template asks for before it can be sent (rules.templates.prompts)."""
+    template = _find(session, name)
+    try:
+        return rules.prompts(template.name, template.body)
+    except rules.TemplateError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def template_changes(session: Session, *, numbers: Sequence[str], name: str) -> list[tuple[str, list[str]]]:
+    """What applying the template changes on each ticket besides the reply, as people say
+    it: `status in_progress → pending`, `priority P2 → P1`, `tags +waiting`."""
+    template = _find(session, name)
+    tickets = load_tickets(session, numbers)
+    tags = current_tags(session, [id_of(t) for t in tickets])
+    wanted = _split_tags(template.add_tags)
+    plan = []
+    for t in tickets:
+        said = []
+        if template.sets_status and template.sets_status != t.status:
+            said.append(f"status {t.status} → {template.sets_status}")
+        if template.sets_priority and template.sets_priority != t.priority:
+            said.append(f"priority {t.priority} → {template.sets_priority}")
+        added = [tag for tag in wanted if tag not in tags.get(id_of(t), set())]
+        if added:
+            said.append("tags " + " ".join(f"+{tag}" for tag in added))
+        plan.append((t.number, said))
+    return plan
 
 
 def apply_template(
@@ -232,6 +271,7 @@ def apply_template(
     expected_versions: Mapping[str, int] | None = None,
     skip_conflicts: bool = False,
     internal: bool | None = None,
+    answers: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> UpdateResult:
     """Reply to each ticket with the template rendered for it and apply the template's
@@ -243,7 +283,7 @@ def apply_template(
     template = _find(session, name)
     tickets = load_tickets(session, numbers)
     contexts = _contexts(session, actor, tickets, now)
-    replies = {t.number: _render(template, t, contexts[id_of(t)]) for t in tickets}
+    replies = {t.number: _render(template, t, contexts[id_of(t)], answers or {}) for t in tickets}
     changes = TicketChanges(
         status=template.sets_status,
         priority=template.sets_priority,
@@ -263,9 +303,9 @@ def apply_template(
     )
 
 
-def _render(template: ReplyTemplate, ticket: Ticket, context: dict[str, str]) -> str:
+def _render(template: ReplyTemplate, ticket: Ticket, context: dict[str, str], answers: Mapping[str, str]) -> str:
     try:
-        rendered = rules.render(template.name, template.body, context)
+        rendered = rules.render(template.name, template.body, rules.with_answers(context, answers))
     except rules.TemplateError as exc:
         raise InvalidInput(f"ticket {ticket.number}: {exc}") from None
     if not rendered.strip():
