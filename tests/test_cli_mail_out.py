@@ -229,3 +229,29 @@ def test_mail_check_logs_in_sends_a_test_and_names_what_fails(
     assert error.startswith(f"ticketdesk: error: cannot use SMTP server {server.host}:{server.port}: 535")
     configure(monkeypatch, tmp_path, None)
     assert "from_address is not set" in fails(db_url, "mail", "check")
+
+
+def test_replies_queued_before_the_desk_had_an_address_leave_with_its_domain(
+    store: Store, db_url: str, smtp_server: MailServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queued while the config named no desk address, their Message-IDs were minted on the
+    reserved `ticketdesk.invalid`; they leave with the configured domain, and the thread
+    record and the second reply's References follow."""
+    number = replied(store)  # the store of this test knows no mail domain yet
+    store.tickets.reply(number, "Any news?")
+    with store.db.read() as session:
+        from sqlalchemy import select
+
+        from ticketdesk.models.channels import MailMessage
+
+        queued = [m for (m,) in session.execute(select(MailMessage.message_id).order_by(MailMessage.id))]
+    assert all(m.endswith("@ticketdesk.invalid") for m in queued)
+    configure(monkeypatch, tmp_path, smtp_server)
+    assert ok(db_url, "mail", "send") == "sent 2, retrying 0, failed 0\n"
+    first, second = smtp_server.wait_for(2)
+    assert first["Message-ID"] == f"<{queued[0].removesuffix('@ticketdesk.invalid')}@acme.example>"
+    assert second["Message-ID"].endswith("@acme.example>") and "ticketdesk.invalid" not in str(second["References"])
+    assert first["Message-ID"] in str(second["References"])
+    with store.db.read() as session:
+        recorded = [m for (m,) in session.execute(select(MailMessage.message_id).order_by(MailMessage.id))]
+    assert [f"<{m}>" for m in recorded] == [first["Message-ID"], second["Message-ID"]]  # a customer's answer threads

@@ -153,7 +153,7 @@ class Store:
     def outbox(self) -> OutboxService:
         from ticketdesk.store.mail.service import OutboxService
 
-        return OutboxService(self.tx)
+        return OutboxService(self.tx, mail_domain=self._mail_domain)
 
     @cached_property
     def reports(self) -> ReportService:

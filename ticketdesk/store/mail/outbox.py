@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, and_, bindparam, event, or_, select, update
+from sqlalchemy import Connection, Row, Select, and_, bindparam, event, func, or_, select, update
 from sqlalchemy.orm import UOWTransaction
 from sqlmodel import Session, col
 
@@ -199,9 +199,33 @@ class OutgoingMail:
     automatic: bool = False
 
 
-def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) -> list[OutgoingMail]:
+def _adopt_domain(session: Session, token: str, domain: str) -> None:
+    """The claimed rows' fallback Message-IDs take the desk's domain (the unique local part
+    stays), everywhere they are recorded."""
+    placeholder = f"@{FALLBACK_DOMAIN}"
+    stale = session.execute(
+        select(col(OutboxMail.id), col(OutboxMail.ticket_id), col(OutboxMail.message_id)).where(
+            col(OutboxMail.claim_token) == token, col(OutboxMail.message_id).endswith(placeholder)
+        )
+    ).all()
+    for outbox_id, ticket_id, old in stale:
+        new = old.removesuffix(placeholder) + f"@{domain}"
+        session.execute(update(OutboxMail).where(col(OutboxMail.id) == outbox_id).values(message_id=new))
+        session.execute(update(MailMessage).where(col(MailMessage.message_id) == old).values(message_id=new))
+        session.execute(  # later replies of the thread name it in their References
+            update(OutboxMail)
+            .where(col(OutboxMail.ticket_id) == ticket_id, col(OutboxMail.thread_refs).contains(old, autoescape=True))
+            .values(thread_refs=func.replace(col(OutboxMail.thread_refs), old, new))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime, domain: str = "") -> list[OutgoingMail]:
     """Take up to `limit` due rows (queued and due, or sending with an expired lease) for
-    this sender: they become "sending" under a new token until `now + lease`."""
+    this sender: they become "sending" under a new token until `now + lease`. With the
+    desk's `domain` known, a reply queued before it was configured gets it in its
+    Message-ID (and the thread record and later replies' References follow) before it
+    leaves: no mail goes out as `@ticketdesk.invalid`."""
     if limit < 1:
         return []
     token = secrets.token_hex(16)
@@ -232,6 +256,8 @@ def claim(session: Session, *, limit: int, lease_seconds: float, now: datetime) 
         )
         .execution_options(synchronize_session=False)
     )
+    if domain:
+        _adopt_domain(session, token, domain)
     rows = session.execute(
         select(OutboxMail, col(Ticket.number), col(Agent.login))
         .join(Ticket, col(Ticket.id) == OutboxMail.ticket_id)

@@ -67,8 +67,11 @@ class MailService:
 class OutboxService:
     """The outbox of reply mail: senders claim, mark sent or failed; leads retry."""
 
-    def __init__(self, tx: Transactions) -> None:
+    def __init__(self, tx: Transactions, *, mail_domain: str = "") -> None:
         self.tx = tx
+        #: the desk's mail domain, once the config names one: replies queued before it was set
+        #: get it in their Message-IDs before they leave (outbox.claim)
+        self.mail_domain = mail_domain
 
     def claim(
         self, *, limit: int = 100, lease_seconds: float | None = None, now: datetime | None = None
@@ -79,7 +82,8 @@ class OutboxService:
 
         lease = outbox.DEFAULT_LEASE_SECONDS if lease_seconds is None else lease_seconds
         return self.tx.write(
-            "claim_outbox", lambda s, _: outbox.claim(s, limit=limit, lease_seconds=lease, now=_now(now))
+            "claim_outbox",
+            lambda s, _: outbox.claim(s, limit=limit, lease_seconds=lease, now=_now(now), domain=self.mail_domain),
         )
 
     def mark_sent(self, outbox_id: int, token: str, *, now: datetime | None = None) -> bool:
