@@ -463,6 +463,8 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
     # time spent: a write any writer makes, a read (tests/test_time_log.py)
     covered |= {"tickets.log_time"}
     reads |= {"tickets.time_report"}
+    # what a template asks for and changes: previews (tests/store/test_templates.py)
+    reads |= {"templates.prompts", "templates.changes"}
     own = {name for name, _ in inspect.getmembers(Store, inspect.isfunction) if not name.startswith("_")}
     # the services are built on first use (cached properties of Store)
     for service_name, _ in inspect.getmembers(Store, lambda member: isinstance(member, functools.cached_property)):
