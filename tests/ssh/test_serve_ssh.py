@@ -162,22 +162,28 @@ def test_a_stopped_server_tells_its_sessions_and_leaves_no_tui_behind(desk: Desk
     server, _ = start_server(desk.url, port, tmp_path / "key")
     moved = Desk(desk.url, port, desk.home, server, "", desk.tmux)
     command = " ".join(moved.ssh("ana", "-tt")) + f" 2>{tmp_path / 'ssh.err'}; sleep 30"
-    subprocess.run(["tmux", "-L", desk.tmux, "new", "-d", "-s", "stop", "-x", "100", "-y", "30", command], check=True)
-    until(lambda: "Printer on fire" in moved.screen("stop"))
-    # the session fork server, the server's child that forked the TUI; its children are this
-    # server's sessions (other tests' servers run sessions of ana too)
-    forker = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "ticketdesk.ssh.forkserver"],
-                            capture_output=True, text=True).stdout.split()  # fmt: skip
-    assert len(forker) == 1
-    tuis = subprocess.run(
-        ["pgrep", "-P", forker[0], "-f", "--", "--as ana$"], capture_output=True, text=True
-    ).stdout.split()
-    assert tuis, "no TUI of ana under this server's fork server"
-    stop_server(server)
-    assert server.returncode == 0
-    until(lambda: "server is stopping" in (tmp_path / "ssh.err").read_text())
-    until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [*tuis, *forker]), timeout=10)
-    subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "stop"], capture_output=True)
+    try:
+        subprocess.run(
+            ["tmux", "-L", desk.tmux, "new", "-d", "-s", "stop", "-x", "100", "-y", "30", command], check=True
+        )
+        until(lambda: "Printer on fire" in moved.screen("stop"))
+        # the session fork server, the server's child that forked the TUI; its children are
+        # this server's sessions (other tests' servers run sessions of ana too)
+        forker = subprocess.run(["pgrep", "-P", str(server.pid), "-f", "ticketdesk.ssh.forkserver"],
+                                capture_output=True, text=True).stdout.split()  # fmt: skip
+        assert len(forker) == 1
+        tuis = subprocess.run(
+            ["pgrep", "-P", forker[0], "-f", "--", "--as ana$"], capture_output=True, text=True
+        ).stdout.split()
+        assert tuis, "no TUI of ana under this server's fork server"
+        stop_server(server)
+        assert server.returncode == 0
+        until(lambda: "server is stopping" in (tmp_path / "ssh.err").read_text())
+        until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in [*tuis, *forker]), timeout=10)
+    finally:  # a failed assertion above must not leave this server (and its sessions) running
+        if server.poll() is None:
+            stop_server(server)
+        subprocess.run(["tmux", "-L", desk.tmux, "kill-session", "-t", "stop"], capture_output=True)
 
 
 def test_with_the_database_away_a_login_is_refused_and_nothing_falls_over(tmp_path: Path) -> None:
