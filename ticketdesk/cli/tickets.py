@@ -45,6 +45,7 @@ from ticketdesk.cli.filters import (
 )
 from ticketdesk.rules.durations import format_minutes
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
+from ticketdesk.rules.undo import NOTHING_TO_UNDO
 
 
 class ListFormat(StrEnum):
@@ -489,7 +490,7 @@ def undo_cmd(
             if fmt == ShowFormat.json:
                 dump_json([{"id": e.id, "at": e.at.isoformat(), "summary": e.summary} for e in entries])
             elif not entries:
-                echo("nothing to undo: none of your changes of the last 10 minutes is left to take back")
+                echo(NOTHING_TO_UNDO)
             for e in entries if fmt == ShowFormat.text else []:
                 echo(f"{e.at:%H:%M:%S}  {one_line(e.summary)}")
             return

@@ -24,6 +24,11 @@ from datetime import datetime, timedelta
 
 #: how long after a change it can be undone
 WINDOW = timedelta(minutes=10)
+#: said when an agent has nothing left to undo
+NOTHING_TO_UNDO = (
+    f"nothing to undo: none of your changes of the last {int(WINDOW.total_seconds() // 60)} minutes"
+    " is left to take back"
+)
 
 #: the ticket fields a change may set and an undo restores, in the order events list them
 FIELDS = (

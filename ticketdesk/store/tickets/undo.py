@@ -223,8 +223,7 @@ def undo_last(session: Session, *, actor: Agent, now: datetime | None = None) ->
     now = now or utcnow()
     entries = _open_entries(session, actor, now)
     if not entries:
-        minutes = int(undo.WINDOW.total_seconds() // 60)
-        raise NotFound(f"nothing to undo: none of your changes of the last {minutes} minutes is left to take back")
+        raise NotFound(undo.NOTHING_TO_UNDO)
     entry = entries[0]
     changes = undo.decode(entry.tickets)
     tickets = {t.number: t for t in load_tickets(session, [c.number for c in changes])}
