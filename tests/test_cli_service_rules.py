@@ -468,3 +468,36 @@ def test_rule_names_are_shown_literally(store: Store, db_url: str, monkeypatch: 
     assert "routing\t1\t[red]Boom[/red]\tevery ticket\tteam ops\n" in ok(db_url, "rules", "list")
     monkeypatch.setattr(cli_rules, "is_terminal", lambda: True)
     assert "[red]Boom[/red]" in ok(db_url, "rules", "list")  # Rich markup in a name is text, not style
+
+
+def test_sla_explain_text_json_and_the_agents_time_zone(
+    store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    ok(db_url, "sla", "import", write(tmp_path, "sla.toml", SLA_TOML))
+    created = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)  # Wed 10:00 in Shanghai
+    number = store.tickets.create(NewTicket(subject="VPN", priority="P1", team="support"), now=created)
+    text = ok(db_url, "sla", "explain", number)
+    assert text.splitlines()[:3] == [
+        f"SLA of ticket {number}: P1, team support, new",
+        "calendar office (team support's calendar): Mon, Tue, Wed, Thu, Fri 09:00–12:00, 13:30–18:00"
+        " Asia/Shanghai; CN public holidays and make-up workdays; 1 extra closed day(s)",
+        "times in Asia/Shanghai (UTC+08:00)",
+    ]
+    assert "First response: target 2h ([targets.P1]) — breached: due Wed 09-30 12:00, still running" in text
+    assert "  Wed 09-30 10:00 → 12:00" in text
+    data = json.loads(ok(db_url, "sla", "explain", number, "-f", "json"))
+    first = data["clocks"][0]
+    assert (data["desk_timezone"], first["state"]) == ("Asia/Shanghai", "breached")
+    assert first["due"] == "2026-09-30T04:00:00+00:00"
+    assert first["timeline"][0] == {
+        "kind": "running", "from": "2026-09-30T02:00:00+00:00", "to": "2026-09-30T04:00:00+00:00",
+        "business_seconds": 7200, "note": "",
+    }  # fmt: skip
+    monkeypatch.setenv("TICKETDESK_CONFIG", write(tmp_path, "config.toml", '[ui]\ntimezone = "Europe/Berlin"\n'))
+    berlin = ok(db_url, "sla", "explain", number)
+    assert "times in Europe/Berlin (UTC+0" in berlin and "  Wed 09-30 04:00 → 06:00" in berlin  # CEST then
+    assert fails(db_url, "sla", "explain", "999") == "ticketdesk: error: ticket 999 not found"
+    monkeypatch.setenv("TICKETDESK_CONFIG", write(tmp_path, "bad.toml", '[ui]\ntimezone = "Mars/Base"\n'))
+    assert "[ui] timezone: Mars/Base is not a known time zone" in fails(db_url, "sla", "explain", number)

@@ -465,6 +465,8 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
     reads |= {"tickets.time_report"}
     # what a template asks for and changes: previews (tests/store/test_templates.py)
     reads |= {"templates.prompts", "templates.changes"}
+    # why a ticket's SLA clocks stand where they do (tests/store/test_sla_explain.py)
+    reads |= {"policies.explain"}
     own = {name for name, _ in inspect.getmembers(Store, inspect.isfunction) if not name.startswith("_")}
     # the services are built on first use (cached properties of Store)
     for service_name, _ in inspect.getmembers(Store, lambda member: isinstance(member, functools.cached_property)):

@@ -81,6 +81,15 @@ class MailSettings:
 
 
 @dataclass(frozen=True)
+class UiSettings:
+    """The `[ui]` section: how this agent reads the desk."""
+
+    #: the time zone times are shown in, e.g. "Asia/Shanghai"; empty: the desk's (its default
+    #: SLA calendar's, else UTC)
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
 class SshSettings:
     """The `[ssh]` section: where `serve ssh` listens, its host key and its limits. The
     command's options win over these (`--listen`, `--host-key`, `--idle-timeout`,
@@ -122,6 +131,7 @@ class Settings:
     masking_fields: tuple[str, ...] = ()
     mail: MailSettings = field(default_factory=MailSettings)
     ssh: SshSettings = field(default_factory=SshSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
 
 
 def config_path() -> Path:
@@ -137,10 +147,10 @@ def load_settings(path: Path | None = None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    unknown = set(data) - {"keymap", "tui", "masking", "mail", "ssh"}
+    unknown = set(data) - {"keymap", "tui", "ui", "masking", "mail", "ssh"}
     if unknown:
         raise ConfigError(
-            f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, tui, masking, mail, ssh)"
+            f"{path}: unknown section or key {sorted(unknown)[0]!r} (known: keymap, ui, masking, mail, ssh)"
         )
     keymap = data.get("keymap", {})
     if not isinstance(keymap, dict) or not all(isinstance(v, str) and v for v in keymap.values()):
@@ -156,6 +166,7 @@ def load_settings(path: Path | None = None) -> Settings:
         masking_fields=_masking_fields(path, data),
         mail=_mail_settings(path, data.get("mail", {})),
         ssh=_ssh_settings(path, data.get("ssh", {})),
+        ui=_ui_settings(path, data.get("ui", {})),
     )
 
 
@@ -180,6 +191,18 @@ def _typed_values(path: Path, name: str, section: object, defaults: DataclassIns
             raise ConfigError(f"{path}: [{name}] {key} must be {_TYPE_NAMES[expected]}")
         values[key] = value
     return values
+
+
+def _ui_settings(path: Path, section: object) -> UiSettings:
+    from ticketdesk.rules.calendar_fields import check_timezone
+
+    ui = UiSettings(**_typed_values(path, "ui", section, UiSettings()))  # type: ignore[arg-type]
+    if ui.timezone:
+        try:
+            check_timezone(ui.timezone)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [ui] {exc}") from None
+    return ui
 
 
 def _ssh_settings(path: Path, section: object) -> SshSettings:

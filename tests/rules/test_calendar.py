@@ -19,8 +19,9 @@ from ticketdesk.rules.business_time import (
     business_time_between,
     is_business_time,
     next_business_start,
+    working_intervals,
 )
-from ticketdesk.rules.calendar import CALENDAR_24X7, BusinessCalendar, is_working_day
+from ticketdesk.rules.calendar import CALENDAR_24X7, BusinessCalendar, day_note, is_working_day
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -235,6 +236,38 @@ def test_own_days_take_precedence_over_holidays_and_weekdays():
     assert is_working_day(cal, date(2026, 3, 7))  # a Saturday we work
     assert not is_working_day(cal, date(2026, 2, 14))  # a make-up Saturday we close anyway
     assert not is_working_day(cal, date(2026, 3, 9))  # a Monday we close
+
+
+def test_day_notes_say_why_a_day_is_not_ordinary():
+    cal = BusinessCalendar(
+        "cn-custom",
+        timezone="Asia/Shanghai",
+        country="CN",
+        extra_working_days=frozenset({date(2026, 3, 7), date(2026, 10, 2)}),
+        closed_days=frozenset({date(2026, 3, 9)}),
+    )
+    assert [day_note(cal, d) for d in (date(2026, 3, 2), date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9))] == [
+        None,  # a Monday
+        "extra working day",  # a Saturday we work
+        "weekend",
+        "closed day",
+    ]
+    assert day_note(cal, date(2026, 10, 1)) == "holiday: National Day"
+    assert day_note(cal, date(2026, 10, 2)) is None  # a holiday we work anyway, on a Friday
+    assert day_note(cal, date(2026, 10, 10)) == "make-up workday"
+    assert day_note(CALENDAR_24X7, date(2026, 10, 1)) is None
+    for day in (date(2026, 3, 7), date(2026, 3, 8), date(2026, 10, 1), date(2026, 10, 10)):
+        assert (day_note(cal, day) in ("extra working day", "make-up workday")) is is_working_day(cal, day)
+
+
+def test_working_intervals_are_clipped_and_sum_to_the_business_time():
+    start, end = local(SHANGHAI, 2026, 9, 30, 10), local(SHANGHAI, 2026, 10, 10, 15)
+    spans = list(working_intervals(CN, start, end))
+    assert spans[0] == (start.astimezone(UTC), local(SHANGHAI, 2026, 9, 30, 12).astimezone(UTC))
+    assert spans[-1] == (local(SHANGHAI, 2026, 10, 10, 13, 30).astimezone(UTC), end.astimezone(UTC))
+    assert sum((b - a for a, b in spans), timedelta()) == business_time_between(CN, start, end)
+    assert list(working_intervals(CALENDAR_24X7, start, end)) == [(start, end)]
+    assert list(working_intervals(CN, end, start)) == []
 
 
 def test_manual_make_up_saturday_without_country():

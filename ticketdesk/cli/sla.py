@@ -13,7 +13,17 @@ from typing import Annotated
 
 import typer
 
-from ticketdesk.cli.common import comma_list, dump_json, echo, fail, handled, open_store, out, read_toml_file
+from ticketdesk.cli.common import (
+    comma_list,
+    dump_json,
+    echo,
+    fail,
+    handled,
+    open_store,
+    out,
+    read_toml_file,
+    run_settings,
+)
 from ticketdesk.rules.text import one_line
 
 
@@ -158,6 +168,33 @@ def sla_calendar_cmd(
             + (f", now {' and '.join(roles)}" if roles else "")
             + f" (SLA policy version {change.version})"
         )
+
+
+class ExplainFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@sla_app.command("explain")
+def sla_explain_cmd(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="Ticket number")],
+    fmt: Annotated[ExplainFormat, typer.Option("--format", "-f", help="text or json")] = ExplainFormat.text,
+    all_lines: Annotated[bool, typer.Option("--all", help="Every line of a long timeline")] = False,
+) -> None:
+    """Why a ticket's SLA clocks stand where they do: targets, calendar, each clock's timeline
+    (running, paused, closed hours, holidays), and every change of its due time with the cause."""
+    from ticketdesk.rules.local_time import zone
+    from ticketdesk.rules.sla_explain import explanation_lines
+
+    with handled():
+        explanation = open_store(ctx).policies.explain(number)
+        if fmt == ExplainFormat.json:
+            dump_json(explanation.to_dict())
+            return
+        tz = zone(run_settings(ctx).ui.timezone or explanation.desk_zone)
+        for line in explanation_lines(explanation, tz, all_segments=all_lines):
+            echo(line)
 
 
 def register(app: typer.Typer) -> None:

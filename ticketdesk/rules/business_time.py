@@ -29,6 +29,7 @@ __all__ = [
     "business_time_between",
     "is_business_time",
     "next_business_start",
+    "working_intervals",
 ]
 
 # A calendar that finds no working time in this many consecutive days is treated as broken
@@ -104,6 +105,21 @@ def business_time_between(cal: BusinessCalendar, start: datetime, end: datetime)
             break
         total += min(close_at, end) - max(open_at, start)
     return total
+
+
+def working_intervals(cal: BusinessCalendar, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+    """The business intervals of `cal` within [start, end), clipped to it, in order (UTC)."""
+    start = _utc(start, "start")
+    end = _utc(end, "end")
+    if end <= start:
+        return
+    if cal.always_open:
+        yield start, end
+        return
+    for open_at, close_at in _intervals(cal, start):
+        if open_at >= end:
+            return
+        yield max(open_at, start), min(close_at, end)
 
 
 # --- intervals -------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from ticketdesk.rules.calendar_fields import (
     parse_weekdays,
 )
 
-__all__ = ["CALENDAR_24X7", "BusinessCalendar", "is_working_day"]
+__all__ = ["CALENDAR_24X7", "BusinessCalendar", "day_note", "is_working_day"]
 
 ALL_WEEKDAYS: frozenset[int] = frozenset(range(7))
 DEFAULT_WEEKDAYS: frozenset[int] = frozenset(range(5))
@@ -205,6 +205,26 @@ def is_working_day(cal: BusinessCalendar, day: date) -> bool:
     return day.weekday() in cal.weekdays
 
 
+def day_note(cal: BusinessCalendar, day: date) -> str | None:
+    """Why the local date `day` is not an ordinary day of `cal`, in words: "weekend",
+    "holiday: National Day", "closed day", "make-up workday", "extra working day"; None for
+    an ordinary working day (or any day of an always-open calendar)."""
+    if cal.always_open:
+        return None
+    regular = day.weekday() in cal.weekdays
+    if day in cal.extra_working_days:
+        return None if regular else "extra working day"
+    if day in cal.closed_days:
+        return "closed day"
+    if cal.country is not None:
+        closed, make_up = _country_days(cal.country, cal.subdivision, day.year)
+        if day in closed:
+            return f"holiday: {_holiday_names(cal.country, cal.subdivision, day.year).get(day, 'public holiday')}"
+        if day in make_up:
+            return None if regular else "make-up workday"
+    return None if regular else "weekend"
+
+
 # the holidays package takes ~50 ms to import: only when a calendar names a country
 @lru_cache(maxsize=512)
 def _country_days(country: str, subdivision: str | None, year: int) -> tuple[frozenset[date], frozenset[date]]:
@@ -216,6 +236,13 @@ def _country_days(country: str, subdivision: str | None, year: int) -> tuple[fro
     # weekend_workdays can hold stray dates of other years; keep this year's only.
     make_up = frozenset(day for day in getattr(table, "weekend_workdays", ()) if day.year == year)
     return closed, make_up
+
+
+@lru_cache(maxsize=64)
+def _holiday_names(country: str, subdivision: str | None, year: int) -> dict[date, str]:
+    import holidays
+
+    return dict(holidays.country_holidays(country, subdiv=subdivision, years=year))
 
 
 # Defined last: constructing a calendar validates it (is_working_day's helpers included).

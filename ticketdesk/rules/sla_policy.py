@@ -178,6 +178,40 @@ class SlaPolicy:
             chosen.update(layer.get(priority, {}))
         return Targets(chosen["first_response"], chosen["resolution"])
 
+    def target_origin(self, priority: Priority, team: str | None, vip: bool, clock: str) -> str:
+        """Where `targets_for` took one clock's target from, as a reader finds it in the
+        policy: "[teams.support.targets.P1]", "[vip.P0]", or "the default for P1"."""
+        p = priority.value
+        team_policy = self.teams.get(team or "")
+        layers: list[tuple[str, Mapping[Priority, Mapping[str, Target]]]] = [
+            (f"[targets.{p}]", self.targets),
+            (f"[teams.{team}.targets.{p}]", team_policy.targets if team_policy else {}),
+        ]
+        if vip:
+            vip_name = f"[vip.{p}]" if "vip" in self.source else f"the VIP default for {p}"
+            layers += [(vip_name, self.vip), (f"[teams.{team}.vip.{p}]", team_policy.vip if team_policy else {})]
+        origin = f"the default for {p}"
+        for name, layer in layers:
+            if clock in layer.get(priority, {}):
+                origin = name
+        return origin
+
+    def calendar_origin(self, priority: Priority, team: str | None) -> str:
+        """Why `calendar_for` chose its calendar, in words."""
+        if priority in self.always_24x7:
+            return f"always_24x7 lists {priority.value}"
+        if team is not None and team in self.teams and self.teams[team].calendar:
+            return f"team {team}'s calendar"
+        if self.default_calendar:
+            return "the desk's default calendar"
+        return "the built-in calendar (no default_calendar set)"
+
+    def desk_zone(self) -> str:
+        """The desk's time zone: its default calendar's, else UTC."""
+        if self.default_calendar:
+            return self.calendars[self.default_calendar].timezone
+        return DEFAULT_CALENDAR.timezone
+
 
 def _table(data: Mapping[str, Any], key: str, where: str | None = None) -> Mapping[str, Any]:
     value = data.get(key, {})

@@ -164,11 +164,8 @@ def period_label(kind: str | None, first: date, end: date) -> str:
 
 
 def desk_timezone(session: Session) -> str:
-    """The default calendar's time zone of the SLA policy, else UTC."""
-    pol = sla_store.policy(session)
-    if pol.default_calendar and pol.default_calendar in pol.calendars:
-        return pol.calendars[pol.default_calendar].timezone
-    return "UTC"
+    """The desk's time zone: its SLA policy's default calendar's, else UTC."""
+    return sla_store.policy(session).desk_zone()
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:

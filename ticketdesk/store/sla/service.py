@@ -4,13 +4,17 @@ is one transaction (store/db/transactions.py) named for the audit log."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.policy_documents import tidy_rules, tidy_sla
+from ticketdesk.rules.sla_explain import SlaExplanation
 from ticketdesk.store.db import settings
 from ticketdesk.store.db.settings import DocumentChange
 from ticketdesk.store.db.transactions import Transactions
 from ticketdesk.store.sla import policies as service_rules
+from ticketdesk.store.sla.explain import sla_explanation
 
 
 class PolicyService:
@@ -37,6 +41,11 @@ class PolicyService:
         reading order) to the new one, in one write transaction; returns the document before
         and after, and its new version."""
         return self.tx.write("edit_sla_document", lambda s, a: service_rules.edit_sla(s, actor=a, edit=edit))
+
+    def explain(self, number: str, *, now: datetime | None = None) -> SlaExplanation:
+        """Why ticket `number`'s SLA clocks stand where they do (rules/sla_explain.py)."""
+        at = now or utcnow()
+        return self.tx.read("sla_explanation", lambda s, _: sla_explanation(s, number, at), target=number.strip())
 
     def rules(self) -> tuple[dict[str, Any], int]:
         """The stored rules document (in reading order) and its version; ({}, 0) if none."""
