@@ -485,7 +485,7 @@ def test_sla_explain_text_json_and_the_agents_time_zone(
         " Asia/Shanghai; CN public holidays and make-up workdays; 1 extra closed day(s)",
         "times in Asia/Shanghai (UTC+08:00)",
     ]
-    assert "First response: target 2h ([targets.P1]) — breached: due Wed 09-30 12:00, still running" in text
+    assert "First response: target 2h ([targets.P1])\n  breached: due Wed 09-30 12:00, still running\n" in text
     assert "  Wed 09-30 10:00 → 12:00" in text
     data = json.loads(ok(db_url, "sla", "explain", number, "-f", "json"))
     first = data["clocks"][0]
@@ -501,3 +501,20 @@ def test_sla_explain_text_json_and_the_agents_time_zone(
     assert fails(db_url, "sla", "explain", "999") == "ticketdesk: error: ticket 999 not found"
     monkeypatch.setenv("TICKETDESK_CONFIG", write(tmp_path, "bad.toml", '[ui]\ntimezone = "Mars/Base"\n'))
     assert "[ui] timezone: Mars/Base is not a known time zone" in fails(db_url, "sla", "explain", number)
+
+
+def test_show_and_list_give_times_in_the_desks_zone_labelled(store: Store, db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    created = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
+    number = store.tickets.create(NewTicket(subject="VPN", priority="P1", team="support"), now=created)
+    assert "2026-09-30 02:00   (times in UTC)" in ok(db_url, "show", number)  # no policy: UTC
+    ok(db_url, "sla", "import", write(tmp_path, "sla.toml", SLA_TOML))  # the desk is in Shanghai now
+    shown = ok(db_url, "show", number)
+    assert "created       2026-09-30 10:00   (times in Asia/Shanghai (UTC+08:00))" in shown
+    # set on create by the built-in policy: 4 h from 09:00 UTC
+    assert "first response due 2026-09-30 21:00" in shown
+    assert "2026-09-30 10:00  admin: status: - -> new" in shown  # the timeline too
+    listed = ok(db_url, "list")  # piped: tab-separated, the updated time in the desk's zone
+    assert listed.rstrip("\n").split("\t")[-1] == "2026-09-30 10:00"
+    assert json.loads(ok(db_url, "show", number, "-f", "json"))["created_at"] == "2026-09-30T02:00:00+00:00"

@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from ticketdesk.drafts import DraftBox
+from ticketdesk.rules.local_time import zone
 from ticketdesk.screens.help import HelpScreen, key_bindings
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.widgets.desk_watch import DeskWatch, this_session
@@ -39,12 +40,15 @@ class TicketdeskApp(App[None]):
         live: bool = True,
         keymap: dict[str, str] | None = None,
         drafts: DraftBox | None = None,
+        time_zone: str | None = None,
     ) -> None:
         """`live=False`: no presence and no change feed (a still screen, for snapshots and
-        tests that need one); the screens then load only when asked."""
+        tests that need one); the screens then load only when asked. `time_zone`: the one
+        times are shown in (the agent's `[ui] timezone`); None: the desk's, read here."""
         super().__init__()
         self.store = store
         self.live = live
+        self.tz = zone(time_zone or store.reports.desk_timezone())
         if keymap:
             self.set_keymap(keymap)
         #: unsent replies and notes, by (ticket number, kind): survive leaving a ticket

@@ -9,10 +9,12 @@ import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ticketdesk.rules.editor_reply import EditedReply, Quoted, reply_file
+from ticketdesk.rules.local_time import stamp
 from ticketdesk.rules.text import printable
 
 if TYPE_CHECKING:
@@ -44,12 +46,13 @@ def run_editor(text: str) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
 
 
-def reply_file_for(detail: TicketDetail, draft: str) -> str:
-    """The file for a reply on `detail`, the draft so far in it, the thread quoted below."""
+def reply_file_for(detail: TicketDetail, draft: str, tz: tzinfo) -> str:
+    """The file for a reply on `detail`, the draft so far in it, the thread quoted below
+    (times in `tz`)."""
     customer = detail.customer
     to = f"{customer.name} <{customer.email}>" if customer is not None and customer.email else ""
     thread = [
-        Quoted(f"{c.created_at:%Y-%m-%d %H:%M}", c.author or (customer.name if customer else "?"), printable(c.body))
+        Quoted(stamp(c.created_at, tz), c.author or (customer.name if customer else "?"), printable(c.body))
         for c in reversed(detail.comments)
         if c.kind != "internal"
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -308,7 +308,7 @@ def test_a_permanent_failure_is_shown_on_the_ticket(store: Store) -> None:
     assert failure.last_error == "550 5.1.1 <<recipient>>: mailbox unavailable"  # no address in the history
     assert (failure.id, failure.status) == (mail.id, "failed")
     assert mail_events(store, number) == [("delivery", "failed: 550 5.1.1 <<recipient>>: mailbox unavailable")]
-    text = failure.failure_text()
+    text = failure.failure_text(UTC)
     assert "failed — 550 5.1.1" in text and text.endswith(f"(ticketdesk mail retry {mail.id})")
     assert detail.as_dict()["outbox"][0]["status"] == "failed"
     assert store.outbox.claim(now=now + timedelta(days=1)) == []

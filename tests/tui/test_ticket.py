@@ -221,7 +221,7 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
     try:
         detail = store.tickets.get(rows[1])
         assert one_line(detail.row.subject)[:40] in ticket  # what the screen showed is what the database holds
-        assert re.search(rf"\bversion\s+{detail.row.version}\b", ticket), ticket
+        assert re.search(rf"\bv{detail.row.version}\b", ticket), ticket
         assert store.tickets.count(parse_query("")) == 200
     finally:
         store.close()
@@ -398,3 +398,39 @@ async def test_w_logs_time_on_the_ticket_and_the_header_shows_it(store: Store) -
         await until(lambda: store.tickets.get(number).time_spent_minutes == 70, pilot=pilot)
         await until(lambda: "time spent" in screen_text(pilot.app) and "1h10m" in screen_text(pilot.app), pilot=pilot)
         assert "logged 1h10m: new toner" in screen_text(pilot.app)
+
+
+@sqlite_only
+@run_async
+async def test_S_explains_the_sla_in_the_agents_time_zone_and_esc_closes_it(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from ticketdesk.app import TicketdeskApp
+    from ticketdesk.screens.dialogs import TextScreen
+    from ticketdesk.store import NewTicket
+
+    created = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
+    number = store.tickets.create(NewTicket(subject="VPN", priority="P1", team="support"), now=created)
+    async with TicketdeskApp(store, time_zone="Asia/Shanghai").run_test(size=SIZE) as pilot:
+        screen = await open_ticket(pilot, number)
+        fields = screen_text(pilot.app)
+        assert "2026-09-30 10:00" in fields and "Asia/Shanghai (UTC+08:00)" in fields  # created, in the agent's zone
+        await pilot.press("S")
+        shown = await until(lambda: isinstance(pilot.app.screen, TextScreen) and pilot.app.screen, pilot=pilot)
+        await settle(pilot)
+        text = screen_text(pilot.app)
+        assert f"SLA of ticket {number}: P1, team support, new" in text
+        assert "times in Asia/Shanghai (UTC+08:00)" in text
+        # no policy: the built-in calendar, 09:00-17:00 UTC, which is 17:00-01:00 here
+        assert "Wed 09-30 10:00 → 17:00" in text and "closed: outside business hours" in text
+        assert shown.lines[:8] == explanation_lines_of(store, number)[:8]
+        await pilot.press("escape")
+        await until(lambda: pilot.app.screen is screen, pilot=pilot)
+
+
+def explanation_lines_of(store: Store, number: str) -> list[str]:
+    from ticketdesk.rules.local_time import zone
+    from ticketdesk.rules.sla_explain import explanation_lines
+
+    x = store.policies.explain(number)
+    return explanation_lines(x, zone("Asia/Shanghai"))

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -43,6 +43,7 @@ __all__ = [
     "out",
     "read_toml_file",
     "run_settings",
+    "shown_zone",
     "split",
     "stdout_is_terminal",
     "template_answers",
@@ -182,8 +183,19 @@ def is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def local(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+def shown_zone(ctx: typer.Context, store: Store) -> tzinfo:
+    """The zone this run shows times in: the agent's `[ui] timezone`, else the desk's (its
+    default SLA calendar's, else UTC)."""
+    from ticketdesk.rules.local_time import zone
+
+    return zone(run_settings(ctx).ui.timezone or store.reports.desk_timezone())
+
+
+def local(value: datetime | None, tz: tzinfo) -> str:
+    """`2026-12-03 14:05` in `tz`; empty for no time."""
+    from ticketdesk.rules.local_time import stamp
+
+    return stamp(value, tz)
 
 
 def echo(line: str = "") -> None:

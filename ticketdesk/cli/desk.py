@@ -19,7 +19,7 @@ def tui_cmd(ctx: typer.Context) -> None:
         store.people.agents()  # fail here, in plain text, for an unknown agent
     from ticketdesk.app import TicketdeskApp
 
-    app = TicketdeskApp(store, keymap=tui.keymap, drafts=draft_box(ctx, store))
+    app = TicketdeskApp(store, keymap=tui.keymap, drafts=draft_box(ctx, store), time_zone=tui.ui.timezone or None)
     app.run()
     if app.return_code:  # a crash (Textual has printed its traceback) never exits 0
         raise typer.Exit(app.return_code)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, out
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, out, shown_zone
+from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.text import one_line, printable
 
 if TYPE_CHECKING:
@@ -63,10 +65,10 @@ def _dump(data: Any) -> None:
     dump_json(data)
 
 
-def _print_rows(rows: Sequence[ArticleRow], *, empty: str, snippets: bool = False) -> None:
+def _print_rows(rows: Sequence[ArticleRow], tz: tzinfo, *, empty: str, snippets: bool = False) -> None:
     if not is_terminal():
         for r in rows:
-            cells = [f"#{r.id}", r.title, ",".join(r.tags)] + ([r.snippet] if snippets else [local(r.updated_at)])
+            cells = [f"#{r.id}", r.title, ",".join(r.tags)] + ([r.snippet] if snippets else [local(r.updated_at, tz)])
             echo("\t".join(one_line(c) for c in cells))
         return
     from rich.console import Console
@@ -86,7 +88,7 @@ def _print_rows(rows: Sequence[ArticleRow], *, empty: str, snippets: bool = Fals
     else:
         table.add_column("UPDATED", no_wrap=True)
     for r in rows:
-        last = r.snippet if snippets else local(r.updated_at)
+        last = r.snippet if snippets else local(r.updated_at, tz)
         table.add_row(*(Text(one_line(c)) for c in (f"#{r.id}", r.title, ", ".join(r.tags), last)))
     console.print(table)
 
@@ -136,11 +138,16 @@ def kb_list_cmd(
 ) -> None:
     """List the articles, most recently changed first."""
     with handled():
-        rows = open_store(ctx).kb.recent(tag=tag, limit=limit)
+        store = open_store(ctx)
+        rows = store.kb.recent(tag=tag, limit=limit)
         if fmt == KbFormat.json:
             _dump([r.as_dict() for r in rows])
             return
-        _print_rows(rows, empty="No articles." + ("" if tag else " Add one with `ticketdesk kb add --title …`."))
+        _print_rows(
+            rows,
+            shown_zone(ctx, store),
+            empty="No articles." + ("" if tag else " Add one with `ticketdesk kb add --title …`."),
+        )
 
 
 @kb_app.command("show")
@@ -151,16 +158,18 @@ def kb_show_cmd(
 ) -> None:
     """Show one article, every field as written."""
     with handled():
-        a = open_store(ctx).kb.get(_parse_id(article_id))
+        store = open_store(ctx)
+        a = store.kb.get(_parse_id(article_id))
         if fmt == KbFormat.json:
             _dump(a.as_dict())
             return
+        tz = shown_zone(ctx, store)
         echo(f"#{a.id}  {one_line(a.title)}")
         for label, value in (
             ("tags", ", ".join(a.tags) or "-"),
             ("from ticket", a.source_ticket or "-"),
-            ("created", f"{local(a.created_at)} by {a.created_by or '-'}"),
-            ("updated", f"{local(a.updated_at)}   version {a.version}"),
+            ("created", f"{local(a.created_at, tz)} by {a.created_by or '-'}  ({zone_label(tz)})"),
+            ("updated", f"{local(a.updated_at, tz)}   version {a.version}"),
         ):
             echo(f"{label:<12}{one_line(value)}")
         for name in FIELDS[1:]:
@@ -229,7 +238,7 @@ def kb_search_cmd(
         if fmt == KbFormat.json:
             _dump([r.as_dict() for r in rows])
             return
-        _print_rows(rows, empty="No article matches.", snippets=True)
+        _print_rows(rows, UTC, empty="No article matches.", snippets=True)  # no times shown
 
 
 @kb_app.command("from-ticket")

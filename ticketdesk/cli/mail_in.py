@@ -10,7 +10,17 @@ from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store, run_settings, stdout_is_terminal
+from ticketdesk.cli.common import (
+    dump_json,
+    echo,
+    fail,
+    handled,
+    local,
+    open_store,
+    run_settings,
+    shown_zone,
+    stdout_is_terminal,
+)
 from ticketdesk.rules.text import one_line
 
 #: sendmail's EX_TEMPFAIL: an MTA piping to us keeps the message and retries later
@@ -147,12 +157,14 @@ def attachment_list_cmd(
 ) -> None:
     """The files of a ticket: id, name, type, size."""
     with handled():
-        items = open_store(ctx).mail.attachments(number)
+        store = open_store(ctx)
+        items = store.mail.attachments(number)
+        tz = shown_zone(ctx, store)
     if as_json:
         dump_json([a.as_dict() for a in items])
         return
     for a in items:
-        echo(f"{a.id}\t{one_line(a.filename)}\t{one_line(a.content_type)}\t{a.size}\t{local(a.created_at)}")
+        echo(f"{a.id}\t{one_line(a.filename)}\t{one_line(a.content_type)}\t{a.size}\t{local(a.created_at, tz)}")
 
 
 @attachment_app.command("save")

@@ -8,12 +8,23 @@ failed reply again.
 from __future__ import annotations
 
 import sys
+from datetime import tzinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, run_settings
+from ticketdesk.cli.common import (
+    dump_json,
+    echo,
+    fail,
+    handled,
+    is_terminal,
+    local,
+    open_store,
+    run_settings,
+    shown_zone,
+)
 from ticketdesk.rules.text import one_line
 
 
@@ -101,20 +112,21 @@ def outbox_cmd(
     Id, ticket, status, attempts, recipient, subject, when and the last error;
     tab-separated when piped."""
     with handled():
-        rows = open_store(ctx).outbox.entries(status=status.value if status else None, limit=limit)
+        store = open_store(ctx)
+        rows = store.outbox.entries(status=status.value if status else None, limit=limit)
         if fmt == OutboxFormat.json:
             dump_json([r.as_dict() for r in rows])
             return
-        _print_outbox(rows)
+        _print_outbox(rows, shown_zone(ctx, store))
 
 
-def _print_outbox(rows: list[Any]) -> None:
+def _print_outbox(rows: list[Any], tz: tzinfo) -> None:
     def when(r: Any) -> str:
         if r.status == "sent":
-            return f"sent {local(r.sent_at)}"
+            return f"sent {local(r.sent_at, tz)}"
         if r.status == "queued" and r.attempts:
-            return f"next try {local(r.next_attempt_at)}"
-        return local(r.created_at)
+            return f"next try {local(r.next_attempt_at, tz)}"
+        return local(r.created_at, tz)
 
     if not is_terminal():
         for r in rows:

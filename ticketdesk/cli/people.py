@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store
+from ticketdesk.cli.common import dump_json, echo, fail, handled, is_terminal, local, open_store, shown_zone
+from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.text import one_line
 
 
@@ -145,7 +146,8 @@ def audit_cmd(
             start, _ = parse_date_range(since.strip())
             if start is None:
                 raise ValueError(f"--since: cannot read {since!r} as a date")
-        rows = open_store(ctx).audit.entries(action=action, actor=actor, since=start, limit=limit)
+        store = open_store(ctx)
+        rows = store.audit.entries(action=action, actor=actor, since=start, limit=limit)
         if fmt == OutFormat.json:
             dump_json([r.as_dict() for r in rows])
             return
@@ -169,6 +171,7 @@ def audit_cmd(
         if not rows:
             console.print(Text("No audit entries match."))
             return
+        tz = shown_zone(ctx, store)
         table = Table(box=None, header_style="bold", pad_edge=False, expand=True)
         for column in ("WHEN", "WHO", "ACTION", "TARGET", "OK", "DETAIL"):
             table.add_column(
@@ -177,10 +180,11 @@ def audit_cmd(
         for r in rows:
             ok = Text("ok", style="green") if r.ok else Text("DENIED", style="bold red")
             table.add_row(
-                Text(local(r.at)), Text(one_line(r.actor)), Text(r.action), Text(one_line(r.target or "-")), ok,
+                Text(local(r.at, tz)), Text(one_line(r.actor)), Text(r.action), Text(one_line(r.target or "-")), ok,
                 Text(one_line(r.detail or "")),
             )  # fmt: skip
         console.print(table)
+        console.print(Text(f"times in {zone_label(tz)}", style="dim"))
 
 
 @audit_app.command("verify")
@@ -280,16 +284,18 @@ def who_cmd(
     """Who has a TUI open, and where: agent, host, ssh or local, screen or ticket, what they
     are doing, since when (sessions silent for 15 s are gone)."""
     with handled():
-        present = open_store(ctx).live.present()
+        store = open_store(ctx)
+        present = store.live.present()
         if fmt == OutFormat.json:
             dump_json([p.as_dict() for p in present])
             return
         if not present:
             echo("nobody has the TUI open")
+        tz = shown_zone(ctx, store)
         for p in present:
             echo(
                 f"{one_line(p.login)}\t{one_line(p.host)}\t{p.via}\t{one_line(p.ticket or p.place)}"
-                f"\t{p.activity.value}\t{local(p.since)}"
+                f"\t{p.activity.value}\t{local(p.since, tz)}"
             )
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import csv
 import sys
-from datetime import date
+from datetime import date, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store
+from ticketdesk.cli.common import dump_json, echo, fail, handled, local, open_store, shown_zone
 from ticketdesk.rules.text import one_line, printable
 
 if TYPE_CHECKING:
@@ -158,25 +158,26 @@ def survey_show_cmd(
 ) -> None:
     """Show a ticket's survey."""
     with handled():
-        view = open_store(ctx).csat.get(number)
+        store = open_store(ctx)
+        view = store.csat.get(number)
         if fmt == Format.json:
             dump_json(view.as_dict())
             return
         echo(f"survey of {view.number}")
-        for line in survey_lines(view, local):
+        for line in survey_lines(view, shown_zone(ctx, store)):
             echo(line)
 
 
-def print_survey(store: Store, number: str) -> None:
+def print_survey(store: Store, number: str, tz: tzinfo) -> None:
     """The ticket's survey as a block under `ticketdesk show` (nothing if it has none)."""
     view = store.csat.of_ticket(number)
     if view is not None:
         echo("\nSurvey")
-        for line in survey_lines(view, local):
+        for line in survey_lines(view, tz):
             echo(line)
 
 
-def survey_lines(view: Any, local: Any) -> list[str]:
+def survey_lines(view: Any, tz: tzinfo) -> list[str]:
     """The survey as plain lines (also used by `ticketdesk show`)."""
     from ticketdesk.store.quality.csat import SCORE_LABELS, SCORES
 
@@ -184,7 +185,7 @@ def survey_lines(view: Any, local: Any) -> list[str]:
     lines.append(f"  {'average':<22}{view.average:.1f}")
     if view.comment:
         lines.append(f"  {'comment':<22}{printable(one_line(view.comment))}")
-    lines.append(f"  {'submitted':<22}{local(view.submitted_at)} via {view.source}, by {view.recorded_by or '-'}")
+    lines.append(f"  {'submitted':<22}{local(view.submitted_at, tz)} via {view.source}, by {view.recorded_by or '-'}")
     return lines
 
 

@@ -19,9 +19,11 @@ from ticketdesk.cli.common import (
     local,
     open_store,
     out,
+    shown_zone,
     split,
     template_answers,
 )
+from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.text import one_line, printable
 
 template_app = typer.Typer(
@@ -117,16 +119,18 @@ def template_show_cmd(
 ) -> None:
     """Show a template: what it sets and its body, as written."""
     with handled():
-        t = open_store(ctx).templates.get(name)
+        store = open_store(ctx)
+        t = store.templates.get(name)
         if fmt == ShowFormat.json:
             dump_json(t.as_dict())
             return
+        tz = shown_zone(ctx, store)
         for label, value in (
             ("name", t.name),
             ("kind", "internal note" if t.internal else "public reply"),
             ("sets", _template_sets(t)),
-            ("created", f"{local(t.created_at)} by {t.created_by or 'ticketdesk'}"),
-            ("updated", local(t.updated_at)),
+            ("created", f"{local(t.created_at, tz)} by {t.created_by or 'ticketdesk'}"),
+            ("updated", f"{local(t.updated_at, tz)}  ({zone_label(tz)})"),
         ):
             echo(f"{label:<10}{one_line(value)}")
         echo()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import UTC, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from ticketdesk.cli.common import (
     local,
     open_store,
     out,
+    shown_zone,
     split,
     template_answers,
 )
@@ -44,6 +46,7 @@ from ticketdesk.cli.filters import (
     query_of_view,
 )
 from ticketdesk.rules.durations import format_minutes
+from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.text import CSV_LINE_END, one_line, printable, spreadsheet_text
 from ticketdesk.rules.undo import NOTHING_TO_UNDO
 
@@ -139,18 +142,19 @@ def list_cmd(
             search=search, view_query=query_of_view(store, view),
         )  # fmt: skip
         page = store.tickets.page(flt, sort=parse_sort(sort), limit=limit)
-        _print_rows(page.rows, fmt, more=page.next_after is not None)
+        tz = shown_zone(ctx, store) if fmt == ListFormat.table and page.rows else UTC
+        _print_rows(page.rows, fmt, tz, more=page.next_after is not None)
 
 
-def _row_values(row: Any) -> dict[str, str]:
+def _row_values(row: Any, tz: tzinfo) -> dict[str, str]:
     from ticketdesk.widgets.columns import cells
 
-    values = cells(row, selected=False, when=local)
+    values = cells(row, selected=False, when=lambda at: local(at, tz))
     del values["mark"]
     return values
 
 
-def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:
+def _print_rows(rows: list[Any], fmt: ListFormat, tz: tzinfo, *, more: bool) -> None:
     if fmt == ListFormat.json:
         dump_json([r.as_dict() for r in rows])
         return
@@ -168,12 +172,12 @@ def _print_rows(rows: list[Any], fmt: ListFormat, *, more: bool) -> None:
     if not is_terminal():
         # Plain text for pipes: one ticket per line, tab-separated, no decoration.
         for r in rows:
-            echo("\t".join(one_line(v) for v in _row_values(r).values()))
+            echo("\t".join(one_line(v) for v in _row_values(r, tz).values()))
         return
-    _rich_table(rows, more=more)
+    _rich_table(rows, tz, more=more)
 
 
-def _rich_table(rows: list[Any], *, more: bool) -> None:
+def _rich_table(rows: list[Any], tz: tzinfo, *, more: bool) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -204,7 +208,7 @@ def _rich_table(rows: list[Any], *, more: bool) -> None:
             ratio=1 if name == "subject" else None,
         )
     for r in rows:
-        values = _row_values(r)
+        values = _row_values(r, tz)
         cells = []
         for name in columns:
             style = (
@@ -218,8 +222,8 @@ def _rich_table(rows: list[Any], *, more: bool) -> None:
             cells.append(Text(one_line(values[name]), style=style))
         table.add_row(*cells)
     console.print(table)
-    if more:
-        console.print(Text(f"(first {len(rows)} shown; use --limit or narrow the filter)", style="dim"))
+    shown = f"first {len(rows)} shown; use --limit or narrow the filter; " if more else ""
+    console.print(Text(f"({shown}times in {zone_label(tz)})", style="dim"))
 
 
 # --- show ---------------------------------------------------------------------
@@ -243,14 +247,15 @@ def show_cmd(
             data["attachments"] = [f.as_dict() for f in files]
             dump_json(data)
             return
-        _print_detail(detail, files)
+        tz = shown_zone(ctx, store)
+        _print_detail(detail, files, tz)
         if detail.row.status in ("resolved", "closed"):  # CSAT scores (cli/quality.py)
             from ticketdesk.cli.quality import print_survey
 
-            print_survey(store, number)
+            print_survey(store, number, tz)
 
 
-def _print_detail(d: Any, files: list[Any]) -> None:
+def _print_detail(d: Any, files: list[Any], tz: tzinfo) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -284,10 +289,10 @@ def _print_detail(d: Any, files: list[Any]) -> None:
         if extra:
             line("", extra)
     line("tags", ", ".join(r.tags) or "-")
-    line("sla", f"{r.sla_state or '-'}   first response due {local(r.first_response_due) or '-'}"
-         f"   resolution due {local(r.resolution_due) or '-'}")  # fmt: skip
-    line("created", local(r.created_at))
-    line("updated", f"{local(r.updated_at)}   version {r.version}")
+    line("sla", f"{r.sla_state or '-'}   first response due {local(r.first_response_due, tz) or '-'}"
+         f"   resolution due {local(r.resolution_due, tz) or '-'}")  # fmt: skip
+    line("created", f"{local(r.created_at, tz)}   (times in {zone_label(tz)})")
+    line("updated", f"{local(r.updated_at, tz)}   version {r.version}")
     for label, value in (
         ("first reply", r.first_responded_at),
         ("resolved", r.resolved_at),
@@ -295,7 +300,7 @@ def _print_detail(d: Any, files: list[Any]) -> None:
         ("expected", d.expected_at),
     ):
         if value:
-            line(label, local(value))
+            line(label, local(value, tz))
     if d.reopen_count:
         line("reopened", f"{d.reopen_count} time(s)")
     if d.time_spent_minutes:
@@ -311,13 +316,13 @@ def _print_detail(d: Any, files: list[Any]) -> None:
         for f in files:
             console.print(Text(f"  #{f.id:<6}{one_line(f.filename)}  {one_line(f.content_type)}  {f.size:,} bytes"))
     for mail in d.mail_failures:  # a reply that could not be mailed (store/mail/outbox.py)
-        line("mail", mail.failure_text(), "red")
+        line("mail", mail.failure_text(tz), "red")
     console.print(Text("\nDescription", style="bold"))
     console.print(Text(printable(d.description) or "(none)"))
     console.print(Text("\nTimeline", style="bold"))
     from ticketdesk.widgets.timeline import timeline_texts
 
-    for text in timeline_texts(d):
+    for text in timeline_texts(d, tz):
         console.print(text)
 
 
@@ -413,7 +418,7 @@ def _reply_in_editor(ctx: typer.Context, number: str) -> None:
     drafts = draft_box(ctx, store)
     key = (detail.row.number, "public")
     try:
-        text = run_editor(reply_file_for(detail, drafts.get(key, "")))
+        text = run_editor(reply_file_for(detail, drafts.get(key, ""), shown_zone(ctx, store)))
     except EditorFailed as exc:
         fail(f"{exc}: nothing sent" + ("; the draft is kept" if key in drafts else ""))
     try:

@@ -32,6 +32,16 @@ def stamp(value: datetime | None, tz: tzinfo, empty: str = "") -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value is not None else empty
 
 
+def short_stamp(value: datetime | None, tz: tzinfo) -> str:
+    """`12-03 14:05` in `tz`: for table columns."""
+    return value.astimezone(tz).strftime("%m-%d %H:%M") if value is not None else ""
+
+
+def clock_stamp(value: datetime, tz: tzinfo, seconds: bool = False) -> str:
+    """`14:05` (or `14:05:09`) in `tz`."""
+    return value.astimezone(tz).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
 def day_stamp(value: datetime, tz: tzinfo) -> str:
     """`Thu 12-03 14:05` in `tz`: for timelines, where the weekday matters."""
     return value.astimezone(tz).strftime("%a %m-%d %H:%M")

@@ -379,8 +379,7 @@ def _calendar_text(cal: BusinessCalendar) -> str:
 
 
 def _clock_lines(c: ClockExplanation, tz: tzinfo, all_segments: bool) -> list[str]:
-    head = f"{CLOCK_NAMES[c.clock]}: target {c.target} ({c.target_origin}) — {_verdict(c, tz)}"
-    lines = [head]
+    lines = [f"{CLOCK_NAMES[c.clock]}: target {c.target} ({c.target_origin})", f"  {_verdict(c, tz)}"]
     used = timedelta()
     rows: list[str] = []
     for s in c.segments:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ticketdesk.models.enums import ACTIVE_STATUSES
+from ticketdesk.rules.local_time import clock_stamp, zone_label
 from ticketdesk.rules.presence import Present
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.desk_watch import DeskChanged
@@ -91,7 +92,7 @@ class DashboardScreen(Screen[None]):
 
     def _show_online(self, present: Sequence[Present]) -> None:
         title = Text(f"Online  {len({p.login for p in present}):,} agents, {len(present):,} sessions", style="bold")
-        shown = online_table(present[:ONLINE_ROWS], mine=self.desk.desk_watch.me.session_id)
+        shown = online_table(present[:ONLINE_ROWS], mine=self.desk.desk_watch.me.session_id, tz=self.desk.tz)
         more = [Text(f"… and {len(present) - ONLINE_ROWS:,} more", style="dim")] if len(present) > ONLINE_ROWS else []
         online = self.query_one("#online", Static)
         online.update(Group(title, shown, *more))
@@ -164,7 +165,11 @@ class DashboardScreen(Screen[None]):
         csat.update(_csat(b.csat, csat.content_size.width, self._style))
         self.query_one("#mail", Static).update(_mail(b.mail, b.generated_at, self._style))
         self.query_one("#dash-status", Static).update(
-            Text(f" updated {b.generated_at.astimezone():%H:%M:%S}   follows changes live", style="dim")
+            Text(
+                f" updated {clock_stamp(b.generated_at, self.desk.tz, seconds=True)} {zone_label(self.desk.tz)}"
+                "   follows changes live",
+                style="dim",
+            )
         )
 
     def _style(self, meaning: str) -> str:

@@ -1,4 +1,5 @@
-"""A small set of generic dialogs: pick one of many (fuzzy), type a line, confirm."""
+"""A small set of generic dialogs: pick one of many (fuzzy), type a line, confirm, read a page
+of text."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ticketdesk.rules.text import printable
@@ -130,3 +131,46 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+class TextScreen(ModalScreen[None]):
+    """A page of plain text to read (`S`'s SLA explanation): j/k, PgUp/PgDn, g/G scroll; esc
+    or q closes. The lines are shown literally."""
+
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("j,down", "scroll('down')", "Down", show=False),
+        Binding("k,up", "scroll('up')", "Up", show=False),
+        Binding("pagedown,space", "scroll('page_down')", "Page down", show=False),
+        Binding("pageup,b", "scroll('page_up')", "Page up", show=False),
+        Binding("g,home", "scroll('home')", "Top", show=False),
+        Binding("G,end", "scroll('end')", "Bottom", show=False),
+    ]
+    DEFAULT_CSS = """
+    TextScreen { align: center middle; }
+    TextScreen > VerticalScroll { width: 100%; max-width: 130; height: 100%; max-height: 95%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, title: str, lines: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as scroll:
+            scroll.border_title = self.title_text
+            scroll.border_subtitle = "j/k PgDn/PgUp scroll · esc closes"
+            # wrapped, not cut: a narrow terminal loses nothing
+            yield Static(Text(printable("\n".join(self.lines))), id="text-body")
+
+    def action_scroll(self, where: str) -> None:
+        scroll = self.query_one(VerticalScroll)
+        {
+            "down": scroll.scroll_down,
+            "up": scroll.scroll_up,
+            "page_down": scroll.scroll_page_down,
+            "page_up": scroll.scroll_page_up,
+            "home": scroll.scroll_home,
+            "end": scroll.scroll_end,
+        }[where](animate=False)

@@ -7,7 +7,8 @@ form shows it. Every read and write runs in a worker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -17,9 +18,11 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Input, Label, Static
 from textual.widgets.option_list import Option
 
+from ticketdesk.rules.local_time import stamp, zone_label
 from ticketdesk.rules.qa import CHECKLIST
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.list_detail import FormScreen, ListDetailScreen, list_keys
+from ticketdesk.widgets.store_call import DeskApp
 from ticketdesk.widgets.styles import style
 
 if TYPE_CHECKING:
@@ -57,7 +60,7 @@ class QaScreen(ListDetailScreen[Any]):
         return options
 
     def describe(self, item: Any) -> Table:
-        return describe(item)
+        return describe(item, cast("DeskApp", self.app).tz)
 
     def summary(self, found: list[Any]) -> str:
         if not found:
@@ -100,7 +103,7 @@ def _label(v: Any, no_color: bool) -> Text:
     return text
 
 
-def describe(v: Any) -> Table:
+def describe(v: Any, tz: tzinfo) -> Table:
     """A sample: the ticket, and its review once there is one (text shown literally)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -109,7 +112,7 @@ def describe(v: Any) -> Table:
     grid.add_row("priority", v.priority)
     grid.add_row("assignee", Text(v.assignee or "—"))
     if v.closed_at:
-        grid.add_row("closed", f"{v.closed_at.astimezone():%Y-%m-%d %H:%M}")
+        grid.add_row("closed", f"{stamp(v.closed_at, tz)}  ({zone_label(tz)})")
     grid.add_row("batch", Text(one_line(v.batch)))
     grid.add_row("", "")
     if v.pending:
@@ -120,7 +123,7 @@ def describe(v: Any) -> Table:
         answer = (v.checklist or {}).get(name)
         grid.add_row("", f"{'✓' if answer else '✗'} {question}")
     grid.add_row("comment", Text(v.comment or "—"))
-    when = f", {v.reviewed_at.astimezone():%Y-%m-%d %H:%M}" if v.reviewed_at else ""
+    when = f", {stamp(v.reviewed_at, tz)}" if v.reviewed_at else ""
     grid.add_row("by", Text(f"{v.reviewer or '?'}{when}"))
     return grid
 

@@ -4,7 +4,7 @@ a bar chart (textual-plotext). `w`/`m` pick the period, `[`/`]` step back and fo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -15,10 +15,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual_plotext import PlotextPlot
 
+from ticketdesk.rules.local_time import clock_stamp
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.kpi_format import kpi_text as shown
 from ticketdesk.widgets.outage_line import OutageLine
-from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
+from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, call_store
 
 BREAKDOWNS = ("team", "agent", "type", "channel", "priority")
 #: (attribute, header, kind) of the table columns
@@ -137,7 +138,8 @@ class ReportsScreen(Screen[None]):
                 key=k.group,
             )
         self._chart(rows, breakdown)
-        self._status(f"updated {report.generated_at.astimezone():%H:%M:%S}   w/m period  [ ] step  b breakdown")
+        updated = clock_stamp(report.generated_at, cast("DeskApp", self.app).tz, seconds=True)
+        self._status(f"updated {updated}   w/m period  [ ] step  b breakdown")
 
     def _chart(self, rows: list[Any], breakdown: str) -> None:
         widget = self.query_one("#report-chart", PlotextPlot)

@@ -6,7 +6,8 @@ tries, and the screen shows that message. Every read and write runs in a worker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -17,12 +18,13 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from ticketdesk.models.enums import Priority, Status
+from ticketdesk.rules.local_time import stamp, zone_label
 from ticketdesk.rules.templates import PLACEHOLDERS
 from ticketdesk.rules.text import one_line
 from ticketdesk.screens.dialogs import ConfirmDialog
 from ticketdesk.screens.list_detail import FormScreen, ListDetailScreen, list_keys
 from ticketdesk.store.tickets.templates import CLEAR as UNSET  # a status / priority the template leaves alone
-from ticketdesk.widgets.store_call import call_store
+from ticketdesk.widgets.store_call import DeskApp, call_store
 
 if TYPE_CHECKING:
     from ticketdesk.store import Store
@@ -48,7 +50,7 @@ class TemplatesScreen(ListDetailScreen[Any]):
         return [Option(Text(one_line(t.name)), id=t.name) for t in found]
 
     def describe(self, item: Any) -> Table:
-        return describe(item)
+        return describe(item, cast("DeskApp", self.app).tz)
 
     def summary(self, found: list[Any]) -> str:
         return f"{len(found)} template(s)   c new · e edit · x remove" if found else "no templates yet: c adds one"
@@ -96,7 +98,7 @@ class TemplatesScreen(ListDetailScreen[Any]):
             self.load(name)
 
 
-def describe(template: Any) -> Table:
+def describe(template: Any, tz: tzinfo) -> Table:
     """A template's settings and its raw body, shown literally (no markup, no rendering)."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -107,7 +109,7 @@ def describe(template: Any) -> Table:
     grid.add_row("sets priority", template.sets_priority or "—")
     grid.add_row("adds tags", Text(" ".join(template.add_tags) or "—"))
     author = template.created_by or "ticketdesk (built in)"
-    grid.add_row("by", Text(f"{author}, updated {template.updated_at.astimezone():%Y-%m-%d %H:%M}"))
+    grid.add_row("by", Text(f"{author}, updated {stamp(template.updated_at, tz)} ({zone_label(tz)})"))
     grid.add_row("", "")
     grid.add_row("body", Text(template.body))
     return grid

@@ -17,9 +17,11 @@ from textual.widgets import Footer, Static, TextArea
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.durations import format_minutes, parse_duration
+from ticketdesk.rules.local_time import clock_stamp, zone_label
 from ticketdesk.rules.presence import Activity, on_ticket
+from ticketdesk.rules.sla_explain import explanation_lines
 from ticketdesk.rules.text import one_line, printable
-from ticketdesk.screens.dialogs import ConfirmDialog, InputDialog, PickDialog
+from ticketdesk.screens.dialogs import ConfirmDialog, InputDialog, PickDialog, TextScreen
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
 from ticketdesk.widgets.desk_watch import DeskChanged
@@ -30,9 +32,10 @@ from ticketdesk.widgets.styles import cell_style, style
 from ticketdesk.widgets.timeline import timeline_texts, when
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import datetime, tzinfo
 
     from ticketdesk.drafts import DraftBox
+    from ticketdesk.rules.sla_explain import SlaExplanation
     from ticketdesk.store import Store, StoreError
     from ticketdesk.store.readmodels import CommentView
 
@@ -45,6 +48,7 @@ class TicketScreen(FieldActions, Screen[None]):
         Binding("n", "compose('internal')", "Note", show=True, id="ticket.compose_internal"),
         Binding("e", "edit_reply", "Reply in editor", show=False, id="ticket.edit_reply"),
         Binding("w", "log_time", "Log time", show=False, id="ticket.log_time"),
+        Binding("S", "explain_sla", "SLA explained", show=False, id="ticket.explain_sla"),
         Binding("ctrl+s", "send", "Send", show=True, priority=True, id="ticket.send"),
         Binding("s", "set_status", "Status", show=True, id="ticket.set_status"),
         Binding("p", "set_priority", "Priority", show=False, id="ticket.set_priority"),
@@ -109,6 +113,10 @@ class TicketScreen(FieldActions, Screen[None]):
     def drafts(self) -> DraftBox:
         return self.desk.drafts
 
+    @property
+    def tz(self) -> tzinfo:
+        return self.desk.tz
+
     def on_mount(self) -> None:
         self.query_one("#composer").display = False
         self.query_one("#composer-label").display = False
@@ -137,7 +145,7 @@ class TicketScreen(FieldActions, Screen[None]):
 
     def _show_presence(self, present: Any) -> None:
         others = on_ticket(list(present), self.number, besides=self.desk.desk_watch.me.session_id)
-        line = ticket_line(others, style("warning", self.app.no_color))
+        line = ticket_line(others, style("warning", self.app.no_color), self.tz)
         block = self.query_one("#presence", Static)
         block.update(line or "")
         block.display = line is not None
@@ -173,6 +181,7 @@ class TicketScreen(FieldActions, Screen[None]):
         self._failures = 0
         self.detail = d
         r = d.row
+        tz = self.tz
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
@@ -187,14 +196,14 @@ class TicketScreen(FieldActions, Screen[None]):
             ("assignee", r.assignee or "-", "team", d.team_name or "-"),
             ("type", r.type + (f" / {d.category}" if d.category else ""), "level", d.support_level),
             ("channel", r.channel, "tags", ", ".join(r.tags) or "-"),
-            ("SLA", sla_summary(r), "version", str(r.version)),
+            ("SLA", sla_summary(r, tz), "updated", f"{when(r.updated_at, tz)}  v{r.version}"),
             (
                 "first reply due",
-                clock(r.first_response_due, "replied", r.first_responded_at),
+                clock(r.first_response_due, "replied", r.first_responded_at, tz),
                 "resolution due",
-                clock(r.resolution_due, "resolved", r.resolved_at),
+                clock(r.resolution_due, "resolved", r.resolved_at, tz),
             ),
-            ("created", when(r.created_at), "updated", when(r.updated_at)),
+            ("created", when(r.created_at, tz), "times in", zone_label(tz, r.updated_at)),
             ("customer", customer, "org", (d.customer.organisation if d.customer else None) or "-"),
         ]
         if d.time_spent_minutes:
@@ -211,7 +220,7 @@ class TicketScreen(FieldActions, Screen[None]):
         for mail in d.mail_failures:  # a reply that could not be mailed to the customer
             alert = style("danger", self.app.no_color)
             parts.append(
-                Text("Mail: ", style="bold") + Text(one_line(mail.failure_text("ctrl+r retries")), style=alert)
+                Text("Mail: ", style="bold") + Text(one_line(mail.failure_text(self.tz, "ctrl+r retries")), style=alert)
             )
         if survey is not None:
             scores = "  ".join(f"{name} {value}" for name, value in survey.scores.items())
@@ -233,7 +242,7 @@ class TicketScreen(FieldActions, Screen[None]):
         self.query_one("#description", Static).update(
             Group(Text("\nDescription", style="bold"), Text(printable(d.description) or "(none)"))
         )
-        self.query_one("#timeline", Static).update(Group(Text("\nTimeline", style="bold"), *timeline_texts(d)))
+        self.query_one("#timeline", Static).update(Group(Text("\nTimeline", style="bold"), *timeline_texts(d, tz)))
 
     # --- composer: drafts live on the app, keyed by ticket and kind, until sent -------------
 
@@ -289,12 +298,25 @@ class TicketScreen(FieldActions, Screen[None]):
                 self._send(kind, body)
                 return
             self.app.push_screen(
-                ConfirmDialog(f"{len(arrived)} new on {number} since you started writing: send anyway?", news(arrived)),
+                ConfirmDialog(
+                    f"{len(arrived)} new on {number} since you started writing: send anyway?", news(arrived, self.tz)
+                ),
                 lambda yes: self._send(kind, body) if yes else self._reread(),
             )
 
         # the send guard reads the ticket as it is now, not as this screen last showed it
         call_store(self, lambda store: store.tickets.get(number), guard, group="ticket-write")
+
+    def action_explain_sla(self) -> None:
+        """`S`: why the SLA clocks stand where they do (as `ticketdesk sla explain`)."""
+        number = self.number
+        tz = self.tz
+
+        def show(explanation: SlaExplanation) -> None:
+            lines = explanation_lines(explanation, tz)
+            self.app.push_screen(TextScreen(f"SLA of {number}", lines))
+
+        call_store(self, lambda store: store.policies.explain(number), show, group="ticket-sla", exclusive=True)
 
     def action_log_time(self) -> None:
         """`w`: log time spent on this ticket (`25m`, `1h10m`, then what it went on)."""
@@ -336,7 +358,7 @@ class TicketScreen(FieldActions, Screen[None]):
         try:
             with self.app.suspend():
                 try:  # nothing may leave this block by an exception: Textual would not resume
-                    text = run_editor(reply_file_for(detail, self.drafts.get(key, "")))
+                    text = run_editor(reply_file_for(detail, self.drafts.get(key, ""), self.tz))
                 except EditorFailed as exc:
                     failure = exc
         except SuspendNotSupported:
@@ -626,26 +648,30 @@ def arrived_since(comments: list[CommentView], started: datetime, me: str) -> li
     return [c for c in comments if c.kind == "public" and c.created_at > started and c.author != me]
 
 
-def news(arrived: list[CommentView]) -> str:
+def news(arrived: list[CommentView], tz: tzinfo) -> str:
     """What arrived, for the send guard's dialog: who, when, and the start of the text."""
-    return "\n\n".join(f"{when(c.created_at)}  {c.author or '?'}:\n{one_line(c.body, 300)}" for c in arrived[-3:])
+    return "\n\n".join(f"{when(c.created_at, tz)}  {c.author or '?'}:\n{one_line(c.body, 300)}" for c in arrived[-3:])
 
 
-def sla_summary(row: Any) -> str:
+def sla_summary(row: Any, tz: tzinfo) -> str:
     """The SLA state and the time left on the nearest running clock: "warning, 42m left"."""
     if not row.sla_state:
         return "-"
     if row.sla_paused_at is not None:
-        return f"{row.sla_state}, paused since {when(row.sla_paused_at)}"
+        return f"{row.sla_state}, paused since {when(row.sla_paused_at, tz)}"
     left = sla_left(row, utcnow())
     if row.status in ("resolved", "closed") or not left:
         return row.sla_state
     return f"{row.sla_state}, {left.removeprefix('-')} {'overdue' if left.startswith('-') else 'left'}"
 
 
-def clock(due: Any, stopped_by: str, stopped_at: Any) -> str:
-    """A due time, and when the clock stopped if it did."""
-    return when(due) + (f"  ({stopped_by} {when(stopped_at)})" if stopped_at else "")
+def clock(due: Any, stopped_by: str, stopped_at: Any, tz: tzinfo) -> str:
+    """A due time, and when the clock stopped if it did (its time alone on the same day)."""
+    if not stopped_at:
+        return when(due, tz)
+    same_day = due is not None and due.astimezone(tz).date() == stopped_at.astimezone(tz).date()
+    stopped = clock_stamp(stopped_at, tz) if same_day else when(stopped_at, tz)
+    return f"{when(due, tz)}  ({stopped_by} {stopped})"
 
 
 def human_size(size: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 
@@ -224,10 +224,10 @@ class OutboxInfo:
             "last_error": self.last_error,
         }
 
-    def failure_text(self, retry_hint: str | None = None) -> str:
+    def failure_text(self, tz: tzinfo, retry_hint: str | None = None) -> str:
         """`reply of 14:02 failed — 550 mailbox unavailable (ticketdesk mail retry 12)`, one
-        line; `retry_hint` replaces the command in brackets (the TUI names its key)."""
-        when = self.created_at.astimezone().strftime("%H:%M")
+        line, the time in `tz`; `retry_hint` replaces the command in brackets (the TUI names its key)."""
+        when = self.created_at.astimezone(tz).strftime("%H:%M")
         why = " ".join((self.last_error or "undeliverable").split())[:200]
         return f"reply of {when} failed — {why} ({retry_hint or f'ticketdesk mail retry {self.id}'})"
 

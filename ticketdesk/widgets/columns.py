@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 
-def cells(row: Any, selected: bool, when: Callable[[datetime | None], str] | None = None) -> dict[str, str]:
-    """The queue columns of a row as text (shared with `ticketdesk list`)."""
+def cells(row: Any, selected: bool, when: Callable[[datetime | None], str]) -> dict[str, str]:
+    """The queue columns of a row as text (shared with `ticketdesk list`); `when` writes the
+    updated time (in the zone the reader reads)."""
     return {
         "mark": "●" if selected else " ",
         "number": row.number,
@@ -22,7 +23,7 @@ def cells(row: Any, selected: bool, when: Callable[[datetime | None], str] | Non
         "customer": row.customer or "",
         "assignee": row.assignee or "",
         "team": row.team or "",
-        "updated": (when or _short)(row.updated_at),
+        "updated": when(row.updated_at),
     }
 
 
@@ -53,7 +54,3 @@ def duration_short(delta: timedelta) -> str:
     if hours:
         return f"{sign}{hours}h{mins:02d}m"
     return f"{sign}{mins}m"
-
-
-def _short(value: datetime | None) -> str:
-    return value.astimezone().strftime("%m-%d %H:%M") if value else ""

@@ -5,10 +5,12 @@ colour; logins are shown literally."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 
 from rich.table import Table
 from rich.text import Text
 
+from ticketdesk.rules.local_time import clock_stamp
 from ticketdesk.rules.presence import Activity, Present
 from ticketdesk.rules.text import one_line
 
@@ -35,7 +37,7 @@ def row_label(on_ticket: Sequence[Present]) -> str:
     return f"{shown} +{more}" if more > 0 else shown
 
 
-def ticket_line(on_ticket: Sequence[Present], accent: str) -> Text | None:
+def ticket_line(on_ticket: Sequence[Present], accent: str, tz: tzinfo) -> Text | None:
     """The ticket header's line naming everyone else on the ticket (None: nobody)."""
     if not on_ticket:
         return None
@@ -44,13 +46,13 @@ def ticket_line(on_ticket: Sequence[Present], accent: str) -> Text | None:
         if i:
             line.append(", ")
         line.append(mark(p), style=accent)
-        line.append(f" {DOING[p.activity]} since {p.since.astimezone():%H:%M}")
+        line.append(f" {DOING[p.activity]} since {clock_stamp(p.since, tz)}")
         if p.via == "ssh":
             line.append(" (ssh)")
     return line
 
 
-def online_table(present: Sequence[Present], *, mine: str) -> Table:
+def online_table(present: Sequence[Present], *, mine: str, tz: tzinfo) -> Table:
     """The dashboard's "who is online": agent, where, what, since; one row per session
     (`mine`, this session's id, is marked)."""
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
@@ -61,5 +63,5 @@ def online_table(present: Sequence[Present], *, mine: str) -> Table:
     for p in present:
         who = one_line(p.login, 20) + (" (you)" if p.session_id == mine else "")
         where = Text(one_line(p.ticket or p.place, 20))
-        table.add_row(Text(who), where, DOING[p.activity], f"{p.since.astimezone():%H:%M}")
+        table.add_row(Text(who), where, DOING[p.activity], clock_stamp(p.since, tz))
     return table

@@ -16,6 +16,7 @@ never touched.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from textual.app import App
@@ -49,6 +50,8 @@ class DeskApp(Protocol):
     drafts: DraftBox
     #: presence and the change feed
     desk_watch: DeskWatch
+    #: the zone times are shown in: the agent's `[ui] timezone`, else the desk's
+    tz: tzinfo
 
     def with_agent_options(self, then: Callable[[list[tuple[str, str]]], object]) -> None:
         """Hand `then` the (label, login) options of the active agents; what it returns is

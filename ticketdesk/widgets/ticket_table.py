@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -36,9 +36,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ticketdesk.models.clock import utcnow
+from ticketdesk.rules.local_time import short_stamp
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.columns import cells, sla_left
-from ticketdesk.widgets.store_call import backoff, call_store
+from ticketdesk.widgets.store_call import DeskApp, backoff, call_store
 from ticketdesk.widgets.styles import cell_style
 from ticketdesk.widgets.styles import style as style_of
 
@@ -366,7 +367,8 @@ class TicketTable(Widget, can_focus=True):
         """Segments straight from the values (no Rich Text to render: a third of a key's CPU
         when a page of new rows comes into view). `fit` has made every value one line of
         plain, escaped text: ticket text comes from customers and is never markup."""
-        values = cells(row, row.number in self.selected)
+        tz = cast("DeskApp", self.app).tz
+        values = cells(row, row.number in self.selected, lambda at: short_stamp(at, tz))
         values["sla"] = sla_left(row, now)
         no_color = self.app.no_color
         base = self.rich_style

@@ -6,26 +6,39 @@ never parsed as markup.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.text import Text
 
+from ticketdesk.rules.local_time import stamp
 from ticketdesk.rules.text import one_line, printable
 
 #: the SLA clocks as people say them
 _CLOCKS = {"first_response": "first-response", "resolution": "resolution-time"}
 
 
-def when(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+def when(value: datetime | None, tz: tzinfo) -> str:
+    return stamp(value, tz, "-")
 
 
-def timeline_texts(detail: Any) -> list[Text]:
+def _value(field: str | None, value: str | None, tz: tzinfo) -> str:
+    """An event's old or new value; a time (a due time, a first reply) in `tz`."""
+    if value is None:
+        return "-"
+    if field and field.endswith(("_due", "_at")):
+        try:
+            return stamp(datetime.fromisoformat(value), tz)
+        except ValueError:
+            return value
+    return value
+
+
+def timeline_texts(detail: Any, tz: tzinfo) -> list[Text]:
     items: list[tuple[datetime, int, Text]] = []
     for c in detail.comments:
         head = Text(
-            f"{when(c.created_at)}  {'reply' if c.kind == 'public' else 'note'} by {c.author or '?'}",
+            f"{when(c.created_at, tz)}  {'reply' if c.kind == 'public' else 'note'} by {c.author or '?'}",
             style="bold" if c.kind == "public" else "italic",
         )
         if c.ticket_number != detail.row.number:
@@ -34,7 +47,7 @@ def timeline_texts(detail: Any) -> list[Text]:
     for e in detail.events:
         if e.kind == "commented":  # the comment itself is in the timeline
             continue
-        change = f"{e.field}: {e.old if e.old is not None else '-'} -> {e.new if e.new is not None else '-'}"
+        change = f"{e.field}: {_value(e.field, e.old, tz)} -> {_value(e.field, e.new, tz)}"
         if e.kind in ("linked", "merged", "created"):
             change = f"{e.kind} {e.field} {e.new or e.old or ''}".strip()
         elif e.kind == "sla":  # "resolution" alone reads like the resolution note
@@ -43,5 +56,5 @@ def timeline_texts(detail: Any) -> list[Text]:
             change = f"logged {e.new or ''}"
         elif e.kind == "undone":  # the restored fields follow as changes of their own
             change = f"undid their change: {e.new or ''}"
-        items.append((e.at, 1, Text(f"{when(e.at)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))
+        items.append((e.at, 1, Text(f"{when(e.at, tz)}  {e.actor or 'system'}: {one_line(change)}", style="dim")))
     return [text for _, _, text in sorted(items, key=lambda item: (item[0], item[1]))]

@@ -348,4 +348,4 @@ def _changed_since(session: Session, ticket: Ticket, moved: Sequence[str], since
     if row is None:
         return f"{what} changed since"
     field, old, new, at, login = row
-    return f"{what} changed since by {login or 'the system'} at {at:%H:%M} ({field} {old or '-'} → {new or '-'})"
+    return f"{what} changed since by {login or 'the system'} at {at:%H:%M} UTC ({field} {old or '-'} → {new or '-'})"
