@@ -187,3 +187,39 @@ def test_a_demo_ticket_is_the_ticket_create_ticket_makes(store: Store, db_url: s
     assert {demo["number"], number} <= {
         r.number for r in store.tickets.page(TicketFilter(search=words), limit=200).rows
     }
+
+
+def test_demo_is_a_desk_in_steady_state(store: Store) -> None:
+    """The sweep has caught up with the demo's history, each action dated when it fell due,
+    so the first real sweep finds nothing from the past to do; the knowledge base and the
+    surveys are filled from the same cases as the tickets."""
+    summary = store.generate_demo(tickets=1500, seed=11)
+    caught_up = summary.caught_up
+    assert caught_up is not None and caught_up.breaches > 0 and caught_up.closed > 0 and not caught_up.notes
+    report = store.sweep()
+    assert (report.breaches, report.escalations, report.closed, report.warnings) == (0, 0, 0, 0), report.notes
+    with store.db.engine.connect() as conn:
+        swept = conn.execute(
+            text("SELECT e.at, t.updated_at FROM event e JOIN ticket t ON t.id = e.ticket_id"
+                 " JOIN agent a ON a.id = e.actor_id WHERE a.login = 'system' AND e.kind = 'sla'")
+        ).all()  # fmt: skip
+        closes = conn.execute(
+            text("SELECT t.status_changed_at, t.closed_at, f.fired_at FROM ticket t"
+                 " JOIN rule_firing f ON f.ticket_id = t.id WHERE f.rule IN ('close_resolved', 'close_pending')")
+        ).all()  # fmt: skip
+        queued = conn.execute(text("SELECT count(*) FROM outbox")).scalar()
+        surveys = conn.execute(
+            text("SELECT t.status, s.submitted_at, t.resolved_at FROM survey s JOIN ticket t ON t.id = s.ticket_id")
+        ).all()
+    assert len(swept) == caught_up.breaches
+    # dated when they fell due, not all at the moment the demo was made
+    assert len({str(at)[:10] for at, _ in swept}) > 5
+    assert len(closes) == caught_up.closed  # each closed when it fell due: the ticket's last change
+    assert all(str(changed) == str(closed) == str(fired) for changed, closed, fired in closes)
+    assert queued == 0  # history: no mail from the past waits to be sent
+    assert len(surveys) == summary.surveys > 100
+    assert {status for status, _, _ in surveys} <= {"resolved", "closed"}
+    assert all(str(submitted) > str(resolved) for _, submitted, resolved in surveys)
+    assert summary.articles == len(store.kb.recent(limit=1000)) >= 2 * len(phrases().topics)
+    assert store.kb.search("printer") and store.kb.search("打印机")
+    assert store.reports.kpis(period="monthly").total.csat_count > 0  # last month's surveys

@@ -66,7 +66,7 @@ def test_warning_then_breach_then_escalation_once_each(desk: Store) -> None:
     # the timeline names the clock as people say it ("resolution" alone reads like the note)
     from ticketdesk.widgets.timeline import timeline_texts
 
-    lines = [text.plain for text in timeline_texts(detail)]
+    lines = [text.plain for text in timeline_texts(detail, UTC)]
     assert any("SLA first-response clock warning: " in line for line in lines)
     assert any("SLA first-response clock breached: " in line for line in lines)
 
@@ -133,3 +133,22 @@ def test_two_sweeps_at_once_act_once(desk: Store) -> None:
     for number in numbers:
         assert sla_events(desk, number) == [("first_response", "breached")]
         assert len([e for e in desk.tickets.get(number).events if e.kind == "escalated"]) == 1
+
+
+def test_catching_up_dates_each_action_when_it_fell_due(desk: Store) -> None:
+    """A desk loaded with history (the demo): the breach at its due time, the escalation with
+    it, a close three days after resolving; then a plain sweep has nothing left to do."""
+    breached = desk.tickets.create(NewTicket(subject="VPN down", priority="P1", team="support"), now=T0)
+    desk.tickets.update([breached], TicketChanges(assignee="alice"), now=T0 + H)
+    done = desk.tickets.create(NewTicket(subject="Printer", priority="P3", team="support"), now=T0)
+    desk.tickets.update([done], TicketChanges(status="resolved", note="fixed"), now=T0 + 2 * H)
+    report = desk.sweep(now=T0 + 10 * 24 * H, catch_up=True)
+    assert (report.breaches, report.escalations, report.closed) == (2, 2, 1), report.notes
+    events = desk.tickets.get(breached).events
+    assert {e.at for e in events if e.kind == "sla"} == {T0 + 4 * H, T0 + 24 * H}  # first response, resolution
+    assert [e.at for e in events if e.kind == "escalated"] == [T0 + 4 * H, T0 + 24 * H]
+    closed = desk.tickets.get(done)
+    assert closed.row.status == "closed" and closed.closed_at == T0 + 2 * H + 3 * 24 * H
+    assert closed.row.updated_at == closed.closed_at  # not the moment the sweep ran
+    again = desk.sweep(now=T0 + 10 * 24 * H)
+    assert (again.breaches, again.escalations, again.closed, again.automations) == (0, 0, 0, 0), again.notes

@@ -203,11 +203,11 @@ def test_console_script_in_tmux_opens_a_ticket(tmp_path: Path) -> None:
         tmux(name, "send-keys", "-t", name, "j")
         wait_pane(name, name, lambda p: f" 2/{open_count}" in p)
         tmux(name, "send-keys", "-t", name, "Enter")
-        ticket = wait_pane(name, name, lambda p: "Timeline" in p)
+        ticket = wait_pane(name, name, lambda p: "Description" in p)
         assert ticket.lstrip().startswith(f"{rows[1]}  "), ticket  # the second row was opened
 
         tmux(name, "send-keys", "-t", name, "Escape")
-        wait_pane(name, name, lambda p: f"All open ({open_count})" in p and "Timeline" not in p)
+        wait_pane(name, name, lambda p: f"All open ({open_count})" in p and "Description" not in p)
         tmux(name, "send-keys", "-t", name, "q")
         deadline = time.monotonic() + 10
         while tmux(name, "has-session", "-t", name).returncode == 0:  # q ends the app, and so the session

@@ -71,8 +71,14 @@ def demo_cmd(
         echo(
             f"demo data: {summary.tickets:,} tickets, {summary.customers:,} customers in"
             f" {summary.organisations:,} organisations, {summary.agents:,} agents,"
-            f" {summary.comments:,} comments, {summary.events:,} events in {elapsed:.1f} s"
+            f" {summary.comments:,} comments, {summary.events:,} events, {summary.surveys:,} surveys,"
+            f" {summary.articles:,} knowledge-base articles in {elapsed:.1f} s"
         )
+        if (swept := summary.caught_up) is not None:
+            echo(
+                f"the sweep caught up with its history, each dated when it fell due: {swept.breaches:,} SLA"
+                f" breaches, {swept.escalations:,} escalations, {swept.closed:,} tickets closed"
+            )
         echo("try: ticketdesk list --status open --priority P0,P1   or   ticketdesk show NUMBER")
 
 

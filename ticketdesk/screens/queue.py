@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
@@ -13,6 +14,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.presence import by_ticket
 from ticketdesk.rules.query import QueryError, TicketFilter, parse_query, parse_sort
 from ticketdesk.rules.views import BUILTIN_VIEWS
@@ -174,6 +176,10 @@ class QueueScreen(FieldActions, Screen[None]):
         # changes it without any resize), so the headings stand over their columns
         self.query_one("#table-header", Static).update(self.table.header_text(message.width))
 
+    @cached_property
+    def _zone(self) -> str:
+        return zone_label(cast("DeskApp", self.app).tz)
+
     def _update_status(self) -> None:
         table = self.table
         marks = f"   {len(table.selected)} marked" if table.selected else ""
@@ -181,7 +187,7 @@ class QueueScreen(FieldActions, Screen[None]):
         hint = ""
         if table.total == 0 and self.flt.is_empty:
             hint = "   create one with `ticketdesk new` or load `ticketdesk demo`"
-        status = f" {where}   sort {self.sort_name}{marks}{hint}"
+        status = f" {where}   sort {self.sort_name}{marks}   times in {self._zone}{hint}"
         if status != self._status:  # an update repaints even when nothing changed
             self._status = status
             # one line, whatever it says: no layout pass on every cursor move

@@ -6,6 +6,7 @@ session. Expected database failures become StoreError subclasses with one-line m
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
@@ -210,23 +211,31 @@ class Store:
         return before, after, added
 
     def generate_demo(self, *, tickets: int, seed: int = 7) -> DemoSummary:
-        """Fill the database with demo data (admins: it adds agents and customers)."""
+        """Fill the database with demo data (admins: it adds agents and customers), then let
+        the sweep catch up with its history, each action dated when it fell due: the desk is
+        in a steady state, and its first real sweep has nothing left from the past to do."""
         from ticketdesk.store import demo
+        from ticketdesk.store.automation.followups import AutomationsWithoutMail
+        from ticketdesk.store.automation.sweep import sweep
 
         def run(session: Session, actor: Agent) -> DemoSummary:
             roles.require(actor, roles.ADMINS, "load demo data")
             return demo.generate_demo(session, tickets=tickets, seed=seed)
 
-        return self.tx.write("generate_demo", run)
+        summary = self.tx.write("generate_demo", run)
+        with translated():
+            caught_up = sweep(self.db, followups=AutomationsWithoutMail(), catch_up=True)
+        return dataclasses.replace(summary, caught_up=caught_up)
 
-    def sweep(self, *, now: datetime | None = None) -> SweepReport:
-        """The time-driven work once (store/automation/sweep.py); returns its SweepReport."""
+    def sweep(self, *, now: datetime | None = None, catch_up: bool = False) -> SweepReport:
+        """The time-driven work once (store/automation/sweep.py); returns its SweepReport.
+        `catch_up`: each action dated when it fell due (for a desk loaded with history)."""
         from ticketdesk.store.automation.sweep import sweep
 
         # only a known, active agent that may write runs it (auditors may not)
         self.tx.read("sweep", lambda s, a: roles.require_writer(a))
         with translated():
-            return sweep(self.db, now=now, followups=self.followups)
+            return sweep(self.db, now=now, followups=self.followups, catch_up=catch_up)
 
     def backup(self, path: str | Path, *, force: bool = False) -> BackupReport:
         """A consistent backup of the desk at `path`; returns a backup.BackupReport."""

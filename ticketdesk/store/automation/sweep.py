@@ -8,6 +8,11 @@ first claims its (rule, ticket, occurrence) row in `rule_firing`: a second sweep
 retry, or another host on the same PostgreSQL — finds the claim taken and does nothing,
 and an action on a ticket changed meanwhile is refused by its version and tried again on
 the next run. So warnings, breaches, escalations and closes happen exactly once.
+
+`catch_up=True` dates each action when it fell due (a breach at the due time, a close
+`close_resolved_after_days` after resolving), never before the ticket's last change, as a
+sweep running all along would have: for a desk loaded with history (the demo), whose first
+sweep would otherwise do a year's work at once and stamp it all "now".
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from ticketdesk.store.tickets.followups import Followups
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
 #: open tickets read per query
 BATCH = 5000
+#: jobs per transaction when catching up
+CATCH_UP_JOBS = 500
 CLOCKS = (
     ("first_response", "first_response_due", "first_responded_at"),
     ("resolution", "resolution_due", "resolved_at"),
@@ -76,12 +83,15 @@ class _Job:
     occurrence: str
     detail: str = ""
     rule: AutomationRule | None = None
+    #: when a sweep running all along would have done it (not before the ticket's last change)
+    fell_due: datetime | None = None
 
 
-def sweep(db: Database, *, followups: Followups, now: datetime | None = None) -> SweepReport:
+def sweep(db: Database, *, followups: Followups, now: datetime | None = None, catch_up: bool = False) -> SweepReport:
     """One run of the time-driven work; `followups` run after each change it makes (the
     automations it triggers, the mail of the replies it queues: a time automation's
-    template, the pending-close reply)."""
+    template, the pending-close reply). `catch_up`: each action dated when it fell due (see
+    the module docstring)."""
     now = now or utcnow()
     report = SweepReport()
     with db.read() as session:
@@ -96,28 +106,55 @@ def sweep(db: Database, *, followups: Followups, now: datetime | None = None) ->
         for job in planned
         if (_rule(job), job.ticket_id, job.occurrence) not in claimed and not _breached_before(job, breached)
     ]
+    if catch_up:  # in the order they fell due, so each ticket's history stays in order
+        jobs.sort(key=lambda job: job.fell_due or now)
     ours: dict[int, tuple[int, int]] = {}  # ticket id -> (version planned from, version after our own change)
-    for job in jobs:
-        if job.kind == "escalate_stale" and job.ticket_id in ours and ours[job.ticket_id][0] != ours[job.ticket_id][1]:
-            continue  # our earlier job in this run updated the ticket: it is no longer without update
-        if job.ticket_id in ours and ours[job.ticket_id][0] == job.version:
-            job = replace(job, version=ours[job.ticket_id][1])  # our earlier job changed it, not someone else
-        try:
-            with db.write() as session:
-                if not automation.claim(session, _rule(job), job.ticket_id, job.occurrence, now):
-                    report.skipped += 1  # another sweep got there first
-                    continue
-                _act(session, job, now, doc, report, followups)
-                version = session.scalars(select(col(Ticket.version)).where(col(Ticket.id) == job.ticket_id)).one()
-            planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
-            ours[job.ticket_id] = (planned_from, version)
-        except (Conflict, InvalidInput, Forbidden, NotFound) as exc:  # changed meanwhile, nothing to escalate to
-            report.skipped += 1
-            report.notes.append(f"{job.number}: {job.kind}: {exc}")
-        except IntegrityError as exc:  # a concurrent writer won a race on some row: this job, next run
-            report.skipped += 1
-            report.notes.append(f"{job.number}: {job.kind}: {str(exc.orig).splitlines()[0]}")
+    acted_at: dict[int, datetime] = {}  # ticket id -> when our last action on it was dated
+    # Each job is its own transaction, short, so agents' edits go on meanwhile. Catching up
+    # is done before anyone works on the desk, so there a transaction holds many jobs, each
+    # in a savepoint: one that fails is undone alone.
+    per_transaction = CATCH_UP_JOBS if catch_up else 1
+    for start in range(0, len(jobs), per_transaction):
+        with db.write() as session:
+            for job in jobs[start : start + per_transaction]:
+                if (
+                    job.kind == "escalate_stale"
+                    and job.ticket_id in ours
+                    and ours[job.ticket_id][0] != ours[job.ticket_id][1]
+                ):
+                    continue  # our earlier job in this run updated the ticket: it is no longer without update
+                if job.ticket_id in ours and ours[job.ticket_id][0] == job.version:
+                    job = replace(job, version=ours[job.ticket_id][1])  # our earlier job changed it, not someone else
+                at = now
+                if catch_up:  # when it fell due, and not before our own earlier action on the ticket
+                    at = max(job.fell_due or now, acted_at.get(job.ticket_id, job.fell_due or now))
+                version = _run(session, job, at, doc, report, followups)
+                if version is not None:
+                    planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
+                    ours[job.ticket_id] = (planned_from, version)
+                    acted_at[job.ticket_id] = at
     return report
+
+
+def _run(
+    session: Session, job: _Job, at: datetime, doc: RulesDocument, report: SweepReport, followups: Followups
+) -> int | None:
+    """Claim and do one job in a savepoint; the ticket's version after it, None if it was
+    not done (another sweep claimed it, or it failed and was undone, noted in `report`)."""
+    try:
+        with session.begin_nested():
+            if not automation.claim(session, _rule(job), job.ticket_id, job.occurrence, at):
+                report.skipped += 1  # another sweep got there first
+                return None
+            _act(session, job, at, doc, report, followups)
+            return int(session.scalars(select(col(Ticket.version)).where(col(Ticket.id) == job.ticket_id)).one())
+    except (Conflict, InvalidInput, Forbidden, NotFound) as exc:  # changed meanwhile, nothing to escalate to
+        report.skipped += 1
+        report.notes.append(f"{job.number}: {job.kind}: {exc}")
+    except IntegrityError as exc:  # a concurrent writer won a race on some row: this job, next run
+        report.skipped += 1
+        report.notes.append(f"{job.number}: {job.kind}: {str(exc.orig).splitlines()[0]}")
+    return None
 
 
 def _rule(job: _Job) -> str:
@@ -229,8 +266,8 @@ def _plan(
     for r in _open_rows(session, report):
         report.examined += 1
 
-        def job(kind: str, occurrence: str, detail: str = "", r: _TicketRow = r) -> _Job:
-            return _Job(kind, r.id, r.number, r.version, occurrence, detail)
+        def job(kind: str, occurrence: str, fell_due: datetime, detail: str = "", r: _TicketRow = r) -> _Job:
+            return _Job(kind, r.id, r.number, r.version, occurrence, detail, fell_due=max(fell_due, r.updated_at))
 
         reference = r.sla_paused_at or now
         for clock, due_name, met_name in CLOCKS:
@@ -239,15 +276,17 @@ def _plan(
                 continue
             stamp = f"{clock}@{due.isoformat()}"
             if due <= reference:
-                yield job("sla_breach", stamp, f"{clock} due {due:%Y-%m-%d %H:%M} UTC missed")
+                yield job("sla_breach", stamp, due, f"{clock} due {due:%Y-%m-%d %H:%M} UTC missed")
                 if settings.escalate_on_breach:
-                    yield job("escalate_breach", stamp, f"SLA breached: {clock} was due {due:%Y-%m-%d %H:%M} UTC")
+                    why = f"SLA breached: {clock} was due {due:%Y-%m-%d %H:%M} UTC"
+                    yield job("escalate_breach", stamp, due, why)
             elif r.sla_paused_at is None and due - now <= policy.warning:
                 left = int((due - now).total_seconds() // 60)
-                yield job("sla_warning", stamp, f"{clock} due in {left} min")
+                yield job("sla_warning", stamp, due - policy.warning, f"{clock} due in {left} min")
         if stale_after and not pauses(r.status) and r.updated_at <= now - stale_after:
             hours = settings.escalate_after_hours_without_update
-            yield job("escalate_stale", f"updated@{r.updated_at.isoformat()}", f"no update for {hours} h")
+            stale = f"no update for {hours} h"
+            yield job("escalate_stale", f"updated@{r.updated_at.isoformat()}", r.updated_at + stale_after, stale)
         if (
             settings.close_pending_after_days
             and r.status == Status.PENDING.value
@@ -255,7 +294,9 @@ def _plan(
             and r.status_changed_at <= now - pending_after
             and (r.last_customer_reply_at is None or r.last_customer_reply_at < r.status_changed_at)
         ):
-            yield job("close_pending", f"pending@{r.status_changed_at.isoformat()}")
+            yield job(
+                "close_pending", f"pending@{r.status_changed_at.isoformat()}", r.status_changed_at + pending_after
+            )
         if time_rules:
             rule_candidates.append(r)
     yield from _resolved_to_close(session, now, settings, report)
@@ -277,13 +318,17 @@ def _resolved_to_close(session: Session, now: datetime, settings: SweepSettings,
     t = _TICKET
     cutoff = now - timedelta(days=settings.close_resolved_after_days)
     rows = session.execute(
-        select(t.c.id, t.c.number, t.c.version, t.c.resolved_at).where(
+        select(t.c.id, t.c.number, t.c.version, t.c.resolved_at, t.c.updated_at).where(
             t.c.status == Status.RESOLVED.value, t.c.resolved_at <= cutoff
         )
     ).all()
     report.queries += 1
+    after = timedelta(days=settings.close_resolved_after_days)
     for r in rows:
-        yield _Job("close_resolved", r.id, r.number, r.version, f"resolved@{r.resolved_at.isoformat()}")
+        fell_due = max(r.resolved_at + after, r.updated_at)
+        yield _Job(
+            "close_resolved", r.id, r.number, r.version, f"resolved@{r.resolved_at.isoformat()}", fell_due=fell_due
+        )
 
 
 def _act(

@@ -1,7 +1,9 @@
 """Demo data: a year of realistic helpdesk traffic, written fast with Core bulk inserts.
 
 `generate_demo` fills an already migrated and seeded database (teams and ticket types
-exist) with organisations, customers, agents, tickets, tags, comments and history events.
+exist) with organisations, customers, agents, tickets, tags, comments, history events,
+satisfaction surveys and knowledge-base articles (articles.py). The sweep's work over that
+history is done by the Store afterwards (`Store.generate_demo`), dated when it fell due.
 Everything is drawn from one `random.Random(seed)`, so the same seed on the same database
 gives the same data (for a fixed `now`).
 
@@ -26,13 +28,18 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from ticketdesk.models.clock import utcnow
+
+if TYPE_CHECKING:
+    from ticketdesk.store.automation.sweep import SweepReport
 from ticketdesk.store.db.bulk import resume_fts_triggers, suspend_fts_triggers
+from ticketdesk.store.demo.articles import insert_articles
 from ticketdesk.store.demo.people import ensure_agents, ensure_organisations, insert_customers
 from ticketdesk.store.demo.traffic import batches, creation_times
 from ticketdesk.store.demo.writer import TicketWriter, ensure_tags
@@ -52,6 +59,10 @@ class DemoSummary:
     agents: int
     comments: int
     events: int
+    articles: int = 0
+    surveys: int = 0
+    #: the sweep's work over the history, dated when it fell due (Store.generate_demo)
+    caught_up: SweepReport | None = None
 
 
 def generate_demo(
@@ -117,6 +128,7 @@ def _generate(
         if progress is not None:
             progress(done)
     resume_fts_triggers(session, suspended, {"ticket": writer.first_ticket, "comment": writer.first_comment})
+    articles = insert_articles(session, rng, agents, now)
 
     if dialect == "postgresql":
         # Ids were assigned here, so move the sequences past them for later normal inserts.
@@ -138,4 +150,6 @@ def _generate(
         agents=new_agents,
         comments=writer.comments,
         events=writer.events,
+        articles=articles,
+        surveys=writer.surveys,
     )

@@ -156,6 +156,9 @@ class Language:
     note_incident: tuple[str, ...]
     hold_note: tuple[str, ...]
     vip_note: str
+    # satisfaction survey comments
+    survey_happy: tuple[str, ...]
+    survey_unhappy: tuple[str, ...]
 
 
 def _language(raw: dict[str, object], where: str) -> Language:
@@ -185,6 +188,8 @@ def _language(raw: dict[str, object], where: str) -> Language:
         note_incident=texts(c.get("note_incident"), f"{cw}.note_incident"),
         hold_note=texts(c.get("hold_note"), f"{cw}.hold_note"),
         vip_note=text(c.get("vip_note"), f"{cw}.vip_note"),
+        survey_happy=texts(c.get("survey_happy"), f"{cw}.survey_happy"),
+        survey_unhappy=texts(c.get("survey_unhappy"), f"{cw}.survey_unhappy"),
     )
 
 

@@ -16,8 +16,21 @@ def plan(
     `fr` and `res` are the seconds to the SLA's first response and resolution dues. Each
     action is one change of the ticket (one version); 1-4 of them are comments. Delays are
     drawn around the SLA targets, so some tickets breach; everything is squeezed into the
-    ticket's age when it would run past now.
+    ticket's age when it would run past now. A ticket still being worked on was touched in
+    the last day (a note, or the customer chasing), as on a desk whose sweep escalates
+    tickets left a day without an update.
     """
+    acts = _plan(rng, status, fr, res, age, incident=incident, vip=vip)
+    if status in ("new", "open", "in_progress") and age > DAY:
+        touch = age - rng.uniform(HOUR, 20 * HOUR)
+        if not acts or touch > acts[-1][0] + 60:
+            acts.append((touch, "cust_chase" if status == "new" else "note"))
+    return acts
+
+
+def _plan(
+    rng: random.Random, status: str, fr: float, res: float, age: float, *, incident: bool, vip: bool
+) -> list[tuple[float, str]]:
     rnd, uniform = rng.random, rng.uniform
     note = "vip_note" if vip and rnd() < 0.5 else "note"
     if status == "new":

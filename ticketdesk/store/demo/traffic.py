@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 from itertools import accumulate
 
 STATUSES = ("new", "open", "in_progress", "pending", "on_hold", "resolved", "closed")
-# Final status by ticket age in days: old tickets are almost all finished, today's are mostly open.
+# Final status by ticket age in days: old tickets are almost all finished, today's are mostly
+# open. A desk in steady state: the backlog is days deep, a few tickets wait weeks (for a
+# customer, a vendor); resolved ones are closed after the sweep's 7 days.
 STATUS_BY_AGE: tuple[tuple[float, tuple[float, ...]], ...] = (
     (1.0, (30, 25, 25, 10, 2, 8, 0)),
-    (7.0, (6, 14, 24, 16, 6, 24, 10)),
-    (30.0, (1, 4, 8, 8, 5, 22, 52)),
-    (90.0, (0, 0.5, 1.5, 1.5, 2, 4.5, 90)),
-    (float("inf"), (0, 0, 0.3, 0.3, 0.7, 1, 97.7)),
+    (7.0, (3, 10, 18, 14, 5, 30, 20)),
+    (30.0, (0, 0.5, 2, 3, 2, 0, 92.5)),
+    (90.0, (0, 0, 0.2, 0.3, 0.5, 0, 99)),
+    (float("inf"), (0, 0, 0, 0.05, 0.1, 0, 99.85)),
 )
 PRIORITIES = ("P0", "P1", "P2", "P3")
 # Priority by ticket type when the topic has no skew of its own; with about half the tickets

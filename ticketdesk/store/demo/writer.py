@@ -32,6 +32,7 @@ from ticketdesk.store.demo.traffic import (
     DEFAULT_LEVELS,
     DEFAULT_PRIORITIES,
     GENERAL_TAGS,
+    HOUR,
     LEVELS,
     LEVELS_BY_TEAM,
     LOCAL_OFFSET,
@@ -55,6 +56,12 @@ _TICKET_COLUMNS = (
 _COMMENT_COLUMNS = ("id", "ticket_id", "kind", "author_id", "customer_id", "body", "created_at")
 _EVENT_COLUMNS = ("ticket_id", "actor_id", "at", "kind", "field", "old", "new", "ticket_version")  # ids: the database's
 _TICKET_TAG_COLUMNS = ("ticket_id", "tag_id")
+_SURVEY_COLUMNS = (
+    "ticket_id", "speed", "efficiency", "attitude", "effectiveness", "overall", "comment", "source", "submitted_at",
+    "recorded_by_id",
+)  # fmt: skip
+#: the share of resolved tickets whose customer answers the satisfaction survey
+SURVEY_RATE = 0.3
 
 # A row tuple in the column order above; datetimes already bound for the driver (BulkWriter).
 Row = tuple[object, ...]
@@ -99,12 +106,14 @@ class TicketWriter:
         self.tag_ids = tag_ids
         self.t_ticket, self.t_tag = _table("ticket"), _table("ticket_tag")
         self.t_comment, self.t_event = _table("comment"), _table("event")
+        self.t_survey = _table("survey")
         self.bulk = BulkWriter(session)
         self.policy = sla_clocks.policy(session)
         self.first_ticket = self.next_ticket = self._max_id(self.t_ticket) + 1
         self.first_comment = self.next_comment = self._max_id(self.t_comment) + 1
         self.comments = 0
         self.events = 0
+        self.surveys = 0
 
         self.by_team: dict[str, list[DemoAgent]] = {}
         for agent in agents:
@@ -161,14 +170,17 @@ class TicketWriter:
         tags: list[Row] = []
         comments: list[Row] = []
         events: list[Row] = []
+        surveys: list[Row] = []
         for created_ts, number in zip(times, self._numbers(times), strict=True):
-            self._ticket(created_ts, number, tickets, tags, comments, events)
+            self._ticket(created_ts, number, tickets, tags, comments, events, surveys)
         self.bulk.insert(self.t_ticket, _TICKET_COLUMNS, tickets)
         self.bulk.insert(self.t_tag, _TICKET_TAG_COLUMNS, tags)
         self.bulk.insert(self.t_comment, _COMMENT_COLUMNS, comments)
         self.bulk.insert(self.t_event, _EVENT_COLUMNS, events)
+        self.bulk.insert(self.t_survey, _SURVEY_COLUMNS, surveys)
         self.comments += len(comments)
         self.events += len(events)
+        self.surveys += len(surveys)
 
     def _ticket(
         self,
@@ -178,6 +190,7 @@ class TicketWriter:
         tag_rows: list[Row],
         comment_rows: list[Row],
         event_rows: list[Row],
+        survey_rows: list[Row],
     ) -> None:
         rng = self.rng
         rnd = rng.random
@@ -288,6 +301,7 @@ class TicketWriter:
         resolution: str | None = None
         reopen_count = 0
         version = FIRST_VERSION
+        replied_after = resolved_after = 0.0  # seconds after creation
         for offset, act in plan:
             version += 1
             at = dt(datetime.fromtimestamp(created_ts + offset, UTC))
@@ -312,6 +326,7 @@ class TicketWriter:
                 history.append((tid, worker.id, at, "commented", "comment", None, kind, version))
                 if kind == "public" and first_responded is None:
                     first_responded = at
+                    replied_after = offset
             else:  # a status change
                 target = "open" if act == "reopen" else act
                 actor = lead if act == "closed" and priority == "P0" else worker  # only leads close P0s
@@ -320,11 +335,12 @@ class TicketWriter:
                     resolved = closed = None
                     reopen_count += 1
                 elif act == "resolved":
-                    resolved = at
+                    resolved, resolved_after = at, offset
                     resolution = resolution_text
                 elif act == "closed":
                     closed = at
-                    resolved = resolved or at
+                    if resolved is None:
+                        resolved, resolved_after = at, offset
                     resolution = resolution_text
                 current, status_changed = target, at
 
@@ -358,6 +374,13 @@ class TicketWriter:
             )
         event_rows.extend(history)
         tag_rows.extend((tid, self.tag_ids[name]) for name in draft.tags)
+        answered_by = self.now_ts - (created_ts + resolved_after)  # seconds since it was resolved
+        if resolved is not None and answered_by > HOUR and rnd() < SURVEY_RATE:
+            late = replied_after > fr_target or resolved_after > res_target
+            submitted = created_ts + resolved_after + rng.uniform(0.5 * HOUR, min(2 * DAY, answered_by))
+            survey_rows.append(
+                (tid, *self._survey(late, zh), "email", dt(datetime.fromtimestamp(submitted, UTC)), None)
+            )
 
         # The row as created, then as its timeline left it.
         first_due = targets.first_response_due if recompute_first else row["first_response_due"]
@@ -372,6 +395,23 @@ class TicketWriter:
                 status_changed if pauses(current) else None,  # SLA clocks paused since
             )
         )  # fmt: skip
+
+    def _survey(self, late: bool, zh: bool) -> tuple[int, int, int, int, int, str | None]:
+        """Five scores (speed, efficiency, attitude, effectiveness, overall) and maybe a
+        comment: most customers are happy; a ticket that missed its SLA scores lower, speed most."""
+        rng = self.rng
+
+        def score(mean: float) -> int:
+            return max(1, min(5, round(rng.gauss(mean, 0.8))))
+
+        speed = score(2.6 if late else 4.6)
+        efficiency, attitude, effectiveness = (score(3.5 if late else 4.5) for _ in range(3))
+        overall = score((speed + efficiency + attitude + effectiveness) / 4)
+        comment = None
+        if rng.random() < 0.35:
+            lang = phrases().language(zh)
+            comment = rng.choice(lang.survey_happy if overall >= 4 else lang.survey_unhappy)
+        return speed, efficiency, attitude, effectiveness, overall, comment
 
     def _weighted_key(self, options: tuple[tuple[str, float], ...], allowed: Collection[str]) -> str | None:
         usable = [(k, w) for k, w in options if k in allowed]
