@@ -73,3 +73,18 @@ async def test_reports_screen_keys(store: Store) -> None:
 
         await pilot.press("escape")
         await until(lambda: isinstance(pilot.app.screen, QueueScreen), pilot=pilot)
+
+
+@sqlite_only
+@run_async
+async def test_the_kpi_table_is_whole_at_160_columns(store: Store) -> None:
+    store.generate_demo(tickets=600, seed=3)  # figures as wide as a real desk's
+    async with make_app(store).run_test(size=(160, 48)) as pilot:
+        await queue_ready(pilot)
+        screen = ReportsScreen()
+        pilot.app.push_screen(screen)
+        await _loaded(pilot, screen)
+        header = next(line for line in screen_text(pilot.app).splitlines() if "backlog" in line and "FRT" in line)
+        assert "QA" in header.split(), header
+        table = screen.query_one("#report-table", DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing to scroll to

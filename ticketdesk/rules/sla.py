@@ -1,16 +1,10 @@
-"""SLA targets and state.
-
-The default targets of SPEC §3, counted on the wall clock (24×7). Business-hours
-calendars replace the clock arithmetic later; the state rules stay the same.
-"""
+"""The SLA state of a ticket from its due times: ok, warning, breached. The targets, calendars
+and due times are rules/sla_policy.py's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-
-from ticketdesk.models.enums import Priority
 
 
 class SlaState(StrEnum):
@@ -19,29 +13,7 @@ class SlaState(StrEnum):
     BREACHED = "breached"
 
 
-@dataclass(frozen=True)
-class Targets:
-    first_response: timedelta
-    resolution: timedelta
-
-
-DEFAULT_TARGETS: dict[Priority, Targets] = {
-    Priority.P0: Targets(timedelta(hours=1), timedelta(hours=4)),
-    Priority.P1: Targets(timedelta(hours=4), timedelta(days=1)),
-    Priority.P2: Targets(timedelta(hours=8), timedelta(days=3)),
-    Priority.P3: Targets(timedelta(hours=24), timedelta(days=10)),
-}
-VIP_P0_FIRST_RESPONSE = timedelta(minutes=30)
 DEFAULT_WARNING = timedelta(hours=1)
-
-
-def due_dates(priority: Priority, start: datetime, *, vip: bool = False) -> tuple[datetime, datetime]:
-    """(first response due, resolution due) for a ticket of `priority` opened at `start`."""
-    targets = DEFAULT_TARGETS[priority]
-    first = targets.first_response
-    if vip and priority == Priority.P0:
-        first = VIP_P0_FIRST_RESPONSE
-    return start + first, start + targets.resolution
 
 
 def sla_state(

@@ -41,6 +41,8 @@ COLUMNS = (
 
 class ReportsScreen(Screen[None]):
     CSS_PATH = "reports.tcss"
+    #: from 150 columns the KPI table is shown whole (reports.tcss)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (150, "-wide")]
     BINDINGS = [
         Binding("escape", "back", "Back", show=True, id="reports.back"),
         Binding("w", "period('weekly')", "Week", show=True, id="reports.week"),
