@@ -147,3 +147,17 @@ def test_team_move_to_a_24x7_calendar_and_resolved_time_held_back(desk: Store) -
 def test_unknown_ticket(desk: Store) -> None:
     with pytest.raises(NotFound, match="ticket 999 not found"):
         desk.policies.explain("999")
+
+
+def test_a_paused_clock_says_what_is_left_or_that_it_breached_first(desk: Store) -> None:
+    number = desk.tickets.create(NewTicket(subject="x", priority="P1", team="support"), now=WED_10)
+    desk.tickets.update([number], TicketChanges(status="pending"), now=shanghai(9, 30, 11))
+    x = desk.policies.explain(number, now=shanghai(10, 12, 9))
+    first = x.clocks[0]
+    assert (first.state, first.used, first.due_recounted) == ("paused", H, None)
+    text = "\n".join(explanation_lines(x, zone("Asia/Shanghai")))
+    assert "paused since Wed 09-30 11:00: 3h of business time left (the due time moves back" in text
+    late = desk.tickets.create(NewTicket(subject="y", priority="P1", team="support"), now=WED_10)
+    desk.tickets.update([late], TicketChanges(status="pending"), now=shanghai(9, 30, 17))  # due 15:30
+    text = "\n".join(explanation_lines(desk.policies.explain(late, now=shanghai(10, 12, 9)), zone("Asia/Shanghai")))
+    assert "breached: due Wed 09-30 15:30; paused since Wed 09-30 17:00" in text

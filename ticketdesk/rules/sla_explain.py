@@ -438,7 +438,11 @@ def _verdict(c: ClockExplanation, tz: tzinfo) -> str:
         return f"breached: due {due}, still running"
     if c.state == "running":
         return f"running: due {due}, {_span(c.left)} of business time left"
-    return f"{c.state} ({_span(max(c.left, timedelta()))} of business time left; the due time moves when it runs again)"
+    since = f" since {day_stamp(c.segments[-1].start, tz)}" if c.segments else ""
+    if c.due is not None and c.segments and c.segments[-1].start >= c.due:
+        return f"breached: due {due}; {c.state}{since}"
+    left = _span(max(c.left, timedelta()))
+    return f"{c.state}{since}: {left} of business time left (the due time moves back when it runs again)"
 
 
 def _range(start: datetime, end: datetime, tz: tzinfo) -> str:
