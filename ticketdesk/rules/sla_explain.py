@@ -37,6 +37,8 @@ STOPPED_STATUSES = frozenset({Status.RESOLVED, Status.CLOSED})
 HISTORY_FIELDS = ("status", "priority", "team", "customer_vip", *(f"{c}_due" for c in CLOCKS))
 #: Text output shows this many timeline lines of a clock, the first and last ones, unless asked for all.
 SHOWN_SEGMENTS = 40
+#: the widest the "what" column of a timeline gets before a line runs on
+WHAT_WIDTH = 24
 #: Stored and recounted due times closer than this are the same (stored times keep microseconds).
 _SAME_DUE = timedelta(minutes=1)
 
@@ -381,18 +383,23 @@ def _calendar_text(cal: BusinessCalendar) -> str:
 def _clock_lines(c: ClockExplanation, tz: tzinfo, all_segments: bool) -> list[str]:
     lines = [f"{CLOCK_NAMES[c.clock]}: target {c.target} ({c.target_origin})", f"  {_verdict(c, tz)}"]
     used = timedelta()
-    rows: list[str] = []
+    cells: list[tuple[str, str, str]] = []  # when, what, how much
     for s in c.segments:
         if s.kind == "running" and used < c.target_time < used + s.business:
             # the target ran out inside this stretch: show where
             at = s.start + (c.target_time - used)
-            rows.append(_row(c, Segment("running", s.start, at, at - s.start, s.note), used, tz))
-            rows.append(f"  {day_stamp(at, tz):<33} target used up: {c.target} of business time")
+            cells.append(_row(c, Segment("running", s.start, at, at - s.start, s.note), used, tz))
+            cells.append((day_stamp(at, tz), f"target used up: {c.target} of business time", ""))
             used = c.target_time
             s = Segment("running", at, s.end, s.end - at, s.note)
-        rows.append(_row(c, s, used, tz))
+        cells.append(_row(c, s, used, tz))
         if s.kind == "running":
             used += s.business
+    # columns as wide as their widest cell, the "what" one at most WHAT_WIDTH (a long list of
+    # holidays runs on): fits 80 columns for ordinary lines
+    when_width = max((len(w) for w, _, _ in cells), default=0)
+    what_width = min(max((len(w) for _, w, f in cells if f), default=0), WHAT_WIDTH)
+    rows = [f"  {w:<{when_width}}  {what:<{what_width}}  {f}".rstrip() for w, what, f in cells]
     if not all_segments and len(rows) > SHOWN_SEGMENTS:
         head_n = SHOWN_SEGMENTS // 2
         tail_n = SHOWN_SEGMENTS - head_n - 1
@@ -415,17 +422,17 @@ def _clock_lines(c: ClockExplanation, tz: tzinfo, all_segments: bool) -> list[st
     return lines
 
 
-def _row(c: ClockExplanation, s: Segment, used_before: timedelta, tz: tzinfo) -> str:
+def _row(c: ClockExplanation, s: Segment, used_before: timedelta, tz: tzinfo) -> tuple[str, str, str]:
     what = s.kind + (f": {s.note}" if s.note else "")
     if s.kind == "running" and used_before >= c.target_time:
         what += " (past due)"
     if s.kind == "running":
-        figure = f"{_span(s.business)}  ({_span(used_before + s.business)} of {c.target})"
+        figure = f"{_span(s.business)} ({_span(used_before + s.business)} of {c.target})"
     elif s.kind in ("paused", "stopped") and s.business:
-        figure = f"{_span(s.business)} of business time held back"
+        figure = f"{_span(s.business)} held back"
     else:
         figure = ""
-    return f"  {_range(s.start, s.end, tz):<33} {what:<34} {figure}".rstrip()
+    return _range(s.start, s.end, tz), what, figure
 
 
 def _verdict(c: ClockExplanation, tz: tzinfo) -> str:
@@ -447,7 +454,7 @@ def _verdict(c: ClockExplanation, tz: tzinfo) -> str:
 
 def _range(start: datetime, end: datetime, tz: tzinfo) -> str:
     a, b = start.astimezone(tz), end.astimezone(tz)
-    tail = b.strftime("%H:%M") if a.date() == b.date() else day_stamp(b, tz)
+    tail = b.strftime("%H:%M") if a.date() == b.date() else b.strftime("%m-%d %H:%M")
     return f"{day_stamp(a, tz)} → {tail}"
 
 
