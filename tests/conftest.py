@@ -27,6 +27,10 @@ from ticketdesk.store.db.engine import Database, upgrade_schema
 from ticketdesk.store.db.seed import seed_defaults
 
 pytest_plugins = ["tests.mailserver"]
+# The console script hands short commands to a warm command server it starts (launch.py):
+# not from the tests that run it as a user would, which would leave servers behind; the
+# launcher's own tests (test_launch.py) turn it on, with a socket directory of their own.
+os.environ["TICKETDESK_WARM"] = "0"
 ADMIN = "admin"
 PG_SKIP_REASON: list[str] = []
 

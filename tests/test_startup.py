@@ -102,7 +102,8 @@ def test_a_run_builds_only_the_command_it_invokes() -> None:
     from typer.core import TyperGroup
     from typer.main import get_command
 
-    from ticketdesk.cli.app import HELP, app, app_for, invoked_name
+    from ticketdesk.cli.app import app, app_for
+    from ticketdesk.launch import HELP, invoked_name
 
     assert invoked_name(["--db", "x.db", "--as", "ana", "list", "-n", "5"]) == "list"
     assert invoked_name(["agent", "list"]) == "agent"

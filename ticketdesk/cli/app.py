@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -36,6 +35,7 @@ from ticketdesk.cli import (
     time_spent,
 )
 from ticketdesk.cli.common import Context
+from ticketdesk.launch import invoked_name
 
 app = typer.Typer(
     name="ticketdesk",
@@ -91,28 +91,6 @@ mail_in.register_attachments(app)
 backup.register(app)  # backup, restore, copy
 
 
-#: the global options that take a value (they come before the command's name)
-GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--as")
-
-
-#: what `invoked_name` says when the arguments ask for the top-level help
-HELP = "--help"
-
-
-def invoked_name(argv: Sequence[str]) -> str | None:
-    """The command or group `argv` names (`ticketdesk --db X list -n 5` -> "list"), HELP when
-    it asks for the top-level help, None when it names none (the TUI, or the piped queue)."""
-    args = iter(argv)
-    for arg in args:
-        if arg in ("-h", "--help"):
-            return HELP
-        if arg in GLOBAL_OPTIONS_WITH_VALUE:
-            next(args, None)
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
 def _command_name(command: CommandInfo) -> str | None:
     if isinstance(command.name, str):
         return command.name
@@ -146,4 +124,6 @@ def app_for(name: str | None) -> typer.Typer:
 
 
 def main() -> None:
-    app_for(invoked_name(sys.argv[1:]))()
+    # named, not taken from argv[0]: the same in usage lines whether run as the console script,
+    # by `python -m ticketdesk` or in a process the command server forked
+    app_for(invoked_name(sys.argv[1:]))(prog_name="ticketdesk")

@@ -1,0 +1,215 @@
+"""The warm command server: imports the CLI and the store once, then forks a process per
+command that launch.py hands it (see there for why, and for the socket).
+
+    python -m ticketdesk.command_server SOCKET_PATH
+
+One connection per command, newline-ended JSON each way:
+
+- launcher → server: `{"argv": [...], "env": {...}, "cwd": "..."}` with the launcher's
+  stdin, stdout and stderr (SCM_RIGHTS);
+- command → launcher: `{"pid": N}` once forked, `{"exit": CODE}` when it is done (a process
+  killed before it could say is an exit without a status to the launcher).
+
+The forked process takes the fds as 0-2, the environment, the working directory and argv,
+then runs the CLI exactly as the console script does in-process, and says its exit code.
+The server reaps nothing (SIGCHLD ignored: the kernel does) and exits after
+TICKETDESK_WARM_IDLE seconds (600) without a connection, removing its socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import json
+import os
+import select
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from ticketdesk.launch import ENV_IDLE
+
+#: the longest request read (the environment of a login shell is a few kB)
+MAX_REQUEST = 1 << 20
+
+
+def preload() -> None:
+    """Import what the commands run, so that every fork starts with it."""
+    import importlib
+    import pkgutil
+
+    import sqlalchemy.dialects.postgresql.psycopg
+    import sqlalchemy.dialects.sqlite  # noqa: F401
+
+    import ticketdesk.cli.app
+    import ticketdesk.rules
+    import ticketdesk.store
+
+    # the commands import the store's domains and rules when they first use them: all of them here
+    for package in (ticketdesk.store, ticketdesk.rules):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            importlib.import_module(module.name)
+
+
+def listen(path: Path) -> socket.socket | None:
+    """The listening socket at `path`, or None when another live server has it."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+    except OSError:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+            return None  # another server answers there
+        except OSError:
+            path.unlink(missing_ok=True)  # left by a server that died
+            listener.bind(str(path))
+        finally:
+            probe.close()
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    return listener
+
+
+def serve(path: Path, idle: float) -> None:
+    preload()
+    gc.freeze()  # the imported objects stay out of the children's collections: shared pages
+    listener = listen(path)
+    if listener is None:
+        return
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    with listener:
+        try:
+            while select.select([listener], [], [], idle)[0]:
+                connection, _ = listener.accept()
+                if not _same_user(connection):
+                    connection.close()
+                    continue
+                if os.fork() == 0:
+                    listener.close()
+                    os._exit(run_command(connection))
+                connection.close()
+        finally:
+            with contextlib.suppress(OSError):
+                if path.exists():
+                    path.unlink()
+
+
+def _same_user(connection: socket.socket) -> bool:
+    import struct
+
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return uid == os.getuid()
+
+
+def run_command(connection: socket.socket) -> int:
+    """In the forked process: become the launcher's command, run it, say its exit code."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own children (an editor, a pager) are waited for
+    try:
+        argv, env, cwd, fds = _read_request(connection)
+    except (OSError, ValueError):
+        return 1
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    _fresh_streams()
+    os.environ.clear()
+    os.environ.update(env)
+    with contextlib.suppress(OSError):
+        os.chdir(cwd)
+    sys.argv = ["ticketdesk", *argv]
+    with contextlib.suppress(ImportError):
+        from setproctitle import setproctitle
+
+        setproctitle(" ".join(["ticketdesk", *argv])[:200])
+    _say(connection, {"pid": os.getpid()})
+    code = _run_cli()
+    _say(connection, {"exit": code})
+    return code
+
+
+def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str], str, list[int]]:
+    """argv, environment, working directory and the fds for 0-2; ValueError if malformed."""
+    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 3)
+    if len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise ValueError("expected stdin, stdout and stderr")
+    while not data.endswith(b"\n"):
+        more = connection.recv(65536)
+        if not more or len(data) > MAX_REQUEST:
+            raise ValueError("the request ended early")
+        data += more
+    request = json.loads(data)
+    if not isinstance(request, dict):
+        raise ValueError("the request is not an object")
+    argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
+    if not (
+        isinstance(argv, list)
+        and all(isinstance(a, str) for a in argv)
+        and isinstance(env, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        and isinstance(cwd, str)
+    ):
+        raise ValueError("the request is not {argv, env, cwd}")
+    return argv, env, cwd, fds
+
+
+def _fresh_streams() -> None:
+    """sys.stdin/stdout/stderr for the fds now on 0-2, as a new process makes them (line
+    buffered on a terminal)."""
+    encoding = sys.stdout.encoding if sys.stdout else "utf-8"
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding=encoding)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        stream = io.TextIOWrapper(
+            io.FileIO(fd, "w", closefd=False),
+            encoding=encoding,
+            errors="backslashreplace" if fd == 2 else "strict",
+            line_buffering=os.isatty(fd) or fd == 2,
+            write_through=fd == 2,
+        )
+        setattr(sys, name, stream)
+
+
+def _run_cli() -> int:
+    from ticketdesk.cli import main
+
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        sys.stderr.write(f"{code}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException:  # a crash the CLI did not handle: said, and never exit 0
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return 0
+
+
+def _say(connection: socket.socket, message: dict[str, object]) -> None:
+    with contextlib.suppress(OSError):  # the launcher is gone: nothing to tell
+        connection.sendall((json.dumps(message) + "\n").encode())
+
+
+def main() -> None:
+    idle = float(os.environ.get(ENV_IDLE, "600"))
+    serve(Path(sys.argv[1]), idle)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""The `ticketdesk` console script: hands a short command to the warm command server
+(command_server.py), else runs it in this process.
+
+Why: a command that opens the store cannot start faster than Python importing SQLAlchemy,
+SQLModel, Typer and the desk, ~0.5 s on a 2-core machine, while `list`, `show` and `update`
+are meant to answer in under 0.4 s (issue 16). The server has imported all of it once and
+forks a process per command, which starts with everything loaded; this script imports only
+the standard library's sockets (~30 ms).
+
+- The server is started by the first command that finds none (that command runs here, as
+  always), and exits after TICKETDESK_WARM_IDLE seconds (600) without a command.
+- It listens on a Unix socket in a directory only this user may use: $XDG_RUNTIME_DIR, else
+  /tmp/ticketdesk-UID made 0700 (and refused if anyone else owns it or may write to it).
+  The server checks each caller's uid too.
+- The socket's name carries a key of the code (where Python and the package are, and the
+  newest change to the package's files): an upgraded or edited ticketdesk is served by a
+  new server, never by one holding the old code.
+- The command's stdin, stdout and stderr are passed to its process (SCM_RIGHTS), with the
+  argv, environment and working directory: it reads the config file, TICKETDESK_DB and the
+  terminal as a process started here would. Its exit code comes back; Ctrl-C (SIGINT) and
+  the other ending signals are passed on to it.
+- Only the short, non-interactive commands go there (`WARM_COMMANDS`); the TUI, the editor,
+  the servers and long runs stay in the process the user started. TICKETDESK_WARM=0 turns it
+  off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import stat
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+ENV_WARM = "TICKETDESK_WARM"
+ENV_IDLE = "TICKETDESK_WARM_IDLE"
+#: The global options that take a value (`ticketdesk --db X list`).
+GLOBAL_OPTIONS_WITH_VALUE = ("--db", "--as")
+#: `invoked_name` of a run that asks for the top-level help.
+HELP = "--help"
+#: Commands that answer and exit, reading at most stdin: worth a warm start.
+WARM_COMMANDS = frozenset(
+    {
+        "list", "show", "new", "update", "reply", "link", "escalate", "merge", "undo", "who",
+        "report", "export", "customer", "template", "sla", "rules", "time", "agent", "audit",
+        "survey", "qa", "kb", "attachment",
+    }
+)  # fmt: skip
+#: Signals passed on to the command's process: it ends as it would have here.
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def invoked_name(argv: Sequence[str]) -> str | None:
+    """The command or group `argv` names (`ticketdesk --db X list -n 5` -> "list"), HELP when
+    it asks for the top-level help, None when it names none (the TUI, or the piped queue)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-h", "--help"):
+            return HELP
+        if arg in GLOBAL_OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def goes_warm(argv: Sequence[str]) -> bool:
+    """A short command, not one that opens an editor (`reply --edit`): that one stays here,
+    in the terminal's foreground, where the editor's job control works."""
+    return invoked_name(argv) in WARM_COMMANDS and not {"--edit", "-e"} & set(argv)
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if os.environ.get(ENV_WARM, "1") != "0" and goes_warm(argv):
+        code = run_warm(argv)
+        if code is not None:
+            sys.exit(code)
+    from ticketdesk.cli import main as run_here
+
+    run_here()
+
+
+# --- where the server listens -------------------------------------------------------------
+
+
+def runtime_dir() -> Path | None:
+    """A directory only this user can use, or None (then commands run here)."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    path = Path(base) / "ticketdesk" if base else Path(f"/tmp/ticketdesk-{os.getuid()}")
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        info = path.lstat()
+    except OSError:
+        return None
+    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return path if private else None
+
+
+def code_key(package: Path) -> str:
+    """Changes when the code does: Python, the package's place, its newest file change."""
+    newest = 0
+    stack = [package]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        stack.append(Path(entry.path))
+                elif entry.name.endswith((".py", ".tcss", ".toml")):
+                    newest = max(newest, entry.stat().st_mtime_ns)
+    key = f"{sys.executable}\0{package}\0{newest}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+#: the longest path a Unix socket may have (sun_path is 108 bytes with its NUL)
+MAX_SOCKET_PATH = 107
+
+
+def socket_path() -> Path | None:
+    directory = runtime_dir()
+    if directory is None:
+        return None
+    path = directory / f"commands-{code_key(Path(__file__).resolve().parent)}.sock"
+    return path if len(os.fsencode(path)) <= MAX_SOCKET_PATH else None
+
+
+# --- a command, run warm ------------------------------------------------------------------
+
+
+def run_warm(argv: list[str]) -> int | None:
+    """The command's exit code from the warm server; None if there is none to use (one is
+    started for the next command)."""
+    path = socket_path()
+    if path is None:
+        return None
+    channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        channel.connect(str(path))
+    except OSError:
+        channel.close()
+        start_server(path)
+        return None
+    with channel:
+        request = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}) + "\n"
+        try:
+            socket.send_fds(channel, [request.encode()], [0, 1, 2])
+        except OSError:
+            return None
+        replies = channel.makefile("rb")
+        first = _reply(replies)
+        if first is None or "pid" not in first:
+            return None  # the server went away before it took the command: run it here
+        pid = first["pid"]
+        for sig in FORWARDED:
+            signal.signal(sig, lambda number, _frame: _pass_on(pid, number))
+        last = _reply(replies)
+    if last is None or "exit" not in last:
+        sys.stderr.write("ticketdesk: error: the command's process ended without an exit status\n")
+        return 1
+    return last["exit"]
+
+
+def _reply(replies: BinaryIO) -> dict[str, int] | None:
+    """One reply, `{"pid": N}` or `{"exit": N}`; None at the end or for anything else."""
+    line = replies.readline()
+    try:
+        data = json.loads(line) if line else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(v, int) for v in data.values()):
+        return None
+    return data
+
+
+def _pass_on(pid: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, number)
+
+
+def start_server(path: Path) -> None:
+    """Start the server in the background, detached from this terminal, for the next command."""
+    import subprocess
+
+    with contextlib.suppress(OSError):  # no warm start then: commands run here as before
+        subprocess.Popen(
+            [sys.executable, "-m", "ticketdesk.command_server", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
