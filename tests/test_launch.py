@@ -188,3 +188,11 @@ def test_the_socket_name_changes_with_the_code(tmp_path: Path) -> None:
     assert launch.code_key(package) == before
     os.utime(module, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert launch.code_key(package) != before
+
+
+def test_the_launcher_imports_only_the_standard_library() -> None:
+    """What makes a warm command fast: the script itself loads none of the desk's libraries."""
+    probe = "import sys, ticketdesk.launch; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    for heavy in ("sqlalchemy", "sqlmodel", "typer", "click", "rich", "textual", "pydantic"):
+        assert f"'{heavy}'" not in loaded, heavy
