@@ -104,7 +104,8 @@ def runtime_dir() -> Path | None:
 
 
 def code_key(package: Path) -> str:
-    """Changes when the code does: Python, the package's place, its newest file change."""
+    """Changes when the code does: the Python environment, the package's place, its newest
+    file change."""
     newest = 0
     stack = [package]
     while stack:
@@ -115,7 +116,8 @@ def code_key(package: Path) -> str:
                         stack.append(Path(entry.path))
                 elif entry.name.endswith((".py", ".tcss", ".toml")):
                     newest = max(newest, entry.stat().st_mtime_ns)
-    key = f"{sys.executable}\0{package}\0{newest}"
+    # the environment (venv) and the interpreter, whichever name it was started by
+    key = f"{sys.prefix}\0{os.path.realpath(sys.executable)}\0{package}\0{newest}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

@@ -13,11 +13,13 @@ transaction as the change that moves a clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 
 from ticketdesk.models import Customer, Priority, Team, Ticket
 from ticketdesk.rules.sla_policy import SlaPolicy, due_dates, paused_time, pauses
@@ -60,9 +62,31 @@ def _team_key(session: Session, team_id: int | None) -> str | None:
 def _vip(session: Session, ticket: Ticket) -> bool:
     if ticket.customer_id is None:
         return False
-    with session.no_autoflush:
-        customer = session.get(Customer, ticket.customer_id)
-    return bool(customer and customer.vip)
+    known: dict[int, bool] = session.info.setdefault("customer_vip", {})
+    if ticket.customer_id not in known:
+        with session.no_autoflush:
+            customer = session.get(Customer, ticket.customer_id)
+        known[ticket.customer_id] = bool(customer and customer.vip)
+    return known[ticket.customer_id]
+
+
+def tier_changed(session: Session, customer_id: int, vip: bool) -> None:
+    """The customer's tier changed in this transaction: the clocks recomputed now use the new one."""
+    session.info.setdefault("customer_vip", {})[customer_id] = vip
+
+
+def know_tiers(session: Session, tickets: Sequence[Ticket]) -> None:
+    """Read the tier of the customers of `tickets` in one query, for a batch change that may
+    recompute their clocks (instead of a query per ticket)."""
+    wanted = {t.customer_id for t in tickets if t.customer_id is not None}
+    known: dict[int, bool] = session.info.setdefault("customer_vip", {})
+    wanted -= known.keys()
+    if wanted:
+        with session.no_autoflush:
+            rows = session.execute(
+                select(col(Customer.id), col(Customer.vip)).where(col(Customer.id).in_(sorted(wanted)))
+            )
+            known.update({customer_id: bool(vip) for customer_id, vip in rows})
 
 
 def after_change(session: Session, ticket: Ticket, before: Before, now: datetime) -> list[tuple[str, Any, Any]]:
@@ -87,6 +111,8 @@ def after_change(session: Session, ticket: Ticket, before: Before, now: datetime
 
 def recompute(session: Session, ticket: Ticket) -> list[tuple[str, Any, Any]]:
     """Recompute the running clocks (after a change of the customer's tier, say)."""
+    if ticket.first_responded_at is not None and ticket.resolved_at is not None:
+        return []  # both clocks have stopped: their due times are those they were met against
     old = (ticket.first_response_due, ticket.resolution_due)
     _set_dues(session, ticket, policy(session))
     return [

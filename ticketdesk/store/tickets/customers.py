@@ -15,6 +15,7 @@ from ticketdesk.rules import text
 from ticketdesk.store.db.errors import InvalidInput, NotFound
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
+from ticketdesk.store.tickets.lookups import id_of
 from ticketdesk.store.tickets.rows import Change
 from ticketdesk.store.tickets.saving import save_tickets
 
@@ -78,6 +79,7 @@ def set_customer_vip(
         return []
     who.vip = vip
     session.flush()
+    sla_clocks.tier_changed(session, id_of(who), vip)
     tickets = session.scalars(
         select(Ticket).where(
             col(Ticket.customer_id) == who.id, col(Ticket.status).in_([s.value for s in ACTIVE_STATUSES])

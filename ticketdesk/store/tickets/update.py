@@ -106,6 +106,7 @@ def update_tickets(
     role = Role(actor.role)
 
     tickets = load_tickets(session, numbers)
+    sla_clocks.know_tiers(session, tickets)  # one query for the batch, not one per recomputed clock
     conflicts = version_conflicts(session, tickets, expected_versions or {})
     if conflicts and not skip_conflicts:
         raise Conflict("; ".join(c.message for c in conflicts), numbers=[c.number for c in conflicts])
