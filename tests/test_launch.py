@@ -7,6 +7,7 @@ reaches the command; an unsafe socket directory means no server at all."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -196,3 +197,30 @@ def test_the_launcher_imports_only_the_standard_library() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     for heavy in ("sqlalchemy", "sqlmodel", "typer", "click", "rich", "textual", "pydantic"):
         assert f"'{heavy}'" not in loaded, heavy
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_tui_runs_warm_on_a_terminal_of_its_own(desk: dict[str, str], tmp_path: Path) -> None:
+    """In tmux: the queue paints, keys reach it, a resize reaches it, `q` ends it with 0 and
+    the shell's terminal is as it was."""
+    from tests.tui.helpers import tmux, wait_pane
+
+    server = warm_server(desk)
+    name = f"td-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in desk.items() if k.startswith(("TICKETDESK_", "XDG_")))
+    # without the COLUMNS and LINES of the test session, which would pin the size
+    command = f"env -u COLUMNS -u LINES {exports} {shlex.quote(str(SCRIPT))}; echo exited=$?; sleep 30"
+    try:
+        assert tmux(name, "new", "-d", "-s", name, "-x", "100", "-y", "30", command).returncode == 0
+        # 100 columns (UPDATED shown): the terminal's size reached the command's pty
+        wait_pane(name, name, lambda p: "All open (2)" in p and "VPN drops every hour" in p and "UPDATED" in p)
+        assert len(children(server)) == 1  # the queue is the server's process, not a cold start
+        tmux(name, "send-keys", "-t", name, "j")
+        wait_pane(name, name, lambda p: " 2/2 " in p)
+        tmux(name, "resize-window", "-t", name, "-x", "150", "-y", "30")
+        wait_pane(name, name, lambda p: "UPDATED" in p)  # the column that needs the width
+        tmux(name, "send-keys", "-t", name, "q")
+        wait_pane(name, name, lambda p: "exited=0" in p)
+        wait_for(lambda: children(server) == [])
+    finally:
+        tmux(name, "kill-server")

@@ -19,6 +19,7 @@ TICKETDESK_WARM_IDLE seconds (600) without a connection, removing its socket.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import io
 import json
@@ -27,6 +28,7 @@ import select
 import signal
 import socket
 import sys
+import termios
 from pathlib import Path
 
 from ticketdesk.launch import ENV_IDLE
@@ -43,8 +45,12 @@ def preload() -> None:
     import sqlalchemy.dialects.postgresql.psycopg
     import sqlalchemy.dialects.sqlite  # noqa: F401
 
+    import ticketdesk.app
     import ticketdesk.cli.app
     import ticketdesk.rules
+    import ticketdesk.screens.dashboard
+    import ticketdesk.screens.queue
+    import ticketdesk.screens.ticket
     import ticketdesk.store
 
     # the commands import the store's domains and rules when they first use them: all of them here
@@ -109,12 +115,17 @@ def run_command(connection: socket.socket) -> int:
     """In the forked process: become the launcher's command, run it, say its exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own children (an editor, a pager) are waited for
     try:
-        argv, env, cwd, fds = _read_request(connection)
+        argv, env, cwd, terminal, fds = _read_request(connection)
     except (OSError, ValueError):
         return 1
+    if terminal:  # a pty of its own (the TUI): its session, its controlling terminal
+        os.setsid()
+        fcntl.ioctl(fds[0], termios.TIOCSCTTY, 0)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
-        os.close(fd)
+    for fd in set(fds):
+        if fd > 2:
+            os.close(fd)
     _fresh_streams()
     os.environ.clear()
     os.environ.update(env)
@@ -131,8 +142,9 @@ def run_command(connection: socket.socket) -> int:
     return code
 
 
-def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str], str, list[int]]:
-    """argv, environment, working directory and the fds for 0-2; ValueError if malformed."""
+def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str], str, bool, list[int]]:
+    """argv, environment, working directory, whether the fds are a pty of the command's own,
+    and the fds for 0-2; ValueError if malformed."""
     data, fds, _flags, _address = socket.recv_fds(connection, 65536, 3)
     if len(fds) != 3:
         for fd in fds:
@@ -155,7 +167,7 @@ def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str],
         and isinstance(cwd, str)
     ):
         raise ValueError("the request is not {argv, env, cwd}")
-    return argv, env, cwd, fds
+    return argv, env, cwd, request.get("terminal") is True, fds
 
 
 def _fresh_streams() -> None:

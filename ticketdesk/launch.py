@@ -76,10 +76,17 @@ def goes_warm(argv: Sequence[str]) -> bool:
     return invoked_name(argv) in WARM_COMMANDS and not {"--edit", "-e"} & set(argv)
 
 
+def is_tui(argv: Sequence[str]) -> bool:
+    """The TUI on a terminal (`ticketdesk`, `ticketdesk tui`): warm too, on a terminal of its
+    own that this process relays (see `relay`)."""
+    name = invoked_name(argv)
+    return (name is None or name == "tui") and os.isatty(0) and os.isatty(1)
+
+
 def main() -> None:
     argv = sys.argv[1:]
-    if os.environ.get(ENV_WARM, "1") != "0" and goes_warm(argv):
-        code = run_warm(argv)
+    if os.environ.get(ENV_WARM, "1") != "0" and (goes_warm(argv) or is_tui(argv)):
+        code = run_warm(argv, terminal=is_tui(argv))
         if code is not None:
             sys.exit(code)
     from ticketdesk.cli import main as run_here
@@ -136,9 +143,10 @@ def socket_path() -> Path | None:
 # --- a command, run warm ------------------------------------------------------------------
 
 
-def run_warm(argv: list[str]) -> int | None:
+def run_warm(argv: list[str], *, terminal: bool = False) -> int | None:
     """The command's exit code from the warm server; None if there is none to use (one is
-    started for the next command)."""
+    started for the next command). `terminal`: the command gets a pty of its own, which this
+    process relays to and from its own terminal."""
     path = socket_path()
     if path is None:
         return None
@@ -150,11 +158,23 @@ def run_warm(argv: list[str]) -> int | None:
         start_server(path)
         return None
     with channel:
-        request = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}) + "\n"
+        request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "terminal": terminal}
+        master = None
+        if terminal:
+            import pty
+
+            master, slave = pty.openpty()
+            _copy_size(0, master)
+            fds = [slave, slave, slave]
+        else:
+            fds = [0, 1, 2]
         try:
-            socket.send_fds(channel, [request.encode()], [0, 1, 2])
+            socket.send_fds(channel, [(json.dumps(request) + "\n").encode()], fds)
         except OSError:
             return None
+        finally:
+            if master is not None:
+                os.close(fds[0])
         replies = channel.makefile("rb")
         first = _reply(replies)
         if first is None or "pid" not in first:
@@ -162,11 +182,77 @@ def run_warm(argv: list[str]) -> int | None:
         pid = first["pid"]
         for sig in FORWARDED:
             signal.signal(sig, lambda number, _frame: _pass_on(pid, number))
+        if master is not None:
+            relay(master, pid)
         last = _reply(replies)
     if last is None or "exit" not in last:
         sys.stderr.write("ticketdesk: error: the command's process ended without an exit status\n")
         return 1
     return last["exit"]
+
+
+def relay(master: int, pid: int) -> None:
+    """Be the terminal of the command's pty until it closes: keys from ours to it, its output
+    to ours, our size to it when ours changes (SIGWINCH). Ours is raw meanwhile: ctrl+c and
+    ctrl+z are keys for the TUI, as on its own terminal.
+
+    A terminal that has just opened may get its size a moment after the command started, and
+    the command (process `pid`) may not listen for SIGWINCH yet when the size reaches its pty:
+    so the size is copied again every idle second, and once the command has drawn something
+    and gone quiet, it is told to look again (one SIGWINCH)."""
+    import select
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(0)
+    signal.signal(signal.SIGWINCH, lambda _number, _frame: _copy_size(0, master))
+    _copy_size(0, master)  # again: ours may have changed since the pty was made, unheard
+    drawn = nudged = False
+    try:
+        tty.setraw(0)
+        while True:
+            try:
+                readable, _, _ = select.select([0, master], [], [], 1.0)
+            except InterruptedError:
+                continue
+            if not readable:
+                _copy_size(0, master)  # the kernel signals the command only if it changed
+                if drawn and not nudged:
+                    nudged = True
+                    _pass_on(pid, signal.SIGWINCH)
+                continue
+            if master in readable:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the command's side is closed, it has ended
+                    data = b""
+                if not data:
+                    return
+                drawn = True
+                _write_all(1, data)
+            if 0 in readable:
+                keys = os.read(0, 4096)
+                if not keys:
+                    return
+                _write_all(master, keys)
+    finally:
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+        os.close(master)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_size(source: int, target: int) -> None:
+    import fcntl
+    import termios
+
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(target, termios.TIOCSWINSZ, fcntl.ioctl(source, termios.TIOCGWINSZ, b"\0" * 8))
 
 
 def _reply(replies: BinaryIO) -> dict[str, int] | None:
