@@ -103,12 +103,14 @@ def rss_mb() -> float:
 # --- 1. process start in tmux ---------------------------------------------------------------
 
 
-def time_start(url: str, runs: int) -> list[float]:
+def time_start(url: str, runs: int, *, warm: bool = True) -> list[float]:
+    """Console script in tmux until a ticket number is painted; `warm`: by the command server
+    (launch.py) if one runs, else the whole start in its own process."""
     exe = Path(sys.executable).with_name("ticketdesk")
     if not exe.exists():
         exe = Path(shutil.which("ticketdesk") or "ticketdesk")
     socket = f"tdbench-{os.getpid()}"
-    command = f"TICKETDESK_DB={shlex.quote(url)} exec {shlex.quote(str(exe))} --as {LOGIN}"
+    command = f"TICKETDESK_DB={shlex.quote(url)} TICKETDESK_WARM={int(warm)} exec {shlex.quote(str(exe))} --as {LOGIN}"
     samples = []
     # a session that outlives the runs: without it the server exits with each run's session
     # and the next `new` can race its shutdown
