@@ -109,7 +109,7 @@ def time_start(url: str, runs: int, *, warm: bool = True) -> list[float]:
     exe = Path(sys.executable).with_name("ticketdesk")
     if not exe.exists():
         exe = Path(shutil.which("ticketdesk") or "ticketdesk")
-    socket = f"tdbench-{os.getpid()}"
+    socket = f"tdbench-{os.getpid()}-{int(warm)}"  # its own server: a killed one may still be going
     command = f"TICKETDESK_DB={shlex.quote(url)} TICKETDESK_WARM={int(warm)} exec {shlex.quote(str(exe))} --as {LOGIN}"
     samples = []
     # a session that outlives the runs: without it the server exits with each run's session
