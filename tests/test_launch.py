@@ -224,3 +224,28 @@ def test_the_tui_runs_warm_on_a_terminal_of_its_own(desk: dict[str, str], tmp_pa
         wait_for(lambda: children(server) == [])
     finally:
         tmux(name, "kill-server")
+
+
+def test_files_get_the_callers_umask_and_a_stuck_server_is_not_waited_for(desk: dict[str, str], tmp_path: Path) -> None:
+    server = warm_server(desk)
+    out = tmp_path / "tickets.csv"
+    made = subprocess.run(
+        ["sh", "-c", f"umask 077 && exec {shlex.quote(str(SCRIPT))} export -f csv -o {shlex.quote(str(out))}"],
+        env=desk, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert out.stat().st_mode & 0o777 == 0o600 and "VPN drops every hour" in out.read_text()
+    number = script(desk, "list").stdout.split("\t", 1)[0]
+    os.kill(server, signal.SIGSTOP)  # a server that takes the connection but never answers
+    try:
+        here = script(desk, "reply", number, "--body", "Once only.")
+        assert here.returncode == 0, here.stderr  # run here, after FORK_TIMEOUT
+        assert children(server) == []  # nothing was forked by the stopped server
+    finally:
+        os.kill(server, signal.SIGCONT)
+    time.sleep(2)  # the server now forks the late connection, which finds the launcher gone
+    store = Store.open(f"sqlite:///{desk['TICKETDESK_DB']}", login="admin")
+    try:
+        assert [c.body for c in store.tickets.get(number).comments] == ["Once only."]
+    finally:
+        store.close()

@@ -5,10 +5,14 @@ command that launch.py hands it (see there for why, and for the socket).
 
 One connection per command, newline-ended JSON each way:
 
-- launcher → server: `{"argv": [...], "env": {...}, "cwd": "..."}` with the launcher's
-  stdin, stdout and stderr (SCM_RIGHTS);
-- command → launcher: `{"pid": N}` once forked, `{"exit": CODE}` when it is done (a process
-  killed before it could say is an exit without a status to the launcher).
+- launcher → server: `{"argv": [...], "env": {...}, "cwd": "...", "umask": N, "terminal":
+  false}`; the server forks, and the forked process answers
+- command → launcher: `{"pid": N}`; then
+- launcher → command: `go`, with its stdin, stdout and stderr (SCM_RIGHTS), or a pty's side
+  for the TUI; only now does the command run (a launcher that gave up waiting has run it
+  itself, and its going away means this one runs nothing);
+- command → launcher: `{"exit": CODE}` when it is done (a process killed before it could say
+  is an exit without a status to the launcher).
 
 The forked process takes the fds as 0-2, the environment, the working directory and argv,
 then runs the CLI exactly as the console script does in-process, and says its exit code.
@@ -31,7 +35,7 @@ import sys
 import termios
 from pathlib import Path
 
-from ticketdesk.launch import ENV_IDLE
+from ticketdesk.launch import ENV_IDLE, GO
 
 #: the longest request read (the environment of a login shell is a few kB)
 MAX_REQUEST = 1 << 20
@@ -106,6 +110,7 @@ def listen(path: Path) -> socket.socket | None:
 
 
 def serve(path: Path, idle: float) -> None:
+    os.chdir("/")  # hold no directory of the first caller's busy; each command goes to its own
     preload()
     warm_up()
     gc.freeze()  # the imported objects stay out of the children's collections: shared pages
@@ -142,9 +147,12 @@ def run_command(connection: socket.socket) -> int:
     """In the forked process: become the launcher's command, run it, say its exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # its own children (an editor, a pager) are waited for
     try:
-        argv, env, cwd, terminal, fds = _read_request(connection)
+        argv, env, cwd, umask, terminal = _read_request(connection)
+        _say(connection, {"pid": os.getpid()})
+        fds = _read_go(connection)
     except (OSError, ValueError):
-        return 1
+        return 1  # the launcher went away or ran the command itself: nothing is run here
+    os.umask(umask)  # the files it makes are the caller's: their permissions too
     if terminal:  # a pty of its own (the TUI): its session, its controlling terminal
         os.setsid()
         fcntl.ioctl(fds[0], termios.TIOCSCTTY, 0)
@@ -163,20 +171,25 @@ def run_command(connection: socket.socket) -> int:
         from setproctitle import setproctitle
 
         setproctitle(" ".join(["ticketdesk", *argv])[:200])
-    _say(connection, {"pid": os.getpid()})
     code = _run_cli()
     _say(connection, {"exit": code})
     return code
 
 
-def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str], str, bool, list[int]]:
-    """argv, environment, working directory, whether the fds are a pty of the command's own,
-    and the fds for 0-2; ValueError if malformed."""
-    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 3)
-    if len(fds) != 3:
+def _read_go(connection: socket.socket) -> list[int]:
+    """The launcher's go, with the fds for 0-2; ValueError if it sent anything else or left."""
+    data, fds, _flags, _address = socket.recv_fds(connection, len(GO), 3)
+    if data != GO or len(fds) != 3:
         for fd in fds:
             os.close(fd)
-        raise ValueError("expected stdin, stdout and stderr")
+        raise ValueError("no go from the launcher")
+    return fds
+
+
+def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str], str, int, bool]:
+    """argv, environment, working directory, umask, and whether the command gets a pty of its
+    own; ValueError if malformed."""
+    data = connection.recv(65536)
     while not data.endswith(b"\n"):
         more = connection.recv(65536)
         if not more or len(data) > MAX_REQUEST:
@@ -185,16 +198,18 @@ def _read_request(connection: socket.socket) -> tuple[list[str], dict[str, str],
     request = json.loads(data)
     if not isinstance(request, dict):
         raise ValueError("the request is not an object")
-    argv, env, cwd = request.get("argv"), request.get("env"), request.get("cwd")
+    argv, env, cwd, umask = request.get("argv"), request.get("env"), request.get("cwd"), request.get("umask")
     if not (
         isinstance(argv, list)
         and all(isinstance(a, str) for a in argv)
         and isinstance(env, dict)
         and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
         and isinstance(cwd, str)
+        and isinstance(umask, int)
+        and 0 <= umask <= 0o777
     ):
-        raise ValueError("the request is not {argv, env, cwd}")
-    return argv, env, cwd, request.get("terminal") is True, fds
+        raise ValueError("the request is not {argv, env, cwd, umask}")
+    return argv, env, cwd, umask, request.get("terminal") is True
 
 
 def _fresh_streams() -> None:
@@ -247,7 +262,7 @@ def _say(connection: socket.socket, message: dict[str, object]) -> None:
 
 def main() -> None:
     idle = float(os.environ.get(ENV_IDLE, "600"))
-    serve(Path(sys.argv[1]), idle)
+    serve(Path(sys.argv[1]).absolute(), idle)
 
 
 if __name__ == "__main__":

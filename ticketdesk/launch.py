@@ -52,6 +52,10 @@ WARM_COMMANDS = frozenset(
         "survey", "qa", "kb", "attachment",
     }
 )  # fmt: skip
+#: Seconds the server has to say it forked the command; after that it runs here instead.
+FORK_TIMEOUT = 5.0
+#: What the launcher sends the forked command, with its fds, to let it run.
+GO = b"go"
 #: Signals passed on to the command's process: it ends as it would have here.
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
@@ -158,7 +162,23 @@ def run_warm(argv: list[str], *, terminal: bool = False) -> int | None:
         start_server(path)
         return None
     with channel:
-        request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "terminal": terminal}
+        umask = os.umask(0o022)
+        os.umask(umask)
+        request = {"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "umask": umask, "terminal": terminal}
+        replies = channel.makefile("rb")
+        # The command is forked first; it gets our fds, and runs, only once we say go. A
+        # server that does not answer (stopped, stuck) holds nothing of ours, and a fork
+        # that comes too late finds us gone and runs nothing: the command runs here, once.
+        channel.settimeout(FORK_TIMEOUT)
+        try:
+            channel.sendall((json.dumps(request) + "\n").encode())
+            first = _reply(replies)
+        except OSError:  # TimeoutError included
+            return None
+        if first is None or "pid" not in first:
+            return None  # the server went away before it took the command: run it here
+        channel.settimeout(None)
+        pid = first["pid"]
         master = None
         if terminal:
             import pty
@@ -169,17 +189,12 @@ def run_warm(argv: list[str], *, terminal: bool = False) -> int | None:
         else:
             fds = [0, 1, 2]
         try:
-            socket.send_fds(channel, [(json.dumps(request) + "\n").encode()], fds)
+            socket.send_fds(channel, [GO], fds)
         except OSError:
             return None
         finally:
             if master is not None:
                 os.close(fds[0])
-        replies = channel.makefile("rb")
-        first = _reply(replies)
-        if first is None or "pid" not in first:
-            return None  # the server went away before it took the command: run it here
-        pid = first["pid"]
         for sig in FORWARDED:
             signal.signal(sig, lambda number, _frame: _pass_on(pid, number))
         if master is not None:
