@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ticketdesk.models.enums import ACTIVE_STATUSES
 from ticketdesk.rules.local_time import clock_stamp, zone_label
 from ticketdesk.rules.presence import Present
 from ticketdesk.rules.text import one_line
 from ticketdesk.widgets.desk_watch import DeskChanged
+from ticketdesk.widgets.footer import DeskFooter
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.presence_text import online_table
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, call_store
@@ -68,7 +69,7 @@ class DashboardScreen(Screen[None]):
         yield Static("", id="online", classes="panel")
         yield Static("", id="dash-status")
         yield OutageLine()
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self._compute()

@@ -18,9 +18,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ticketdesk.widgets.footer import DeskFooter
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
 from ticketdesk.widgets.styles import style
@@ -81,7 +82,7 @@ class ListDetailScreen(Screen[None], Generic[T]):
                 yield Static("", classes="ld-body")
         yield Static("", classes="ld-status")
         yield OutageLine()
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def listing(self) -> OptionList:

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ticketdesk.rules.local_time import zone_label
 from ticketdesk.rules.presence import by_ticket
@@ -21,6 +21,7 @@ from ticketdesk.rules.views import BUILTIN_VIEWS
 from ticketdesk.screens.dialogs import InputDialog, PickDialog
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.desk_watch import DeskChanged
+from ticketdesk.widgets.footer import DeskFooter
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.presence_text import row_label
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
@@ -93,7 +94,7 @@ class QueueScreen(FieldActions, Screen[None]):
         yield TicketTable(id="tickets")
         yield Static("", id="status-line")
         yield OutageLine()
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def table(self) -> TicketTable:

@@ -12,11 +12,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from ticketdesk.rules.local_time import clock_stamp
 from ticketdesk.rules.text import one_line
+from ticketdesk.widgets.footer import DeskFooter
 from ticketdesk.widgets.kpi_format import kpi_text as shown
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, call_store
@@ -70,7 +71,7 @@ class ReportsScreen(Screen[None]):
             yield PlotextPlot(id="report-chart")
         yield Static("", id="report-status")
         yield OutageLine()
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self._load()

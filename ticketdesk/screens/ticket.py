@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TextArea
+from textual.widgets import Static, TextArea
 
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules.durations import format_minutes, parse_duration
@@ -25,6 +25,7 @@ from ticketdesk.screens.dialogs import ConfirmDialog, InputDialog, PickDialog, T
 from ticketdesk.screens.field_actions import FieldActions
 from ticketdesk.widgets.columns import sla_left
 from ticketdesk.widgets.desk_watch import DeskChanged
+from ticketdesk.widgets.footer import DeskFooter
 from ticketdesk.widgets.outage_line import OutageLine
 from ticketdesk.widgets.presence_text import ticket_line
 from ticketdesk.widgets.store_call import DatabaseRecovered, DeskApp, backoff, call_store
@@ -103,7 +104,7 @@ class TicketScreen(FieldActions, Screen[None]):
         yield Static("", id="composer-label")
         yield TextArea(id="composer", soft_wrap=True, show_line_numbers=False)
         yield OutageLine()
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def desk(self) -> DeskApp:
