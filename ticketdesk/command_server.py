@@ -171,7 +171,9 @@ def run_command(connection: socket.socket) -> int:
         from setproctitle import setproctitle
 
         setproctitle(" ".join(["ticketdesk", *argv])[:200])
-    code = _run_cli()
+    from ticketdesk.cli import exit_code_of_main  # (imported by preload already)
+
+    code = exit_code_of_main()
     _say(connection, {"exit": code})
     return code
 
@@ -226,33 +228,6 @@ def _fresh_streams() -> None:
             write_through=fd == 2,
         )
         setattr(sys, name, stream)
-
-
-def _run_cli() -> int:
-    from ticketdesk.cli import main
-
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            return 0
-        if isinstance(code, int):
-            return code
-        sys.stderr.write(f"{code}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    except BaseException:  # a crash the CLI did not handle: said, and never exit 0
-        import traceback
-
-        traceback.print_exc()
-        return 1
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-    return 0
 
 
 def _say(connection: socket.socket, message: dict[str, object]) -> None:

@@ -8,6 +8,7 @@ traceback), 2 usage.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import sys
 from typing import Annotated
@@ -127,3 +128,30 @@ def main() -> None:
     # named, not taken from argv[0]: the same in usage lines whether run as the console script,
     # by `python -m ticketdesk` or in a process the command server forked
     app_for(invoked_name(sys.argv[1:]))(prog_name="ticketdesk")
+
+
+def exit_code_of_main() -> int:
+    """Run `main` in a process a server forked for one command (a warm start, an ssh
+    session): its exit code, never an exception, never 0 after a crash; output flushed."""
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        sys.stderr.write(f"{code}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BaseException:  # a crash the CLI did not handle: said, and never exit 0
+        import traceback
+
+        traceback.print_exc()
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+    return 0

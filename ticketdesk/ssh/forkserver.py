@@ -82,28 +82,9 @@ def run_session(argv: list[str], env: dict[str, str], terminal: int) -> int:
     sys.argv = list(argv)
     # sys.stdin/stdout/stderr are the fork server's, on fds 0-2: now the pty (nothing was
     # written to them before, so no buffer holds anything)
-    from ticketdesk.cli import main
+    from ticketdesk.cli import exit_code_of_main
 
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-        if code is None:
-            return 0
-        if isinstance(code, int):
-            return code
-        sys.stderr.write(f"{code}\n")
-        return 1
-    except BaseException:  # a crash the CLI did not handle: said, and never exit 0
-        import traceback
-
-        traceback.print_exc()
-        return 1
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-    return 0
+    return exit_code_of_main()
 
 
 def send(channel: socket.socket, message: dict[str, Any]) -> None:
