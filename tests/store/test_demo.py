@@ -14,6 +14,7 @@ from ticketdesk.models import ACTIVE_STATUSES
 from ticketdesk.rules import numbering
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import NewTicket, Store, TicketChanges
+from ticketdesk.store.db.bulk import FTS5_DEFAULT_HASHSIZE
 from ticketdesk.store.demo.people import people
 from ticketdesk.store.demo.phrases import phrases
 from ticketdesk.store.demo.texts import SLOT_MAKERS
@@ -66,8 +67,15 @@ def test_demo_on_sqlite_keeps_integrity(store: Store) -> None:
         assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
         assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
         conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
+        conn.execute(text("INSERT INTO comment_fts(comment_fts) VALUES ('integrity-check')"))
         triggers = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))}
+        # the load's big FTS5 buffer (store/db/bulk.py) was for the load only
+        buffers = [
+            conn.execute(text(f"SELECT v FROM {fts}_config WHERE k = 'hashsize'")).scalar()
+            for fts in ("ticket_fts", "comment_fts")
+        ]
     assert {"ticket_fts_ai", "comment_fts_ai", "customer_fts_ai"} <= triggers
+    assert buffers == [FTS5_DEFAULT_HASHSIZE, FTS5_DEFAULT_HASHSIZE]
 
 
 def test_demo_data_files_load_and_every_slot_has_values() -> None:
