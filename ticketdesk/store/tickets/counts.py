@@ -9,10 +9,13 @@ from sqlmodel import Session, col
 from ticketdesk.models import Event, Team
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store.readmodels import StatusPriorityTeamCount
-from ticketdesk.store.tickets.filters import T, filter_conditions
+from ticketdesk.store.tickets.filters import T, filter_conditions, search_only_set
 
 
 def count_tickets(session: Session, *, flt: TicketFilter, actor_id: int | None) -> int:
+    found = search_only_set(session, flt)
+    if found is not None:
+        return session.scalars(select(func.count()).select_from(found)).one()
     conditions = filter_conditions(session, flt, actor_id=actor_id)
     return session.scalars(select(func.count()).select_from(T).where(*conditions)).one()
 
