@@ -272,3 +272,13 @@ def test_search_pages_and_counts_are_the_same_whichever_plan(
             after = page.next_after
         assert pages == expected, query
         assert store.tickets.count(flt) == len(expected), query
+
+
+def test_count_and_page_read_together_agree_with_each_alone(queue: Store) -> None:
+    for query in ("", "prio:P1", "status:open,pending", "assignee:none"):
+        flt = parse_query(query)
+        total, first = queue.tickets.count_and_page(flt, limit=7)
+        assert total == queue.tickets.count(flt)
+        assert [r.number for r in first.rows] == [r.number for r in queue.tickets.page(flt, limit=7).rows]
+    with pytest.raises(InvalidInput, match="unknown team 'nope'"):  # from either thread, as itself
+        queue.tickets.count_and_page(parse_query("team:nope"))

@@ -129,7 +129,9 @@ class QueueScreen(FieldActions, Screen[None]):
         def counted_with_first_page(store: Store) -> tuple[int, int, tuple[list[Any], Any]]:
             # the first page rides along with the count: the queue is painted after one trip
             # to the store instead of two (start-up, a new filter)
-            return store.tickets.count(flt), store.tickets.latest_event_id(), loader(store, False, None, PAGE)
+            marker = store.tickets.latest_event_id()
+            total, first = store.tickets.count_and_page(flt, sort=sort, limit=PAGE)
+            return total, marker, (first.rows, first.next_after)
 
         call_store(
             self,

@@ -183,6 +183,17 @@ class TicketService:
     def count(self, flt: TicketFilter) -> int:
         return self.tx.read("count_tickets", lambda s, a: counts.count_tickets(s, flt=flt, actor_id=a.id))
 
+    def count_and_page(self, flt: TicketFilter, *, sort: Sort | None = None, limit: int = 50) -> tuple[int, Page]:
+        """How many tickets the filter matches and their first page, read at the same time on
+        two connections: a queue with a new filter or search waits for the slower of the two
+        (a common word: ~0.1 s each on 1M tickets) instead of for both."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ticketdesk-count") as pool:
+            counting = pool.submit(self.count, flt)
+            first = self.page(flt, sort=sort, limit=limit)
+            return counting.result(), first
+
     def get(self, number: str, *, unmask: bool = False) -> TicketDetail:
         """One ticket, personal data masked for roles that do not need it. `unmask` asks
         for it in clear: refused to auditors, and recorded in the audit log when it reveals
