@@ -12,7 +12,7 @@ from ticketdesk.store.reports.dashboard import NO_MAIL, MailSummary
 from ticketdesk.widgets.styles import style
 
 from ..conftest import as_agent
-from .helpers import make_app, queue_ready, run_async, screen_text, until
+from .helpers import make_app, queue_ready, run_async, screen_text, settle, until
 
 sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 NOW = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
@@ -144,3 +144,35 @@ def test_the_status_bars_compare_the_open_statuses_not_the_closed_count() -> Non
     bars = {line.split()[0]: line.count(BAR) for line in console.export_text().splitlines()[1:] if line.strip()}
     assert bars["in_progress"] == 12 and bars["new"] < bars["pending"] < bars["on_hold"] < bars["in_progress"]
     assert bars["closed"] == 0 and bars["resolved"] == 0
+
+
+@sqlite_only
+@run_async
+async def test_the_dashboard_shown_again_is_kept_and_brought_up_to_date(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`d` after `escape` shows the same dashboard (kept, not built again) and recomputes it:
+    a ticket opened while it was closed is counted; while closed it computes nothing."""
+    store.tickets.create(NewTicket(subject="Printer jams", team="support"))
+    computed = []
+    dashboard = store.reports.dashboard
+    monkeypatch.setattr(store.reports, "dashboard", lambda: computed.append(1) or dashboard())
+    async with make_app(store, live=False).run_test(size=(160, 48)) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("d")
+        board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        await until(lambda: board._marker is not None, pilot=pilot)
+        first_marker = board._marker
+        await pilot.press("escape")
+        await until(lambda: not isinstance(pilot.app.screen, DashboardScreen), pilot=pilot)
+        store.tickets.create(NewTicket(subject="VPN drops", team="support"))
+        board._computed_at = 1.0  # long stale: the minute's refresh would recompute, were it shown
+        before = len(computed)
+        board._refresh_if_stale()
+        await settle(pilot)
+        assert len(computed) == before  # hidden: nothing computed
+        await pilot.press("d")
+        again = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        assert again is board
+        await until(lambda: board._marker != first_marker, pilot=pilot)
+        assert "open 2" in one_line(pilot.app)

@@ -40,6 +40,9 @@ OLD_QUEUE = timedelta(minutes=15)
 
 
 class DashboardScreen(Screen[None]):
+    """Installed once per app (screens/queue.py `action_dashboard`) and shown again on `d`."""
+
+    NAME = "dashboard"
     CSS_PATH = "dashboard.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", show=True, id="dashboard.back"),
@@ -85,6 +88,8 @@ class DashboardScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.desk.desk_watch.move("dashboard")
+        if self._computed_at:  # shown again: the figures it kept, then today's
+            self._compute()
 
     def on_desk_changed(self, message: DeskChanged) -> None:
         self._show_online(message.state.present)
@@ -126,10 +131,15 @@ class DashboardScreen(Screen[None]):
     def _refresh_if_stale(self) -> None:
         """SLA and aging figures go stale with the clock alone: recomputed every minute even
         on a quiet desk (and a failed computation retried as often)."""
-        if time.monotonic() - self._computed_at >= CLOCK_REFRESH_S:
+        if self.is_current and time.monotonic() - self._computed_at >= CLOCK_REFRESH_S:
             self._compute()
 
     def _show(self, b: Any) -> None:
+        # every panel changes at once: one layout pass and one paint, not one per panel
+        with self.app.batch_update():
+            self._show_figures(b)
+
+    def _show_figures(self, b: Any) -> None:
         self._marker = b.latest_event_id
         self._computed_at = time.monotonic()
         # the bars compare the open statuses: scaled by the closed count (thousands), each

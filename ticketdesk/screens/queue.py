@@ -427,7 +427,11 @@ class QueueScreen(FieldActions, Screen[None]):
     def action_dashboard(self) -> None:
         from ticketdesk.screens.dashboard import DashboardScreen
 
-        self.app.push_screen(DashboardScreen())
+        # one dashboard for the session, kept when it is closed: `d` again shows it at once
+        # (no compose, no styling, no layout from nothing) and brings its figures up to date
+        if not self.app.is_screen_installed(DashboardScreen.NAME):
+            self.app.install_screen(DashboardScreen(), DashboardScreen.NAME)
+        self.app.push_screen(DashboardScreen.NAME)
 
     def action_qa(self) -> None:
         from ticketdesk.screens.qa import QaScreen
