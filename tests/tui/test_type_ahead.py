@@ -1,0 +1,61 @@
+"""Keys typed faster than the screen moves focus (a fast typist, a paste, keys bunched by an
+ssh link) go where the first key sent them. Pilot.press waits for the app to go idle after
+each key, which hides this; here the keys are queued at once, as a terminal delivers them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual import events
+from textual.widgets import Input, TextArea
+
+from ticketdesk.screens.queue import QueueScreen
+from ticketdesk.store import Store
+
+from .helpers import SIZE, make_app, new, queue_ready, run_async, settle, until
+from .test_ticket import open_ticket
+
+sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def typed_ahead(app: Any, *keys: str) -> None:
+    """Queue every key before the app handles the first."""
+    for key in keys:
+        char = {"space": " ", "slash": "/"}.get(key, key if len(key) == 1 else None)
+        app._driver.send_message(events.Key(key, char))
+
+
+@sqlite_only
+@run_async
+async def test_slash_and_a_word_typed_at_once_search_and_change_nothing(store: Store) -> None:
+    number = new(store, "Printer jams on tray 2", priority="P2")
+    before = store.tickets.get(number).row
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        # `f` and `/` are commands on the queue and letters in the filter
+        typed_ahead(pilot.app, "slash", *"printer", "space", "f", "slash", "r", "enter")
+        await until(lambda: queue.query_text.endswith("printer f/r"), pilot=pilot)
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, QueueScreen)  # no dialog opened by a letter
+        assert not queue.query_one("#filter", Input).has_focus  # enter gave the queue its keys back
+    after = store.tickets.get(number).row
+    assert (after.priority, after.version) == (before.priority, before.version)
+
+
+@sqlite_only
+@run_async
+async def test_a_reply_typed_at_once_after_r_lands_in_the_composer(store: Store) -> None:
+    number = new(store, "VPN drops every hour")
+    before = store.tickets.get(number).row
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        ticket = await open_ticket(pilot, number)
+        # a: assign to me, s: status, p: priority, r: reply, n: note … all letters in the composer
+        typed_ahead(pilot.app, "r", *"asap, restarting now", "escape")
+        composer = ticket.query_one("#composer", TextArea)
+        await until(lambda: not composer.display, pilot=pilot)  # escape closed it, keeping the draft
+        await settle(pilot)
+        assert pilot.app.screen is ticket
+        assert ticket.drafts.get((number, "public")) == "asap, restarting now"
+    after = store.tickets.get(number).row
+    assert (after.assignee, after.status, after.version) == (before.assignee, before.status, before.version)
