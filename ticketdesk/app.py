@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -16,6 +17,7 @@ from ticketdesk.rules.local_time import zone
 from ticketdesk.screens.help import HelpScreen, key_bindings
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.widgets.desk_watch import DeskWatch, this_session
+from ticketdesk.widgets.key_order import KeysInOrder
 from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
 
 if TYPE_CHECKING:
@@ -57,6 +59,18 @@ class TicketdeskApp(App[None]):
         #: presence and the change feed (widgets/desk_watch.py)
         self.desk_watch = DeskWatch(self, this_session())
         self._agents: list[tuple[str, str]] | None = None
+        #: one key at a time: keys typed together act as if typed slowly (widgets/key_order.py)
+        self.keys_in_order = KeysInOrder(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:  # as read from the terminal
+            if self.keys_in_order.hold(event):
+                return
+            target = self.focused or self.screen  # where App.on_event sends it
+            await super().on_event(event)
+            self.keys_in_order.handed_to(target)
+            return
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())

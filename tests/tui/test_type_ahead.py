@@ -59,3 +59,19 @@ async def test_a_reply_typed_at_once_after_r_lands_in_the_composer(store: Store)
         assert ticket.drafts.get((number, "public")) == "asap, restarting now"
     after = store.tickets.get(number).row
     assert (after.assignee, after.status, after.version) == (before.assignee, before.status, before.version)
+
+
+@sqlite_only
+@run_async
+async def test_a_picker_opened_and_answered_at_once_takes_the_answer(store: Store) -> None:
+    """`s`, `pend`, `⏎` in one go: the status picker opens, narrows to pending and takes it
+    (the letters once went to the queue, and `⏎` took the picker's first status)."""
+    number = new(store, "Printer jams on tray 2")
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        assert queue.table.current.number == number
+        typed_ahead(pilot.app, "s", *"pend", "enter", "j", "k")
+        await until(lambda: store.tickets.get(number).row.status == "pending", pilot=pilot)
+        await settle(pilot)
+        assert isinstance(pilot.app.screen, QueueScreen)
+    assert store.tickets.get(number).row.status == "pending"
