@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -39,10 +38,8 @@ SORTS = ["priority", "updated", "created", "number"]
 class QueueScreen(FieldActions, Screen[None]):
     CSS_PATH = "queue.tcss"
     BINDINGS = [
-        # priority: run as the key is read, so the keys typed after it reach the filter (see
-        # action_filter)
-        Binding("slash", "search", "Search", show=True, priority=True, id="queue.search"),
-        Binding("f", "filter", "Filter", show=True, priority=True, id="queue.filter"),
+        Binding("slash", "search", "Search", show=True, id="queue.search"),
+        Binding("f", "filter", "Filter", show=True, id="queue.filter"),
         Binding("v", "views", "Views", show=True, id="queue.views"),
         Binding("space", "toggle_mark", "Mark", show=True, id="queue.toggle_mark"),
         Binding("V", "mark_range", "Mark range", show=False, id="queue.mark_range"),
@@ -201,25 +198,14 @@ class QueueScreen(FieldActions, Screen[None]):
 
     # --- filter, search, views, sort --------------------------------------------------
 
-    # Textual hands each key to the widget focused when it reads the key, before the keys
-    # read earlier have run their actions. Keys typed together (fast, pasted, bunched by an
-    # ssh link) went to the table: `/printer⏎` set a priority with `p` and opened a ticket
-    # with `⏎`. So `/` and `f` are priority bindings, run as they are read, and move the
-    # focus at once (Screen.set_focus; Widget.focus waits for the keys already read). In the
-    # filter they are letters: SkipAction hands them on to it.
-
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
-        if self.focused is field:  # (set at once, where has_focus waits for the Focus event)
-            raise SkipAction()
-        self.set_focus(field)
+        field.focus()
         field.select_all()
 
     def action_search(self) -> None:
         field = self.query_one("#filter", Input)
-        if self.focused is field:  # (set at once, where has_focus waits for the Focus event)
-            raise SkipAction()
-        self.set_focus(field)
+        field.focus()
         if field.value and not field.value.endswith(" "):
             field.value += " "
         field.cursor_position = len(field.value)
@@ -236,7 +222,7 @@ class QueueScreen(FieldActions, Screen[None]):
         error.display = False
         self.query_text, self.flt, self.view_name = event.value, flt, "Filter"
         self.table.selected.clear()
-        self.set_focus(self.table)
+        self.table.focus()
         self.reload()
 
     def action_views(self) -> None:
@@ -328,7 +314,7 @@ class QueueScreen(FieldActions, Screen[None]):
             self.table.refresh()
             self._update_status()
         elif self.query_one("#filter", Input).has_focus:
-            self.set_focus(self.table)
+            self.table.focus()
 
     # --- batch actions: on the marked set, else the cursor row -----------------------
 

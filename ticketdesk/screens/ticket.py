@@ -8,7 +8,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -46,10 +45,8 @@ class TicketScreen(FieldActions, Screen[None]):
     CSS_PATH = "ticket.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", show=True, id="ticket.back"),
-        # priority: run as the key is read, so a reply typed right after `r` goes into the
-        # composer, not to this screen's keys (see screens/queue.py, action_filter)
-        Binding("r", "compose('public')", "Reply", show=True, priority=True, id="ticket.compose_public"),
-        Binding("n", "compose('internal')", "Note", show=True, priority=True, id="ticket.compose_internal"),
+        Binding("r", "compose('public')", "Reply", show=True, id="ticket.compose_public"),
+        Binding("n", "compose('internal')", "Note", show=True, id="ticket.compose_internal"),
         Binding("e", "edit_reply", "Reply in editor", show=False, id="ticket.edit_reply"),
         Binding("w", "log_time", "Log time", show=False, id="ticket.log_time"),
         Binding("S", "explain_sla", "SLA explained", show=False, id="ticket.explain_sla"),
@@ -251,8 +248,6 @@ class TicketScreen(FieldActions, Screen[None]):
     # --- composer: drafts live on the app, keyed by ticket and kind, until sent -------------
 
     def action_compose(self, kind: str) -> None:
-        if self.focused is self.query_one("#composer", TextArea):
-            raise SkipAction()  # `r` and `n` in the composer are letters
         self._stash_draft()
         self.compose_kind = kind
         area = self.query_one("#composer", TextArea)
@@ -261,9 +256,7 @@ class TicketScreen(FieldActions, Screen[None]):
         area.text = self.drafts.get((self.number, kind), "")
         area.display = True
         label.display = True
-        # at once, not after the keys already typed (Widget.focus waits for them): a reply
-        # typed fast or pasted goes into the composer, not to the ticket's own keys
-        self.set_focus(area)
+        area.focus()
         self._say_where()
 
     def _stash_draft(self) -> None:
@@ -413,7 +406,7 @@ class TicketScreen(FieldActions, Screen[None]):
         area.text = ""
         area.display = False
         self.query_one("#composer-label").display = False
-        self.set_focus(self.query_one("#body"))
+        self.query_one("#body").focus()
         self._say_where()
         customer = self.detail.customer if self.detail is not None else None
         if kind != "public":
@@ -448,7 +441,7 @@ class TicketScreen(FieldActions, Screen[None]):
             self.compose_kind = None
             self.query_one("#composer").display = False
             self.query_one("#composer-label").display = False
-            self.set_focus(self.query_one("#body"))
+            self.query_one("#body").focus()
             self._say_where()
             return
         self.app.pop_screen()
@@ -615,7 +608,7 @@ class TicketScreen(FieldActions, Screen[None]):
         current = area.text
         area.text = (current.rstrip("\n") + "\n\n" if current.strip() else "") + text
         area.move_cursor(area.document.end)
-        self.set_focus(area)
+        area.focus()
         self._stash_draft()
         if message:
             self.notify(message)
