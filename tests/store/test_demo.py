@@ -231,3 +231,34 @@ def test_demo_is_a_desk_in_steady_state(store: Store) -> None:
     assert summary.articles == len(store.kb.recent(limit=1000)) >= 2 * len(phrases().topics)
     assert store.kb.search("printer") and store.kb.search("打印机")
     assert store.reports.kpis(period="monthly").total.csat_count > 0  # last month's surveys
+
+
+def test_a_demo_built_in_a_second_process_is_the_one_built_here(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big demos are drawn in a forked child while this process inserts (demo/builder.py):
+    the same seed gives the same rows, ticket numbers, events and knowledge base."""
+    from datetime import UTC, datetime
+
+    from ticketdesk.store import demo
+    from ticketdesk.store.demo import builder
+
+    now = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    dumps = []
+    for in_background_from in (10**9, 0):
+        monkeypatch.setattr(builder, "IN_BACKGROUND_FROM", in_background_from)
+        store = Store.open(f"sqlite:///{tmp_path}/demo-{in_background_from}.db", login="admin", check=False)
+        store.init()
+        with store.db.write() as session:
+            demo.generate_demo(session, tickets=700, seed=5, now=now)
+        with store.db.engine.connect() as conn:
+            dumps.append(
+                {
+                    table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
+                    for table in ("ticket", "event", "comment", "ticket_tag", "survey", "kb_article", "ticket_counter")
+                }
+            )
+            assert conn.execute(text("SELECT count(*) FROM ticket_fts WHERE ticket_fts MATCH '\"printer\"'")).scalar()
+        store.close()
+    serial, background = dumps
+    assert len(serial["ticket"]) == 700
+    for table, rows in serial.items():
+        assert background[table] == rows, table

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ticketdesk.store.automation.sweep import SweepReport
 from ticketdesk.store.db.bulk import resume_fts_triggers, suspend_fts_triggers
 from ticketdesk.store.demo.articles import insert_articles
+from ticketdesk.store.demo.builder import built_batches
 from ticketdesk.store.demo.people import ensure_agents, ensure_organisations, insert_customers
 from ticketdesk.store.demo.traffic import batches, creation_times
 from ticketdesk.store.demo.writer import TicketWriter, ensure_tags
@@ -122,9 +123,9 @@ def _generate(
     writer = TicketWriter(session, rng, now, team_ids, type_keys, agents, customers, tag_ids)
     suspended = suspend_fts_triggers(session, ("ticket", "comment")) if dialect == "sqlite" else {}
     done = 0
-    for batch in batches(creation_times(rng, now, tickets), _CHUNK_TICKETS):
-        writer.write(batch)
-        done += len(batch)
+    for built in built_batches(writer, rng, batches(creation_times(rng, now, tickets), _CHUNK_TICKETS), tickets):
+        writer.insert(built)
+        done += len(built.times)
         if progress is not None:
             progress(done)
     resume_fts_triggers(session, suspended, {"ticket": writer.first_ticket, "comment": writer.first_comment})

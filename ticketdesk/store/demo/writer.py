@@ -13,6 +13,7 @@ from __future__ import annotations
 import random
 from bisect import bisect_right
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Table, func, select
@@ -65,6 +66,20 @@ SURVEY_RATE = 0.3
 
 # A row tuple in the column order above; datetimes already bound for the driver (BulkWriter).
 Row = tuple[object, ...]
+#: a built ticket's number until `TicketWriter.insert` reserves it
+UNNUMBERED = ""
+
+
+@dataclass
+class Built:
+    """One batch of tickets as rows, ready to number and insert."""
+
+    times: list[float]
+    tickets: list[Row]
+    tags: list[Row]
+    comments: list[Row]
+    events: list[Row]
+    surveys: list[Row]
 
 
 def _table(name: str) -> Table:
@@ -163,24 +178,29 @@ class TicketWriter:
             serial[period] += 1
         return numbers
 
-    # -- one batch --
+    # -- one batch: built (no database: it may run in another process), then inserted --
 
-    def write(self, times: list[float]) -> None:
-        tickets: list[Row] = []
-        tags: list[Row] = []
-        comments: list[Row] = []
-        events: list[Row] = []
-        surveys: list[Row] = []
-        for created_ts, number in zip(times, self._numbers(times), strict=True):
-            self._ticket(created_ts, number, tickets, tags, comments, events, surveys)
+    def build(self, times: list[float]) -> Built:
+        """The rows of tickets created at `times`, numbered later by `insert` (the numbers
+        are reserved in the database, in the order the batches are inserted)."""
+        built = Built(times, [], [], [], [], [])
+        for created_ts in times:
+            self._ticket(created_ts, UNNUMBERED, built.tickets, built.tags, built.comments, built.events, built.surveys)
+        return built
+
+    def insert(self, built: Built) -> None:
+        numbers = dict(zip((row[0] for row in built.tickets), self._numbers(built.times), strict=True))
+        tickets = [(row[0], numbers[row[0]], *row[2:]) for row in built.tickets]
+        # the creation event that sets the number (creation_changes) carries it too
+        events = [(*row[:6], numbers[row[0]], row[7]) if row[4] == "number" else row for row in built.events]
         self.bulk.insert(self.t_ticket, _TICKET_COLUMNS, tickets)
-        self.bulk.insert(self.t_tag, _TICKET_TAG_COLUMNS, tags)
-        self.bulk.insert(self.t_comment, _COMMENT_COLUMNS, comments)
+        self.bulk.insert(self.t_tag, _TICKET_TAG_COLUMNS, built.tags)
+        self.bulk.insert(self.t_comment, _COMMENT_COLUMNS, built.comments)
         self.bulk.insert(self.t_event, _EVENT_COLUMNS, events)
-        self.bulk.insert(self.t_survey, _SURVEY_COLUMNS, surveys)
-        self.comments += len(comments)
+        self.bulk.insert(self.t_survey, _SURVEY_COLUMNS, built.surveys)
+        self.comments += len(built.comments)
         self.events += len(events)
-        self.surveys += len(surveys)
+        self.surveys += len(built.surveys)
 
     def _ticket(
         self,
