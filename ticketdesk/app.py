@@ -19,6 +19,7 @@ from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.widgets.desk_watch import DeskWatch, this_session
 from ticketdesk.widgets.key_order import KeysInOrder
 from ticketdesk.widgets.store_call import DatabaseRecovered, call_store
+from ticketdesk.widgets.watchers import drop_detached_watchers
 
 if TYPE_CHECKING:
     from ticketdesk.store import DatabaseUnavailable, Store
@@ -73,6 +74,8 @@ class TicketdeskApp(App[None]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
+        # a closed screen's widgets that watched the app (theme, outage) are let go
+        self.screen_change_signal.subscribe(self, lambda _: drop_detached_watchers(self))
         self.push_screen(QueueScreen())
 
     def first_load_done(self) -> None:

@@ -1,8 +1,8 @@
-"""What a TUI left open all day must not keep: widgets it has replaced.
+"""What a TUI left open all day must not keep: widgets it has replaced or closed.
 
-The footer recomposes on every bindings change (a screen opened or closed, focus moved).
-Textual's own Footer kept every replaced key alive through its `compact` watcher list;
-`DeskFooter` drops them (bench/memory.py measures the whole day)."""
+Textual keeps a removed widget alive when it watched something that lives on (the footer's
+`compact`, the app's `theme` and `outage`): widgets/watchers.py drops those watchers
+(bench/memory.py measures the whole day)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Footer
+from textual.widgets import Footer, TextArea
 from textual.widgets._footer import FooterKey
 
 import ticketdesk.screens
 from ticketdesk.screens.dashboard import DashboardScreen
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.store import Store
+from ticketdesk.widgets.outage_line import OutageLine
 
 from .helpers import SIZE, make_app, new, run_async, settle, until
 from .test_ticket import open_ticket
@@ -25,9 +26,9 @@ from .test_ticket import open_ticket
 ROUNDS = 4
 
 
-def detached_footer_keys() -> int:
+def detached(kind: type) -> int:
     gc.collect()
-    return sum(1 for obj in gc.get_objects() if isinstance(obj, FooterKey) and not obj.is_attached)
+    return sum(1 for obj in gc.get_objects() if isinstance(obj, kind) and not obj.is_attached)
 
 
 def footer_watchers(pilot: Any) -> list[tuple[int, int]]:
@@ -49,7 +50,7 @@ async def test_screens_opened_and_closed_all_day_leave_no_footer_keys_behind(sto
         await open_ticket(pilot, number)
         await pilot.press("escape")
         await settle(pilot)
-        before = detached_footer_keys()
+        before = {kind: detached(kind) for kind in (FooterKey, TextArea, OutageLine)}
         for _ in range(ROUNDS):
             await open_ticket(pilot, number)
             await pilot.press("escape")
@@ -62,7 +63,12 @@ async def test_screens_opened_and_closed_all_day_leave_no_footer_keys_behind(sto
             await settle(pilot)
         for watchers, keys in footer_watchers(pilot):
             assert watchers <= keys  # (the command palette key is not bound)
-        assert detached_footer_keys() <= before
+        # kept only until the next screen change: the ticket screens' composers and outage
+        # lines watched the app's theme and outage (widgets/watchers.py)
+        after = {kind: detached(kind) for kind in before}
+        assert after[FooterKey] <= before[FooterKey]
+        assert after[TextArea] <= before[TextArea] + 1
+        assert after[OutageLine] <= before[OutageLine] + 1
 
 
 def test_every_screen_uses_the_desk_footer() -> None:
