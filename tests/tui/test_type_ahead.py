@@ -75,3 +75,18 @@ async def test_a_picker_opened_and_answered_at_once_takes_the_answer(store: Stor
         await settle(pilot)
         assert isinstance(pilot.app.screen, QueueScreen)
     assert store.tickets.get(number).row.status == "pending"
+
+
+@sqlite_only
+@run_async
+async def test_enter_on_a_row_still_loading_opens_it_when_it_comes(store: Store) -> None:
+    """`G⏎` at once: the last row is not read yet when enter is handled; it opens on arrival."""
+    from ticketdesk.screens.ticket import TicketScreen
+
+    numbers = [new(store, f"Printer jam {i}") for i in range(140)]  # more than the first read
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        typed_ahead(pilot.app, "G", "enter")
+        ticket = await until(lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen, pilot=pilot)
+        assert ticket.number == queue.table.current.number
+        assert ticket.number in numbers

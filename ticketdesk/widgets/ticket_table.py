@@ -151,6 +151,8 @@ class TicketTable(Widget, can_focus=True):
         self.presence: dict[str, str] = {}
         #: a row was drawn "loading…": the page that brings it repaints the table
         self._drew_loading = False
+        #: (generation, cursor) of an enter pressed on a row still loading: opened when it comes
+        self._open_when_loaded: tuple[int, int] | None = None
         #: digits typed before a motion: `5j` moves five rows, `3G` goes to the third (vim, less)
         self._count = ""
         #: rows already drawn (`_row_strip`): a few screens' worth, so memory stays flat
@@ -268,6 +270,9 @@ class TicketTable(Widget, can_focus=True):
         if self._drew_loading:  # else the rows come into view already read: no repaint now
             self._drew_loading = False
             self.refresh()
+        if self._open_when_loaded == (self._generation, self.cursor) and (row := self.current) is not None:
+            self._open_when_loaded = None
+            self.post_message(self.Opened(row))
         self._ensure(self.cursor)
 
     def _find_followed(self, reverse: bool, start: int) -> None:
@@ -394,6 +399,7 @@ class TicketTable(Widget, can_focus=True):
     # --- cursor ---------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        self._open_when_loaded = None  # enter was for the row it was on
         if not self._scroll_to_cursor():  # a scroll repaints every row, else only the two that changed
             self._refresh_row(old)
             self._refresh_row(new)
@@ -476,6 +482,8 @@ class TicketTable(Widget, can_focus=True):
         self._count = ""
         if (row := self.current) is not None:
             self.post_message(self.Opened(row))
+        else:  # the row is still loading (a jump, a new filter): opened when it arrives
+            self._open_when_loaded = (self._generation, self.cursor)
 
     def on_resize(self) -> None:
         self._scroll_to_cursor()
