@@ -64,7 +64,7 @@ class TicketdeskApp(App[None]):
         self.keys_in_order = KeysInOrder(self)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:  # as read from the terminal
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:  # as read from the terminal
             if self.keys_in_order.hold(event):
                 return
             target = self.focused or self.screen  # where App.on_event sends it

@@ -176,3 +176,26 @@ async def test_the_dashboard_shown_again_is_kept_and_brought_up_to_date(
         assert again is board
         await until(lambda: board._marker != first_marker, pilot=pilot)
         assert "open 2" in one_line(pilot.app)
+
+
+@sqlite_only
+@run_async
+async def test_the_dashboard_left_before_its_figures_came_computes_them_when_shown_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time as clock
+
+    dashboard = store.reports.dashboard
+
+    def slow() -> object:
+        clock.sleep(0.4)
+        return dashboard()
+
+    monkeypatch.setattr(store.reports, "dashboard", slow)
+    async with make_app(store, live=False).run_test(size=(160, 48)) as pilot:
+        await queue_ready(pilot)
+        await pilot.press("d", "escape")  # gone before the first figures
+        await settle(pilot)
+        await pilot.press("d")
+        board = await until(lambda: isinstance(pilot.app.screen, DashboardScreen) and pilot.app.screen, pilot=pilot)
+        await until(lambda: board._marker is not None, pilot=pilot)

@@ -34,7 +34,7 @@ async def test_slash_and_a_word_typed_at_once_search_and_change_nothing(store: S
     async with make_app(store, live=False).run_test(size=SIZE) as pilot:
         queue = await queue_ready(pilot)
         # `f` and `/` are commands on the queue and letters in the filter
-        typed_ahead(pilot.app, "slash", *"printer", "space", "f", "slash", "r", "enter")
+        typed_ahead(pilot.app, "slash", *"printer", "space", "f", "slash", "r", "enter", "j")
         await until(lambda: queue.query_text.endswith("printer f/r"), pilot=pilot)
         await settle(pilot)
         assert isinstance(pilot.app.screen, QueueScreen)  # no dialog opened by a letter
@@ -66,14 +66,17 @@ async def test_a_reply_typed_at_once_after_r_lands_in_the_composer(store: Store)
 async def test_a_picker_opened_and_answered_at_once_takes_the_answer(store: Store) -> None:
     """`s`, `pend`, `⏎` in one go: the status picker opens, narrows to pending and takes it
     (the letters once went to the queue, and `⏎` took the picker's first status)."""
-    number = new(store, "Printer jams on tray 2")
+    number = new(store, "Printer jams on tray 2", priority="P0")
+    for i in range(3):
+        new(store, f"Laptop fan {i}")
     async with make_app(store, live=False).run_test(size=SIZE) as pilot:
         queue = await queue_ready(pilot)
         assert queue.table.current.number == number
-        typed_ahead(pilot.app, "s", *"pend", "enter", "j", "k")
+        typed_ahead(pilot.app, "s", *"pend", "enter", "j", "j")
         await until(lambda: store.tickets.get(number).row.status == "pending", pilot=pilot)
         await settle(pilot)
         assert isinstance(pilot.app.screen, QueueScreen)
+        assert queue.table.cursor == 2  # the j after the picker closed moved the queue's cursor
     assert store.tickets.get(number).row.status == "pending"
 
 
@@ -90,3 +93,30 @@ async def test_enter_on_a_row_still_loading_opens_it_when_it_comes(store: Store)
         ticket = await until(lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen, pilot=pilot)
         assert ticket.number == queue.table.current.number
         assert ticket.number in numbers
+
+
+@sqlite_only
+@run_async
+async def test_keys_after_a_store_read_that_opens_a_picker_go_to_the_picker(store: Store) -> None:
+    """`T` reads the teams before its picker opens: `T sup⏎` typed at once sets the team, and
+    no letter runs as a queue command meanwhile (`s` once opened a status picker)."""
+    number = new(store, "VPN drops every hour", team="ops")
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        assert queue.table.current.number == number
+        typed_ahead(pilot.app, "T", *"supp", "enter")
+        await until(lambda: store.tickets.get(number).row.team == "support", pilot=pilot)
+        await settle(pilot)
+        assert pilot.app.screen is queue and len(pilot.app.screen_stack) == 2
+
+
+@sqlite_only
+@run_async
+async def test_a_paste_right_after_slash_goes_into_the_filter(store: Store) -> None:
+    new(store, "Printer jams on tray 2")
+    async with make_app(store, live=False).run_test(size=SIZE) as pilot:
+        queue = await queue_ready(pilot)
+        pilot.app._driver.send_message(events.Key("slash", "/"))
+        pilot.app._driver.send_message(events.Paste("printer"))
+        pilot.app._driver.send_message(events.Key("enter", None))
+        await until(lambda: queue.query_text.endswith("printer"), pilot=pilot)

@@ -60,6 +60,8 @@ class DashboardScreen(Screen[None]):
         super().__init__()
         self._marker: int | None = None
         self._computed_at = 0.0
+        #: closed with `escape`: recomputed when shown again
+        self._left = False
 
     def compose(self) -> ComposeResult:
         with Grid(id="panels"):
@@ -88,7 +90,11 @@ class DashboardScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.desk.desk_watch.move("dashboard")
-        if self._computed_at:  # shown again: the figures it kept, then today's
+        # shown again after `escape` (it followed no change meanwhile) or left before its
+        # first figures came: the figures it kept, then today's. Not after a dialog over it
+        # (help, the palette): it followed the desk all along.
+        if self._left:
+            self._left = False
             self._compute()
 
     def on_desk_changed(self, message: DeskChanged) -> None:
@@ -105,6 +111,7 @@ class DashboardScreen(Screen[None]):
         online.display = True
 
     def action_back(self) -> None:
+        self._left = True
         self.app.pop_screen()
 
     def action_refresh_now(self) -> None:

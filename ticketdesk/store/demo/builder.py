@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import signal
+import sys
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection
 
@@ -27,7 +29,7 @@ def built_batches(
     writer: TicketWriter, rng: random.Random, batches: Iterable[list[float]], tickets: int
 ) -> Iterator[Built]:
     """Each batch built, in order: here for a small demo, else in a forked child."""
-    if tickets < IN_BACKGROUND_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if tickets < IN_BACKGROUND_FROM or sys.platform != "linux":  # (fork is unsafe on macOS)
         for times in batches:
             yield writer.build(times)
         return
@@ -41,9 +43,8 @@ def built_batches(
             try:
                 message = receiving.recv()
             except EOFError:
-                raise RuntimeError(
-                    f"the demo's builder process ended unexpectedly (exit code {child.exitcode})"
-                ) from None
+                child.join(5)
+                raise RuntimeError(f"the demo's builder process ended (exit code {child.exitcode})") from None
             if isinstance(message, Built):
                 yield message
             else:  # the end: the random state after the last ticket
@@ -51,14 +52,19 @@ def built_batches(
                 break
         child.join()
     finally:
-        receiving.close()
-        if child.is_alive():  # this side failed (an insert): the child's work is moot
+        if child.is_alive():  # this side failed (an insert, ^C): the child's work is moot
             child.kill()
             child.join()
+        receiving.close()
 
 
 def _build_all(writer: TicketWriter, rng: random.Random, batches: Iterable[list[float]], sending: Connection) -> None:
-    for times in batches:
-        sending.send(writer.build(times))
-    sending.send(rng.getstate())
-    sending.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's to handle, and it ends this one
+    try:
+        for times in batches:
+            sending.send(writer.build(times))
+        sending.send(rng.getstate())
+    except BrokenPipeError:  # the parent stopped reading: it failed, and says so itself
+        return
+    finally:
+        sending.close()
