@@ -428,7 +428,8 @@ def test_the_matrix_covers_every_write_of_the_facade(store: Store) -> None:
         "outbox.entries", "people.agents", "people.masking", "people.me", "people.roster",
         "people.ssh_keys", "people.ssh_key_owner",
         "people.team_keys", "policies.rules", "policies.sla", "reports.dashboard", "templates.all",
-        "templates.get", "templates.preview", "tickets.count", "tickets.counts_by_status_priority_team",
+        "templates.get", "templates.preview", "tickets.count", "tickets.count_and_page",
+        "tickets.counts_by_status_priority_team",
         "tickets.get", "tickets.latest_event_id", "tickets.matching_numbers", "tickets.page",
         "views.all", "warnings"
     }  # fmt: skip
