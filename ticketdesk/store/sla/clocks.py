@@ -141,6 +141,12 @@ def warning_lead(session: Session) -> timedelta:
     return policy(session).warning
 
 
+def warning_lead_from(session: Session, policy_text: str | None) -> timedelta:
+    """`warning_lead`, from the policy document as the caller's statement read it
+    (`settings.document_text(KEY)`)."""
+    return settings.parsed_text(session, KEY, policy_text, SlaPolicy.from_dict).warning
+
+
 def check_policy(document: dict[str, Any]) -> SlaPolicy:
     try:
         return SlaPolicy.from_dict(document)

@@ -9,15 +9,11 @@ from sqlmodel import Session, col
 from ticketdesk.models import Event, Team
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store.readmodels import StatusPriorityTeamCount
-from ticketdesk.store.tickets.filters import T, filter_conditions, search_only_set
+from ticketdesk.store.tickets.filters import T, count_statement, filter_conditions
 
 
 def count_tickets(session: Session, *, flt: TicketFilter, actor_id: int | None) -> int:
-    found = search_only_set(session, flt)
-    if found is not None:
-        return session.scalars(select(func.count()).select_from(found)).one()
-    conditions = filter_conditions(session, flt, actor_id=actor_id)
-    return session.scalars(select(func.count()).select_from(T).where(*conditions)).one()
+    return session.scalars(count_statement(session, flt, actor_id=actor_id)).one()
 
 
 def counts_by_status_priority_team(session: Session) -> list[StatusPriorityTeamCount]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import CompoundSelect, Integer, literal, select, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -65,7 +65,12 @@ def ticket_detail(session: Session, number: str, *, now: datetime | None = None)
 
 def _comments(session: Session, ticket_id: int) -> list[CommentView]:
     """The ticket's own comments and those of tickets merged into it, oldest first."""
-    merged = select(col(Ticket.id)).where(col(Ticket.merged_into_id) == ticket_id)
+    # one id list, not `ticket_id = x OR ticket_id IN (merged)`: PostgreSQL cannot use the
+    # comment index for that OR and read every comment (~1 s at 1M tickets)
+    tickets: CompoundSelect[tuple[int]] = union_all(
+        select(literal(ticket_id, type_=Integer).label("id")),
+        select(col(Ticket.id)).where(col(Ticket.merged_into_id) == ticket_id),
+    )
     author = aliased(Agent)
     source = aliased(Ticket)
     stmt = (
@@ -81,7 +86,7 @@ def _comments(session: Session, ticket_id: int) -> list[CommentView]:
         .join(author, col(author.id) == col(Comment.author_id), isouter=True)
         .join(Customer, col(Customer.id) == col(Comment.customer_id), isouter=True)
         .join(source, col(source.id) == col(Comment.ticket_id))
-        .where(or_(col(Comment.ticket_id) == ticket_id, col(Comment.ticket_id).in_(merged)))
+        .where(col(Comment.ticket_id).in_(tickets))
         .order_by(col(Comment.created_at), col(Comment.id))
     )
     return [

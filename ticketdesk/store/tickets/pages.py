@@ -8,19 +8,32 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, FromClause, UnaryExpression, and_, inspect, literal, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Row,
+    Select,
+    UnaryExpression,
+    and_,
+    func,
+    inspect,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from ticketdesk.models import Agent, Customer, Team
+from ticketdesk.models import Agent, Customer, Tag, Team, TicketTag
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import sla
 from ticketdesk.rules.query import Sort, SortKey, TicketFilter, parse_sort
+from ticketdesk.store.db import settings
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.readmodels import Page, TicketRow
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.filters import T, filter_conditions
-from ticketdesk.store.tickets.tags import tags_by_ticket
 
 MAX_PAGE = 1000
 
@@ -55,16 +68,15 @@ def _order_by(keys: Sequence[SortKey], table: FromClause) -> list[UnaryExpressio
     return [table.c[k.column].desc() if k.descending else table.c[k.column].asc() for k in keys]
 
 
-def page_ids(
-    session: Session,
+def page_keys(
     *,
     conditions: Sequence[ColumnElement[bool]],
     sort: Sort,
     after: Sequence[object] | None,
     limit: int,
     alternatives: Sequence[ColumnElement[bool]] = (),
-) -> list[Sequence[Any]]:  # a row of the sort's columns, each of its own type
-    """The sort-key values (the id among them) of the next `limit` rows, by keyset: never OFFSET.
+) -> Select[Any]:
+    """The sort-key columns (the id among them) of the next `limit` rows, by keyset: never OFFSET.
 
     `alternatives` (e.g. one `status = x` per wanted status) and the keyset steps become
     separate branches of a UNION ALL, each a single index range read in index order, and
@@ -77,11 +89,10 @@ def page_ids(
     branches = [[c for c in (*conditions, choice, step) if c is not None] for choice in choices for step in steps]
     parts = [select(*key_cols).where(*where).order_by(*_order_by(sort.keys, T)).limit(limit) for where in branches]
     if len(parts) == 1:
-        return list(session.execute(parts[0]).all())
+        return parts[0]
     # SQLite refuses ORDER BY/LIMIT inside a compound select unless each part is a subquery.
     combined = union_all(*[select(*p.subquery().c) for p in parts]).subquery()
-    stmt = select(combined).order_by(*_order_by(sort.keys, combined)).limit(limit)
-    return list(session.execute(stmt).all())
+    return select(combined).order_by(*_order_by(sort.keys, combined)).limit(limit)
 
 
 def list_tickets(
@@ -94,6 +105,9 @@ def list_tickets(
     limit: int = 50,
     now: datetime | None = None,
 ) -> Page:
+    """One page of the queue in one statement: the page's keys, its rows with their tags,
+    and the SLA policy the rows are judged by (one round trip, which on PostgreSQL is most
+    of a page's cost)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     sort = sort or parse_sort(None)
@@ -104,13 +118,15 @@ def list_tickets(
         alternatives = [T.c.status == s.value for s in flt.statuses]
         flt = replace(flt, statuses=())
     conditions = filter_conditions(session, flt, actor_id=actor_id, now=now)
-    keys = page_ids(session, conditions=conditions, sort=sort, after=after, limit=limit + 1, alternatives=alternatives)
-    has_more = len(keys) > limit
-    keys = keys[:limit]
-    id_pos = [k.column for k in sort.keys].index("id")
-    rows = rows_by_id(session, [k[id_pos] for k in keys], now=now)
-    next_after = tuple(keys[-1]) if has_more and keys else None
-    return Page(rows=rows, next_after=next_after)
+    keys = page_keys(
+        conditions=conditions, sort=sort, after=after, limit=limit + 1, alternatives=alternatives
+    ).subquery("page")
+    stmt = _rows_select(T.join(keys, keys.c.id == T.c.id)).order_by(*_order_by(sort.keys, keys))
+    rows = session.execute(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_after = tuple(getattr(rows[-1], k.column) for k in sort.keys) if has_more and rows else None
+    return Page(rows=_ticket_rows(session, rows, now=now), next_after=next_after)
 
 
 _assignee = aliased(Agent)
@@ -118,13 +134,21 @@ _assignee = aliased(Agent)
 # two threads build it at once (SQLAlchemy's own aliased-class pools do the same)
 inspect(_assignee).selectable.c  # noqa: B018
 
+#: between a row's tag names in its `tags` column (a tag has no spaces: rules/text.py)
+_TAG_SEPARATOR = " "
 
-def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = None) -> list[TicketRow]:
-    """Full queue rows for the given ids, in the given order."""
-    if not ids:
-        return []
-    now = now or utcnow()
-    stmt = (
+
+def _rows_select(tickets: FromClause) -> Select[Any]:
+    """The queue-row columns of the tickets in `tickets` (the ticket table, or it joined with
+    the page's keys), each row's tags as one string, and the SLA policy document."""
+    tags = (
+        select(func.aggregate_strings(col(Tag.name), _TAG_SEPARATOR))
+        .select_from(TicketTag)
+        .join(Tag, col(Tag.id) == col(TicketTag.tag_id))
+        .where(col(TicketTag.ticket_id) == T.c.id)
+        .scalar_subquery()
+    )
+    return (
         select(
             T.c.id,
             T.c.number,
@@ -145,47 +169,55 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
             T.c.resolved_at,
             T.c.sla_paused_at,
             T.c.version,
+            tags.label("tags"),
+            settings.document_text(sla_clocks.KEY).label("sla_policy"),
         )
-        .select_from(T)
+        .select_from(tickets)
         .join(Team, col(Team.id) == T.c.team_id, isouter=True)
         .join(_assignee, col(_assignee.id) == T.c.assignee_id, isouter=True)
         .join(Customer, col(Customer.id) == T.c.customer_id, isouter=True)
-        .where(T.c.id.in_(list(ids)))
     )
-    by_id = {r.id: r for r in session.execute(stmt)}
-    tags = tags_by_ticket(session, list(by_id))
-    lead = sla_clocks.warning_lead(session)
-    result: list[TicketRow] = []
-    for ticket_id in ids:
-        r = by_id.get(ticket_id)
-        if r is None:
-            continue
-        result.append(
-            TicketRow(
-                id=r.id,
-                number=r.number,
-                subject=r.subject,
-                status=r.status,
-                priority=r.priority,
-                type=r.type,
-                channel=r.channel,
-                team=r.team,
-                assignee=r.assignee,
-                customer=r.customer,
-                customer_email=r.customer_email,
-                tags=tuple(sorted(tags.get(r.id, ()))),
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-                first_response_due=r.first_response_due,
-                resolution_due=r.resolution_due,
-                first_responded_at=r.first_responded_at,
-                resolved_at=r.resolved_at,
-                sla_state=sla_state_of(r, now, lead),
-                version=r.version,
-                sla_paused_at=r.sla_paused_at,
-            )
+
+
+def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = None) -> list[TicketRow]:
+    """Full queue rows for the given ids, in the given order (one statement)."""
+    if not ids:
+        return []
+    by_id = {r.id: r for r in session.execute(_rows_select(T).where(T.c.id.in_(list(ids))))}
+    return _ticket_rows(session, [by_id[i] for i in ids if i in by_id], now=now)
+
+
+def _ticket_rows(session: Session, rows: Sequence[Row[Any]], *, now: datetime | None) -> list[TicketRow]:
+    if not rows:
+        return []
+    now = now or utcnow()
+    lead = sla_clocks.warning_lead_from(session, rows[0].sla_policy)
+    return [
+        TicketRow(
+            id=r.id,
+            number=r.number,
+            subject=r.subject,
+            status=r.status,
+            priority=r.priority,
+            type=r.type,
+            channel=r.channel,
+            team=r.team,
+            assignee=r.assignee,
+            customer=r.customer,
+            customer_email=r.customer_email,
+            tags=tuple(sorted(r.tags.split(_TAG_SEPARATOR))) if r.tags else (),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            first_response_due=r.first_response_due,
+            resolution_due=r.resolution_due,
+            first_responded_at=r.first_responded_at,
+            resolved_at=r.resolved_at,
+            sla_state=sla_state_of(r, now, lead),
+            version=r.version,
+            sla_paused_at=r.sla_paused_at,
         )
-    return result
+        for r in rows
+    ]
 
 
 class SlaClocks(Protocol):
