@@ -362,9 +362,13 @@ def search_where(sqlite: bool) -> str:
             " OR id IN (SELECT ticket_id FROM comment WHERE id IN (SELECT rowid FROM comment_fts WHERE comment_fts MATCH :q))"
             " OR customer_id IN (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :q))"
         )
+    # the set of matches from each trigram index, as one would write it by hand (an OR of
+    # the three keeps PostgreSQL from using the indexes: a rare word took 4 s at 1M)
     return (
-        "((subject || ' ' || description) ILIKE :q OR id IN (SELECT ticket_id FROM comment WHERE body ILIKE :q)"
-        " OR customer_id IN (SELECT id FROM customer WHERE (name || ' ' || coalesce(email, '')) ILIKE :q))"
+        "id IN (SELECT id FROM ticket WHERE (subject || ' ' || description) ILIKE :q"
+        " UNION SELECT ticket_id FROM comment WHERE body ILIKE :q"
+        " UNION SELECT id FROM ticket WHERE customer_id IN"
+        " (SELECT id FROM customer WHERE (name || ' ' || coalesce(email, '')) ILIKE :q))"
     )
 
 
