@@ -3,6 +3,7 @@ asked, 10M) tickets, side by side (issue 16, point 2).
 
     pip install -e '.[bench]'      # matplotlib, for the plot
     python bench/scale.py [--sizes 100000,1000000] [--dir /tmp/bench] [--repeat 5] [--plot docs/scale.svg]
+                          [--postgres postgresql+psycopg://postgres@127.0.0.1:5432]
 
 Each desk is built once with `ticketdesk demo` (the demo's own catch-up included), as
 `DIR/scale-N.db`, and reused while it exists; the build's tickets/s is reported. Then, on
@@ -19,6 +20,10 @@ warm-up run):
 - create: one ticket;
 - TUI start: the console script in tmux until a ticket number is painted (bench/tui.py).
 
+With `--postgres SERVER_URL`, the same desks are measured on PostgreSQL too: database
+`scale_N` on that server, made (once) by `ticketdesk copy --to` from the SQLite desk, then
+VACUUM ANALYZE; it is reused while it exists.
+
 Raw baseline, same run: the open queue's first page as hand-written SQL (bench/tui.py).
 Flat means within 1.5x from the smallest desk to the largest (pages, create, start).
 """
@@ -26,7 +31,9 @@ Flat means within 1.5x from the smallest desk to the largest (pages, create, sta
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -122,19 +129,21 @@ def measure(store: Store, repeat: int, tui_runs: int) -> dict[str, float]:
     return figures
 
 
-def plot(results: dict[int, dict[str, float]], path: Path) -> None:
+def plot(results: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    sizes = sorted(results)
     fig, ax = plt.subplots(figsize=(9, 5.5))
-    for name in results[sizes[0]]:
-        ax.plot(sizes, [results[n][name] for n in sizes], marker="o", label=name)
+    for backend, style in zip(results, ("-", "--"), strict=False):
+        sizes = sorted(results[backend])
+        for i, name in enumerate(results[backend][sizes[0]]):
+            ax.plot(sizes, [results[backend][n][name] for n in sizes], style, marker="o", color=f"C{i % 10}",
+                    label=name if backend == "SQLite" else None)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("tickets in the desk (SQLite)")
+    ax.set_xlabel("tickets in the desk (solid: SQLite; dashed: PostgreSQL)")
     ax.set_ylabel("ms (median)")
     ax.set_title("ticketdesk: cost of each operation by desk size (bench/scale.py)")
     ax.grid(True, which="both", alpha=0.3)
@@ -144,6 +153,24 @@ def plot(results: dict[int, dict[str, float]], path: Path) -> None:
     print(f"plot: {path}")
 
 
+def postgres_desk(server: str, sqlite_path: Path, tickets: int) -> Store:
+    """The SQLite desk copied to database `scale_N` on `server`, made now if it is not there."""
+    import psycopg
+
+    name = f"scale_{tickets}"
+    libpq = server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{libpq}/postgres", autocommit=True) as admin:
+        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            print(f"copying {sqlite_path} to PostgreSQL {name} ...", flush=True)
+            admin.execute(f"CREATE DATABASE {name}")
+            env = {**os.environ, "TICKETDESK_DB": f"sqlite:///{sqlite_path}", "TICKETDESK_AGENT": LOGIN}
+            exe = str(Path(sys.executable).with_name("ticketdesk"))
+            subprocess.run([exe, "copy", "--to", f"{server}/{name}"], check=True, env=env, stdout=subprocess.DEVNULL)
+            with psycopg.connect(f"{libpq}/{name}", autocommit=True) as desk:
+                desk.execute("VACUUM ANALYZE")
+    return Store.open(f"{server}/{name}", login=LOGIN)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated ticket counts")
@@ -151,26 +178,37 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--tui-runs", type=int, default=3)
     parser.add_argument("--plot", type=Path, default=Path("docs/scale.svg"))
+    parser.add_argument("--postgres", help="a PostgreSQL server URL (no database): measure there too")
     args = parser.parse_args()
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     args.dir.mkdir(parents=True, exist_ok=True)
-    results: dict[int, dict[str, float]] = {}
+    results: dict[str, dict[int, dict[str, float]]] = {"SQLite": {}}
     rates: dict[int, float | None] = {}
     for n in sizes:
         store, rates[n] = build(args.dir / f"scale-{n}.db", n)
         print(f"{n:,} tickets:", flush=True)
-        results[n] = measure(store, args.repeat, args.tui_runs)
+        results["SQLite"][n] = measure(store, args.repeat, args.tui_runs)
         store.close()
+        if args.postgres:
+            store = postgres_desk(args.postgres, args.dir / f"scale-{n}.db", n)
+            print(f"{n:,} tickets, PostgreSQL:", flush=True)
+            results.setdefault("PostgreSQL", {})[n] = measure(store, args.repeat, args.tui_runs)
+            store.close()
 
-    head = " | ".join(f"{n:,}" for n in sizes)
+    columns = [(backend, n) for backend in results for n in sizes]
+    head = " | ".join(f"{backend} {n:,}" for backend, n in columns)
     print(f"\n| operation (ms, median) | {head} | largest / smallest |")
-    print("|---|" + "---|" * len(sizes) + "---|")
-    for name in results[sizes[0]]:
-        values = [results[n][name] for n in sizes]
-        ratio = values[-1] / max(values[0], 1e-9)
-        verdict = (" ✓ flat" if ratio <= FLAT else " ✗ grows") if name in MUST_BE_FLAT else ""
-        print(f"| {name} | " + " | ".join(f"{v:,.1f}" for v in values) + f" | {ratio:.2f}×{verdict} |")
+    print("|---|" + "---|" * len(columns) + "---|")
+    for name in results["SQLite"][sizes[0]]:
+        values = [results[backend][n][name] for backend, n in columns]
+        ratios = []
+        for backend in results:
+            first, last = results[backend][sizes[0]][name], results[backend][sizes[-1]][name]
+            ratio = last / max(first, 1e-9)
+            verdict = (" ✓ flat" if ratio <= FLAT else " ✗ grows") if name in MUST_BE_FLAT else ""
+            ratios.append(f"{ratio:.2f}×{verdict}" if len(results) == 1 else f"{backend} {ratio:.2f}×{verdict}")
+        print(f"| {name} | " + " | ".join(f"{v:,.1f}" for v in values) + f" | {'; '.join(ratios)} |")
     built = ", ".join(f"{n:,}: {r:,.0f} tickets/s" for n, r in rates.items() if r is not None)
     if built:
         print(f"\nbuilt this run (`demo`, catch-up included): {built}")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 

@@ -20,6 +20,7 @@ from ticketdesk.models import Agent, Role, Team, Ticket
 from ticketdesk.models.enums import Priority, Status
 from ticketdesk.rules.workflow import P0_CLOSERS
 from ticketdesk.store.db.errors import Forbidden
+from ticketdesk.store.db.in_list import any_of, chunked
 
 #: Roles that move tickets across teams (or to an agent of another team).
 CROSS_TEAM_MOVERS = frozenset({Role.LEAD, Role.ADMIN})
@@ -31,8 +32,6 @@ ADMINS = frozenset({Role.ADMIN})
 AUDIT_READERS = frozenset({Role.ADMIN, Role.AUDITOR})
 #: Roles that may ask for one ticket's personal data in clear (audited).
 UNMASKERS = frozenset({Role.AGENT, Role.LEAD, Role.ADMIN})
-
-CHUNK = 500
 
 
 def role_of(agent: Agent) -> Role:
@@ -59,10 +58,10 @@ def _ordered(roles: frozenset[Role]) -> list[Role]:
 def _tickets(session: Session, numbers: Sequence[str]) -> list[Row[Any]]:
     wanted = sorted({n.strip() for n in numbers})
     rows: list[Row[Any]] = []
-    for i in range(0, len(wanted), CHUNK):
+    for chunk in chunked(session, wanted):
         rows += session.execute(
             select(col(Ticket.number), col(Ticket.team_id), col(Ticket.priority), col(Ticket.status)).where(
-                col(Ticket.number).in_(wanted[i : i + CHUNK])
+                any_of(session, col(Ticket.number), chunk)
             )
         ).all()
     return rows

@@ -25,6 +25,7 @@ from ticketdesk.models import Customer, Priority, Team, Ticket
 from ticketdesk.rules.sla_policy import SlaPolicy, due_dates, paused_time, pauses
 from ticketdesk.store.db import settings
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.in_list import any_of
 
 KEY = "sla"
 
@@ -84,7 +85,7 @@ def know_tiers(session: Session, tickets: Sequence[Ticket]) -> None:
     if wanted:
         with session.no_autoflush:
             rows = session.execute(
-                select(col(Customer.id), col(Customer.vip)).where(col(Customer.id).in_(sorted(wanted)))
+                select(col(Customer.id), col(Customer.vip)).where(any_of(session, col(Customer.id), sorted(wanted)))
             )
             known.update({customer_id: bool(vip) for customer_id, vip in rows})
 

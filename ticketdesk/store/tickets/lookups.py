@@ -12,10 +12,8 @@ from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Role, Team, Ticket, TicketType
 from ticketdesk.store.db.errors import InvalidInput, NotFound
+from ticketdesk.store.db.in_list import any_of, chunked
 from ticketdesk.store.readmodels import AgentView
-
-#: How many ticket numbers or ids go into one IN list.
-CHUNK = 500
 
 
 class _Row(Protocol):
@@ -92,9 +90,8 @@ def load_tickets(session: Session, numbers: Sequence[str]) -> list[Ticket]:
     """The tickets in the order asked, each once; unknown numbers are named in one error."""
     wanted = [n.strip() for n in numbers]
     found: dict[str, Ticket] = {}
-    for start in range(0, len(wanted), CHUNK):
-        chunk = wanted[start : start + CHUNK]
-        for ticket in session.scalars(select(Ticket).where(col(Ticket.number).in_(chunk))):
+    for chunk in chunked(session, wanted):
+        for ticket in session.scalars(select(Ticket).where(any_of(session, col(Ticket.number), chunk))):
             found[ticket.number] = ticket
     missing = [n for n in wanted if n not in found]
     if missing:

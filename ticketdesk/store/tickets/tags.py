@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from ticketdesk.models import Tag, TicketTag
-from ticketdesk.store.tickets.lookups import CHUNK
+from ticketdesk.store.db.in_list import any_of, chunked
 
 #: One ticket's tag changes: (ticket id, tags to add, tags to remove).
 TagOp = tuple[int, Sequence[str], Sequence[str]]
@@ -41,12 +41,11 @@ def _ids_by_name(session: Session, names: Sequence[str]) -> dict[str, int]:
 def current_tags(session: Session, ticket_ids: Sequence[int]) -> dict[int, set[str]]:
     """The tags each ticket has (an empty set for one with none)."""
     result: dict[int, set[str]] = {tid: set() for tid in ticket_ids}
-    for start in range(0, len(ticket_ids), CHUNK):
-        chunk = list(ticket_ids[start : start + CHUNK])
+    for chunk in chunked(session, ticket_ids):
         rows = session.execute(
             select(col(TicketTag.ticket_id), col(Tag.name))
             .join(Tag, col(Tag.id) == col(TicketTag.tag_id))
-            .where(col(TicketTag.ticket_id).in_(chunk))
+            .where(any_of(session, col(TicketTag.ticket_id), chunk))
         )
         for ticket_id, name in rows:
             result[ticket_id].add(name)
@@ -79,7 +78,7 @@ def tags_by_ticket(session: Session, ids: Sequence[int]) -> dict[int, list[str]]
     rows = session.execute(
         select(col(TicketTag.ticket_id), col(Tag.name))
         .join(Tag, col(Tag.id) == col(TicketTag.tag_id))
-        .where(col(TicketTag.ticket_id).in_(list(ids)))
+        .where(any_of(session, col(TicketTag.ticket_id), ids))
     )
     for ticket_id, name in rows:
         result.setdefault(ticket_id, []).append(name)

@@ -22,9 +22,10 @@ from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.db.errors import Forbidden, InvalidInput, NotFound
+from ticketdesk.store.db.in_list import CHUNK
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
 from ticketdesk.store.tickets.followups import Followups
-from ticketdesk.store.tickets.lookups import CHUNK, id_of, load_tickets, lock_ticket
+from ticketdesk.store.tickets.lookups import id_of, load_tickets, lock_ticket
 from ticketdesk.store.tickets.tags import current_tags
 from ticketdesk.store.tickets.update import TicketChanges, update_tickets
 

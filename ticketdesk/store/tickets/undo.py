@@ -35,6 +35,7 @@ from ticketdesk.models import (
 from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import undo
 from ticketdesk.store.db.errors import Conflict, NotFound
+from ticketdesk.store.db.in_list import any_of
 from ticketdesk.store.tickets.events import event_rows, event_value, write_events
 from ticketdesk.store.tickets.lookups import id_of, load_tickets
 from ticketdesk.store.tickets.rows import Change
@@ -75,7 +76,7 @@ def _snapshot(session: Session, numbers: Sequence[str]) -> Snapshot:
     session.flush()
     columns = [col(getattr(Ticket, f)) for f in undo.FIELDS]
     rows = session.execute(
-        select(col(Ticket.id), col(Ticket.number), *columns).where(col(Ticket.number).in_(list(numbers)))
+        select(col(Ticket.id), col(Ticket.number), *columns).where(any_of(session, col(Ticket.number), numbers))
     ).all()
     tags = current_tags(session, [r[0] for r in rows])
     return {
@@ -107,7 +108,7 @@ def _added(
     for comment_id, ticket_id, kind in session.execute(
         select(col(Comment.id), col(Comment.ticket_id), col(Comment.kind)).where(
             col(Comment.id) > since[0],
-            col(Comment.ticket_id).in_(ticket_ids),
+            any_of(session, col(Comment.ticket_id), ticket_ids),
             col(Comment.author_id) == actor.id,
         )
     ):
@@ -116,7 +117,10 @@ def _added(
     for link_id, ticket_id in session.execute(
         select(col(TicketLink.id), col(TicketLink.ticket_id)).where(
             col(TicketLink.id) > since[1],
-            or_(col(TicketLink.ticket_id).in_(ticket_ids), col(TicketLink.other_id).in_(ticket_ids)),
+            or_(
+                any_of(session, col(TicketLink.ticket_id), ticket_ids),
+                any_of(session, col(TicketLink.other_id), ticket_ids),
+            ),
             col(TicketLink.created_by_id) == actor.id,
         )
     ):

@@ -16,6 +16,7 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules import text, workflow
 from ticketdesk.store.db.errors import Conflict, InvalidInput
+from ticketdesk.store.db.in_list import any_of
 from ticketdesk.store.readmodels import UpdateResult
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.comments import comment_body, stage_comment
@@ -246,7 +247,9 @@ def _agent_logins(session: Session, tickets: Sequence[Ticket], extra: Agent | No
     ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
     logins: dict[int, str] = {}
     if ids:
-        for agent_id, login in session.execute(select(col(Agent.id), col(Agent.login)).where(col(Agent.id).in_(ids))):
+        for agent_id, login in session.execute(
+            select(col(Agent.id), col(Agent.login)).where(any_of(session, col(Agent.id), ids))
+        ):
             logins[agent_id] = login
     if extra is not None and extra.id is not None:
         logins[extra.id] = extra.login

@@ -1,0 +1,46 @@
+"""`column IN (values)` for the long lists of a batch (its 1,000 ticket numbers or ids).
+
+SQLite gets the usual IN list, a bound parameter per value, in chunks under its limit of
+parameters. PostgreSQL gets one array parameter, `column = ANY(:values)`, in one chunk:
+the statement's text is the same whatever the count, so SQLAlchemy does not render 1,000
+placeholders and psycopg does not parse them again, for each of the dozen reads of a
+batch (~80 ms of a 1,000-ticket update's ~520 at 1M tickets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ARRAY, BigInteger, ColumnElement, String, any_, bindparam, false
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session
+
+V = TypeVar("V")
+
+#: values per IN list on SQLite (its default limit is 32,766 parameters a statement)
+CHUNK = 500
+
+
+def _postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def any_of(
+    session: Session, column: ColumnElement[Any] | Mapped[Any], values: Collection[str] | Collection[int]
+) -> ColumnElement[bool]:
+    """`column` is one of `values` (ticket numbers, or ids)."""
+    wanted = list(values)
+    if not wanted:
+        return false()
+    if _postgres(session):
+        item = String() if isinstance(wanted[0], str) else BigInteger()
+        return column == any_(bindparam(None, wanted, type_=ARRAY(item)))
+    return column.in_(wanted)
+
+
+def chunked(session: Session, values: Sequence[V]) -> Iterator[list[V]]:
+    """`values` in lists small enough for one `any_of` each."""
+    size = max(len(values), 1) if _postgres(session) else CHUNK
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
