@@ -300,3 +300,23 @@ def test_count_and_page_read_together_agree_with_each_alone(queue: Store) -> Non
         assert [r.number for r in first.rows] == [r.number for r in queue.tickets.page(flt, limit=7).rows]
     with pytest.raises(InvalidInput, match="unknown team 'nope'"):  # from either thread, as itself
         queue.tickets.count_and_page(parse_query("team:nope"))
+
+
+@pytest.mark.parametrize("common", [False, True], ids=["rare-plan", "common-plan"])
+def test_search_words_with_like_wildcards_match_literally(
+    store: Store, common: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`%`, `_` and `\\` in a searched word are the characters themselves, in the set and in
+    the row-by-row plan (on PostgreSQL they reach ILIKE patterns)."""
+    from ticketdesk.store.tickets import filters
+
+    monkeypatch.setattr(filters, "COMMON_MATCHES", 1 if common else 1_000_000)
+    made = {
+        subject: store.tickets.create(NewTicket(subject=subject))
+        for subject in ("code 909 seen", "code 9_9 seen", "500 off", "50% off", "path a\\b", "path ab")
+    }
+    # the filter language reads a doubled backslash as one (and a backslash-space as a space)
+    for word, subject in (("9_9", "code 9_9 seen"), ("50%", "50% off"), ("a\\\\b", "path a\\b")):
+        found = [r.number for r in store.tickets.page(parse_query(word), limit=50).rows]
+        assert found == [made[subject]], word
+        assert store.tickets.count(parse_query(word)) == 1, word

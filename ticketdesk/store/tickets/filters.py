@@ -2,9 +2,10 @@
 of teams, agents and tags resolved to ids, the SLA states as SQL, and the full-text search.
 
 Search: every word must be found in the ticket's number, subject or description, one of its
-comments, or its customer's name or email. On SQLite a word of three or more characters is a
-phrase on the FTS5 trigram tables, a shorter one a LIKE; on PostgreSQL an ILIKE that the
-pg_trgm indexes serve.
+comments, or its customer's name or email. A word of three or more characters is looked up in
+the trigram indexes (SQLite: a phrase on the FTS5 trigram tables; PostgreSQL: ILIKE on the
+pg_trgm GIN indexes), as one set of tickets or, for a common word, row by row in the queue's
+order (`_indexed_words`); a shorter word, which has no trigram, is a LIKE (ILIKE) on every row.
 
 `T` is the ticket table, for the queries here and in store/reports/ that select columns
 rather than tickets."""
@@ -289,10 +290,19 @@ def found_ids(words: Sequence[str], *, postgres: bool) -> CTE:
 
 
 def _matches(session: Session, word: str, *, postgres: bool) -> int:
-    """How often the indexes find the word. SQLite: the ticket and comment rows, each table
-    counted up to COMMON_MATCHES. PostgreSQL: the planner's estimate of matching tickets
-    (from the trigram statistics: no rows are read; a real count must re-check every
-    candidate row, ~25 ms for a common word)."""
+    """How often the indexes find the word, asked once per transaction. SQLite: the ticket
+    and comment rows, each table counted up to COMMON_MATCHES. PostgreSQL: the planner's
+    estimate of matching tickets (from the trigram statistics, so it relies on ANALYZE:
+    PostgreSQL's autovacuum runs it; no rows are read, where a real count must re-check
+    every candidate row, ~25 ms for a common word). A wrong guess costs time, never rows:
+    both plans find the same tickets."""
+    cache: dict[str, int] = session.info.setdefault("search_matches", {})
+    if word not in cache:
+        cache[word] = _count_matches(session, word, postgres=postgres)
+    return cache[word]
+
+
+def _count_matches(session: Session, word: str, *, postgres: bool) -> int:
     if postgres:
         plan = session.execute(
             text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM ticket WHERE {_PG_TICKET_TEXT} ILIKE :q"),
@@ -381,8 +391,8 @@ def _like_word(word: str) -> ColumnElement[bool]:
 
 
 def _pg_word(word: str) -> ColumnElement[bool]:
-    # The expressions match the pg_trgm GIN indexes of the initial migration.
-    pattern = f"%{_escape_like(word)}%"
+    """A word shorter than a trigram, on PostgreSQL: tested on every row (no index serves it)."""
+    pattern = _ilike_pattern(word)
     parts: list[ColumnElement[bool]] = [
         (T.c.subject + literal(" ") + T.c.description).ilike(pattern, escape="\\"),
         T.c.id.in_(select(col(Comment.ticket_id)).where(col(Comment.body).ilike(pattern, escape="\\"))),

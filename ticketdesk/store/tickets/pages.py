@@ -31,6 +31,7 @@ from ticketdesk.rules import sla
 from ticketdesk.rules.query import Sort, SortKey, TicketFilter, parse_sort
 from ticketdesk.store.db import settings
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.in_list import any_of
 from ticketdesk.store.readmodels import Page, TicketRow
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.filters import T, filter_conditions
@@ -105,9 +106,10 @@ def list_tickets(
     limit: int = 50,
     now: datetime | None = None,
 ) -> Page:
-    """One page of the queue in one statement: the page's keys, its rows with their tags,
-    and the SLA policy the rows are judged by (one round trip, which on PostgreSQL is most
-    of a page's cost)."""
+    """One page of the queue. The page itself is one statement: the page's keys, its rows
+    with their tags, and the SLA policy the rows are judged by (round trips are most of a
+    page's cost on PostgreSQL). Names in the filter (teams, tags, logins) are looked up
+    first, and a search asks how common its word is."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
     sort = sort or parse_sort(None)
@@ -121,11 +123,12 @@ def list_tickets(
     keys = page_keys(
         conditions=conditions, sort=sort, after=after, limit=limit + 1, alternatives=alternatives
     ).subquery("page")
-    stmt = _rows_select(T.join(keys, keys.c.id == T.c.id)).order_by(*_order_by(sort.keys, keys))
+    cursor = [keys.c[k.column].label(f"cursor_{i}") for i, k in enumerate(sort.keys)]
+    stmt = _rows_select(T.join(keys, keys.c.id == T.c.id)).add_columns(*cursor).order_by(*_order_by(sort.keys, keys))
     rows = session.execute(stmt).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_after = tuple(getattr(rows[-1], k.column) for k in sort.keys) if has_more and rows else None
+    next_after = tuple(rows[-1]._mapping[c.name] for c in cursor) if has_more and rows else None
     return Page(rows=_ticket_rows(session, rows, now=now), next_after=next_after)
 
 
@@ -134,8 +137,8 @@ _assignee = aliased(Agent)
 # two threads build it at once (SQLAlchemy's own aliased-class pools do the same)
 inspect(_assignee).selectable.c  # noqa: B018
 
-#: between a row's tag names in its `tags` column (a tag has no spaces: rules/text.py)
-_TAG_SEPARATOR = " "
+#: between a row's tag names in its `tags` column (a control character: no tag has one)
+_TAG_SEPARATOR = "\x1f"
 
 
 def _rows_select(tickets: FromClause) -> Select[Any]:
@@ -183,7 +186,7 @@ def rows_by_id(session: Session, ids: Sequence[int], *, now: datetime | None = N
     """Full queue rows for the given ids, in the given order (one statement)."""
     if not ids:
         return []
-    by_id = {r.id: r for r in session.execute(_rows_select(T).where(T.c.id.in_(list(ids))))}
+    by_id = {r.id: r for r in session.execute(_rows_select(T).where(any_of(session, T.c.id, ids)))}
     return _ticket_rows(session, [by_id[i] for i in ids if i in by_id], now=now)
 
 

@@ -5,13 +5,16 @@ never silently overwritten."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy import Update, bindparam, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Event, Ticket
 from ticketdesk.store.db.errors import Conflict
+from ticketdesk.store.db.in_list import rows_table
+from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.readmodels import ConflictInfo
 from ticketdesk.store.tickets.lookups import id_of
 
@@ -36,7 +39,11 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
             .values(version=col(Ticket.version) + 1)
         )  # SET also has the columns named in the rows below
         rows = [{"ticket_id": t.id, "read_version": t.version, **{c: getattr(t, c) for c in changed}} for t in tickets]
-        if session.connection().execute(write, rows).rowcount != len(rows):
+        if _is_postgres(session):
+            written = session.connection().execute(_update_from_arrays(changed, rows)).rowcount
+        else:
+            written = session.connection().execute(write, rows).rowcount
+        if written != len(rows):
             raise _lost_race(session, tickets)
         for ticket in tickets:
             # Written: out of the ORM's unit of work, lest it write them again (and bump
@@ -44,6 +51,27 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
             set_committed_value(ticket, "version", ticket.version + 1)
             session.expunge(ticket)
     session.flush()
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+_TICKET = table_of(Ticket)
+
+
+def _update_from_arrays(changed: Sequence[str], rows: Sequence[dict[str, Any]]) -> Update:
+    """PostgreSQL: the same guarded UPDATE as one statement, `UPDATE ticket ... FROM
+    unnest(...)` with an array per column (an executemany sent 1,000 statements: about
+    twice the time of the writes themselves)."""
+    types = {"ticket_id": _TICKET.c.id.type, "read_version": _TICKET.c.version.type}
+    types |= {c: _TICKET.c[c].type for c in changed}
+    given = rows_table("given", types, rows)
+    return (
+        update(_TICKET)
+        .where(_TICKET.c.id == given.c.ticket_id, _TICKET.c.version == given.c.read_version)
+        .values(version=_TICKET.c.version + 1, **{c: given.c[c] for c in changed})
+    )
 
 
 def _lost_race(session: Session, tickets: Sequence[Ticket]) -> Conflict:

@@ -22,7 +22,7 @@ from ticketdesk.models.enums import parse_enum
 from ticketdesk.rules import templates as rules
 from ticketdesk.rules import text
 from ticketdesk.store.db.errors import Forbidden, InvalidInput, NotFound
-from ticketdesk.store.db.in_list import CHUNK
+from ticketdesk.store.db.in_list import any_of, chunked
 from ticketdesk.store.readmodels import TemplateInfo, UpdateResult
 from ticketdesk.store.tickets.followups import Followups
 from ticketdesk.store.tickets.lookups import id_of, load_tickets, lock_ticket
@@ -318,10 +318,11 @@ def _contexts(session: Session, actor: Agent, tickets: Sequence[Ticket], now: da
     """The placeholder values of each ticket, by ticket id (two lookups for the whole batch)."""
     customer_ids = sorted({t.customer_id for t in tickets if t.customer_id is not None})
     customers: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(customer_ids), CHUNK):
-        chunk = customer_ids[start : start + CHUNK]
+    for chunk in chunked(session, customer_ids):
         for cid, cname, email in session.execute(
-            select(col(Customer.id), col(Customer.name), col(Customer.email)).where(col(Customer.id).in_(chunk))
+            select(col(Customer.id), col(Customer.name), col(Customer.email)).where(
+                any_of(session, col(Customer.id), chunk)
+            )
         ):
             customers[cid] = (cname, email)
     teams: dict[int, str] = {team_id: name for team_id, name in session.execute(select(col(Team.id), col(Team.name)))}
