@@ -200,7 +200,8 @@ def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]
     customer's name or email."""
     short, indexed = _indexable_words(value)
     postgres = _is_postgres(session)
-    conds = [(_pg_word if postgres else _like_word)(word) for word in short]
+    # a word shorter than a trigram is tested on every row, as a common word is on PostgreSQL
+    conds = [(_pg_common_word if postgres else _like_word)(word) for word in short]
     if indexed:
         conds.append(_indexed_words(session, indexed, postgres=postgres))
     return conds
@@ -317,9 +318,10 @@ def _count_matches(session: Session, word: str, *, postgres: bool) -> int:
 
 
 def _pg_common_word(word: str) -> ColumnElement[bool]:
-    """A common word on PostgreSQL, tested row by row: the ticket's own text, then the sets
-    of matching comments and customers, each materialized once per statement (a set per
-    branch of the page's UNION would re-read them five times)."""
+    """A common word (or one shorter than a trigram) on PostgreSQL, tested row by row: the
+    ticket's own text, then the sets of matching comments and customers, each materialized
+    once per statement (a set per branch of the page's UNION would re-read them five
+    times)."""
     return or_(*_pg_common_word_parts(word))
 
 
@@ -374,34 +376,31 @@ def _pg_matching(sql: str, pattern: str) -> CTE:
 
 
 def _like_word(word: str) -> ColumnElement[bool]:
+    """A word shorter than a trigram, on SQLite: tested on every row (no index serves it).
+    The matching comments and customers are read once per statement (materialized), not
+    once per branch of the page's UNION: `打印` on the open queue took 4.3 s at 1M tickets,
+    five reads of every comment."""
     pattern = f"%{_escape_like(word.lower())}%"
+    comments = (
+        select(col(Comment.ticket_id).label("id"))
+        .where(func.lower(col(Comment.body)).like(pattern, escape="\\"))
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
+    customers = (
+        select(col(Customer.id))
+        .where(
+            or_(
+                func.lower(col(Customer.name)).like(pattern, escape="\\"),
+                func.lower(col(Customer.email)).like(pattern, escape="\\"),
+            )
+        )
+        .cte()
+        .prefix_with("MATERIALIZED")
+    )
     return or_(
         func.lower(T.c.subject).like(pattern, escape="\\"),
         func.lower(T.c.description).like(pattern, escape="\\"),
-        T.c.id.in_(select(col(Comment.ticket_id)).where(func.lower(col(Comment.body)).like(pattern, escape="\\"))),
-        T.c.customer_id.in_(
-            select(col(Customer.id)).where(
-                or_(
-                    func.lower(col(Customer.name)).like(pattern, escape="\\"),
-                    func.lower(col(Customer.email)).like(pattern, escape="\\"),
-                )
-            )
-        ),
+        T.c.id.in_(select(comments.c.id)),
+        T.c.customer_id.in_(select(customers.c.id)),
     )
-
-
-def _pg_word(word: str) -> ColumnElement[bool]:
-    """A word shorter than a trigram, on PostgreSQL: tested on every row (no index serves it)."""
-    pattern = _ilike_pattern(word)
-    parts: list[ColumnElement[bool]] = [
-        (T.c.subject + literal(" ") + T.c.description).ilike(pattern, escape="\\"),
-        T.c.id.in_(select(col(Comment.ticket_id)).where(col(Comment.body).ilike(pattern, escape="\\"))),
-        T.c.customer_id.in_(
-            select(col(Customer.id)).where(
-                (col(Customer.name) + literal(" ") + func.coalesce(col(Customer.email), "")).ilike(pattern, escape="\\")
-            )
-        ),
-    ]
-    if numbering.looks_like_number(word):
-        parts.append(T.c.number == word)
-    return or_(*parts)
