@@ -52,6 +52,10 @@ async def settle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     for _ in range(3):
         await pilot.pause()
+        if isinstance(app, TicketdeskApp):
+            # keys typed ahead wait their turn (on a timer while a store call runs): the
+            # app can look idle while they still wait
+            await until(lambda: app.keys_in_order.idle, pilot=pilot)
         others = [w for w in app.workers if w.group != DESK_WATCH]
         if others:  # (an empty list would mean "every worker" to Textual)
             await app.workers.wait_for_complete(others)

@@ -58,6 +58,11 @@ class KeysInOrder:
         self._workers_before: set[Worker[Any]] = set()
         self._seen: tuple[Screen[Any], Widget | None, int] | None = None
 
+    @property
+    def idle(self) -> bool:
+        """No key is being handled and none waits."""
+        return self.current is None and self.released is None and not self.waiting
+
     def hold(self, event: Held) -> bool:
         """True if `event` must wait for the keys before it (it is queued here); else it is
         the key being handled from now on (call `handed_to` with where it went)."""

@@ -101,9 +101,14 @@ def call_store(
         if isinstance(node, App):
             return True
         try:
-            return node.screen in app.screen_stack
+            screen = node.screen
         except NoScreen:
             return False
+        # a screen being taken down (the app closing) loses its widgets before it leaves the
+        # stack: a suggestion arriving then found no `#suggestions` and crashed the exit
+        # (Textual's own flags for it; pinned to 8.x)
+        taken_down = any(n._closing or n._closed or n._pruning for n in (node, screen))
+        return not taken_down and screen in app.screen_stack
 
     def on_result(worker: Worker[None], result: T) -> None:
         host.database_reachable()
