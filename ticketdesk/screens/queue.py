@@ -148,8 +148,6 @@ class QueueScreen(FieldActions, Screen[None]):
     ) -> None:
         self._failures = 0
         self._marker = marker
-        if not self.query(TicketTable):  # the app is closing: its widgets are gone already
-            return
         self.desk.first_load_done()
         self.table.reset(loader, total, keep_cursor=keep_cursor, first_page=first)
         self.query_one("#view-name", Static).update(Text(f" {self.view_name} ({total:,}) ", style="bold"))

@@ -28,7 +28,8 @@ V = TypeVar("V")
 CHUNK = 500
 
 
-def _postgres(session: Session) -> bool:
+def is_postgres(session: Session) -> bool:
+    """Whether the session's database is PostgreSQL (arrays, `unnest`, `= ANY`)."""
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -39,7 +40,7 @@ def any_of(
     wanted = list(values)
     if not wanted:
         return false()
-    if _postgres(session):
+    if is_postgres(session):
         item = String() if isinstance(wanted[0], str) else BigInteger()
         return column == any_(bindparam(None, wanted, type_=ARRAY(item)))
     return column.in_(wanted)
@@ -47,7 +48,7 @@ def any_of(
 
 def chunked(session: Session, values: Sequence[V]) -> Iterator[list[V]]:
     """`values` in lists small enough for one `any_of` each."""
-    size = max(len(values), 1) if _postgres(session) else CHUNK
+    size = max(len(values), 1) if is_postgres(session) else CHUNK
     for start in range(0, len(values), size):
         yield list(values[start : start + size])
 

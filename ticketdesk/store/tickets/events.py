@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from ticketdesk.models import Agent, Event, Ticket
-from ticketdesk.store.db.in_list import rows_table
+from ticketdesk.store.db.in_list import is_postgres, rows_table
 from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.tickets.lookups import id_of
 from ticketdesk.store.tickets.rows import Change
@@ -54,7 +54,7 @@ def write_events(session: Session, rows: Sequence[EventRow]) -> None:
     executemany sends one a row), a Core executemany on SQLite (a loop in C there)."""
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         types = {name: _EVENT.c[name].type for name in EventRow.__annotations__}
         given = rows_table("given", types, rows)
         session.connection().execute(insert(_EVENT).from_select(list(types), select(*given.c)))

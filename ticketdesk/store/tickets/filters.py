@@ -42,6 +42,7 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.rules import numbering, sla
 from ticketdesk.rules.query import ME, TicketFilter
 from ticketdesk.store.db.errors import InvalidInput
+from ticketdesk.store.db.in_list import is_postgres
 from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.sla import clocks as sla_clocks
 from ticketdesk.store.tickets.lookups import resolve_type
@@ -191,15 +192,11 @@ def _indexable_words(value: str) -> tuple[list[str], list[str]]:
     return [w for w in words if len(w) < TRIGRAM], [w for w in words if len(w) >= TRIGRAM]
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]]:
     """Every word must be found in the number, subject, description, a comment, or the
     customer's name or email."""
     short, indexed = _indexable_words(value)
-    postgres = _is_postgres(session)
+    postgres = is_postgres(session)
     # a word shorter than a trigram is tested on every row, as a common word is on PostgreSQL
     conds = [(_pg_common_word if postgres else _like_word)(word) for word in short]
     if indexed:
@@ -215,7 +212,7 @@ def _search_only_set(session: Session, flt: TicketFilter) -> CTE | None:
     short, indexed = _indexable_words(flt.search or "")
     if short or not indexed or flt != TicketFilter(search=flt.search):
         return None
-    return found_ids(indexed, postgres=_is_postgres(session))
+    return found_ids(indexed, postgres=is_postgres(session))
 
 
 #: A word the indexes find this often (SQLite: FTS rows of tickets and comments, counted up to
@@ -237,7 +234,7 @@ def _indexed_words(session: Session, words: Sequence[str], *, postgres: bool) ->
     common words may have few tickets or none in common (then the scan would read the whole
     index). How common is asked of the indexes, a few ms.
     """
-    if len(words) == 1 and _matches(session, words[0], postgres=postgres) >= COMMON_MATCHES:
+    if _is_common(session, words, postgres=postgres):
         if postgres:
             return _pg_common_word(words[0])
         return (T.c.id + 0).in_(select(found_ids(words, postgres=False).c.id))
@@ -288,6 +285,11 @@ def found_ids(words: Sequence[str], *, postgres: bool) -> CTE:
         selects.append(sql if len(words) == 1 else f"SELECT id FROM ({sql}) AS w{i}")
     intersection = " INTERSECT ".join(selects)
     return text(intersection).bindparams(*binds).columns(column("id", Integer)).cte().prefix_with("MATERIALIZED")
+
+
+def _is_common(session: Session, words: Sequence[str], *, postgres: bool) -> bool:
+    """Whether the search is one common word, read row by row in the queue's order."""
+    return len(words) == 1 and _matches(session, words[0], postgres=postgres) >= COMMON_MATCHES
 
 
 def _matches(session: Session, word: str, *, postgres: bool) -> int:
@@ -353,12 +355,7 @@ def count_statement(session: Session, flt: TicketFilter, *, actor_id: int | None
     if found is not None:
         return select(func.count()).select_from(found)
     short, indexed = _indexable_words(flt.search or "")
-    if (
-        _is_postgres(session)
-        and not short
-        and len(indexed) == 1
-        and _matches(session, indexed[0], postgres=True) >= COMMON_MATCHES
-    ):
+    if is_postgres(session) and not short and _is_common(session, indexed, postgres=True):
         others = filter_conditions(session, replace(flt, search=None), actor_id=actor_id)
         branches = union(*(select(T.c.id).where(*others, part) for part in _pg_common_word_parts(indexed[0])))
         return select(func.count()).select_from(branches.subquery())

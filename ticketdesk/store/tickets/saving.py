@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Event, Ticket
 from ticketdesk.store.db.errors import Conflict
-from ticketdesk.store.db.in_list import rows_table
+from ticketdesk.store.db.in_list import is_postgres, rows_table
 from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.readmodels import ConflictInfo
 from ticketdesk.store.tickets.lookups import id_of
@@ -39,7 +39,7 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
             .values(version=col(Ticket.version) + 1)
         )  # SET also has the columns named in the rows below
         rows = [{"ticket_id": t.id, "read_version": t.version, **{c: getattr(t, c) for c in changed}} for t in tickets]
-        if _is_postgres(session):
+        if is_postgres(session):
             written = session.connection().execute(_update_from_arrays(changed, rows)).rowcount
         else:
             written = session.connection().execute(write, rows).rowcount
@@ -51,10 +51,6 @@ def save_tickets(session: Session, tickets: Sequence[Ticket]) -> None:
             set_committed_value(ticket, "version", ticket.version + 1)
             session.expunge(ticket)
     session.flush()
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 _TICKET = table_of(Ticket)
