@@ -6,9 +6,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlmodel import Session
 
 from ticketdesk.store import SchemaNotReady, Store
-from ticketdesk.store.db.engine import Database, check_schema, current_revision, head_revision
+from ticketdesk.store.db.engine import (
+    BULK_CACHE_KIB,
+    SQLITE_CACHE_KIB,
+    WAL_AUTOCHECKPOINT_PAGES,
+    Database,
+    check_schema,
+    current_revision,
+    head_revision,
+)
 
 
 def test_init_creates_schema_and_seeds_once(tmp_path: Path) -> None:
@@ -26,6 +35,32 @@ def test_init_creates_schema_and_seeds_once(tmp_path: Path) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
     check_schema(store.db)
+
+
+def test_a_bulk_write_has_its_own_sqlite_settings_and_the_next_transaction_the_usual(tmp_path: Path) -> None:
+    """A load's transactions (the demo, an import's batches) get a roomy page cache and
+    leave the WAL checkpoint to the next ordinary commit; any transaction after them on the
+    same pooled connection has SQLite's usual settings back."""
+    db = Database(f"sqlite:///{tmp_path / 'td.db'}")
+
+    def settings(session: Session) -> tuple[int, int]:
+        return (
+            session.execute(text("PRAGMA wal_autocheckpoint")).scalar_one(),
+            session.execute(text("PRAGMA cache_size")).scalar_one(),
+        )
+
+    usual = (WAL_AUTOCHECKPOINT_PAGES, -SQLITE_CACHE_KIB)
+    with db.write() as session:
+        assert settings(session) == usual
+    with db.write(bulk=True) as session:
+        assert settings(session) == (0, -BULK_CACHE_KIB)
+    with db.read() as session:
+        assert settings(session) == usual
+    with db.write(bulk=True) as session:
+        pass
+    with db.write() as session:
+        assert settings(session) == usual
+    db.dispose()
 
 
 def test_uninitialised_database_says_what_to_run(tmp_path: Path) -> None:

@@ -197,6 +197,24 @@ def test_any_error_writes_nothing(store: Store) -> None:
     assert counts(store) == before
 
 
+def test_the_file_is_read_once(store: Store) -> None:
+    """Validation keeps the good records for the write (store/imports/spool.py): parsing a
+    record costs as much as writing it. A one-shot generator is enough."""
+    reads = 0
+
+    class Counted(Records):
+        def __iter__(self) -> Iterator[Record]:
+            nonlocal reads
+            reads += 1
+            yield from super().__iter__()
+
+    report = store.imports.run(Counted("zendesk_export.json"), source="zendesk", batch_size=3)
+    assert reads == 1 and (report.imported, report.comments) == (7, 9)
+    assert len(by_subject(store)) == 7
+    again = store.imports.run(iter(Records("zendesk_export.json")), source="zendesk")
+    assert (again.imported, again.already) == (0, 7)
+
+
 def test_dry_run_writes_nothing(store: Store) -> None:
     before = counts(store)
     report = store.imports.run(Records("zendesk_export.json"), source="zendesk", dry_run=True)

@@ -1,7 +1,8 @@
 """`ticketdesk import FILE --format csv|jsonl|zendesk`: tickets from other helpdesks.
 
-The file is read twice (validated whole, then written), so it is streamed, never held in
-memory; standard input is spooled to a temporary file first.
+The file is streamed, never held in memory (the store validates it whole, keeping the good
+records in a temporary file for the write); standard input is copied to a temporary file
+first, as the readers open a path.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ImportFormat(StrEnum):
 
 
 class _FileRecords:
-    """The records of a file, read afresh on every iteration (the store reads them twice)."""
+    """The records of a file, read afresh on every iteration."""
 
     def __init__(self, path: str, fmt: ImportFormat, mapping: dict[str, str], delimiter: str) -> None:
         self.path, self.fmt, self.mapping, self.delimiter = path, fmt, mapping, delimiter

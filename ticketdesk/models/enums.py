@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeVar, cast
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -79,11 +79,18 @@ class EventKind(StrEnum):
     UNDONE = "undone"  # an agent took back one of their changes (new: what it was); the restored fields follow
 
 
+#: each enum's members by lower-case value, filled on first use
+_BY_KEY: dict[type[StrEnum], dict[str, StrEnum]] = {}
+
+
 def parse_enum(enum: type[E], value: str, field: str) -> E:
     """Accept a value case-insensitively, with '-' or ' ' for '_'; raise ValueError naming the field."""
-    key = value.strip().lower().replace("-", "_").replace(" ", "_")
-    for member in enum:
-        if member.value.lower() == key:
-            return member
+    by_key = _BY_KEY.get(enum)
+    if by_key is None:  # a dict, not a scan of the members: an import parses a few per record
+        by_key = _BY_KEY[enum] = {member.value.lower(): member for member in enum}
+    member = by_key.get(value.strip().lower().replace("-", "_").replace(" ", "_"))
+    if member is not None:
+        return cast(E, member)
     allowed = ", ".join(m.value for m in enum)
     raise ValueError(f"unknown {field} {value!r} (expected one of: {allowed})")
+

@@ -58,15 +58,23 @@ class Transactions:
             audit.record(session, actor=actor, login=actor.login, action=action, target=target, detail=detail)
 
     def write(
-        self, action: str, fn: Callable[[Session, Agent], R], *, target: str | None = None, own_state: bool = False
+        self,
+        action: str,
+        fn: Callable[[Session, Agent], R],
+        *,
+        target: str | None = None,
+        own_state: bool = False,
+        bulk: bool = False,
     ) -> R:
         """One write transaction as the acting agent; auditors are refused here, whatever
         the operation, unless `own_state`: a write about the agent's own session (presence),
         which every active agent makes, auditors too. A refusal is audited once the refused
-        transaction has rolled back."""
+        transaction has rolled back. `bulk`: one of a load's many big transactions
+        (`Database.write`)."""
         unknown: NotFound | None = None
+        wait_ms = OWN_STATE_WAIT_MS if own_state else None
         try:
-            with translated(writing=True), self.db.write(wait_ms=OWN_STATE_WAIT_MS if own_state else None) as session:
+            with translated(writing=True), self.db.write(wait_ms=wait_ms, bulk=bulk) as session:
                 try:
                     actor = acting_agent(session, self.login)
                 except NotFound as exc:

@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel
 
 from ticketdesk.models.clock import utcnow
@@ -78,7 +76,7 @@ def generate_demo(
     customers, agents, tags, comments and events, inside the caller's transaction.
 
     `progress`, if given, is called with the number of tickets written so far after each
-    batch. Works on an empty database or one that already has tickets: numbers continue
+    batch. Meant for a bulk transaction (`Database.write(bulk=True)`: a roomy page cache). Works on an empty database or one that already has tickets: numbers continue
     after each month's existing serials and `ticket_counter` is brought up to date.
     """
     if tickets < 0:
@@ -87,18 +85,7 @@ def generate_demo(
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    conn = session.connection()
-    if conn.dialect.name != "sqlite":
-        return _generate(session, tickets=tickets, seed=seed, now=now, progress=progress)
-    # The new rows land on many index pages: a roomy page cache (256 MiB, this connection only)
-    # keeps them in memory until commit. Put the old size back afterwards, even on failure.
-    cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar() or -2000)
-    conn.exec_driver_sql("PRAGMA cache_size = -262144")
-    try:
-        return _generate(session, tickets=tickets, seed=seed, now=now, progress=progress)
-    finally:
-        with suppress(DBAPIError):
-            conn.exec_driver_sql(f"PRAGMA cache_size = {cache_size}")
+    return _generate(session, tickets=tickets, seed=seed, now=now, progress=progress)
 
 
 def _generate(

@@ -13,6 +13,7 @@ from ticketdesk.models.clock import utcnow
 from ticketdesk.models.import_records import Record
 from ticketdesk.store.imports import importer, validation, writer
 from ticketdesk.store.imports.importer import BATCH, ImportRejected, ImportReport
+from ticketdesk.store.imports.spool import RecordSpool
 from ticketdesk.store.people import audit
 
 if TYPE_CHECKING:
@@ -46,44 +47,43 @@ class ImportService:
         """Validate every record, then (unless `dry_run`) write the new ones in batches of
         `batch_size` tickets per transaction. Leads and admins only.
 
-        `records` is read twice (validation, then writing): pass something re-iterable,
-        e.g. an object whose `__iter__` re-opens the file; a one-shot iterator is read into
-        a list first. Any problem raises ImportRejected listing them all, before anything is
-        written. What the readers repaired (ticketdesk/imports/repairs.py) is in the
+        `records` is read once: the validation pass keeps the good records (spool.py) for
+        the write pass. Any problem raises ImportRejected listing them all, before anything
+        is written. What the readers repaired (ticketdesk/imports/repairs.py) is in the
         report's `repairs` and in each written ticket's events; with `strict` every repair
         is a problem instead. A record whose (source, external id) was imported before is
         skipped (its repairs are not reported again), so importing the same file again adds
-        nothing. `progress(done, total)` is called after
-        each committed batch with the records handled so far and in all.
+        nothing. `progress(done, total)` is called after each committed batch with the
+        records handled so far and in all.
         """
         source = importer.check_source(source)
-        if iter(records) is records:  # a generator: keep it for the second pass
-            records = list(records)
         now = now or utcnow()
+        with RecordSpool() as spool:
 
-        def check(session: Session, actor: Agent) -> validation.Validation:
-            importer.require_importer(actor)
-            return validation.validate(session, records, source=source, strict=strict)
+            def check(session: Session, actor: Agent) -> validation.Validation:
+                importer.require_importer(actor)
+                read = records if dry_run else spool.keep(records)
+                return validation.validate(session, read, source=source, strict=strict)
 
-        found = self.tx.read("import_tickets", check)
-        if found.total_problems:
-            raise ImportRejected(found.problems, found.total_problems)
-        # what would be imported; the real run's report replaces the counts with what was
-        preview = ImportReport(
-            source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
-            without_id=found.without_id, repairs=tuple(found.repairs), total_repairs=found.total_repairs,
-            missing=found.most_missing(), total_missing=found.total_missing,
-        )  # fmt: skip
-        if dry_run:
-            return preview
+            found = self.tx.read("import_tickets", check)
+            if found.total_problems:
+                raise ImportRejected(found.problems, found.total_problems)
+            # what would be imported; the real run's report replaces the counts with what was
+            preview = ImportReport(
+                source=source, dry_run=True, imported=found.new, comments=found.comments, already=found.already,
+                without_id=found.without_id, repairs=tuple(found.repairs), total_repairs=found.total_repairs,
+                missing=found.most_missing(), total_missing=found.total_missing,
+            )  # fmt: skip
+            if dry_run:
+                return preview
 
-        batch_writer = writer.Writer(source=source, now=now)
-        done = 0
-        for batch in writer.batches(records, max(1, batch_size)):
-            self.tx.write("import_tickets", partial(batch_writer.write, batch=batch))
-            done += len(batch)
-            if progress is not None:
-                progress(done, found.new + found.already)
+            batch_writer = writer.Writer(source=source, now=now)
+            done = 0
+            for batch in writer.batches(spool, max(1, batch_size)):
+                self.tx.write("import_tickets", partial(batch_writer.write, batch=batch), bulk=True)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, found.new + found.already)
         totals = batch_writer.totals
         report = dataclasses.replace(
             preview, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,

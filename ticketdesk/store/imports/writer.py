@@ -16,11 +16,11 @@ from sqlmodel import Session
 
 from ticketdesk.models import Agent
 from ticketdesk.models.enums import ACTIVE_STATUSES, Priority, Status
-from ticketdesk.models.import_records import ImportedTicket, ImportProblem, Record
+from ticketdesk.models.import_records import ImportedTicket
 from ticketdesk.rules import numbering
 from ticketdesk.rules.sla_policy import due_dates, pauses
 from ticketdesk.store.db.bulk import BulkWriter, resume_fts_triggers, suspend_fts_triggers
-from ticketdesk.store.imports.importer import BATCH, ImportRejected, require_importer
+from ticketdesk.store.imports.importer import BATCH, require_importer
 from ticketdesk.store.imports.lookups import CHUNK, Lookups, desk_table, imported_ids
 from ticketdesk.store.imports.validation import resolve_type
 from ticketdesk.store.tickets.numbers import reserve_serials
@@ -51,13 +51,10 @@ class Totals:
     unmatched_groups: set[str] = field(default_factory=set)
 
 
-def batches(records: Iterable[Record], size: int = BATCH) -> Iterator[list[ImportedTicket]]:
-    """The good records in lists of `size`; a problem (the input changed since it was
-    validated) stops the import."""
+def batches(records: Iterable[ImportedTicket], size: int = BATCH) -> Iterator[list[ImportedTicket]]:
+    """The records in lists of `size`."""
     batch: list[ImportedTicket] = []
     for record in records:
-        if isinstance(record, ImportProblem):
-            raise ImportRejected([str(record)], 1)
         batch.append(record)
         if len(batch) >= size:
             yield batch
