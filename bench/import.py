@@ -11,8 +11,9 @@ ticket), then for each format:
   dates, events, import_ref, FTS indexing, ANALYZE), into a fresh, migrated SQLite database;
 - `raw`: the floor — the same file read with csv/json and the same rows (tickets, comments,
   two events per ticket and one per comment, import_ref) inserted with plain executemany
-  in one transaction into another fresh database (FTS triggers left as the schema has them;
-  no customers, numbering, validation or SLA).
+  in one transaction into another fresh database, as one would write a fast loader by hand:
+  the FTS insert triggers dropped for the load and the text indexed in one statement at
+  the end (no customers, numbering, validation or SLA).
 
 With `--pg URL` (an empty database the bench may fill; the schema is created) the app
 import runs on PostgreSQL too, and the raw baseline inserts the same rows into TEMP copies
@@ -206,8 +207,14 @@ def raw_import_sqlite(url: str, path: Path, fmt: str) -> float:
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA cache_size = -262144")
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
+    triggers = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('ticket_fts_ai', 'comment_fts_ai')"
+    ).fetchall()
+    for name, _ in triggers:
+        conn.execute(f"DROP TRIGGER {name}")
     tickets, comments, events, refs = [], [], [], []
     now = NOW.isoformat(" ")[:19]
 
@@ -244,6 +251,12 @@ def raw_import_sqlite(url: str, path: Path, fmt: str) -> float:
         if len(tickets) >= 2000:
             flush()
     flush()
+    conn.execute(
+        "INSERT INTO ticket_fts(rowid, number, subject, description) SELECT id, number, subject, description FROM ticket"
+    )
+    conn.execute("INSERT INTO comment_fts(rowid, body) SELECT id, body FROM comment")
+    for _, sql in triggers:
+        conn.execute(sql)
     conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     conn.close()
