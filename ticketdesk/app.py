@@ -12,6 +12,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from ticketdesk import process_memory
 from ticketdesk.drafts import DraftBox
 from ticketdesk.rules.local_time import zone
 from ticketdesk.screens.help import HelpScreen, key_bindings
@@ -74,9 +75,15 @@ class TicketdeskApp(App[None]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        # a closed screen's widgets that watched the app (theme, outage) are let go
-        self.screen_change_signal.subscribe(self, lambda _: drop_detached_watchers(self))
+        process_memory.limit_arenas()  # before the store calls' threads
+        self.screen_change_signal.subscribe(self, lambda _: self._screen_changed())
         self.push_screen(QueueScreen())
+
+    def _screen_changed(self) -> None:
+        # a closed screen's widgets that watched the app (theme, outage) are let go, and the
+        # memory they and the screen's store calls held goes back to the system
+        drop_detached_watchers(self)
+        self.call_after_refresh(process_memory.give_back)  # once the new screen is painted
 
     def first_load_done(self) -> None:
         """The first screen has its data: the live feed may start (widgets/desk_watch.py)."""

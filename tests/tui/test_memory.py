@@ -6,7 +6,10 @@ Textual keeps a removed widget alive when it watched something that lives on (th
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from textual.widgets import Footer, TextArea
 from textual.widgets._footer import FooterKey
 
 import ticketdesk.screens
+from ticketdesk import process_memory
 from ticketdesk.screens.dashboard import DashboardScreen
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.store import Store
@@ -75,3 +79,42 @@ def test_every_screen_uses_the_desk_footer() -> None:
     screens = Path(ticketdesk.screens.__file__).parent
     plain = [p.name for p in screens.glob("*.py") if "yield Footer(" in p.read_text(encoding="utf-8")]
     assert plain == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator (Linux)")
+def test_the_allocator_gives_freed_memory_back() -> None:
+    """Memory freed in the middle of the heap stays with the process until it is trimmed."""
+    libc = process_memory.glibc()
+    assert libc is not None  # CI's Linux has glibc: the TUI's settings take effect there
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    blocks = [libc.malloc(4000) for _ in range(20_000)]
+    for block in blocks:
+        ctypes.memset(block, 1, 4000)  # 80 MB, resident
+    for block in blocks[:-1]:  # the last one keeps the freed space from being the heap's top
+        libc.free(block)
+    kept = resident_mb()
+    assert process_memory.give_back()
+    assert resident_mb() < kept - 60
+    libc.free(blocks[-1])
+
+
+def resident_mb() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@run_async
+async def test_memory_goes_back_to_the_system_after_each_screen_change(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trims: list[str] = []
+    monkeypatch.setattr(process_memory, "give_back", lambda: trims.append(type(app.screen).__name__) or True)
+    number = new(store, "Printer jams on tray 2")
+    app = make_app(store, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_ticket(pilot, number)
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, QueueScreen), pilot=pilot)
+        await settle(pilot)
+    assert trims[-2:] == ["TicketScreen", "QueueScreen"]  # after the new screen was shown

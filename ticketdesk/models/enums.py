@@ -93,4 +93,3 @@ def parse_enum(enum: type[E], value: str, field: str) -> E:
         return cast(E, member)
     allowed = ", ".join(m.value for m in enum)
     raise ValueError(f"unknown {field} {value!r} (expected one of: {allowed})")
-
