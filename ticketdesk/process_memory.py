@@ -14,7 +14,6 @@ Linux with glibc only; elsewhere (macOS, musl) both are no-ops.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 #: mallopt's parameter for the arena limit (malloc.h)
@@ -27,10 +26,14 @@ def _glibc() -> ctypes.CDLL | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL("libc.so.6")  # glibc's name (find_library would run ldconfig)
         libc.gnu_get_libc_version  # noqa: B018 (glibc, not musl: raises AttributeError)
     except (OSError, AttributeError):
         return None
+    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    libc.mallopt.restype = ctypes.c_int
+    libc.malloc_trim.argtypes = [ctypes.c_size_t]
+    libc.malloc_trim.restype = ctypes.c_int
     return libc
 
 

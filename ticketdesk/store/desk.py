@@ -222,7 +222,10 @@ class Store:
             roles.require(actor, roles.ADMINS, "load demo data")
             return demo.generate_demo(session, tickets=tickets, seed=seed)
 
-        summary = self.tx.write("generate_demo", run, bulk=True)
+        try:
+            summary = self.tx.write("generate_demo", run, bulk=True)
+        finally:
+            self.db.checkpoint_wal()
         with translated():
             caught_up = sweep(self.db, followups=AutomationsWithoutMail(), catch_up=True)
         return dataclasses.replace(summary, caught_up=caught_up)

@@ -15,12 +15,12 @@ from sqlmodel import Session
 from ticketdesk.store.db.errors import DatabaseUnavailable, InvalidInput, SchemaNotReady
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-#: SQLite's defaults: a commit checkpoints the WAL once it holds this many pages; the page
-#: cache of a connection, in KiB
-WAL_AUTOCHECKPOINT_PAGES = 1000
-SQLITE_CACHE_KIB = 2000
-#: the page cache of a connection in a big load (`Database.write(bulk=True)`)
+#: a SQLite connection in a big load (`Database.write(bulk=True)`, `_set_bulk`): its page
+#: cache in KiB, and the WAL's size in pages at which a commit checkpoints it
 BULK_CACHE_KIB = 256 * 1024
+BULK_AUTOCHECKPOINT_PAGES = 20_000
+#: the settings a bulk transaction changes
+_BULK_SETTINGS = ("wal_autocheckpoint", "cache_size")
 
 
 class Database:
@@ -70,8 +70,8 @@ class Database:
         on the busy timeout instead of failing when a read lock cannot be upgraded.
         `wait_ms` shortens that wait for this transaction (a heartbeat that cannot get in
         should say so in seconds, not after the 30 s a ticket change may wait). `bulk`: a
-        big load (the demo, an import's batches); on SQLite a roomy page cache, and its
-        commit leaves the WAL for the next ordinary commit to checkpoint (`_set_bulk`).
+        big load (the demo, an import's batches); on SQLite a roomy page cache, and a WAL
+        checkpointed less often (`_set_bulk`); end the load with `checkpoint_wal`.
         """
         bind = self._write_engine
         if wait_ms is not None:
@@ -80,6 +80,21 @@ class Database:
             bind = bind.execution_options(ticketdesk_bulk=True)
         with Session(bind, expire_on_commit=False, autoflush=True) as session, session.begin():
             yield session
+
+    def checkpoint_wal(self) -> None:
+        """After a big load on SQLite: the WAL written into the database file and emptied
+        (its file would otherwise keep the load's size while anyone has the desk open). Waits
+        for readers like any write; if they keep it busy, the next commits checkpoint as
+        usual. Nothing to do on PostgreSQL."""
+        if not self.is_sqlite:
+            return
+        # the driver's connection, in autocommit (`_on_connect`): a checkpoint runs outside a
+        # transaction, and SQLAlchemy's would begin one
+        conn = self.engine.raw_connection()
+        try:
+            conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -95,6 +110,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # what a bulk transaction changes, as this SQLite has it, to put back after (`_set_bulk`)
+        usual = [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_SETTINGS]
+        _record.info["ticketdesk_usual"] = dict(zip(_BULK_SETTINGS, usual, strict=True))
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -111,17 +129,22 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def _set_bulk(conn: Any, bulk: bool) -> None:
-    """A SQLite connection set for big loads, or back to its ordinary settings.
+    """A SQLite connection set for big loads, or back to its usual settings.
 
     - The WAL: a commit checkpoints it into the database file (with an fsync) once it holds
-      1,000 pages. An import's batches each pass that: left to the next ordinary commit, the
-      checkpoint is done once (commits of 100,000 imported tickets: 3.3 -> 0.7 s).
+      1,000 pages, which each of an import's batches passes. In bulk the limit is 20,000
+      pages (80 MB): a checkpoint every few batches, and the WAL stays bounded if a load dies
+      (commits of 100,000 imported tickets: 3.3 -> 0.7 s). A load ends with
+      `checkpoint_wal`.
     - The page cache: new rows land on many index pages; 256 MiB (this connection, only as
       much as is used) keeps them in memory until the commit instead of spilling them
       (100,000 imported tickets' rows: 3.8 -> 2.1 s).
     """
-    conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {0 if bulk else WAL_AUTOCHECKPOINT_PAGES}")
-    conn.exec_driver_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB if bulk else -SQLITE_CACHE_KIB}")
+    values = {"wal_autocheckpoint": BULK_AUTOCHECKPOINT_PAGES, "cache_size": -BULK_CACHE_KIB}
+    if not bulk:
+        values = conn.info["ticketdesk_usual"]
+    for name in _BULK_SETTINGS:
+        conn.exec_driver_sql(f"PRAGMA {name} = {int(values[name])}")
     conn.info["ticketdesk_bulk"] = bulk
 
 

@@ -76,8 +76,9 @@ def generate_demo(
     customers, agents, tags, comments and events, inside the caller's transaction.
 
     `progress`, if given, is called with the number of tickets written so far after each
-    batch. Meant for a bulk transaction (`Database.write(bulk=True)`: a roomy page cache). Works on an empty database or one that already has tickets: numbers continue
-    after each month's existing serials and `ticket_counter` is brought up to date.
+    batch. Meant for a bulk transaction (`Database.write(bulk=True)`: a roomy page cache).
+    Works on an empty database or one that already has tickets: numbers continue after each
+    month's existing serials and `ticket_counter` is brought up to date.
     """
     if tickets < 0:
         raise ValueError("tickets must not be negative")

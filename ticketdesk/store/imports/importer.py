@@ -27,8 +27,8 @@ is written by the importing agent, with "(from Name <email>)" as its first line.
 
 On SQLite the FTS5 insert triggers are suspended for each batch and the batch is indexed
 in one statement (store/db/bulk.py, as for demo data), inside the same transaction; the
-batches are bulk transactions (`Database.write(bulk=True)`: a roomy page cache, and the WAL
-checkpointed once after the last).
+batches are bulk transactions (`Database.write(bulk=True)`: a roomy page cache, the WAL
+checkpointed every few batches and emptied after the last).
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ from ticketdesk.store.people import roles
 #: Roles that import tickets (it creates customers and organisations in bulk).
 IMPORTERS = frozenset({Role.LEAD, Role.ADMIN})
 #: Tickets per write transaction: each holds the desk's write lock (on SQLite) for about
-#: 0.4 s, so agents' changes wait at most that long during an import; smaller batches
-#: cost more per ticket (100,000 tickets: 16.3 s in batches of 2,000, 13.5 s of 5,000).
+#: 0.4 s, which an agent's change made meanwhile waits out (its busy timeout is 30 s, a
+#: presence heartbeat's 2 s); smaller batches cost more per ticket (100,000 tickets: 16.3 s
+#: in batches of 2,000, 13.5 s of 5,000).
 BATCH = 5_000
 #: Problems kept in an ImportRejected (the count is always exact).
 MAX_PROBLEMS = 1_000

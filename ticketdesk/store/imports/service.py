@@ -79,11 +79,14 @@ class ImportService:
 
             batch_writer = writer.Writer(source=source, now=now)
             done = 0
-            for batch in writer.batches(spool, max(1, batch_size)):
-                self.tx.write("import_tickets", partial(batch_writer.write, batch=batch), bulk=True)
-                done += len(batch)
-                if progress is not None:
-                    progress(done, found.new + found.already)
+            try:
+                for batch in writer.batches(spool, max(1, batch_size)):
+                    self.tx.write("import_tickets", partial(batch_writer.write, batch=batch), bulk=True)
+                    done += len(batch)
+                    if progress is not None:
+                        progress(done, found.new + found.already)
+            finally:  # the batches' WAL, also when one failed (Database.write(bulk=True))
+                self.tx.db.checkpoint_wal()
         totals = batch_writer.totals
         report = dataclasses.replace(
             preview, dry_run=False, imported=totals.imported, comments=totals.comments, already=totals.already,
