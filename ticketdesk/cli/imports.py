@@ -2,7 +2,7 @@
 
 The file is streamed, never held in memory (the store validates it whole, keeping the good
 records in a temporary file for the write); standard input is copied to a temporary file
-first, as the readers open a path.
+first, so that it is read like any file (`_FileRecords` opens a path, with the BOM handled).
 """
 
 from __future__ import annotations
