@@ -93,8 +93,8 @@ class KeysInOrder:
 
     def _settle(self, token: int | None) -> None:
         """One pass behind everything queued on the screen now; again while it changes."""
-        if token != self.current:
-            return
+        if token != self.current or not self.app.screen_stack:
+            return  # (no screen: the app is closing, and the keys with it)
         screen = self.app.screen
         nodes = [self.app, *screen.walk_children(with_self=True)]
         seen = (screen, self.app.focused, len(nodes))
