@@ -86,12 +86,6 @@ def generate_demo(
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     now = now.astimezone(UTC)
-    return _generate(session, tickets=tickets, seed=seed, now=now, progress=progress)
-
-
-def _generate(
-    session: Session, *, tickets: int, seed: int, now: datetime, progress: Callable[[int], None] | None
-) -> DemoSummary:
     rng = random.Random(seed)
     conn = session.connection()
     dialect = conn.dialect.name

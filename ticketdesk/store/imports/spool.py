@@ -33,21 +33,19 @@ class RecordSpool:
         """`records`, each passed on as it is read; the parsed tickets are kept until a
         record is refused (the import will not write then: the rest is only checked)."""
         for record in records:
-            if isinstance(record, ImportedTicket):
-                if not self._refused:
-                    self._chunk.append(record)
-                    if len(self._chunk) >= CHUNK:
-                        self._flush()
-            else:
+            if not isinstance(record, ImportedTicket):
                 self._refused = True
-                self._chunk = []
+            elif not self._refused:
+                self._chunk.append(record)
+                if len(self._chunk) >= CHUNK:
+                    self._flush()
             yield record
         self._flush()
 
     def __iter__(self) -> Iterator[ImportedTicket]:
         """The kept records, in the order they were read."""
         self._flush()
-        if self._file is None:
+        if self._file is None or self._refused:
             return
         self._file.seek(0)
         while True:
