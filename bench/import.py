@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ticketdesk.imports.csv_format import read_csv
 from ticketdesk.imports.jsonl_format import read_jsonl
 from ticketdesk.store import Store
-from ticketdesk.store.db.engine import Database, upgrade_schema
+from ticketdesk.store.db.engine import Database, add_sqlite_functions, upgrade_schema
 from ticketdesk.store.db.seed import seed_defaults
 
 LOGIN = "bench"
@@ -205,13 +205,15 @@ def raw_import_sqlite(url: str, path: Path, fmt: str) -> float:
 
     fresh_store(url).close()
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    add_sqlite_functions(conn)  # the bigram indexes' (migration 0013)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -262144")
     started = time.perf_counter()
     conn.execute("BEGIN IMMEDIATE")
     triggers = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('ticket_fts_ai', 'comment_fts_ai')"
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        " AND name IN ('ticket_fts_ai', 'comment_fts_ai', 'ticket_bigram_ai', 'comment_bigram_ai')"
     ).fetchall()
     for name, _ in triggers:
         conn.execute(f"DROP TRIGGER {name}")
@@ -255,6 +257,8 @@ def raw_import_sqlite(url: str, path: Path, fmt: str) -> float:
         "INSERT INTO ticket_fts(rowid, number, subject, description) SELECT id, number, subject, description FROM ticket"
     )
     conn.execute("INSERT INTO comment_fts(rowid, body) SELECT id, body FROM comment")
+    for table in ("ticket", "comment"):
+        conn.execute(f"INSERT INTO {table}_bigram(rowid, grams) SELECT id, grams FROM {table}_bigram_source")
     for _, sql in triggers:
         conn.execute(sql)
     conn.execute("COMMIT")

@@ -68,6 +68,7 @@ from ticketdesk.channels.sources import open_source
 from ticketdesk.config import MailSettings
 from ticketdesk.rules.numbering import format_number, period_of
 from ticketdesk.store import Store
+from ticketdesk.store.db.engine import add_sqlite_functions
 
 LOGIN = "bench"
 DESK = "support@helpdesk.example.com"
@@ -586,6 +587,7 @@ def raw_ingest_sqlite(url: str, mails: list[Mail]) -> float:
 
     fresh_store(url).close()
     conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    add_sqlite_functions(conn)  # the bigram indexes' triggers call it (migration 0013)
     for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
         conn.execute(f"PRAGMA {pragma}")
 

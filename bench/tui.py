@@ -52,6 +52,7 @@ from textual.widgets import Input
 
 from bench.store import LOGIN, PAGE_COLUMNS, PAGE_JOINS, ensure_data, timed
 from ticketdesk.app import TicketdeskApp
+from ticketdesk.rules import cjk_bigrams
 from ticketdesk.screens.dashboard import DashboardScreen
 from ticketdesk.screens.queue import QueueScreen
 from ticketdesk.store import Store
@@ -66,6 +67,8 @@ ORDER_REVERSED = "priority DESC, updated_at, id"
 AFTER_STEPS = (" AND priority = :p AND (updated_at, id) < (:u, :i)", " AND priority > :p")
 FILTER = "status:open prio:P1 team:support"
 COMMON_WORD = "printer"
+#: a two-character Chinese word, served by the bigram indexes (migration 0013)
+CHINESE_PAIR = "打印"
 TIMEOUT = 60.0
 POLL_S = 0.001
 
@@ -354,6 +357,18 @@ def where_page_sql(where: str) -> str:
     )
 
 
+def pair_where(sqlite: bool) -> str:
+    """A two-character Chinese word in the same places, through the bigram indexes."""
+    if sqlite:
+        return search_where(True).replace("_fts", "_bigram")
+    return (
+        "id IN (SELECT id FROM ticket WHERE ticketdesk_bigrams(subject || ' ' || description) @> ARRAY[CAST(:q AS text)]"
+        " UNION SELECT ticket_id FROM comment WHERE ticketdesk_bigrams(body) @> ARRAY[CAST(:q AS text)]"
+        " UNION SELECT id FROM ticket WHERE customer_id IN (SELECT id FROM customer"
+        " WHERE ticketdesk_bigrams(name || ' ' || coalesce(email, '')) @> ARRAY[CAST(:q AS text)]))"
+    )
+
+
 def search_where(sqlite: bool) -> str:
     """Same places as the app: the ticket text, its comments, its customer."""
     if sqlite:
@@ -429,6 +444,8 @@ def raw_baselines(store: Store, depths: dict[str, int], rare: str, repeat: int) 
     raw[rare] = count_and_page(words, q(rare))
     raw[COMMON_WORD] = count_and_page(words, q(COMMON_WORD))
     raw[f"{DEFAULT_QUERY} {COMMON_WORD}"] = count_and_page(f"status IN ({open_in}) AND {words}", q(COMMON_WORD))
+    pair = {"q": f'"{cjk_bigrams.token(CHINESE_PAIR)}"'} if sqlite else {"q": CHINESE_PAIR}
+    raw[f"{DEFAULT_QUERY} {CHINESE_PAIR}"] = count_and_page(f"status IN ({open_in}) AND {pair_where(sqlite)}", pair)
 
     done_in = ", ".join(f"'{s}'" for s in DONE_STATUSES)
     raw["dashboard"] = med(

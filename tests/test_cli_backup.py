@@ -17,6 +17,7 @@ import time_machine
 from ticketdesk.models.inbound_mail import InboundMail, ParsedAttachment
 from ticketdesk.rules.query import TicketFilter
 from ticketdesk.store import Store
+from ticketdesk.store.db.engine import add_sqlite_functions
 
 from .conftest import ADMIN, fresh_postgres_database
 from .test_cli import fails, ok, run
@@ -102,6 +103,7 @@ def _dump(path: Path) -> list[str]:
     """Every row of a SQLite file as SQL: the content, not the bytes (a checkpoint of a WAL
     left by an earlier process may rewrite pages with the same content)."""
     con = sqlite3.connect(path)
+    add_sqlite_functions(con)  # iterdump reads the bigram tables, whose content is a view calling it
     try:
         return list(con.iterdump())
     finally:

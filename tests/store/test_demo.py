@@ -203,7 +203,12 @@ def test_demo_is_a_desk_in_steady_state(store: Store) -> None:
     surveys are filled from the same cases as the tickets."""
     summary = store.generate_demo(tickets=1500, seed=11)
     caught_up = summary.caught_up
-    assert caught_up is not None and caught_up.breaches > 0 and caught_up.closed > 0 and not caught_up.notes
+    assert caught_up is not None and caught_up.breaches > 0 and caught_up.closed > 0
+    # This desk has an agent `alice` of its own (conftest's `store`), so the demo's alice,
+    # servicedesk's lead, is not made: servicedesk has no lead to escalate to, and a
+    # breached servicedesk ticket already at L3 (the history of some dates makes one) has
+    # nowhere left to go; the sweep says so, and only that.
+    assert [n for n in caught_up.notes if "already at L3: give a team to escalate to" not in n] == []
     report = store.sweep()
     assert (report.breaches, report.escalations, report.closed, report.warnings) == (0, 0, 0, 0), report.notes
     with store.db.engine.connect() as conn:

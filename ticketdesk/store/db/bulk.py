@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlmodel import Session
 
+from ticketdesk.store.db.contents import fts_tables
+
 CHUNK_ROWS = 10_000  # rows per executemany call
 
 
@@ -108,7 +110,7 @@ FTS5_DEFAULT_HASHSIZE = 1024 * 1024
 def _index_new_rows(session: Session, table: str, first_id: int) -> None:
     """Add rows with id >= first_id of `table` to its FTS5 tables, as the triggers would have."""
     conn = session.connection()
-    for fts in _fts_tables(session, table):
+    for fts, content in _fts_tables(session, table).items():
         quoted = _quote_sqlite(fts)
         columns = [row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({quoted})")]
         names = ", ".join(_quote_sqlite(c) for c in columns)
@@ -118,7 +120,7 @@ def _index_new_rows(session: Session, table: str, first_id: int) -> None:
         _set_fts_option(session, fts, "hashsize", LOAD_HASHSIZE)
         conn.exec_driver_sql(
             f"INSERT INTO {quoted}(rowid, {names})"
-            f" SELECT id, {names} FROM {_quote_sqlite(table)} WHERE id >= ? ORDER BY id",
+            f" SELECT id, {names} FROM {_quote_sqlite(content)} WHERE id >= ? ORDER BY id",
             (first_id,),
         )
         _set_fts_option(session, fts, "hashsize", int(configured or FTS5_DEFAULT_HASHSIZE))
@@ -130,16 +132,20 @@ def _set_fts_option(session: Session, fts: str, option: str, value: int) -> None
     session.connection().exec_driver_sql(f"INSERT INTO {quoted}({quoted}, rank) VALUES (?, ?)", (option, value))
 
 
-def _fts_tables(session: Session, table: str) -> list[str]:
-    """The FTS5 tables whose external content is `table`."""
-    rows = session.connection().exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
-    )
-    return [
-        name
-        for name, sql in rows
-        if "fts5" in sql.lower() and (f"content='{table}'" in sql or f'content="{table}"' in sql)
-    ]
+def _fts_tables(session: Session, table: str) -> dict[str, str]:
+    """The FTS5 tables that index `table`, each with its external content: the table itself
+    (the trigram tables), or a view over it computing what is indexed (the bigram tables of
+    migration 0013: `SELECT id, ... FROM table`)."""
+    conn = session.connection()
+    views: dict[str, str] = {
+        name: sql for name, sql in conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'view'")
+    }
+    return {
+        fts: content
+        for fts, content in fts_tables(conn).items()
+        if content is not None
+        and (content == table or (content in views and views[content].rstrip().endswith(f" FROM {table}")))
+    }
 
 
 def _quote_sqlite(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session
 
+from ticketdesk.rules import cjk_bigrams
 from ticketdesk.store.db.errors import DatabaseUnavailable, InvalidInput, SchemaNotReady
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -114,6 +116,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         usual = [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in _BULK_SETTINGS]
         _record.info["ticketdesk_usual"] = dict(zip(_BULK_SETTINGS, usual, strict=True))
         cursor.close()
+        add_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -126,6 +129,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         if conn.info.get("ticketdesk_bulk", False) != bulk:  # (info lives with the pooled connection)
             _set_bulk(conn, bulk)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("ticketdesk_write") else "BEGIN")
+
+
+def add_sqlite_functions(dbapi_connection: sqlite3.Connection) -> None:
+    """The SQL functions the schema's views and triggers call (migration 0013's bigram
+    indexes), on a SQLite connection of the driver. Every connection that writes tickets,
+    comments or customers, or checks the search indexes, needs them."""
+    dbapi_connection.create_function("ticketdesk_bigrams", -1, cjk_bigrams.sqlite_tokens, deterministic=True)
 
 
 def _set_bulk(conn: Any, bulk: bool) -> None:
@@ -162,7 +172,7 @@ def _alembic_config(connection: Any = None) -> Any:
 #: against it, so it is a constant rather than Alembic's script directory (importing and
 #: walking that costs ~0.2 s of every start); tests/test_schema.py fails when a migration is
 #: added without raising it.
-SCHEMA_REVISION = "0012"
+SCHEMA_REVISION = "0013"
 
 
 def head_revision() -> str:

@@ -30,7 +30,14 @@ from ticketdesk.store.db.backup import sqlite_path
 from ticketdesk.store.db.contents import desk_tables, require_empty
 from ticketdesk.store.db.copy import check_target_revision, copy_desk, public_url
 from ticketdesk.store.db.copy_load import Progress
-from ticketdesk.store.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database, _known_revision, head_revision, upgrade_schema
+from ticketdesk.store.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    Database,
+    _known_revision,
+    add_sqlite_functions,
+    head_revision,
+    upgrade_schema,
+)
 from ticketdesk.store.db.errors import DatabaseUnavailable, InvalidInput, SchemaNotReady
 from ticketdesk.store.db.pg_tools import first_error, libpq, pg_tool, run
 from ticketdesk.store.db.transactions import translated
@@ -131,6 +138,7 @@ def _checked_copy(backup: Path, folder: Path | None, report: RestoreReport) -> I
     try:
         shutil.copyfile(backup, copy)
         conn = sqlite3.connect(copy)
+        add_sqlite_functions(conn)  # (a newer SQLite's integrity_check reads the FTS5 tables' views)
         try:
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             if integrity != ["ok"]:
@@ -201,8 +209,10 @@ def _restore_pg_dump(target: Database, backup: Path, where: str, report: Restore
     try:
         prefix = "\\set ON_ERROR_STOP on\nBEGIN;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         prefix += "".join(f"DROP TABLE IF EXISTS {n} CASCADE;\n" for n in drops)
-        # the change-notification function of migration 0010 comes back with the backup's schema
+        # the functions of migrations 0010 (change notifications) and 0013 (the search's
+        # bigrams) come back with the backup's schema
         prefix += "DROP FUNCTION IF EXISTS ticketdesk_notify() CASCADE;\n"
+        prefix += "DROP FUNCTION IF EXISTS ticketdesk_bigrams(text) CASCADE;\n"
         restore = [pg_restore, "--no-owner", "--no-privileges", f"--use-list={listing}", "--file=-", str(backup)]
         apply = [psql, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", f"--dbname={conninfo}", "-f", "-"]
         _pipe(restore, apply, env, prefix=prefix.encode(), suffix=b"COMMIT;\n")

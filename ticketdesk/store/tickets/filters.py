@@ -4,8 +4,9 @@ of teams, agents and tags resolved to ids, the SLA states as SQL, and the full-t
 Search: every word must be found in the ticket's number, subject or description, one of its
 comments, or its customer's name or email. A word of three or more characters is looked up in
 the trigram indexes (SQLite: a phrase on the FTS5 trigram tables; PostgreSQL: ILIKE on the
-pg_trgm GIN indexes), as one set of tickets or, for a common word, row by row in the queue's
-order (`_indexed_words`); a shorter word, which has no trigram, is a LIKE (ILIKE) on every row.
+pg_trgm GIN indexes), a word of two CJK characters (打印) in the bigram indexes (migration
+0013, rules/cjk_bigrams.py), as one set of tickets or, for a common word, row by row in the
+queue's order (`_indexed_words`); any other shorter word is a LIKE (ILIKE) on every row.
 
 `T` is the ticket table, for the queries here and in store/reports/ that select columns
 rather than tickets."""
@@ -39,7 +40,7 @@ from sqlmodel import Session, col
 
 from ticketdesk.models import Agent, Comment, Customer, Tag, Team, Ticket, TicketTag
 from ticketdesk.models.clock import utcnow
-from ticketdesk.rules import numbering, sla
+from ticketdesk.rules import cjk_bigrams, numbering, sla
 from ticketdesk.rules.query import ME, TicketFilter
 from ticketdesk.store.db.errors import InvalidInput
 from ticketdesk.store.db.in_list import is_postgres
@@ -185,11 +186,16 @@ def search_terms(value: str) -> list[str]:
 
 
 def _indexable_words(value: str) -> tuple[list[str], list[str]]:
-    """The search's words: (those too short for the trigram indexes, those they serve)."""
+    """The search's words: (those no index serves, those the trigram or bigram indexes serve)."""
     words = search_terms(value)
     if any("\x00" in word for word in words):
         raise InvalidInput("search text contains a NUL character")
-    return [w for w in words if len(w) < TRIGRAM], [w for w in words if len(w) >= TRIGRAM]
+    served = [w for w in words if _indexed(w)]
+    return [w for w in words if not _indexed(w)], served
+
+
+def _indexed(word: str) -> bool:
+    return len(word) >= TRIGRAM or cjk_bigrams.is_cjk_pair(word)
 
 
 def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]]:
@@ -197,7 +203,7 @@ def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]
     customer's name or email."""
     short, indexed = _indexable_words(value)
     postgres = is_postgres(session)
-    # a word shorter than a trigram is tested on every row, as a common word is on PostgreSQL
+    # a word no index serves is tested on every row, as a common word is on PostgreSQL
     conds = [(_pg_common_word if postgres else _like_word)(word) for word in short]
     if indexed:
         conds.append(_indexed_words(session, indexed, postgres=postgres))
@@ -245,6 +251,22 @@ def _fts_phrase(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+def _sqlite_index(word: str) -> tuple[tuple[str, str, str], str]:
+    """The FTS5 tables serving the word (of tickets, comments, customers) and its MATCH
+    query: the trigram tables and the word as a phrase, or the bigram tables and its token."""
+    if cjk_bigrams.is_cjk_pair(word):
+        return ("ticket_bigram", "comment_bigram", "customer_bigram"), _fts_phrase(cjk_bigrams.token(word))
+    return ("ticket_fts", "comment_fts", "customer_fts"), _fts_phrase(word)
+
+
+def _pg_match(text_sql: str, word: str, name: str) -> tuple[str, BindParameter[str]]:
+    """A condition finding the word in a text (one of the expressions the GIN indexes are
+    on) that the index serves: a bigram's containment, else ILIKE (pg_trgm)."""
+    if cjk_bigrams.is_cjk_pair(word):
+        return f"ticketdesk_bigrams({text_sql}) @> ARRAY[CAST(:{name} AS text)]", bindparam(name, word, unique=True)
+    return f"{text_sql} ILIKE :{name}", bindparam(name, _ilike_pattern(word), unique=True)
+
+
 def _ilike_pattern(word: str) -> str:
     return f"%{_escape_like(word)}%"
 
@@ -263,22 +285,25 @@ def found_ids(words: Sequence[str], *, postgres: bool) -> CTE:
     binds: list[BindParameter[str]] = []
     for i, word in enumerate(words):
         if postgres:
-            sql = (
-                f"SELECT id FROM ticket WHERE {_PG_TICKET_TEXT} ILIKE :q{i}"
-                f" UNION SELECT ticket_id FROM comment WHERE body ILIKE :q{i}"
-                f" UNION SELECT id FROM ticket WHERE customer_id IN"
-                f" (SELECT id FROM customer WHERE {_PG_CUSTOMER_TEXT} ILIKE :q{i})"
+            (in_ticket, bind), (in_comment, _), (in_customer, _) = (
+                _pg_match(text_sql, word, f"q{i}") for text_sql in (_PG_TICKET_TEXT, "body", _PG_CUSTOMER_TEXT)
             )
-            binds.append(bindparam(f"q{i}", _ilike_pattern(word), unique=True))
+            sql = (
+                f"SELECT id FROM ticket WHERE {in_ticket}"
+                f" UNION SELECT ticket_id FROM comment WHERE {in_comment}"
+                f" UNION SELECT id FROM ticket WHERE customer_id IN (SELECT id FROM customer WHERE {in_customer})"
+            )
+            binds.append(bind)
         else:
+            (tickets, comments, customers), query = _sqlite_index(word)
             sql = (
-                f"SELECT rowid AS id FROM ticket_fts WHERE ticket_fts MATCH :q{i}"
+                f"SELECT rowid AS id FROM {tickets} WHERE {tickets} MATCH :q{i}"
                 f" UNION SELECT ticket_id FROM comment WHERE id IN"
-                f" (SELECT rowid FROM comment_fts WHERE comment_fts MATCH :q{i})"
+                f" (SELECT rowid FROM {comments} WHERE {comments} MATCH :q{i})"
                 f" UNION SELECT id FROM ticket WHERE customer_id IN"
-                f" (SELECT rowid FROM customer_fts WHERE customer_fts MATCH :q{i})"
+                f" (SELECT rowid FROM {customers} WHERE {customers} MATCH :q{i})"
             )
-            binds.append(bindparam(f"q{i}", _fts_phrase(word), unique=True))
+            binds.append(bindparam(f"q{i}", query, unique=True))
         if numbering.looks_like_number(word):
             sql += f" UNION SELECT id FROM ticket WHERE number = :n{i}"
             binds.append(bindparam(f"n{i}", word, unique=True))
@@ -307,30 +332,31 @@ def _matches(session: Session, word: str, *, postgres: bool) -> int:
 
 def _count_matches(session: Session, word: str, *, postgres: bool) -> int:
     if postgres:
+        condition, bind = _pg_match(_PG_TICKET_TEXT, word, "q")
         plan = session.execute(
-            text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM ticket WHERE {_PG_TICKET_TEXT} ILIKE :q"),
-            {"q": _ilike_pattern(word)},
+            text(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM ticket WHERE {condition}").bindparams(bind)
         ).scalar_one()
         return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+    (tickets, comments, _), query = _sqlite_index(word)
     probe = " + ".join(
         f"(SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH :q LIMIT :cap))"
-        for table in ("ticket_fts", "comment_fts")
+        for table in (tickets, comments)
     )
-    return int(session.execute(text(f"SELECT {probe}"), {"q": _fts_phrase(word), "cap": COMMON_MATCHES}).scalar_one())
+    return int(session.execute(text(f"SELECT {probe}"), {"q": query, "cap": COMMON_MATCHES}).scalar_one())
 
 
 def _pg_common_word(word: str) -> ColumnElement[bool]:
-    """A common word (or one shorter than a trigram) on PostgreSQL, tested row by row: the
-    ticket's own text, then the sets of matching comments and customers, each materialized
-    once per statement (a set per branch of the page's UNION would re-read them five
-    times)."""
+    """A common word (or one no index serves) on PostgreSQL, tested row by row: the
+    ticket's own text, then the sets of matching comments and customers (found through the
+    bigram indexes for a CJK pair), each materialized once per statement (a set per branch
+    of the page's UNION would re-read them five times)."""
     return or_(*_pg_common_word_parts(word))
 
 
 def _pg_common_word_parts(word: str) -> list[ColumnElement[bool]]:
     pattern = _ilike_pattern(word)
-    comments = _pg_matching("SELECT ticket_id AS id FROM comment WHERE body ILIKE :q", pattern)
-    customers = _pg_matching(f"SELECT id FROM customer WHERE {_PG_CUSTOMER_TEXT} ILIKE :q", pattern)
+    comments = _pg_matching("SELECT ticket_id AS id FROM comment WHERE {}", "body", word)
+    customers = _pg_matching("SELECT id FROM customer WHERE {}", _PG_CUSTOMER_TEXT, word)
     parts: list[ColumnElement[bool]] = [
         (T.c.subject + literal(" ") + T.c.description).ilike(pattern, escape="\\"),
         T.c.id.in_(select(comments.c.id)),
@@ -362,18 +388,14 @@ def count_statement(session: Session, flt: TicketFilter, *, actor_id: int | None
     return select(func.count()).select_from(T).where(*filter_conditions(session, flt, actor_id=actor_id))
 
 
-def _pg_matching(sql: str, pattern: str) -> CTE:
-    return (
-        text(sql)
-        .bindparams(bindparam("q", pattern, unique=True))
-        .columns(column("id", Integer))
-        .cte()
-        .prefix_with("MATERIALIZED")
-    )
+def _pg_matching(sql: str, text_sql: str, word: str) -> CTE:
+    """`sql` with the word's condition on `text_sql` in its `{}`, materialized once per statement."""
+    condition, bind = _pg_match(text_sql, word, "q")
+    return text(sql.format(condition)).bindparams(bind).columns(column("id", Integer)).cte().prefix_with("MATERIALIZED")
 
 
 def _like_word(word: str) -> ColumnElement[bool]:
-    """A word shorter than a trigram, on SQLite: tested on every row (no index serves it).
+    """A word no index serves, on SQLite: tested on every row.
     The matching comments and customers are read once per statement (materialized), not
     once per branch of the page's UNION: `打印` on the open queue took 4.3 s at 1M tickets,
     five reads of every comment."""
