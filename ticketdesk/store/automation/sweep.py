@@ -39,6 +39,7 @@ from ticketdesk.store.db.engine import Database
 from ticketdesk.store.db.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ticketdesk.store.db.tables import table_of
 from ticketdesk.store.sla import clocks as sla
+from ticketdesk.store.tickets import status_tally
 from ticketdesk.store.tickets.followups import Followups
 
 OPEN = tuple(s.value for s in ACTIVE_STATUSES)
@@ -133,6 +134,9 @@ def sweep(db: Database, *, followups: Followups, now: datetime | None = None, ca
                     planned_from = ours.get(job.ticket_id, (job.version, job.version))[0]
                     ours[job.ticket_id] = (planned_from, version)
                     acted_at[job.ticket_id] = at
+    if not db.is_sqlite:  # the running count of tickets per status, back to a row a status
+        with db.write() as session:
+            status_tally.fold(session)
     return report
 
 

@@ -10,8 +10,9 @@ from sqlmodel import SQLModel
 
 from ticketdesk.store.db.errors import InvalidInput
 
-#: Tables that migrations own: checked (same revision), never copied.
-SCHEMA_TABLES = frozenset({"alembic_version"})
+#: Tables that migrations own: checked (same revision), never copied. The status tally
+#: (PostgreSQL, migration 0014) is kept by the target's own triggers as the tickets arrive.
+SCHEMA_TABLES = frozenset({"alembic_version", "ticket_status_tally"})
 _FTS_SHADOWS = ("_data", "_idx", "_content", "_docsize", "_config")
 
 #: Tables `ticketdesk init` fills (store/db/seed.py); their seeded rows do not make a desk "not empty".

@@ -209,10 +209,11 @@ def _restore_pg_dump(target: Database, backup: Path, where: str, report: Restore
     try:
         prefix = "\\set ON_ERROR_STOP on\nBEGIN;\nCREATE EXTENSION IF NOT EXISTS pg_trgm;\n"
         prefix += "".join(f"DROP TABLE IF EXISTS {n} CASCADE;\n" for n in drops)
-        # the functions of migrations 0010 (change notifications) and 0013 (the search's
-        # bigrams) come back with the backup's schema
-        prefix += "DROP FUNCTION IF EXISTS ticketdesk_notify() CASCADE;\n"
-        prefix += "DROP FUNCTION IF EXISTS ticketdesk_bigrams(text) CASCADE;\n"
+        # the functions of migrations 0010 (change notifications), 0013 (the search's bigrams)
+        # and 0014 (the status tally) come back with the backup's schema
+        functions = ["ticketdesk_notify()", "ticketdesk_bigrams(text)"]
+        functions += [f"ticketdesk_tally_{event}()" for event in ("insert", "delete", "update")]
+        prefix += "".join(f"DROP FUNCTION IF EXISTS {f} CASCADE;\n" for f in functions)
         restore = [pg_restore, "--no-owner", "--no-privileges", f"--use-list={listing}", "--file=-", str(backup)]
         apply = [psql, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", f"--dbname={conninfo}", "-f", "-"]
         _pipe(restore, apply, env, prefix=prefix.encode(), suffix=b"COMMIT;\n")

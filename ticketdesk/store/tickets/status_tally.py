@@ -1,0 +1,39 @@
+"""PostgreSQL's running tally of tickets per status (migration 0014): the counts, and the
+fold that keeps the tally short.
+
+The triggers append signed rows; a status's count is the sum of its rows, exact in any
+snapshot (the rows of a transaction commit with it). `fold` replaces the rows with one per
+status, in one statement: the rows it deletes are the ones its sums come from, and rows
+appended meanwhile by other transactions are not in its snapshot, so they stay as they are.
+Without folds the tally grows by a row or two per ticket-changing statement and the sums
+slow down accordingly, never wrong; the sweep folds it each run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+
+def counts(session: Session, statuses: Sequence[str]) -> dict[str, int]:
+    """Tickets per status, for these statuses (0 for one with no tickets)."""
+    rows = session.execute(
+        text("SELECT status, sum(n) FROM ticket_status_tally WHERE status IN :statuses GROUP BY status").bindparams(
+            bindparam("statuses", list(statuses), expanding=True)
+        )
+    ).all()
+    found = {status: int(n) for status, n in rows}
+    return {status: found.get(status, 0) for status in statuses}
+
+
+def fold(session: Session) -> None:
+    """One row per status with tickets (statuses at 0 drop out), in the caller's transaction."""
+    session.execute(
+        text(
+            "WITH gone AS (DELETE FROM ticket_status_tally RETURNING status, n)"
+            " INSERT INTO ticket_status_tally (status, n)"
+            " SELECT status, sum(n) FROM gone GROUP BY status HAVING sum(n) <> 0"
+        )
+    )
