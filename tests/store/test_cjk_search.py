@@ -120,6 +120,43 @@ def test_the_bigram_index_answers_a_two_character_word(store: Store) -> None:
         assert "ix_ticket_bigrams" in plan and "ix_comment_bigrams" in plan and "ix_customer_bigrams" in plan, plan
 
 
+def test_a_common_pair_with_other_conditions_is_counted_through_the_index(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL counts a common word with other conditions as a union of branches; the
+    ticket-text branch of a pair is the bigram index's condition too (ILIKE '%打印%' has no
+    trigram, and would be tested on every ticket the other conditions select). On a table
+    this small the planner may still prefer the priority index and filter: the condition
+    is what is checked."""
+    if store.db.is_sqlite:
+        pytest.skip("PostgreSQL's count of a common word")
+    monkeypatch.setattr(filters, "COMMON_MATCHES", 1)
+    store.tickets.create(NewTicket(subject="打印机坏了", priority="P3"))
+    with store.db.read() as session:
+        statement = filters.count_statement(session, parse_query("prio:P3 打印"), actor_id=None)
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = "\n".join(str(row[0]) for row in session.execute(text("EXPLAIN " + str(compiled))))
+    assert "ticketdesk_bigrams((((subject)::text" in plan and "~~*" not in plan, plan  # ~~* is ILIKE
+    assert store.tickets.count(parse_query("prio:P3 打印")) == 1
+
+
+def test_postgresql_makes_the_pairs_python_makes(store: Store) -> None:
+    """The migration's SQL function and rules/cjk_bigrams.py agree, at every range's edges
+    and just outside them, in kana, Hangul, and beyond the BMP."""
+    if store.db.is_sqlite:
+        pytest.skip("PostgreSQL's function (SQLite calls the Python one)")
+    from ticketdesk.rules import cjk_bigrams
+
+    edges = [chr(c) for low, high in cjk_bigrams.CJK_RANGES for c in (low - 1, low, low + 1, high - 1, high, high + 1)]
+    rng = random.Random(2)
+    texts = ["打印机坏了 VPN 无法打印", "ひらがなとカタカナー", "한국어 문서", "々〇〆", "𠀀𪜶𫝀", "a・カ。打"]
+    texts += ["".join(rng.choice([*edges, " ", "a", "。"]) for _ in range(12)) for _ in range(300)]
+    with store.db.engine.connect() as conn:
+        for sample in texts:
+            made = set(conn.execute(text("SELECT ticketdesk_bigrams(:t)"), {"t": sample}).scalar_one())
+            assert made == cjk_bigrams.bigrams(sample), sample
+
+
 def test_bulk_loads_and_copies_index_the_pairs(db_url: str, tmp_path: Path) -> None:
     """The demo and an import load with the index's triggers suspended and index the new
     rows in one statement; `copy` rebuilds the indexes on the target. Each finds the same
@@ -163,3 +200,29 @@ def test_the_migration_indexes_a_desk_that_has_tickets(store: Store) -> None:
     upgrade_schema(store.db)
     for word in WORDS:
         assert _found(store, word) == before[word] == _expected(store, word), word
+
+
+def test_a_postgresql_database_not_in_utf8_searches_pairs_without_the_index(
+    request: pytest.FixtureRequest, pg_server: object
+) -> None:
+    """In an EUC_CN database the bigram function's code-point ranges do not mean characters
+    (it would miss 工作): the search tests pairs with ILIKE there, and `init` says why."""
+    from tests.conftest import PostgresServer
+
+    if not isinstance(pg_server, PostgresServer):
+        pytest.skip("PostgreSQL unavailable")
+    name = "td_euc_cn"
+    pg_server.admin_sql(f"CREATE DATABASE {name} ENCODING 'EUC_CN' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        store = Store.open(pg_server.url(name), login="admin", check=False)
+        store.init()
+        with store.db.engine.connect() as conn:
+            pairs = conn.execute(text("SELECT ticketdesk_bigrams('工作不正常')")).scalar()
+        assert "工作" not in pairs  # what the index would miss
+        made = {word: store.tickets.create(NewTicket(subject=f"{word}不正常")) for word in ("工作", "打印")}
+        for word, number in made.items():
+            assert _found(store, word) == [number], word
+        assert any("encoding is EUC_CN" in w for w in store.warnings())
+        store.close()
+    finally:
+        pg_server.admin_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

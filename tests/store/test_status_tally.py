@@ -84,7 +84,7 @@ def test_the_tally_follows_creates_batches_merges_erasure_and_folds(pg: Store) -
     assert _rows(pg) <= len(STATUSES)
 
 
-def test_concurrent_writers_neither_wait_on_nor_lose_each_others_counts(pg: Store, db_url: str) -> None:
+def test_concurrent_writers_and_folds_lose_no_counts(pg: Store, db_url: str) -> None:
     numbers = [pg.tickets.create(NewTicket(subject=f"t{i}")) for i in range(60)]
     halves = [numbers[:30], numbers[30:]]
     errors: list[BaseException] = []

@@ -21,6 +21,12 @@ def run_migrations_online() -> None:
     if url is None:
         raise RuntimeError("migrations need a connection or sqlalchemy.url in the Alembic config")
     engine = create_engine(url)
+    if engine.dialect.name == "sqlite":  # the bigram tables' views and triggers call it (migration 0013)
+        from sqlalchemy import event
+
+        from ticketdesk.store.db.engine import add_sqlite_functions
+
+        event.listen(engine, "connect", lambda dbapi_connection, _record: add_sqlite_functions(dbapi_connection))
     with engine.begin() as conn:
         _run(conn)
 

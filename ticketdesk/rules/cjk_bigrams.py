@@ -12,11 +12,16 @@ SQLite keeps the pairs in FTS5 tables (migration 0013) fed by `sqlite_tokens`, r
 on every connection as the SQL function `ticketdesk_bigrams`. A pair is stored as an ASCII
 token (`6253g5370`: the code points in hex), so FTS5's tokenizer, whose Unicode tables are
 from 2012, never splits or drops a character it does not know. PostgreSQL computes the same
-pairs in SQL (`POSTGRES_CLASS` in the migration's function) for GIN expression indexes.
+pairs in SQL (`CJK_CLASS` in the migration's function) for GIN expression indexes, in a
+UTF8 database (in another encoding the search tests pairs with ILIKE, store/tickets/filters.py).
 
 Changing `CJK_RANGES` or the token form changes what the indexes hold: it needs a migration
 that rebuilds them (SQLite: `INSERT INTO ticket_bigram(ticket_bigram) VALUES ('rebuild')`;
 PostgreSQL: a new function and REINDEX), as the indexes' deletes recompute old rows' pairs.
+On SQLite the bigram tables' views name `ticket`, `comment` and `customer`: a later
+migration that makes Alembic rebuild one of those tables (batch mode's copy and rename)
+must drop the views and triggers first and create them again after (migration 0013's
+statements), or SQLite refuses the rename.
 """
 
 from __future__ import annotations

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
     from textual.widget import Widget
     from textual.worker import Worker
 
-#: the longest a key waits for the one before it, in seconds
-LONGEST_WAIT = 1.0
+#: the longest a key waits for the one before it, in seconds. A key handed on early goes to
+#: whatever has the focus then (a `j` typed after a picker's `⏎` moved nothing when the
+#: status write took over 1 s on a loaded machine): a late key is better than a misplaced
+#: one, so the wait is long; it only runs out when something is wrong.
+LONGEST_WAIT = 3.0
 #: how often a pass looks again while a store call the key started is running, in seconds
 WORKER_POLL = 0.01
 

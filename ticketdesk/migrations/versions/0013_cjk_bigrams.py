@@ -14,6 +14,10 @@ or lengths are kept, and a text without CJK costs nothing.
 PostgreSQL: a function computing the same pairs as an array, and GIN indexes on it over the
 trigram indexes' own expressions.
 
+A later SQLite migration that rebuilds `ticket`, `comment` or `customer` (Alembic's batch
+mode) must drop these views and triggers first and make them again after: SQLite refuses
+to rename a table a view names.
+
 Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-08 12:00:00

@@ -7,7 +7,7 @@ entries, ~0.9 of the table (65 ms at 1M tickets, growing with the desk's whole h
 `ticket_status_tally` holds signed counts: a statement that inserts, deletes or changes the
 status of tickets appends one row per status it moved (statement-level triggers reading the
 statement's transition tables, so a COPY of 100,000 tickets or a batch update of 1,000 adds a
-row or two, not one per ticket). The count of a status is the sum of its rows. Rows are only
+row per status among them, not one per ticket). The count of a status is the sum of its rows. Rows are only
 ever appended, never updated, so concurrent writers never wait on each other here (a single
 counter row per status would queue every creator and status change on it, and could
 deadlock two batches). `store/tickets/status_tally.py` sums and folds them (the sweep folds

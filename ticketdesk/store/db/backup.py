@@ -28,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from ticketdesk.store.db.copy import public_url
-from ticketdesk.store.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database
+from ticketdesk.store.db.engine import SQLITE_BUSY_TIMEOUT_MS, Database, add_sqlite_functions
 from ticketdesk.store.db.errors import DatabaseUnavailable, InvalidInput
 from ticketdesk.store.db.pg_tools import libpq, pg_tool, run
 
@@ -100,6 +100,7 @@ def _backup_sqlite(db: Database, tmp: Path) -> int:
         raise InvalidInput(f"no such database file: {source}")
     src = sqlite3.connect(source, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     dst = sqlite3.connect(tmp)
+    add_sqlite_functions(dst)  # in case quick_check reads the bigram tables' views (migration 0013)
     try:
         src.backup(dst)  # pages=-1: every page in one step, i.e. one read transaction
         dst.execute("PRAGMA journal_mode = DELETE")

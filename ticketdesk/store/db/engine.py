@@ -212,13 +212,20 @@ def schema_warnings(db: Database) -> list[str]:
         return []
     with db.engine.connect() as conn:
         ctype = conn.execute(text("SELECT datctype FROM pg_database WHERE datname = current_database()")).scalar()
+        encoding = conn.execute(text("SHOW server_encoding")).scalar()
+    warnings = []
     if ctype in ("C", "POSIX"):
-        return [
+        warnings.append(
             f"the database's LC_CTYPE is {ctype}: pg_trgm makes no trigrams of Chinese (or other non-ASCII)"
             " text there, so such searches scan every ticket. Create the database with"
             " LC_CTYPE 'C.UTF-8' (or another UTF-8 locale) for indexed search."
-        ]
-    return []
+        )
+    if encoding != "UTF8":
+        warnings.append(
+            f"the database's encoding is {encoding}: two-character Chinese words are searched without"
+            " their index (it needs UTF8), on every ticket. Create the database with ENCODING 'UTF8'."
+        )
+    return warnings
 
 
 def check_schema(db: Database) -> None:

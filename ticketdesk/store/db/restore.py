@@ -138,7 +138,7 @@ def _checked_copy(backup: Path, folder: Path | None, report: RestoreReport) -> I
     try:
         shutil.copyfile(backup, copy)
         conn = sqlite3.connect(copy)
-        add_sqlite_functions(conn)  # (a newer SQLite's integrity_check reads the FTS5 tables' views)
+        add_sqlite_functions(conn)  # in case integrity_check reads the bigram tables' views (migration 0013)
         try:
             integrity = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             if integrity != ["ok"]:

@@ -50,7 +50,8 @@ from ticketdesk.store.tickets.lookups import resolve_type
 
 #: The ticket table (SQLModel makes it, but its stubs do not declare `__table__`).
 T: Table = table_of(Ticket)
-#: Search terms shorter than the trigram size cannot use the index and fall back to LIKE.
+#: Search words shorter than this have no trigram: a CJK pair is looked up in the bigram
+#: indexes, any other is tested with LIKE on every row.
 TRIGRAM = 3
 
 
@@ -185,26 +186,38 @@ def search_terms(value: str) -> list[str]:
     return [w for w in value.split() if w]
 
 
-def _indexable_words(value: str) -> tuple[list[str], list[str]]:
+def _indexable_words(session: Session, value: str) -> tuple[list[str], list[str]]:
     """The search's words: (those no index serves, those the trigram or bigram indexes serve)."""
     words = search_terms(value)
     if any("\x00" in word for word in words):
         raise InvalidInput("search text contains a NUL character")
-    served = [w for w in words if _indexed(w)]
-    return [w for w in words if not _indexed(w)], served
+    pairs = _pairs_indexed(session)
+
+    def served(word: str) -> bool:
+        return len(word) >= TRIGRAM or (pairs and cjk_bigrams.is_cjk_pair(word))
+
+    return [w for w in words if not served(w)], [w for w in words if served(w)]
 
 
-def _indexed(word: str) -> bool:
-    return len(word) >= TRIGRAM or cjk_bigrams.is_cjk_pair(word)
+def _pairs_indexed(session: Session) -> bool:
+    """Whether the bigram indexes serve CJK pairs here: on SQLite always; on PostgreSQL in a
+    UTF8 database, where the function's code-point ranges mean characters (in an EUC_CN or
+    SQL_ASCII database they do not, and the index would miss pairs ILIKE finds). Asked once
+    per transaction."""
+    if not is_postgres(session):
+        return True
+    if "utf8" not in session.info:
+        session.info["utf8"] = session.execute(text("SHOW server_encoding")).scalar_one() == "UTF8"
+    return bool(session.info["utf8"])
 
 
 def _search_conditions(session: Session, value: str) -> list[ColumnElement[bool]]:
     """Every word must be found in the number, subject, description, a comment, or the
     customer's name or email."""
-    short, indexed = _indexable_words(value)
+    short, indexed = _indexable_words(session, value)
     postgres = is_postgres(session)
     # a word no index serves is tested on every row, as a common word is on PostgreSQL
-    conds = [(_pg_common_word if postgres else _like_word)(word) for word in short]
+    conds = [_pg_common_word(word, served=False) if postgres else _like_word(word) for word in short]
     if indexed:
         conds.append(_indexed_words(session, indexed, postgres=postgres))
     return conds
@@ -215,7 +228,7 @@ def _search_only_set(session: Session, flt: TicketFilter) -> CTE | None:
     (`found_ids`); None for any other filter. Counting a common word's tickets from its set
     takes a third of the time of probing the set from the ticket table (and on PostgreSQL
     a fraction of testing every ticket)."""
-    short, indexed = _indexable_words(flt.search or "")
+    short, indexed = _indexable_words(session, flt.search or "")
     if short or not indexed or flt != TicketFilter(search=flt.search):
         return None
     return found_ids(indexed, postgres=is_postgres(session))
@@ -242,7 +255,7 @@ def _indexed_words(session: Session, words: Sequence[str], *, postgres: bool) ->
     """
     if _is_common(session, words, postgres=postgres):
         if postgres:
-            return _pg_common_word(words[0])
+            return _pg_common_word(words[0], served=True)
         return (T.c.id + 0).in_(select(found_ids(words, postgres=False).c.id))
     return T.c.id.in_(select(found_ids(words, postgres=postgres).c.id))
 
@@ -259,10 +272,11 @@ def _sqlite_index(word: str) -> tuple[tuple[str, str, str], str]:
     return ("ticket_fts", "comment_fts", "customer_fts"), _fts_phrase(word)
 
 
-def _pg_match(text_sql: str, word: str, name: str) -> tuple[str, BindParameter[str]]:
+def _pg_match(text_sql: str, word: str, name: str, *, pair: bool = True) -> tuple[str, BindParameter[str]]:
     """A condition finding the word in a text (one of the expressions the GIN indexes are
-    on) that the index serves: a bigram's containment, else ILIKE (pg_trgm)."""
-    if cjk_bigrams.is_cjk_pair(word):
+    on): a CJK pair's containment in the bigram index (unless `pair` is False: the database
+    has no usable bigram index), else ILIKE, which pg_trgm serves from three characters."""
+    if pair and cjk_bigrams.is_cjk_pair(word):
         return f"ticketdesk_bigrams({text_sql}) @> ARRAY[CAST(:{name} AS text)]", bindparam(name, word, unique=True)
     return f"{text_sql} ILIKE :{name}", bindparam(name, _ilike_pattern(word), unique=True)
 
@@ -280,7 +294,8 @@ _PG_CUSTOMER_TEXT = "(name || ' ' || coalesce(email, ''))"
 def found_ids(words: Sequence[str], *, postgres: bool) -> CTE:
     """The ids of the tickets that hold every word in their number, subject or description,
     a comment or their customer (or whose number is the word), materialized once per
-    statement: from the FTS5 tables on SQLite, the trigram indexes on PostgreSQL."""
+    statement: from the FTS5 tables on SQLite, the GIN indexes on PostgreSQL (trigram, or
+    bigram for a CJK pair, `_sqlite_index` and `_pg_match`)."""
     selects: list[str] = []
     binds: list[BindParameter[str]] = []
     for i, word in enumerate(words):
@@ -320,7 +335,7 @@ def _is_common(session: Session, words: Sequence[str], *, postgres: bool) -> boo
 def _matches(session: Session, word: str, *, postgres: bool) -> int:
     """How often the indexes find the word, asked once per transaction. SQLite: the ticket
     and comment rows, each table counted up to COMMON_MATCHES. PostgreSQL: the planner's
-    estimate of matching tickets (from the trigram statistics, so it relies on ANALYZE:
+    estimate of matching tickets (from the trigram or bigram index's statistics, so it relies on ANALYZE:
     PostgreSQL's autovacuum runs it; no rows are read, where a real count must re-check
     every candidate row, ~25 ms for a common word). A wrong guess costs time, never rows:
     both plans find the same tickets."""
@@ -345,20 +360,31 @@ def _count_matches(session: Session, word: str, *, postgres: bool) -> int:
     return int(session.execute(text(f"SELECT {probe}"), {"q": query, "cap": COMMON_MATCHES}).scalar_one())
 
 
-def _pg_common_word(word: str) -> ColumnElement[bool]:
+def _pg_common_word(word: str, *, served: bool) -> ColumnElement[bool]:
     """A common word (or one no index serves) on PostgreSQL, tested row by row: the
-    ticket's own text, then the sets of matching comments and customers (found through the
-    bigram indexes for a CJK pair), each materialized once per statement (a set per branch
-    of the page's UNION would re-read them five times)."""
-    return or_(*_pg_common_word_parts(word))
+    ticket's own text, then the sets of matching comments and customers, each materialized
+    once per statement (a set per branch of the page's UNION would re-read them five
+    times). `served`: the word is one the indexes serve (a CJK pair's comments and customers
+    come from the bigram indexes)."""
+    return or_(*_pg_common_word_parts(word, served=served))
 
 
-def _pg_common_word_parts(word: str) -> list[ColumnElement[bool]]:
-    pattern = _ilike_pattern(word)
-    comments = _pg_matching("SELECT ticket_id AS id FROM comment WHERE {}", "body", word)
-    customers = _pg_matching("SELECT id FROM customer WHERE {}", _PG_CUSTOMER_TEXT, word)
+def _pg_common_word_parts(word: str, *, served: bool, count: bool = False) -> list[ColumnElement[bool]]:
+    """The places a word can be, as conditions on the ticket. `count`: for the count's
+    branches, which combine each with the other conditions' indexes: a CJK pair in the
+    ticket's own text then goes through the bigram index too (ILIKE '%打印%' has no trigram
+    and would test every ticket the other conditions select); the page tests the text row
+    by row in the queue's order, where ILIKE is the cheaper test."""
+    pair = served and cjk_bigrams.is_cjk_pair(word)
+    comments = _pg_matching("SELECT ticket_id AS id FROM comment WHERE {}", "body", word, pair=pair)
+    customers = _pg_matching("SELECT id FROM customer WHERE {}", _PG_CUSTOMER_TEXT, word, pair=pair)
+    if count and pair:
+        in_text, bind = _pg_match(_PG_TICKET_TEXT, word, "q")
+        own_text: ColumnElement[bool] = and_(text(in_text).bindparams(bind))
+    else:
+        own_text = (T.c.subject + literal(" ") + T.c.description).ilike(_ilike_pattern(word), escape="\\")
     parts: list[ColumnElement[bool]] = [
-        (T.c.subject + literal(" ") + T.c.description).ilike(pattern, escape="\\"),
+        own_text,
         T.c.id.in_(select(comments.c.id)),
         T.c.customer_id.in_(select(customers.c.id)),
     ]
@@ -380,17 +406,18 @@ def count_statement(session: Session, flt: TicketFilter, *, actor_id: int | None
     found = _search_only_set(session, flt)
     if found is not None:
         return select(func.count()).select_from(found)
-    short, indexed = _indexable_words(flt.search or "")
+    short, indexed = _indexable_words(session, flt.search or "")
     if is_postgres(session) and not short and _is_common(session, indexed, postgres=True):
         others = filter_conditions(session, replace(flt, search=None), actor_id=actor_id)
-        branches = union(*(select(T.c.id).where(*others, part) for part in _pg_common_word_parts(indexed[0])))
+        parts = _pg_common_word_parts(indexed[0], served=True, count=True)
+        branches = union(*(select(T.c.id).where(*others, part) for part in parts))
         return select(func.count()).select_from(branches.subquery())
     return select(func.count()).select_from(T).where(*filter_conditions(session, flt, actor_id=actor_id))
 
 
-def _pg_matching(sql: str, text_sql: str, word: str) -> CTE:
+def _pg_matching(sql: str, text_sql: str, word: str, *, pair: bool) -> CTE:
     """`sql` with the word's condition on `text_sql` in its `{}`, materialized once per statement."""
-    condition, bind = _pg_match(text_sql, word, "q")
+    condition, bind = _pg_match(text_sql, word, "q", pair=pair)
     return text(sql.format(condition)).bindparams(bind).columns(column("id", Integer)).cte().prefix_with("MATERIALIZED")
 
 
