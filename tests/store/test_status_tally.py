@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ticketdesk.rules.query import TicketFilter
+from ticketdesk.rules.query import TicketFilter, parse_query
 from ticketdesk.store import InvalidInput, NewTicket, Store, TicketChanges
 from ticketdesk.store.tickets import status_tally
 
@@ -168,3 +168,19 @@ def test_a_copy_into_postgresql_tallies_the_copied_tickets(
     finally:
         source.close()
         next(target_urls, None)
+
+
+def test_a_filter_of_statuses_only_is_counted_from_the_tally(pg: Store) -> None:
+    """The open queue's count and "Waiting on customer" are statuses and nothing else: on
+    PostgreSQL they come from the tally, flat however big the desk; any other filter
+    counts its rows."""
+    numbers = [pg.tickets.create(NewTicket(subject=f"t{i}", priority="P2")) for i in range(8)]
+    pg.tickets.update(numbers[:3], TicketChanges(status="pending"))
+    for query in ("status:pending", "status:new,open,in_progress,pending,on_hold", "status:closed"):
+        flt = parse_query(query)
+        assert pg.tickets.count(flt) == len(pg.tickets.page(flt, limit=100).rows), query
+    with pg.db.engine.begin() as conn:  # a row only the tally has: which counts read it
+        conn.execute(text("INSERT INTO ticket_status_tally (status, n) VALUES ('pending', 5)"))
+    assert pg.tickets.count(parse_query("status:pending")) == 8
+    assert pg.tickets.count_and_page(parse_query("status:pending"))[0] == 8
+    assert pg.tickets.count(parse_query("status:pending prio:P2")) == 3

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import BigInteger, Select, bindparam, cast, column, func, select, table, text
 from sqlmodel import Session
+
+_TALLY = table("ticket_status_tally", column("status"), column("n"))
 
 
 def counts(session: Session, statuses: Sequence[str]) -> dict[str, int]:
@@ -26,6 +28,13 @@ def counts(session: Session, statuses: Sequence[str]) -> dict[str, int]:
     ).all()
     found = {status: int(n) for status, n in rows}
     return {status: found.get(status, 0) for status in statuses}
+
+
+def count_statement(statuses: Sequence[str]) -> Select[int]:
+    """The tickets in any of these statuses, as one count (the queue's and the views' count
+    of a filter that is statuses and nothing else)."""
+    total = cast(func.coalesce(func.sum(_TALLY.c.n), 0), BigInteger)
+    return select(total).where(_TALLY.c.status.in_(list(statuses)))
 
 
 def fold(session: Session) -> None:
