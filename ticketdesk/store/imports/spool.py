@@ -1,6 +1,6 @@
 """An import's good records, kept between its two passes.
 
-The import reads its records twice: validation (every problem found before anything is
+The import goes over its records twice: validation (every problem found before anything is
 written), then the write. Parsing a record (the readers' repairs, vocabulary, dates) costs
 about 30 µs, as much as writing it, so the validation pass keeps each good record as it goes
 by, pickled in chunks to an anonymous temporary file (in TMPDIR: about the size of the

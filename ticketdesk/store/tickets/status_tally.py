@@ -5,15 +5,15 @@ The triggers append signed rows; a status's count is the sum of its rows, exact 
 snapshot (the rows of a transaction commit with it). `fold` replaces the rows with one per
 status, in one statement: the rows it deletes are the ones its sums come from, and rows
 appended meanwhile by other transactions are not in its snapshot, so they stay as they are.
-Without folds the tally grows by a row or two per ticket-changing statement and the sums
-slow down accordingly, never wrong; the sweep folds it each run.
+Without folds the tally grows by a row per status each ticket-changing statement moved, and
+the sums slow down accordingly, never wrong; the sweep folds it each run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import BigInteger, Select, bindparam, cast, column, func, select, table, text
+from sqlalchemy import BigInteger, Select, cast, column, func, select, table, text
 from sqlmodel import Session
 
 _TALLY = table("ticket_status_tally", column("status"), column("n"))
@@ -21,12 +21,12 @@ _TALLY = table("ticket_status_tally", column("status"), column("n"))
 
 def counts(session: Session, statuses: Sequence[str]) -> dict[str, int]:
     """Tickets per status, for these statuses (0 for one with no tickets)."""
-    rows = session.execute(
-        text("SELECT status, sum(n) FROM ticket_status_tally WHERE status IN :statuses GROUP BY status").bindparams(
-            bindparam("statuses", list(statuses), expanding=True)
-        )
-    ).all()
-    found = {status: int(n) for status, n in rows}
+    per_status = (
+        select(_TALLY.c.status, func.sum(_TALLY.c.n))
+        .where(_TALLY.c.status.in_(list(statuses)))
+        .group_by(_TALLY.c.status)
+    )
+    found = {status: int(n) for status, n in session.execute(per_status)}
     return {status: found.get(status, 0) for status in statuses}
 
 
